@@ -1,0 +1,13 @@
+//! The Kling V3 Omni request: its parameters with the API's defaults, the rules the API
+//! enforces, and the exact JSON body it expects.
+
+mod references;
+mod request;
+mod validate;
+
+pub use references::{PromptRef, prompt_references};
+pub use request::{AspectRatio, AssetId, KlingRequest, Mode, ParseError, Shot, VideoReferenceType};
+pub use validate::{MAX_PROMPT_CHARS, Problem};
+
+/// The model this request is for, as it appears in the generate route.
+pub const MODEL_ID: &str = "model_kling-v3-omni-video";

@@ -1,0 +1,8 @@
+//! kling-tui: a terminal client for Kling V3 Omni video generation through the Scenario API.
+//!
+//! Layers, each talking to the next through plain types:
+//! `api` (the wire protocol), `kling` (the request model), `sim` (a local Scenario), and the
+//! binary's `cli`, which wires them together.
+
+pub mod kling;
+pub mod sanitize;
