@@ -4,5 +4,10 @@
 //! `api` (the wire protocol), `kling` (the request model), `sim` (a local Scenario), and the
 //! binary's `cli`, which wires them together.
 
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod headless;
 pub mod kling;
 pub mod sanitize;
+pub mod sim;

@@ -1,1 +1,48 @@
-fn main() {}
+use clap::Parser;
+
+use kling_tui::cli::Cli;
+use kling_tui::config::Dirs;
+
+fn main() {
+    let cli = Cli::parse();
+    if cli.command.is_none() {
+        // The full-screen app is the default later; for now show what can be done.
+        let _ = <Cli as clap::CommandFactory>::command().print_help();
+        std::process::exit(2);
+    }
+    let _log_guard = init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(3);
+        }
+    };
+    let code = runtime.block_on(kling_tui::headless::run(cli));
+    // Don't wait for lingering keep-alive connections or a demo simulator to wind down.
+    runtime.shutdown_background();
+    std::process::exit(code);
+}
+
+/// Logs go to a file in the data folder, never to stdout or stderr: the terminal belongs to
+/// the output and, later, to the full-screen app. `KLING_TUI_LOG` sets the filter.
+fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::EnvFilter;
+    let dirs = Dirs::locate().ok()?;
+    std::fs::create_dir_all(&dirs.data_dir).ok()?;
+    let appender = tracing_appender::rolling::never(&dirs.data_dir, "kling-tui.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter =
+        EnvFilter::try_from_env("KLING_TUI_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}

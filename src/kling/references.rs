@@ -43,13 +43,20 @@ mod tests {
         let refs = prompt_references("<<<image_2>>> meets <<<video_1>>> and <<<image_10>>>");
         assert_eq!(
             refs,
-            vec![PromptRef::Image(2), PromptRef::Video(1), PromptRef::Image(10)]
+            vec![
+                PromptRef::Image(2),
+                PromptRef::Video(1),
+                PromptRef::Image(10)
+            ]
         );
     }
 
     #[test]
     fn ignores_malformed() {
         assert!(prompt_references("<<<image_x>>> <<<img_1>>> <<<image_3").is_empty());
-        assert_eq!(prompt_references("<<<<<<image_1>>>"), vec![PromptRef::Image(1)]);
+        assert_eq!(
+            prompt_references("<<<<<<image_1>>>"),
+            vec![PromptRef::Image(1)]
+        );
     }
 }

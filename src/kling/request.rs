@@ -236,8 +236,14 @@ mod tests {
             aspect_ratio: None,
             duration: 5,
             multi_prompt: Some(vec![
-                Shot { prompt: "A cat jumps".into(), duration: 3 },
-                Shot { prompt: "It lands".into(), duration: 2 },
+                Shot {
+                    prompt: "A cat jumps".into(),
+                    duration: 3,
+                },
+                Shot {
+                    prompt: "It lands".into(),
+                    duration: 2,
+                },
             ]),
         };
         let body = serde_json::to_string(&req).unwrap();
@@ -258,7 +264,10 @@ mod tests {
     fn round_trips_through_the_wire_format() {
         let mut req = KlingRequest::new("x");
         req.mode = Mode::FourK;
-        req.multi_prompt = Some(vec![Shot { prompt: "a".into(), duration: 5 }]);
+        req.multi_prompt = Some(vec![Shot {
+            prompt: "a".into(),
+            duration: 5,
+        }]);
         let back: KlingRequest = serde_json::from_value(req.to_json()).unwrap();
         assert_eq!(back, req);
     }
@@ -268,6 +277,9 @@ mod tests {
         assert_eq!("4k".parse::<Mode>(), Ok(Mode::FourK));
         assert_eq!("9:16".parse::<AspectRatio>(), Ok(AspectRatio::Portrait));
         let err = "4:3".parse::<AspectRatio>().unwrap_err();
-        assert_eq!(err.to_string(), r#"aspectRatio: "4:3" is not one of 16:9 9:16 1:1"#);
+        assert_eq!(
+            err.to_string(),
+            r#"aspectRatio: "4:3" is not one of 16:9 9:16 1:1"#
+        );
     }
 }

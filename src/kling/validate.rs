@@ -92,7 +92,10 @@ impl KlingRequest {
             ));
         }
         if has_video && self.mode == Mode::FourK {
-            problems.push(Problem::new("mode", "4k cannot be used with a referenceVideo"));
+            problems.push(Problem::new(
+                "mode",
+                "4k cannot be used with a referenceVideo",
+            ));
         }
         if self.aspect_ratio.is_none() && self.start_image.is_none() && !self.is_video_edit() {
             problems.push(Problem::new(
@@ -107,7 +110,10 @@ impl KlingRequest {
 
         let mut prompts = vec![("prompt".to_string(), self.prompt.as_str())];
         for (i, shot) in self.multi_prompt.iter().flatten().enumerate() {
-            prompts.push((format!("multiPrompt[{}].prompt", i + 1), shot.prompt.as_str()));
+            prompts.push((
+                format!("multiPrompt[{}].prompt", i + 1),
+                shot.prompt.as_str(),
+            ));
         }
         for (field, text) in prompts {
             self.check_references(&field, text, &mut problems);
@@ -128,7 +134,10 @@ impl KlingRequest {
             if shot.duration < MIN_SHOT_DURATION {
                 problems.push(Problem::new(
                     format!("multiPrompt[{n}].duration"),
-                    format!("must be at least {MIN_SHOT_DURATION} s, got {}", shot.duration),
+                    format!(
+                        "must be at least {MIN_SHOT_DURATION} s, got {}",
+                        shot.duration
+                    ),
                 ));
             }
         }
@@ -184,14 +193,19 @@ mod tests {
     use super::*;
 
     fn ids(n: usize) -> Vec<AssetId> {
-        (1..=n).map(|i| AssetId::new(format!("asset_{i}"))).collect()
+        (1..=n)
+            .map(|i| AssetId::new(format!("asset_{i}")))
+            .collect()
     }
 
     fn shots(durations: &[u32]) -> Option<Vec<Shot>> {
         Some(
             durations
                 .iter()
-                .map(|&d| Shot { prompt: "shot".into(), duration: d })
+                .map(|&d| Shot {
+                    prompt: "shot".into(),
+                    duration: d,
+                })
                 .collect(),
         )
     }
@@ -224,7 +238,11 @@ mod tests {
                 &[],
             ),
             ("7 reference images", |r| r.reference_images = ids(7), &[]),
-            ("8 reference images", |r| r.reference_images = ids(8), &["referenceImages"]),
+            (
+                "8 reference images",
+                |r| r.reference_images = ids(8),
+                &["referenceImages"],
+            ),
             (
                 "4 images with a video",
                 |r| {
@@ -259,7 +277,11 @@ mod tests {
                 &["mode"],
             ),
             ("4k alone", |r| r.mode = Mode::FourK, &[]),
-            ("no aspect ratio", |r| r.aspect_ratio = None, &["aspectRatio"]),
+            (
+                "no aspect ratio",
+                |r| r.aspect_ratio = None,
+                &["aspectRatio"],
+            ),
             (
                 "no aspect ratio with a start frame",
                 |r| {
@@ -286,8 +308,16 @@ mod tests {
                 },
                 &["aspectRatio"],
             ),
-            ("shots summing to duration", |r| r.multi_prompt = shots(&[3, 2]), &[]),
-            ("zero shots", |r| r.multi_prompt = shots(&[]), &["multiPrompt"]),
+            (
+                "shots summing to duration",
+                |r| r.multi_prompt = shots(&[3, 2]),
+                &[],
+            ),
+            (
+                "zero shots",
+                |r| r.multi_prompt = shots(&[]),
+                &["multiPrompt"],
+            ),
             (
                 "seven shots",
                 |r| {
@@ -313,13 +343,23 @@ mod tests {
                 "an empty shot prompt",
                 |r| {
                     r.multi_prompt = Some(vec![
-                        Shot { prompt: "a".into(), duration: 2 },
-                        Shot { prompt: " ".into(), duration: 3 },
+                        Shot {
+                            prompt: "a".into(),
+                            duration: 2,
+                        },
+                        Shot {
+                            prompt: " ".into(),
+                            duration: 3,
+                        },
                     ])
                 },
                 &["multiPrompt[2].prompt"],
             ),
-            ("shots not summing", |r| r.multi_prompt = shots(&[3, 3]), &["multiPrompt"]),
+            (
+                "shots not summing",
+                |r| r.multi_prompt = shots(&[3, 3]),
+                &["multiPrompt"],
+            ),
             (
                 "dangling image reference",
                 |r| {
@@ -344,7 +384,11 @@ mod tests {
                 },
                 &[],
             ),
-            ("dangling video reference", |r| r.prompt = "in <<<video_1>>>".into(), &["prompt"]),
+            (
+                "dangling video reference",
+                |r| r.prompt = "in <<<video_1>>>".into(),
+                &["prompt"],
+            ),
             (
                 "video reference satisfied",
                 |r| {
@@ -363,7 +407,11 @@ mod tests {
                 },
                 &["multiPrompt[1].prompt"],
             ),
-            ("empty asset id", |r| r.start_image = Some(AssetId::new("")), &["startImage"]),
+            (
+                "empty asset id",
+                |r| r.start_image = Some(AssetId::new("")),
+                &["startImage"],
+            ),
         ];
         for (name, edit, expected) in rows {
             let mut req = KlingRequest::new("a red fox in snow");

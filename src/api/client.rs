@@ -1,0 +1,426 @@
+//! The Scenario API client: one authenticated client for the API host, one bare client for the
+//! CDN, each with timeouts; retries where repeating is safe and never where it could charge twice.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, RequestBuilder, Response, StatusCode, redirect};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::types::{
+    Asset, AssetEnvelope, DryRunResponse, ErrorBody, GenerateResponse, Job, JobEnvelope, JobList,
+};
+use super::{ApiError, Credentials, RetryPolicy, check_url};
+use crate::kling::{KlingRequest, MODEL_ID};
+use crate::sanitize::sanitize;
+
+/// Bodies bigger than this are not JSON answers we asked for.
+const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
+const USER_AGENT: &str = concat!("kling-tui/", env!("CARGO_PKG_VERSION"));
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub base_url: Url,
+    pub credentials: Credentials,
+    pub project_id: Option<String>,
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// A CDN download that sends nothing for this long is broken off and resumed.
+    pub read_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl ClientOptions {
+    pub fn new(base_url: Url, credentials: Credentials) -> Self {
+        Self {
+            base_url,
+            credentials,
+            project_id: None,
+            request_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct ScenarioClient {
+    api: reqwest::Client,
+    pub(crate) cdn: reqwest::Client,
+    base: Url,
+    auth: HeaderValue,
+    project_id: Option<String>,
+    pub(crate) retry: RetryPolicy,
+}
+
+impl fmt::Debug for ScenarioClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScenarioClient")
+            .field("base", &self.base.as_str())
+            .field("project_id", &self.project_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ScenarioClient {
+    pub fn new(options: ClientOptions) -> Result<Self, ApiError> {
+        check_url(&options.base_url)?;
+        // reqwest is built without a bundled crypto provider; ring is the one we ship.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let auth = options
+            .credentials
+            .header_value()
+            .ok_or_else(|| ApiError::InvalidUrl {
+                url: String::new(),
+                rule: "credentials contain characters not allowed in a header".into(),
+            })?;
+        let build_err = |e: reqwest::Error| ApiError::Network {
+            host: "local".into(),
+            detail: format!("cannot build HTTP client: {e}"),
+        };
+        let api = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
+            // Credentials ride along only within the API's own origin.
+            .redirect(redirect::Policy::custom(|attempt| {
+                let first = attempt.previous().first();
+                let same = first.is_some_and(|u| same_origin(u, attempt.url()));
+                if same && attempt.previous().len() < 5 {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
+            .build()
+            .map_err(build_err)?;
+        let cdn = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(options.connect_timeout)
+            .read_timeout(options.read_timeout)
+            .redirect(redirect::Policy::custom(|attempt| {
+                if attempt.previous().len() >= 5 || check_url(attempt.url()).is_err() {
+                    attempt.stop()
+                } else {
+                    attempt.follow()
+                }
+            }))
+            .build()
+            .map_err(build_err)?;
+        Ok(Self {
+            api,
+            cdn,
+            base: options.base_url,
+            auth,
+            project_id: options.project_id.filter(|p| !p.is_empty()),
+            retry: options.retry,
+        })
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// Starts a generation. Re-sent only when it provably never reached the server (connect
+    /// failure) or the server refused it with 429; any other failure after sending is
+    /// reported as [`ApiError::SubmissionUnknown`], never retried.
+    pub async fn generate(&self, request: &KlingRequest) -> Result<GenerateResponse, ApiError> {
+        let url = self.url(&["generate", "custom", MODEL_ID], &[]);
+        let attempt = || async {
+            let sent = self
+                .request(Method::POST, url.clone())
+                .json(request)
+                .send()
+                .await;
+            let response = match sent {
+                Ok(r) => r,
+                Err(e) if e.is_connect() => return Err(ApiError::from_reqwest(&e, self.host())),
+                Err(e) => {
+                    return Err(ApiError::SubmissionUnknown {
+                        detail: ApiError::from_reqwest(&e, self.host()).to_string(),
+                    });
+                }
+            };
+            let status = response.status();
+            if status.is_server_error() {
+                let err = self.error_from(response).await;
+                return Err(ApiError::SubmissionUnknown {
+                    detail: err.to_string(),
+                });
+            }
+            if !status.is_success() {
+                // 4xx: the server read the request and refused it; nothing was created.
+                return Err(self.error_from(response).await);
+            }
+            self.read_json(response)
+                .await
+                .map_err(|e| ApiError::SubmissionUnknown {
+                    detail: e.to_string(),
+                })
+        };
+        self.retry
+            .run("generate", attempt, |e| {
+                matches!(e, ApiError::Connect { .. }) || e.status() == Some(429)
+            })
+            .await
+    }
+
+    /// The cost of `request` without running it. Free, so retried like a read.
+    pub async fn dry_run(&self, request: &KlingRequest) -> Result<DryRunResponse, ApiError> {
+        let url = self.url(&["generate", "custom", MODEL_ID], &[("dryRun", "true")]);
+        self.retry
+            .run(
+                "dry run",
+                || async {
+                    let response = self.send(Method::POST, url.clone(), Some(request)).await?;
+                    self.read_json(response).await
+                },
+                ApiError::is_transient,
+            )
+            .await
+    }
+
+    pub async fn get_job(&self, job_id: &str) -> Result<Job, ApiError> {
+        let envelope: JobEnvelope = self.get(self.url(&["jobs", job_id], &[])).await?;
+        Ok(envelope.job)
+    }
+
+    /// One page of jobs, newest first; pass the previous page's `next_pagination_token`.
+    pub async fn list_jobs(
+        &self,
+        page_size: u32,
+        pagination_token: Option<&str>,
+    ) -> Result<JobList, ApiError> {
+        let size = page_size.to_string();
+        let mut query = vec![("pageSize", size.as_str())];
+        if let Some(token) = pagination_token {
+            query.push(("paginationToken", token));
+        }
+        self.get(self.url(&["jobs"], &query)).await
+    }
+
+    /// Asks the server to cancel. Most generation jobs refuse with 400; that refusal is the
+    /// error returned, with the server's reason.
+    pub async fn cancel_job(&self, job_id: &str) -> Result<(), ApiError> {
+        let url = self.url(&["jobs", job_id, "action"], &[]);
+        let body = serde_json::json!({"action": "cancel"});
+        self.send(Method::POST, url, Some(&body)).await.map(drop)
+    }
+
+    /// Asset metadata with a freshly signed download `url`.
+    pub async fn get_asset(&self, asset_id: &str) -> Result<Asset, ApiError> {
+        let envelope: AssetEnvelope = self.get(self.url(&["assets", asset_id], &[])).await?;
+        Ok(envelope.asset)
+    }
+
+    pub(crate) fn host(&self) -> &str {
+        self.base.host_str().unwrap_or("api")
+    }
+
+    /// `base/segments...?projectId=..&query..`, each segment percent-encoded so an id can never
+    /// reach another route.
+    fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(project) = &self.project_id {
+                pairs.append_pair("projectId", project);
+            }
+            for (k, v) in query {
+                pairs.append_pair(k, v);
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        url
+    }
+
+    fn request(&self, method: Method, url: Url) -> RequestBuilder {
+        self.api
+            .request(method, url)
+            .header(AUTHORIZATION, self.auth.clone())
+    }
+
+    async fn get<T: DeserializeOwned>(&self, url: Url) -> Result<T, ApiError> {
+        self.retry
+            .run(
+                "GET",
+                || async {
+                    let response = self.send(Method::GET, url.clone(), None::<&()>).await?;
+                    self.read_json(response).await
+                },
+                ApiError::is_transient,
+            )
+            .await
+    }
+
+    /// One request; a non-2xx answer becomes an [`ApiError::Http`].
+    async fn send<B: serde::Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+    ) -> Result<Response, ApiError> {
+        let mut request = self.request(method, url);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ApiError::from_reqwest(&e, self.host()))?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(self.error_from(response).await)
+        }
+    }
+
+    async fn read_json<T: DeserializeOwned>(&self, response: Response) -> Result<T, ApiError> {
+        let body = read_limited(response, MAX_JSON_BODY, self.host()).await?;
+        serde_json::from_slice(&body).map_err(|e| ApiError::Decode {
+            host: self.host().to_string(),
+            detail: sanitize(&e.to_string()),
+        })
+    }
+
+    pub(crate) async fn error_from(&self, response: Response) -> ApiError {
+        error_from_response(response, self.host()).await
+    }
+}
+
+/// Turns an error answer into [`ApiError::Http`] with the body's reason and trace id.
+pub(crate) async fn error_from_response(response: Response, host: &str) -> ApiError {
+    let status = response.status();
+    let header_wait = retry_after(response.headers());
+    let bytes = read_limited(response, 64 * 1024, host)
+        .await
+        .unwrap_or_default();
+    let body: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+    let reason = body
+        .reason
+        .clone()
+        .or(body.message.clone())
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| fallback_reason(status, &bytes));
+    let body_wait = body
+        .remaining_seconds
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(86_400.0)));
+    ApiError::Http {
+        status: status.as_u16(),
+        reason: sanitize(&reason),
+        trace_id: body.trace_id.as_deref().map(sanitize),
+        retry_after: header_wait.or(body_wait),
+        action_limit: body.action_limit(),
+    }
+}
+
+fn fallback_reason(status: StatusCode, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() || text.starts_with('<') {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text.chars().take(200).collect()
+    }
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+async fn read_limited(
+    mut response: Response,
+    limit: usize,
+    host: &str,
+) -> Result<Vec<u8>, ApiError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| ApiError::from_reqwest(&e, host))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::Decode {
+                host: host.to_string(),
+                detail: format!("answer larger than {limit} bytes"),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(base: &str, project: Option<&str>) -> ScenarioClient {
+        let mut options = ClientOptions::new(
+            super::super::parse_api_url(base).unwrap(),
+            Credentials::new("k", "s"),
+        );
+        options.project_id = project.map(String::from);
+        ScenarioClient::new(options).unwrap()
+    }
+
+    #[test]
+    fn urls_encode_ids_and_carry_the_project() {
+        let c = client("https://api.example/v1", Some("proj 1"));
+        assert_eq!(
+            c.url(&["jobs", "../x?y"], &[("pageSize", "5")]).as_str(),
+            "https://api.example/v1/jobs/..%2Fx%3Fy?projectId=proj+1&pageSize=5"
+        );
+        let c = client("https://api.example/v1/", None);
+        assert_eq!(
+            c.url(&["assets", "a"], &[]).as_str(),
+            "https://api.example/v1/assets/a"
+        );
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let later = SystemTime::now() + Duration::from_secs(30);
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_str(&httpdate::fmt_http_date(later)).unwrap(),
+        );
+        let wait = retry_after(&h).unwrap();
+        assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn debug_hides_the_auth_header() {
+        let c = client("https://api.example/v1", None);
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("Basic"), "{shown}");
+    }
+}

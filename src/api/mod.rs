@@ -1,0 +1,17 @@
+//! The Scenario wire protocol: HTTP client, auth, retries, serde types and errors. Knows nothing
+//! of jobs lists, journals or screens.
+
+mod auth;
+mod client;
+mod download;
+mod endpoint;
+mod error;
+mod retry;
+pub mod types;
+
+pub use auth::Credentials;
+pub use client::{ClientOptions, ScenarioClient};
+pub use download::{DownloadProgress, extension_for_mime, job_file_stem};
+pub use endpoint::{DEFAULT_API_URL, check_url, parse_api_url};
+pub use error::ApiError;
+pub use retry::RetryPolicy;

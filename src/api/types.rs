@@ -1,0 +1,373 @@
+//! The Scenario API's JSON bodies. Lenient on the way in: unknown fields are ignored, unknown
+//! statuses kept, numbers that arrive as strings accepted, so a server that grows new fields
+//! or values never breaks a client in the middle of a paid job.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+/// Where a job is in its life. Only `Success`, `Failure` and `Canceled` are final.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum JobStatus {
+    #[default]
+    Pending,
+    Queued,
+    WarmingUp,
+    InProgress,
+    Finalizing,
+    Success,
+    Failure,
+    Canceled,
+    /// A status this client does not know yet, kept as the server spelled it.
+    Unknown(String),
+}
+
+impl JobStatus {
+    pub fn as_str(&self) -> &str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Queued => "queued",
+            JobStatus::WarmingUp => "warming-up",
+            JobStatus::InProgress => "in-progress",
+            JobStatus::Finalizing => "finalizing",
+            JobStatus::Success => "success",
+            JobStatus::Failure => "failure",
+            JobStatus::Canceled => "canceled",
+            JobStatus::Unknown(s) => s,
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "pending" => JobStatus::Pending,
+            "queued" => JobStatus::Queued,
+            "warming-up" => JobStatus::WarmingUp,
+            "in-progress" => JobStatus::InProgress,
+            "finalizing" => JobStatus::Finalizing,
+            "success" => JobStatus::Success,
+            "failure" => JobStatus::Failure,
+            "canceled" => JobStatus::Canceled,
+            other => JobStatus::Unknown(other.to_string()),
+        }
+    }
+
+    /// No further change will happen: stop polling.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            JobStatus::Success | JobStatus::Failure | JobStatus::Canceled
+        )
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::sanitize::sanitize(self.as_str()))
+    }
+}
+
+impl Serialize for JobStatus {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for JobStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(JobStatus::parse(&s))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusChange {
+    #[serde(default)]
+    pub date: String,
+    #[serde(default)]
+    pub status: JobStatus,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobMetadata {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub asset_ids: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "lenient_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub error: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "lenient_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub hint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Billing {
+    #[serde(default, deserialize_with = "lenient_f64")]
+    pub cu_cost: Option<f64>,
+    #[serde(default, deserialize_with = "lenient_f64")]
+    pub cu_discount: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    pub job_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_type: Option<String>,
+    #[serde(default)]
+    pub status: JobStatus,
+    /// 0 to 1.
+    #[serde(default, deserialize_with = "lenient_f64")]
+    pub progress: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub status_history: Vec<StatusChange>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metadata: JobMetadata,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing: Option<Billing>,
+}
+
+impl Job {
+    /// Progress clamped to 0..=1; a finished successful job counts as complete.
+    pub fn progress_fraction(&self) -> f64 {
+        if self.status == JobStatus::Success {
+            return 1.0;
+        }
+        self.progress
+            .filter(|p| p.is_finite())
+            .map_or(0.0, |p| p.clamp(0.0, 1.0))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobEnvelope {
+    pub job: Job,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateResponse {
+    pub job: Job,
+    #[serde(default, deserialize_with = "lenient_f64")]
+    pub creative_units_cost: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DryRunResponse {
+    #[serde(default, deserialize_with = "lenient_f64")]
+    pub creative_units_cost: Option<f64>,
+    #[serde(default, deserialize_with = "lenient_f64")]
+    pub creative_units_discount: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_details: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobList {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub jobs: Vec<Job>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_pagination_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssetMetadata {
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub size: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub width: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub height: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssetProperties {
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub size: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_f64")]
+    pub duration: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Asset {
+    pub id: String,
+    /// A signed, temporary CDN link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metadata: AssetMetadata,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub properties: AssetProperties,
+}
+
+impl Asset {
+    /// The size the file must have once downloaded, where the server says.
+    pub fn expected_size(&self) -> Option<u64> {
+        self.metadata.size.or(self.properties.size)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssetEnvelope {
+    pub asset: Asset,
+}
+
+/// An error body: `{"reason", "trace_id"|"traceId"}` or `{"message"}`, with the 429 extras.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub reason: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub message: Option<String>,
+    #[serde(default, alias = "trace_id", deserialize_with = "lenient_string")]
+    pub trace_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+    #[serde(default, deserialize_with = "lenient_f64")]
+    pub remaining_seconds: Option<f64>,
+}
+
+impl ErrorBody {
+    /// `details.actionLimit` of a 429 on the team's concurrency ceiling.
+    pub fn action_limit(&self) -> Option<u64> {
+        let v = self.details.as_ref()?.get("actionLimit")?;
+        v.as_u64().or_else(|| v.as_str()?.parse().ok())
+    }
+}
+
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    })
+}
+
+fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_every_known_status_and_keeps_unknown_ones() {
+        for s in [
+            "pending",
+            "queued",
+            "warming-up",
+            "in-progress",
+            "finalizing",
+            "success",
+            "failure",
+            "canceled",
+        ] {
+            let status: JobStatus = serde_json::from_value(json!(s)).unwrap();
+            assert_eq!(status.as_str(), s);
+            assert!(!matches!(status, JobStatus::Unknown(_)), "{s}");
+        }
+        let status: JobStatus = serde_json::from_value(json!("moderating")).unwrap();
+        assert_eq!(status, JobStatus::Unknown("moderating".into()));
+        assert!(!status.is_final());
+        assert_eq!(serde_json::to_value(&status).unwrap(), json!("moderating"));
+    }
+
+    #[test]
+    fn only_three_states_are_final() {
+        let finals: Vec<_> = ["success", "failure", "canceled", "in-progress", "x"]
+            .iter()
+            .map(|s| JobStatus::parse(s).is_final())
+            .collect();
+        assert_eq!(finals, [true, true, true, false, false]);
+    }
+
+    #[test]
+    fn job_ignores_unknown_fields_and_tolerates_nulls() {
+        let job: Job = serde_json::from_value(json!({
+            "jobId": "job_1", "status": "success", "progress": "1", "newField": {"a": 1},
+            "statusHistory": null, "metadata": {"assetIds": ["asset_1"], "error": null,
+            "somethingElse": true}, "billing": {"cuCost": 12, "cuDiscount": null}
+        }))
+        .unwrap();
+        assert_eq!(job.metadata.asset_ids, ["asset_1"]);
+        assert_eq!(job.progress, Some(1.0));
+        assert_eq!(job.billing.unwrap().cu_cost, Some(12.0));
+    }
+
+    #[test]
+    fn progress_is_clamped() {
+        let mut job = Job {
+            job_id: "j".into(),
+            progress: Some(7.0),
+            ..Job::default()
+        };
+        assert_eq!(job.progress_fraction(), 1.0);
+        job.progress = Some(-1.0);
+        assert_eq!(job.progress_fraction(), 0.0);
+        job.progress = Some(f64::NAN);
+        assert_eq!(job.progress_fraction(), 0.0);
+    }
+
+    #[test]
+    fn error_body_accepts_both_trace_id_spellings() {
+        let a: ErrorBody =
+            serde_json::from_value(json!({"reason": "r", "trace_id": "t1"})).unwrap();
+        let b: ErrorBody = serde_json::from_value(json!({"reason": "r", "traceId": "t2"})).unwrap();
+        assert_eq!(a.trace_id.as_deref(), Some("t1"));
+        assert_eq!(b.trace_id.as_deref(), Some("t2"));
+        let c: ErrorBody = serde_json::from_value(json!({
+            "reason": "limit", "details": {"actionName": "generate", "actionLimit": 4},
+            "remainingSeconds": 2
+        }))
+        .unwrap();
+        assert_eq!(c.action_limit(), Some(4));
+        assert_eq!(c.remaining_seconds, Some(2.0));
+    }
+}

@@ -1,0 +1,175 @@
+//! Command-line flags and subcommands.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::kling::{AspectRatio, Mode, VideoReferenceType};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kling-tui",
+    version,
+    about = "Make videos with Kling V3 Omni through the Scenario API",
+    long_about = "Make videos with Kling V3 Omni through the Scenario API.\n\n\
+        Credentials come from SCENARIO_API_KEY and SCENARIO_API_SECRET (or SCENARIO_SDK_API_KEY \
+        and SCENARIO_SDK_API_SECRET), else from config.toml in the config folder. \
+        --demo needs none: it runs a local simulator and spends nothing.",
+    after_help = "Exit codes: 0 success, 2 invalid input or missing credentials (nothing sent), \
+        3 API, network or file error, 4 the job ended in failure or canceled."
+)]
+pub struct Cli {
+    /// Scenario API base URL; plain http:// only for loopback hosts.
+    #[arg(long, global = true, env = "SCENARIO_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// Scenario project id, sent as ?projectId= on every call.
+    #[arg(long, global = true, env = "SCENARIO_PROJECT_ID", value_name = "ID")]
+    pub project_id: Option<String>,
+
+    /// Run against a local simulator started in-process: no account, no credentials, no spend.
+    #[arg(long, global = true, conflicts_with = "api_url")]
+    pub demo: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate and submit a generation; prints the job id.
+    Submit(SubmitArgs),
+    /// Show the status of jobs.
+    Status {
+        #[arg(required = true, value_name = "JOB")]
+        jobs: Vec<String>,
+        /// One JSON object per job on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the server to cancel a job (most generation jobs refuse: the reason is shown).
+    Cancel {
+        #[arg(value_name = "JOB")]
+        job: String,
+    },
+    /// Download every asset of finished jobs.
+    Download {
+        #[arg(required = true, value_name = "JOB")]
+        jobs: Vec<String>,
+        /// Folder for the files (default: download_dir from config.toml, else the current folder).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// One JSON object per job on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the local Scenario simulator until Ctrl+C; prints its URL and demo keys.
+    Sim(SimArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The prompt; may name references as <<<image_N>>> and <<<video_1>>>.
+    #[arg(long)]
+    pub prompt: String,
+    /// standard (720p), pro (1080p) or 4k.
+    #[arg(long, value_parser = parse_mode, value_name = "MODE")]
+    pub mode: Option<Mode>,
+    /// 16:9, 9:16 or 1:1 (default 16:9 unless a start image sets the frame).
+    #[arg(long, value_parser = parse_aspect, value_name = "RATIO")]
+    pub aspect_ratio: Option<AspectRatio>,
+    /// Seconds, 3 to 15.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<u32>,
+    /// Multi-shot: a JSON array of {"prompt": "...", "duration": N}.
+    #[arg(long, value_name = "JSON")]
+    pub multi_prompt: Option<String>,
+    /// Generate native audio (not with a reference video).
+    #[arg(long)]
+    pub generate_audio: bool,
+    /// Drop the reference video's original sound.
+    #[arg(long)]
+    pub no_original_sound: bool,
+    /// feature (style and camera reference) or base (edit the reference video).
+    #[arg(long, value_parser = parse_reference_type, value_name = "TYPE")]
+    pub video_reference_type: Option<VideoReferenceType>,
+    /// Asset id of the first frame.
+    #[arg(long, value_name = "ASSET")]
+    pub start_image: Option<String>,
+    /// Asset id of the last frame (needs --start-image).
+    #[arg(long, value_name = "ASSET")]
+    pub end_image: Option<String>,
+    /// Asset id of a reference image, <<<image_N>>> in the prompt; repeat for more (up to 7).
+    #[arg(long = "reference-image", value_name = "ASSET")]
+    pub reference_images: Vec<String>,
+    /// Asset id of the reference video, <<<video_1>>> in the prompt.
+    #[arg(long, value_name = "ASSET")]
+    pub reference_video: Option<String>,
+    /// Print the cost in creative units and submit nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Wait for the job to finish, showing progress on stderr.
+    #[arg(long)]
+    pub wait: bool,
+    /// Save every asset into DIR once the job succeeds (implies --wait).
+    #[arg(long, value_name = "DIR")]
+    pub download: Option<PathBuf>,
+    /// One JSON object per job on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds between status checks while waiting.
+    #[arg(long, default_value_t = 3.0, value_name = "SECONDS", value_parser = parse_interval)]
+    pub poll_interval: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address for the API listener (the CDN listens on another loopback address).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub addr: SocketAddr,
+    /// How many times faster than real time jobs run (a job takes about 2 minutes at 1).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Fraction of jobs that end in failure, 0 to 1.
+    #[arg(long, default_value_t = 0.1)]
+    pub failure_rate: f64,
+    /// Seed for ids, failures and faults.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    s.parse()
+        .map_err(|e: crate::kling::ParseError| e.to_string())
+}
+
+fn parse_aspect(s: &str) -> Result<AspectRatio, String> {
+    s.parse()
+        .map_err(|e: crate::kling::ParseError| e.to_string())
+}
+
+fn parse_reference_type(s: &str) -> Result<VideoReferenceType, String> {
+    s.parse()
+        .map_err(|e: crate::kling::ParseError| e.to_string())
+}
+
+fn parse_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.05..=3600.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds between 0.05 and 3600"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_are_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,270 @@
+//! `config.toml` in the XDG config dir, and where credentials come from: the environment first
+//! (`SCENARIO_API_KEY`/`SCENARIO_API_SECRET`, or the SDK's `SCENARIO_SDK_*` names), then the file.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::api::Credentials;
+
+pub const ENV_KEY: &str = "SCENARIO_API_KEY";
+pub const ENV_SECRET: &str = "SCENARIO_API_SECRET";
+pub const ENV_SDK_KEY: &str = "SCENARIO_SDK_API_KEY";
+pub const ENV_SDK_SECRET: &str = "SCENARIO_SDK_API_SECRET";
+
+/// What `config.toml` may hold. Unknown keys are refused so a typo never goes unnoticed.
+#[derive(Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub api_key: Option<String>,
+    pub api_secret: Option<String>,
+    pub api_url: Option<String>,
+    pub project_id: Option<String>,
+    /// Where `download` and `submit --download` put files when no folder is given.
+    pub download_dir: Option<PathBuf>,
+}
+
+impl fmt::Debug for ConfigFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigFile")
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .field(
+                "api_secret",
+                &self.api_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("api_url", &self.api_url)
+            .field("project_id", &self.project_id)
+            .field("download_dir", &self.download_dir)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "no API credentials: set {ENV_KEY} and {ENV_SECRET} (or {ENV_SDK_KEY} and {ENV_SDK_SECRET}), \
+         or put api_key and api_secret in {}; or try --demo",
+        path.display()
+    )]
+    MissingCredentials { path: PathBuf },
+    #[error("{missing} is not set, but {given} is: set both")]
+    HalfCredentials {
+        given: &'static str,
+        missing: &'static str,
+    },
+    #[error(
+        "{}: readable by group or others (mode {mode:03o}) while it may hold your API secret; run: chmod 600 {}",
+        path.display(), path.display()
+    )]
+    Permissions { path: PathBuf, mode: u32 },
+    #[error("{}: {detail}", path.display())]
+    Invalid { path: PathBuf, detail: String },
+    #[error("cannot find a home directory for the config and data folders")]
+    NoHome,
+}
+
+/// The XDG folders this program uses.
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    pub config_file: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl Dirs {
+    pub fn locate() -> Result<Self, ConfigError> {
+        let dirs =
+            directories::ProjectDirs::from("", "", "kling-tui").ok_or(ConfigError::NoHome)?;
+        Ok(Self {
+            config_file: dirs.config_dir().join("config.toml"),
+            data_dir: dirs.data_dir().to_path_buf(),
+        })
+    }
+}
+
+/// Reads `path` if it exists. A file others can read is refused: it may hold a secret.
+pub fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            });
+        }
+    };
+    check_private(path)?;
+    toml::from_str(&text)
+        .map(Some)
+        .map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            detail: crate::sanitize::sanitize(e.message()).to_string()
+                + &describe_span(&text, e.span()),
+        })
+}
+
+/// " (line N, key `k`)" for a TOML error, so the message names where to look.
+fn describe_span(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    let Some(span) = span else {
+        return String::new();
+    };
+    let start = span.start.min(text.len());
+    let line = text[..start].matches('\n').count() + 1;
+    let line_text = text.lines().nth(line - 1).unwrap_or("");
+    let key = line_text.split('=').next().unwrap_or("").trim();
+    if key.is_empty() || !line_text.contains('=') {
+        format!(" (line {line})")
+    } else {
+        format!(" (line {line}, key `{}`)", crate::sanitize::sanitize(key))
+    }
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), ConfigError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(ConfigError::Permissions {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path) -> Result<(), ConfigError> {
+    Ok(())
+}
+
+/// Credentials from the environment (via `env`), else from the config file.
+pub fn credentials(
+    env: impl Fn(&str) -> Option<String>,
+    file: Option<&ConfigFile>,
+    config_path: &Path,
+) -> Result<Credentials, ConfigError> {
+    let get = |name| env(name).filter(|v: &String| !v.trim().is_empty());
+    for (key_var, secret_var) in [(ENV_KEY, ENV_SECRET), (ENV_SDK_KEY, ENV_SDK_SECRET)] {
+        match (get(key_var), get(secret_var)) {
+            (Some(key), Some(secret)) => return Ok(Credentials::new(key, secret)),
+            (Some(_), None) => {
+                return Err(ConfigError::HalfCredentials {
+                    given: key_var,
+                    missing: secret_var,
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::HalfCredentials {
+                    given: secret_var,
+                    missing: key_var,
+                });
+            }
+            (None, None) => {}
+        }
+    }
+    match file.map(|f| (f.api_key.clone(), f.api_secret.clone())) {
+        Some((Some(key), Some(secret))) => Ok(Credentials::new(key, secret)),
+        Some((Some(_), None)) => Err(ConfigError::HalfCredentials {
+            given: "api_key",
+            missing: "api_secret",
+        }),
+        Some((None, Some(_))) => Err(ConfigError::HalfCredentials {
+            given: "api_secret",
+            missing: "api_key",
+        }),
+        _ => Err(ConfigError::MissingCredentials {
+            path: config_path.to_path_buf(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn write(dir: &Path, text: &str, mode: u32) -> PathBuf {
+        let path = dir.join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
+    #[test]
+    fn refuses_a_config_others_can_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "api_key = \"k\"\napi_secret = \"s\"\n", 0o644);
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(load(&path).unwrap().is_some());
+    }
+
+    #[test]
+    fn names_the_bad_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "api_key = \"k\"\napi_secrt = \"s\"\n", 0o600);
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("api_secrt") && err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn env_wins_then_sdk_names_then_file() {
+        let path = Path::new("/nowhere/config.toml");
+        let file = ConfigFile {
+            api_key: Some("fk".into()),
+            api_secret: Some("fs".into()),
+            ..ConfigFile::default()
+        };
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let got = credentials(
+            env(&[(ENV_KEY, "ek"), (ENV_SECRET, "es")]),
+            Some(&file),
+            path,
+        );
+        assert_eq!(got.unwrap(), Credentials::new("ek", "es"));
+        let got = credentials(
+            env(&[(ENV_SDK_KEY, "sk"), (ENV_SDK_SECRET, "ss")]),
+            Some(&file),
+            path,
+        );
+        assert_eq!(got.unwrap(), Credentials::new("sk", "ss"));
+        assert_eq!(
+            credentials(env(&[]), Some(&file), path).unwrap(),
+            Credentials::new("fk", "fs")
+        );
+        let err = credentials(env(&[]), None, path).unwrap_err().to_string();
+        assert!(
+            err.contains(ENV_KEY) && err.contains("/nowhere/config.toml"),
+            "{err}"
+        );
+        let err = credentials(env(&[(ENV_KEY, "ek")]), None, path)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(ENV_SECRET), "{err}");
+    }
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let file = ConfigFile {
+            api_secret: Some("hunter2".into()),
+            ..ConfigFile::default()
+        };
+        assert!(!format!("{file:?}").contains("hunter2"));
+    }
+}

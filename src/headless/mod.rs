@@ -1,0 +1,69 @@
+//! The headless subcommands, for scripts: plain lines or JSON on stdout, progress and errors on
+//! stderr, and exit codes a script can branch on.
+
+mod download;
+mod report;
+mod session;
+mod sim;
+mod status;
+mod submit;
+
+use crate::api::ApiError;
+use crate::cli::{Cli, Command};
+use crate::config::ConfigError;
+
+pub use session::Session;
+
+/// Exit codes, as documented in `--help` and the README.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const INVALID: i32 = 2;
+    pub const API: i32 = 3;
+    pub const JOB_FAILED: i32 = 4;
+    pub const INTERRUPTED: i32 = 130;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Every problem with the input, one per line; nothing was sent.
+    #[error("{}", .0.join("\nerror: "))]
+    Invalid(Vec<String>),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error("{0}")]
+    Local(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Config(_) | CliError::Invalid(_) => exit::INVALID,
+            CliError::Api(ApiError::InvalidUrl { .. }) => exit::INVALID,
+            CliError::Api(_) | CliError::Local(_) => exit::API,
+        }
+    }
+}
+
+/// Runs one subcommand and returns the process exit code. Errors are printed here, one line
+/// each, on stderr.
+pub async fn run(cli: Cli) -> i32 {
+    let result = match &cli.command {
+        Some(Command::Submit(args)) => submit::run(&cli, args).await,
+        Some(Command::Status { jobs, json }) => status::status(&cli, jobs, *json).await,
+        Some(Command::Cancel { job }) => status::cancel(&cli, job).await,
+        Some(Command::Download { jobs, out, json }) => {
+            download::run(&cli, jobs, out.as_deref(), *json).await
+        }
+        Some(Command::Sim(args)) => sim::run(args).await,
+        None => Err(CliError::Local("no command given; see --help".into())),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! What the headless commands print: one JSON object or one plain line per job on stdout, and
+//! progress on stderr (redrawn in place on a terminal, one line per change otherwise).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::api::DownloadProgress;
+use crate::api::types::{Job, JobStatus};
+use crate::sanitize::sanitize;
+
+/// The `--json` shape: one object per job.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobReport {
+    pub job_id: String,
+    pub status: JobStatus,
+    pub progress: f64,
+    pub asset_ids: Vec<String>,
+    pub files: Vec<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creative_units_cost: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl JobReport {
+    pub fn new(job: &Job, cost: Option<f64>, files: Vec<PathBuf>) -> Self {
+        Self {
+            job_id: sanitize(&job.job_id),
+            status: job.status.clone(),
+            progress: job.progress_fraction(),
+            asset_ids: job.metadata.asset_ids.iter().map(|a| sanitize(a)).collect(),
+            files,
+            creative_units_cost: cost.or(job.billing.as_ref().and_then(|b| b.cu_cost)),
+            error: job.metadata.error.as_deref().map(sanitize),
+        }
+    }
+
+    pub fn print(&self, json: bool) {
+        let line = if json {
+            serde_json::to_string(self).unwrap_or_default()
+        } else {
+            self.plain()
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+
+    fn plain(&self) -> String {
+        let mut line = format!(
+            "{}  {}  {:.0}%",
+            self.job_id,
+            self.status,
+            self.progress * 100.0
+        );
+        if let Some(cost) = self.creative_units_cost {
+            line.push_str(&format!("  {} CU", format_units(cost)));
+        }
+        for file in &self.files {
+            line.push_str(&format!("  {}", sanitize(&file.display().to_string())));
+        }
+        if self.files.is_empty() && !self.asset_ids.is_empty() {
+            line.push_str(&format!("  {}", self.asset_ids.join(",")));
+        }
+        if let Some(error) = &self.error {
+            line.push_str(&format!("  error: {error}"));
+        }
+        line
+    }
+}
+
+/// Creative units without a pointless `.0`.
+pub fn format_units(units: f64) -> String {
+    if units.fract() == 0.0 && units.abs() < 1e15 {
+        format!("{}", units as i64)
+    } else {
+        format!("{units:.2}")
+    }
+}
+
+/// Progress of one job on stderr.
+pub struct ProgressLine {
+    tty: bool,
+    started: Instant,
+    last: Option<(JobStatus, u32)>,
+    drawn: bool,
+}
+
+impl ProgressLine {
+    pub fn new() -> Self {
+        Self {
+            tty: std::io::stderr().is_terminal(),
+            started: Instant::now(),
+            last: None,
+            drawn: false,
+        }
+    }
+
+    pub fn job(&mut self, job: &Job) {
+        let percent = (job.progress_fraction() * 100.0).round() as u32;
+        let now = (job.status.clone(), percent);
+        let elapsed = self.started.elapsed().as_secs();
+        let text = format!(
+            "{}  {:<12} {} {:>3}%  {}:{:02}",
+            sanitize(&job.job_id),
+            job.status.to_string(),
+            bar(job.progress_fraction(), 20),
+            percent,
+            elapsed / 60,
+            elapsed % 60
+        );
+        if self.tty {
+            self.redraw(&text);
+        } else {
+            // One line per status change, or per 25 points of progress, for logs.
+            let changed = match &self.last {
+                None => true,
+                Some((status, p)) => *status != now.0 || percent >= p + 25,
+            };
+            if changed {
+                eprintln!("{text}");
+            }
+        }
+        self.last = Some(now);
+    }
+
+    pub fn download(&mut self, name: &str, p: DownloadProgress) {
+        if !self.tty {
+            return;
+        }
+        let text = match p.total {
+            Some(total) if total > 0 => format!(
+                "{name}  {} {}/{}",
+                bar(p.bytes as f64 / total as f64, 20),
+                human_bytes(p.bytes),
+                human_bytes(total)
+            ),
+            _ => format!("{name}  {}", human_bytes(p.bytes)),
+        };
+        self.redraw(&text);
+    }
+
+    fn redraw(&mut self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K{text}");
+        let _ = err.flush();
+        self.drawn = true;
+    }
+
+    /// Ends a line redrawn in place, so what follows starts on its own line.
+    pub fn finish(&mut self) {
+        if self.drawn {
+            eprintln!();
+            self.drawn = false;
+        }
+    }
+}
+
+impl Drop for ProgressLine {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+fn bar(fraction: f64, width: usize) -> String {
+    let filled = ((fraction.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
+    format!("[{}{}]", "#".repeat(filled), " ".repeat(width - filled))
+}
+
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_and_sizes_read_well() {
+        assert_eq!(format_units(75.0), "75");
+        assert_eq!(format_units(7.5), "7.50");
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(bar(0.5, 4), "[##  ]");
+    }
+
+    #[test]
+    fn plain_line_is_sanitized() {
+        let job: Job = serde_json::from_value(serde_json::json!({
+            "jobId": "job_1\u{1b}[2J", "status": "failure", "progress": 0.5,
+            "metadata": {"error": "bad\u{1b}]0;x\u{7}thing"}
+        }))
+        .unwrap();
+        let line = JobReport::new(&job, None, vec![]).plain();
+        assert_eq!(line, "job_1  failure  50%  error: badthing");
+    }
+}

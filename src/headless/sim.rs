@@ -1,0 +1,47 @@
+//! `kling-tui sim`: the local Scenario simulator, standalone.
+
+use crate::cli::SimArgs;
+use crate::sim::{self, SimConfig};
+
+use super::{CliError, exit};
+
+pub async fn run(args: &SimArgs) -> Result<i32, CliError> {
+    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
+        return Err(CliError::Invalid(vec![format!(
+            "--time-scale: must be a positive number, got {}",
+            args.time_scale
+        )]));
+    }
+    if !(0.0..=1.0).contains(&args.failure_rate) {
+        return Err(CliError::Invalid(vec![format!(
+            "--failure-rate: must be between 0 and 1, got {}",
+            args.failure_rate
+        )]));
+    }
+    let handle = sim::start(SimConfig {
+        api_addr: args.addr,
+        time_scale: args.time_scale,
+        failure_rate: args.failure_rate,
+        seed: args.seed,
+        ..SimConfig::default()
+    })
+    .await
+    .map_err(|e| CliError::Local(format!("cannot listen on {}: {e}", args.addr)))?;
+    println!("Scenario simulator running (Ctrl+C to stop)");
+    println!("  API URL     {}", handle.api_url);
+    println!("  CDN         {}", handle.cdn_base);
+    println!("  API key     {}", sim::DEMO_API_KEY);
+    println!("  API secret  {}", sim::DEMO_API_SECRET);
+    println!();
+    println!("Use it from another terminal:");
+    println!(
+        "  export SCENARIO_API_URL={} SCENARIO_API_KEY={} SCENARIO_API_SECRET={}",
+        handle.api_url,
+        sim::DEMO_API_KEY,
+        sim::DEMO_API_SECRET
+    );
+    println!("  kling-tui submit --prompt \"a red fox in snow\" --wait --download ./out");
+    let _ = tokio::signal::ctrl_c().await;
+    handle.shutdown();
+    Ok(exit::OK)
+}

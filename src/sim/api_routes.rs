@@ -1,0 +1,169 @@
+//! The API routes under `/v1`: jobs, job actions and assets (generate lives in generate.rs).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::Value;
+
+use super::Route;
+use super::gate::{gate, query_map};
+use super::generate::generate;
+use super::jobs::{decode_token, encode_token};
+use super::state::Sim;
+use crate::api::types::{
+    Asset, AssetEnvelope, AssetMetadata, AssetProperties, JobEnvelope, JobList,
+};
+
+const DEFAULT_PAGE_SIZE: usize = 10;
+const MAX_PAGE_SIZE: usize = 100;
+
+pub(crate) fn router(sim: Arc<Sim>) -> Router {
+    Router::new()
+        .route("/v1/generate/custom/{model}", post(generate))
+        .route("/v1/jobs", get(list_jobs))
+        .route("/v1/jobs/{job_id}", get(get_job))
+        .route("/v1/jobs/{job_id}/action", post(job_action))
+        .route("/v1/assets/{asset_id}", get(get_asset))
+        .fallback(not_found)
+        .with_state(sim)
+}
+
+async fn not_found(State(sim): State<Arc<Sim>>) -> Response {
+    sim.lock().error(StatusCode::NOT_FOUND, "Not found")
+}
+
+async fn get_job(
+    State(sim): State<Arc<Sim>>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(answer) = gate(&sim, Route::GetJob, &headers, &query_map(raw)).await {
+        return answer;
+    }
+    let mut inner = sim.lock();
+    let now = sim.now();
+    let job = path.ok().and_then(|Path(id)| {
+        inner
+            .jobs
+            .get(&id)
+            .map(|job| job.render(now, sim.time_scale))
+    });
+    match job {
+        Some(job) => Json(JobEnvelope { job }).into_response(),
+        None => inner.error(StatusCode::NOT_FOUND, "Job not found"),
+    }
+}
+
+async fn list_jobs(
+    State(sim): State<Arc<Sim>>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let query = query_map(raw);
+    if let Err(answer) = gate(&sim, Route::ListJobs, &headers, &query).await {
+        return answer;
+    }
+    let mut inner = sim.lock();
+    let size = match query.get("pageSize").map(|s| s.trim().parse::<usize>()) {
+        None => DEFAULT_PAGE_SIZE,
+        Some(Ok(n)) if n >= 1 => n.min(MAX_PAGE_SIZE),
+        Some(_) => {
+            let reason = format!("pageSize must be a whole number from 1 to {MAX_PAGE_SIZE}");
+            return inner.error(StatusCode::BAD_REQUEST, &reason);
+        }
+    };
+    let before = match query.get("paginationToken").filter(|t| !t.is_empty()) {
+        None => None,
+        Some(token) => match decode_token(token) {
+            Some(seq) => Some(seq),
+            None => return inner.error(StatusCode::BAD_REQUEST, "Invalid paginationToken"),
+        },
+    };
+    let status = query
+        .get("status")
+        .map(String::as_str)
+        .filter(|s| !s.is_empty());
+    let (jobs, next) = inner
+        .jobs
+        .page(before, size, status, sim.now(), sim.time_scale);
+    Json(JobList {
+        jobs,
+        next_pagination_token: next.map(encode_token),
+    })
+    .into_response()
+}
+
+async fn job_action(
+    State(sim): State<Arc<Sim>>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(answer) = gate(&sim, Route::CancelJob, &headers, &query_map(raw)).await {
+        return answer;
+    }
+    let mut inner = sim.lock();
+    let known = path.is_ok_and(|Path(id)| inner.jobs.get(&id).is_some());
+    if !known {
+        return inner.error(StatusCode::NOT_FOUND, "Job not found");
+    }
+    let action = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("action")?.as_str().map(str::to_owned));
+    // Like the real service, video generation jobs cannot be canceled once launched.
+    let reason = match action.as_deref() {
+        Some("cancel") => "Cannot cancel this type of job. Action not permitted.",
+        Some(_) => "Unknown action",
+        None => "The body must be {\"action\": \"cancel\"}",
+    };
+    inner.error(StatusCode::BAD_REQUEST, reason)
+}
+
+async fn get_asset(
+    State(sim): State<Arc<Sim>>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(answer) = gate(&sim, Route::GetAsset, &headers, &query_map(raw)).await {
+        return answer;
+    }
+    let mut inner = sim.lock();
+    let Ok(Path(id)) = path else {
+        return inner.error(StatusCode::NOT_FOUND, "Asset not found");
+    };
+    let shape = inner
+        .jobs
+        .finished_asset(&id, sim.now(), sim.time_scale)
+        .map(|job| job.requested_shape());
+    let Some(shape) = shape else {
+        return inner.error(StatusCode::NOT_FOUND, "Asset not found");
+    };
+    let (width, height, duration) = sim.video.shape(shape);
+    let size = sim.video.len();
+    let asset = Asset {
+        url: Some(sim.signed_url(&inner, &id)),
+        id,
+        mime_type: Some("video/mp4".to_string()),
+        kind: Some("video".to_string()),
+        metadata: AssetMetadata {
+            size: Some(size),
+            width: Some(width),
+            height: Some(height),
+        },
+        properties: AssetProperties {
+            size: Some(size),
+            duration: Some(duration),
+        },
+    };
+    Json(AssetEnvelope { asset }).into_response()
+}

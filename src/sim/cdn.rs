@@ -1,0 +1,170 @@
+//! The CDN: a separate host serving signed, expiring links without credentials, with byte
+//! ranges, validators, and bodies streamed in chunks.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{
+    ACCEPT_RANGES, AUTHORIZATION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_RANGE,
+    LAST_MODIFIED, RANGE,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::stream;
+
+use super::Route;
+use super::faults::Breakage;
+use super::gate::query_map;
+use super::range::{Wanted, parse_range};
+use super::signing::Denial;
+use super::state::{Sim, unix_now};
+use super::video::break_after;
+
+pub(crate) fn router(sim: Arc<Sim>) -> Router {
+    Router::new()
+        .route("/cdn/{file}", get(download))
+        .fallback(no_such_key)
+        .with_state(sim)
+}
+
+/// An error in the XML shape CloudFront and S3 use.
+fn xml(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>\n"
+    );
+    (status, [(CONTENT_TYPE, "text/xml")], body).into_response()
+}
+
+async fn no_such_key() -> Response {
+    missing()
+}
+
+fn missing() -> Response {
+    xml(
+        StatusCode::NOT_FOUND,
+        "NoSuchKey",
+        "The specified key does not exist.",
+    )
+}
+
+async fn download(
+    State(sim): State<Arc<Sim>>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let query = query_map(raw);
+    let mut inner = sim.lock();
+    sim.log_request(&mut inner, Route::Cdn);
+    inner.stats.count(Route::Cdn);
+    if headers.contains_key(AUTHORIZATION) {
+        // Credentials sent to the CDN host have leaked off the API: refuse, and count it.
+        inner.stats.cdn_with_authorization += 1;
+        return xml(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "Only one auth mechanism allowed; the signed query and an Authorization header were both given",
+        );
+    }
+    if let Some(status) = inner.faults.api_status(Route::Cdn) {
+        return inner.error_code(status);
+    }
+    if inner.roll(sim.config.faults.rate_5xx) {
+        let status = inner.pick_5xx();
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        return xml(status, "ServiceUnavailable", "Please try again.");
+    }
+
+    let asset_id = path
+        .ok()
+        .and_then(|Path(file)| file.strip_suffix(".mp4").map(str::to_owned));
+    let expires = query
+        .get("Expires")
+        .and_then(|e| e.trim().parse::<u64>().ok());
+    let signature = query.get("Signature");
+    let key_pair = query.get("Key-Pair-Id").map(String::as_str);
+    let (Some(asset_id), Some(expires), Some(signature), Some("SIM")) =
+        (asset_id, expires, signature, key_pair)
+    else {
+        return xml(StatusCode::FORBIDDEN, "AccessDenied", "Access denied");
+    };
+    match inner
+        .links
+        .check(&asset_id, expires, signature, unix_now().as_secs_f64())
+    {
+        Ok(()) => {}
+        Err(Denial::Invalid) => {
+            return xml(StatusCode::FORBIDDEN, "AccessDenied", "Access denied");
+        }
+        Err(Denial::Expired) => {
+            return xml(StatusCode::FORBIDDEN, "AccessDenied", "Request has expired");
+        }
+    }
+    if inner
+        .jobs
+        .finished_asset(&asset_id, sim.now(), sim.time_scale)
+        .is_none()
+    {
+        return missing();
+    }
+
+    let size = sim.video.len();
+    let etag = sim.video.etag();
+    let last_modified = httpdate::fmt_http_date(sim.started_wall);
+    let range = headers.get(RANGE).and_then(|v| v.to_str().ok());
+    // If-Range: only resume when the validator still matches; otherwise send it all afresh.
+    let validator_holds = headers
+        .get(IF_RANGE)
+        .is_none_or(|v| v.to_str().is_ok_and(|v| v == etag || v == last_modified));
+    let mut wanted = match range {
+        Some(range) if validator_holds => parse_range(range, size),
+        _ => Wanted::Whole,
+    };
+    if range.is_some() && inner.faults.cdn_ignore_range() {
+        wanted = Wanted::Whole;
+    }
+    let (status, start, end) = match wanted {
+        Wanted::Whole => (StatusCode::OK, 0, size),
+        Wanted::Part(first, last) => (StatusCode::PARTIAL_CONTENT, first, last + 1),
+        Wanted::Unsatisfiable => {
+            let headers = [
+                (CONTENT_RANGE, header_value(format!("bytes */{size}"))),
+                (ACCEPT_RANGES, HeaderValue::from_static("bytes")),
+            ];
+            return (StatusCode::RANGE_NOT_SATISFIABLE, headers).into_response();
+        }
+    };
+    let breakage = inner.faults.cdn_breakage();
+    drop(inner);
+
+    let video = sim.video;
+    let body = match breakage {
+        None => Body::from_stream(video.stream(start, end)),
+        Some(Breakage::Truncate) => {
+            Body::from_stream(break_after(video.stream(start, start + (end - start) / 2)))
+        }
+        Some(Breakage::Reset) => Body::from_stream(break_after(stream::empty())),
+    };
+    let mut response = (status, body).into_response();
+    let out = response.headers_mut();
+    out.insert(CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
+    // Set by hand: a streamed body has no length of its own, and clients need it.
+    out.insert(CONTENT_LENGTH, HeaderValue::from(end - start));
+    out.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    out.insert(ETAG, header_value(etag));
+    out.insert(LAST_MODIFIED, header_value(last_modified));
+    if status == StatusCode::PARTIAL_CONTENT {
+        let content_range = format!("bytes {start}-{}/{size}", end - 1);
+        out.insert(CONTENT_RANGE, header_value(content_range));
+    }
+    response
+}
+
+/// Header values built here are plain ASCII; an impossible failure degrades to empty.
+fn header_value(text: String) -> HeaderValue {
+    HeaderValue::try_from(text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}

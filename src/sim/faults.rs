@@ -1,0 +1,196 @@
+//! One-shot faults that tests inject, and the queue that hands them out in order of arrival.
+
+/// The routes the simulator answers, as named in faults and in the request log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Route {
+    Generate,
+    DryRun,
+    GetJob,
+    ListJobs,
+    CancelJob,
+    GetAsset,
+    Cdn,
+}
+
+impl Route {
+    /// Reads that a rate-based 5xx may hit; never a POST, which could cost money to repeat.
+    pub(crate) fn is_get(self) -> bool {
+        matches!(
+            self,
+            Route::GetJob | Route::ListJobs | Route::GetAsset | Route::Cdn
+        )
+    }
+}
+
+/// A fault for the next requests of one kind. Faults of the same kind are used up in the
+/// order they were injected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The next `count` requests to `route` answer `status` with an error body and do nothing
+    /// else.
+    ApiStatus {
+        route: Route,
+        status: u16,
+        count: u32,
+    },
+    /// The job is created (and counted), but the answer is `status`: a client must not re-send.
+    GenerateErrorAfterCreate { status: u16, count: u32 },
+    /// The job is created, then the connection drops part-way through the answer.
+    GenerateResetAfterCreate { count: u32 },
+    /// 429 with `details.actionLimit` and `remainingSeconds`; no job is created.
+    Generate429 { count: u32, remaining_seconds: u64 },
+    /// The next `count` CDN downloads send about half the body, then break the connection.
+    CdnTruncate { count: u32 },
+    /// The next `count` CDN downloads send headers, then break before any byte of body.
+    CdnReset { count: u32 },
+    /// The next `count` CDN downloads that carry `Range` answer 200 with the whole body.
+    CdnIgnoreRange { count: u32 },
+    /// Every link issued so far answers 403 from now on; fresh links still work.
+    ExpireAllLinks,
+}
+
+impl Fault {
+    fn count_mut(&mut self) -> Option<&mut u32> {
+        match self {
+            Fault::ApiStatus { count, .. }
+            | Fault::GenerateErrorAfterCreate { count, .. }
+            | Fault::GenerateResetAfterCreate { count }
+            | Fault::Generate429 { count, .. }
+            | Fault::CdnTruncate { count }
+            | Fault::CdnReset { count }
+            | Fault::CdnIgnoreRange { count } => Some(count),
+            Fault::ExpireAllLinks => None,
+        }
+    }
+}
+
+/// What happens to a generate request after its job was created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AfterCreate {
+    Status(u16),
+    Reset,
+}
+
+/// How a CDN body breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Breakage {
+    Truncate,
+    Reset,
+}
+
+/// Counted faults waiting to be used, oldest first.
+#[derive(Debug, Default)]
+pub(crate) struct PendingFaults {
+    queue: Vec<Fault>,
+}
+
+impl PendingFaults {
+    /// Queues a counted fault; `ExpireAllLinks` is not counted and is handled by the caller.
+    pub(crate) fn push(&mut self, mut fault: Fault) {
+        if fault.count_mut().is_some_and(|count| *count > 0) {
+            self.queue.push(fault);
+        }
+    }
+
+    /// Uses one count of the oldest fault that `pick` accepts.
+    fn take<T>(&mut self, pick: impl Fn(&Fault) -> Option<T>) -> Option<T> {
+        let (index, value) = self
+            .queue
+            .iter()
+            .enumerate()
+            .find_map(|(i, fault)| pick(fault).map(|v| (i, v)))?;
+        let spent = match self.queue[index].count_mut() {
+            Some(count) => {
+                *count = count.saturating_sub(1);
+                *count == 0
+            }
+            None => true,
+        };
+        if spent {
+            self.queue.remove(index);
+        }
+        Some(value)
+    }
+
+    pub(crate) fn api_status(&mut self, route: Route) -> Option<u16> {
+        self.take(|f| match f {
+            Fault::ApiStatus {
+                route: r, status, ..
+            } if *r == route => Some(*status),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn generate_429(&mut self) -> Option<u64> {
+        self.take(|f| match f {
+            Fault::Generate429 {
+                remaining_seconds, ..
+            } => Some(*remaining_seconds),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn after_create(&mut self) -> Option<AfterCreate> {
+        self.take(|f| match f {
+            Fault::GenerateErrorAfterCreate { status, .. } => Some(AfterCreate::Status(*status)),
+            Fault::GenerateResetAfterCreate { .. } => Some(AfterCreate::Reset),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn cdn_ignore_range(&mut self) -> bool {
+        self.take(|f| matches!(f, Fault::CdnIgnoreRange { .. }).then_some(()))
+            .is_some()
+    }
+
+    pub(crate) fn cdn_breakage(&mut self) -> Option<Breakage> {
+        self.take(|f| match f {
+            Fault::CdnTruncate { .. } => Some(Breakage::Truncate),
+            Fault::CdnReset { .. } => Some(Breakage::Reset),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_used_in_order_and_counted_down() {
+        let mut pending = PendingFaults::default();
+        pending.push(Fault::ApiStatus {
+            route: Route::GetJob,
+            status: 500,
+            count: 2,
+        });
+        pending.push(Fault::ApiStatus {
+            route: Route::ListJobs,
+            status: 502,
+            count: 1,
+        });
+        pending.push(Fault::ApiStatus {
+            route: Route::GetJob,
+            status: 503,
+            count: 1,
+        });
+        pending.push(Fault::CdnReset { count: 0 });
+        let seen: Vec<_> = (0..4).map(|_| pending.api_status(Route::GetJob)).collect();
+        assert_eq!(seen, [Some(500), Some(500), Some(503), None]);
+        assert_eq!(pending.api_status(Route::ListJobs), Some(502));
+        assert_eq!(pending.cdn_breakage(), None);
+    }
+
+    #[test]
+    fn the_oldest_of_two_kinds_wins() {
+        let mut pending = PendingFaults::default();
+        pending.push(Fault::GenerateResetAfterCreate { count: 1 });
+        pending.push(Fault::GenerateErrorAfterCreate {
+            status: 500,
+            count: 1,
+        });
+        assert_eq!(pending.after_create(), Some(AfterCreate::Reset));
+        assert_eq!(pending.after_create(), Some(AfterCreate::Status(500)));
+        assert_eq!(pending.after_create(), None);
+    }
+}

@@ -1,0 +1,180 @@
+//! `POST /v1/generate/custom/{model}`: dry runs, validation, the concurrency ceiling, job
+//! creation, and the faults that hit a generate after its job exists.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream;
+use serde_json::{Value, json};
+
+use super::Route;
+use super::cost::{cost, cost_details};
+use super::faults::AfterCreate;
+use super::gate::{gate, query_map};
+use super::state::{Inner, Sim};
+use super::video::break_after;
+use crate::api::types::{DryRunResponse, GenerateResponse};
+use crate::kling::{KlingRequest, MODEL_ID};
+
+/// The status the live API gives a dry run.
+const DRY_RUN_STATUS: u16 = 269;
+
+pub(crate) async fn generate(
+    State(sim): State<Arc<Sim>>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let query = query_map(raw);
+    let dry_run = query
+        .get("dryRun")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    let route = if dry_run {
+        Route::DryRun
+    } else {
+        Route::Generate
+    };
+    if let Err(answer) = gate(&sim, route, &headers, &query).await {
+        return answer;
+    }
+    let mut inner = sim.lock();
+    if !path.is_ok_and(|Path(model)| model == MODEL_ID) {
+        return inner.error(StatusCode::NOT_FOUND, "Model not found");
+    }
+    let raw_body: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(e) => return inner.error(StatusCode::BAD_REQUEST, &format!("Invalid JSON body: {e}")),
+    };
+    inner.stats.last_generate_body = Some(raw_body.clone());
+    let (request, input) = match read_request(raw_body) {
+        Ok(read) => read,
+        Err(reason) => return inner.error(StatusCode::BAD_REQUEST, &reason),
+    };
+    let problems = request.validate();
+    if !problems.is_empty() {
+        let reason: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        return inner.error(StatusCode::BAD_REQUEST, &reason.join("; "));
+    }
+    let cost = cost(&request);
+    if dry_run {
+        let status = StatusCode::from_u16(DRY_RUN_STATUS).unwrap_or(StatusCode::OK);
+        let answer = DryRunResponse {
+            creative_units_cost: Some(cost as f64),
+            creative_units_discount: Some(0.0),
+            cost_details: Some(cost_details(&request)),
+        };
+        return (status, Json(answer)).into_response();
+    }
+
+    let limit = sim.config.concurrency_limit;
+    if let Some(seconds) = inner.faults.generate_429() {
+        return too_many(&mut inner, limit, seconds);
+    }
+    let (active, soonest) = inner.jobs.active(sim.now(), sim.time_scale);
+    if active >= limit {
+        let seconds = if soonest.is_finite() {
+            soonest.ceil() as u64
+        } else {
+            0
+        };
+        return too_many(&mut inner, limit, seconds);
+    }
+    let job = sim
+        .create_job(&mut inner, request, input, cost)
+        .render(sim.now(), sim.time_scale);
+    let answer = GenerateResponse {
+        job,
+        creative_units_cost: Some(cost as f64),
+    };
+    match inner.faults.after_create() {
+        None => Json(answer).into_response(),
+        Some(AfterCreate::Status(status)) => inner.error_code(status),
+        Some(AfterCreate::Reset) => {
+            drop(inner);
+            reset_mid_answer(&answer)
+        }
+    }
+}
+
+/// The body as the real server reads it: a JSON object whose bare-string `referenceImages`
+/// is silently dropped, then typed. Returns the request and the input to store on the job.
+fn read_request(mut body: Value) -> Result<(KlingRequest, Value), String> {
+    let Some(fields) = body.as_object_mut() else {
+        return Err("The request body must be a JSON object".to_string());
+    };
+    if fields.get("referenceImages").is_some_and(Value::is_string) {
+        fields.remove("referenceImages");
+    }
+    match serde_path_to_error::deserialize::<_, KlingRequest>(&body) {
+        Ok(request) => Ok((request, body)),
+        Err(e) => {
+            let field = e.path().to_string();
+            let message = e.inner().to_string();
+            // The root path is "."; a message that already names its field needs no prefix.
+            if field == "." || message.starts_with(&field) {
+                Err(message)
+            } else {
+                Err(format!("{field}: {message}"))
+            }
+        }
+    }
+}
+
+/// 429 on the team's concurrency ceiling, with the details clients read.
+fn too_many(inner: &mut Inner, limit: usize, remaining_seconds: u64) -> Response {
+    let body = json!({
+        "reason": format!("Too many concurrent generate actions: the limit is {limit}"),
+        "trace_id": inner.trace_id(),
+        "details": {"actionName": "generate", "actionLimit": limit},
+        "remainingSeconds": remaining_seconds,
+    });
+    (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
+}
+
+/// A 200 whose body stops half-way and whose connection then breaks: the job exists, but
+/// the client cannot know it.
+fn reset_mid_answer(answer: &GenerateResponse) -> Response {
+    let body = Bytes::from(serde_json::to_vec(answer).unwrap_or_default());
+    let half = body.slice(..body.len() / 2);
+    let headers = [
+        (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        (CONTENT_LENGTH, HeaderValue::from(body.len())),
+    ];
+    let stream = break_after(stream::iter([Ok(half)]));
+    (StatusCode::OK, headers, Body::from_stream(stream)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_string_reference_image_is_dropped() {
+        let (request, input) = read_request(json!({
+            "prompt": "x", "aspectRatio": "16:9", "referenceImages": "asset_1"
+        }))
+        .unwrap();
+        assert!(request.reference_images.is_empty());
+        assert!(input.get("referenceImages").is_none());
+    }
+
+    #[test]
+    fn type_errors_name_their_field() {
+        let reason = read_request(json!({"prompt": "x", "duration": "five"})).unwrap_err();
+        assert!(reason.starts_with("duration: "), "{reason}");
+        let reason = read_request(json!({"mode": "pro"})).unwrap_err();
+        assert!(reason.contains("prompt"), "{reason}");
+        let reason = read_request(json!({"prompt": "x", "multiPrompt": "[1]"})).unwrap_err();
+        assert!(
+            reason.starts_with("multiPrompt: ") && !reason.contains("multiPrompt: multiPrompt")
+        );
+        assert!(read_request(json!([1])).is_err());
+    }
+}

@@ -1,0 +1,160 @@
+//! A local Scenario: the same endpoints and behaviour as the real API for Kling V3 Omni
+//! video, on loopback, for `--demo` mode, for tests, and for trying scripts without spending
+//! credits.
+//!
+//! Two listeners: the API (Basic auth, under `/v1`) and a CDN on another host serving signed,
+//! expiring links. Jobs move through their statuses as a function of their age, scaled by
+//! [`SimConfig::time_scale`]; ids, failures and fault rolls follow [`SimConfig::seed`].
+
+mod api_routes;
+mod cdn;
+mod config;
+mod cost;
+mod faults;
+mod gate;
+mod generate;
+mod jobs;
+mod lifecycle;
+mod range;
+mod signing;
+mod state;
+mod stats;
+mod video;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use rand::Rng;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use config::{DEMO_API_KEY, DEMO_API_SECRET, Faults, SimConfig};
+pub use cost::cost;
+pub use faults::{Fault, Route};
+pub use stats::SimStats;
+
+use state::Sim;
+use video::{DEMO_VIDEO, VideoSource};
+
+/// A running simulator. Dropping it (or calling [`SimHandle::shutdown`]) stops both servers.
+pub struct SimHandle {
+    /// e.g. `http://127.0.0.1:PORT/v1`
+    pub api_url: String,
+    /// e.g. `http://127.0.0.2:PORT/cdn`
+    pub cdn_base: String,
+    sim: Arc<Sim>,
+    stop: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimHandle")
+            .field("api_url", &self.api_url)
+            .field("cdn_base", &self.cdn_base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimHandle {
+    /// A copy of what the simulator has seen so far.
+    pub fn stats(&self) -> SimStats {
+        self.sim.lock().stats.clone()
+    }
+
+    /// Queues a one-shot fault; `ExpireAllLinks` takes effect at once.
+    pub fn inject(&self, fault: Fault) {
+        let mut inner = self.sim.lock();
+        match fault {
+            Fault::ExpireAllLinks => {
+                let key = rand::rng().random();
+                inner.links.rotate(key);
+            }
+            fault => inner.faults.push(fault),
+        }
+    }
+
+    /// `len` bytes of the synthetic body served when `video_size` is set, from `offset`.
+    pub fn synthetic_bytes(offset: u64, len: usize) -> Vec<u8> {
+        video::synthetic_bytes(offset, len)
+    }
+
+    /// The embedded demo video, when that is what the CDN serves.
+    pub fn video_bytes(&self) -> Option<&'static [u8]> {
+        match self.sim.video {
+            VideoSource::Demo => Some(DEMO_VIDEO),
+            VideoSource::Synthetic(_) => None,
+        }
+    }
+
+    pub fn shutdown(self) {
+        drop(self);
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        // Servers finish the requests in flight, close idle connections, and stop.
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Starts the API and CDN servers on the current tokio runtime.
+pub async fn start(config: SimConfig) -> io::Result<SimHandle> {
+    let api_listener = TcpListener::bind(config.api_addr).await?;
+    let cdn_listener = bind_cdn(config.api_addr.ip()).await?;
+    let api_url = format!("http://{}/v1", reachable(api_listener.local_addr()?));
+    let cdn_base = format!("http://{}/cdn", reachable(cdn_listener.local_addr()?));
+    let sim = Arc::new(Sim::new(config, cdn_base.clone()));
+    let (stop, stopped) = watch::channel(false);
+    serve(
+        api_listener,
+        api_routes::router(sim.clone()),
+        stopped.clone(),
+    );
+    serve(cdn_listener, cdn::router(sim.clone()), stopped);
+    Ok(SimHandle {
+        api_url,
+        cdn_base,
+        sim,
+        stop,
+    })
+}
+
+/// The CDN gets its own loopback address when it can, so links point at another host than
+/// the API, as with the real service.
+async fn bind_cdn(api_ip: IpAddr) -> io::Result<TcpListener> {
+    if api_ip.is_loopback() || api_ip.is_unspecified() {
+        let other_host = SocketAddr::from((Ipv4Addr::new(127, 0, 0, 2), 0));
+        if let Ok(listener) = TcpListener::bind(other_host).await {
+            return Ok(listener);
+        }
+        return TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await;
+    }
+    TcpListener::bind(SocketAddr::new(api_ip, 0)).await
+}
+
+/// An address a local client can connect to: a wildcard bind is reached over loopback.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+    } else {
+        addr
+    }
+}
+
+fn serve(listener: TcpListener, router: Router, mut stopped: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let shutdown = async move {
+            // Also ends when the handle is gone and the sender with it.
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::warn!("simulator server stopped: {e}");
+        }
+    });
+}

@@ -1,0 +1,165 @@
+//! The simulator's shared state: configuration, clocks, jobs, faults, stats and the seeded
+//! random streams, behind one lock that is never held across an await.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::faults::PendingFaults;
+use super::jobs::{FAILURES, JobStore, SimJob};
+use super::signing::LinkSigner;
+use super::stats::SimStats;
+use super::video::VideoSource;
+use super::{Route, SimConfig};
+use crate::kling::KlingRequest;
+
+pub(crate) struct Sim {
+    pub config: SimConfig,
+    pub time_scale: f64,
+    pub video: VideoSource,
+    /// Where signed links point, e.g. `http://127.0.0.2:PORT/cdn`.
+    pub cdn_base: String,
+    pub started: Instant,
+    pub started_wall: SystemTime,
+    inner: Mutex<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub jobs: JobStore,
+    pub stats: SimStats,
+    pub faults: PendingFaults,
+    pub links: LinkSigner,
+    /// Separate streams so that, say, the number of errors seen never changes job ids.
+    ids: StdRng,
+    rolls: StdRng,
+    traces: StdRng,
+}
+
+impl Sim {
+    pub(crate) fn new(config: SimConfig, cdn_base: String) -> Self {
+        let mut ids = StdRng::seed_from_u64(config.seed);
+        let links = LinkSigner::new(ids.random());
+        let inner = Inner {
+            jobs: JobStore::default(),
+            stats: SimStats::default(),
+            faults: PendingFaults::default(),
+            links,
+            rolls: StdRng::seed_from_u64(config.seed ^ 0x5eed_f417),
+            traces: StdRng::seed_from_u64(config.seed ^ 0x7ace_7ace),
+            ids,
+        };
+        Self {
+            time_scale: config.effective_time_scale(),
+            video: VideoSource::new(config.video_size),
+            config,
+            cdn_base,
+            started: Instant::now(),
+            started_wall: SystemTime::now(),
+            inner: Mutex::new(inner),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere while holding the lock leaves plain data behind; keep serving.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    /// Logs a request's arrival for rate checks.
+    pub(crate) fn log_request(&self, inner: &mut Inner, route: Route) {
+        let at = self.now().saturating_duration_since(self.started);
+        inner.stats.requests.push((at, route));
+    }
+
+    /// A signed CDN link to an asset, valid for the configured lifetime from now.
+    pub(crate) fn signed_url(&self, inner: &Inner, asset_id: &str) -> String {
+        let expires = unix_now().saturating_add(self.config.link_ttl).as_secs();
+        let signature = inner.links.sign(asset_id, expires);
+        format!(
+            "{}/{asset_id}.mp4?Expires={expires}&Key-Pair-Id=SIM&Signature={signature}",
+            self.cdn_base
+        )
+    }
+
+    /// Creates a job for a validated request.
+    pub(crate) fn create_job<'a>(
+        &self,
+        inner: &'a mut Inner,
+        request: KlingRequest,
+        input: serde_json::Value,
+        cost: u64,
+    ) -> &'a SimJob {
+        // Draw every value whatever the failure rate, so ids do not depend on it.
+        let id = format!("job_{}", hex24(&mut inner.ids));
+        let asset_id = format!("asset_{}", hex24(&mut inner.ids));
+        let fails = inner.ids.random::<f64>() < self.config.failure_rate;
+        let fail_at = inner.ids.random_range(0.2..0.8);
+        let which = inner.ids.random_range(0..FAILURES.len());
+        let job = SimJob {
+            seq: inner.jobs.next_seq(),
+            id,
+            asset_id,
+            created: self.now(),
+            created_at: jiff::Timestamp::now(),
+            input,
+            request,
+            cost,
+            failure: fails.then_some((fail_at, which)),
+        };
+        inner.stats.jobs_created += 1;
+        inner.jobs.insert(job)
+    }
+}
+
+impl Inner {
+    /// A roll against a rate, from the fault stream.
+    pub(crate) fn roll(&mut self, rate: f64) -> bool {
+        rate > 0.0 && self.rolls.random::<f64>() < rate
+    }
+
+    /// One of the 5xx statuses a struggling server answers.
+    pub(crate) fn pick_5xx(&mut self) -> u16 {
+        [500, 502, 503][self.rolls.random_range(0..3)]
+    }
+
+    pub(crate) fn trace_id(&mut self) -> String {
+        format!("trace_{:016x}", self.traces.random::<u64>())
+    }
+
+    /// The API's error body: `{"reason", "trace_id"}`.
+    pub(crate) fn error(&mut self, status: StatusCode, reason: &str) -> Response {
+        let body = json!({"reason": reason, "trace_id": self.trace_id()});
+        (status, Json(body)).into_response()
+    }
+
+    /// An error with a status given as a number (from a fault); nonsense numbers become 500.
+    pub(crate) fn error_code(&mut self, status: u16) -> Response {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let reason = status.canonical_reason().unwrap_or("Simulated failure");
+        self.error(status, reason)
+    }
+}
+
+/// Time since the Unix epoch by the wall clock, which is what `Expires` is measured in.
+pub(crate) fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+fn hex24(rng: &mut StdRng) -> String {
+    let bytes: [u8; 12] = rng.random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

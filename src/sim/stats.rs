@@ -1,0 +1,45 @@
+//! What the simulator saw, for tests to check what a client really sent.
+
+use std::time::Duration;
+
+use super::Route;
+
+#[derive(Clone, Debug, Default)]
+pub struct SimStats {
+    /// Every POST to the generate route that passed auth, dry runs excluded.
+    pub generate_posts: u64,
+    pub jobs_created: u64,
+    pub dry_runs: u64,
+    pub get_job: u64,
+    pub list_jobs: u64,
+    pub cancels: u64,
+    pub get_asset: u64,
+    pub cdn_requests: u64,
+    /// CDN requests that carried an `Authorization` header: credentials leaking off the API
+    /// host. Must stay 0.
+    pub cdn_with_authorization: u64,
+    /// Requests answered 401.
+    pub unauthorized: u64,
+    /// The `projectId` query of the last API request that had one.
+    pub last_project_id: Option<String>,
+    /// The JSON body of the last generate POST (dry runs included), exactly as received.
+    pub last_generate_body: Option<serde_json::Value>,
+    /// Every API and CDN request, with its arrival time since the simulator started.
+    pub requests: Vec<(Duration, Route)>,
+}
+
+impl SimStats {
+    /// Counts a request that passed auth on its route's counter.
+    pub(crate) fn count(&mut self, route: Route) {
+        let counter = match route {
+            Route::Generate => &mut self.generate_posts,
+            Route::DryRun => &mut self.dry_runs,
+            Route::GetJob => &mut self.get_job,
+            Route::ListJobs => &mut self.list_jobs,
+            Route::CancelJob => &mut self.cancels,
+            Route::GetAsset => &mut self.get_asset,
+            Route::Cdn => &mut self.cdn_requests,
+        };
+        *counter += 1;
+    }
+}

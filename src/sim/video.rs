@@ -1,0 +1,181 @@
+//! The bytes a generated video consists of: the embedded demo clip, or a synthetic body of
+//! any size that is computed as it streams and never held whole.
+
+use std::io;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt, stream};
+
+/// A real 2 s, 320x180 H.264 clip (see scripts/make-demo-video.sh).
+pub(crate) static DEMO_VIDEO: &[u8] =
+    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo.mp4"));
+const DEMO_WIDTH: u64 = 320;
+const DEMO_HEIGHT: u64 = 180;
+const DEMO_SECONDS: f64 = 2.0;
+
+/// Bodies go out in pieces of this size, so memory stays flat whatever the file size.
+const CHUNK: u64 = 64 * 1024;
+
+/// Mixes a 64-bit word index into pseudo-random bits (splitmix64).
+fn splitmix64(index: u64) -> u64 {
+    let mut z = index.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The synthetic body is built from one random block, rotated by a different amount in
+/// each block-sized stretch: copies only, so gigabytes stream fast even in debug builds,
+/// while a download resumed at the wrong place still never matches by accident.
+const BLOCK: usize = 64 * 1024;
+
+fn base_block() -> &'static [u8] {
+    static BASE: OnceLock<Vec<u8>> = OnceLock::new();
+    BASE.get_or_init(|| {
+        (0..(BLOCK / 8) as u64)
+            .flat_map(|word| splitmix64(word).to_le_bytes())
+            .collect()
+    })
+}
+
+/// `len` bytes of the synthetic body from `offset`.
+pub(crate) fn synthetic_bytes(offset: u64, len: usize) -> Vec<u8> {
+    let base = base_block();
+    let block = BLOCK as u64;
+    let mut out = Vec::with_capacity(len);
+    let mut pos = offset;
+    while out.len() < len {
+        let within = (pos % block) as usize;
+        let rotation = (splitmix64(!(pos / block)) % block) as usize;
+        let start = (within + rotation) % BLOCK;
+        // Up to the end of this stretch, the end of the base block, or the end wanted.
+        let take = (BLOCK - within).min(BLOCK - start).min(len - out.len());
+        out.extend_from_slice(&base[start..start + take]);
+        pos += take as u64;
+    }
+    out
+}
+
+/// Which body the CDN serves for every asset.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum VideoSource {
+    Demo,
+    Synthetic(u64),
+}
+
+impl VideoSource {
+    pub(crate) fn new(video_size: Option<u64>) -> Self {
+        video_size.map_or(VideoSource::Demo, VideoSource::Synthetic)
+    }
+
+    pub(crate) fn len(self) -> u64 {
+        match self {
+            VideoSource::Demo => DEMO_VIDEO.len() as u64,
+            VideoSource::Synthetic(n) => n,
+        }
+    }
+
+    /// Width, height and seconds to report: the clip's own for the demo video, else what
+    /// the request asked for.
+    pub(crate) fn shape(self, requested: (u64, u64, f64)) -> (u64, u64, f64) {
+        match self {
+            VideoSource::Demo => (DEMO_WIDTH, DEMO_HEIGHT, DEMO_SECONDS),
+            VideoSource::Synthetic(_) => requested,
+        }
+    }
+
+    /// A strong validator that changes whenever the content would.
+    pub(crate) fn etag(self) -> String {
+        match self {
+            VideoSource::Demo => {
+                let sum = DEMO_VIDEO.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                    (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+                });
+                format!("\"demo-{:x}-{sum:016x}\"", DEMO_VIDEO.len())
+            }
+            VideoSource::Synthetic(n) => format!("\"synthetic-{n:x}\""),
+        }
+    }
+
+    /// Bytes `start..end` of the body, in chunks made only when the connection wants them.
+    pub(crate) fn stream(
+        self,
+        start: u64,
+        end: u64,
+    ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+        stream::unfold(start, move |pos| async move {
+            if pos >= end {
+                return None;
+            }
+            let next = end.min(pos + CHUNK);
+            let chunk = match self {
+                VideoSource::Demo => {
+                    let range = usize::try_from(pos).ok()?..usize::try_from(next).ok()?;
+                    Bytes::from_static(DEMO_VIDEO.get(range)?)
+                }
+                VideoSource::Synthetic(_) => {
+                    Bytes::from(synthetic_bytes(pos, usize::try_from(next - pos).ok()?))
+                }
+            };
+            Some((Ok(chunk), next))
+        })
+    }
+}
+
+/// Sends `body`, then breaks the connection. The pause first lets the server flush what it
+/// already has, so the client sees the headers (and any bytes) before the break.
+pub(crate) fn break_after<S>(body: S) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static
+where
+    S: Stream<Item = io::Result<Bytes>> + Send + 'static,
+{
+    body.chain(stream::once(async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Err(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "connection broken on purpose",
+        ))
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_bytes_agree_at_any_offset() {
+        let whole = synthetic_bytes(0, 3 * BLOCK + 100);
+        for offset in [0usize, 1, 7, 8, 13, 50, BLOCK - 1, BLOCK, 2 * BLOCK + 5] {
+            let part = synthetic_bytes(offset as u64, whole.len() - offset);
+            assert_eq!(part, whole[offset..], "offset {offset}");
+        }
+        // Shifted copies of the body differ: a misplaced resume shows.
+        for shift in [1usize, 8, BLOCK, 2 * BLOCK] {
+            let a = &whole[..BLOCK];
+            let b = &whole[shift..shift + BLOCK];
+            let same = a.iter().zip(b).filter(|(x, y)| x == y).count();
+            assert!(same < BLOCK / 64, "shift {shift}: {same} equal bytes");
+        }
+    }
+
+    #[tokio::test]
+    async fn streams_cover_the_range_exactly() {
+        let source = VideoSource::Synthetic(300_000);
+        let chunks: Vec<_> = source.stream(1000, 200_000).collect().await;
+        let mut body = Vec::new();
+        for chunk in chunks {
+            let chunk = chunk.unwrap();
+            assert!(chunk.len() as u64 <= CHUNK);
+            body.extend_from_slice(&chunk);
+        }
+        assert_eq!(body, synthetic_bytes(1000, 199_000));
+
+        let demo: Vec<_> = VideoSource::Demo
+            .stream(0, VideoSource::Demo.len())
+            .collect()
+            .await;
+        let demo: Vec<u8> = demo.into_iter().flat_map(|c| c.unwrap().to_vec()).collect();
+        assert_eq!(demo, DEMO_VIDEO);
+    }
+}

@@ -1,0 +1,437 @@
+//! The real binary against the simulator: exit codes, `--json` shape, no overwrite, and no
+//! request sent for bad input.
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use common::*;
+use kling_tui::sim::{self, Fault, Route, SimConfig, SimHandle};
+use predicates::prelude::*;
+use serde_json::Value;
+use tokio::runtime::Runtime;
+
+/// A runtime for the simulator; the binary runs in its own process.
+fn sim_with(config: SimConfig) -> (Runtime, SimHandle) {
+    let rt = Runtime::new().unwrap();
+    let handle = rt.block_on(start(config));
+    (rt, handle)
+}
+
+/// The binary with a clean environment: its own config/data folders and no stray credentials.
+fn bin(home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("kling-tui").unwrap();
+    for var in [
+        "SCENARIO_API_KEY",
+        "SCENARIO_API_SECRET",
+        "SCENARIO_SDK_API_KEY",
+        "SCENARIO_SDK_API_SECRET",
+        "SCENARIO_API_URL",
+        "SCENARIO_PROJECT_ID",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"));
+    cmd
+}
+
+fn against(sim: &SimHandle, home: &Path) -> Command {
+    let mut cmd = bin(home);
+    cmd.env("SCENARIO_API_URL", &sim.api_url)
+        .env("SCENARIO_API_KEY", sim::DEMO_API_KEY)
+        .env("SCENARIO_API_SECRET", sim::DEMO_API_SECRET);
+    cmd
+}
+
+fn json_lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+#[test]
+fn submit_wait_download_json_exits_0_with_the_file() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    let assert = against(&sim, home.path())
+        .args([
+            "submit",
+            "--prompt",
+            "a red fox in snow",
+            "--wait",
+            "--json",
+        ])
+        .args(["--poll-interval", "0.1", "--download"])
+        .arg(&out)
+        .assert()
+        .success();
+    let lines = json_lines(&assert.get_output().stdout);
+    assert_eq!(lines.len(), 1);
+    let report = &lines[0];
+    let mut keys: Vec<&str> = report
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "assetIds",
+            "creativeUnitsCost",
+            "files",
+            "jobId",
+            "progress",
+            "status"
+        ]
+    );
+    assert_eq!(report["status"], "success");
+    assert_eq!(report["progress"], 1.0);
+    let job_id = report["jobId"].as_str().unwrap();
+    let file = out.join(format!("{job_id}_1.mp4"));
+    assert_eq!(report["files"][0].as_str().unwrap(), file.to_str().unwrap());
+    assert_eq!(std::fs::read(&file).unwrap(), sim.video_bytes().unwrap());
+    assert_eq!(sim.stats().generate_posts, 1);
+    assert_eq!(sim.stats().cdn_with_authorization, 0);
+}
+
+#[test]
+fn submit_without_wait_prints_the_job_id_and_returns() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    let assert = against(&sim, home.path())
+        .args(["submit", "--prompt", "a red fox in snow"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(stdout.starts_with("job_"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 1);
+}
+
+#[test]
+fn invalid_input_exits_2_naming_every_field_and_sends_nothing() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    against(&sim, home.path())
+        .args([
+            "submit",
+            "--prompt",
+            "",
+            "--duration",
+            "20",
+            "--end-image",
+            "asset_e",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("prompt: must not be empty"))
+        .stderr(predicate::str::contains(
+            "duration: must be between 3 and 15",
+        ))
+        .stderr(predicate::str::contains("endImage: needs a startImage"));
+    against(&sim, home.path())
+        .args([
+            "submit",
+            "--prompt",
+            "x",
+            "--multi-prompt",
+            "[{\"prompt\": 1}]",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("multiPrompt"));
+    against(&sim, home.path())
+        .args(["submit", "--prompt", "x", "--mode", "8k"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("mode"));
+    let stats = sim.stats();
+    assert_eq!(stats.requests.len(), 0, "a request was sent for bad input");
+}
+
+#[test]
+fn multi_prompt_without_duration_takes_the_shots_total() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    against(&sim, home.path())
+        .args(["submit", "--prompt", "two shots", "--multi-prompt"])
+        .arg(r#"[{"prompt":"A cat jumps","duration":3},{"prompt":"It lands","duration":4}]"#)
+        .assert()
+        .success();
+    let body = sim.stats().last_generate_body.unwrap();
+    assert_eq!(body["duration"], 7);
+    assert!(body["multiPrompt"].is_string());
+}
+
+#[test]
+fn missing_credentials_exit_2_naming_the_variables_and_config_path() {
+    let home = tempfile::tempdir().unwrap();
+    bin(home.path())
+        .args(["status", "job_x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("SCENARIO_API_KEY"))
+        .stderr(predicate::str::contains("SCENARIO_API_SECRET"))
+        .stderr(predicate::str::contains("kling-tui/config.toml"));
+}
+
+#[test]
+fn a_config_file_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("config/kling-tui");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("config.toml");
+    std::fs::write(&file, "api_key = \"k\"\napi_secret = \"s\"\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    bin(home.path())
+        .args(["status", "job_x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("chmod 600"));
+}
+
+#[test]
+fn credentials_from_the_config_file_work() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("config/kling-tui");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("config.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "api_key = \"{}\"\napi_secret = \"{}\"\napi_url = \"{}\"\n",
+            sim::DEMO_API_KEY,
+            sim::DEMO_API_SECRET,
+            sim.api_url
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    bin(home.path())
+        .args(["submit", "--prompt", "from config"])
+        .assert()
+        .success();
+    assert_eq!(sim.stats().jobs_created, 1);
+}
+
+#[test]
+fn plain_http_off_loopback_is_refused_before_sending() {
+    let home = tempfile::tempdir().unwrap();
+    bin(home.path())
+        .env("SCENARIO_API_KEY", "k")
+        .env("SCENARIO_API_SECRET", "s")
+        .args(["--api-url", "http://api.example.com/v1", "status", "job_x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("loopback"));
+}
+
+#[test]
+fn api_errors_exit_3_with_the_servers_reason() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    let out = against(&sim, home.path())
+        .args(["submit", "--prompt", "to cancel"])
+        .assert()
+        .success();
+    let job_id = String::from_utf8_lossy(&out.get_output().stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    against(&sim, home.path())
+        .args(["cancel", &job_id])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("Cannot cancel this type of job"))
+        .stderr(predicate::str::contains("trace id"));
+    against(&sim, home.path())
+        .env("SCENARIO_API_SECRET", "wrong")
+        .args(["status", &job_id])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("401"));
+}
+
+#[test]
+fn a_5xx_on_submit_exits_3_as_outcome_unknown_and_is_not_re_sent() {
+    let (_rt, sim) = sim_with(quick_config());
+    sim.inject(Fault::GenerateErrorAfterCreate {
+        status: 502,
+        count: 1,
+    });
+    let home = tempfile::tempdir().unwrap();
+    against(&sim, home.path())
+        .args(["submit", "--prompt", "a red fox in snow"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("submission outcome unknown"));
+    assert_eq!(sim.stats().generate_posts, 1);
+}
+
+#[test]
+fn a_failed_job_exits_4_with_its_error() {
+    let (_rt, sim) = sim_with(SimConfig {
+        failure_rate: 1.0,
+        ..quick_config()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let assert = against(&sim, home.path())
+        .args([
+            "submit",
+            "--prompt",
+            "doomed",
+            "--wait",
+            "--json",
+            "--poll-interval",
+            "0.1",
+        ])
+        .assert()
+        .code(4);
+    let lines = json_lines(&assert.get_output().stdout);
+    assert_eq!(lines[0]["status"], "failure");
+    assert!(lines[0]["error"].as_str().is_some_and(|e| !e.is_empty()));
+    let job_id = lines[0]["jobId"].as_str().unwrap().to_string();
+    against(&sim, home.path())
+        .args(["status", &job_id])
+        .assert()
+        .code(4);
+    against(&sim, home.path())
+        .args(["download", &job_id])
+        .assert()
+        .code(4);
+}
+
+#[test]
+fn download_twice_never_overwrites() {
+    let (rt, sim) = sim_with(quick_config());
+    let client = client_for(&sim);
+    let job_id = rt.block_on(async {
+        let job = client
+            .generate(&kling_tui::kling::KlingRequest::new("fox"))
+            .await
+            .unwrap()
+            .job;
+        wait_final(&client, &job.job_id).await.job_id
+    });
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("videos");
+    for _ in 0..2 {
+        against(&sim, home.path())
+            .args(["download", &job_id, "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+    }
+    let first = out.join(format!("{job_id}_1.mp4"));
+    let second = out.join(format!("{job_id}_1_1.mp4"));
+    assert_eq!(std::fs::read(first).unwrap(), sim.video_bytes().unwrap());
+    assert_eq!(std::fs::read(second).unwrap(), sim.video_bytes().unwrap());
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
+}
+
+#[test]
+fn status_json_has_one_object_per_job() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let out = against(&sim, home.path())
+            .args(["submit", "--prompt", "fox"])
+            .assert()
+            .success();
+        ids.push(
+            String::from_utf8_lossy(&out.get_output().stdout)
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let assert = against(&sim, home.path())
+        .args(["status", "--json", &ids[0], &ids[1]])
+        .assert()
+        .success();
+    let lines = json_lines(&assert.get_output().stdout);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["jobId"], ids[0].as_str());
+    assert_eq!(lines[1]["jobId"], ids[1].as_str());
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["assetIds"].is_array() && l["files"].is_array())
+    );
+}
+
+#[test]
+fn dry_run_prints_the_cost_and_submits_nothing() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    let expected = sim::cost(&kling_tui::kling::KlingRequest::new("fox"));
+    against(&sim, home.path())
+        .args(["submit", "--prompt", "fox", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(format!("{expected} creative units\n"));
+    let stats = sim.stats();
+    assert_eq!((stats.dry_runs, stats.generate_posts), (1, 0));
+}
+
+#[test]
+fn gets_are_retried_by_the_binary_too() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    let out = against(&sim, home.path())
+        .args(["submit", "--prompt", "fox"])
+        .assert()
+        .success();
+    let job_id = String::from_utf8_lossy(&out.get_output().stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    sim.inject(Fault::ApiStatus {
+        route: Route::GetJob,
+        status: 503,
+        count: 1,
+    });
+    against(&sim, home.path())
+        .args(["status", &job_id])
+        .assert()
+        .success();
+    assert_eq!(sim.stats().get_job, 2);
+}
+
+#[test]
+fn demo_needs_no_credentials() {
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    let assert = bin(home.path())
+        .current_dir(home.path())
+        .args([
+            "--demo",
+            "submit",
+            "--prompt",
+            "a red fox in snow",
+            "--wait",
+            "--poll-interval",
+            "0.5",
+            "--download",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(stdout.contains("success"), "{stdout}");
+    let files: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+    assert_eq!(files.len(), 1);
+}
