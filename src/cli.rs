@@ -28,8 +28,9 @@ pub struct Cli {
     #[arg(long, global = true, env = "SCENARIO_PROJECT_ID", value_name = "ID")]
     pub project_id: Option<String>,
 
-    /// Run against a local simulator started in-process: no account, no credentials, no spend.
-    #[arg(long, global = true, conflicts_with = "api_url")]
+    /// Run against a local simulator started in-process: no account, no credentials, no spend
+    /// (--api-url and SCENARIO_API_URL are then ignored).
+    #[arg(long, global = true)]
     pub demo: bool,
 
     #[command(subcommand)]
@@ -118,9 +119,9 @@ pub struct SubmitArgs {
     /// One JSON object per job on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Seconds between status checks while waiting.
-    #[arg(long, default_value_t = 3.0, value_name = "SECONDS", value_parser = parse_interval)]
-    pub poll_interval: f64,
+    /// Seconds between status checks while waiting [default: 3, or 1 with --demo].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_interval)]
+    pub poll_interval: Option<f64>,
 }
 
 #[derive(Debug, Args)]

@@ -145,6 +145,17 @@ fn check_private(_path: &Path) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Credentials from the environment alone: `None` when no variable is set.
+pub fn env_credentials(
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<Credentials>, ConfigError> {
+    match credentials(env, None, Path::new("")) {
+        Ok(c) => Ok(Some(c)),
+        Err(ConfigError::MissingCredentials { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Credentials from the environment (via `env`), else from the config file.
 pub fn credentials(
     env: impl Fn(&str) -> Option<String>,

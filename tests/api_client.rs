@@ -2,7 +2,6 @@
 
 mod common;
 
-
 use common::*;
 use kling_tui::api::types::JobStatus;
 use kling_tui::api::{ApiError, Credentials, DownloadProgress};
@@ -11,6 +10,20 @@ use kling_tui::sim::{Fault, Route, SimConfig, SimHandle};
 
 fn fox() -> KlingRequest {
     KlingRequest::new("a red fox in snow")
+}
+
+/// The first request asks for the whole file, every later one resumes past byte 0.
+fn assert_resumed(ranges: &[Option<String>]) {
+    assert_eq!(ranges.first(), Some(&None), "{ranges:?}");
+    for later in &ranges[1..] {
+        let offset: u64 = later
+            .as_deref()
+            .and_then(|r| r.strip_prefix("bytes="))
+            .and_then(|r| r.strip_suffix('-'))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("not a resume: {ranges:?}"));
+        assert!(offset > 0, "{ranges:?}");
+    }
 }
 
 fn no_progress() -> impl FnMut(DownloadProgress) + Send {
@@ -191,6 +204,37 @@ async fn a_5xx_on_generate_is_never_re_sent() {
 }
 
 #[tokio::test]
+async fn a_generate_that_times_out_is_never_re_sent() {
+    let sim = start(SimConfig {
+        faults: kling_tui::sim::Faults {
+            latency: std::time::Duration::from_secs(2),
+            ..Default::default()
+        },
+        ..quick_config()
+    })
+    .await;
+    let mut options = kling_tui::api::ClientOptions::new(
+        kling_tui::api::parse_api_url(&sim.api_url).unwrap(),
+        Credentials::new(
+            kling_tui::sim::DEMO_API_KEY,
+            kling_tui::sim::DEMO_API_SECRET,
+        ),
+    );
+    options.request_timeout = std::time::Duration::from_millis(200);
+    options.retry = fast_retry();
+    let client = kling_tui::api::ScenarioClient::new(options).unwrap();
+    let err = client.generate(&fox()).await.unwrap_err();
+    assert!(matches!(err, ApiError::SubmissionUnknown { .. }), "{err}");
+    let posts = sim
+        .stats()
+        .requests
+        .iter()
+        .filter(|(_, r)| *r == Route::Generate)
+        .count();
+    assert_eq!(posts, 1);
+}
+
+#[tokio::test]
 async fn a_generate_that_cannot_connect_is_reported_as_such() {
     // Bind then drop a listener: the port is closed, so the request provably never arrived.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -230,6 +274,7 @@ async fn a_truncated_download_is_resumed_with_range() {
     );
     let stats = sim.stats();
     assert_eq!(stats.cdn_requests, 3);
+    assert_resumed(&stats.cdn_ranges);
     assert_eq!(stats.cdn_with_authorization, 0);
     assert_eq!(files_in(dir.path()), ["job_1.mp4"]);
 }
@@ -242,6 +287,8 @@ async fn a_download_that_keeps_breaking_leaves_no_final_file() {
     })
     .await;
     let (client, asset) = finished_job(&sim).await;
+    // Half the file arrives, then every connection breaks.
+    sim.inject(Fault::CdnTruncate { count: 1 });
     sim.inject(Fault::CdnReset { count: 1000 });
     let dir = tempfile::tempdir().unwrap();
     let err = client
@@ -253,7 +300,11 @@ async fn a_download_that_keeps_breaking_leaves_no_final_file() {
         "{err}"
     );
     assert!(!dir.path().join("job_1.mp4").exists());
+    // What arrived is kept for a later resume, under the .part name only.
     assert_eq!(files_in(dir.path()), ["job_1.mp4.part"]);
+    let kept = std::fs::read(dir.path().join("job_1.mp4.part")).unwrap();
+    assert!(!kept.is_empty() && kept.len() < 1024 * 1024);
+    assert!(kept == SimHandle::synthetic_bytes(0, kept.len()), "kept bytes differ");
 }
 
 #[tokio::test]
@@ -309,6 +360,7 @@ async fn an_expired_link_is_refreshed_and_the_download_continues_from_disk() {
     assert_eq!(stats.get_asset - lookups_before, 2);
     // Broken first attempt, the 403, then the resumed range: never a fresh start.
     assert_eq!(stats.cdn_requests, 3);
+    assert_resumed(&stats.cdn_ranges);
     assert_eq!(stats.cdn_with_authorization, 0);
 }
 
@@ -379,13 +431,12 @@ async fn the_project_id_rides_on_every_call() {
     let client = kling_tui::api::ScenarioClient::new(options).unwrap();
     let job = client.generate(&fox()).await.unwrap().job;
     assert_eq!(sim.stats().last_project_id.as_deref(), Some("proj_42"));
-    sim.inject(Fault::ApiStatus {
-        route: Route::GetJob,
-        status: 404,
-        count: 0,
-    });
+    // A read is counted (and its projectId recorded) only after the generate above.
+    let reads_before = sim.stats().get_job;
     client.get_job(&job.job_id).await.unwrap();
-    assert_eq!(sim.stats().last_project_id.as_deref(), Some("proj_42"));
+    let stats = sim.stats();
+    assert_eq!(stats.get_job, reads_before + 1);
+    assert_eq!(stats.last_project_id.as_deref(), Some("proj_42"));
 }
 
 #[tokio::test]

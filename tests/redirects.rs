@@ -60,3 +60,38 @@ async fn a_redirect_to_another_host_is_not_followed_with_credentials() {
         "credentials reached another host: {seen:?}"
     );
 }
+
+#[tokio::test]
+async fn a_redirect_within_the_api_host_is_followed() {
+    let api = Router::new()
+        .route(
+            "/v1/jobs/old",
+            get(|| async {
+                (StatusCode::FOUND, [(header::LOCATION, "/v1/jobs/new")]).into_response()
+            }),
+        )
+        .route(
+            "/v1/jobs/new",
+            get(|headers: HeaderMap| async move {
+                let authed = headers.contains_key(header::AUTHORIZATION);
+                let status = if authed { "success" } else { "failure" };
+                format!(r#"{{"job":{{"jobId":"job_new","status":"{status}"}}}}"#)
+            }),
+        );
+    let api_url = serve(api, "127.0.0.1").await;
+    let options = ClientOptions::new(
+        parse_api_url(&format!("{api_url}/v1")).unwrap(),
+        Credentials::new("key", "secret"),
+    );
+    let job = ScenarioClient::new(options)
+        .unwrap()
+        .get_job("old")
+        .await
+        .unwrap();
+    assert_eq!(job.job_id, "job_new");
+    assert_eq!(
+        job.status.as_str(),
+        "success",
+        "credentials were not kept on the same host"
+    );
+}

@@ -2,6 +2,9 @@
 //! CDN, each with timeouts; retries where repeating is safe and never where it could charge twice.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
@@ -20,6 +23,23 @@ use crate::sanitize::sanitize;
 const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
 const USER_AGENT: &str = concat!("kling-tui/", env!("CARGO_PKG_VERSION"));
 
+/// Something every API request waits on before it is sent, and tells about rate limiting: the
+/// engine's shared request budget. CDN downloads do not pass through it.
+pub trait RequestGate: Send + Sync {
+    fn acquire(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+    /// Called on every 429, with the wait the server asked for, if any.
+    fn rate_limited(&self, retry_after: Option<Duration>);
+}
+
+#[derive(Clone)]
+pub struct Gate(pub Arc<dyn RequestGate>);
+
+impl fmt::Debug for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Gate")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     pub base_url: Url,
@@ -30,6 +50,7 @@ pub struct ClientOptions {
     /// A CDN download that sends nothing for this long is broken off and resumed.
     pub read_timeout: Duration,
     pub retry: RetryPolicy,
+    pub gate: Option<Gate>,
 }
 
 impl ClientOptions {
@@ -42,6 +63,7 @@ impl ClientOptions {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
+            gate: None,
         }
     }
 }
@@ -54,6 +76,7 @@ pub struct ScenarioClient {
     auth: HeaderValue,
     project_id: Option<String>,
     pub(crate) retry: RetryPolicy,
+    gate: Option<Gate>,
 }
 
 impl fmt::Debug for ScenarioClient {
@@ -117,6 +140,7 @@ impl ScenarioClient {
             auth,
             project_id: options.project_id.filter(|p| !p.is_empty()),
             retry: options.retry,
+            gate: options.gate,
         })
     }
 
@@ -162,8 +186,15 @@ impl ScenarioClient {
                 })
         };
         self.retry
-            .run("generate", attempt, |e| {
-                matches!(e, ApiError::Connect { .. }) || e.status() == Some(429)
+            .run("generate", attempt, |e| match e {
+                ApiError::Connect { .. } => true,
+                // At the team's concurrency ceiling a caller may rather queue than wait here.
+                ApiError::Http {
+                    status: 429,
+                    action_limit,
+                    ..
+                } => action_limit.is_none() || self.retry.retry_submit_at_limit,
+                _ => false,
             })
             .await
     }
@@ -184,6 +215,7 @@ impl ScenarioClient {
     }
 
     pub async fn get_job(&self, job_id: &str) -> Result<Job, ApiError> {
+        check_id("job id", job_id)?;
         let envelope: JobEnvelope = self.get(self.url(&["jobs", job_id], &[])).await?;
         Ok(envelope.job)
     }
@@ -205,6 +237,7 @@ impl ScenarioClient {
     /// Asks the server to cancel. Most generation jobs refuse with 400; that refusal is the
     /// error returned, with the server's reason.
     pub async fn cancel_job(&self, job_id: &str) -> Result<(), ApiError> {
+        check_id("job id", job_id)?;
         let url = self.url(&["jobs", job_id, "action"], &[]);
         let body = serde_json::json!({"action": "cancel"});
         self.send(Method::POST, url, Some(&body)).await.map(drop)
@@ -212,6 +245,7 @@ impl ScenarioClient {
 
     /// Asset metadata with a freshly signed download `url`.
     pub async fn get_asset(&self, asset_id: &str) -> Result<Asset, ApiError> {
+        check_id("asset id", asset_id)?;
         let envelope: AssetEnvelope = self.get(self.url(&["assets", asset_id], &[])).await?;
         Ok(envelope.asset)
     }
@@ -248,6 +282,12 @@ impl ScenarioClient {
             .header(AUTHORIZATION, self.auth.clone())
     }
 
+    async fn pass_gate(&self) {
+        if let Some(gate) = &self.gate {
+            gate.0.acquire().await;
+        }
+    }
+
     async fn get<T: DeserializeOwned>(&self, url: Url) -> Result<T, ApiError> {
         self.retry
             .run(
@@ -268,6 +308,7 @@ impl ScenarioClient {
         url: Url,
         body: Option<&B>,
     ) -> Result<Response, ApiError> {
+        self.pass_gate().await;
         let mut request = self.request(method, url);
         if let Some(body) = body {
             request = request.json(body);
@@ -292,7 +333,11 @@ impl ScenarioClient {
     }
 
     pub(crate) async fn error_from(&self, response: Response) -> ApiError {
-        error_from_response(response, self.host()).await
+        let err = error_from_response(response, self.host()).await;
+        if let (Some(gate), Some(429)) = (&self.gate, err.status()) {
+            gate.0.rate_limited(err.server_wait());
+        }
+        err
     }
 }
 
@@ -366,6 +411,16 @@ async fn read_limited(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Ids become path segments; `.`, `..` and empty ones would name another route.
+fn check_id(what: &str, id: &str) -> Result<(), ApiError> {
+    if id.trim().is_empty() || id == "." || id == ".." {
+        return Err(ApiError::InvalidInput {
+            detail: format!("{what} {:?} is not valid", sanitize(id)),
+        });
+    }
+    Ok(())
 }
 
 fn same_origin(a: &Url, b: &Url) -> bool {

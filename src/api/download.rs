@@ -22,6 +22,10 @@ pub struct DownloadProgress {
 /// Times a link may be re-signed during one download before giving up.
 const MAX_REFRESHES: u32 = 4;
 const WRITE_BUFFER: usize = 256 * 1024;
+/// Requests one download may make in all, however much progress each one makes.
+const MAX_ATTEMPTS: u32 = 64;
+/// Times a download may start again from byte 0.
+const MAX_RESTARTS: u32 = 3;
 
 /// The file extension for a MIME type, from a fixed allow-list; never taken from the server's
 /// file names. Unknown types get `bin`.
@@ -89,6 +93,10 @@ impl ScenarioClient {
         let mut delays = self.retry.backoff();
         let mut validator = Validator(None);
         let mut metadata_size = asset.expected_size();
+        // Fresh starts (Range ignored or refused) and resumed attempts are bounded too, so a
+        // misbehaving server can never keep us looping.
+        let mut restarts = 0;
+        let mut attempts = 0;
 
         let file = tokio::fs::OpenOptions::new()
             .create(true)
@@ -98,127 +106,147 @@ impl ScenarioClient {
             .await
             .map_err(|e| file_error(&part, &e))?;
         let mut file = BufWriter::with_capacity(WRITE_BUFFER, file);
+        let result: Result<PathBuf, ApiError> = async {
 
-        loop {
-            let offset = file_len(&mut file, &part).await?;
-            if metadata_size.is_some_and(|size| offset == size && size > 0) {
-                break;
-            }
-            let mut request = self.cdn.get(url.clone());
-            if offset > 0 {
-                request = request.header(RANGE, format!("bytes={offset}-"));
-                if let Some(v) = &validator.0 {
-                    request = request.header(IF_RANGE, v.as_str());
+            loop {
+                attempts += 1;
+                if attempts > MAX_ATTEMPTS {
+                    return Err(fail(format!("gave up after {MAX_ATTEMPTS} attempts")));
                 }
-            }
-            let outcome = match request.send().await {
-                Err(e) => Err(ApiError::from_reqwest(&e, url.host_str().unwrap_or("cdn"))),
-                Ok(response) => {
-                    let status = response.status();
-                    match status {
-                        StatusCode::OK | StatusCode::PARTIAL_CONTENT => {
-                            validator = Validator(
-                                header(&response, ETAG)
-                                    .or_else(|| header(&response, LAST_MODIFIED)),
-                            );
-                            let start = if status == StatusCode::OK { 0 } else { offset };
-                            if status == StatusCode::PARTIAL_CONTENT
-                                && content_range_start(&response) != Some(offset)
-                            {
-                                // A range we did not ask for: start over cleanly.
-                                truncate(&mut file, &part).await?;
-                                continue;
-                            }
-                            let total = body_total(&response, start);
-                            if total.is_some() {
-                                metadata_size = total;
-                            }
-                            if start == 0 && offset > 0 {
-                                // The server ignored Range: begin again from byte 0.
-                                truncate(&mut file, &part).await?;
-                            }
-                            let made =
-                                stream_body(response, &mut file, &part, start, total, progress)
-                                    .await;
-                            match made {
-                                Ok(true) => break,
-                                Ok(false) => Err(fail("the body ended early".into())),
-                                Err(e @ ApiError::File { .. }) => return Err(e),
-                                Err(e) => Err(e),
-                            }
-                        }
-                        StatusCode::RANGE_NOT_SATISFIABLE => {
-                            // What we hold is not a prefix the server recognises.
-                            truncate(&mut file, &part).await?;
-                            continue;
-                        }
-                        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::GONE => {
-                            refreshes += 1;
-                            if refreshes > MAX_REFRESHES {
-                                return Err(fail(format!(
-                                    "the link still answers {status} after {MAX_REFRESHES} fresh links"
-                                )));
-                            }
-                            tracing::info!("asset link answered {status}; fetching a fresh one");
-                            let fresh = self.get_asset(asset_id).await?;
-                            url = signed_url(fresh.url.as_deref()).map_err(&fail)?;
-                            metadata_size = metadata_size.or(fresh.expected_size());
-                            continue;
-                        }
-                        _ => Err(
-                            error_from_response(response, url.host_str().unwrap_or("cdn")).await,
-                        ),
+                let offset = file_len(&mut file, &part).await?;
+                if metadata_size.is_some_and(|size| offset == size && size > 0) {
+                    break;
+                }
+                let mut request = self.cdn.get(url.clone());
+                if offset > 0 {
+                    request = request.header(RANGE, format!("bytes={offset}-"));
+                    if let Some(v) = &validator.0 {
+                        request = request.header(IF_RANGE, v.as_str());
                     }
                 }
-            };
-            // Only transient failures get here: wait, then resume from the bytes on disk.
-            let err = match outcome {
-                Ok(()) => continue,
-                Err(e) => e,
-            };
-            if let ApiError::Http { status, .. } = &err {
-                if !matches!(status, 408 | 429 | 500..=599) {
-                    return Err(err);
+                let outcome = match request.send().await {
+                    Err(e) => Err(ApiError::from_reqwest(&e, url.host_str().unwrap_or("cdn"))),
+                    Ok(response) => {
+                        let status = response.status();
+                        match status {
+                            StatusCode::OK | StatusCode::PARTIAL_CONTENT => {
+                                validator = Validator(
+                                    header(&response, ETAG)
+                                        .or_else(|| header(&response, LAST_MODIFIED)),
+                                );
+                                let start = if status == StatusCode::OK { 0 } else { offset };
+                                if status == StatusCode::PARTIAL_CONTENT
+                                    && content_range_start(&response) != Some(offset)
+                                {
+                                    // A range we did not ask for: start over cleanly.
+                                    restart(&mut restarts, &mut file, &part, &fail).await?;
+                                    continue;
+                                }
+                                if let Some(total) = body_total(&response) {
+                                    metadata_size = Some(total);
+                                }
+                                let end = body_end(&response, start);
+                                if start == 0 && offset > 0 {
+                                    // The server ignored Range: begin again from byte 0.
+                                    truncate(&mut file, &part).await?;
+                                }
+                                let made =
+                                    stream_body(
+                                        response,
+                                        &mut file,
+                                        &part,
+                                        start,
+                                        end,
+                                        metadata_size,
+                                        progress,
+                                    )
+                                    .await;
+                                match made {
+                                    Ok(true) => break,
+                                    Ok(false) => Err(fail("the body ended early".into())),
+                                    Err(e @ ApiError::File { .. }) => return Err(e),
+                                    Err(e) => Err(e),
+                                }
+                            }
+                            StatusCode::RANGE_NOT_SATISFIABLE => {
+                                // What we hold is not a prefix the server recognises.
+                                restart(&mut restarts, &mut file, &part, &fail).await?;
+                                continue;
+                            }
+                            StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::GONE => {
+                                refreshes += 1;
+                                if refreshes > MAX_REFRESHES {
+                                    return Err(fail(format!(
+                                        "the link still answers {status} after {MAX_REFRESHES} fresh links"
+                                    )));
+                                }
+                                tracing::info!("asset link answered {status}; fetching a fresh one");
+                                let fresh = self.get_asset(asset_id).await?;
+                                url = signed_url(fresh.url.as_deref()).map_err(&fail)?;
+                                metadata_size = metadata_size.or(fresh.expected_size());
+                                continue;
+                            }
+                            _ => Err(
+                                error_from_response(response, url.host_str().unwrap_or("cdn")).await,
+                            ),
+                        }
+                    }
+                };
+                // Only transient failures get here: wait, then resume from the bytes on disk.
+                let err = match outcome {
+                    Ok(()) => continue,
+                    Err(e) => e,
+                };
+                if let ApiError::Http { status, .. } = &err {
+                    if !matches!(status, 408 | 429 | 500..=599) {
+                        return Err(err);
+                    }
+                }
+                let before = offset;
+                let now = file_len(&mut file, &part).await?;
+                if now > before {
+                    // Progress was made: the connection is flaky, not dead. Start the backoff anew.
+                    delays = self.retry.backoff();
+                }
+                match delays.next() {
+                    Some(delay) => {
+                        let wait = self.retry.wait(&err, delay);
+                        tracing::warn!(
+                            "download of {asset_id} broke off at {now} bytes: {err}; resuming in {wait:?}"
+                        );
+                        tokio::time::sleep(wait).await;
+                    }
+                    None => return Err(err),
                 }
             }
-            let before = offset;
-            let now = file_len(&mut file, &part).await?;
-            if now > before {
-                // Progress was made: the connection is flaky, not dead. Start the backoff anew.
-                delays = self.retry.backoff();
-            }
-            match delays.next() {
-                Some(delay) => {
-                    let wait = self.retry.wait(&err, delay);
-                    tracing::warn!(
-                        "download of {asset_id} broke off at {now} bytes: {err}; resuming in {wait:?}"
-                    );
-                    tokio::time::sleep(wait).await;
-                }
-                None => return Err(err),
-            }
-        }
 
-        file.flush().await.map_err(|e| file_error(&part, &e))?;
-        let file = file.into_inner();
-        file.sync_all().await.map_err(|e| file_error(&part, &e))?;
-        let size = file
-            .metadata()
-            .await
-            .map_err(|e| file_error(&part, &e))?
-            .len();
-        drop(file);
-        if let Some(expected) = metadata_size {
-            if size != expected {
-                return Err(fail(format!(
-                    "got {size} bytes, expected {expected}; kept {}",
-                    part.display()
-                )));
+            file.flush().await.map_err(|e| file_error(&part, &e))?;
+            let file = file.into_inner();
+            file.sync_all().await.map_err(|e| file_error(&part, &e))?;
+            let size = file
+                .metadata()
+                .await
+                .map_err(|e| file_error(&part, &e))?
+                .len();
+            drop(file);
+            if let Some(expected) = metadata_size {
+                if size != expected {
+                    return Err(fail(format!(
+                        "got {size} bytes, expected {expected}; kept {}",
+                        part.display()
+                    )));
+                }
             }
+            let placed = place(&part, dir, stem, ext).await?;
+            sync_dir(dir).await;
+            Ok(placed)
         }
-        let placed = place(&part, dir, stem, ext).await?;
-        sync_dir(dir).await;
-        Ok(placed)
+        .await;
+        if result.is_err() && std::fs::metadata(&part).is_ok_and(|m| m.len() == 0) {
+            // Nothing arrived: leave no empty .part behind.
+            let _ = std::fs::remove_file(&part);
+        }
+        result
     }
 }
 
@@ -226,7 +254,15 @@ impl ScenarioClient {
 fn signed_url(url: Option<&str>) -> Result<Url, String> {
     let text = url.ok_or("the asset has no download link yet")?;
     let url = Url::parse(text).map_err(|e| format!("its link is not a URL: {e}"))?;
-    check_url(&url).map_err(|e| e.to_string())?;
+    check_url(&url).map_err(|e| match e {
+        // The query is the signature: show where the link points, not the link.
+        ApiError::InvalidUrl { rule, .. } => format!(
+            "refused its link to {}://{}: {rule}",
+            url.scheme(),
+            crate::sanitize::sanitize(url.host_str().unwrap_or(""))
+        ),
+        other => other.to_string(),
+    })?;
     Ok(url)
 }
 
@@ -246,24 +282,44 @@ fn content_range_start(response: &reqwest::Response) -> Option<u64> {
     range.split('-').next()?.trim().parse().ok()
 }
 
-/// The full size of the file, from Content-Range's total or start + Content-Length.
-fn body_total(response: &reqwest::Response, start: u64) -> Option<u64> {
+/// The full size of the file: Content-Range's total for a 206 (none when it is `*`: the end of
+/// one range is not the size of the file), Content-Length for a 200.
+fn body_total(response: &reqwest::Response) -> Option<u64> {
     if response.status() == StatusCode::PARTIAL_CONTENT {
         let value = header(response, CONTENT_RANGE)?;
-        if let Some(total) = value.rsplit('/').next().and_then(|t| t.trim().parse().ok()) {
-            return Some(total);
-        }
+        return value.rsplit('/').next().and_then(|t| t.trim().parse().ok());
+    }
+    header(response, CONTENT_LENGTH)?.trim().parse().ok()
+}
+
+/// Where this response's body ends, if known: the file's total, or a range's last byte + 1.
+fn body_end(response: &reqwest::Response, start: u64) -> Option<u64> {
+    if response.status() == StatusCode::PARTIAL_CONTENT {
+        let value = header(response, CONTENT_RANGE)?;
+        let last: u64 = value
+            .strip_prefix("bytes ")?
+            .split('/')
+            .next()?
+            .split('-')
+            .nth(1)?
+            .trim()
+            .parse()
+            .ok()?;
+        return Some(last + 1);
     }
     let len: u64 = header(response, CONTENT_LENGTH)?.trim().parse().ok()?;
     Some(start + len)
 }
 
-/// Writes the body at `start`. `Ok(true)` when it arrived whole (and matches `total` if known).
+/// Writes the body at `start`. `Ok(true)` when it arrived whole: up to `end` when the answer
+/// said where it ends, and up to the file's `total` when that is known.
+#[allow(clippy::too_many_arguments)]
 async fn stream_body(
     mut response: reqwest::Response,
     file: &mut BufWriter<tokio::fs::File>,
     part: &Path,
     start: u64,
+    end: Option<u64>,
     total: Option<u64>,
     progress: &mut (dyn FnMut(DownloadProgress) + Send),
 ) -> Result<bool, ApiError> {
@@ -286,7 +342,10 @@ async fn stream_body(
                 return Err(ApiError::from_reqwest(&e, &host));
             }
         };
-        if total.is_some_and(|t| written + chunk.len() as u64 > t) {
+        if end
+            .or(total)
+            .is_some_and(|t| written + chunk.len() as u64 > t)
+        {
             file.flush().await.map_err(|e| file_error(part, &e))?;
             return Err(ApiError::Network {
                 host,
@@ -303,7 +362,7 @@ async fn stream_body(
         });
     }
     file.flush().await.map_err(|e| file_error(part, &e))?;
-    Ok(total.is_none_or(|t| written == t))
+    Ok(end.is_none_or(|e| written == e) && total.is_none_or(|t| written == t))
 }
 
 async fn file_len(file: &mut BufWriter<tokio::fs::File>, part: &Path) -> Result<u64, ApiError> {
@@ -314,6 +373,21 @@ async fn file_len(file: &mut BufWriter<tokio::fs::File>, part: &Path) -> Result<
         .await
         .map_err(|e| file_error(part, &e))?
         .len())
+}
+
+async fn restart(
+    restarts: &mut u32,
+    file: &mut BufWriter<tokio::fs::File>,
+    part: &Path,
+    fail: &impl Fn(String) -> ApiError,
+) -> Result<(), ApiError> {
+    *restarts += 1;
+    if *restarts > MAX_RESTARTS {
+        return Err(fail(format!(
+            "the server keeps answering with ranges that do not fit; gave up after {MAX_RESTARTS} fresh starts"
+        )));
+    }
+    truncate(file, part).await
 }
 
 async fn truncate(file: &mut BufWriter<tokio::fs::File>, part: &Path) -> Result<(), ApiError> {

@@ -10,6 +10,10 @@ pub enum ApiError {
     #[error("invalid URL {url}: {rule}")]
     InvalidUrl { url: String, rule: String },
 
+    /// Refused locally before any request.
+    #[error("{detail}")]
+    InvalidInput { detail: String },
+
     /// The server answered with an error status.
     #[error("{}", HttpDisplay(self))]
     Http {

@@ -10,7 +10,7 @@ mod retry;
 pub mod types;
 
 pub use auth::Credentials;
-pub use client::{ClientOptions, ScenarioClient};
+pub use client::{ClientOptions, Gate, RequestGate, ScenarioClient};
 pub use download::{DownloadProgress, extension_for_mime, job_file_stem};
 pub use endpoint::{DEFAULT_API_URL, check_url, parse_api_url};
 pub use error::ApiError;

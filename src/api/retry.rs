@@ -19,6 +19,9 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// A server-requested wait is honoured up to this long.
     pub max_server_wait: Duration,
+    /// Whether a submission refused at the team's concurrency ceiling (429 with
+    /// `details.actionLimit`) is retried here; the engine queues such submissions instead.
+    pub retry_submit_at_limit: bool,
 }
 
 impl Default for RetryPolicy {
@@ -28,6 +31,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(20),
             max_server_wait: Duration::from_secs(120),
+            retry_submit_at_limit: true,
         }
     }
 }
@@ -46,7 +50,8 @@ impl RetryPolicy {
     /// (uniform in 0..=delay) so that many clients do not retry in step.
     pub fn wait(&self, err: &ApiError, delay: Duration) -> Duration {
         match err.server_wait() {
-            Some(asked) => asked.min(self.max_server_wait),
+            // A wait of 0 (or a date already past) must not turn into a tight loop.
+            Some(asked) => asked.min(self.max_server_wait).max(full_jitter(delay)),
             None => full_jitter(delay),
         }
     }
@@ -90,6 +95,7 @@ mod tests {
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(1),
             max_server_wait: Duration::from_secs(5),
+            retry_submit_at_limit: true,
         };
         let delays: Vec<_> = policy.backoff().collect();
         assert_eq!(delays.len(), 8);
@@ -116,6 +122,8 @@ mod tests {
             policy.wait(&asked(2), Duration::ZERO),
             Duration::from_secs(2)
         );
+        let zero = policy.wait(&asked(0), Duration::from_millis(400));
+        assert!(zero <= Duration::from_millis(400));
         assert_eq!(
             policy.wait(&asked(600), Duration::ZERO),
             Duration::from_secs(5)

@@ -24,9 +24,8 @@ pub async fn run(
             let job = session.client.get_job(job_id).await?;
             match job.status {
                 JobStatus::Success => {
-                    let files = download_job(&session.client, &job, &dir).await?;
-                    JobReport::new(&job, None, files).print(json);
-                    Ok(exit::OK)
+                    let (files, failed) = download_job(&session.client, &job, &dir).await;
+                    report_downloads(&job, None, files, failed, json)
                 }
                 JobStatus::Failure | JobStatus::Canceled => {
                     JobReport::new(&job, None, vec![]).print(json);
@@ -56,22 +55,49 @@ pub async fn run(
     Ok(code)
 }
 
-/// Downloads every asset of a successful job as `<jobId>_<n>.<ext>` into `dir`.
+/// Downloads every asset of a successful job as `<jobId>_<n>.<ext>` into `dir`. Returns the
+/// files written, and the error that stopped it early, if one did.
 pub async fn download_job(
     client: &ScenarioClient,
     job: &Job,
     dir: &Path,
-) -> Result<Vec<PathBuf>, CliError> {
+) -> (Vec<PathBuf>, Option<CliError>) {
     let mut files = Vec::new();
     let mut progress = ProgressLine::new();
     for (i, asset_id) in job.metadata.asset_ids.iter().enumerate() {
         let stem = job_file_stem(&job.job_id, i + 1);
         let label = stem.clone();
-        let path = client
+        let result = client
             .download_asset(asset_id, dir, &stem, &mut |p| progress.download(&label, p))
-            .await?;
+            .await;
         progress.finish();
-        files.push(path);
+        match result {
+            Ok(path) => files.push(path),
+            Err(e) => return (files, Some(e.into())),
+        }
     }
-    Ok(files)
+    (files, None)
+}
+
+/// Prints the job's line (with the files that did arrive, and the error if one stopped the
+/// rest) and gives the exit code: a failed download is an error, printed once on stderr.
+pub fn report_downloads(
+    job: &Job,
+    cost: Option<f64>,
+    files: Vec<PathBuf>,
+    failed: Option<CliError>,
+    json: bool,
+) -> Result<i32, CliError> {
+    let mut report = JobReport::new(job, cost, files);
+    match failed {
+        None => {
+            report.print(json);
+            Ok(exit::OK)
+        }
+        Some(e) => {
+            report.error = Some(format!("download failed: {e}"));
+            report.print(json);
+            Err(e)
+        }
+    }
 }

@@ -40,7 +40,9 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Config(_) | CliError::Invalid(_) => exit::INVALID,
-            CliError::Api(ApiError::InvalidUrl { .. }) => exit::INVALID,
+            CliError::Api(ApiError::InvalidUrl { .. } | ApiError::InvalidInput { .. }) => {
+                exit::INVALID
+            }
             CliError::Api(_) | CliError::Local(_) => exit::API,
         }
     }

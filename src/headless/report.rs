@@ -30,7 +30,7 @@ impl JobReport {
     pub fn new(job: &Job, cost: Option<f64>, files: Vec<PathBuf>) -> Self {
         Self {
             job_id: sanitize(&job.job_id),
-            status: job.status.clone(),
+            status: JobStatus::parse(&sanitize(job.status.as_str())),
             progress: job.progress_fraction(),
             asset_ids: job.metadata.asset_ids.iter().map(|a| sanitize(a)).collect(),
             files,
@@ -41,7 +41,7 @@ impl JobReport {
 
     pub fn print(&self, json: bool) {
         let line = if json {
-            serde_json::to_string(self).unwrap_or_default()
+            serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
         } else {
             self.plain()
         };

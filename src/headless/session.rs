@@ -25,19 +25,35 @@ impl Session {
         if cli.demo {
             return Self::demo(cli).await;
         }
-        let dirs = Dirs::locate()?;
-        let config = config::load(&dirs.config_file)?;
+        let from_env = config::env_credentials(|name| std::env::var(name).ok())?;
+        let dirs = Dirs::locate();
+        let config = match &dirs {
+            Ok(dirs) => match config::load(&dirs.config_file) {
+                Ok(config) => config,
+                // With credentials in the environment the file is not needed for them; a
+                // file others can read is still reported, but does not stop the work.
+                Err(e) if from_env.is_some() => {
+                    eprintln!("warning: ignoring the config file: {e}");
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            },
+            Err(_) if from_env.is_some() => None,
+            Err(_) => return Err(config::ConfigError::NoHome.into()),
+        };
         let url_text = cli
             .api_url
             .clone()
             .or_else(|| config.as_ref().and_then(|c| c.api_url.clone()))
             .unwrap_or_else(|| DEFAULT_API_URL.to_string());
         let base_url = parse_api_url(&url_text)?;
-        let credentials = config::credentials(
-            |name| std::env::var(name).ok(),
-            config.as_ref(),
-            &dirs.config_file,
-        )?;
+        let credentials = match from_env {
+            Some(credentials) => credentials,
+            None => {
+                let path = dirs.map(|d| d.config_file).unwrap_or_default();
+                config::credentials(|_| None, config.as_ref(), &path)?
+            }
+        };
         let mut options = ClientOptions::new(base_url, credentials);
         options.project_id = cli
             .project_id
@@ -53,6 +69,8 @@ impl Session {
     async fn demo(cli: &Cli) -> Result<Self, CliError> {
         let handle = sim::start(SimConfig {
             time_scale: DEMO_TIME_SCALE,
+            // A fresh seed per run, so two demo sessions never show the same job ids.
+            seed: rand::random(),
             ..SimConfig::default()
         })
         .await

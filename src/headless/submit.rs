@@ -8,7 +8,7 @@ use crate::cli::{Cli, SubmitArgs};
 use crate::kling::{AssetId, KlingRequest, Shot};
 use crate::sanitize::sanitize;
 
-use super::download::download_job;
+use super::download::{download_job, report_downloads};
 use super::report::{JobReport, ProgressLine, format_units};
 use super::{CliError, Session, exit};
 
@@ -49,7 +49,8 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
     // The id goes to stderr at once, so it is never lost even if waiting is interrupted.
     eprintln!("submitted {}", sanitize(&job_id));
 
-    let interval = Duration::from_secs_f64(args.poll_interval);
+    let default_interval = if cli.demo { 1.0 } else { 3.0 };
+    let interval = Duration::from_secs_f64(args.poll_interval.unwrap_or(default_interval));
     let job = tokio::select! {
         job = wait_for(client, &job_id, interval) => job?,
         _ = tokio::signal::ctrl_c() => {
@@ -61,13 +62,13 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
         }
     };
 
-    let mut files = Vec::new();
     if job.status == JobStatus::Success {
         if let Some(dir) = &args.download {
-            files = download_job(client, &job, dir).await?;
+            let (files, failed) = download_job(client, &job, dir).await;
+            return report_downloads(&job, cost, files, failed, args.json);
         }
     }
-    JobReport::new(&job, cost, files).print(args.json);
+    JobReport::new(&job, cost, vec![]).print(args.json);
     Ok(final_code(&job))
 }
 
@@ -126,11 +127,13 @@ pub fn build_request(args: &SubmitArgs) -> Result<KlingRequest, CliError> {
     if let Some(mode) = args.mode {
         request.mode = mode;
     }
-    request.aspect_ratio = match (args.aspect_ratio, &args.start_image) {
-        (Some(ratio), _) => Some(ratio),
-        // A start frame sets the frame shape; don't override it with the default.
-        (None, Some(_)) => None,
-        (None, None) => request.aspect_ratio,
+    let editing = args.reference_video.is_some()
+        && args.video_reference_type == Some(crate::kling::VideoReferenceType::Base);
+    request.aspect_ratio = match args.aspect_ratio {
+        Some(ratio) => Some(ratio),
+        // A start frame or the edited video sets the frame shape; don't impose the default.
+        None if args.start_image.is_some() || editing => None,
+        None => request.aspect_ratio,
     };
     if let Some(text) = &args.multi_prompt {
         match serde_json::from_str::<Vec<Shot>>(text) {

@@ -85,6 +85,14 @@ impl KlingRequest {
             }
         }
 
+        if !has_video {
+            if self.video_reference_type.is_some() {
+                problems.push(Problem::new("videoReferenceType", "needs a referenceVideo"));
+            }
+            if self.keep_original_sound.is_some() {
+                problems.push(Problem::new("keepOriginalSound", "needs a referenceVideo"));
+            }
+        }
         if has_video && self.generate_audio == Some(true) {
             problems.push(Problem::new(
                 "generateAudio",
@@ -411,6 +419,16 @@ mod tests {
                 "empty asset id",
                 |r| r.start_image = Some(AssetId::new("")),
                 &["startImage"],
+            ),
+            (
+                "reference type without a video",
+                |r| r.video_reference_type = Some(VideoReferenceType::Feature),
+                &["videoReferenceType"],
+            ),
+            (
+                "original sound without a video",
+                |r| r.keep_original_sound = Some(false),
+                &["keepOriginalSound"],
             ),
         ];
         for (name, edit, expected) in rows {

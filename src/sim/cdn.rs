@@ -61,6 +61,11 @@ async fn download(
     let mut inner = sim.lock();
     sim.log_request(&mut inner, Route::Cdn);
     inner.stats.count(Route::Cdn);
+    let asked = headers
+        .get(RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    inner.stats.cdn_ranges.push(asked);
     if headers.contains_key(AUTHORIZATION) {
         // Credentials sent to the CDN host have leaked off the API: refuse, and count it.
         inner.stats.cdn_with_authorization += 1;

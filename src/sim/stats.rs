@@ -18,6 +18,8 @@ pub struct SimStats {
     /// CDN requests that carried an `Authorization` header: credentials leaking off the API
     /// host. Must stay 0.
     pub cdn_with_authorization: u64,
+    /// The `Range` header of every CDN request (None when absent), in order.
+    pub cdn_ranges: Vec<Option<String>>,
     /// Requests answered 401.
     pub unauthorized: u64,
     /// The `projectId` query of the last API request that had one.
