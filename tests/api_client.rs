@@ -304,7 +304,10 @@ async fn a_download_that_keeps_breaking_leaves_no_final_file() {
     assert_eq!(files_in(dir.path()), ["job_1.mp4.part"]);
     let kept = std::fs::read(dir.path().join("job_1.mp4.part")).unwrap();
     assert!(!kept.is_empty() && kept.len() < 1024 * 1024);
-    assert!(kept == SimHandle::synthetic_bytes(0, kept.len()), "kept bytes differ");
+    assert!(
+        kept == SimHandle::synthetic_bytes(0, kept.len()),
+        "kept bytes differ"
+    );
 }
 
 #[tokio::test]
