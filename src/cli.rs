@@ -33,6 +33,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub demo: bool,
 
+    /// API requests per second shared by all polling (default 5, or requests_per_second in
+    /// config.toml).
+    #[arg(long, global = true, value_name = "N", value_parser = parse_rate)]
+    pub requests_per_second: Option<f64>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -65,6 +70,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the jobs in the journal (works while another kling-tui is running).
+    Jobs {
+        /// One JSON object per job on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Follow every unfinished job in the journal until all are final and downloaded; one
+    /// line per change.
+    Watch(WatchArgs),
     /// Run the local Scenario simulator until Ctrl+C; prints its URL and demo keys.
     Sim(SimArgs),
 }
@@ -125,6 +139,19 @@ pub struct SubmitArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Folder for the videos (default: download_dir from config.toml, else the current folder).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Do not download finished jobs.
+    #[arg(long)]
+    pub no_download: bool,
+    /// Seconds before a job's first status check, and after each change.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_interval)]
+    pub poll_interval: Option<f64>,
+}
+
+#[derive(Debug, Args)]
 pub struct SimArgs {
     /// Address for the API listener (the CDN listens on another loopback address).
     #[arg(long, default_value = "127.0.0.1:8787")]
@@ -153,6 +180,15 @@ fn parse_aspect(s: &str) -> Result<AspectRatio, String> {
 fn parse_reference_type(s: &str) -> Result<VideoReferenceType, String> {
     s.parse()
         .map_err(|e: crate::kling::ParseError| e.to_string())
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.1..=1000.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a number of requests per second between 0.1 and 1000"
+        )),
+    }
 }
 
 fn parse_interval(s: &str) -> Result<f64, String> {

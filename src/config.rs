@@ -21,8 +21,14 @@ pub struct ConfigFile {
     pub api_secret: Option<String>,
     pub api_url: Option<String>,
     pub project_id: Option<String>,
-    /// Where `download` and `submit --download` put files when no folder is given.
+    /// Where `download`, `watch` and `submit --download` put files when no folder is given.
     pub download_dir: Option<PathBuf>,
+    /// Download every successful job as soon as it finishes (default true).
+    pub auto_download: Option<bool>,
+    /// Downloads at the same time (default 3).
+    pub max_downloads: Option<usize>,
+    /// API requests per second shared by all polling (default 5).
+    pub requests_per_second: Option<f64>,
 }
 
 impl fmt::Debug for ConfigFile {
@@ -36,6 +42,9 @@ impl fmt::Debug for ConfigFile {
             .field("api_url", &self.api_url)
             .field("project_id", &self.project_id)
             .field("download_dir", &self.download_dir)
+            .field("auto_download", &self.auto_download)
+            .field("max_downloads", &self.max_downloads)
+            .field("requests_per_second", &self.requests_per_second)
             .finish()
     }
 }

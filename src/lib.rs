@@ -7,6 +7,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod headless;
 pub mod kling;
 pub mod sanitize;

@@ -263,10 +263,31 @@ fn api_errors_exit_3_with_the_servers_reason() {
 }
 
 #[test]
-fn a_5xx_on_submit_exits_3_as_outcome_unknown_and_is_not_re_sent() {
+fn a_5xx_on_submit_is_not_re_sent_but_found_in_the_job_list() {
     let (_rt, sim) = sim_with(quick_config());
     sim.inject(Fault::GenerateErrorAfterCreate {
         status: 502,
+        count: 1,
+    });
+    let home = tempfile::tempdir().unwrap();
+    let out = against(&sim, home.path())
+        .args(["submit", "--prompt", "a red fox in snow"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("submission outcome unknown"));
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.starts_with("job_"), "{stdout}");
+    let stats = sim.stats();
+    assert_eq!((stats.generate_posts, stats.jobs_created), (1, 1));
+    assert!(stats.list_jobs >= 1, "the job list was never searched");
+}
+
+#[test]
+fn a_5xx_before_creating_exits_3_as_outcome_unknown_and_is_not_re_sent() {
+    let (_rt, sim) = sim_with(quick_config());
+    sim.inject(Fault::ApiStatus {
+        route: Route::Generate,
+        status: 503,
         count: 1,
     });
     let home = tempfile::tempdir().unwrap();
@@ -275,6 +296,16 @@ fn a_5xx_on_submit_exits_3_as_outcome_unknown_and_is_not_re_sent() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("submission outcome unknown"));
+    let stats = sim.stats();
+    assert_eq!((stats.generate_posts, stats.jobs_created), (1, 0));
+    // It stays in the journal as unconfirmed, never re-sent.
+    let listed = against(&sim, home.path())
+        .args(["jobs", "--json"])
+        .assert()
+        .success();
+    let lines = json_lines(&listed.get_output().stdout);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["status"], "unconfirmed");
     assert_eq!(sim.stats().generate_posts, 1);
 }
 

@@ -76,11 +76,47 @@ impl ScenarioClient {
         stem: &str,
         progress: &mut (dyn FnMut(DownloadProgress) + Send),
     ) -> Result<PathBuf, ApiError> {
+        self.fetch_asset(asset_id, dir, stem, false, progress).await
+    }
+
+    /// Like [`Self::download_asset`], for work that may be repeated after a crash: when
+    /// `<stem>.<ext>` is already there with the asset's exact size, it is taken as this
+    /// download, finished before the crash could record it, and any leftover `.part` removed.
+    pub async fn download_asset_once(
+        &self,
+        asset_id: &str,
+        dir: &Path,
+        stem: &str,
+        progress: &mut (dyn FnMut(DownloadProgress) + Send),
+    ) -> Result<PathBuf, ApiError> {
+        self.fetch_asset(asset_id, dir, stem, true, progress).await
+    }
+
+    async fn fetch_asset(
+        &self,
+        asset_id: &str,
+        dir: &Path,
+        stem: &str,
+        adopt: bool,
+        progress: &mut (dyn FnMut(DownloadProgress) + Send),
+    ) -> Result<PathBuf, ApiError> {
         let asset = self.get_asset(asset_id).await?;
         let ext = extension_for_mime(asset.mime_type.as_deref());
         tokio::fs::create_dir_all(dir)
             .await
             .map_err(|e| file_error(dir, &e))?;
+        if adopt {
+            let done = candidate(dir, stem, ext, 0);
+            let size = tokio::fs::metadata(&done).await.map(|m| m.len()).ok();
+            if size.is_some() && size == asset.expected_size() {
+                let _ = tokio::fs::remove_file(part_path(&done)).await;
+                progress(DownloadProgress {
+                    bytes: size.unwrap_or(0),
+                    total: size,
+                });
+                return Ok(done);
+            }
+        }
         let target = free_name(dir, stem, ext);
         let part = part_path(&target);
         let fail = |detail: String| ApiError::Download {
@@ -197,10 +233,10 @@ impl ScenarioClient {
                     Ok(()) => continue,
                     Err(e) => e,
                 };
-                if let ApiError::Http { status, .. } = &err {
-                    if !matches!(status, 408 | 429 | 500..=599) {
-                        return Err(err);
-                    }
+                if let ApiError::Http { status, .. } = &err
+                    && !matches!(status, 408 | 429 | 500..=599)
+                {
+                    return Err(err);
                 }
                 let before = offset;
                 let now = file_len(&mut file, &part).await?;
@@ -229,13 +265,13 @@ impl ScenarioClient {
                 .map_err(|e| file_error(&part, &e))?
                 .len();
             drop(file);
-            if let Some(expected) = metadata_size {
-                if size != expected {
-                    return Err(fail(format!(
-                        "got {size} bytes, expected {expected}; kept {}",
-                        part.display()
-                    )));
-                }
+            if let Some(expected) = metadata_size
+                && size != expected
+            {
+                return Err(fail(format!(
+                    "got {size} bytes, expected {expected}; kept {}",
+                    part.display()
+                )));
             }
             let placed = place(&part, dir, stem, ext).await?;
             sync_dir(dir).await;

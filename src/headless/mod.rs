@@ -7,6 +7,7 @@ mod session;
 mod sim;
 mod status;
 mod submit;
+mod watch;
 
 use crate::api::ApiError;
 use crate::cli::{Cli, Command};
@@ -58,6 +59,8 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Download { jobs, out, json }) => {
             download::run(&cli, jobs, out.as_deref(), *json).await
         }
+        Some(Command::Jobs { json }) => watch::jobs(&cli, *json).await,
+        Some(Command::Watch(args)) => watch::watch(&cli, args).await,
         Some(Command::Sim(args)) => sim::run(args).await,
         None => Err(CliError::Local("no command given; see --help".into())),
     };

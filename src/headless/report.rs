@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::api::DownloadProgress;
 use crate::api::types::{Job, JobStatus};
+use crate::engine::{JobRecord, Submission};
 use crate::sanitize::sanitize;
 
 /// The `--json` shape: one object per job.
@@ -36,6 +37,38 @@ impl JobReport {
             files,
             creative_units_cost: cost.or(job.billing.as_ref().and_then(|b| b.cu_cost)),
             error: job.metadata.error.as_deref().map(sanitize),
+        }
+    }
+
+    /// The report of a job the engine knows. A submission that never became a server job
+    /// shows its local state (`queued-locally`, `unconfirmed`, `rejected`) as its status.
+    pub fn from_record(job: &JobRecord) -> Self {
+        let status = match (&job.submission, &job.status) {
+            (Submission::Accepted, Some(status)) => JobStatus::parse(&sanitize(status.as_str())),
+            _ => JobStatus::Unknown(job.state_word()),
+        };
+        let error = match &job.submission {
+            Submission::Unconfirmed { reason } | Submission::Rejected { reason } => {
+                Some(sanitize(reason))
+            }
+            _ => job.error.as_deref().map(sanitize),
+        };
+        Self {
+            job_id: job.job_id.as_deref().map(sanitize).unwrap_or_default(),
+            status,
+            progress: job.progress.clamp(0.0, 1.0),
+            asset_ids: job
+                .downloads
+                .iter()
+                .map(|d| sanitize(&d.asset_id))
+                .collect(),
+            files: job
+                .downloads
+                .iter()
+                .filter_map(|d| d.file.clone())
+                .collect(),
+            creative_units_cost: job.cost,
+            error,
         }
     }
 
@@ -100,15 +133,24 @@ impl ProgressLine {
         }
     }
 
-    pub fn job(&mut self, job: &Job) {
-        let percent = (job.progress_fraction() * 100.0).round() as u32;
-        let now = (job.status.clone(), percent);
+    pub fn record(&mut self, job: &JobRecord) {
+        let status = match (&job.submission, &job.status) {
+            (Submission::Accepted, Some(status)) => status.clone(),
+            _ => JobStatus::Unknown(job.state_word()),
+        };
+        self.show(job.job_id.as_deref().unwrap_or("-"), &status, job.progress);
+    }
+
+    fn show(&mut self, job_id: &str, status: &JobStatus, fraction: f64) {
+        let fraction = fraction.clamp(0.0, 1.0);
+        let percent = (fraction * 100.0).round() as u32;
+        let now = (status.clone(), percent);
         let elapsed = self.started.elapsed().as_secs();
         let text = format!(
             "{}  {:<12} {} {:>3}%  {}:{:02}",
-            sanitize(&job.job_id),
-            job.status.to_string(),
-            bar(job.progress_fraction(), 20),
+            sanitize(job_id),
+            status.to_string(),
+            bar(fraction, 20),
             percent,
             elapsed / 60,
             elapsed % 60

@@ -1,11 +1,12 @@
-//! Where a command's client comes from: the real API with credentials, or an in-process
-//! simulator for `--demo`.
+//! Where a command's client and journal come from: the real API with credentials and the
+//! journal in the data folder, or an in-process simulator and a throw-away journal for `--demo`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::api::{ClientOptions, Credentials, DEFAULT_API_URL, ScenarioClient, parse_api_url};
 use crate::cli::Cli;
-use crate::config::{self, ConfigFile, Dirs};
+use crate::config::{self, ConfigError, ConfigFile, Dirs};
+use crate::engine::{EngineConfig, Journal};
 use crate::sim::{self, SimConfig, SimHandle};
 
 use super::CliError;
@@ -14,10 +15,16 @@ use super::CliError;
 const DEMO_TIME_SCALE: f64 = 24.0;
 
 pub struct Session {
+    pub options: ClientOptions,
     pub client: ScenarioClient,
     pub config: Option<ConfigFile>,
-    /// Keeps the demo simulator alive as long as the session.
+    /// The journal of jobs sent to this API (and project).
+    pub journal_dir: PathBuf,
+    pub demo: bool,
+    requests_per_second: Option<f64>,
+    /// Keep the demo simulator and its journal alive as long as the session.
     _sim: Option<SimHandle>,
+    _demo_dir: Option<tempfile::TempDir>,
 }
 
 impl Session {
@@ -39,7 +46,7 @@ impl Session {
                 Err(e) => return Err(e.into()),
             },
             Err(_) if from_env.is_some() => None,
-            Err(_) => return Err(config::ConfigError::NoHome.into()),
+            Err(_) => return Err(ConfigError::NoHome.into()),
         };
         let url_text = cli
             .api_url
@@ -50,7 +57,10 @@ impl Session {
         let credentials = match from_env {
             Some(credentials) => credentials,
             None => {
-                let path = dirs.map(|d| d.config_file).unwrap_or_default();
+                let path = dirs
+                    .as_ref()
+                    .map(|d| d.config_file.clone())
+                    .unwrap_or_default();
                 config::credentials(|_| None, config.as_ref(), &path)?
             }
         };
@@ -59,10 +69,20 @@ impl Session {
             .project_id
             .clone()
             .or_else(|| config.as_ref().and_then(|c| c.project_id.clone()));
+        let data_dir = dirs.map_err(|_| ConfigError::NoHome)?.data_dir;
+        let journal_dir = data_dir.join("journals").join(journal_key(
+            options.base_url.as_str(),
+            options.project_id.as_deref(),
+        ));
         Ok(Self {
-            client: ScenarioClient::new(options)?,
+            client: ScenarioClient::new(options.clone())?,
+            options,
             config,
+            journal_dir,
+            demo: false,
+            requests_per_second: cli.requests_per_second,
             _sim: None,
+            _demo_dir: None,
         })
     }
 
@@ -80,18 +100,113 @@ impl Session {
             Credentials::new(sim::DEMO_API_KEY, sim::DEMO_API_SECRET),
         );
         options.project_id = cli.project_id.clone();
+        // The simulator lives only as long as this process, and so do its jobs.
+        let demo_dir = tempfile::Builder::new()
+            .prefix("kling-tui-demo-")
+            .tempdir()
+            .map_err(|e| CliError::Local(format!("cannot make a demo journal folder: {e}")))?;
         Ok(Self {
-            client: ScenarioClient::new(options)?,
+            client: ScenarioClient::new(options.clone())?,
+            options,
             config: None,
+            journal_dir: demo_dir.path().to_path_buf(),
+            demo: true,
+            requests_per_second: cli.requests_per_second,
             _sim: Some(handle),
+            _demo_dir: Some(demo_dir),
         })
     }
 
+    /// The journal folder for the API and project the flags and config name, without needing
+    /// credentials: listing jobs must work with none.
+    pub fn journal_dir_for(cli: &Cli) -> Result<PathBuf, CliError> {
+        let dirs = Dirs::locate()?;
+        let config = config::load(&dirs.config_file).ok().flatten();
+        let url_text = cli
+            .api_url
+            .clone()
+            .or_else(|| config.as_ref().and_then(|c| c.api_url.clone()))
+            .unwrap_or_else(|| DEFAULT_API_URL.to_string());
+        let base_url = parse_api_url(&url_text)?;
+        let project = cli
+            .project_id
+            .clone()
+            .or_else(|| config.as_ref().and_then(|c| c.project_id.clone()));
+        Ok(dirs
+            .data_dir
+            .join("journals")
+            .join(journal_key(base_url.as_str(), project.as_deref())))
+    }
+
     /// `--out`/`--download` if given, else `download_dir` from the config, else `.`.
-    pub fn download_dir(&self, given: Option<&std::path::Path>) -> PathBuf {
+    pub fn download_dir(&self, given: Option<&Path>) -> PathBuf {
         given
             .map(PathBuf::from)
             .or_else(|| self.config.as_ref().and_then(|c| c.download_dir.clone()))
             .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// The engine's settings from the config file and flags.
+    pub fn engine_config(&self, out: Option<&Path>) -> EngineConfig {
+        let mut engine = EngineConfig {
+            download_dir: self.download_dir(out),
+            ..EngineConfig::default()
+        };
+        if let Some(c) = &self.config {
+            engine.auto_download = c.auto_download.unwrap_or(engine.auto_download);
+            engine.max_downloads = c.max_downloads.unwrap_or(engine.max_downloads);
+            engine.requests_per_second =
+                c.requests_per_second.unwrap_or(engine.requests_per_second);
+        }
+        if let Some(rate) = self.requests_per_second {
+            engine.requests_per_second = rate;
+        }
+        engine
+    }
+
+    /// Opens the journal for writing; a second process gets a clear refusal.
+    pub fn open_journal(&self) -> Result<Journal, CliError> {
+        Journal::open(&self.journal_dir).map_err(|e| CliError::Local(e.to_string()))
+    }
+}
+
+/// A folder name per API and project, so jobs are only ever polled where they were made.
+fn journal_key(base_url: &str, project: Option<&str>) -> String {
+    if base_url == DEFAULT_API_URL && project.is_none() {
+        return "default".into();
+    }
+    let readable: String = base_url
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(40)
+        .collect();
+    // FNV-1a: stable across builds, unlike the std hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in base_url
+        .bytes()
+        .chain([0])
+        .chain(project.unwrap_or("").bytes())
+    {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{readable}-{:08x}", hash as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_keys_separate_apis_and_projects() {
+        assert_eq!(journal_key(DEFAULT_API_URL, None), "default");
+        let a = journal_key("http://127.0.0.1:8787/v1", None);
+        let b = journal_key("http://127.0.0.1:8787/v1", Some("p"));
+        let c = journal_key("http://127.0.0.1:8788/v1", None);
+        assert!(a.starts_with("127-0-0-1-8787-v1-"), "{a}");
+        assert!(a != b && a != c && b != c);
+        assert_eq!(a, journal_key("http://127.0.0.1:8787/v1", None));
     }
 }

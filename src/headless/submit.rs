@@ -1,122 +1,190 @@
-//! `kling-tui submit`: validate, then dry-run or submit, then optionally wait and download.
+//! `kling-tui submit`: validate, then dry-run, or journal and send through the engine, then
+//! optionally wait and download.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::api::ScenarioClient;
 use crate::api::types::{Job, JobStatus};
-use crate::api::{ApiError, ScenarioClient};
 use crate::cli::{Cli, SubmitArgs};
+use crate::engine::{self, Command, Event, JobRecord, LocalId, Submission};
 use crate::kling::{AssetId, KlingRequest, Shot};
 use crate::sanitize::sanitize;
 
-use super::download::{download_job, report_downloads};
 use super::report::{JobReport, ProgressLine, format_units};
 use super::{CliError, Session, exit};
-
-/// Polls that may fail in a row (each already retried) before waiting gives up.
-const MAX_FAILED_POLLS: u32 = 10;
 
 pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
     // Input is checked before credentials or network: bad input never costs a request.
     let request = build_request(args)?;
     let session = Session::open(cli).await?;
-    let client = &session.client;
-
     if args.dry_run {
-        let cost = client.dry_run(&request).await?;
-        if args.json {
-            let body = serde_json::json!({
-                "creativeUnitsCost": cost.creative_units_cost,
-                "creativeUnitsDiscount": cost.creative_units_discount,
-            });
-            println!("{body}");
-        } else {
-            match cost.creative_units_cost {
-                Some(units) => println!("{} creative units", format_units(units)),
-                None => println!("the server gave no cost"),
-            }
-        }
-        return Ok(exit::OK);
+        return dry_run(&session.client, &request, args.json).await;
     }
 
-    let answer = client.generate(&request).await?;
-    let cost = answer.creative_units_cost;
-    let job_id = answer.job.job_id.clone();
     let wait = args.wait || args.download.is_some();
-    if !wait {
-        JobReport::new(&answer.job, cost, vec![]).print(args.json);
-        return Ok(exit::OK);
-    }
-    // The id goes to stderr at once, so it is never lost even if waiting is interrupted.
-    eprintln!("submitted {}", sanitize(&job_id));
+    let journal = session.open_journal()?;
+    let existing: HashSet<LocalId> = journal.jobs().keys().copied().collect();
+    let mut config = session.engine_config(args.download.as_deref());
+    // Only this job is downloaded, on request below; others in the journal are `watch`'s.
+    config.auto_download = false;
+    let default_interval = if session.demo { 1.0 } else { 3.0 };
+    config.poll_initial = Duration::from_secs_f64(args.poll_interval.unwrap_or(default_interval));
+    let mut engine = engine::start(session.options.clone(), journal, config)?;
+    let _ = engine.commands.send(Command::Submit(request));
 
-    let default_interval = if cli.demo { 1.0 } else { 3.0 };
-    let interval = Duration::from_secs_f64(args.poll_interval.unwrap_or(default_interval));
-    let job = tokio::select! {
-        job = wait_for(client, &job_id, interval) => job?,
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!(
-                "\ninterrupted: job {0} keeps running on the server; see `kling-tui status {0}`",
-                sanitize(&job_id)
-            );
-            return Ok(exit::INTERRUPTED);
+    let mut ours: Option<LocalId> = None;
+    let mut progress = ProgressLine::new();
+    let mut announced = false;
+    let mut download_asked = false;
+    let mut unconfirmed = false;
+    let outcome = loop {
+        let event = tokio::select! {
+            event = engine.events.recv() => event,
+            _ = tokio::signal::ctrl_c() => {
+                progress.finish();
+                eprintln!(
+                    "interrupted: the job is in the journal and keeps running on the server; \
+                     `kling-tui watch` follows it"
+                );
+                break Ok(exit::INTERRUPTED);
+            }
+        };
+        let Some(event) = event else {
+            break Err(CliError::Local("the engine stopped unexpectedly".into()));
+        };
+        match event {
+            Event::Job(job) => {
+                if ours.is_none() && !existing.contains(&job.local_id) {
+                    ours = Some(job.local_id);
+                }
+                if Some(job.local_id) != ours {
+                    continue;
+                }
+                unconfirmed = matches!(job.submission, Submission::Unconfirmed { .. });
+                match &job.submission {
+                    Submission::Sending => {}
+                    Submission::Unconfirmed { .. } => {
+                        // The engine is searching the server's job list for it.
+                    }
+                    Submission::Rejected { reason } => {
+                        break Err(CliError::Local(format!("the server refused it: {reason}")));
+                    }
+                    Submission::Queued if !wait => {
+                        JobReport::from_record(&job).print(args.json);
+                        eprintln!(
+                            "queued locally: the team is at its concurrency ceiling; \
+                             `kling-tui watch` sends it when a slot frees up"
+                        );
+                        break Ok(exit::OK);
+                    }
+                    Submission::Queued => progress.record(&job),
+                    Submission::Accepted if !wait => {
+                        JobReport::from_record(&job).print(args.json);
+                        break Ok(exit::OK);
+                    }
+                    Submission::Accepted => {
+                        if !announced {
+                            eprintln!(
+                                "submitted {}",
+                                job.job_id.as_deref().map(sanitize).unwrap_or_default()
+                            );
+                            announced = true;
+                        }
+                        progress.record(&job);
+                        if let Some(code) = finished(&job, args.download.is_some()) {
+                            progress.finish();
+                            JobReport::from_record(&job).print(args.json);
+                            break code;
+                        }
+                        if job.succeeded() && args.download.is_some() && !download_asked {
+                            download_asked = true;
+                            let _ = engine.commands.send(Command::Download(job.local_id));
+                        }
+                    }
+                }
+            }
+            Event::Error { local_id, message } => {
+                if local_id.is_some() && local_id == ours {
+                    progress.finish();
+                    if unconfirmed {
+                        // Searched for on the server and not found: the user's call.
+                        break Err(CliError::Local(format!(
+                            "submission outcome unknown: {message}"
+                        )));
+                    }
+                    eprintln!("{message}");
+                } else if local_id.is_none() {
+                    eprintln!("warning: {message}");
+                }
+            }
+            Event::DownloadProgress {
+                local_id,
+                bytes,
+                total,
+                ..
+            } if Some(local_id) == ours => {
+                progress.download("download", crate::api::DownloadProgress { bytes, total });
+            }
+            _ => {}
         }
     };
+    progress.finish();
+    engine.shutdown().await;
+    outcome
+}
 
-    if job.status == JobStatus::Success {
-        if let Some(dir) = &args.download {
-            let (files, failed) = download_job(client, &job, dir).await;
-            return report_downloads(&job, cost, files, failed, args.json);
+/// The exit code once this job needs nothing more, or `None` while it does.
+fn finished(job: &JobRecord, download: bool) -> Option<Result<i32, CliError>> {
+    if !job.is_final() {
+        return None;
+    }
+    if !job.succeeded() {
+        return Some(Ok(exit::JOB_FAILED));
+    }
+    if !download || job.fully_downloaded() {
+        return Some(Ok(exit::OK));
+    }
+    if job
+        .downloads
+        .iter()
+        .all(|d| d.is_done() || d.error.is_some())
+    {
+        let error = job
+            .downloads
+            .iter()
+            .find_map(|d| d.error.clone())
+            .unwrap_or_default();
+        return Some(Err(CliError::Local(format!("download failed: {error}"))));
+    }
+    None
+}
+
+async fn dry_run(
+    client: &ScenarioClient,
+    request: &KlingRequest,
+    json: bool,
+) -> Result<i32, CliError> {
+    let cost = client.dry_run(request).await?;
+    if json {
+        let body = serde_json::json!({
+            "creativeUnitsCost": cost.creative_units_cost,
+            "creativeUnitsDiscount": cost.creative_units_discount,
+        });
+        println!("{body}");
+    } else {
+        match cost.creative_units_cost {
+            Some(units) => println!("{} creative units", format_units(units)),
+            None => println!("the server gave no cost"),
         }
     }
-    JobReport::new(&job, cost, vec![]).print(args.json);
-    Ok(final_code(&job))
+    Ok(exit::OK)
 }
 
 pub fn final_code(job: &Job) -> i32 {
     match job.status {
         JobStatus::Failure | JobStatus::Canceled => exit::JOB_FAILED,
         _ => exit::OK,
-    }
-}
-
-/// Polls until the job is final, showing progress on stderr.
-pub async fn wait_for(
-    client: &ScenarioClient,
-    job_id: &str,
-    interval: Duration,
-) -> Result<Job, CliError> {
-    let mut progress = ProgressLine::new();
-    let mut failed = 0;
-    loop {
-        match client.get_job(job_id).await {
-            Ok(job) => {
-                failed = 0;
-                progress.job(&job);
-                if job.status.is_final() {
-                    progress.finish();
-                    return Ok(job);
-                }
-            }
-            Err(
-                e @ ApiError::Http {
-                    status: 401 | 403 | 404,
-                    ..
-                },
-            ) => return Err(e.into()),
-            Err(e) => {
-                failed += 1;
-                progress.finish();
-                tracing::warn!("polling {job_id} failed: {e}");
-                if failed >= MAX_FAILED_POLLS {
-                    return Err(CliError::Local(format!(
-                        "{e}; job {} may still be running: see `kling-tui status {}` later",
-                        sanitize(job_id),
-                        sanitize(job_id)
-                    )));
-                }
-            }
-        }
-        tokio::time::sleep(interval).await;
     }
 }
 

@@ -1,0 +1,136 @@
+//! One job as the engine knows it: what was asked, where the submission stands, what the server
+//! last said, and where its files are. This is what the journal persists and the UIs show.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::types::JobStatus;
+use crate::kling::KlingRequest;
+
+/// A job's number in this journal, given before anything is sent.
+pub type LocalId = u64;
+
+/// Where the submission itself stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "kebab-case")]
+pub enum Submission {
+    /// Waiting locally: the team is at its concurrency ceiling.
+    Queued,
+    /// The intent is on disk and the POST is (or was, before a crash) on its way.
+    Sending,
+    /// The POST may have reached the server, but no answer came back. Never re-sent
+    /// automatically; reconciled against the server's job list.
+    Unconfirmed { reason: String },
+    /// The server refused it (4xx): nothing was created or charged.
+    Rejected { reason: String },
+    /// The server created it; see `job_id` and `status`.
+    Accepted,
+}
+
+/// One asset of a finished job and its way to disk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DownloadRecord {
+    pub asset_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl DownloadRecord {
+    pub fn is_done(&self) -> bool {
+        self.file.is_some()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRecord {
+    pub local_id: LocalId,
+    /// When the intent was recorded (RFC 3339).
+    pub created_at: String,
+    pub request: KlingRequest,
+    pub submission: Submission,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<JobStatus>,
+    #[serde(default)]
+    pub progress: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub downloads: Vec<DownloadRecord>,
+    /// Polling has failed repeatedly; shown, never dropped. Not persisted.
+    #[serde(skip)]
+    pub stale: bool,
+}
+
+impl JobRecord {
+    pub fn new(local_id: LocalId, created_at: String, request: KlingRequest) -> Self {
+        Self {
+            local_id,
+            created_at,
+            request,
+            submission: Submission::Queued,
+            job_id: None,
+            status: None,
+            progress: 0.0,
+            cost: None,
+            error: None,
+            downloads: Vec::new(),
+            stale: false,
+        }
+    }
+
+    /// The server will not change this job any more (or it never reached the server).
+    pub fn is_final(&self) -> bool {
+        match &self.submission {
+            Submission::Rejected { .. } => true,
+            Submission::Accepted => self.status.as_ref().is_some_and(JobStatus::is_final),
+            _ => false,
+        }
+    }
+
+    pub fn needs_poll(&self) -> bool {
+        self.submission == Submission::Accepted && !self.is_final()
+    }
+
+    pub fn succeeded(&self) -> bool {
+        self.status == Some(JobStatus::Success)
+    }
+
+    /// Succeeded and every asset is on disk.
+    pub fn fully_downloaded(&self) -> bool {
+        self.succeeded() && self.downloads.iter().all(DownloadRecord::is_done)
+    }
+
+    /// Nothing more will happen to it: final, and downloaded if it succeeded.
+    pub fn is_settled(&self, auto_download: bool) -> bool {
+        self.is_final() && (!auto_download || !self.succeeded() || self.fully_downloaded())
+    }
+
+    /// A short word for where the job is, for lists.
+    pub fn state_word(&self) -> String {
+        match &self.submission {
+            Submission::Queued => "queued-locally".into(),
+            Submission::Sending => "submitting".into(),
+            Submission::Unconfirmed { .. } => "unconfirmed".into(),
+            Submission::Rejected { .. } => "rejected".into(),
+            Submission::Accepted => {
+                let status = self
+                    .status
+                    .as_ref()
+                    .map_or("pending".to_string(), |s| s.to_string());
+                if self.stale {
+                    format!("{status} (stale)")
+                } else {
+                    status
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The work: a journal of jobs on disk, a scheduler that polls every unfinished job within one
+//! shared request budget, and a download manager. Takes [`Command`]s on one channel and emits
+//! [`Event`]s on another; it draws nothing, so the CLI and the full-screen app are both just
+//! clients of these two channels.
+
+mod job;
+mod journal;
+mod pacer;
+mod reconcile;
+mod schedule;
+mod worker;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+pub use job::{DownloadRecord, JobRecord, LocalId, Submission};
+pub use journal::{Journal, JournalError, Record};
+pub use pacer::Pacer;
+
+use crate::api::{ApiError, ClientOptions, Gate, ScenarioClient};
+use crate::kling::KlingRequest;
+
+/// How the engine works; the defaults are what a user gets without configuration.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Where finished videos go.
+    pub download_dir: PathBuf,
+    /// Download every successful job at once: its links expire.
+    pub auto_download: bool,
+    /// Downloads running at the same time.
+    pub max_downloads: usize,
+    /// API requests per second, shared by every poll, lookup and submission.
+    pub requests_per_second: f64,
+    /// First wait between two polls of a job, and the wait after any change.
+    pub poll_initial: Duration,
+    /// Longest wait between two polls of an unchanged job.
+    pub poll_max: Duration,
+    /// Polls failing in a row before a job is shown as stale (it is still polled).
+    pub stale_after: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            download_dir: PathBuf::from("."),
+            auto_download: true,
+            max_downloads: 3,
+            requests_per_second: 5.0,
+            poll_initial: Duration::from_secs(3),
+            poll_max: Duration::from_secs(30),
+            stale_after: 5,
+        }
+    }
+}
+
+/// What a client asks of the engine.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Journal the request, then send it (or queue it at the team's concurrency ceiling).
+    Submit(KlingRequest),
+    /// Ask the server to cancel; its refusal comes back as an [`Event::Error`].
+    Cancel(LocalId),
+    /// Download every asset of a finished job that is not on disk yet.
+    Download(LocalId),
+    /// Drop a job from the journal (the job on the server is untouched).
+    Forget(LocalId),
+    /// Poll everything now, retry failed downloads and unconfirmed submissions.
+    Refresh,
+    /// Stop: finish writing the journal and end the event stream.
+    Shutdown,
+}
+
+/// What the engine reports. Text in it is already sanitized.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A job was added or changed: the whole record, to replace what the client had.
+    Job(Box<JobRecord>),
+    Forgotten(LocalId),
+    DownloadProgress {
+        local_id: LocalId,
+        index: usize,
+        bytes: u64,
+        total: Option<u64>,
+        /// Bytes per second since this attempt started.
+        rate: f64,
+    },
+    DownloadFinished {
+        local_id: LocalId,
+        index: usize,
+        path: PathBuf,
+    },
+    Error {
+        local_id: Option<LocalId>,
+        message: String,
+    },
+    /// Every job is final and, where it succeeded, downloaded (or its download failed and
+    /// waits for a retry); nothing more will happen without a new command.
+    Settled,
+}
+
+/// The two channels of a running engine.
+pub struct EngineHandle {
+    pub commands: mpsc::UnboundedSender<Command>,
+    pub events: mpsc::UnboundedReceiver<Event>,
+    task: JoinHandle<()>,
+}
+
+impl EngineHandle {
+    /// Asks the engine to stop and waits until its journal is written.
+    pub async fn shutdown(self) {
+        let _ = self.commands.send(Command::Shutdown);
+        let _ = self.task.await;
+    }
+}
+
+/// Starts the engine on the current tokio runtime. Every API request it makes passes through
+/// one shared [`Pacer`]; submissions refused at the concurrency ceiling are queued, not retried.
+pub fn start(
+    mut options: ClientOptions,
+    journal: Journal,
+    config: EngineConfig,
+) -> Result<EngineHandle, ApiError> {
+    let pacer = Arc::new(Pacer::new(config.requests_per_second));
+    options.gate = Some(Gate(pacer));
+    options.retry.retry_submit_at_limit = false;
+    // The scheduler backs off per job; a couple of quick retries per poll is enough.
+    options.retry.retries = options.retry.retries.min(2);
+    let client = ScenarioClient::new(options)?;
+    let (command_tx, command_rx) = mpsc::unbounded_channel();
+    let (event_tx, event_rx) = mpsc::unbounded_channel();
+    let worker = worker::Worker::new(client, journal, config, event_tx);
+    let task = tokio::spawn(worker.run(command_rx));
+    Ok(EngineHandle {
+        commands: command_tx,
+        events: event_rx,
+        task,
+    })
+}

@@ -1,0 +1,655 @@
+//! The engine's one task: owns the journal and the schedule, turns commands and the results of
+//! its background requests into journal records and events.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::job::{JobRecord, LocalId, Submission};
+use super::journal::{Journal, Record};
+use super::schedule::Schedule;
+use super::{Command, EngineConfig, Event, reconcile};
+use crate::api::types::{GenerateResponse, Job, JobStatus};
+use crate::api::{ApiError, DownloadProgress, ScenarioClient, job_file_stem};
+use crate::sanitize::sanitize;
+
+/// Polls in flight at once; more would only queue at the pacer.
+const MAX_POLLS_IN_FLIGHT: usize = 8;
+/// Download progress is reported at most this often per file.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// Results of the background requests the worker starts.
+enum Internal {
+    Submitted {
+        local_id: LocalId,
+        result: Result<GenerateResponse, ApiError>,
+    },
+    Polled {
+        local_id: LocalId,
+        result: Result<Job, ApiError>,
+    },
+    Progress {
+        local_id: LocalId,
+        index: usize,
+        progress: DownloadProgress,
+        rate: f64,
+    },
+    Downloaded {
+        local_id: LocalId,
+        index: usize,
+        result: Result<PathBuf, ApiError>,
+    },
+    Reconciled {
+        local_id: LocalId,
+        result: Result<Option<String>, ApiError>,
+    },
+    Canceled {
+        local_id: LocalId,
+        result: Result<(), ApiError>,
+    },
+}
+
+pub(crate) struct Worker {
+    client: ScenarioClient,
+    journal: Journal,
+    config: EngineConfig,
+    events: mpsc::UnboundedSender<Event>,
+    schedule: Schedule,
+    internal_tx: mpsc::UnboundedSender<Internal>,
+    internal_rx: mpsc::UnboundedReceiver<Internal>,
+    download_slots: Arc<Semaphore>,
+    downloading: HashSet<(LocalId, usize)>,
+    submitting: HashSet<LocalId>,
+    reconciling: HashSet<LocalId>,
+    /// Unconfirmed submissions searched for and not found: waiting on the user.
+    unresolved: HashSet<LocalId>,
+    /// The team's concurrency ceiling, once a 429 has told us.
+    action_limit: Option<u64>,
+    settled: Option<bool>,
+}
+
+impl Worker {
+    pub(crate) fn new(
+        client: ScenarioClient,
+        journal: Journal,
+        config: EngineConfig,
+        events: mpsc::UnboundedSender<Event>,
+    ) -> Self {
+        let (internal_tx, internal_rx) = mpsc::unbounded_channel();
+        Self {
+            client,
+            journal,
+            schedule: Schedule::new(config.poll_initial, config.poll_max),
+            download_slots: Arc::new(Semaphore::new(config.max_downloads.max(1))),
+            config,
+            events,
+            internal_tx,
+            internal_rx,
+            downloading: HashSet::new(),
+            submitting: HashSet::new(),
+            reconciling: HashSet::new(),
+            unresolved: HashSet::new(),
+            action_limit: None,
+            settled: None,
+        }
+    }
+
+    pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        self.resume();
+        let mut sync_tick = tokio::time::interval(Duration::from_millis(500));
+        sync_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut queue_tick = tokio::time::interval(Duration::from_secs(2));
+        queue_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            let next_poll = self.schedule.next_due();
+            let far = Instant::now() + Duration::from_secs(3600);
+            tokio::select! {
+                command = commands.recv() => match command {
+                    None | Some(Command::Shutdown) => break,
+                    Some(command) => self.command(command),
+                },
+                Some(message) = self.internal_rx.recv() => self.internal(message),
+                _ = tokio::time::sleep_until(next_poll.unwrap_or(far)), if next_poll.is_some() => {
+                    self.launch_polls();
+                }
+                _ = sync_tick.tick() => self.sync(),
+                _ = queue_tick.tick() => self.drain_queue(),
+            }
+            self.check_settled();
+        }
+        self.sync();
+    }
+
+    fn emit(&self, event: Event) {
+        // A client that stopped listening is not an error for the engine.
+        let _ = self.events.send(event);
+    }
+
+    fn emit_job(&self, id: LocalId) {
+        if let Some(job) = self.journal.job(id) {
+            self.emit(Event::Job(Box::new(job.clone())));
+        }
+    }
+
+    fn error(&self, local_id: Option<LocalId>, message: String) {
+        tracing::warn!("job {local_id:?}: {message}");
+        self.emit(Event::Error {
+            local_id,
+            message: sanitize(&message),
+        });
+    }
+
+    fn record(&mut self, record: Record, durable: bool) {
+        if let Err(e) = self.journal.append(record, durable) {
+            self.error(None, format!("cannot write the journal: {e}"));
+        }
+    }
+
+    fn sync(&mut self) {
+        if let Err(e) = self.journal.sync() {
+            self.error(None, format!("cannot write the journal: {e}"));
+        }
+    }
+
+    /// Picks up where the last run stopped: polls every unfinished job, resumes downloads,
+    /// and looks for submissions whose answer never came.
+    fn resume(&mut self) {
+        let jobs: Vec<JobRecord> = self.journal.jobs().values().cloned().collect();
+        for job in jobs {
+            let id = job.local_id;
+            match &job.submission {
+                Submission::Sending => {
+                    // The process stopped between the intent and the answer: the POST may
+                    // have been sent. Never re-send; look for it instead.
+                    self.record(
+                        Record::Unconfirmed {
+                            local_id: id,
+                            reason: "interrupted before the server answered".into(),
+                        },
+                        true,
+                    );
+                    self.start_reconcile(id);
+                }
+                Submission::Unconfirmed { .. } => self.start_reconcile(id),
+                Submission::Accepted if !job.is_final() => self.schedule.add(id, true),
+                Submission::Accepted if job.succeeded() && self.config.auto_download => {
+                    self.start_downloads(id);
+                }
+                _ => {}
+            }
+            self.emit_job(id);
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Submit(request) => {
+                let problems = request.validate();
+                if !problems.is_empty() {
+                    let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                    self.error(None, format!("not submitted: {}", list.join("; ")));
+                    return;
+                }
+                let created_at = jiff::Timestamp::now().to_string();
+                match self.journal.record_intent(created_at, request) {
+                    Ok(id) => {
+                        self.emit_job(id);
+                        if self.at_ceiling() {
+                            self.record(Record::Queued { local_id: id }, true);
+                            self.emit_job(id);
+                        } else {
+                            self.start_submit(id);
+                        }
+                    }
+                    Err(e) => self.error(None, format!("not submitted: cannot journal it: {e}")),
+                }
+            }
+            Command::Cancel(id) => {
+                let Some(job_id) = self.journal.job(id).and_then(|j| j.job_id.clone()) else {
+                    self.error(
+                        Some(id),
+                        "cannot cancel: the server has no id for it yet".into(),
+                    );
+                    return;
+                };
+                let client = self.client.clone();
+                let tx = self.internal_tx.clone();
+                tokio::spawn(async move {
+                    let result = client.cancel_job(&job_id).await;
+                    let _ = tx.send(Internal::Canceled {
+                        local_id: id,
+                        result,
+                    });
+                });
+            }
+            Command::Download(id) => self.start_downloads(id),
+            Command::Forget(id) => {
+                if self.journal.job(id).is_some() {
+                    self.record(Record::Forgotten { local_id: id }, true);
+                    self.schedule.remove(id);
+                    self.unresolved.remove(&id);
+                    self.emit(Event::Forgotten(id));
+                }
+            }
+            Command::Refresh => {
+                self.schedule.all_now();
+                let ids: Vec<LocalId> = self.unresolved.drain().collect();
+                for id in ids {
+                    self.start_reconcile(id);
+                }
+                let retry: Vec<LocalId> = self
+                    .journal
+                    .jobs()
+                    .values()
+                    .filter(|j| j.succeeded() && j.downloads.iter().any(|d| d.error.is_some()))
+                    .map(|j| j.local_id)
+                    .collect();
+                for id in retry {
+                    self.start_downloads(id);
+                }
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    /// Jobs on the server that are not final yet, plus submissions in flight.
+    fn running(&self) -> u64 {
+        let remote = self
+            .journal
+            .jobs()
+            .values()
+            .filter(|j| j.submission == Submission::Accepted && !j.is_final())
+            .count();
+        (remote + self.submitting.len()) as u64
+    }
+
+    fn at_ceiling(&self) -> bool {
+        self.action_limit
+            .is_some_and(|limit| self.running() >= limit)
+    }
+
+    /// Sends queued submissions while the team is below its ceiling, oldest first.
+    fn drain_queue(&mut self) {
+        let queued: Vec<LocalId> = self
+            .journal
+            .jobs()
+            .values()
+            .filter(|j| {
+                j.submission == Submission::Queued && !self.submitting.contains(&j.local_id)
+            })
+            .map(|j| j.local_id)
+            .collect();
+        for id in queued {
+            if self.at_ceiling() {
+                break;
+            }
+            self.start_submit(id);
+        }
+    }
+
+    fn start_submit(&mut self, id: LocalId) {
+        let Some(job) = self.journal.job(id) else {
+            return;
+        };
+        let request = job.request.clone();
+        if job.submission != Submission::Sending {
+            self.record(Record::Sending { local_id: id }, true);
+        }
+        self.submitting.insert(id);
+        self.emit_job(id);
+        let client = self.client.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let result = client.generate(&request).await;
+            let _ = tx.send(Internal::Submitted {
+                local_id: id,
+                result,
+            });
+        });
+    }
+
+    fn start_reconcile(&mut self, id: LocalId) {
+        let Some(job) = self.journal.job(id) else {
+            return;
+        };
+        if !self.reconciling.insert(id) {
+            return;
+        }
+        let request = job.request.clone();
+        let created_at = job.created_at.clone();
+        let claimed: HashSet<String> = self
+            .journal
+            .jobs()
+            .values()
+            .filter_map(|j| j.job_id.clone())
+            .collect();
+        let client = self.client.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let result = reconcile::find(&client, &request, &created_at, &claimed).await;
+            let _ = tx.send(Internal::Reconciled {
+                local_id: id,
+                result,
+            });
+        });
+    }
+
+    fn launch_polls(&mut self) {
+        let room = MAX_POLLS_IN_FLIGHT.saturating_sub(self.schedule.in_flight());
+        for id in self.schedule.take_due(room) {
+            let Some(job_id) = self.journal.job(id).and_then(|j| j.job_id.clone()) else {
+                self.schedule.remove(id);
+                continue;
+            };
+            let client = self.client.clone();
+            let tx = self.internal_tx.clone();
+            tokio::spawn(async move {
+                let result = client.get_job(&job_id).await;
+                let _ = tx.send(Internal::Polled {
+                    local_id: id,
+                    result,
+                });
+            });
+        }
+    }
+
+    fn start_downloads(&mut self, id: LocalId) {
+        let Some(job) = self.journal.job(id) else {
+            return;
+        };
+        let Some(job_id) = job.job_id.clone() else {
+            return;
+        };
+        if !job.succeeded() {
+            return;
+        }
+        let pending: Vec<(usize, String)> = job
+            .downloads
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| !d.is_done())
+            .map(|(i, d)| (i, d.asset_id.clone()))
+            .collect();
+        for (index, asset_id) in pending {
+            if !self.downloading.insert((id, index)) {
+                continue;
+            }
+            let client = self.client.clone();
+            let tx = self.internal_tx.clone();
+            let slots = self.download_slots.clone();
+            let dir = self.config.download_dir.clone();
+            let stem = job_file_stem(&job_id, index + 1);
+            tokio::spawn(async move {
+                let Ok(_permit) = slots.acquire_owned().await else {
+                    return;
+                };
+                let started = Instant::now();
+                let mut last = Instant::now() - PROGRESS_EVERY;
+                let mut first_bytes: Option<u64> = None;
+                let progress_tx = tx.clone();
+                let mut on_progress = |p: DownloadProgress| {
+                    let base = *first_bytes.get_or_insert(p.bytes);
+                    let done = p.total.is_some_and(|t| p.bytes >= t);
+                    if last.elapsed() >= PROGRESS_EVERY || done {
+                        last = Instant::now();
+                        let secs = started.elapsed().as_secs_f64().max(1e-3);
+                        let _ = progress_tx.send(Internal::Progress {
+                            local_id: id,
+                            index,
+                            progress: p,
+                            rate: p.bytes.saturating_sub(base) as f64 / secs,
+                        });
+                    }
+                };
+                let result = client
+                    .download_asset_once(&asset_id, &dir, &stem, &mut on_progress)
+                    .await;
+                let _ = tx.send(Internal::Downloaded {
+                    local_id: id,
+                    index,
+                    result,
+                });
+            });
+        }
+    }
+
+    fn internal(&mut self, message: Internal) {
+        match message {
+            Internal::Submitted { local_id, result } => self.submitted(local_id, result),
+            Internal::Polled { local_id, result } => self.polled(local_id, result),
+            Internal::Progress {
+                local_id,
+                index,
+                progress,
+                rate,
+            } => self.emit(Event::DownloadProgress {
+                local_id,
+                index,
+                bytes: progress.bytes,
+                total: progress.total,
+                rate,
+            }),
+            Internal::Downloaded {
+                local_id,
+                index,
+                result,
+            } => {
+                self.downloading.remove(&(local_id, index));
+                match result {
+                    Ok(path) => {
+                        self.record(
+                            Record::Downloaded {
+                                local_id,
+                                index,
+                                file: path.clone(),
+                            },
+                            true,
+                        );
+                        self.emit(Event::DownloadFinished {
+                            local_id,
+                            index,
+                            path,
+                        });
+                    }
+                    Err(e) => {
+                        let message = sanitize(&e.to_string());
+                        self.record(
+                            Record::DownloadFailed {
+                                local_id,
+                                index,
+                                error: message.clone(),
+                            },
+                            true,
+                        );
+                        self.error(Some(local_id), format!("download failed: {message}"));
+                    }
+                }
+                self.emit_job(local_id);
+            }
+            Internal::Reconciled { local_id, result } => {
+                self.reconciling.remove(&local_id);
+                match result {
+                    Ok(Some(job_id)) => {
+                        self.record(
+                            Record::Accepted {
+                                local_id,
+                                job_id,
+                                cost: None,
+                            },
+                            true,
+                        );
+                        self.schedule.add(local_id, true);
+                    }
+                    Ok(None) => {
+                        self.unresolved.insert(local_id);
+                        self.error(
+                            Some(local_id),
+                            "unconfirmed submission not found on the server: it was probably \
+                             not created; it is never re-sent automatically, submit it again \
+                             if you want it"
+                                .into(),
+                        );
+                    }
+                    Err(e) => {
+                        self.unresolved.insert(local_id);
+                        self.error(
+                            Some(local_id),
+                            format!("cannot look for the unconfirmed submission yet: {e}"),
+                        );
+                    }
+                }
+                self.emit_job(local_id);
+            }
+            Internal::Canceled { local_id, result } => match result {
+                Ok(()) => {
+                    self.schedule.all_now();
+                }
+                Err(e) => self.error(Some(local_id), format!("cancel refused: {e}")),
+            },
+        }
+    }
+
+    fn submitted(&mut self, id: LocalId, result: Result<GenerateResponse, ApiError>) {
+        self.submitting.remove(&id);
+        match result {
+            Ok(answer) if !answer.job.job_id.trim().is_empty() => {
+                self.record(
+                    Record::Accepted {
+                        local_id: id,
+                        job_id: answer.job.job_id.clone(),
+                        cost: answer.creative_units_cost,
+                    },
+                    true,
+                );
+                self.schedule.add(id, false);
+            }
+            Ok(_) => {
+                self.record(
+                    Record::Unconfirmed {
+                        local_id: id,
+                        reason: "the server answered without a job id".into(),
+                    },
+                    true,
+                );
+                self.start_reconcile(id);
+            }
+            Err(ApiError::Http {
+                status: 429,
+                action_limit,
+                ..
+            }) => {
+                // Nothing was created: keep it here and send it when a slot frees up.
+                let running = self.running().max(1);
+                self.action_limit = Some(action_limit.unwrap_or(running));
+                self.record(Record::Queued { local_id: id }, true);
+            }
+            Err(e @ ApiError::SubmissionUnknown { .. }) => {
+                self.record(
+                    Record::Unconfirmed {
+                        local_id: id,
+                        reason: sanitize(&e.to_string()),
+                    },
+                    true,
+                );
+                self.error(Some(id), e.to_string());
+                self.start_reconcile(id);
+            }
+            Err(e @ ApiError::Connect { .. }) => {
+                // Provably never sent: safe to try again later.
+                self.record(Record::Queued { local_id: id }, true);
+                self.error(Some(id), format!("not sent yet, will retry: {e}"));
+            }
+            Err(e) => {
+                self.record(
+                    Record::Rejected {
+                        local_id: id,
+                        reason: sanitize(&e.to_string()),
+                    },
+                    true,
+                );
+                self.error(Some(id), format!("rejected: {e}"));
+            }
+        }
+        self.emit_job(id);
+    }
+
+    fn polled(&mut self, id: LocalId, result: Result<Job, ApiError>) {
+        let Some(known) = self.journal.job(id).cloned() else {
+            self.schedule.remove(id);
+            return;
+        };
+        match result {
+            Ok(job) => {
+                let status = JobStatus::parse(&sanitize(job.status.as_str()));
+                let progress = job.progress_fraction();
+                let error = job.metadata.error.as_deref().map(sanitize);
+                let assets = job.metadata.asset_ids.clone();
+                let cost = job.billing.as_ref().and_then(|b| b.cu_cost);
+                let known_assets: Vec<&String> =
+                    known.downloads.iter().map(|d| &d.asset_id).collect();
+                let changed = known.status.as_ref() != Some(&status)
+                    || (known.progress - progress).abs() >= 0.005
+                    || known.error != error
+                    || known_assets != assets.iter().collect::<Vec<_>>();
+                let was_stale = self.journal.set_stale(id, false);
+                if changed {
+                    let is_final = status.is_final();
+                    self.record(
+                        Record::Status {
+                            local_id: id,
+                            status: status.clone(),
+                            progress,
+                            asset_ids: assets,
+                            error,
+                            cost,
+                        },
+                        is_final,
+                    );
+                    self.schedule.changed(id);
+                } else {
+                    self.schedule.unchanged(id);
+                }
+                if changed || was_stale {
+                    self.emit_job(id);
+                }
+                if status.is_final() {
+                    self.schedule.remove(id);
+                    if status == JobStatus::Success && self.config.auto_download {
+                        self.start_downloads(id);
+                    }
+                    self.drain_queue();
+                }
+            }
+            Err(e) => {
+                let failures = self.schedule.failed(id);
+                tracing::warn!("poll of job {id} failed ({failures} in a row): {e}");
+                if failures >= self.config.stale_after && self.journal.set_stale(id, true) {
+                    self.error(Some(id), format!("status unknown for a while: {e}"));
+                    self.emit_job(id);
+                }
+            }
+        }
+    }
+
+    /// Emits [`Event::Settled`] each time everything comes to rest.
+    fn check_settled(&mut self) {
+        let busy = !self.submitting.is_empty()
+            || !self.reconciling.is_empty()
+            || !self.downloading.is_empty();
+        let settled = !busy
+            && self.journal.jobs().values().all(|j| {
+                j.is_settled(self.config.auto_download)
+                    || self.unresolved.contains(&j.local_id)
+                    || (j.succeeded()
+                        && j.downloads.iter().all(|d| d.is_done() || d.error.is_some()))
+            });
+        if settled && self.settled != Some(true) {
+            self.emit(Event::Settled);
+        }
+        self.settled = Some(settled);
+    }
+}

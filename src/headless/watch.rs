@@ -1,0 +1,141 @@
+//! `kling-tui watch` and `kling-tui jobs`: follow the journal's jobs until everything is final
+//! and on disk, and list them.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Duration;
+
+use crate::cli::{Cli, WatchArgs};
+use crate::engine::{self, Event, JobRecord, Journal, LocalId, Submission};
+use crate::sanitize::sanitize;
+
+use super::report::JobReport;
+use super::{CliError, Session, exit};
+
+pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
+    let session = Session::open(cli).await?;
+    let journal = session.open_journal()?;
+    let mut config = session.engine_config(args.out.as_deref());
+    if args.no_download {
+        config.auto_download = false;
+    }
+    if let Some(secs) = args.poll_interval {
+        config.poll_initial = Duration::from_secs_f64(secs);
+    }
+    let auto_download = config.auto_download;
+    let mut engine = engine::start(session.options.clone(), journal, config)?;
+    let mut jobs: BTreeMap<LocalId, JobRecord> = BTreeMap::new();
+    let mut shown: BTreeMap<LocalId, String> = BTreeMap::new();
+    let code = loop {
+        let event = tokio::select! {
+            event = engine.events.recv() => event,
+            _ = tokio::signal::ctrl_c() => break exit::INTERRUPTED,
+        };
+        match event {
+            None => break exit::API,
+            Some(Event::Job(job)) => {
+                let line = line(&job);
+                if shown.get(&job.local_id) != Some(&line) {
+                    println_flush(&line);
+                    shown.insert(job.local_id, line);
+                }
+                jobs.insert(job.local_id, *job);
+            }
+            Some(Event::Forgotten(id)) => {
+                jobs.remove(&id);
+            }
+            Some(Event::DownloadFinished { local_id, path, .. }) => {
+                println_flush(&format!(
+                    "#{local_id}  downloaded  {}",
+                    sanitize(&path.display().to_string())
+                ));
+            }
+            Some(Event::Error { local_id, message }) => match local_id {
+                Some(id) => eprintln!("#{id}: {message}"),
+                None => eprintln!("error: {message}"),
+            },
+            Some(Event::DownloadProgress { .. }) => {}
+            Some(Event::Settled) => break summary(&jobs, auto_download),
+        }
+    };
+    engine.shutdown().await;
+    Ok(code)
+}
+
+/// One line per job state worth a line: no progress ticks, so logs stay short.
+fn line(job: &JobRecord) -> String {
+    let done = job.downloads.iter().filter(|d| d.is_done()).count();
+    let mut text = format!(
+        "#{}  {}  {}  {:.0}%",
+        job.local_id,
+        job.job_id
+            .as_deref()
+            .map(sanitize)
+            .unwrap_or_else(|| "-".into()),
+        job.state_word(),
+        (job.progress.clamp(0.0, 1.0) * 10.0).floor() * 10.0
+    );
+    if !job.downloads.is_empty() {
+        text.push_str(&format!("  files {done}/{}", job.downloads.len()));
+    }
+    if let Some(error) = &job.error {
+        text.push_str(&format!("  error: {}", sanitize(error)));
+    }
+    text
+}
+
+fn println_flush(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Prints the totals and picks the exit code: 4 if a job failed or was canceled, 3 if one is
+/// unconfirmed, was refused, or could not be downloaded, else 0.
+fn summary(jobs: &BTreeMap<LocalId, JobRecord>, auto_download: bool) -> i32 {
+    let mut code = exit::OK;
+    let (mut ok, mut failed, mut trouble) = (0, 0, 0);
+    for job in jobs.values() {
+        match &job.submission {
+            Submission::Accepted if job.succeeded() => {
+                if auto_download && !job.fully_downloaded() {
+                    trouble += 1;
+                    code = code.max(exit::API);
+                } else {
+                    ok += 1;
+                }
+            }
+            Submission::Accepted => {
+                failed += 1;
+                code = code.max(exit::JOB_FAILED);
+            }
+            _ => {
+                trouble += 1;
+                code = code.max(exit::API);
+            }
+        }
+    }
+    eprintln!(
+        "{} jobs: {ok} done, {failed} failed or canceled, {trouble} need attention",
+        jobs.len()
+    );
+    code
+}
+
+pub async fn jobs(cli: &Cli, json: bool) -> Result<i32, CliError> {
+    let dir = Session::journal_dir_for(cli)?;
+    let jobs = Journal::read_only(&dir).map_err(|e| CliError::Local(e.to_string()))?;
+    for job in jobs.values() {
+        if json {
+            let mut value = serde_json::to_value(JobReport::from_record(job))
+                .unwrap_or(serde_json::Value::Null);
+            value["localId"] = job.local_id.into();
+            value["prompt"] = sanitize(&job.request.prompt).into();
+            println!("{value}");
+        } else {
+            let prompt: String = sanitize(&job.request.prompt).chars().take(40).collect();
+            println!("{}  {prompt}", line(job));
+        }
+    }
+    Ok(exit::OK)
+}
