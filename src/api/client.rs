@@ -154,6 +154,7 @@ impl ScenarioClient {
     pub async fn generate(&self, request: &KlingRequest) -> Result<GenerateResponse, ApiError> {
         let url = self.url(&["generate", "custom", MODEL_ID], &[]);
         let attempt = || async {
+            self.pass_gate().await;
             let sent = self
                 .request(Method::POST, url.clone())
                 .json(request)

@@ -1,7 +1,7 @@
 //! The engine's one task: owns the journal and the schedule, turns commands and the results of
 //! its background requests into journal records and events.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +21,8 @@ use crate::sanitize::sanitize;
 const MAX_POLLS_IN_FLIGHT: usize = 8;
 /// Download progress is reported at most this often per file.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+/// A download that failed for a passing reason is tried again this many times by itself.
+const DOWNLOAD_RETRIES: u32 = 6;
 
 /// Results of the background requests the worker starts.
 enum Internal {
@@ -51,6 +53,9 @@ enum Internal {
         local_id: LocalId,
         result: Result<(), ApiError>,
     },
+    RetryDownloads {
+        local_id: LocalId,
+    },
 }
 
 pub(crate) struct Worker {
@@ -63,6 +68,9 @@ pub(crate) struct Worker {
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     download_slots: Arc<Semaphore>,
     downloading: HashSet<(LocalId, usize)>,
+    /// Failed downloads waiting to be tried again, with their failures so far.
+    download_failures: HashMap<(LocalId, usize), u32>,
+    retry_pending: HashSet<LocalId>,
     submitting: HashSet<LocalId>,
     reconciling: HashSet<LocalId>,
     /// Unconfirmed submissions searched for and not found: waiting on the user.
@@ -90,6 +98,8 @@ impl Worker {
             internal_tx,
             internal_rx,
             downloading: HashSet::new(),
+            download_failures: HashMap::new(),
+            retry_pending: HashSet::new(),
             submitting: HashSet::new(),
             reconciling: HashSet::new(),
             unresolved: HashSet::new(),
@@ -226,7 +236,10 @@ impl Worker {
                     });
                 });
             }
-            Command::Download(id) => self.start_downloads(id),
+            Command::Download(id) => {
+                self.download_failures.retain(|(job, _), _| *job != id);
+                self.start_downloads(id);
+            }
             Command::Forget(id) => {
                 if self.journal.job(id).is_some() {
                     self.record(Record::Forgotten { local_id: id }, true);
@@ -465,7 +478,24 @@ impl Worker {
                             },
                             true,
                         );
-                        self.error(Some(local_id), format!("download failed: {message}"));
+                        let failures = self.download_failures.entry((local_id, index)).or_default();
+                        *failures += 1;
+                        let failures = *failures;
+                        if passing(&e) && failures <= DOWNLOAD_RETRIES {
+                            // The link expires: keep trying by ourselves, a little later each time.
+                            let wait = Duration::from_millis(500 * (1 << failures.min(6)));
+                            tracing::warn!(
+                                "download of job {local_id} failed ({message}); again in {wait:?}"
+                            );
+                            self.retry_pending.insert(local_id);
+                            let tx = self.internal_tx.clone();
+                            tokio::spawn(async move {
+                                tokio::time::sleep(wait).await;
+                                let _ = tx.send(Internal::RetryDownloads { local_id });
+                            });
+                        } else {
+                            self.error(Some(local_id), format!("download failed: {message}"));
+                        }
                     }
                 }
                 self.emit_job(local_id);
@@ -503,6 +533,10 @@ impl Worker {
                     }
                 }
                 self.emit_job(local_id);
+            }
+            Internal::RetryDownloads { local_id } => {
+                self.retry_pending.remove(&local_id);
+                self.start_downloads(local_id);
             }
             Internal::Canceled { local_id, result } => match result {
                 Ok(()) => {
@@ -639,7 +673,8 @@ impl Worker {
     fn check_settled(&mut self) {
         let busy = !self.submitting.is_empty()
             || !self.reconciling.is_empty()
-            || !self.downloading.is_empty();
+            || !self.downloading.is_empty()
+            || !self.retry_pending.is_empty();
         let settled = !busy
             && self.journal.jobs().values().all(|j| {
                 j.is_settled(self.config.auto_download)
@@ -652,4 +687,10 @@ impl Worker {
         }
         self.settled = Some(settled);
     }
+}
+
+/// A failure that may pass by itself (the network, the server, a link), as opposed to one on
+/// our side (a full disk, a refused file) that needs the user.
+fn passing(err: &ApiError) -> bool {
+    err.is_transient() || matches!(err, ApiError::Download { .. } | ApiError::Decode { .. })
 }

@@ -1,0 +1,304 @@
+//! The job engine against the simulator over loopback: many jobs at once within the request
+//! budget, the concurrency ceiling, and faults on every path, with nothing lost.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use kling_tui::api::types::JobStatus;
+use kling_tui::api::{ClientOptions, Credentials, parse_api_url};
+use kling_tui::engine::{
+    self, Command, EngineConfig, EngineHandle, Event, JobRecord, Journal, LocalId,
+};
+use kling_tui::kling::KlingRequest;
+use kling_tui::sim::{self, Fault, Route, SimConfig, SimHandle};
+
+fn options(sim: &SimHandle) -> ClientOptions {
+    let mut options = ClientOptions::new(
+        parse_api_url(&sim.api_url).unwrap(),
+        Credentials::new(sim::DEMO_API_KEY, sim::DEMO_API_SECRET),
+    );
+    options.retry = fast_retry();
+    options
+}
+
+fn fast_engine(dir: &Path, rate: f64) -> EngineConfig {
+    EngineConfig {
+        download_dir: dir.to_path_buf(),
+        requests_per_second: rate,
+        poll_initial: Duration::from_millis(100),
+        poll_max: Duration::from_millis(400),
+        ..EngineConfig::default()
+    }
+}
+
+/// Runs until `want` jobs are known and everything has settled; returns the last state of
+/// every job. Bounded by event count, never by time.
+async fn run_until_settled(engine: &mut EngineHandle, want: usize) -> BTreeMap<LocalId, JobRecord> {
+    let mut jobs = BTreeMap::new();
+    for _ in 0..2_000_000 {
+        match engine.events.recv().await {
+            Some(Event::Job(job)) => {
+                jobs.insert(job.local_id, *job);
+            }
+            Some(Event::Settled) if jobs.len() >= want => return jobs,
+            Some(_) => {}
+            None => panic!("the engine stopped"),
+        }
+    }
+    panic!("never settled");
+}
+
+fn request(n: usize) -> KlingRequest {
+    KlingRequest::new(format!("a red fox in snow, take {n}"))
+}
+
+fn assert_all_downloaded(jobs: &BTreeMap<LocalId, JobRecord>, expected: &dyn Fn(usize) -> Vec<u8>) {
+    for job in jobs.values() {
+        assert!(
+            job.is_final(),
+            "job {} not final: {}",
+            job.local_id,
+            job.state_word()
+        );
+        if job.succeeded() {
+            assert!(
+                job.fully_downloaded(),
+                "job {} not downloaded: {:?}",
+                job.local_id,
+                job.downloads
+            );
+            for d in &job.downloads {
+                let path = d.file.as_ref().unwrap();
+                let bytes = std::fs::read(path).unwrap();
+                assert!(bytes == expected(bytes.len()), "{} differs", path.display());
+            }
+        }
+    }
+}
+
+fn no_part_files(dir: &Path) {
+    let parts: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+        .collect();
+    assert!(parts.is_empty(), "left behind: {parts:?}");
+}
+
+/// The most API requests (CDN excluded) the simulator saw in any one-second window.
+fn peak_requests_per_second(sim: &SimHandle) -> usize {
+    let times: Vec<Duration> = sim
+        .stats()
+        .requests
+        .iter()
+        .filter(|(_, route)| *route != Route::Cdn)
+        .map(|(t, _)| *t)
+        .collect();
+    let mut peak = 0;
+    let mut start = 0;
+    for end in 0..times.len() {
+        while times[end] - times[start] >= Duration::from_secs(1) {
+            start += 1;
+        }
+        peak = peak.max(end - start + 1);
+    }
+    peak
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_jobs_all_finish_downloaded_within_the_budget() {
+    let sim = start(SimConfig {
+        time_scale: 600.0,
+        failure_rate: 0.1,
+        concurrency_limit: 1_000,
+        ..SimConfig::default()
+    })
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    let journal = Journal::open(&home.path().join("journal")).unwrap();
+    let rate = 100.0;
+    let mut engine = engine::start(options(&sim), journal, fast_engine(&out, rate)).unwrap();
+    for n in 0..200 {
+        engine.commands.send(Command::Submit(request(n))).unwrap();
+    }
+    let jobs = run_until_settled(&mut engine, 200).await;
+    engine.shutdown().await;
+
+    assert_eq!(jobs.len(), 200);
+    let fixture = sim.video_bytes().unwrap().to_vec();
+    assert_all_downloaded(&jobs, &|_| fixture.clone());
+    let failed = jobs
+        .values()
+        .filter(|j| j.status == Some(JobStatus::Failure))
+        .count();
+    assert!(failed > 0 && failed < 60, "{failed} failures at a 10% rate");
+    assert!(
+        jobs.values()
+            .filter(|j| j.status == Some(JobStatus::Failure))
+            .all(|j| j.error.is_some())
+    );
+    let stats = sim.stats();
+    assert_eq!(stats.generate_posts, 200);
+    assert_eq!(stats.cdn_with_authorization, 0);
+    let peak = peak_requests_per_second(&sim);
+
+    assert!(
+        peak <= rate as usize + 1,
+        "{peak} requests in one second, budget {rate}"
+    );
+    no_part_files(&out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_concurrency_ceiling_queues_submissions_instead_of_failing_them() {
+    let sim = start(SimConfig {
+        time_scale: 600.0,
+        concurrency_limit: 4,
+        ..SimConfig::default()
+    })
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    let journal = Journal::open(&home.path().join("journal")).unwrap();
+    let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 200.0)).unwrap();
+    for n in 0..12 {
+        engine.commands.send(Command::Submit(request(n))).unwrap();
+    }
+    let jobs = run_until_settled(&mut engine, 12).await;
+    engine.shutdown().await;
+    assert!(jobs.values().all(|j| j.status == Some(JobStatus::Success)));
+    let stats = sim.stats();
+    assert_eq!(stats.jobs_created, 12);
+    assert!(stats.generate_posts > 12, "the ceiling was never hit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_survive_truncation_resets_expired_links_and_ignored_ranges() {
+    let size = 2 * 1024 * 1024 + 3;
+    let sim = start(SimConfig {
+        video_size: Some(size as u64),
+        ..quick_config()
+    })
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    let journal = Journal::open(&home.path().join("journal")).unwrap();
+    // Faults wait for the first downloads: truncated bodies, dropped connections, a link that
+    // expires, a server that ignores Range.
+    sim.inject(Fault::CdnTruncate { count: 3 });
+    sim.inject(Fault::CdnReset { count: 2 });
+    sim.inject(Fault::CdnIgnoreRange { count: 2 });
+    let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 100.0)).unwrap();
+    for n in 0..4 {
+        engine.commands.send(Command::Submit(request(n))).unwrap();
+    }
+    let mut jobs = BTreeMap::new();
+    let mut expired = false;
+    loop {
+        match engine.events.recv().await {
+            Some(Event::Job(job)) => {
+                jobs.insert(job.local_id, *job);
+            }
+            Some(Event::DownloadProgress { bytes, .. }) if bytes > 0 && !expired => {
+                sim.inject(Fault::ExpireAllLinks);
+                sim.inject(Fault::CdnTruncate { count: 1 });
+                expired = true;
+            }
+            Some(Event::Settled) if jobs.len() >= 4 => break,
+            Some(_) => {}
+            None => panic!("the engine stopped"),
+        }
+    }
+    engine.shutdown().await;
+    assert!(expired);
+    assert_all_downloaded(&jobs, &|len| SimHandle::synthetic_bytes(0, len));
+    assert!(jobs.values().all(|j| j.fully_downloaded()));
+    for job in jobs.values() {
+        let len = std::fs::metadata(job.downloads[0].file.as_ref().unwrap())
+            .unwrap()
+            .len();
+        assert_eq!(len, size as u64);
+    }
+    no_part_files(&out);
+    assert_eq!(sim.stats().cdn_with_authorization, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_with_remaining_seconds_and_503_bursts_lose_nothing() {
+    let sim = start(quick_config()).await;
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    let journal = Journal::open(&home.path().join("journal")).unwrap();
+    sim.inject(Fault::Generate429 {
+        count: 2,
+        remaining_seconds: 1,
+    });
+    sim.inject(Fault::ApiStatus {
+        route: Route::GetJob,
+        status: 503,
+        count: 15,
+    });
+    sim.inject(Fault::ApiStatus {
+        route: Route::GetAsset,
+        status: 502,
+        count: 3,
+    });
+    let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 100.0)).unwrap();
+    for n in 0..5 {
+        engine.commands.send(Command::Submit(request(n))).unwrap();
+    }
+    let jobs = run_until_settled(&mut engine, 5).await;
+    engine.shutdown().await;
+    assert!(
+        jobs.values().all(|j| j.status == Some(JobStatus::Success)),
+        "{jobs:?}"
+    );
+    let fixture = sim.video_bytes().unwrap().to_vec();
+    assert_all_downloaded(&jobs, &|_| fixture.clone());
+    assert_eq!(sim.stats().jobs_created, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_resumes_polling_and_downloads_from_the_journal() {
+    let sim = start(SimConfig {
+        time_scale: 120.0,
+        ..SimConfig::default()
+    })
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    let journal_dir = home.path().join("journal");
+    {
+        let journal = Journal::open(&journal_dir).unwrap();
+        let mut config = fast_engine(&out, 100.0);
+        config.auto_download = false;
+        let mut engine = engine::start(options(&sim), journal, config).unwrap();
+        for n in 0..3 {
+            engine.commands.send(Command::Submit(request(n))).unwrap();
+        }
+        // Stop as soon as all three have server ids: nothing is final yet.
+        let mut accepted = 0;
+        while accepted < 3 {
+            if let Some(Event::Job(job)) = engine.events.recv().await
+                && job.job_id.is_some()
+                && job.submission == kling_tui::engine::Submission::Accepted
+            {
+                accepted += 1;
+            }
+        }
+        engine.shutdown().await;
+    }
+    let journal = Journal::open(&journal_dir).unwrap();
+    assert_eq!(journal.jobs().len(), 3);
+    let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 100.0)).unwrap();
+    let jobs = run_until_settled(&mut engine, 3).await;
+    engine.shutdown().await;
+    let fixture = sim.video_bytes().unwrap().to_vec();
+    assert_all_downloaded(&jobs, &|_| fixture.clone());
+    assert_eq!(sim.stats().generate_posts, 3);
+}
