@@ -3,55 +3,9 @@
 
 mod common;
 
-use std::path::Path;
-
-use assert_cmd::Command;
 use common::*;
-use kling_tui::sim::{self, Fault, Route, SimConfig, SimHandle};
+use kling_tui::sim::{self, Fault, Route, SimConfig};
 use predicates::prelude::*;
-use serde_json::Value;
-use tokio::runtime::Runtime;
-
-/// A runtime for the simulator; the binary runs in its own process.
-fn sim_with(config: SimConfig) -> (Runtime, SimHandle) {
-    let rt = Runtime::new().unwrap();
-    let handle = rt.block_on(start(config));
-    (rt, handle)
-}
-
-/// The binary with a clean environment: its own config/data folders and no stray credentials.
-fn bin(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("kling-tui").unwrap();
-    for var in [
-        "SCENARIO_API_KEY",
-        "SCENARIO_API_SECRET",
-        "SCENARIO_SDK_API_KEY",
-        "SCENARIO_SDK_API_SECRET",
-        "SCENARIO_API_URL",
-        "SCENARIO_PROJECT_ID",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"));
-    cmd
-}
-
-fn against(sim: &SimHandle, home: &Path) -> Command {
-    let mut cmd = bin(home);
-    cmd.env("SCENARIO_API_URL", &sim.api_url)
-        .env("SCENARIO_API_KEY", sim::DEMO_API_KEY)
-        .env("SCENARIO_API_SECRET", sim::DEMO_API_SECRET);
-    cmd
-}
-
-fn json_lines(stdout: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect()
-}
 
 #[test]
 fn submit_wait_download_json_exits_0_with_the_file() {

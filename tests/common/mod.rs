@@ -1,7 +1,12 @@
 //! Shared set-up for tests that talk to the simulator over loopback HTTP.
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tokio::runtime::Runtime;
 
 use kling_tui::api::types::Job;
 use kling_tui::api::{ClientOptions, Credentials, RetryPolicy, ScenarioClient, parse_api_url};
@@ -53,4 +58,55 @@ pub async fn wait_final(client: &ScenarioClient, job_id: &str) -> Job {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("job {job_id} never reached a final state");
+}
+
+/// A runtime for the simulator; the binary runs in its own process.
+pub fn sim_with(config: SimConfig) -> (Runtime, SimHandle) {
+    let rt = Runtime::new().unwrap();
+    let handle = rt.block_on(start(config));
+    (rt, handle)
+}
+
+const CREDENTIAL_VARS: [&str; 6] = [
+    "SCENARIO_API_KEY",
+    "SCENARIO_API_SECRET",
+    "SCENARIO_SDK_API_KEY",
+    "SCENARIO_SDK_API_SECRET",
+    "SCENARIO_API_URL",
+    "SCENARIO_PROJECT_ID",
+];
+
+/// The binary as a plain process, with a clean environment: its own config/data folders and,
+/// with a simulator, its URL and demo keys.
+pub fn process(sim: Option<&SimHandle>, home: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("kling-tui"));
+    for var in CREDENTIAL_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"));
+    if let Some(sim) = sim {
+        cmd.env("SCENARIO_API_URL", &sim.api_url)
+            .env("SCENARIO_API_KEY", sim::DEMO_API_KEY)
+            .env("SCENARIO_API_SECRET", sim::DEMO_API_SECRET);
+    }
+    cmd
+}
+
+/// The binary with a clean environment and no credentials, for assertions.
+pub fn bin(home: &Path) -> Command {
+    Command::from_std(process(None, home))
+}
+
+/// The binary pointed at the simulator, for assertions.
+pub fn against(sim: &SimHandle, home: &Path) -> Command {
+    Command::from_std(process(Some(sim), home))
+}
+
+pub fn json_lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
 }

@@ -1,0 +1,250 @@
+//! The real binary under abuse: `watch` killed with SIGKILL at random moments, a full disk, a
+//! second process on the same journal, a torn journal tail. Nothing may be lost, sent twice or
+//! left half-written.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::*;
+use kling_tui::sim::{SimConfig, SimHandle};
+use predicates::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// A generous guard so a hang fails the test instead of blocking CI; never a measurement.
+const GUARD: Duration = Duration::from_secs(300);
+
+fn submit(sim: &SimHandle, home: &Path, prompt: &str) {
+    against(sim, home)
+        .args(["submit", "--prompt", prompt])
+        .assert()
+        .success();
+}
+
+fn watch_args(out: &Path) -> Vec<String> {
+    [
+        "watch",
+        "--poll-interval",
+        "0.2",
+        "--requests-per-second",
+        "50",
+        "--out",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([out.display().to_string()])
+    .collect()
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+fn journal_file(home: &Path) -> PathBuf {
+    let journals = home.join("data/kling-tui/journals");
+    let dir = files(&journals)
+        .into_iter()
+        .next()
+        .expect("a journal folder");
+    dir.join("journal.jsonl")
+}
+
+#[test]
+fn watch_killed_at_random_moments_loses_nothing_and_sends_nothing_twice() {
+    let size = 6 * 1024 * 1024;
+    let (_rt, sim) = sim_with(SimConfig {
+        // Jobs take about three seconds: kills land while polling and while downloading.
+        time_scale: 40.0,
+        video_size: Some(size as u64),
+        concurrency_limit: 100,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    for n in 0..30 {
+        submit(&sim, home.path(), &format!("a red fox in snow, take {n}"));
+    }
+    assert_eq!(sim.stats().generate_posts, 30);
+
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut killed = 0;
+    for _ in 0..6 {
+        let mut child = process(Some(&sim), home.path())
+            .args(watch_args(&out))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.random_range(300..1500)));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL: no chance to clean up
+            killed += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(killed >= 3, "watch finished before it could be killed");
+
+    against(&sim, home.path())
+        .args(watch_args(&out))
+        .timeout(GUARD)
+        .assert()
+        .success();
+
+    let stats = sim.stats();
+    assert_eq!(stats.generate_posts, 30, "a submission was sent twice");
+    assert_eq!(stats.jobs_created, 30);
+    let written = files(&out);
+    assert_eq!(written.len(), 30, "{written:?}");
+    let expected = SimHandle::synthetic_bytes(0, size);
+    for file in &written {
+        assert!(
+            file.extension().is_some_and(|e| e == "mp4"),
+            "{}",
+            file.display()
+        );
+        assert!(
+            std::fs::read(file).unwrap() == expected,
+            "{} differs",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn a_full_disk_keeps_the_part_file_and_a_later_run_finishes() {
+    let size = 3 * 1024 * 1024;
+    let (_rt, sim) = sim_with(SimConfig {
+        video_size: Some(size as u64),
+        ..quick_config()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    submit(&sim, home.path(), "a red fox in snow");
+
+    // A 1 MiB file-size limit stands in for a full disk; SIGXFSZ is ignored so writes fail
+    // with an error instead of killing the process.
+    let program = process(Some(&sim), home.path());
+    let mut limited = std::process::Command::new("bash");
+    limited
+        .arg("-c")
+        .arg(r#"trap '' XFSZ; ulimit -f 1024; exec "$0" "$@""#)
+        .arg(program.get_program())
+        .args(watch_args(&out));
+    for (key, value) in program.get_envs() {
+        match value {
+            Some(v) => limited.env(key, v),
+            None => limited.env_remove(key),
+        };
+    }
+    let output = limited.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("File too large"), "{stderr}");
+    let left = files(&out);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].to_string_lossy().ends_with(".mp4.part"));
+    let kept = std::fs::metadata(&left[0]).unwrap().len();
+    assert!(kept > 0 && kept <= 1024 * 1024, "{kept}");
+
+    // Room again: the next run resumes from what is on disk.
+    let ranges_before = sim.stats().cdn_ranges.len();
+    against(&sim, home.path())
+        .args(watch_args(&out))
+        .timeout(GUARD)
+        .assert()
+        .success();
+    let done = files(&out);
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert!(std::fs::read(&done[0]).unwrap() == SimHandle::synthetic_bytes(0, size));
+    let resumed = &sim.stats().cdn_ranges[ranges_before..];
+    assert!(
+        resumed
+            .iter()
+            .any(|r| r.as_deref() == Some(&format!("bytes={kept}-")[..])),
+        "{resumed:?}"
+    );
+}
+
+#[test]
+fn a_second_process_on_the_journal_is_refused_and_listing_still_works() {
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 1.0, // jobs stay running while we look
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    submit(&sim, home.path(), "a red fox in snow");
+    let mut first = process(Some(&sim), home.path())
+        .args(watch_args(&out))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Its first line (the job it follows) comes after it has taken the journal's lock.
+    let mut line = String::new();
+    let mut reader = std::io::BufReader::new(first.stdout.take().unwrap());
+    std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+    assert!(line.starts_with("#1"), "{line}");
+
+    let output = against(&sim, home.path())
+        .args(watch_args(&out))
+        .timeout(GUARD)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let refused = String::from_utf8_lossy(&output.stderr);
+    assert!(refused.contains("in use by another kling-tui"), "{refused}");
+    against(&sim, home.path())
+        .args(["submit", "--prompt", "another"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("in use by another kling-tui"));
+    let listed = against(&sim, home.path())
+        .args(["jobs", "--json"])
+        .assert()
+        .success();
+    assert_eq!(json_lines(&listed.get_output().stdout).len(), 1);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(sim.stats().generate_posts, 1);
+}
+
+#[test]
+fn a_torn_journal_tail_is_skipped_and_everything_before_it_kept() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    submit(&sim, home.path(), "first");
+    submit(&sim, home.path(), "second");
+    let journal = journal_file(home.path());
+    let mut text = std::fs::read(&journal).unwrap();
+    text.extend_from_slice(br#"{"type":"accepted","local_id":2,"job_i"#);
+    std::fs::write(&journal, &text).unwrap();
+
+    let listed = against(&sim, home.path())
+        .args(["jobs", "--json"])
+        .assert()
+        .success();
+    assert_eq!(json_lines(&listed.get_output().stdout).len(), 2);
+    against(&sim, home.path())
+        .args(watch_args(&out))
+        .timeout(GUARD)
+        .assert()
+        .success();
+    assert_eq!(files(&out).len(), 2);
+    // The rewrite left only whole records behind.
+    let clean = std::fs::read_to_string(&journal).unwrap();
+    assert!(
+        clean
+            .lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+    );
+    assert_eq!(sim.stats().generate_posts, 2);
+}
