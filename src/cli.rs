@@ -165,6 +165,12 @@ pub struct SimArgs {
     /// Seed for ids, failures and faults.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Jobs the team may run at once before generate answers 429.
+    #[arg(long, default_value_t = 20)]
+    pub concurrency_limit: usize,
+    /// Serve a synthetic video of this many bytes instead of the small demo clip.
+    #[arg(long, value_name = "BYTES")]
+    pub video_size: Option<u64>,
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {

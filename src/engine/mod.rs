@@ -41,6 +41,9 @@ pub struct EngineConfig {
     pub poll_max: Duration,
     /// Polls failing in a row before a job is shown as stale (it is still polled).
     pub stale_after: u32,
+    /// Take up the journal's unfinished work on start (polls, downloads, unconfirmed
+    /// submissions). Off for a one-shot `submit`, which must not wait behind them.
+    pub resume: bool,
 }
 
 impl Default for EngineConfig {
@@ -53,6 +56,7 @@ impl Default for EngineConfig {
             poll_initial: Duration::from_secs(3),
             poll_max: Duration::from_secs(30),
             stale_after: 5,
+            resume: true,
         }
     }
 }

@@ -109,13 +109,21 @@ impl Worker {
     }
 
     pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
-        self.resume();
+        if self.config.resume {
+            self.resume();
+        }
         let mut sync_tick = tokio::time::interval(Duration::from_millis(500));
         sync_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut queue_tick = tokio::time::interval(Duration::from_secs(2));
         queue_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
-            let next_poll = self.schedule.next_due();
+            // With every poll slot taken, the next wake-up is a poll's answer, not the clock:
+            // an overdue job must not spin this loop.
+            let next_poll = if self.schedule.in_flight() < MAX_POLLS_IN_FLIGHT {
+                self.schedule.next_due()
+            } else {
+                None
+            };
             let far = Instant::now() + Duration::from_secs(3600);
             tokio::select! {
                 command = commands.recv() => match command {

@@ -23,6 +23,8 @@ pub async fn run(args: &SimArgs) -> Result<i32, CliError> {
         time_scale: args.time_scale,
         failure_rate: args.failure_rate,
         seed: args.seed,
+        concurrency_limit: args.concurrency_limit,
+        video_size: args.video_size,
         ..SimConfig::default()
     })
     .await

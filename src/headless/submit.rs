@@ -28,6 +28,7 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
     let mut config = session.engine_config(args.download.as_deref());
     // Only this job is downloaded, on request below; others in the journal are `watch`'s.
     config.auto_download = false;
+    config.resume = false;
     let default_interval = if session.demo { 1.0 } else { 3.0 };
     config.poll_initial = Duration::from_secs_f64(args.poll_interval.unwrap_or(default_interval));
     let mut engine = engine::start(session.options.clone(), journal, config)?;

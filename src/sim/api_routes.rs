@@ -31,8 +31,31 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
         .route("/v1/jobs/{job_id}", get(get_job))
         .route("/v1/jobs/{job_id}/action", post(job_action))
         .route("/v1/assets/{asset_id}", get(get_asset))
+        .route("/_sim/stats", get(stats))
         .fallback(not_found)
         .with_state(sim)
+}
+
+/// What the simulator has seen so far, for benchmark scripts (not part of the real API, so
+/// outside /v1 and without auth: it holds no secrets).
+async fn stats(State(sim): State<Arc<Sim>>) -> Response {
+    let inner = sim.lock();
+    let s = &inner.stats;
+    Json(serde_json::json!({
+        "generatePosts": s.generate_posts,
+        "jobsCreated": s.jobs_created,
+        "dryRuns": s.dry_runs,
+        "getJob": s.get_job,
+        "listJobs": s.list_jobs,
+        "cancels": s.cancels,
+        "getAsset": s.get_asset,
+        "cdnRequests": s.cdn_requests,
+        "cdnWithAuthorization": s.cdn_with_authorization,
+        "unauthorized": s.unauthorized,
+        "requests": s.requests.len(),
+        "uptimeSeconds": sim.now().saturating_duration_since(sim.started).as_secs_f64(),
+    }))
+    .into_response()
 }
 
 async fn not_found(State(sim): State<Arc<Sim>>) -> Response {
