@@ -246,5 +246,15 @@ fn a_torn_journal_tail_is_skipped_and_everything_before_it_kept() {
             .lines()
             .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
     );
+    // Credentials never reach the journal, in clear or encoded.
+    let encoded = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!(
+            "{}:{}",
+            kling_tui::sim::DEMO_API_KEY,
+            kling_tui::sim::DEMO_API_SECRET
+        ),
+    );
+    assert!(!clean.contains(kling_tui::sim::DEMO_API_SECRET) && !clean.contains(&encoded));
     assert_eq!(sim.stats().generate_posts, 2);
 }
