@@ -33,6 +33,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub demo: bool,
 
+    /// Let the full-screen app use the mouse (scrolling the job queue).
+    #[arg(long, global = true)]
+    pub mouse: bool,
+
     /// API requests per second shared by all polling (default 5, or requests_per_second in
     /// config.toml).
     #[arg(long, global = true, value_name = "N", value_parser = parse_rate)]

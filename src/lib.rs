@@ -12,3 +12,5 @@ pub mod headless;
 pub mod kling;
 pub mod sanitize;
 pub mod sim;
+pub mod tui;
+pub mod units;

@@ -5,11 +5,6 @@ use kling_tui::config::Dirs;
 
 fn main() {
     let cli = Cli::parse();
-    if cli.command.is_none() {
-        // The full-screen app is the default later; for now show what can be done.
-        let _ = <Cli as clap::CommandFactory>::command().print_help();
-        std::process::exit(2);
-    }
     let _log_guard = init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -22,7 +17,19 @@ fn main() {
             std::process::exit(3);
         }
     };
-    let code = runtime.block_on(kling_tui::headless::run(cli));
+    let code = match cli.command {
+        // No subcommand: the full-screen app.
+        None => runtime.block_on(async {
+            match kling_tui::tui::run(&cli).await {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    e.exit_code()
+                }
+            }
+        }),
+        Some(_) => runtime.block_on(kling_tui::headless::run(cli)),
+    };
     // Don't wait for lingering keep-alive connections or a demo simulator to wind down.
     runtime.shutdown_background();
     std::process::exit(code);

@@ -62,7 +62,7 @@ impl Default for EngineConfig {
 }
 
 /// What a client asks of the engine.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// Journal the request, then send it (or queue it at the team's concurrency ceiling).
     Submit(KlingRequest),
@@ -74,6 +74,9 @@ pub enum Command {
     Forget(LocalId),
     /// Poll everything now, retry failed downloads and unconfirmed submissions.
     Refresh,
+    /// Ask the server what `request` would cost (a free dry run); answered by
+    /// [`Event::Estimate`] with the same `seq`.
+    Estimate { seq: u64, request: KlingRequest },
     /// Stop: finish writing the journal and end the event stream.
     Shutdown,
 }
@@ -100,6 +103,11 @@ pub enum Event {
     Error {
         local_id: Option<LocalId>,
         message: String,
+    },
+    /// The answer to [`Command::Estimate`]: creative units, or why there is no figure.
+    Estimate {
+        seq: u64,
+        cost: Result<f64, String>,
     },
     /// Every job is final and, where it succeeded, downloaded (or its download failed and
     /// waits for a retry); nothing more will happen without a new command.

@@ -56,6 +56,10 @@ enum Internal {
     RetryDownloads {
         local_id: LocalId,
     },
+    Estimated {
+        seq: u64,
+        cost: Result<f64, String>,
+    },
 }
 
 pub(crate) struct Worker {
@@ -272,6 +276,19 @@ impl Worker {
                 for id in retry {
                     self.start_downloads(id);
                 }
+            }
+            Command::Estimate { seq, request } => {
+                let client = self.client.clone();
+                let tx = self.internal_tx.clone();
+                tokio::spawn(async move {
+                    let cost = match client.dry_run(&request).await {
+                        Ok(answer) => answer
+                            .creative_units_cost
+                            .ok_or_else(|| "the server gave no cost".to_string()),
+                        Err(e) => Err(sanitize(&e.to_string())),
+                    };
+                    let _ = tx.send(Internal::Estimated { seq, cost });
+                });
             }
             Command::Shutdown => {}
         }
@@ -542,6 +559,7 @@ impl Worker {
                 }
                 self.emit_job(local_id);
             }
+            Internal::Estimated { seq, cost } => self.emit(Event::Estimate { seq, cost }),
             Internal::RetryDownloads { local_id } => {
                 self.retry_pending.remove(&local_id);
                 self.start_downloads(local_id);

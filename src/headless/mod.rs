@@ -2,7 +2,7 @@
 //! stderr, and exit codes a script can branch on.
 
 mod download;
-mod report;
+pub(crate) mod report;
 mod session;
 mod sim;
 mod status;

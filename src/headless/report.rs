@@ -11,6 +11,7 @@ use crate::api::DownloadProgress;
 use crate::api::types::{Job, JobStatus};
 use crate::engine::{JobRecord, Submission};
 use crate::sanitize::sanitize;
+pub use crate::units::{format_units, human_bytes};
 
 /// The `--json` shape: one object per job.
 #[derive(Debug, Serialize)]
@@ -103,15 +104,6 @@ impl JobReport {
             line.push_str(&format!("  error: {error}"));
         }
         line
-    }
-}
-
-/// Creative units without a pointless `.0`.
-pub fn format_units(units: f64) -> String {
-    if units.fract() == 0.0 && units.abs() < 1e15 {
-        format!("{}", units as i64)
-    } else {
-        format!("{units:.2}")
     }
 }
 
@@ -211,21 +203,6 @@ impl Drop for ProgressLine {
 fn bar(fraction: f64, width: usize) -> String {
     let filled = ((fraction.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
     format!("[{}{}]", "#".repeat(filled), " ".repeat(width - filled))
-}
-
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
                 Some(id) => eprintln!("#{id}: {message}"),
                 None => eprintln!("error: {message}"),
             },
-            Some(Event::DownloadProgress { .. }) => {}
+            Some(Event::DownloadProgress { .. } | Event::Estimate { .. }) => {}
             Some(Event::Settled) => break summary(&jobs, auto_download),
         }
     };

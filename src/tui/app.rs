@@ -1,0 +1,699 @@
+//! The app's state and how keys and engine events change it. Pure: no terminal, no network;
+//! what must happen outside comes back as [`Effect`]s for the runner, so every behaviour here
+//! is testable by feeding keys and events.
+
+use std::collections::HashSet;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::{TextArea, WrapMode};
+
+use super::form::{self, FIELDS, Field};
+use super::keys::{self, Action, Scope};
+use super::queue::{Queue, Transfer};
+use crate::engine::{Command, Event, JobRecord, LocalId, Submission};
+use crate::kling::{KlingRequest, Problem, PromptRef, Shot, prompt_references};
+use crate::sanitize::{sanitize, sanitize_multiline};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Editor,
+    Sidebar,
+    Queue,
+}
+
+impl Focus {
+    fn scope(self) -> Scope {
+        match self {
+            Focus::Editor => Scope::Editor,
+            Focus::Sidebar => Scope::Sidebar,
+            Focus::Queue => Scope::Queue,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmed {
+    Cancel(LocalId),
+    Forget(LocalId),
+    Quit,
+}
+
+pub enum Popup {
+    Help,
+    /// Why submit was refused, one problem a line.
+    Problems(Vec<String>),
+    Confirm {
+        question: String,
+        action: Confirmed,
+    },
+    /// Editing an asset-id field.
+    Input {
+        field: Field,
+        editor: TextArea<'static>,
+    },
+    /// The multi-shot editor; `editing` holds a shot's prompt while it is being typed.
+    Shots {
+        selected: usize,
+        editing: Option<TextArea<'static>>,
+    },
+}
+
+/// What the runner must do for the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Engine(Command),
+    /// The parameters changed: ask for a cost estimate once typing pauses.
+    EstimateLater,
+    Clipboard(String),
+    Quit,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cost {
+    Unknown,
+    Pending,
+    Known(f64),
+    Failed(String),
+}
+
+pub struct App {
+    pub focus: Focus,
+    pub editor: TextArea<'static>,
+    /// Every parameter but the prompt, which lives in the editor until it is read.
+    pub request: KlingRequest,
+    pub field: usize,
+    pub queue: Queue,
+    pub popup: Option<Popup>,
+    pub filtering: bool,
+    /// The last thing worth telling, and whether it is an error.
+    pub message: Option<(String, bool)>,
+    pub cost: Cost,
+    pub estimate_seq: u64,
+    /// The API host, or "demo".
+    pub host: String,
+    /// Jobs created at or after this moment count towards the session's spend.
+    pub started_at: jiff::Timestamp,
+    pub now: jiff::Timestamp,
+    pub problems: Vec<Problem>,
+    /// Spinner frame, advanced only while something runs.
+    pub tick: u64,
+    pub no_color: bool,
+    pub dirty: bool,
+}
+
+fn new_editor(text: &str) -> TextArea<'static> {
+    let lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+    let mut editor = TextArea::new(lines);
+    editor.set_wrap_mode(WrapMode::WordOrGlyph);
+    editor.set_placeholder_text("Describe the video… (<<<image_N>>> names a reference image)");
+    editor
+}
+
+fn line_editor(text: &str) -> TextArea<'static> {
+    let mut editor = TextArea::new(vec![text.to_string()]);
+    editor.move_cursor(ratatui_textarea::CursorMove::End);
+    editor
+}
+
+impl App {
+    pub fn new(host: String, now: jiff::Timestamp) -> Self {
+        let mut app = Self {
+            focus: Focus::Editor,
+            editor: new_editor(""),
+            request: KlingRequest::default(),
+            field: 0,
+            queue: Queue::new(),
+            popup: None,
+            filtering: false,
+            message: None,
+            cost: Cost::Unknown,
+            estimate_seq: 0,
+            host,
+            started_at: now,
+            now,
+            problems: Vec::new(),
+            tick: 0,
+            no_color: false,
+            dirty: true,
+        };
+        app.revalidate();
+        app
+    }
+
+    pub fn prompt(&self) -> String {
+        self.editor.lines().join("\n")
+    }
+
+    /// The request as it would be sent now.
+    pub fn current_request(&self) -> KlingRequest {
+        KlingRequest {
+            prompt: self.prompt(),
+            ..self.request.clone()
+        }
+    }
+
+    fn revalidate(&mut self) {
+        let request = self.current_request();
+        // An empty prompt is not worth shouting about before anything was typed.
+        self.problems = request
+            .validate()
+            .into_iter()
+            .filter(|p| !(p.field == "prompt" && request.prompt.trim().is_empty()))
+            .collect();
+    }
+
+    fn changed(&mut self, effects: &mut Vec<Effect>) {
+        self.revalidate();
+        self.cost = Cost::Pending;
+        effects.push(Effect::EstimateLater);
+    }
+
+    /// The estimate request to send now, tagged so a late answer for old parameters is ignored.
+    pub fn estimate_command(&mut self) -> Option<Command> {
+        let request = self.current_request();
+        if !request.validate().is_empty() {
+            self.cost = Cost::Unknown;
+            return None;
+        }
+        self.estimate_seq += 1;
+        Some(Command::Estimate {
+            seq: self.estimate_seq,
+            request,
+        })
+    }
+
+    /// True while a job runs or a file downloads: only then do spinners and clocks move.
+    pub fn animating(&self) -> bool {
+        !self.queue.transfers.is_empty() || self.queue.jobs.values().any(|j| !j.is_final())
+    }
+
+    /// Creative units of the jobs made in this session.
+    pub fn spent(&self) -> f64 {
+        self.queue
+            .jobs
+            .values()
+            .filter(|j| j.submission == Submission::Accepted)
+            .filter(|j| {
+                j.created_at
+                    .parse::<jiff::Timestamp>()
+                    .is_ok_and(|t| t >= self.started_at)
+            })
+            .filter_map(|j| j.cost)
+            .sum()
+    }
+
+    fn say(&mut self, text: impl Into<String>) {
+        self.message = Some((sanitize(&text.into()), false));
+    }
+
+    fn warn(&mut self, text: impl Into<String>) {
+        self.message = Some((sanitize(&text.into()), true));
+    }
+
+    /// Downloads running, or submissions whose outcome is not known yet: quitting now would
+    /// leave them to the next start.
+    fn work_in_flight(&self) -> bool {
+        !self.queue.transfers.is_empty()
+            || self.queue.jobs.values().any(|j| {
+                matches!(
+                    j.submission,
+                    Submission::Sending | Submission::Unconfirmed { .. }
+                )
+            })
+    }
+
+    pub fn on_engine(&mut self, event: Event) {
+        self.dirty = true;
+        match event {
+            Event::Job(job) => self.queue.upsert(*job),
+            Event::Forgotten(id) => self.queue.remove(id),
+            Event::DownloadProgress {
+                local_id,
+                index,
+                bytes,
+                total,
+                rate,
+            } => {
+                self.queue
+                    .transfers
+                    .insert((local_id, index), Transfer { bytes, total, rate });
+            }
+            Event::DownloadFinished {
+                local_id,
+                index,
+                path,
+            } => {
+                self.queue.transfers.remove(&(local_id, index));
+                self.say(format!("saved {}", path.display()));
+            }
+            Event::Error { local_id, message } => {
+                if let Some(id) = local_id {
+                    self.queue.transfers.retain(|(job, _), _| *job != id);
+                    self.warn(format!("#{id}: {message}"));
+                } else {
+                    self.warn(message);
+                }
+            }
+            Event::Estimate { seq, cost } => {
+                if seq == self.estimate_seq {
+                    self.cost = match cost {
+                        Ok(units) => Cost::Known(units),
+                        Err(e) => Cost::Failed(e),
+                    };
+                }
+            }
+            Event::Settled => {}
+        }
+    }
+
+    pub fn on_paste(&mut self, text: &str) -> Vec<Effect> {
+        self.dirty = true;
+        let mut effects = Vec::new();
+        match &mut self.popup {
+            Some(Popup::Input { editor, .. }) => {
+                editor.insert_str(sanitize(text));
+            }
+            Some(Popup::Shots {
+                editing: Some(editor),
+                ..
+            }) => {
+                editor.insert_str(sanitize(text));
+            }
+            Some(_) => {}
+            None if self.filtering => self.queue.filter.push_str(&sanitize(text)),
+            None if self.focus == Focus::Editor => {
+                self.editor.insert_str(sanitize_multiline(text));
+                self.changed(&mut effects);
+            }
+            None => {}
+        }
+        effects
+    }
+
+    // Guards with side effects (typing into the editor) read worse than a nested `if`.
+    #[allow(clippy::collapsible_match)]
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        self.dirty = true;
+        let mut effects = Vec::new();
+        if self.popup.is_some() {
+            self.popup_key(key, &mut effects);
+            return effects;
+        }
+        if self.filtering {
+            match key.code {
+                KeyCode::Enter | KeyCode::Esc => self.filtering = false,
+                KeyCode::Backspace => {
+                    self.queue.filter.pop();
+                }
+                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    self.queue.filter.push(c);
+                }
+                _ => {}
+            }
+            if key.code == KeyCode::Esc {
+                self.queue.filter.clear();
+            }
+            self.queue.reselect();
+            return effects;
+        }
+        match keys::lookup(self.focus.scope(), &key) {
+            Some(action) => self.act(action, &mut effects),
+            None if self.focus == Focus::Editor => {
+                if self.editor.input(key) {
+                    self.changed(&mut effects);
+                }
+            }
+            None => {}
+        }
+        effects
+    }
+
+    fn act(&mut self, action: Action, effects: &mut Vec<Effect>) {
+        match action {
+            Action::Submit => self.submit(effects),
+            Action::FocusNext | Action::FocusPrev => {
+                let order = [Focus::Editor, Focus::Sidebar, Focus::Queue];
+                let i = order.iter().position(|f| *f == self.focus).unwrap_or(0);
+                let step = if action == Action::FocusNext { 1 } else { 2 };
+                self.focus = order[(i + step) % 3];
+            }
+            Action::Help => self.popup = Some(Popup::Help),
+            Action::Quit | Action::ForceQuit => {
+                if self.work_in_flight() {
+                    self.popup = Some(Popup::Confirm {
+                        question: "Downloads or unconfirmed submissions are in flight; they \
+                                   resume at the next start. Quit now?"
+                            .into(),
+                        action: Confirmed::Quit,
+                    });
+                } else {
+                    effects.push(Effect::Quit);
+                }
+            }
+            Action::Redo => {
+                if self.editor.redo() {
+                    self.changed(effects);
+                }
+            }
+            Action::InsertImageRef => {
+                let next = prompt_references(&self.prompt())
+                    .into_iter()
+                    .filter_map(|r| match r {
+                        PromptRef::Image(n) => Some(n),
+                        PromptRef::Video(_) => None,
+                    })
+                    .max()
+                    .unwrap_or(0)
+                    + 1;
+                self.editor.insert_str(format!("<<<image_{next}>>>"));
+                self.changed(effects);
+            }
+            Action::InsertVideoRef => {
+                self.editor.insert_str("<<<video_1>>>");
+                self.changed(effects);
+            }
+            Action::Up | Action::Down => {
+                let delta = if action == Action::Up { -1 } else { 1 };
+                match self.focus {
+                    Focus::Sidebar => {
+                        self.field = (self.field as isize + delta)
+                            .clamp(0, FIELDS.len() as isize - 1)
+                            as usize;
+                    }
+                    Focus::Queue => self.queue.move_selection(delta),
+                    Focus::Editor => {}
+                }
+            }
+            Action::Decrease | Action::Increase => {
+                let field = FIELDS[self.field];
+                if !field.is_text() && field != Field::MultiShot {
+                    form::step(&mut self.request, field, action == Action::Increase);
+                    self.changed(effects);
+                }
+            }
+            Action::Activate => self.activate_field(effects),
+            Action::Download => match self.queue.selected_job() {
+                Some(job) if job.succeeded() => {
+                    effects.push(Effect::Engine(Command::Download(job.local_id)));
+                    self.say(format!("downloading #{}", job.local_id));
+                }
+                Some(job) => {
+                    let id = job.local_id;
+                    let state = job.state_word();
+                    self.warn(format!("#{id} has nothing to download yet ({state})"));
+                }
+                None => {}
+            },
+            Action::DownloadAll => {
+                let ids: Vec<LocalId> = self
+                    .queue
+                    .jobs
+                    .values()
+                    .filter(|j| j.succeeded() && !j.fully_downloaded())
+                    .map(|j| j.local_id)
+                    .collect();
+                self.say(format!("downloading {} jobs", ids.len()));
+                effects.extend(
+                    ids.into_iter()
+                        .map(|id| Effect::Engine(Command::Download(id))),
+                );
+            }
+            Action::Cancel => match self.queue.selected_job() {
+                Some(job) if job.job_id.is_some() && !job.is_final() => {
+                    self.popup = Some(Popup::Confirm {
+                        question: format!(
+                            "Ask the server to cancel #{}? Most Kling jobs refuse.",
+                            job.local_id
+                        ),
+                        action: Confirmed::Cancel(job.local_id),
+                    });
+                }
+                Some(_) => self.warn("only a running job can be canceled"),
+                None => {}
+            },
+            Action::Reuse => {
+                if let Some(job) = self.queue.selected_job() {
+                    let request = job.request.clone();
+                    let id = job.local_id;
+                    self.editor = new_editor(&request.prompt);
+                    self.request = KlingRequest {
+                        prompt: String::new(),
+                        ..request
+                    };
+                    self.focus = Focus::Editor;
+                    self.say(format!("parameters of #{id} copied into the editor"));
+                    self.changed(effects);
+                }
+            }
+            Action::Yank => {
+                if let Some(job) = self.queue.selected_job() {
+                    let text = job
+                        .downloads
+                        .iter()
+                        .find_map(|d| d.file.as_ref().map(|f| f.display().to_string()))
+                        .or_else(|| job.job_id.clone());
+                    if let Some(text) = text {
+                        self.say(format!("copied {text}"));
+                        effects.push(Effect::Clipboard(text));
+                    }
+                }
+            }
+            Action::Forget => {
+                if let Some(job) = self.queue.selected_job() {
+                    self.popup = Some(Popup::Confirm {
+                        question: format!(
+                            "Forget #{}? It leaves the journal; the job on the server and any \
+                             files stay.",
+                            job.local_id
+                        ),
+                        action: Confirmed::Forget(job.local_id),
+                    });
+                }
+            }
+            Action::Filter => self.filtering = true,
+            Action::Sort => {
+                self.queue.sort = self.queue.sort.next();
+                self.say(format!("sorted by {}", self.queue.sort.label()));
+            }
+            Action::Refresh => {
+                effects.push(Effect::Engine(Command::Refresh));
+                self.say("refreshing");
+            }
+        }
+    }
+
+    fn submit(&mut self, effects: &mut Vec<Effect>) {
+        let request = self.current_request();
+        let problems = request.validate();
+        if problems.is_empty() {
+            effects.push(Effect::Engine(Command::Submit(request)));
+            self.say("submitted");
+        } else {
+            self.problems = problems.clone();
+            self.popup = Some(Popup::Problems(
+                problems.iter().map(|p| sanitize(&p.to_string())).collect(),
+            ));
+        }
+    }
+
+    fn activate_field(&mut self, effects: &mut Vec<Effect>) {
+        let field = FIELDS[self.field];
+        if field.is_text() {
+            self.popup = Some(Popup::Input {
+                field,
+                editor: line_editor(&form::text_of(&self.request, field)),
+            });
+        } else if field == Field::MultiShot {
+            if self.request.multi_prompt.is_none() {
+                self.request.multi_prompt = Some(vec![Shot {
+                    prompt: String::new(),
+                    duration: self.request.duration,
+                }]);
+                self.changed(effects);
+            }
+            self.popup = Some(Popup::Shots {
+                selected: 0,
+                editing: None,
+            });
+        } else {
+            form::step(&mut self.request, field, true);
+            self.changed(effects);
+        }
+    }
+
+    fn popup_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
+        let Some(popup) = self.popup.take() else {
+            return;
+        };
+        let ctrl_c =
+            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        self.popup = match popup {
+            Popup::Help | Popup::Problems(_) => {
+                if ctrl_c {
+                    self.act(Action::ForceQuit, effects);
+                    self.popup.take()
+                } else {
+                    None
+                }
+            }
+            Popup::Confirm { question, action } => match key.code {
+                KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
+                    self.confirmed(action, effects);
+                    None
+                }
+                KeyCode::Char('c') if ctrl_c && action == Confirmed::Quit => {
+                    effects.push(Effect::Quit);
+                    None
+                }
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => None,
+                _ => Some(Popup::Confirm { question, action }),
+            },
+            Popup::Input { field, mut editor } => match key.code {
+                KeyCode::Enter => {
+                    let text = editor.lines().join(" ");
+                    form::set_text(&mut self.request, field, &sanitize(&text));
+                    self.changed(effects);
+                    None
+                }
+                KeyCode::Esc => None,
+                _ => {
+                    editor.input(key);
+                    Some(Popup::Input { field, editor })
+                }
+            },
+            Popup::Shots { selected, editing } => self.shots_key(key, selected, editing, effects),
+        };
+    }
+
+    // One arm per key, each with its own condition, is the readable shape here.
+    #[allow(clippy::collapsible_match)]
+    fn shots_key(
+        &mut self,
+        key: KeyEvent,
+        mut selected: usize,
+        editing: Option<TextArea<'static>>,
+        effects: &mut Vec<Effect>,
+    ) -> Option<Popup> {
+        let shots = self.request.multi_prompt.get_or_insert_with(Vec::new);
+        if let Some(mut editor) = editing {
+            return match key.code {
+                KeyCode::Enter => {
+                    if let Some(shot) = shots.get_mut(selected) {
+                        shot.prompt = sanitize(&editor.lines().join(" "));
+                    }
+                    self.changed(effects);
+                    Some(Popup::Shots {
+                        selected,
+                        editing: None,
+                    })
+                }
+                KeyCode::Esc => Some(Popup::Shots {
+                    selected,
+                    editing: None,
+                }),
+                _ => {
+                    editor.input(key);
+                    Some(Popup::Shots {
+                        selected,
+                        editing: Some(editor),
+                    })
+                }
+            };
+        }
+        let shift = key.modifiers.contains(KeyModifiers::SHIFT);
+        let mut edited = false;
+        let mut editing = None;
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => return None,
+            KeyCode::Up | KeyCode::Char('K') if shift || key.code == KeyCode::Char('K') => {
+                if selected > 0 && selected < shots.len() {
+                    shots.swap(selected, selected - 1);
+                    selected -= 1;
+                    edited = true;
+                }
+            }
+            KeyCode::Down | KeyCode::Char('J') if shift || key.code == KeyCode::Char('J') => {
+                if selected + 1 < shots.len() {
+                    shots.swap(selected, selected + 1);
+                    selected += 1;
+                    edited = true;
+                }
+            }
+            KeyCode::Up | KeyCode::Char('k') => selected = selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                selected = (selected + 1).min(shots.len().saturating_sub(1))
+            }
+            KeyCode::Left | KeyCode::Char('h') | KeyCode::Char('-') => {
+                if let Some(shot) = shots.get_mut(selected) {
+                    shot.duration = shot.duration.saturating_sub(1).max(1);
+                    edited = true;
+                }
+            }
+            KeyCode::Right | KeyCode::Char('l') | KeyCode::Char('+') => {
+                if let Some(shot) = shots.get_mut(selected) {
+                    shot.duration = (shot.duration + 1).min(15);
+                    edited = true;
+                }
+            }
+            KeyCode::Char('a') => {
+                if shots.len() < 6 {
+                    let used: u32 = shots.iter().map(|s| s.duration).sum();
+                    let left = self.request.duration.saturating_sub(used).max(1);
+                    let shots = self.request.multi_prompt.get_or_insert_with(Vec::new);
+                    shots.push(Shot {
+                        prompt: String::new(),
+                        duration: left,
+                    });
+                    selected = shots.len() - 1;
+                    editing = Some(line_editor(""));
+                    edited = true;
+                }
+            }
+            KeyCode::Char('x') | KeyCode::Delete => {
+                if selected < shots.len() {
+                    shots.remove(selected);
+                    selected = selected.min(shots.len().saturating_sub(1));
+                    edited = true;
+                }
+            }
+            KeyCode::Enter | KeyCode::Char('e') => {
+                if let Some(shot) = shots.get(selected) {
+                    editing = Some(line_editor(&shot.prompt));
+                }
+            }
+            KeyCode::Char('=') => {
+                // Make the video as long as the shots.
+                let total: u32 = shots.iter().map(|s| s.duration).sum();
+                self.request.duration = total.clamp(3, 15);
+                edited = true;
+            }
+            _ => {}
+        }
+        if edited {
+            self.changed(effects);
+        }
+        Some(Popup::Shots { selected, editing })
+    }
+
+    fn confirmed(&mut self, action: Confirmed, effects: &mut Vec<Effect>) {
+        match action {
+            Confirmed::Cancel(id) => {
+                effects.push(Effect::Engine(Command::Cancel(id)));
+                self.say(format!("cancel requested for #{id}"));
+            }
+            Confirmed::Forget(id) => {
+                effects.push(Effect::Engine(Command::Forget(id)));
+            }
+            Confirmed::Quit => effects.push(Effect::Quit),
+        }
+    }
+
+    /// Ids of jobs in the queue, for tests and the runner.
+    pub fn job_ids(&self) -> HashSet<LocalId> {
+        self.queue.jobs.keys().copied().collect()
+    }
+
+    pub fn selected(&self) -> Option<&JobRecord> {
+        self.queue.selected_job()
+    }
+}

@@ -1,0 +1,213 @@
+//! The full-screen app: a prompt editor, a parameter sidebar, a live job queue and its details.
+//! A client of the engine's channels like the CLI: it never makes an HTTP request itself.
+//! It draws only when something changed, after taking every pending event, each frame inside
+//! synchronized output so a slow SSH link never shows half a frame.
+
+pub mod app;
+mod clipboard;
+pub mod form;
+pub mod keys;
+pub mod queue;
+pub mod render;
+
+use std::io::{BufWriter, Stdout, Write};
+use std::time::Duration;
+
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    Event as TermEvent, KeyEventKind, MouseEventKind,
+};
+use crossterm::terminal::{
+    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use crossterm::{execute, queue};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::time::Instant;
+
+use crate::cli::Cli;
+use crate::engine;
+use crate::headless::{CliError, Session, exit};
+use app::{App, Effect};
+
+type Term = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
+
+/// Spinners and clocks move at this pace, and only while something runs.
+const TICK: Duration = Duration::from_millis(250);
+/// The cost estimate waits for typing to pause this long.
+const ESTIMATE_DELAY: Duration = Duration::from_millis(400);
+
+pub async fn run(cli: &Cli) -> Result<i32, CliError> {
+    let session = Session::open(cli).await?;
+    let journal = session.open_journal()?;
+    let config = session.engine_config(None);
+    let mut engine = engine::start(session.options.clone(), journal, config)?;
+    let host = if session.demo {
+        "demo".to_string()
+    } else {
+        session
+            .options
+            .base_url
+            .host_str()
+            .unwrap_or("api")
+            .to_string()
+    };
+    let mut app = App::new(host, jiff::Timestamp::now());
+    app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+
+    let mut terminal = enter(cli.mouse)
+        .map_err(|e| CliError::Local(format!("cannot set up the terminal: {e}")))?;
+    let outcome = event_loop(&mut terminal, &mut app, &mut engine).await;
+    leave(cli.mouse);
+    let _ = terminal.show_cursor();
+    engine.shutdown().await;
+    outcome
+}
+
+async fn event_loop(
+    terminal: &mut Term,
+    app: &mut App,
+    engine: &mut engine::EngineHandle,
+) -> Result<i32, CliError> {
+    let in_tmux = std::env::var_os("TMUX").is_some();
+    let mut input = spawn_input_reader();
+    let mut estimate_at: Option<Instant> = None;
+    let mut next_tick = Instant::now() + TICK;
+    let mut effects: Vec<Effect> = Vec::new();
+    loop {
+        for effect in effects.drain(..) {
+            match effect {
+                Effect::Engine(command) => {
+                    let _ = engine.commands.send(command);
+                }
+                Effect::EstimateLater => estimate_at = Some(Instant::now() + ESTIMATE_DELAY),
+                Effect::Clipboard(text) => {
+                    let backend = terminal.backend_mut();
+                    let _ = backend.write_all(clipboard::osc52(&text, in_tmux).as_bytes());
+                    let _ = backend.flush();
+                }
+                Effect::Quit => return Ok(exit::OK),
+            }
+        }
+        if app.dirty {
+            draw(terminal, app).map_err(|e| CliError::Local(format!("cannot draw: {e}")))?;
+            app.dirty = false;
+        }
+        let animating = app.animating();
+        if !animating {
+            next_tick = Instant::now() + TICK;
+        }
+        tokio::select! {
+            event = input.recv() => match event {
+                Some(Ok(event)) => {
+                    effects.extend(on_terminal(app, event));
+                    // Take every event already waiting (a paste, a burst of resizes) before drawing.
+                    while let Ok(Ok(event)) = input.try_recv() {
+                        effects.extend(on_terminal(app, event));
+                    }
+                }
+                Some(Err(e)) => return Err(CliError::Local(format!("terminal input failed: {e}"))),
+                None => return Ok(exit::OK),
+            },
+            event = engine.events.recv() => match event {
+                Some(event) => app.on_engine(event),
+                None => return Err(CliError::Local("the engine stopped".into())),
+            },
+            _ = tokio::time::sleep_until(next_tick), if animating => {
+                app.tick += 1;
+                app.now = jiff::Timestamp::now();
+                app.dirty = true;
+                next_tick = Instant::now() + TICK;
+            }
+            _ = tokio::time::sleep_until(estimate_at.unwrap_or_else(Instant::now)), if estimate_at.is_some() => {
+                estimate_at = None;
+                if let Some(command) = app.estimate_command() {
+                    let _ = engine.commands.send(command);
+                }
+                app.dirty = true;
+            }
+        }
+        while let Ok(event) = engine.events.try_recv() {
+            app.on_engine(event);
+        }
+    }
+}
+
+/// Terminal input from a thread of its own: a channel can be drained of everything waiting,
+/// which is what lets a burst of events become one frame.
+fn spawn_input_reader() -> tokio::sync::mpsc::UnboundedReceiver<std::io::Result<TermEvent>> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        loop {
+            let event = crossterm::event::read();
+            let failed = event.is_err();
+            if tx.send(event).is_err() || failed {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn on_terminal(app: &mut App, event: TermEvent) -> Vec<Effect> {
+    match event {
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => app.on_key(key),
+        TermEvent::Paste(text) => app.on_paste(&text),
+        TermEvent::Resize(..) => {
+            app.dirty = true;
+            Vec::new()
+        }
+        TermEvent::Mouse(mouse) => {
+            match mouse.kind {
+                MouseEventKind::ScrollDown => app.queue.move_selection(1),
+                MouseEventKind::ScrollUp => app.queue.move_selection(-1),
+                _ => return Vec::new(),
+            }
+            app.dirty = true;
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// One frame, inside synchronized output (DEC mode 2026): terminals that know it show the
+/// frame whole; others ignore the two sequences.
+fn draw(terminal: &mut Term, app: &mut App) -> std::io::Result<()> {
+    queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    terminal.draw(|frame| render::draw(frame, app))?;
+    execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+    Ok(())
+}
+
+fn enter(mouse: bool) -> std::io::Result<Term> {
+    // Whatever happens later, a panic must leave a usable terminal behind.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        leave(mouse);
+        previous(info);
+    }));
+    crossterm::terminal::enable_raw_mode()?;
+    let mut stdout = std::io::stdout();
+    execute!(stdout, EnterAlternateScreen, EnableBracketedPaste)?;
+    if mouse {
+        execute!(stdout, EnableMouseCapture)?;
+    }
+    let backend = CrosstermBackend::new(BufWriter::with_capacity(64 * 1024, std::io::stdout()));
+    let mut terminal = Terminal::new(backend)?;
+    terminal.clear()?;
+    Ok(terminal)
+}
+
+fn leave(mouse: bool) {
+    let mut stdout = std::io::stdout();
+    if mouse {
+        let _ = execute!(stdout, DisableMouseCapture);
+    }
+    let _ = execute!(
+        stdout,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+    let _ = crossterm::terminal::disable_raw_mode();
+}

@@ -1,0 +1,165 @@
+//! The job queue's state: every job the engine reported, the download progress it sent, the
+//! filter, the sort order, and a selection that follows its job when rows move.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::api::types::JobStatus;
+use crate::engine::{JobRecord, LocalId, Submission};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Newest,
+    Oldest,
+    Status,
+    Progress,
+}
+
+impl SortKey {
+    pub fn next(self) -> Self {
+        match self {
+            SortKey::Newest => SortKey::Oldest,
+            SortKey::Oldest => SortKey::Status,
+            SortKey::Status => SortKey::Progress,
+            SortKey::Progress => SortKey::Newest,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Newest => "newest",
+            SortKey::Oldest => "oldest",
+            SortKey::Status => "status",
+            SortKey::Progress => "progress",
+        }
+    }
+}
+
+/// Bytes so far and total of one file being downloaded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Transfer {
+    pub bytes: u64,
+    pub total: Option<u64>,
+    pub rate: f64,
+}
+
+#[derive(Debug)]
+pub struct Queue {
+    pub jobs: BTreeMap<LocalId, JobRecord>,
+    pub transfers: HashMap<(LocalId, usize), Transfer>,
+    pub selected: Option<LocalId>,
+    pub filter: String,
+    pub sort: SortKey,
+}
+
+/// Order of states for the status sort: what needs attention first.
+fn status_rank(job: &JobRecord) -> u8 {
+    match (&job.submission, &job.status) {
+        (Submission::Unconfirmed { .. }, _) => 0,
+        (Submission::Rejected { .. }, _) | (_, Some(JobStatus::Failure)) => 1,
+        (_, Some(JobStatus::InProgress | JobStatus::Finalizing | JobStatus::WarmingUp)) => 2,
+        (Submission::Queued | Submission::Sending, _) => 3,
+        (_, Some(JobStatus::Pending | JobStatus::Queued | JobStatus::Unknown(_)) | None) => 4,
+        (_, Some(JobStatus::Success)) => 5,
+        (_, Some(JobStatus::Canceled)) => 6,
+    }
+}
+
+impl Queue {
+    pub fn new() -> Self {
+        Self {
+            jobs: BTreeMap::new(),
+            transfers: HashMap::new(),
+            selected: None,
+            filter: String::new(),
+            sort: SortKey::Newest,
+        }
+    }
+
+    /// Adds or replaces a job; the first job ever seen gets the selection.
+    pub fn upsert(&mut self, job: JobRecord) {
+        let id = job.local_id;
+        self.jobs.insert(id, job);
+        if self.selected.is_none() {
+            self.selected = Some(id);
+        }
+    }
+
+    pub fn remove(&mut self, id: LocalId) {
+        let order = self.visible();
+        let at = order.iter().position(|j| *j == id);
+        self.jobs.remove(&id);
+        self.transfers.retain(|(job, _), _| *job != id);
+        if self.selected == Some(id) {
+            let order = self.visible();
+            self.selected = at
+                .and_then(|i| order.get(i.min(order.len().saturating_sub(1))).copied())
+                .or_else(|| order.first().copied());
+        }
+    }
+
+    fn matches(&self, job: &JobRecord) -> bool {
+        if self.filter.is_empty() {
+            return true;
+        }
+        let needle = self.filter.to_lowercase();
+        job.request.prompt.to_lowercase().contains(&needle)
+            || job
+                .job_id
+                .as_deref()
+                .is_some_and(|id| id.to_lowercase().contains(&needle))
+            || job.state_word().contains(&needle)
+    }
+
+    /// The jobs shown, in display order.
+    pub fn visible(&self) -> Vec<LocalId> {
+        let mut rows: Vec<&JobRecord> = self.jobs.values().filter(|j| self.matches(j)).collect();
+        match self.sort {
+            SortKey::Newest => rows.sort_by_key(|j| std::cmp::Reverse(j.local_id)),
+            SortKey::Oldest => rows.sort_by_key(|j| j.local_id),
+            SortKey::Status => {
+                rows.sort_by_key(|j| (status_rank(j), std::cmp::Reverse(j.local_id)))
+            }
+            SortKey::Progress => rows.sort_by(|a, b| {
+                b.progress
+                    .partial_cmp(&a.progress)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then(b.local_id.cmp(&a.local_id))
+            }),
+        }
+        rows.into_iter().map(|j| j.local_id).collect()
+    }
+
+    /// Moves the selection by `delta` rows in the current order.
+    pub fn move_selection(&mut self, delta: isize) {
+        let order = self.visible();
+        if order.is_empty() {
+            return;
+        }
+        let current = self
+            .selected
+            .and_then(|id| order.iter().position(|j| *j == id))
+            .unwrap_or(0);
+        let next = (current as isize + delta).clamp(0, order.len() as isize - 1) as usize;
+        self.selected = Some(order[next]);
+    }
+
+    /// The selected job, if it is shown.
+    pub fn selected_job(&self) -> Option<&JobRecord> {
+        let id = self.selected?;
+        self.visible().contains(&id).then(|| self.jobs.get(&id))?
+    }
+
+    /// Keeps the selection on a shown job after the filter changed.
+    pub fn reselect(&mut self) {
+        let order = self.visible();
+        if !self.selected.is_some_and(|id| order.contains(&id)) {
+            self.selected = order.first().copied();
+        }
+    }
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,701 @@
+//! Drawing: a pure function of the app's state onto a frame. Everything shown that came from
+//! the server, the journal or the user is sanitized on the way in.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, Wrap};
+use unicode_width::UnicodeWidthStr;
+
+use super::app::{App, Cost, Focus, Popup};
+use super::form::{self, FIELDS};
+use super::keys::{self, Scope};
+use crate::api::types::JobStatus;
+use crate::engine::{JobRecord, Submission};
+use crate::kling::MAX_PROMPT_CHARS;
+use crate::sanitize::sanitize;
+use crate::units::{format_units, human_bytes};
+
+/// Below this the app shows a notice instead of a broken layout.
+pub const MIN_WIDTH: u16 = 50;
+pub const MIN_HEIGHT: u16 = 14;
+const SIDEBAR_WIDTH: u16 = 38;
+const SPINNER: [&str; 4] = ["◐", "◓", "◑", "◒"];
+
+/// Colours, or none at all under `NO_COLOR`.
+struct Theme {
+    color: bool,
+}
+
+impl Theme {
+    fn fg(&self, color: Color) -> Style {
+        if self.color {
+            Style::new().fg(color)
+        } else {
+            Style::new()
+        }
+    }
+    fn error(&self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+    fn dim(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::DarkGray)
+        } else {
+            Style::new().add_modifier(Modifier::DIM)
+        }
+    }
+    fn selected(&self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+    fn border(&self, focused: bool) -> Style {
+        if focused {
+            self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        } else {
+            self.dim()
+        }
+    }
+}
+
+pub fn draw(frame: &mut Frame, app: &mut App) {
+    let area = frame.area();
+    let theme = Theme {
+        color: !app.no_color,
+    };
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!(
+            "terminal too small: need {MIN_WIDTH}×{MIN_HEIGHT}, have {}×{}",
+            area.width, area.height
+        );
+        frame.render_widget(
+            Paragraph::new(text)
+                .wrap(Wrap { trim: true })
+                .style(theme.error()),
+            area,
+        );
+        return;
+    }
+    let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    if area.width >= 80 && area.height >= 24 {
+        let [left, right] =
+            Layout::horizontal([Constraint::Min(30), Constraint::Length(SIDEBAR_WIDTH)])
+                .areas(main);
+        let editor_height = if area.height >= 40 { 10 } else { 7 };
+        let [editor, queue] =
+            Layout::vertical([Constraint::Length(editor_height), Constraint::Min(3)]).areas(left);
+        let sidebar_height = (FIELDS.len() as u16 + 4 + app.problems.len().min(6) as u16)
+            .min(right.height.saturating_sub(5));
+        let [sidebar, detail] =
+            Layout::vertical([Constraint::Length(sidebar_height), Constraint::Min(3)]).areas(right);
+        draw_editor(frame, app, &theme, editor);
+        draw_queue(frame, app, &theme, queue);
+        draw_sidebar(frame, app, &theme, sidebar);
+        draw_detail(frame, app, &theme, detail);
+    } else {
+        // Narrow: the editor, then the focused one of sidebar and queue; no detail pane.
+        let [editor, lower] =
+            Layout::vertical([Constraint::Length(5), Constraint::Min(3)]).areas(main);
+        draw_editor(frame, app, &theme, editor);
+        if app.focus == Focus::Sidebar {
+            draw_sidebar(frame, app, &theme, lower);
+        } else {
+            draw_queue(frame, app, &theme, lower);
+        }
+    }
+    draw_status(frame, app, &theme, status);
+    draw_popup(frame, app, &theme, area);
+}
+
+fn draw_editor(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
+    let focused = app.focus == Focus::Editor && app.popup.is_none();
+    let chars = app.prompt().chars().count();
+    let counter_style = if chars > MAX_PROMPT_CHARS {
+        theme.error()
+    } else {
+        theme.dim()
+    };
+    let prompt_problem = app
+        .problems
+        .iter()
+        .find(|p| p.field == "prompt")
+        .map(|p| sanitize(&p.message));
+    let mut block = Block::bordered()
+        .title(" Prompt ")
+        .title(
+            Line::from(Span::styled(
+                format!(" {chars}/{MAX_PROMPT_CHARS} "),
+                counter_style,
+            ))
+            .alignment(Alignment::Right),
+        )
+        .border_style(theme.border(focused));
+    if let Some(problem) = prompt_problem {
+        block = block.title_bottom(Line::from(Span::styled(
+            format!(" ⚠ {problem} "),
+            theme.error(),
+        )));
+    }
+    app.editor.set_block(block);
+    let cursor = if focused {
+        Style::new().add_modifier(Modifier::REVERSED)
+    } else {
+        Style::new()
+    };
+    app.editor.set_cursor_style(cursor);
+    app.editor.set_cursor_line_style(Style::new());
+    frame.render_widget(&app.editor, area);
+}
+
+fn status_symbol(job: &JobRecord, tick: u64) -> &'static str {
+    match (&job.submission, &job.status) {
+        (Submission::Queued, _) => "⧗",
+        (Submission::Sending, _) => "↑",
+        (Submission::Unconfirmed { .. }, _) => "?",
+        (Submission::Rejected { .. }, _) => "!",
+        (_, Some(JobStatus::Success)) => "✓",
+        (_, Some(JobStatus::Failure)) => "✗",
+        (_, Some(JobStatus::Canceled)) => "⊘",
+        (_, Some(JobStatus::InProgress)) => SPINNER[(tick % 4) as usize],
+        (_, Some(JobStatus::Finalizing)) => "◕",
+        (_, Some(JobStatus::WarmingUp)) => "◔",
+        (_, Some(JobStatus::Queued)) => "…",
+        _ => "·",
+    }
+}
+
+fn status_style(job: &JobRecord, theme: &Theme) -> Style {
+    match (&job.submission, &job.status) {
+        (Submission::Unconfirmed { .. } | Submission::Rejected { .. }, _) => theme.error(),
+        (_, Some(JobStatus::Failure)) => theme.error(),
+        (_, Some(JobStatus::Success)) => theme.fg(Color::Green),
+        (_, Some(JobStatus::Canceled)) => theme.dim(),
+        _ if job.stale => theme.fg(Color::Yellow),
+        _ => theme.fg(Color::Cyan),
+    }
+}
+
+fn bar(fraction: f64, width: usize) -> String {
+    let filled = ((fraction.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
+    format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
+}
+
+fn elapsed(job: &JobRecord, now: jiff::Timestamp) -> String {
+    if job.is_final() {
+        return String::new();
+    }
+    let Ok(created) = job.created_at.parse::<jiff::Timestamp>() else {
+        return String::new();
+    };
+    let secs = (now.as_second() - created.as_second()).max(0);
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+fn short_id(job: &JobRecord) -> String {
+    match &job.job_id {
+        Some(id) => sanitize(id.strip_prefix("job_").unwrap_or(id))
+            .chars()
+            .take(8)
+            .collect(),
+        None => "—".into(),
+    }
+}
+
+fn download_state(app: &App, job: &JobRecord) -> String {
+    let moving: Vec<_> = app
+        .queue
+        .transfers
+        .iter()
+        .filter(|((id, _), _)| *id == job.local_id)
+        .map(|(_, t)| *t)
+        .collect();
+    if let Some(t) = moving.first() {
+        return match t.total {
+            Some(total) if total > 0 => format!("↓ {:.0}%", t.bytes as f64 * 100.0 / total as f64),
+            _ => format!("↓ {}", human_bytes(t.bytes)),
+        };
+    }
+    if !job.succeeded() || job.downloads.is_empty() {
+        return String::new();
+    }
+    if job.fully_downloaded() {
+        "✓ saved".into()
+    } else if job.downloads.iter().any(|d| d.error.is_some()) {
+        "! failed".into()
+    } else {
+        "waiting".into()
+    }
+}
+
+/// Truncates to `width` columns, counting wide characters as two.
+fn fit(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if (out.as_str().width() + c.to_string().width()) > width {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn draw_queue(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let focused = app.focus == Focus::Queue && app.popup.is_none();
+    let order = app.queue.visible();
+    let mut title = format!(" Jobs {} ", order.len());
+    if !app.queue.filter.is_empty() || app.filtering {
+        title.push_str(&format!(
+            "/{}{} ",
+            sanitize(&app.queue.filter),
+            if app.filtering { "▏" } else { "" }
+        ));
+    }
+    let block = Block::bordered()
+        .title(title)
+        .title(
+            Line::from(Span::styled(
+                format!(" sort: {} ", app.queue.sort.label()),
+                theme.dim(),
+            ))
+            .alignment(Alignment::Right),
+        )
+        .border_style(theme.border(focused));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if order.is_empty() {
+        let hint = if app.queue.jobs.is_empty() {
+            "No jobs yet. Write a prompt and press Ctrl+R to submit."
+        } else {
+            "No job matches the filter."
+        };
+        frame.render_widget(Paragraph::new(hint).style(theme.dim()), inner);
+        return;
+    }
+    let wide = inner.width >= 90;
+    let rows_visible = inner.height as usize;
+    let selected_at = app
+        .queue
+        .selected
+        .and_then(|id| order.iter().position(|j| *j == id))
+        .unwrap_or(0);
+    let skip = selected_at.saturating_sub(rows_visible.saturating_sub(1));
+    let prompt_width = if wide {
+        inner.width.saturating_sub(14 + 9 + 9 + 4 + 15 + 6 + 9 + 7) as usize
+    } else {
+        inner.width.saturating_sub(14 + 9 + 11 + 9 + 4) as usize
+    };
+    let rows: Vec<Row> = order
+        .iter()
+        .skip(skip)
+        .take(rows_visible)
+        .filter_map(|id| app.queue.jobs.get(id))
+        .map(|job| {
+            let state = format!("{} {}", status_symbol(job, app.tick), job.state_word());
+            let prompt = fit(&sanitize(&job.request.prompt), prompt_width);
+            let progress = format!(
+                "{} {:>3.0}%",
+                bar(job.progress, if wide { 10 } else { 5 }),
+                job.progress.clamp(0.0, 1.0) * 100.0
+            );
+            let mut cells = vec![
+                Cell::from(fit(&state, 14)).style(status_style(job, theme)),
+                Cell::from(short_id(job)),
+                Cell::from(prompt),
+            ];
+            if wide {
+                cells.push(Cell::from(job.request.mode.to_string()));
+                cells.push(Cell::from(format!("{}s", job.request.duration)));
+            }
+            cells.push(Cell::from(progress));
+            if wide {
+                cells.push(Cell::from(elapsed(job, app.now)));
+            }
+            cells.push(Cell::from(download_state(app, job)));
+            let row = Row::new(cells);
+            if Some(job.local_id) == app.queue.selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    let widths: Vec<Constraint> = if wide {
+        vec![
+            Constraint::Length(14),
+            Constraint::Length(8),
+            Constraint::Min(10),
+            Constraint::Length(8),
+            Constraint::Length(3),
+            Constraint::Length(15),
+            Constraint::Length(5),
+            Constraint::Length(8),
+        ]
+    } else {
+        vec![
+            Constraint::Length(14),
+            Constraint::Length(8),
+            Constraint::Min(6),
+            Constraint::Length(10),
+            Constraint::Length(8),
+        ]
+    };
+    frame.render_widget(Table::new(rows, widths).column_spacing(1), inner);
+}
+
+fn draw_sidebar(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let focused = app.focus == Focus::Sidebar && app.popup.is_none();
+    let mut lines = Vec::new();
+    for (i, field) in FIELDS.iter().enumerate() {
+        let value = fit(&sanitize(&form::value_text(&app.request, *field)), 20);
+        let mut problems = field.problems(&app.problems).peekable();
+        let marker = if problems.peek().is_some() {
+            "⚠"
+        } else {
+            " "
+        };
+        let text = format!("{:<15}{marker}{value}", field.label());
+        let style = if focused && i == app.field {
+            theme.selected()
+        } else if marker == "⚠" {
+            theme.error()
+        } else {
+            Style::new()
+        };
+        lines.push(Line::from(Span::styled(text, style)));
+        for p in problems {
+            lines.push(Line::from(Span::styled(
+                format!("  {}", sanitize(&p.message)),
+                theme.error(),
+            )));
+        }
+    }
+    let cost = match &app.cost {
+        Cost::Known(units) => Span::raw(format!("Cost: {} CU", format_units(*units))),
+        Cost::Pending => Span::styled("Cost: estimating…", theme.dim()),
+        Cost::Unknown => Span::styled("Cost: —", theme.dim()),
+        Cost::Failed(e) => Span::styled(format!("Cost: ? ({})", sanitize(e)), theme.dim()),
+    };
+    lines.push(Line::from(""));
+    lines.push(Line::from(cost));
+    let block = Block::bordered()
+        .title(" Parameters ")
+        .border_style(theme.border(focused));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let block = Block::bordered()
+        .title(" Details ")
+        .border_style(theme.dim());
+    let Some(job) = app.selected() else {
+        frame.render_widget(Paragraph::new("").block(block), area);
+        return;
+    };
+    let r = &job.request;
+    let mut lines = vec![
+        Line::from(vec![
+            Span::raw(format!("#{} ", job.local_id)),
+            Span::styled(
+                job.job_id
+                    .as_deref()
+                    .map(sanitize)
+                    .unwrap_or_else(|| "(no job id yet)".into()),
+                theme.dim(),
+            ),
+        ]),
+        Line::from(Span::styled(
+            format!(
+                "{} {:.0}%",
+                job.state_word(),
+                job.progress.clamp(0.0, 1.0) * 100.0
+            ),
+            status_style(job, theme),
+        )),
+        Line::from(format!(
+            "{} · {} · {} s · audio {}",
+            r.mode,
+            r.aspect_ratio.map_or("—".into(), |a| a.to_string()),
+            r.duration,
+            if r.generate_audio == Some(true) {
+                "on"
+            } else {
+                "off"
+            }
+        )),
+    ];
+    if let Some(cost) = job.cost {
+        lines.push(Line::from(format!("cost {} CU", format_units(cost))));
+    }
+    if let Some(id) = &r.start_image {
+        lines.push(Line::from(format!("start {}", sanitize(id.as_str()))));
+    }
+    if let Some(id) = &r.end_image {
+        lines.push(Line::from(format!("end {}", sanitize(id.as_str()))));
+    }
+    for (i, id) in r.reference_images.iter().enumerate() {
+        lines.push(Line::from(format!(
+            "image_{} {}",
+            i + 1,
+            sanitize(id.as_str())
+        )));
+    }
+    if let Some(id) = &r.reference_video {
+        lines.push(Line::from(format!("video_1 {}", sanitize(id.as_str()))));
+    }
+    match &job.submission {
+        Submission::Unconfirmed { reason } | Submission::Rejected { reason } => {
+            lines.push(Line::from(Span::styled(sanitize(reason), theme.error())));
+        }
+        _ => {}
+    }
+    if let Some(error) = &job.error {
+        lines.push(Line::from(Span::styled(
+            format!("error: {}", sanitize(error)),
+            theme.error(),
+        )));
+    }
+    for d in &job.downloads {
+        match (&d.file, &d.error) {
+            (Some(file), _) => lines.push(Line::from(Span::styled(
+                format!("✓ {}", sanitize(&file.display().to_string())),
+                theme.fg(Color::Green),
+            ))),
+            (None, Some(e)) => lines.push(Line::from(Span::styled(
+                format!("! {}", sanitize(e)),
+                theme.error(),
+            ))),
+            (None, None) => {}
+        }
+    }
+    for ((id, _), t) in &app.queue.transfers {
+        if *id == job.local_id {
+            lines.push(Line::from(format!(
+                "↓ {} / {} at {}/s",
+                human_bytes(t.bytes),
+                t.total.map_or("?".into(), human_bytes),
+                human_bytes(t.rate as u64)
+            )));
+        }
+    }
+    lines.push(Line::from(Span::styled("prompt:", theme.dim())));
+    lines.push(Line::from(sanitize(&r.prompt)));
+    frame.render_widget(
+        Paragraph::new(Text::from(lines))
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+fn draw_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let scope = match app.focus {
+        Focus::Editor => Scope::Editor,
+        Focus::Sidebar => Scope::Sidebar,
+        Focus::Queue => Scope::Queue,
+    };
+    let mut spans = vec![
+        Span::styled(
+            format!(" {} ", sanitize(&app.host)),
+            theme.fg(Color::Black).bg_if(theme, Color::Cyan),
+        ),
+        Span::raw(format!(" {} CU spent ", format_units(app.spent()))),
+    ];
+    match &app.message {
+        Some((text, true)) => spans.push(Span::styled(format!(" {text} "), theme.error())),
+        Some((text, false)) => spans.push(Span::raw(format!(" {text} "))),
+        None => {
+            let hints: Vec<String> = keys::bindings_for(scope)
+                .chain(keys::bindings_for(Scope::Anywhere).take(2))
+                .take(6)
+                .map(|b| format!("{} {}", b.label, b.help.split(' ').next().unwrap_or("")))
+                .collect();
+            spans.push(Span::styled(
+                format!(" {}  ? help", hints.join("  ")),
+                theme.dim(),
+            ));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+trait BgIf {
+    fn bg_if(self, theme: &Theme, color: Color) -> Style;
+}
+
+impl BgIf for Style {
+    fn bg_if(self, theme: &Theme, color: Color) -> Style {
+        if theme.color {
+            self.bg(color)
+        } else {
+            self.add_modifier(Modifier::REVERSED)
+        }
+    }
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+fn draw_popup(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
+    let Some(popup) = &mut app.popup else {
+        return;
+    };
+    match popup {
+        Popup::Help => {
+            let mut lines = Vec::new();
+            for scope in [
+                Scope::Anywhere,
+                Scope::OutsideEditor,
+                Scope::Editor,
+                Scope::Sidebar,
+                Scope::Queue,
+            ] {
+                lines.push(Line::from(Span::styled(
+                    scope.title(),
+                    theme.fg(Color::Cyan).add_modifier(Modifier::BOLD),
+                )));
+                for b in keys::bindings_for(scope) {
+                    lines.push(Line::from(format!("  {:<12} {}", b.label, b.help)));
+                }
+            }
+            let height = (lines.len() as u16 + 2).min(area.height);
+            let rect = centered(area, 64, height);
+            frame.render_widget(Clear, rect);
+            frame.render_widget(
+                Paragraph::new(lines).block(Block::bordered().title(" Keys — any key closes ")),
+                rect,
+            );
+        }
+        Popup::Problems(problems) => {
+            let mut lines = vec![
+                Line::from("Not submitted; fix these first:"),
+                Line::from(""),
+            ];
+            lines.extend(
+                problems
+                    .iter()
+                    .map(|p| Line::from(Span::styled(format!("• {p}"), theme.error()))),
+            );
+            let rect = centered(area, 70, lines.len() as u16 + 4);
+            frame.render_widget(Clear, rect);
+            frame.render_widget(
+                Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+                    Block::bordered()
+                        .title(" Invalid request ")
+                        .border_style(theme.error()),
+                ),
+                rect,
+            );
+        }
+        Popup::Confirm { question, .. } => {
+            let rect = centered(area, 60, 6);
+            frame.render_widget(Clear, rect);
+            let lines = vec![
+                Line::from(question.clone()),
+                Line::from(""),
+                Line::from(Span::styled("[y] yes   [n] no", theme.dim())),
+            ];
+            frame.render_widget(
+                Paragraph::new(lines).wrap(Wrap { trim: true }).block(
+                    Block::bordered()
+                        .title(" Confirm ")
+                        .border_style(theme.fg(Color::Yellow)),
+                ),
+                rect,
+            );
+        }
+        Popup::Input { field, editor } => {
+            let rect = centered(area, 60, 3);
+            frame.render_widget(Clear, rect);
+            editor.set_block(Block::bordered().title(format!(
+                " {} — asset id(s), Enter to keep, Esc to drop ",
+                field.label()
+            )));
+            frame.render_widget(&*editor, rect);
+        }
+        Popup::Shots { selected, editing } => {
+            let shots = app.request.multi_prompt.clone().unwrap_or_default();
+            let total: u32 = shots.iter().map(|s| s.duration).sum();
+            let mut lines = Vec::new();
+            for (i, shot) in shots.iter().enumerate() {
+                let text = format!(
+                    "{}. {:>2} s  {}",
+                    i + 1,
+                    shot.duration,
+                    if shot.prompt.trim().is_empty() {
+                        "(empty prompt)".to_string()
+                    } else {
+                        sanitize(&shot.prompt)
+                    }
+                );
+                let style = if i == *selected {
+                    theme.selected()
+                } else {
+                    Style::new()
+                };
+                lines.push(Line::from(Span::styled(fit(&text, 66), style)));
+            }
+            if shots.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    "no shots: press a to add one",
+                    theme.dim(),
+                )));
+            }
+            lines.push(Line::from(""));
+            let total_style = if total == app.request.duration {
+                theme.fg(Color::Green)
+            } else {
+                theme.error()
+            };
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "total {total} s of {} s ({} of 6 shots)",
+                    app.request.duration,
+                    shots.len()
+                ),
+                total_style,
+            )));
+            for p in app
+                .problems
+                .iter()
+                .filter(|p| p.field.starts_with("multiPrompt"))
+            {
+                lines.push(Line::from(Span::styled(format!("⚠ {p}"), theme.error())));
+            }
+            lines.push(Line::from(Span::styled(
+                "a add  x remove  Enter edit  ←/→ seconds  J/K move  = fit duration  Esc close",
+                theme.dim(),
+            )));
+            let height = lines.len() as u16 + 2 + if editing.is_some() { 3 } else { 0 };
+            let rect = centered(area, 72, height);
+            frame.render_widget(Clear, rect);
+            let [list, input] = Layout::vertical([
+                Constraint::Min(1),
+                Constraint::Length(if editing.is_some() { 3 } else { 0 }),
+            ])
+            .areas(rect);
+            frame.render_widget(
+                Paragraph::new(lines).block(Block::bordered().title(" Multi-shot ")),
+                list,
+            );
+            if let Some(editor) = editing {
+                editor.set_block(
+                    Block::bordered().title(" Shot prompt — Enter to keep, Esc to drop "),
+                );
+                frame.render_widget(&*editor, input);
+            }
+        }
+    }
+}
