@@ -152,7 +152,8 @@ impl App {
         }
     }
 
-    fn revalidate(&mut self) {
+    /// Checks the request again; call after changing `request` from outside.
+    pub fn revalidate(&mut self) {
         let request = self.current_request();
         // An empty prompt is not worth shouting about before anything was typed.
         self.problems = request
@@ -313,7 +314,6 @@ impl App {
             if key.code == KeyCode::Esc {
                 self.queue.filter.clear();
             }
-            self.queue.reselect();
             return effects;
         }
         match keys::lookup(self.focus.scope(), &key) {

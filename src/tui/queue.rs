@@ -75,13 +75,17 @@ impl Queue {
         }
     }
 
-    /// Adds or replaces a job; the first job ever seen gets the selection.
+    /// Adds or replaces a job. Until the user moves, the selection is the top row.
     pub fn upsert(&mut self, job: JobRecord) {
-        let id = job.local_id;
-        self.jobs.insert(id, job);
-        if self.selected.is_none() {
-            self.selected = Some(id);
-        }
+        self.jobs.insert(job.local_id, job);
+    }
+
+    /// The selected job's id: the one chosen, or the top row while none is.
+    pub fn selected_id(&self) -> Option<LocalId> {
+        let order = self.visible();
+        self.selected
+            .filter(|id| order.contains(id))
+            .or_else(|| order.first().copied())
     }
 
     pub fn remove(&mut self, id: LocalId) {
@@ -90,10 +94,10 @@ impl Queue {
         self.jobs.remove(&id);
         self.transfers.retain(|(job, _), _| *job != id);
         if self.selected == Some(id) {
+            // The row below takes its place (or the one above, at the bottom).
             let order = self.visible();
-            self.selected = at
-                .and_then(|i| order.get(i.min(order.len().saturating_sub(1))).copied())
-                .or_else(|| order.first().copied());
+            self.selected =
+                at.and_then(|i| order.get(i.min(order.len().saturating_sub(1))).copied());
         }
     }
 
@@ -136,7 +140,7 @@ impl Queue {
             return;
         }
         let current = self
-            .selected
+            .selected_id()
             .and_then(|id| order.iter().position(|j| *j == id))
             .unwrap_or(0);
         let next = (current as isize + delta).clamp(0, order.len() as isize - 1) as usize;
@@ -145,16 +149,7 @@ impl Queue {
 
     /// The selected job, if it is shown.
     pub fn selected_job(&self) -> Option<&JobRecord> {
-        let id = self.selected?;
-        self.visible().contains(&id).then(|| self.jobs.get(&id))?
-    }
-
-    /// Keeps the selection on a shown job after the filter changed.
-    pub fn reselect(&mut self) {
-        let order = self.visible();
-        if !self.selected.is_some_and(|id| order.contains(&id)) {
-            self.selected = order.first().copied();
-        }
+        self.jobs.get(&self.selected_id()?)
     }
 }
 

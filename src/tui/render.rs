@@ -78,8 +78,9 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     }
     let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     if area.width >= 80 && area.height >= 24 {
+        let sidebar_width = if area.width >= 120 { SIDEBAR_WIDTH } else { 32 };
         let [left, right] =
-            Layout::horizontal([Constraint::Min(30), Constraint::Length(SIDEBAR_WIDTH)])
+            Layout::horizontal([Constraint::Min(30), Constraint::Length(sidebar_width)])
                 .areas(main);
         let editor_height = if area.height >= 40 { 10 } else { 7 };
         let [editor, queue] =
@@ -271,59 +272,19 @@ fn draw_queue(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         frame.render_widget(Paragraph::new(hint).style(theme.dim()), inner);
         return;
     }
+    // Wide: every column. Compact (80 columns and less): state, prompt, progress, files.
     let wide = inner.width >= 90;
     let rows_visible = inner.height as usize;
-    let selected_at = app
-        .queue
-        .selected
+    let selected = app.queue.selected_id();
+    let selected_at = selected
         .and_then(|id| order.iter().position(|j| *j == id))
         .unwrap_or(0);
     let skip = selected_at.saturating_sub(rows_visible.saturating_sub(1));
-    let prompt_width = if wide {
-        inner.width.saturating_sub(14 + 9 + 9 + 4 + 15 + 6 + 9 + 7) as usize
-    } else {
-        inner.width.saturating_sub(14 + 9 + 11 + 9 + 4) as usize
-    };
-    let rows: Vec<Row> = order
-        .iter()
-        .skip(skip)
-        .take(rows_visible)
-        .filter_map(|id| app.queue.jobs.get(id))
-        .map(|job| {
-            let state = format!("{} {}", status_symbol(job, app.tick), job.state_word());
-            let prompt = fit(&sanitize(&job.request.prompt), prompt_width);
-            let progress = format!(
-                "{} {:>3.0}%",
-                bar(job.progress, if wide { 10 } else { 5 }),
-                job.progress.clamp(0.0, 1.0) * 100.0
-            );
-            let mut cells = vec![
-                Cell::from(fit(&state, 14)).style(status_style(job, theme)),
-                Cell::from(short_id(job)),
-                Cell::from(prompt),
-            ];
-            if wide {
-                cells.push(Cell::from(job.request.mode.to_string()));
-                cells.push(Cell::from(format!("{}s", job.request.duration)));
-            }
-            cells.push(Cell::from(progress));
-            if wide {
-                cells.push(Cell::from(elapsed(job, app.now)));
-            }
-            cells.push(Cell::from(download_state(app, job)));
-            let row = Row::new(cells);
-            if Some(job.local_id) == app.queue.selected {
-                row.style(theme.selected())
-            } else {
-                row
-            }
-        })
-        .collect();
     let widths: Vec<Constraint> = if wide {
         vec![
             Constraint::Length(14),
             Constraint::Length(8),
-            Constraint::Min(10),
+            Constraint::Fill(1),
             Constraint::Length(8),
             Constraint::Length(3),
             Constraint::Length(15),
@@ -332,13 +293,58 @@ fn draw_queue(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         ]
     } else {
         vec![
-            Constraint::Length(14),
-            Constraint::Length(8),
-            Constraint::Min(6),
-            Constraint::Length(10),
-            Constraint::Length(8),
+            Constraint::Length(13),
+            Constraint::Fill(1),
+            Constraint::Length(4),
+            Constraint::Length(7),
         ]
     };
+    let fixed: u16 = if wide {
+        14 + 8 + 8 + 3 + 15 + 5 + 8 + 7
+    } else {
+        13 + 4 + 7 + 3
+    };
+    let prompt_width = inner.width.saturating_sub(fixed) as usize;
+    let rows: Vec<Row> = order
+        .iter()
+        .skip(skip)
+        .take(rows_visible)
+        .filter_map(|id| app.queue.jobs.get(id))
+        .map(|job| {
+            let state_width = if wide { 14 } else { 13 };
+            let state = fit(
+                &format!("{} {}", status_symbol(job, app.tick), job.state_word()),
+                state_width,
+            );
+            let prompt = fit(&sanitize(&job.request.prompt), prompt_width);
+            let percent = format!("{:>3.0}%", job.progress.clamp(0.0, 1.0) * 100.0);
+            let cells = if wide {
+                vec![
+                    Cell::from(state).style(status_style(job, theme)),
+                    Cell::from(short_id(job)),
+                    Cell::from(prompt),
+                    Cell::from(job.request.mode.to_string()),
+                    Cell::from(format!("{}s", job.request.duration)),
+                    Cell::from(format!("{} {percent}", bar(job.progress, 10))),
+                    Cell::from(elapsed(job, app.now)),
+                    Cell::from(download_state(app, job)),
+                ]
+            } else {
+                vec![
+                    Cell::from(state).style(status_style(job, theme)),
+                    Cell::from(prompt),
+                    Cell::from(percent),
+                    Cell::from(download_state(app, job)),
+                ]
+            };
+            let row = Row::new(cells);
+            if Some(job.local_id) == selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
     frame.render_widget(Table::new(rows, widths).column_spacing(1), inner);
 }
 
@@ -346,7 +352,11 @@ fn draw_sidebar(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let focused = app.focus == Focus::Sidebar && app.popup.is_none();
     let mut lines = Vec::new();
     for (i, field) in FIELDS.iter().enumerate() {
-        let value = fit(&sanitize(&form::value_text(&app.request, *field)), 20);
+        let value_width = (area.width as usize).saturating_sub(2 + 16);
+        let value = fit(
+            &sanitize(&form::value_text(&app.request, *field)),
+            value_width,
+        );
         let mut problems = field.problems(&app.problems).peekable();
         let marker = if problems.peek().is_some() {
             "⚠"

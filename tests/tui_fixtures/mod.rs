@@ -1,0 +1,181 @@
+//! Jobs in every state, at fixed times, for the app's state and snapshot tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use kling_tui::api::types::JobStatus;
+use kling_tui::engine::{DownloadRecord, Event, JobRecord, Submission};
+use kling_tui::kling::{KlingRequest, Mode};
+use kling_tui::tui::app::App;
+
+pub const NOW: &str = "2026-11-24T12:10:00Z";
+
+pub fn now() -> jiff::Timestamp {
+    NOW.parse().unwrap()
+}
+
+pub fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+pub fn ctrl(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
+pub fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+}
+
+/// A job `minutes_ago` minutes old, in the given submission phase and server status.
+pub fn job(
+    id: u64,
+    prompt: &str,
+    submission: Submission,
+    status: Option<JobStatus>,
+    progress: f64,
+) -> JobRecord {
+    let created = now() - jiff::SignedDuration::from_secs(60 * id as i64 + 7);
+    let mut request = KlingRequest::new(prompt);
+    if id.is_multiple_of(3) {
+        request.mode = Mode::Standard;
+        request.duration = 10;
+    }
+    let mut job = JobRecord::new(id, created.to_string(), request);
+    job.submission = submission.clone();
+    if submission == Submission::Accepted {
+        job.job_id = Some(format!("job_{id:04}deadbeefcafe{id:08}"));
+        job.cost = Some(75.0);
+    }
+    job.status = status;
+    job.progress = progress;
+    job
+}
+
+/// One job in each state the queue can show.
+pub fn jobs_in_every_state() -> Vec<JobRecord> {
+    use JobStatus::*;
+    let accepted = Submission::Accepted;
+    let mut jobs = vec![
+        job(1, "a red fox in snow", accepted.clone(), Some(Pending), 0.0),
+        job(
+            2,
+            "a lighthouse in a storm, waves crashing",
+            accepted.clone(),
+            Some(Queued),
+            0.0,
+        ),
+        job(
+            3,
+            "time-lapse of a city at night",
+            accepted.clone(),
+            Some(WarmingUp),
+            0.0,
+        ),
+        job(
+            4,
+            "a cat jumps onto a piano",
+            accepted.clone(),
+            Some(InProgress),
+            0.42,
+        ),
+        job(
+            5,
+            "slow dolly shot through a forest",
+            accepted.clone(),
+            Some(Finalizing),
+            1.0,
+        ),
+        job(
+            6,
+            "drone over a glacier",
+            accepted.clone(),
+            Some(Success),
+            1.0,
+        ),
+        job(
+            7,
+            "a robot paints a portrait",
+            accepted.clone(),
+            Some(Success),
+            1.0,
+        ),
+        job(
+            8,
+            "an explosion of colour",
+            accepted.clone(),
+            Some(Failure),
+            0.63,
+        ),
+        job(
+            9,
+            "kites over a beach",
+            accepted.clone(),
+            Some(Canceled),
+            0.2,
+        ),
+        job(
+            10,
+            "狐狸在雪中奔跑 — wide and combining: é",
+            accepted.clone(),
+            Some(InProgress),
+            0.9,
+        ),
+        job(11, "waiting for a free slot", Submission::Queued, None, 0.0),
+        job(12, "sent, no answer yet", Submission::Sending, None, 0.0),
+        job(
+            13,
+            "answer lost on the way",
+            Submission::Unconfirmed {
+                reason: "submission outcome unknown (request timed out)".into(),
+            },
+            None,
+            0.0,
+        ),
+        job(
+            14,
+            "refused by the server",
+            Submission::Rejected {
+                reason: "HTTP 400 Bad Request: duration: too long".into(),
+            },
+            None,
+            0.0,
+        ),
+    ];
+    jobs[5].downloads = vec![DownloadRecord {
+        asset_id: "asset_6".into(),
+        file: Some(PathBuf::from("videos/job_0006deadbeefcafe00000006_1.mp4")),
+        error: None,
+    }];
+    jobs[6].downloads = vec![DownloadRecord {
+        asset_id: "asset_7".into(),
+        file: None,
+        error: None,
+    }];
+    jobs[7].error = Some("The generation failed: content moderation flagged the prompt".into());
+    jobs[9].stale = true;
+    jobs
+}
+
+/// An app at 12:10 holding `jobs`, with job 7's file half downloaded.
+pub fn app_with(jobs: Vec<JobRecord>) -> App {
+    let mut app = App::new("demo".into(), now());
+    app.started_at = "2026-11-24T11:00:00Z".parse().unwrap();
+    let downloading = jobs.iter().any(|j| j.local_id == 7);
+    for job in jobs {
+        app.on_engine(Event::Job(Box::new(job)));
+    }
+    if downloading {
+        app.on_engine(Event::DownloadProgress {
+            local_id: 7,
+            index: 0,
+            bytes: 12 << 20,
+            total: Some(24 << 20),
+            rate: 8.0 * 1024.0 * 1024.0,
+        });
+    }
+    app.message = None;
+    app
+}

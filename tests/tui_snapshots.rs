@@ -1,0 +1,129 @@
+//! Pictures of the app, drawn on ratatui's TestBackend and compared as text snapshots: the main
+//! screen at 80×24 and 160×48 with jobs in every state, help, the multi-shot editor, a refused
+//! submission, the too-small notice. Times are fixed by the fixtures, ids are made up.
+
+mod tui_fixtures;
+
+use crossterm::event::KeyCode;
+use kling_tui::tui::app::{App, Focus};
+use kling_tui::tui::render;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tui_fixtures::*;
+
+fn screen(app: &mut App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| render::draw(frame, app)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut text = String::new();
+    for y in 0..height {
+        let mut line = String::new();
+        let mut x = 0;
+        while x < width {
+            // A wide character fills two cells; its second cell is not a character of its own.
+            let symbol = buffer[(x, y)].symbol();
+            line.push_str(symbol);
+            x += unicode_width::UnicodeWidthStr::width(symbol).max(1) as u16;
+        }
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+fn busy_app() -> App {
+    let mut app = app_with(jobs_in_every_state());
+    type_text(
+        &mut app,
+        "a red fox running through deep snow at dawn, <<<image_1>>> as the fox",
+    );
+    app.request.reference_images = vec![kling_tui::kling::AssetId::new("asset_fox")];
+    app.revalidate();
+    app.on_engine(kling_tui::engine::Event::Estimate {
+        seq: app.estimate_seq,
+        cost: Ok(75.0),
+    });
+    app.cost = kling_tui::tui::app::Cost::Known(75.0);
+    while app.focus != Focus::Queue {
+        app.on_key(key(KeyCode::Tab));
+    }
+    app.queue.selected = Some(8);
+    app.dirty = false;
+    app
+}
+
+#[test]
+fn main_screen_80x24() {
+    insta::assert_snapshot!(screen(&mut busy_app(), 80, 24));
+}
+
+#[test]
+fn main_screen_160x48() {
+    insta::assert_snapshot!(screen(&mut busy_app(), 160, 48));
+}
+
+#[test]
+fn help_popup() {
+    let mut app = busy_app();
+    app.on_key(key(KeyCode::Char('?')));
+    insta::assert_snapshot!(screen(&mut app, 160, 48));
+}
+
+#[test]
+fn multi_shot_editor() {
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "a cat, then its landing");
+    app.on_key(key(KeyCode::Tab));
+    while kling_tui::tui::form::FIELDS[app.field] != kling_tui::tui::form::Field::MultiShot {
+        app.on_key(key(KeyCode::Char('j')));
+    }
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Enter));
+    type_text(&mut app, "A cat jumps");
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Left));
+    app.on_key(key(KeyCode::Char('a')));
+    type_text(&mut app, "It lands");
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Char('a')));
+    type_text(&mut app, "and bows");
+    insta::assert_snapshot!(screen(&mut app, 120, 36));
+}
+
+#[test]
+fn refused_submission_and_inline_problems() {
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "<<<image_2>>> meets <<<video_1>>>");
+    app.request.end_image = Some(kling_tui::kling::AssetId::new("asset_end"));
+    app.request.generate_audio = Some(true);
+    app.revalidate();
+    app.on_key(ctrl('r'));
+    insta::assert_snapshot!(screen(&mut app, 100, 30));
+}
+
+#[test]
+fn narrow_terminal_stacks_panes() {
+    insta::assert_snapshot!(screen(&mut busy_app(), 60, 20));
+}
+
+#[test]
+fn too_small() {
+    insta::assert_snapshot!(screen(&mut busy_app(), 40, 10));
+}
+
+#[test]
+fn no_color_draws_no_colors() {
+    let mut app = busy_app();
+    app.no_color = true;
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    terminal
+        .draw(|frame| render::draw(frame, &mut app))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    let colored = buffer
+        .content()
+        .iter()
+        .filter(|c| c.fg != ratatui::style::Color::Reset || c.bg != ratatui::style::Color::Reset)
+        .count();
+    assert_eq!(colored, 0);
+}

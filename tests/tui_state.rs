@@ -1,0 +1,271 @@
+//! The app's behaviour, driven by key and engine events: what it sends to the engine and how
+//! its state follows.
+
+mod tui_fixtures;
+
+use crossterm::event::KeyCode;
+use kling_tui::api::types::JobStatus;
+use kling_tui::engine::{Command, Event, Submission};
+use kling_tui::tui::app::{App, Cost, Effect, Focus, Popup};
+use tui_fixtures::*;
+
+fn focus_queue(app: &mut App) {
+    while app.focus != Focus::Queue {
+        app.on_key(key(KeyCode::Tab));
+    }
+}
+
+#[test]
+fn the_editor_has_focus_and_typing_q_types() {
+    let mut app = app_with(vec![]);
+    assert_eq!(app.focus, Focus::Editor);
+    let effects = app.on_key(key(KeyCode::Char('q')));
+    assert!(!effects.contains(&Effect::Quit));
+    assert_eq!(app.prompt(), "q");
+}
+
+#[test]
+fn submit_is_refused_with_every_problem_while_any_remain() {
+    let mut app = app_with(vec![]);
+    app.request.end_image = Some(kling_tui::kling::AssetId::new("asset_end"));
+    let effects = app.on_key(ctrl('r'));
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::Engine(Command::Submit(_)))),
+        "{effects:?}"
+    );
+    match &app.popup {
+        Some(Popup::Problems(problems)) => {
+            assert!(
+                problems.iter().any(|p| p.starts_with("prompt:")),
+                "{problems:?}"
+            );
+            assert!(
+                problems.iter().any(|p| p.starts_with("endImage:")),
+                "{problems:?}"
+            );
+        }
+        _ => panic!("no list of problems shown"),
+    }
+}
+
+#[test]
+fn a_valid_request_is_submitted_with_ctrl_r_or_f5_from_anywhere() {
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "a red fox in snow");
+    let effects = app.on_key(ctrl('r'));
+    let sent: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Engine(Command::Submit(r)) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].prompt, "a red fox in snow");
+    focus_queue(&mut app);
+    let effects = app.on_key(key(KeyCode::F(5)));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Engine(Command::Submit(_))))
+    );
+}
+
+#[test]
+fn the_selection_stays_on_its_job_when_rows_move() {
+    let mut app = app_with(jobs_in_every_state());
+    focus_queue(&mut app);
+    // Newest first: #14 is at the top; go down to #11.
+    for _ in 0..3 {
+        app.on_key(key(KeyCode::Char('j')));
+    }
+    assert_eq!(app.queue.selected, Some(11));
+    for _ in 0..4 {
+        app.on_key(key(KeyCode::Char('s')));
+        assert_eq!(app.queue.selected, Some(11), "sort {:?}", app.queue.sort);
+    }
+    // A new job arriving on top does not move the selection either.
+    app.on_engine(Event::Job(Box::new(job(
+        15,
+        "new",
+        Submission::Sending,
+        None,
+        0.0,
+    ))));
+    assert_eq!(app.queue.selected, Some(11));
+    assert_eq!(app.queue.visible()[0], 15);
+}
+
+#[test]
+fn d_sends_a_download_for_the_selected_finished_job() {
+    let mut app = app_with(jobs_in_every_state());
+    focus_queue(&mut app);
+    app.queue.selected = Some(7);
+    let effects = app.on_key(key(KeyCode::Char('d')));
+    assert_eq!(effects, [Effect::Engine(Command::Download(7))]);
+    // Not on a running job.
+    app.queue.selected = Some(4);
+    assert!(app.on_key(key(KeyCode::Char('d'))).is_empty());
+    // D: every finished job not yet on disk (#7 only; #6 is saved).
+    let effects = app.on_key(key(KeyCode::Char('D')));
+    assert_eq!(effects, [Effect::Engine(Command::Download(7))]);
+}
+
+#[test]
+fn cancel_and_forget_ask_first() {
+    let mut app = app_with(jobs_in_every_state());
+    focus_queue(&mut app);
+    app.queue.selected = Some(4);
+    assert!(app.on_key(key(KeyCode::Char('c'))).is_empty());
+    assert!(matches!(app.popup, Some(Popup::Confirm { .. })));
+    assert!(app.on_key(key(KeyCode::Char('n'))).is_empty());
+    assert!(app.popup.is_none());
+    app.on_key(key(KeyCode::Char('c')));
+    assert_eq!(
+        app.on_key(key(KeyCode::Char('y'))),
+        [Effect::Engine(Command::Cancel(4))]
+    );
+    app.on_key(key(KeyCode::Char('x')));
+    assert_eq!(
+        app.on_key(key(KeyCode::Enter)),
+        [Effect::Engine(Command::Forget(4))]
+    );
+    // The engine confirms; the row goes and the selection moves to a neighbour.
+    app.on_engine(Event::Forgotten(4));
+    assert!(!app.job_ids().contains(&4));
+    assert!(app.queue.selected.is_some());
+}
+
+#[test]
+fn y_copies_the_job_id_or_the_file() {
+    let mut app = app_with(jobs_in_every_state());
+    focus_queue(&mut app);
+    app.queue.selected = Some(4);
+    assert_eq!(
+        app.on_key(key(KeyCode::Char('y'))),
+        [Effect::Clipboard("job_0004deadbeefcafe00000004".into())]
+    );
+    app.queue.selected = Some(6);
+    assert_eq!(
+        app.on_key(key(KeyCode::Char('y'))),
+        [Effect::Clipboard(
+            "videos/job_0006deadbeefcafe00000006_1.mp4".into()
+        )]
+    );
+}
+
+#[test]
+fn e_copies_a_jobs_parameters_back_into_the_editor() {
+    let mut app = app_with(jobs_in_every_state());
+    focus_queue(&mut app);
+    app.queue.selected = Some(3);
+    app.on_key(key(KeyCode::Char('e')));
+    assert_eq!(app.focus, Focus::Editor);
+    assert_eq!(app.prompt(), "time-lapse of a city at night");
+    assert_eq!(app.request.duration, 10);
+    assert_eq!(app.request.mode, kling_tui::kling::Mode::Standard);
+}
+
+#[test]
+fn quitting_with_work_in_flight_asks_first() {
+    let mut app = app_with(vec![]);
+    focus_queue(&mut app);
+    assert_eq!(app.on_key(key(KeyCode::Char('q'))), [Effect::Quit]);
+    let mut busy = app_with(jobs_in_every_state()); // #12 is being sent, #7 downloading
+    assert!(busy.on_key(ctrl('c')).is_empty());
+    assert!(matches!(busy.popup, Some(Popup::Confirm { .. })));
+    assert_eq!(busy.on_key(ctrl('c')), [Effect::Quit]);
+}
+
+#[test]
+fn pasted_text_loses_escape_sequences() {
+    let mut app = app_with(vec![]);
+    app.on_paste("a \u{1b}[31mred\u{1b}[0m fox\u{1b}]52;c;ZXZpbA==\u{7}\nin snow");
+    assert_eq!(app.prompt(), "a red fox\nin snow");
+}
+
+#[test]
+fn a_late_estimate_for_old_parameters_is_ignored() {
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "fox");
+    let first = app.estimate_command().unwrap();
+    let second = app.estimate_command().unwrap();
+    let (Command::Estimate { seq: old, .. }, Command::Estimate { seq: new, .. }) = (first, second)
+    else {
+        panic!("not estimates");
+    };
+    app.on_engine(Event::Estimate {
+        seq: old,
+        cost: Ok(10.0),
+    });
+    assert_ne!(app.cost, Cost::Known(10.0));
+    app.on_engine(Event::Estimate {
+        seq: new,
+        cost: Ok(75.0),
+    });
+    assert_eq!(app.cost, Cost::Known(75.0));
+}
+
+#[test]
+fn the_sidebar_changes_values_and_flags_problems_inline() {
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "<<<image_1>>> walks");
+    app.on_key(key(KeyCode::Tab));
+    assert_eq!(app.focus, Focus::Sidebar);
+    app.on_key(key(KeyCode::Right)); // mode pro → 4k
+    assert_eq!(app.request.mode, kling_tui::kling::Mode::FourK);
+    assert!(
+        app.problems.iter().any(|p| p.field == "prompt"),
+        "{:?}",
+        app.problems
+    );
+}
+
+#[test]
+fn the_multi_shot_editor_adds_reorders_and_totals_shots() {
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "two shots");
+    app.on_key(key(KeyCode::Tab));
+    while kling_tui::tui::form::FIELDS[app.field] != kling_tui::tui::form::Field::MultiShot {
+        app.on_key(key(KeyCode::Char('j')));
+    }
+    app.on_key(key(KeyCode::Enter));
+    assert!(matches!(app.popup, Some(Popup::Shots { .. })));
+    // The first shot exists with the whole duration; give it a prompt.
+    app.on_key(key(KeyCode::Enter));
+    type_text(&mut app, "A cat jumps");
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Left));
+    app.on_key(key(KeyCode::Left)); // 5 → 3 s
+    app.on_key(key(KeyCode::Char('a'))); // adds a 2 s shot, prompt open
+    type_text(&mut app, "It lands");
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Char('K'))); // move it first
+    let shots = app.request.multi_prompt.clone().unwrap();
+    assert_eq!(shots.len(), 2);
+    assert_eq!(
+        (shots[0].prompt.as_str(), shots[0].duration),
+        ("It lands", 2)
+    );
+    assert_eq!(
+        (shots[1].prompt.as_str(), shots[1].duration),
+        ("A cat jumps", 3)
+    );
+    assert!(app.current_request().validate().is_empty());
+    app.on_key(key(KeyCode::Esc));
+    assert!(app.popup.is_none());
+}
+
+#[test]
+fn spent_counts_this_sessions_jobs_only() {
+    let mut app = app_with(vec![]);
+    app.started_at = now() - jiff::SignedDuration::from_secs(150);
+    for j in tui_fixtures::jobs_in_every_state().into_iter().take(4) {
+        app.on_engine(Event::Job(Box::new(j)));
+    }
+    // Jobs 1 and 2 were made 67 s and 127 s ago; 3 and 4 before the session.
+    assert_eq!(app.spent(), 150.0);
+    let _ = JobStatus::Success;
+}
