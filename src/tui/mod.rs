@@ -188,14 +188,19 @@ fn enter(mouse: bool) -> std::io::Result<Term> {
     }));
     crossterm::terminal::enable_raw_mode()?;
     let mut stdout = std::io::stdout();
-    execute!(stdout, EnterAlternateScreen, EnableBracketedPaste)?;
+    // Cleared by hand: ratatui's clear() first asks the terminal where its cursor is, a round
+    // trip over SSH that some terminals never answer.
+    execute!(
+        stdout,
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
     if mouse {
         execute!(stdout, EnableMouseCapture)?;
     }
     let backend = CrosstermBackend::new(BufWriter::with_capacity(64 * 1024, std::io::stdout()));
-    let mut terminal = Terminal::new(backend)?;
-    terminal.clear()?;
-    Ok(terminal)
+    Terminal::new(backend)
 }
 
 fn leave(mouse: bool) {

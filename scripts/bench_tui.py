@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Benchmarks of the full-screen app in a real pseudo-terminal (160x48), against the simulator
+running as its own process on loopback:
+
+- time to first frame: from starting the process to the first drawn frame on the terminal;
+- bytes written to the terminal per minute while idle with 100 running jobs (only changed
+  cells should be written: spinners and clocks);
+- bytes written while idle with nothing running (should be zero);
+- CPU of the app over the same minute.
+
+Usage: python3 scripts/bench_tui.py [--window SECONDS]. Builds the release binary first.
+"""
+
+import argparse
+import fcntl
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import BIN, ROOT, env_for, proc_cpu_seconds, start_sim  # noqa: E402
+
+
+def spawn_in_pty(env, cols=160, rows=48):
+    pid, fd = os.forkpty()
+    if pid == 0:
+        os.execve(BIN, [BIN], env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    return pid, fd
+
+
+def read_for(fd, seconds):
+    """Everything the app writes during `seconds`."""
+    out = bytearray()
+    end = time.perf_counter() + seconds
+    while True:
+        left = end - time.perf_counter()
+        if left <= 0:
+            return bytes(out)
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                out += os.read(fd, 65536)
+            except OSError:
+                return bytes(out)
+
+
+def first_frame(fd, started, marker=b"Parameters"):
+    seen = bytearray()
+    while marker not in seen:
+        ready, _, _ = select.select([fd], [], [], 10)
+        if not ready:
+            raise SystemExit("no frame within 10 s")
+        seen += os.read(fd, 65536)
+    return time.perf_counter() - started
+
+
+def stop(pid, fd):
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    os.close(fd)
+
+
+def measure(env, window, label):
+    started = time.perf_counter()
+    pid, fd = spawn_in_pty(env)
+    ttff = first_frame(fd, started)
+    read_for(fd, 5)  # the journal's jobs arrive and settle on screen
+    cpu0 = proc_cpu_seconds(pid)
+    t0 = time.perf_counter()
+    written = read_for(fd, window)
+    elapsed = time.perf_counter() - t0
+    cpu = (proc_cpu_seconds(pid) - cpu0) / elapsed * 100
+    stop(pid, fd)
+    return {
+        "label": label,
+        "ttff_ms": ttff * 1000,
+        "bytes_per_min": len(written) / elapsed * 60,
+        "cpu_percent": cpu,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--window", type=float, default=60.0)
+    parser.add_argument("--jobs", type=int, default=100)
+    args = parser.parse_args()
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+
+    results = []
+    # Nothing running: an empty journal.
+    sim, api = start_sim("--time-scale", "1")
+    home = tempfile.mkdtemp(prefix="kling-tui-bench-")
+    try:
+        results.append(measure(env_for(home, api), args.window, "idle, no jobs"))
+    finally:
+        sim.send_signal(signal.SIGINT)
+        sim.wait()
+
+    # 100 running jobs: a slow simulator keeps them running for the whole window.
+    sim, api = start_sim("--time-scale", "0.05", "--concurrency-limit", str(args.jobs * 2))
+    home = tempfile.mkdtemp(prefix="kling-tui-bench-")
+    env = env_for(home, api)
+    try:
+        for n in range(args.jobs):
+            subprocess.run(
+                [BIN, "submit", "--prompt", f"a red fox in snow, take {n}"],
+                env=env, check=True, stdout=subprocess.DEVNULL,
+            )
+        results.append(measure(env, args.window, f"idle, {args.jobs} running jobs"))
+    finally:
+        sim.send_signal(signal.SIGINT)
+        sim.wait()
+
+    print("| 160x48 in a pseudo-terminal | time to first frame | bytes written per minute | CPU |")
+    print("|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['label']} | {r['ttff_ms']:.0f} ms | {r['bytes_per_min']:.0f} "
+            f"| {r['cpu_percent']:.2f} % of one core |"
+        )
+
+
+if __name__ == "__main__":
+    main()
