@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::types::JobStatus;
+use crate::api::types::{JobStatus, StatusChange};
 use crate::kling::KlingRequest;
 
 /// A job's number in this journal, given before anything is sent.
@@ -62,6 +62,12 @@ pub struct JobRecord {
     pub cost: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The server's advice next to an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// Each status the server reported, with its time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<StatusChange>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub downloads: Vec<DownloadRecord>,
     /// Polling has failed repeatedly; shown, never dropped. Not persisted.
@@ -81,6 +87,8 @@ impl JobRecord {
             progress: 0.0,
             cost: None,
             error: None,
+            hint: None,
+            history: Vec::new(),
             downloads: Vec::new(),
             stale: false,
         }

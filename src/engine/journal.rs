@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::job::{DownloadRecord, JobRecord, LocalId, Submission};
-use crate::api::types::JobStatus;
+use crate::api::types::{JobStatus, StatusChange};
 use crate::kling::KlingRequest;
 
 const FILE_NAME: &str = "journal.jsonl";
@@ -75,6 +75,10 @@ pub enum Record {
         error: Option<String>,
         #[serde(default)]
         cost: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hint: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        history: Vec<StatusChange>,
     },
     Downloaded {
         local_id: LocalId,
@@ -149,11 +153,17 @@ fn apply(jobs: &mut BTreeMap<LocalId, JobRecord>, record: Record) {
             asset_ids,
             error,
             cost,
+            hint,
+            history,
         } => {
             if let Some(j) = jobs.get_mut(&local_id) {
                 j.status = Some(status);
                 j.progress = progress;
                 j.error = error;
+                j.hint = hint;
+                if !history.is_empty() {
+                    j.history = history;
+                }
                 j.cost = cost.or(j.cost);
                 if j.downloads.is_empty() || j.downloads.len() != asset_ids.len() {
                     j.downloads = asset_ids
@@ -521,6 +531,8 @@ mod tests {
                     asset_ids: vec![],
                     error: None,
                     cost: None,
+                    hint: None,
+                    history: vec![],
                 },
                 false,
             )

@@ -13,7 +13,7 @@ use super::job::{JobRecord, LocalId, Submission};
 use super::journal::{Journal, Record};
 use super::schedule::Schedule;
 use super::{Command, EngineConfig, Event, reconcile};
-use crate::api::types::{GenerateResponse, Job, JobStatus};
+use crate::api::types::{GenerateResponse, Job, JobStatus, StatusChange};
 use crate::api::{ApiError, DownloadProgress, ScenarioClient, job_file_stem};
 use crate::sanitize::sanitize;
 
@@ -649,11 +649,21 @@ impl Worker {
                 let error = job.metadata.error.as_deref().map(sanitize);
                 let assets = job.metadata.asset_ids.clone();
                 let cost = job.billing.as_ref().and_then(|b| b.cu_cost);
+                let hint = job.metadata.hint.as_deref().map(sanitize);
+                let history: Vec<StatusChange> = job
+                    .status_history
+                    .iter()
+                    .map(|h| StatusChange {
+                        date: sanitize(&h.date),
+                        status: JobStatus::parse(&sanitize(h.status.as_str())),
+                    })
+                    .collect();
                 let known_assets: Vec<&String> =
                     known.downloads.iter().map(|d| &d.asset_id).collect();
                 let changed = known.status.as_ref() != Some(&status)
                     || (known.progress - progress).abs() >= 0.005
                     || known.error != error
+                    || known.history.len() != history.len()
                     || known_assets != assets.iter().collect::<Vec<_>>();
                 let was_stale = self.journal.set_stale(id, false);
                 if changed {
@@ -666,6 +676,8 @@ impl Worker {
                             asset_ids: assets,
                             error,
                             cost,
+                            hint,
+                            history,
                         },
                         is_final,
                     );

@@ -469,6 +469,9 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             theme.error(),
         )));
     }
+    if let Some(hint) = &job.hint {
+        lines.push(Line::from(format!("hint: {}", sanitize(hint))));
+    }
     for d in &job.downloads {
         match (&d.file, &d.error) {
             (Some(file), _) => lines.push(Line::from(Span::styled(
@@ -494,6 +497,21 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     }
     lines.push(Line::from(Span::styled("prompt:", theme.dim())));
     lines.push(Line::from(sanitize(&r.prompt)));
+    if !job.history.is_empty() {
+        lines.push(Line::from(Span::styled("history:", theme.dim())));
+        for change in &job.history {
+            // "2026-11-24T12:00:03.120Z" → "12:00:03"
+            let time: String = change
+                .date
+                .split('T')
+                .nth(1)
+                .unwrap_or("")
+                .chars()
+                .take(8)
+                .collect();
+            lines.push(Line::from(format!("  {time}  {}", change.status)));
+        }
+    }
     frame.render_widget(
         Paragraph::new(Text::from(lines))
             .block(block)

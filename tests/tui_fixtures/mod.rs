@@ -155,6 +155,15 @@ pub fn jobs_in_every_state() -> Vec<JobRecord> {
         error: None,
     }];
     jobs[7].error = Some("The generation failed: content moderation flagged the prompt".into());
+    jobs[7].hint = Some("Rephrase the prompt and submit again; failed jobs are refunded.".into());
+    jobs[7].history = ["pending", "queued", "warming-up", "in-progress", "failure"]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| kling_tui::api::types::StatusChange {
+            date: format!("2026-11-24T12:0{i}:1{i}.000Z"),
+            status: JobStatus::parse(s),
+        })
+        .collect();
     jobs[9].stale = true;
     jobs
 }
