@@ -29,6 +29,17 @@ pub struct ConfigFile {
     pub max_downloads: Option<usize>,
     /// API requests per second shared by all polling (default 5).
     pub requests_per_second: Option<f64>,
+    /// Colours of the full-screen app: `default`, or `mono` for none (as with `NO_COLOR`).
+    pub theme: Option<Theme>,
+    /// Key overrides for the full-screen app: action name → keys, e.g. `submit = "ctrl+s"`.
+    pub keys: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    Default,
+    Mono,
 }
 
 impl fmt::Debug for ConfigFile {
@@ -45,6 +56,8 @@ impl fmt::Debug for ConfigFile {
             .field("auto_download", &self.auto_download)
             .field("max_downloads", &self.max_downloads)
             .field("requests_per_second", &self.requests_per_second)
+            .field("theme", &self.theme)
+            .field("keys", &self.keys)
             .finish()
     }
 }
@@ -277,6 +290,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains(ENV_SECRET), "{err}");
+    }
+
+    #[test]
+    fn a_bad_theme_names_its_key_and_the_choices() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "theme = \"neon\"\n", 0o600);
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("theme") && err.contains("mono"), "{err}");
     }
 
     #[test]

@@ -420,3 +420,30 @@ fn demo_needs_no_credentials() {
     let files: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
     assert_eq!(files.len(), 1);
 }
+
+#[test]
+fn an_invalid_config_stops_the_app_naming_the_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("config/kling-tui");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("config.toml");
+    for (text, expected) in [
+        ("[keys]\nsumbit = \"f6\"\n", "keys.sumbit: no such action"),
+        (
+            "[keys]\nsubmit = \"ctrl+\"\n",
+            "keys.submit: \"ctrl+\" is not a key",
+        ),
+        ("theme = \"neon\"\n", "theme"),
+        ("auto_download = \"yes\"\n", "auto_download"),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        bin(home.path())
+            .arg("--demo")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(expected))
+            .stderr(predicate::str::contains("config.toml"));
+    }
+}

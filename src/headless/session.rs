@@ -100,6 +100,13 @@ impl Session {
             Credentials::new(sim::DEMO_API_KEY, sim::DEMO_API_SECRET),
         );
         options.project_id = cli.project_id.clone();
+        // Preferences still apply in the demo; a file others can read holds no secret the
+        // demo would use, so only an invalid one stops it.
+        let config = match Dirs::locate().map(|d| config::load(&d.config_file)) {
+            Ok(Ok(config)) => config,
+            Ok(Err(ConfigError::Permissions { .. })) | Err(_) => None,
+            Ok(Err(e)) => return Err(e.into()),
+        };
         // The simulator lives only as long as this process, and so do its jobs.
         let demo_dir = tempfile::Builder::new()
             .prefix("kling-tui-demo-")
@@ -108,7 +115,7 @@ impl Session {
         Ok(Self {
             client: ScenarioClient::new(options.clone())?,
             options,
-            config: None,
+            config,
             journal_dir: demo_dir.path().to_path_buf(),
             demo: true,
             requests_per_second: cli.requests_per_second,

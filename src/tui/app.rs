@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::{TextArea, WrapMode};
 
 use super::form::{self, FIELDS, Field};
-use super::keys::{self, Action, Scope};
+use super::keys::{Action, Keymap, Scope};
 use super::queue::{Queue, Transfer};
 use crate::engine::{Command, Event, JobRecord, LocalId, Submission};
 use crate::kling::{KlingRequest, Problem, PromptRef, Shot, prompt_references};
@@ -98,6 +98,7 @@ pub struct App {
     /// Spinner frame, advanced only while something runs.
     pub tick: u64,
     pub no_color: bool,
+    pub keymap: Keymap,
     pub dirty: bool,
 }
 
@@ -134,6 +135,7 @@ impl App {
             problems: Vec::new(),
             tick: 0,
             no_color: false,
+            keymap: Keymap::default(),
             dirty: true,
         };
         app.revalidate();
@@ -316,7 +318,7 @@ impl App {
             }
             return effects;
         }
-        match keys::lookup(self.focus.scope(), &key) {
+        match self.keymap.lookup(self.focus.scope(), &key) {
             Some(action) => self.act(action, &mut effects),
             None if self.focus == Focus::Editor => {
                 if self.editor.input(key) {

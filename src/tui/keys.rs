@@ -54,10 +54,10 @@ pub enum Action {
     Refresh,
 }
 
+/// One entry of the built-in table.
 pub struct Binding {
     pub scope: Scope,
     pub keys: &'static [(KeyCode, KeyModifiers)],
-    pub label: &'static str,
     pub action: Action,
     pub help: &'static str,
 }
@@ -65,13 +65,13 @@ pub struct Binding {
 const NONE: KeyModifiers = KeyModifiers::NONE;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 const ALT: KeyModifiers = KeyModifiers::ALT;
+const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
 
 macro_rules! bind {
-    ($scope:ident, [$(($code:expr, $mods:expr)),+], $label:literal, $action:ident, $help:literal) => {
+    ($scope:ident, [$(($code:expr, $mods:expr)),+], $action:ident, $help:literal) => {
         Binding {
             scope: Scope::$scope,
             keys: &[$(($code, $mods)),+],
-            label: $label,
             action: Action::$action,
             help: $help,
         }
@@ -84,182 +84,361 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         Anywhere,
         [(Char('r'), CTRL), (F(5), NONE)],
-        "Ctrl+R/F5",
         Submit,
         "submit the request"
     ),
-    bind!(Anywhere, [(Tab, NONE)], "Tab", FocusNext, "next pane"),
-    bind!(
-        Anywhere,
-        [(BackTab, NONE), (BackTab, KeyModifiers::SHIFT)],
-        "Shift+Tab",
-        FocusPrev,
-        "previous pane"
-    ),
-    bind!(Anywhere, [(Char('c'), CTRL)], "Ctrl+C", ForceQuit, "quit"),
-    bind!(OutsideEditor, [(Char('?'), NONE)], "?", Help, "this help"),
-    bind!(OutsideEditor, [(Char('q'), NONE)], "q", Quit, "quit"),
-    bind!(
-        Editor,
-        [(Char('y'), CTRL)],
-        "Ctrl+Y",
-        Redo,
-        "redo (Ctrl+U undoes)"
-    ),
+    bind!(Anywhere, [(Tab, NONE)], FocusNext, "next pane"),
+    bind!(Anywhere, [(BackTab, SHIFT)], FocusPrev, "previous pane"),
+    bind!(Anywhere, [(Char('c'), CTRL)], ForceQuit, "quit"),
+    bind!(OutsideEditor, [(Char('?'), NONE)], Help, "this help"),
+    bind!(OutsideEditor, [(Char('q'), NONE)], Quit, "quit"),
+    bind!(Editor, [(Char('y'), CTRL)], Redo, "redo (Ctrl+U undoes)"),
     bind!(
         Editor,
         [(Char('i'), ALT)],
-        "Alt+I",
         InsertImageRef,
         "insert <<<image_N>>> for the next reference image"
     ),
     bind!(
         Editor,
         [(Char('v'), ALT)],
-        "Alt+V",
         InsertVideoRef,
         "insert <<<video_1>>>"
     ),
     bind!(
         Sidebar,
         [(Up, NONE), (Char('k'), NONE)],
-        "↑/k",
         Up,
         "previous field"
     ),
     bind!(
         Sidebar,
         [(Down, NONE), (Char('j'), NONE)],
-        "↓/j",
         Down,
         "next field"
     ),
     bind!(
         Sidebar,
         [(Left, NONE), (Char('h'), NONE)],
-        "←/h",
         Decrease,
         "previous value"
     ),
     bind!(
         Sidebar,
         [(Right, NONE), (Char('l'), NONE)],
-        "→/l",
         Increase,
         "next value"
     ),
     bind!(
         Sidebar,
         [(Enter, NONE)],
-        "Enter",
         Activate,
         "change or edit the field"
     ),
-    bind!(
-        Queue,
-        [(Up, NONE), (Char('k'), NONE)],
-        "↑/k",
-        Up,
-        "previous job"
-    ),
-    bind!(
-        Queue,
-        [(Down, NONE), (Char('j'), NONE)],
-        "↓/j",
-        Down,
-        "next job"
-    ),
+    bind!(Queue, [(Up, NONE), (Char('k'), NONE)], Up, "previous job"),
+    bind!(Queue, [(Down, NONE), (Char('j'), NONE)], Down, "next job"),
     bind!(
         Queue,
         [(Char('d'), NONE)],
-        "d",
         Download,
         "download the selected job"
     ),
     bind!(
         Queue,
         [(Char('D'), NONE)],
-        "D",
         DownloadAll,
         "download every finished job"
     ),
     bind!(
         Queue,
         [(Char('c'), NONE)],
-        "c",
         Cancel,
         "cancel the selected job (asks first)"
     ),
     bind!(
         Queue,
         [(Char('e'), NONE), (Enter, NONE)],
-        "e/Enter",
         Reuse,
         "copy its parameters into the editor"
     ),
     bind!(
         Queue,
         [(Char('y'), NONE)],
-        "y",
         Yank,
         "copy the job id (or file path) to the clipboard"
     ),
     bind!(
         Queue,
         [(Char('x'), NONE)],
-        "x",
         Forget,
         "forget the job (asks first)"
     ),
-    bind!(Queue, [(Char('/'), NONE)], "/", Filter, "filter the jobs"),
-    bind!(
-        Queue,
-        [(Char('s'), NONE)],
-        "s",
-        Sort,
-        "cycle the sort order"
-    ),
+    bind!(Queue, [(Char('/'), NONE)], Filter, "filter the jobs"),
+    bind!(Queue, [(Char('s'), NONE)], Sort, "cycle the sort order"),
     bind!(
         Queue,
         [(Char('r'), NONE)],
-        "r",
         Refresh,
         "poll everything now, retry failures"
     ),
 ];
 
-fn matches(binding: &Binding, key: &KeyEvent) -> bool {
+impl Action {
+    /// The name used for this action under `[keys]` in config.toml.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Submit => "submit",
+            Action::FocusNext => "focus_next",
+            Action::FocusPrev => "focus_prev",
+            Action::Help => "help",
+            Action::Quit => "quit",
+            Action::ForceQuit => "force_quit",
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::Decrease => "decrease",
+            Action::Increase => "increase",
+            Action::Activate => "activate",
+            Action::Redo => "redo",
+            Action::InsertImageRef => "insert_image_ref",
+            Action::InsertVideoRef => "insert_video_ref",
+            Action::Download => "download",
+            Action::DownloadAll => "download_all",
+            Action::Cancel => "cancel",
+            Action::Reuse => "reuse",
+            Action::Yank => "yank",
+            Action::Forget => "forget",
+            Action::Filter => "filter",
+            Action::Sort => "sort",
+            Action::Refresh => "refresh",
+        }
+    }
+}
+
+type Key = (KeyCode, KeyModifiers);
+
+/// A key as people write it: `ctrl+r`, `alt+i`, `f5`, `shift+tab`, `enter`, `up`, `D`.
+pub fn parse_key(spec: &str) -> Result<Key, String> {
+    let spec = spec.trim();
+    let mut mods = NONE;
+    let mut rest = spec;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        if let Some(r) = lower.strip_prefix("ctrl+") {
+            mods |= CTRL;
+            rest = &rest[rest.len() - r.len()..];
+        } else if let Some(r) = lower.strip_prefix("alt+") {
+            mods |= ALT;
+            rest = &rest[rest.len() - r.len()..];
+        } else if let Some(r) = lower.strip_prefix("shift+") {
+            mods |= SHIFT;
+            rest = &rest[rest.len() - r.len()..];
+        } else {
+            break;
+        }
+    }
+    let code = match rest.to_ascii_lowercase().as_str() {
+        "enter" | "return" => Enter,
+        "tab" if mods.contains(SHIFT) => BackTab,
+        "tab" => Tab,
+        "backtab" => BackTab,
+        "esc" | "escape" => KeyCode::Esc,
+        "up" => Up,
+        "down" => Down,
+        "left" => Left,
+        "right" => Right,
+        "space" => Char(' '),
+        "backspace" => KeyCode::Backspace,
+        "delete" | "del" => KeyCode::Delete,
+        "home" => KeyCode::Home,
+        "end" => KeyCode::End,
+        "pageup" => KeyCode::PageUp,
+        "pagedown" => KeyCode::PageDown,
+        f if f.len() > 1
+            && f.starts_with('f')
+            && f[1..].parse::<u8>().is_ok_and(|n| (1..=24).contains(&n)) =>
+        {
+            F(f[1..].parse().unwrap_or(1))
+        }
+        _ => {
+            let mut chars = rest.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) if !c.is_control() => Char(if mods.contains(CTRL) {
+                    c.to_ascii_lowercase()
+                } else {
+                    c
+                }),
+                _ => {
+                    return Err(format!(
+                        "{spec:?} is not a key (write e.g. \"ctrl+s\", \"f6\", \"alt+x\" or \"x\")"
+                    ));
+                }
+            }
+        }
+    };
+    if code == KeyCode::Esc {
+        return Err(format!("{spec:?}: Esc closes popups and cannot be bound"));
+    }
+    Ok((code, mods))
+}
+
+/// How a key is shown in help and hints.
+pub fn key_label((code, mods): Key) -> String {
+    let mut label = String::new();
+    if mods.contains(CTRL) {
+        label.push_str("Ctrl+");
+    }
+    if mods.contains(ALT) {
+        label.push_str("Alt+");
+    }
+    let name = match code {
+        Char(' ') => "Space".to_string(),
+        Char(c) if mods.contains(CTRL) || mods.contains(ALT) => c.to_ascii_uppercase().to_string(),
+        Char(c) => c.to_string(),
+        F(n) => format!("F{n}"),
+        Enter => "Enter".into(),
+        Tab => "Tab".into(),
+        BackTab => "Shift+Tab".into(),
+        Up => "↑".into(),
+        Down => "↓".into(),
+        Left => "←".into(),
+        Right => "→".into(),
+        other => format!("{other:?}"),
+    };
+    label.push_str(&name);
+    label
+}
+
+/// A binding in force: the built-in one, or its keys as config.toml set them.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    pub scope: Scope,
+    pub keys: Vec<Key>,
+    pub action: Action,
+    pub help: &'static str,
+}
+
+impl Bound {
+    pub fn label(&self) -> String {
+        self.keys
+            .iter()
+            .map(|k| key_label(*k))
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+/// The key bindings in force. Dispatch, help and hints all read this one table.
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    bindings: Vec<Bound>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        Self {
+            bindings: BINDINGS
+                .iter()
+                .map(|b| Bound {
+                    scope: b.scope,
+                    keys: b.keys.to_vec(),
+                    action: b.action,
+                    help: b.help,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn overlaps(a: Scope, b: Scope) -> bool {
+    a == b
+        || a == Scope::Anywhere
+        || b == Scope::Anywhere
+        || (a == Scope::OutsideEditor && b != Scope::Editor)
+        || (b == Scope::OutsideEditor && a != Scope::Editor)
+}
+
+impl Keymap {
+    /// The built-in keys with `[keys]` from config.toml laid over them: action name → keys,
+    /// several separated by commas. Errors name the entry and the rule.
+    pub fn with_overrides<'a>(
+        overrides: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) -> Result<Self, String> {
+        let mut map = Self::default();
+        for (name, spec) in overrides {
+            let action = BINDINGS
+                .iter()
+                .map(|b| b.action)
+                .find(|a| a.name() == name)
+                .ok_or_else(|| {
+                    let mut names: Vec<&str> = BINDINGS.iter().map(|b| b.action.name()).collect();
+                    names.dedup();
+                    format!("keys.{name}: no such action (one of: {})", names.join(", "))
+                })?;
+            let keys = spec
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(parse_key)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("keys.{name}: {e}"))?;
+            if keys.is_empty() {
+                return Err(format!("keys.{name}: give at least one key"));
+            }
+            for bound in map.bindings.iter_mut().filter(|b| b.action == action) {
+                bound.keys = keys.clone();
+            }
+        }
+        for (i, a) in map.bindings.iter().enumerate() {
+            for b in &map.bindings[i + 1..] {
+                if a.action != b.action
+                    && overlaps(a.scope, b.scope)
+                    && let Some(k) = a.keys.iter().find(|k| b.keys.contains(k))
+                {
+                    return Err(format!(
+                        "keys: {} is bound to both {} and {}",
+                        key_label(*k),
+                        a.action.name(),
+                        b.action.name()
+                    ));
+                }
+            }
+        }
+        Ok(map)
+    }
+
+    /// The action bound to `key` where `scope` has the focus, if any.
+    pub fn lookup(&self, scope: Scope, key: &KeyEvent) -> Option<Action> {
+        let applies = |s: Scope| {
+            s == scope
+                || s == Scope::Anywhere
+                || (s == Scope::OutsideEditor && scope != Scope::Editor)
+        };
+        self.bindings
+            .iter()
+            .find(|b| applies(b.scope) && b.keys.iter().any(|k| matches(*k, key)))
+            .map(|b| b.action)
+    }
+
+    /// The bindings of one scope, for the help popup and the status bar.
+    pub fn bindings_for(&self, scope: Scope) -> impl Iterator<Item = &Bound> {
+        self.bindings.iter().filter(move |b| b.scope == scope)
+    }
+}
+
+fn matches((code, mods): Key, key: &KeyEvent) -> bool {
     // Shift is part of the character itself ('D'), so only Ctrl and Alt are compared for
-    // characters; other keys compare all modifiers.
+    // characters; other keys compare all modifiers (BackTab may or may not carry Shift).
     let relevant = |m: KeyModifiers| match key.code {
         Char(_) => m & (CTRL | ALT),
+        BackTab => m & (CTRL | ALT),
         _ => m,
     };
-    binding
-        .keys
-        .iter()
-        .any(|(code, mods)| *code == key.code && relevant(*mods) == relevant(key.modifiers))
-}
-
-/// The action bound to `key` where `scope` has the focus, if any.
-pub fn lookup(scope: Scope, key: &KeyEvent) -> Option<Action> {
-    let applies = |s: Scope| {
-        s == scope || s == Scope::Anywhere || (s == Scope::OutsideEditor && scope != Scope::Editor)
-    };
-    BINDINGS
-        .iter()
-        .find(|b| applies(b.scope) && matches(b, key))
-        .map(|b| b.action)
-}
-
-/// The bindings of one scope, for the help popup and the status bar.
-pub fn bindings_for(scope: Scope) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS.iter().filter(move |b| b.scope == scope)
+    code == key.code && relevant(mods) == relevant(key.modifiers)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn key(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, mods)
@@ -267,47 +446,79 @@ mod tests {
 
     #[test]
     fn typing_keys_stay_in_the_editor() {
-        assert_eq!(lookup(Scope::Editor, &key(Char('q'), NONE)), None);
-        assert_eq!(lookup(Scope::Editor, &key(Char('?'), NONE)), None);
+        let map = Keymap::default();
+        assert_eq!(map.lookup(Scope::Editor, &key(Char('q'), NONE)), None);
+        assert_eq!(map.lookup(Scope::Editor, &key(Char('?'), NONE)), None);
         assert_eq!(
-            lookup(Scope::Queue, &key(Char('q'), NONE)),
+            map.lookup(Scope::Queue, &key(Char('q'), NONE)),
             Some(Action::Quit)
         );
     }
 
     #[test]
     fn submit_works_from_anywhere_and_shift_letters_differ() {
+        let map = Keymap::default();
         for scope in [Scope::Editor, Scope::Sidebar, Scope::Queue] {
-            assert_eq!(lookup(scope, &key(Char('r'), CTRL)), Some(Action::Submit));
-            assert_eq!(lookup(scope, &key(F(5), NONE)), Some(Action::Submit));
+            assert_eq!(
+                map.lookup(scope, &key(Char('r'), CTRL)),
+                Some(Action::Submit)
+            );
+            assert_eq!(map.lookup(scope, &key(F(5), NONE)), Some(Action::Submit));
         }
         assert_eq!(
-            lookup(Scope::Queue, &key(Char('d'), NONE)),
+            map.lookup(Scope::Queue, &key(Char('d'), NONE)),
             Some(Action::Download)
         );
         assert_eq!(
-            lookup(Scope::Queue, &key(Char('D'), KeyModifiers::SHIFT)),
+            map.lookup(Scope::Queue, &key(Char('D'), SHIFT)),
             Some(Action::DownloadAll)
+        );
+        assert_eq!(
+            map.lookup(Scope::Queue, &key(BackTab, NONE)),
+            Some(Action::FocusPrev)
         );
     }
 
     #[test]
-    fn no_key_is_bound_twice_in_one_place() {
-        for (i, a) in BINDINGS.iter().enumerate() {
-            for b in &BINDINGS[i + 1..] {
-                let overlap =
-                    a.scope == b.scope || a.scope == Scope::Anywhere || b.scope == Scope::Anywhere;
-                if overlap {
-                    for k in a.keys {
-                        assert!(
-                            !b.keys.contains(k),
-                            "{} and {} share {k:?}",
-                            a.label,
-                            b.label
-                        );
-                    }
-                }
-            }
-        }
+    fn the_built_in_table_has_no_clash() {
+        assert!(Keymap::with_overrides(&BTreeMap::new()).is_ok());
+    }
+
+    #[test]
+    fn overrides_replace_keys_and_show_in_labels() {
+        let overrides: BTreeMap<String, String> =
+            [("submit".to_string(), "ctrl+s, f6".to_string())].into();
+        let map = Keymap::with_overrides(&overrides).unwrap();
+        assert_eq!(
+            map.lookup(Scope::Editor, &key(Char('s'), CTRL)),
+            Some(Action::Submit)
+        );
+        assert_eq!(map.lookup(Scope::Editor, &key(Char('r'), CTRL)), None);
+        let label = map.bindings_for(Scope::Anywhere).next().unwrap().label();
+        assert_eq!(label, "Ctrl+S/F6");
+    }
+
+    #[test]
+    fn bad_overrides_name_the_entry_and_the_rule() {
+        let err = |k: &str, v: &str| {
+            let o: BTreeMap<String, String> = [(k.to_string(), v.to_string())].into();
+            Keymap::with_overrides(&o).unwrap_err()
+        };
+        assert!(err("sumbit", "f6").starts_with("keys.sumbit: no such action"));
+        assert!(err("submit", "ctrl+").starts_with("keys.submit: \"ctrl+\" is not a key"));
+        assert_eq!(
+            err("download", "c"),
+            "keys: c is bound to both download and cancel"
+        );
+        assert!(err("submit", "esc").contains("cannot be bound"));
+    }
+
+    #[test]
+    fn keys_parse_as_written() {
+        assert_eq!(parse_key("Ctrl+R"), Ok((Char('r'), CTRL)));
+        assert_eq!(parse_key("shift+tab"), Ok((BackTab, SHIFT)));
+        assert_eq!(parse_key("F12"), Ok((F(12), NONE)));
+        assert_eq!(parse_key("D"), Ok((Char('D'), NONE)));
+        assert!(parse_key("f99").is_err());
     }
 }

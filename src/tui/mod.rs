@@ -39,9 +39,6 @@ const ESTIMATE_DELAY: Duration = Duration::from_millis(400);
 
 pub async fn run(cli: &Cli) -> Result<i32, CliError> {
     let session = Session::open(cli).await?;
-    let journal = session.open_journal()?;
-    let config = session.engine_config(None);
-    let mut engine = engine::start(session.options.clone(), journal, config)?;
     let host = if session.demo {
         "demo".to_string()
     } else {
@@ -52,9 +49,19 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
             .unwrap_or("api")
             .to_string()
     };
+    // Config problems are reported before anything starts.
     let mut app = App::new(host, jiff::Timestamp::now());
-    app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let file = session.config.clone().unwrap_or_default();
+    app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        || file.theme == Some(crate::config::Theme::Mono);
+    if let Some(keys) = &file.keys {
+        app.keymap = keys::Keymap::with_overrides(keys)
+            .map_err(|e| CliError::Invalid(vec![format!("config.toml: {e}")]))?;
+    }
 
+    let journal = session.open_journal()?;
+    let config = session.engine_config(None);
+    let mut engine = engine::start(session.options.clone(), journal, config)?;
     let mut terminal = enter(cli.mouse)
         .map_err(|e| CliError::Local(format!("cannot set up the terminal: {e}")))?;
     let outcome = event_loop(&mut terminal, &mut app, &mut engine).await;

@@ -10,7 +10,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::app::{App, Cost, Focus, Popup};
 use super::form::{self, FIELDS};
-use super::keys::{self, Scope};
+use super::keys::Scope;
 use crate::api::types::JobStatus;
 use crate::engine::{JobRecord, Submission};
 use crate::kling::MAX_PROMPT_CHARS;
@@ -537,10 +537,12 @@ fn draw_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         Some((text, true)) => spans.push(Span::styled(format!(" {text} "), theme.error())),
         Some((text, false)) => spans.push(Span::raw(format!(" {text} "))),
         None => {
-            let hints: Vec<String> = keys::bindings_for(scope)
-                .chain(keys::bindings_for(Scope::Anywhere).take(2))
+            let hints: Vec<String> = app
+                .keymap
+                .bindings_for(scope)
+                .chain(app.keymap.bindings_for(Scope::Anywhere).take(2))
                 .take(6)
-                .map(|b| format!("{} {}", b.label, b.help.split(' ').next().unwrap_or("")))
+                .map(|b| format!("{} {}", b.label(), b.help.split(' ').next().unwrap_or("")))
                 .collect();
             spans.push(Span::styled(
                 format!(" {}  ? help", hints.join("  ")),
@@ -594,8 +596,8 @@ fn draw_popup(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
                     scope.title(),
                     theme.fg(Color::Cyan).add_modifier(Modifier::BOLD),
                 )));
-                for b in keys::bindings_for(scope) {
-                    lines.push(Line::from(format!("  {:<12} {}", b.label, b.help)));
+                for b in app.keymap.bindings_for(scope) {
+                    lines.push(Line::from(format!("  {:<12} {}", b.label(), b.help)));
                 }
             }
             let height = (lines.len() as u16 + 2).min(area.height);
