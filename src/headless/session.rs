@@ -48,12 +48,7 @@ impl Session {
             Err(_) if from_env.is_some() => None,
             Err(_) => return Err(ConfigError::NoHome.into()),
         };
-        let url_text = cli
-            .api_url
-            .clone()
-            .or_else(|| config.as_ref().and_then(|c| c.api_url.clone()))
-            .unwrap_or_else(|| DEFAULT_API_URL.to_string());
-        let base_url = parse_api_url(&url_text)?;
+        let (base_url, project_id) = endpoint(cli, config.as_ref())?;
         let credentials = match from_env {
             Some(credentials) => credentials,
             None => {
@@ -65,10 +60,7 @@ impl Session {
             }
         };
         let mut options = ClientOptions::new(base_url, credentials);
-        options.project_id = cli
-            .project_id
-            .clone()
-            .or_else(|| config.as_ref().and_then(|c| c.project_id.clone()));
+        options.project_id = project_id;
         let data_dir = dirs.map_err(|_| ConfigError::NoHome)?.data_dir;
         let journal_dir = data_dir.join("journals").join(journal_key(
             options.base_url.as_str(),
@@ -129,16 +121,7 @@ impl Session {
     pub fn journal_dir_for(cli: &Cli) -> Result<PathBuf, CliError> {
         let dirs = Dirs::locate()?;
         let config = config::load(&dirs.config_file).ok().flatten();
-        let url_text = cli
-            .api_url
-            .clone()
-            .or_else(|| config.as_ref().and_then(|c| c.api_url.clone()))
-            .unwrap_or_else(|| DEFAULT_API_URL.to_string());
-        let base_url = parse_api_url(&url_text)?;
-        let project = cli
-            .project_id
-            .clone()
-            .or_else(|| config.as_ref().and_then(|c| c.project_id.clone()));
+        let (base_url, project) = endpoint(cli, config.as_ref())?;
         Ok(dirs
             .data_dir
             .join("journals")
@@ -175,6 +158,24 @@ impl Session {
     pub fn open_journal(&self) -> Result<Journal, CliError> {
         Journal::open(&self.journal_dir).map_err(|e| CliError::Local(e.to_string()))
     }
+}
+
+/// The API and project to use: flags (and their environment variables) first, then the
+/// config file, then the public API.
+fn endpoint(
+    cli: &Cli,
+    config: Option<&ConfigFile>,
+) -> Result<(url::Url, Option<String>), CliError> {
+    let url_text = cli
+        .api_url
+        .clone()
+        .or_else(|| config.and_then(|c| c.api_url.clone()))
+        .unwrap_or_else(|| DEFAULT_API_URL.to_string());
+    let project = cli
+        .project_id
+        .clone()
+        .or_else(|| config.and_then(|c| c.project_id.clone()));
+    Ok((parse_api_url(&url_text)?, project))
 }
 
 /// A folder name per API and project, so jobs are only ever polled where they were made.
