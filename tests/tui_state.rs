@@ -105,9 +105,16 @@ fn d_sends_a_download_for_the_selected_finished_job() {
     app.queue.selected = Some(7);
     let effects = app.on_key(key(KeyCode::Char('d')));
     assert_eq!(effects, [Effect::Engine(Command::Download(7))]);
-    // Not on a running job.
+    // Not on a running job, nor on one already on disk.
     app.queue.selected = Some(4);
     assert!(app.on_key(key(KeyCode::Char('d'))).is_empty());
+    app.queue.selected = Some(6);
+    assert!(app.on_key(key(KeyCode::Char('d'))).is_empty());
+    assert!(
+        app.message
+            .as_ref()
+            .is_some_and(|(m, _)| m.starts_with("already on disk"))
+    );
     // D: every finished job not yet on disk (#7 only; #6 is saved).
     let effects = app.on_key(key(KeyCode::Char('D')));
     assert_eq!(effects, [Effect::Engine(Command::Download(7))]);
@@ -266,6 +273,11 @@ fn spent_counts_this_sessions_jobs_only() {
         app.on_engine(Event::Job(Box::new(j)));
     }
     // Jobs 1 and 2 were made 67 s and 127 s ago; 3 and 4 before the session.
+    assert_eq!(app.spent(), 150.0);
+    // A failed job is refunded.
+    let mut failed = job(16, "x", Submission::Accepted, Some(JobStatus::Failure), 0.5);
+    failed.created_at = now().to_string();
+    app.on_engine(Event::Job(Box::new(failed)));
     assert_eq!(app.spent(), 150.0);
     let _ = JobStatus::Success;
 }

@@ -190,12 +190,13 @@ impl App {
         !self.queue.transfers.is_empty() || self.queue.jobs.values().any(|j| !j.is_final())
     }
 
-    /// Creative units of the jobs made in this session.
+    /// Creative units of the jobs made in this session; failed jobs are refunded.
     pub fn spent(&self) -> f64 {
         self.queue
             .jobs
             .values()
             .filter(|j| j.submission == Submission::Accepted)
+            .filter(|j| j.status != Some(crate::api::types::JobStatus::Failure))
             .filter(|j| {
                 j.created_at
                     .parse::<jiff::Timestamp>()
@@ -395,6 +396,14 @@ impl App {
             }
             Action::Activate => self.activate_field(effects),
             Action::Download => match self.queue.selected_job() {
+                Some(job) if job.fully_downloaded() => {
+                    let files: Vec<String> = job
+                        .downloads
+                        .iter()
+                        .filter_map(|d| d.file.as_ref().map(|f| f.display().to_string()))
+                        .collect();
+                    self.say(format!("already on disk: {}", files.join(", ")));
+                }
                 Some(job) if job.succeeded() => {
                     effects.push(Effect::Engine(Command::Download(job.local_id)));
                     self.say(format!("downloading #{}", job.local_id));

@@ -81,6 +81,12 @@ async fn event_loop(
     let mut estimate_at: Option<Instant> = None;
     let mut next_tick = Instant::now() + TICK;
     let mut effects: Vec<Effect> = Vec::new();
+    // Killed politely (SIGTERM, or the SSH session hanging up): leave like a quit, so the
+    // terminal is restored and the journal written.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| CliError::Local(format!("cannot watch signals: {e}")))?;
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| CliError::Local(format!("cannot watch signals: {e}")))?;
     loop {
         for effect in effects.drain(..) {
             match effect {
@@ -116,6 +122,8 @@ async fn event_loop(
                 Some(Err(e)) => return Err(CliError::Local(format!("terminal input failed: {e}"))),
                 None => return Ok(exit::OK),
             },
+            _ = term.recv() => return Ok(143),
+            _ = hangup.recv() => return Ok(129),
             event = engine.events.recv() => match event {
                 Some(event) => app.on_engine(event),
                 None => return Err(CliError::Local("the engine stopped".into())),

@@ -474,10 +474,10 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     }
     for d in &job.downloads {
         match (&d.file, &d.error) {
-            (Some(file), _) => lines.push(Line::from(Span::styled(
-                format!("✓ {}", sanitize(&file.display().to_string())),
-                theme.fg(Color::Green),
-            ))),
+            (Some(file), _) => {
+                lines.push(Line::from(Span::styled("✓ saved", theme.fg(Color::Green))));
+                lines.push(Line::from(sanitize(&file.display().to_string())));
+            }
             (None, Some(e)) => lines.push(Line::from(Span::styled(
                 format!("! {}", sanitize(e)),
                 theme.error(),
@@ -601,7 +601,7 @@ fn draw_popup(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
                 }
             }
             let height = (lines.len() as u16 + 2).min(area.height);
-            let rect = centered(area, 64, height);
+            let rect = centered(area, 78, height);
             frame.render_widget(Clear, rect);
             frame.render_widget(
                 Paragraph::new(lines).block(Block::bordered().title(" Keys — any key closes ")),
@@ -675,7 +675,7 @@ fn draw_popup(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
                 } else {
                     Style::new()
                 };
-                lines.push(Line::from(Span::styled(fit(&text, 66), style)));
+                lines.push(Line::from(Span::styled(fit(&text, 74), style)));
             }
             if shots.is_empty() {
                 lines.push(Line::from(Span::styled(
@@ -705,11 +705,11 @@ fn draw_popup(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
                 lines.push(Line::from(Span::styled(format!("⚠ {p}"), theme.error())));
             }
             lines.push(Line::from(Span::styled(
-                "a add  x remove  Enter edit  ←/→ seconds  J/K move  = fit duration  Esc close",
+                "a add  x remove  Enter edit  ←/→ secs  J/K move  = fit  Esc close",
                 theme.dim(),
             )));
             let height = lines.len() as u16 + 2 + if editing.is_some() { 3 } else { 0 };
-            let rect = centered(area, 72, height);
+            let rect = centered(area, 78, height);
             frame.render_widget(Clear, rect);
             let [list, input] = Layout::vertical([
                 Constraint::Min(1),
