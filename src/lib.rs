@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod headless;
 pub mod kling;
+pub mod media;
 pub mod sanitize;
 pub mod sim;
 pub mod tui;
