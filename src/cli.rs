@@ -74,6 +74,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Upload local images or videos for use as references; prints their asset ids. A file
+    /// uploaded before (same content, same project) is not uploaded again.
+    Upload {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// One JSON object per file on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the jobs in the journal (works while another kling-tui is running).
     Jobs {
         /// One JSON object per job on stdout.
@@ -113,16 +122,17 @@ pub struct SubmitArgs {
     /// feature (style and camera reference) or base (edit the reference video).
     #[arg(long, value_parser = parse_reference_type, value_name = "TYPE")]
     pub video_reference_type: Option<VideoReferenceType>,
-    /// Asset id of the first frame.
+    /// The first frame: a local image (uploaded first) or an asset id.
     #[arg(long, value_name = "ASSET")]
     pub start_image: Option<String>,
-    /// Asset id of the last frame (needs --start-image).
+    /// The last frame (needs --start-image): a local image or an asset id.
     #[arg(long, value_name = "ASSET")]
     pub end_image: Option<String>,
-    /// Asset id of a reference image, <<<image_N>>> in the prompt; repeat for more (up to 7).
+    /// A reference image, <<<image_N>>> in the prompt: a local image or an asset id; repeat
+    /// for more (up to 7).
     #[arg(long = "reference-image", value_name = "ASSET")]
     pub reference_images: Vec<String>,
-    /// Asset id of the reference video, <<<video_1>>> in the prompt.
+    /// The reference video, <<<video_1>>> in the prompt: a local MP4/MOV/WebM or an asset id.
     #[arg(long, value_name = "ASSET")]
     pub reference_video: Option<String>,
     /// Print the cost in creative units and submit nothing.

@@ -289,6 +289,39 @@ impl ScenarioClient {
         }
     }
 
+    /// A GET of `base/segments...`, retried like every read.
+    pub(crate) async fn get_path<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+    ) -> Result<T, ApiError> {
+        for segment in segments {
+            check_id("id", segment)?;
+        }
+        self.get(self.url(segments, &[])).await
+    }
+
+    /// A POST that charges nothing (uploads and their actions), retried like a read.
+    pub(crate) async fn post_json<T: DeserializeOwned, B: serde::Serialize + ?Sized>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> Result<T, ApiError> {
+        for segment in segments {
+            check_id("id", segment)?;
+        }
+        let url = self.url(segments, &[]);
+        self.retry
+            .run(
+                "POST",
+                || async {
+                    let response = self.send(Method::POST, url.clone(), Some(body)).await?;
+                    self.read_json(response).await
+                },
+                ApiError::is_transient,
+            )
+            .await
+    }
+
     async fn get<T: DeserializeOwned>(&self, url: Url) -> Result<T, ApiError> {
         self.retry
             .run(

@@ -51,6 +51,10 @@ pub enum ApiError {
 
     #[error("download of asset {asset_id} failed: {detail}")]
     Download { asset_id: String, detail: String },
+
+    /// The server refused or failed to import an uploaded file.
+    #[error("{file}: upload failed: {detail}")]
+    Upload { file: String, detail: String },
 }
 
 struct HttpDisplay<'a>(&'a ApiError);

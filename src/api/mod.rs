@@ -8,6 +8,7 @@ mod endpoint;
 mod error;
 mod retry;
 pub mod types;
+mod upload;
 
 pub use auth::Credentials;
 pub use client::{ClientOptions, Gate, RequestGate, ScenarioClient};
@@ -15,3 +16,4 @@ pub use download::{DownloadProgress, extension_for_mime, job_file_stem};
 pub use endpoint::{DEFAULT_API_URL, check_url, parse_api_url};
 pub use error::ApiError;
 pub use retry::RetryPolicy;
+pub use upload::{INLINE_IMAGE_LIMIT, MIN_PART, UploadProgress, part_size};

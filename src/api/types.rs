@@ -236,6 +236,41 @@ pub struct AssetEnvelope {
     pub asset: Asset,
 }
 
+/// One part of a multipart upload: where to `PUT` its bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadPart {
+    pub number: u32,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// A multipart upload: `pending → validating → validated → imported` (or `failed`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Upload {
+    pub id: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub parts: Vec<UploadPart>,
+    /// The asset id, once imported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "lenient_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub error_message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadEnvelope {
+    pub upload: Upload,
+}
+
 /// An error body: `{"reason", "trace_id"|"traceId"}` or `{"message"}`, with the 429 extras.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

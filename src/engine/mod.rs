@@ -8,6 +8,7 @@ mod journal;
 mod pacer;
 mod reconcile;
 mod schedule;
+pub mod upload_cache;
 mod worker;
 
 use std::path::PathBuf;

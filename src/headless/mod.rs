@@ -2,6 +2,7 @@
 //! stderr, and exit codes a script can branch on.
 
 mod download;
+mod media;
 pub(crate) mod report;
 mod session;
 mod sim;
@@ -60,6 +61,7 @@ pub async fn run(cli: Cli) -> i32 {
             download::run(&cli, jobs, out.as_deref(), *json).await
         }
         Some(Command::Jobs { json }) => watch::jobs(&cli, *json).await,
+        Some(Command::Upload { files, json }) => media::upload_command(&cli, files, *json).await,
         Some(Command::Watch(args)) => watch::watch(&cli, args).await,
         Some(Command::Sim(args)) => sim::run(args).await,
         None => Err(CliError::Local("no command given; see --help".into())),

@@ -16,8 +16,12 @@ use super::{CliError, Session, exit};
 
 pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
     // Input is checked before credentials or network: bad input never costs a request.
-    let request = build_request(args)?;
+    let mut request = build_request(args)?;
+    super::media::check_request_files(&request)?;
     let session = Session::open(cli).await?;
+    // Local files become asset ids (uploaded, or found in the upload cache) before anything
+    // is charged.
+    super::media::resolve(&session, &mut request).await?;
     if args.dry_run {
         return dry_run(&session.client, &request, args.json).await;
     }

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use super::{MediaKind, image_dimensions, video_facts};
 
-pub const MAX_IMAGE_BYTES: u64 = 10 * 1024 * 1024;
+// MB as the API counts them: 10^6 bytes.
+pub const MAX_IMAGE_BYTES: u64 = 10_000_000;
 pub const MIN_IMAGE_SIDE: u32 = 300;
 pub const MAX_IMAGE_ASPECT: f64 = 2.5;
-pub const MAX_VIDEO_BYTES: u64 = 200 * 1024 * 1024;
+pub const MAX_VIDEO_BYTES: u64 = 200_000_000;
 pub const VIDEO_SECONDS: (f64, f64) = (3.0, 10.0);
 pub const VIDEO_SIDE: (u32, u32) = (720, 2160);
 
@@ -138,7 +139,7 @@ pub fn check_file(path: &Path, role: Role) -> Result<MediaInfo, Vec<String>> {
 }
 
 fn mb(bytes: u64) -> String {
-    format!("{:.1}", bytes as f64 / (1024.0 * 1024.0))
+    format!("{:.1}", bytes as f64 / 1_000_000.0)
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The API routes under `/v1`: jobs, job actions and assets (generate lives in generate.rs).
+//! The API routes under `/v1`: jobs, job actions and assets (generate lives in generate.rs,
+//! uploads in upload_routes.rs).
 
 use std::sync::Arc;
 
@@ -6,7 +7,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,7 +17,11 @@ use super::Route;
 use super::gate::{gate, query_map};
 use super::generate::generate;
 use super::jobs::{decode_token, encode_token};
+use super::sniff;
 use super::state::Sim;
+use super::upload_routes::{
+    ASSET_BODY_LIMIT, create_asset, create_upload, get_upload, upload_action,
+};
 use crate::api::types::{
     Asset, AssetEnvelope, AssetMetadata, AssetProperties, JobEnvelope, JobList,
 };
@@ -30,7 +35,14 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
         .route("/v1/jobs", get(list_jobs))
         .route("/v1/jobs/{job_id}", get(get_job))
         .route("/v1/jobs/{job_id}/action", post(job_action))
+        .route(
+            "/v1/assets",
+            post(create_asset).layer(DefaultBodyLimit::max(ASSET_BODY_LIMIT)),
+        )
         .route("/v1/assets/{asset_id}", get(get_asset))
+        .route("/v1/uploads", post(create_upload))
+        .route("/v1/uploads/{upload_id}", get(get_upload))
+        .route("/v1/uploads/{upload_id}/action", post(upload_action))
         .route("/_sim/stats", get(stats))
         .fallback(not_found)
         .with_state(sim)
@@ -51,6 +63,13 @@ async fn stats(State(sim): State<Arc<Sim>>) -> Response {
         "getAsset": s.get_asset,
         "cdnRequests": s.cdn_requests,
         "cdnWithAuthorization": s.cdn_with_authorization,
+        "assetUploads": s.asset_uploads,
+        "uploadPosts": s.upload_posts,
+        "uploadsCreated": s.uploads_created,
+        "getUpload": s.get_upload,
+        "uploadCompletes": s.upload_completes,
+        "uploadPartsPut": s.upload_parts_put,
+        "uploadPutWithAuthorization": s.upload_put_with_authorization,
         "unauthorized": s.unauthorized,
         "requests": s.requests.len(),
         "uptimeSeconds": sim.now().saturating_duration_since(sim.started).as_secs_f64(),
@@ -164,6 +183,10 @@ async fn get_asset(
     let Ok(Path(id)) = path else {
         return inner.error(StatusCode::NOT_FOUND, "Asset not found");
     };
+    if let Some(asset) = inner.uploads.asset(&id, sim.now()) {
+        let url = sim.signed_file_url(&inner, &id, sniff::extension(&asset.mime_type));
+        return Json(serde_json::json!({ "asset": asset.render(url) })).into_response();
+    }
     let shape = inner
         .jobs
         .finished_asset(&id, sim.now(), sim.time_scale)

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
+use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{
@@ -13,8 +14,8 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use futures_util::stream;
+use axum::routing::{get, put};
+use futures_util::{Stream, stream};
 
 use super::Route;
 use super::faults::Breakage;
@@ -22,17 +23,61 @@ use super::gate::query_map;
 use super::range::{Wanted, parse_range};
 use super::signing::Denial;
 use super::state::{Sim, unix_now};
-use super::video::break_after;
+use super::upload_routes::{PART_BODY_LIMIT, put_part};
+use super::video::{VideoSource, break_after};
 
 pub(crate) fn router(sim: Arc<Sim>) -> Router {
     Router::new()
         .route("/cdn/{file}", get(download))
+        .route(
+            "/upload/{upload_id}/{part}",
+            put(put_part).layer(DefaultBodyLimit::max(PART_BODY_LIMIT)),
+        )
         .fallback(no_such_key)
         .with_state(sim)
 }
 
+/// Bodies of stored files go out in pieces of this size.
+const CHUNK: usize = 64 * 1024;
+
+/// What a link serves: the generated video, or a file someone uploaded.
+enum Content {
+    Video(VideoSource),
+    Stored(Bytes),
+}
+
+impl Content {
+    fn len(&self) -> u64 {
+        match self {
+            Content::Video(video) => video.len(),
+            Content::Stored(bytes) => bytes.len() as u64,
+        }
+    }
+
+    fn stream(
+        self,
+        start: u64,
+        end: u64,
+    ) -> Box<dyn Stream<Item = std::io::Result<Bytes>> + Send + Unpin + 'static> {
+        match self {
+            Content::Video(video) => Box::new(Box::pin(video.stream(start, end))),
+            Content::Stored(bytes) => {
+                let start = usize::try_from(start)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
+                let end = usize::try_from(end).unwrap_or(usize::MAX).min(bytes.len());
+                let chunks: Vec<std::io::Result<Bytes>> = (start..end)
+                    .step_by(CHUNK)
+                    .map(|at| Ok(bytes.slice(at..end.min(at + CHUNK))))
+                    .collect();
+                Box::new(stream::iter(chunks))
+            }
+        }
+    }
+}
+
 /// An error in the XML shape CloudFront and S3 use.
-fn xml(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn xml(status: StatusCode, code: &str, message: &str) -> Response {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>\n"
     );
@@ -84,9 +129,12 @@ async fn download(
         return xml(status, "ServiceUnavailable", "Please try again.");
     }
 
-    let asset_id = path
-        .ok()
-        .and_then(|Path(file)| file.strip_suffix(".mp4").map(str::to_owned));
+    // Generated videos end in .mp4; uploaded files in their own type's extension.
+    let asset_id = path.ok().and_then(|Path(file)| {
+        file.rsplit_once('.')
+            .map(|(stem, _)| stem.to_owned())
+            .filter(|stem| !stem.is_empty())
+    });
     let expires = query
         .get("Expires")
         .and_then(|e| e.trim().parse::<u64>().ok());
@@ -109,17 +157,31 @@ async fn download(
             return xml(StatusCode::FORBIDDEN, "AccessDenied", "Request has expired");
         }
     }
-    if inner
-        .jobs
-        .finished_asset(&asset_id, sim.now(), sim.time_scale)
-        .is_none()
-    {
-        return missing();
-    }
+    let now = sim.now();
+    let (content, mime, etag, last_modified) =
+        if let Some(asset) = inner.uploads.asset(&asset_id, now) {
+            (
+                Content::Stored(asset.bytes.clone()),
+                header_value(asset.mime_type.clone()),
+                asset.etag.clone(),
+                httpdate::fmt_http_date(asset.created_wall),
+            )
+        } else if inner
+            .jobs
+            .finished_asset(&asset_id, now, sim.time_scale)
+            .is_some()
+        {
+            (
+                Content::Video(sim.video),
+                HeaderValue::from_static("video/mp4"),
+                sim.video.etag(),
+                httpdate::fmt_http_date(sim.started_wall),
+            )
+        } else {
+            return missing();
+        };
 
-    let size = sim.video.len();
-    let etag = sim.video.etag();
-    let last_modified = httpdate::fmt_http_date(sim.started_wall);
+    let size = content.len();
     let range = headers.get(RANGE).and_then(|v| v.to_str().ok());
     // If-Range: only resume when the validator still matches; otherwise send it all afresh.
     let validator_holds = headers
@@ -146,17 +208,16 @@ async fn download(
     let breakage = inner.faults.cdn_breakage();
     drop(inner);
 
-    let video = sim.video;
     let body = match breakage {
-        None => Body::from_stream(video.stream(start, end)),
-        Some(Breakage::Truncate) => {
-            Body::from_stream(break_after(video.stream(start, start + (end - start) / 2)))
-        }
+        None => Body::from_stream(content.stream(start, end)),
+        Some(Breakage::Truncate) => Body::from_stream(break_after(
+            content.stream(start, start + (end - start) / 2),
+        )),
         Some(Breakage::Reset) => Body::from_stream(break_after(stream::empty())),
     };
     let mut response = (status, body).into_response();
     let out = response.headers_mut();
-    out.insert(CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
+    out.insert(CONTENT_TYPE, mime);
     // Set by hand: a streamed body has no length of its own, and clients need it.
     out.insert(CONTENT_LENGTH, HeaderValue::from(end - start));
     out.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));

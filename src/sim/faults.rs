@@ -10,6 +10,16 @@ pub enum Route {
     CancelJob,
     GetAsset,
     Cdn,
+    /// `POST /assets`: an image sent inline.
+    CreateAsset,
+    /// `POST /uploads`.
+    CreateUpload,
+    /// `GET /uploads/{id}`.
+    GetUpload,
+    /// `POST /uploads/{id}/action`.
+    UploadAction,
+    /// A part `PUT` to the CDN host.
+    UploadPart,
 }
 
 impl Route {
@@ -17,7 +27,7 @@ impl Route {
     pub(crate) fn is_get(self) -> bool {
         matches!(
             self,
-            Route::GetJob | Route::ListJobs | Route::GetAsset | Route::Cdn
+            Route::GetJob | Route::ListJobs | Route::GetAsset | Route::Cdn | Route::GetUpload
         )
     }
 }
@@ -45,8 +55,14 @@ pub enum Fault {
     CdnReset { count: u32 },
     /// The next `count` CDN downloads that carry `Range` answer 200 with the whole body.
     CdnIgnoreRange { count: u32 },
-    /// Every link issued so far answers 403 from now on; fresh links still work.
+    /// Every link issued so far answers 403 from now on; fresh links still work. This
+    /// includes upload part links.
     ExpireAllLinks,
+    /// The next `count` upload part PUTs answer 500 and store nothing.
+    UploadPartFail { count: u32 },
+    /// The next `count` uploads completed with every part in place end in `failed`, with
+    /// errorMessage "The file could not be imported".
+    ImportFail { count: u32 },
 }
 
 impl Fault {
@@ -58,7 +74,9 @@ impl Fault {
             | Fault::Generate429 { count, .. }
             | Fault::CdnTruncate { count }
             | Fault::CdnReset { count }
-            | Fault::CdnIgnoreRange { count } => Some(count),
+            | Fault::CdnIgnoreRange { count }
+            | Fault::UploadPartFail { count }
+            | Fault::ImportFail { count } => Some(count),
             Fault::ExpireAllLinks => None,
         }
     }
@@ -140,6 +158,16 @@ impl PendingFaults {
 
     pub(crate) fn cdn_ignore_range(&mut self) -> bool {
         self.take(|f| matches!(f, Fault::CdnIgnoreRange { .. }).then_some(()))
+            .is_some()
+    }
+
+    pub(crate) fn upload_part_fail(&mut self) -> bool {
+        self.take(|f| matches!(f, Fault::UploadPartFail { .. }).then_some(()))
+            .is_some()
+    }
+
+    pub(crate) fn import_fail(&mut self) -> bool {
+        self.take(|f| matches!(f, Fault::ImportFail { .. }).then_some(()))
             .is_some()
     }
 

@@ -5,6 +5,10 @@
 //! Two listeners: the API (Basic auth, under `/v1`) and a CDN on another host serving signed,
 //! expiring links. Jobs move through their statuses as a function of their age, scaled by
 //! [`SimConfig::time_scale`]; ids, failures and fault rolls follow [`SimConfig::seed`].
+//!
+//! Reference media come in as on the real service: small images inline (`POST /assets`),
+//! anything else as a multipart upload whose parts are PUT to the CDN host without
+//! credentials, then imported over a few simulated seconds into an asset.
 
 mod api_routes;
 mod cdn;
@@ -17,8 +21,11 @@ mod jobs;
 mod lifecycle;
 mod range;
 mod signing;
+mod sniff;
 mod state;
 mod stats;
+mod upload_routes;
+mod uploads;
 mod video;
 
 use std::io;
@@ -73,6 +80,14 @@ impl SimHandle {
             }
             fault => inner.faults.push(fault),
         }
+    }
+
+    /// The bytes of an uploaded asset (from `POST /assets` or an imported upload), once it
+    /// exists.
+    pub fn uploaded_bytes(&self, asset_id: &str) -> Option<Vec<u8>> {
+        let inner = self.sim.lock();
+        let asset = inner.uploads.asset(asset_id, self.sim.now())?;
+        Some(asset.bytes.to_vec())
     }
 
     /// `len` bytes of the synthetic body served when `video_size` is set, from `offset`.

@@ -16,6 +16,7 @@ use super::faults::PendingFaults;
 use super::jobs::{FAILURES, JobStore, SimJob};
 use super::signing::LinkSigner;
 use super::stats::SimStats;
+use super::uploads::UploadStore;
 use super::video::VideoSource;
 use super::{Route, SimConfig};
 use crate::kling::KlingRequest;
@@ -26,6 +27,8 @@ pub(crate) struct Sim {
     pub video: VideoSource,
     /// Where signed links point, e.g. `http://127.0.0.2:PORT/cdn`.
     pub cdn_base: String,
+    /// The CDN host itself, e.g. `http://127.0.0.2:PORT`, where upload parts go.
+    pub cdn_origin: String,
     pub started: Instant,
     pub started_wall: SystemTime,
     inner: Mutex<Inner>,
@@ -36,10 +39,12 @@ pub(crate) struct Inner {
     pub stats: SimStats,
     pub faults: PendingFaults,
     pub links: LinkSigner,
+    pub uploads: UploadStore,
     /// Separate streams so that, say, the number of errors seen never changes job ids.
     ids: StdRng,
     rolls: StdRng,
     traces: StdRng,
+    upload_ids: StdRng,
 }
 
 impl Sim {
@@ -51,6 +56,8 @@ impl Sim {
             stats: SimStats::default(),
             faults: PendingFaults::default(),
             links,
+            uploads: UploadStore::default(),
+            upload_ids: StdRng::seed_from_u64(config.seed ^ 0x0b10_ad5e),
             rolls: StdRng::seed_from_u64(config.seed ^ 0x5eed_f417),
             traces: StdRng::seed_from_u64(config.seed ^ 0x7ace_7ace),
             ids,
@@ -59,6 +66,10 @@ impl Sim {
             time_scale: config.effective_time_scale(),
             video: VideoSource::new(config.video_size),
             config,
+            cdn_origin: cdn_base
+                .strip_suffix("/cdn")
+                .unwrap_or(&cdn_base)
+                .to_string(),
             cdn_base,
             started: Instant::now(),
             started_wall: SystemTime::now(),
@@ -85,12 +96,33 @@ impl Sim {
 
     /// A signed CDN link to an asset, valid for the configured lifetime from now.
     pub(crate) fn signed_url(&self, inner: &Inner, asset_id: &str) -> String {
+        self.signed_file_url(inner, asset_id, "mp4")
+    }
+
+    /// A signed CDN link to an asset whose file has the extension `ext`.
+    pub(crate) fn signed_file_url(&self, inner: &Inner, asset_id: &str, ext: &str) -> String {
         let expires = unix_now().saturating_add(self.config.link_ttl).as_secs();
         let signature = inner.links.sign(asset_id, expires);
         format!(
-            "{}/{asset_id}.mp4?Expires={expires}&Key-Pair-Id=SIM&Signature={signature}",
+            "{}/{asset_id}.{ext}?Expires={expires}&Key-Pair-Id=SIM&Signature={signature}",
             self.cdn_base
         )
+    }
+
+    /// The presigned link a part of an upload is PUT to, and when it expires.
+    pub(crate) fn part_url(&self, inner: &Inner, upload_id: &str, number: u32) -> (String, String) {
+        let lifetime = PART_LINK_TTL.max(self.config.link_ttl);
+        let expires = unix_now().saturating_add(lifetime).as_secs();
+        let signature = inner.links.sign(&part_key(upload_id, number), expires);
+        let url = format!(
+            "{}/upload/{upload_id}/{number}?Expires={expires}&Signature={signature}",
+            self.cdn_origin
+        );
+        let at = i64::try_from(expires)
+            .ok()
+            .and_then(|secs| jiff::Timestamp::from_second(secs).ok())
+            .unwrap_or_else(jiff::Timestamp::now);
+        (url, format!("{at:.3}"))
     }
 
     /// Creates a job for a validated request.
@@ -123,7 +155,21 @@ impl Sim {
     }
 }
 
+/// What a part link's signature covers: the upload and the part number.
+pub(crate) fn part_key(upload_id: &str, number: u32) -> String {
+    format!("upload/{upload_id}/{number}")
+}
+
+/// Part links outlive download links: a big upload over a slow line takes a while.
+const PART_LINK_TTL: Duration = Duration::from_secs(3600);
+
 impl Inner {
+    /// A fresh id for an uploaded asset or an upload, from a stream of its own so uploads
+    /// never change job ids.
+    pub(crate) fn upload_id(&mut self, prefix: &str) -> String {
+        format!("{prefix}_{}", hex24(&mut self.upload_ids))
+    }
+
     /// A roll against a rate, from the fault stream.
     pub(crate) fn roll(&mut self, rate: f64) -> bool {
         rate > 0.0 && self.rolls.random::<f64>() < rate

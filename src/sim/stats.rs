@@ -20,6 +20,20 @@ pub struct SimStats {
     pub cdn_with_authorization: u64,
     /// The `Range` header of every CDN request (None when absent), in order.
     pub cdn_ranges: Vec<Option<String>>,
+    /// `POST /assets` requests that passed auth.
+    pub asset_uploads: u64,
+    /// `POST /uploads` requests that passed auth.
+    pub upload_posts: u64,
+    /// Multipart uploads created: `POST /uploads` answered 200.
+    pub uploads_created: u64,
+    pub get_upload: u64,
+    /// `POST /uploads/{id}/action` requests that passed auth (the action is `complete`).
+    pub upload_completes: u64,
+    /// Every part PUT the CDN host received, refused and failed ones included.
+    pub upload_parts_put: u64,
+    /// Part PUTs that carried an `Authorization` header: credentials leaking off the API
+    /// host. Must stay 0.
+    pub upload_put_with_authorization: u64,
     /// Requests answered 401.
     pub unauthorized: u64,
     /// The `projectId` query of the last API request that had one.
@@ -41,6 +55,11 @@ impl SimStats {
             Route::CancelJob => &mut self.cancels,
             Route::GetAsset => &mut self.get_asset,
             Route::Cdn => &mut self.cdn_requests,
+            Route::CreateAsset => &mut self.asset_uploads,
+            Route::CreateUpload => &mut self.upload_posts,
+            Route::GetUpload => &mut self.get_upload,
+            Route::UploadAction => &mut self.upload_completes,
+            Route::UploadPart => &mut self.upload_parts_put,
         };
         *counter += 1;
     }

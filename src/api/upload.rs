@@ -1,0 +1,203 @@
+//! Uploading reference media: small images inline as base64 (`POST /assets`), everything else
+//! through the multipart flow (`POST /uploads`, a credential-free `PUT` per part, `complete`,
+//! then polling until the import gives an asset id). Parts are read from disk one at a time, so
+//! memory stays at one part whatever the file size.
+
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine;
+use reqwest::Method;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use url::Url;
+
+use super::client::error_from_response;
+use super::download::file_error;
+use super::types::{AssetEnvelope, Upload, UploadEnvelope};
+use super::{ApiError, ScenarioClient, check_url};
+use crate::sanitize::sanitize;
+
+/// Images under this go inline; the API takes base64 bodies up to 6 MB.
+pub const INLINE_IMAGE_LIMIT: u64 = 6 * 1000 * 1000;
+/// Every part but the last must be at least this big.
+pub const MIN_PART: u64 = 5 * 1024 * 1024;
+const MAX_PARTS: u64 = 10_000;
+/// Polls of an upload's import before giving up.
+const IMPORT_POLLS: u32 = 600;
+
+/// How far an upload has come, in bytes sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadProgress {
+    pub sent: u64,
+    pub total: u64,
+}
+
+/// Part size for a file: 5 MiB, or more when 10,000 parts would not hold it.
+pub fn part_size(file_size: u64) -> u64 {
+    MIN_PART.max(file_size.div_ceil(MAX_PARTS))
+}
+
+impl ScenarioClient {
+    /// Uploads the file at `path` (already checked: `mime` is its type by content) and returns
+    /// the new asset id.
+    pub async fn upload_file(
+        &self,
+        path: &Path,
+        mime: &str,
+        progress: &mut (dyn FnMut(UploadProgress) + Send),
+        import_poll: Duration,
+    ) -> Result<String, ApiError> {
+        let size = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| file_error(path, &e))?
+            .len();
+        let name = path
+            .file_name()
+            .map(|n| sanitize(&n.to_string_lossy()))
+            .unwrap_or_else(|| "upload".into());
+        let is_image = mime.starts_with("image/");
+        if is_image && size < INLINE_IMAGE_LIMIT {
+            let bytes = tokio::fs::read(path)
+                .await
+                .map_err(|e| file_error(path, &e))?;
+            progress(UploadProgress {
+                sent: 0,
+                total: size,
+            });
+            let id = self.upload_image(&name, &bytes).await?;
+            progress(UploadProgress {
+                sent: size,
+                total: size,
+            });
+            return Ok(id);
+        }
+        let kind = if is_image { "image" } else { "video" };
+        let part = part_size(size);
+        let parts = size.div_ceil(part).max(1);
+        let upload = self.create_upload(&name, mime, kind, parts, size).await?;
+        if upload.parts.len() as u64 != parts {
+            return Err(ApiError::Decode {
+                host: self.host().to_string(),
+                detail: format!("asked for {parts} part links, got {}", upload.parts.len()),
+            });
+        }
+        let mut file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| file_error(path, &e))?;
+        let mut sent = 0;
+        progress(UploadProgress { sent, total: size });
+        for (i, target) in upload.parts.iter().enumerate() {
+            let offset = i as u64 * part;
+            let len = part.min(size - offset);
+            let mut chunk = vec![0u8; len as usize];
+            file.seek(std::io::SeekFrom::Start(offset))
+                .await
+                .map_err(|e| file_error(path, &e))?;
+            file.read_exact(&mut chunk)
+                .await
+                .map_err(|e| file_error(path, &e))?;
+            self.put_part(&target.url, chunk).await?;
+            sent += len;
+            progress(UploadProgress { sent, total: size });
+        }
+        self.complete_upload(&upload.id).await?;
+        for _ in 0..IMPORT_POLLS {
+            let now = self.get_upload(&upload.id).await?;
+            match now.status.as_str() {
+                "imported" => {
+                    return now.entity_id.ok_or_else(|| ApiError::Decode {
+                        host: self.host().to_string(),
+                        detail: "an imported upload without an asset id".into(),
+                    });
+                }
+                "failed" => {
+                    return Err(ApiError::Upload {
+                        file: sanitize(&path.display().to_string()),
+                        detail: sanitize(
+                            now.error_message.as_deref().unwrap_or("the import failed"),
+                        ),
+                    });
+                }
+                _ => tokio::time::sleep(import_poll).await,
+            }
+        }
+        Err(ApiError::Upload {
+            file: sanitize(&path.display().to_string()),
+            detail: "the import did not finish".into(),
+        })
+    }
+
+    /// `POST /assets` with the image inline. Free and idempotent enough to retry: a repeat
+    /// makes at worst a second copy of a reference image.
+    pub async fn upload_image(&self, name: &str, bytes: &[u8]) -> Result<String, ApiError> {
+        let body = serde_json::json!({
+            "image": base64::engine::general_purpose::STANDARD.encode(bytes),
+            "name": name,
+        });
+        let envelope: AssetEnvelope = self.post_json(&["assets"], &body).await?;
+        Ok(envelope.asset.id)
+    }
+
+    pub async fn create_upload(
+        &self,
+        file_name: &str,
+        content_type: &str,
+        kind: &str,
+        parts: u64,
+        file_size: u64,
+    ) -> Result<Upload, ApiError> {
+        let body = serde_json::json!({
+            "fileName": file_name,
+            "contentType": content_type,
+            "kind": kind,
+            "parts": parts,
+            "fileSize": file_size,
+        });
+        let envelope: UploadEnvelope = self.post_json(&["uploads"], &body).await?;
+        Ok(envelope.upload)
+    }
+
+    pub async fn complete_upload(&self, upload_id: &str) -> Result<Upload, ApiError> {
+        let body = serde_json::json!({"action": "complete"});
+        let envelope: UploadEnvelope = self
+            .post_json(&["uploads", upload_id, "action"], &body)
+            .await?;
+        Ok(envelope.upload)
+    }
+
+    pub async fn get_upload(&self, upload_id: &str) -> Result<Upload, ApiError> {
+        let envelope: UploadEnvelope = self.get_path(&["uploads", upload_id]).await?;
+        Ok(envelope.upload)
+    }
+
+    /// One part to its signed link, without credentials, retried on passing failures.
+    pub async fn put_part(&self, url: &str, bytes: Vec<u8>) -> Result<(), ApiError> {
+        let url = Url::parse(url).map_err(|e| ApiError::InvalidUrl {
+            url: String::new(),
+            rule: format!("part link: {e}"),
+        })?;
+        check_url(&url)?;
+        let host = url.host_str().unwrap_or("storage").to_string();
+        let body = bytes::Bytes::from(bytes);
+        self.retry
+            .run(
+                "part upload",
+                || async {
+                    let response = self
+                        .cdn
+                        .request(Method::PUT, url.clone())
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .map_err(|e| ApiError::from_reqwest(&e, &host))?;
+                    if response.status().is_success() {
+                        Ok(())
+                    } else {
+                        Err(error_from_response(response, &host).await)
+                    }
+                },
+                ApiError::is_transient,
+            )
+            .await
+    }
+}

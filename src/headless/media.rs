@@ -1,0 +1,189 @@
+//! Local files named where an asset id may go: every file is checked before any upload, then
+//! uploaded (or found in the upload cache) and replaced by its asset id.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::api::ScenarioClient;
+use crate::engine::upload_cache::{CachedUpload, UploadCache, content_hash};
+use crate::kling::{AssetId, KlingRequest};
+use crate::media::{MediaInfo, MediaKind, Role, check_file};
+use crate::sanitize::sanitize;
+use crate::units::human_bytes;
+
+use super::{CliError, Session, exit};
+
+/// An asset id as the API spells them; anything else is taken as a path.
+pub fn is_asset_id(value: &str) -> bool {
+    value.starts_with("asset_") && !Path::new(value).exists()
+}
+
+/// The local files a request names, each with the role it plays, checked. Every problem of
+/// every file is reported at once, before anything is uploaded.
+fn local_files(request: &KlingRequest) -> Result<Vec<(String, MediaInfo)>, CliError> {
+    let mut named: Vec<(&AssetId, Role)> = Vec::new();
+    named.extend(request.start_image.iter().map(|a| (a, Role::Image)));
+    named.extend(request.end_image.iter().map(|a| (a, Role::Image)));
+    named.extend(request.reference_images.iter().map(|a| (a, Role::Image)));
+    named.extend(request.reference_video.iter().map(|a| (a, Role::Video)));
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for (value, role) in named {
+        if is_asset_id(value.as_str()) {
+            continue;
+        }
+        match check_file(Path::new(value.as_str()), role) {
+            Ok(info) => files.push((value.as_str().to_string(), info)),
+            Err(mut p) => problems.append(&mut p),
+        }
+    }
+    if problems.is_empty() {
+        Ok(files)
+    } else {
+        Err(CliError::Invalid(problems))
+    }
+}
+
+/// Checks the request's local files (exit 2 on any problem, nothing sent); nothing else.
+pub fn check_request_files(request: &KlingRequest) -> Result<(), CliError> {
+    local_files(request).map(drop)
+}
+
+/// Uploads (or reuses) every local file the request names and puts asset ids in their place.
+pub async fn resolve(session: &Session, request: &mut KlingRequest) -> Result<(), CliError> {
+    let files = local_files(request)?;
+    if files.is_empty() {
+        return Ok(());
+    }
+    let mut cache = UploadCache::load(&session.journal_dir);
+    let mut ids = std::collections::HashMap::new();
+    for (value, info) in files {
+        let (asset, _) = upload_one(session, &mut cache, &info).await?;
+        ids.insert(value, asset);
+    }
+    let swap = |a: &mut AssetId| {
+        if let Some(id) = ids.get(a.as_str()) {
+            *a = AssetId::new(id.clone());
+        }
+    };
+    request.start_image.iter_mut().for_each(swap);
+    request.end_image.iter_mut().for_each(swap);
+    request.reference_images.iter_mut().for_each(swap);
+    request.reference_video.iter_mut().for_each(swap);
+    Ok(())
+}
+
+/// One checked file to an asset id; `true` when the cache already had it.
+async fn upload_one(
+    session: &Session,
+    cache: &mut UploadCache,
+    info: &MediaInfo,
+) -> Result<(String, bool), CliError> {
+    let project = session.options.project_id.as_deref();
+    let shown = sanitize(&info.path.display().to_string());
+    let hash = content_hash(&info.path)
+        .map_err(|e| CliError::Local(format!("{shown}: cannot read it: {e}")))?;
+    if let Some(hit) = cache.get(&hash, project) {
+        return Ok((hit.asset_id.clone(), true));
+    }
+    let tty = std::io::stderr().is_terminal();
+    let mut progress = |p: crate::api::UploadProgress| {
+        if tty {
+            eprint!(
+                "\r\x1b[2Kuploading {shown}  {}/{}",
+                human_bytes(p.sent),
+                human_bytes(p.total)
+            );
+        }
+    };
+    let asset = upload_with(&session.client, &info.path, info.kind, &mut progress).await;
+    if tty {
+        eprintln!();
+    }
+    let asset = asset?;
+    if let Err(e) = cache.insert(
+        &hash,
+        project,
+        CachedUpload {
+            asset_id: asset.clone(),
+            file: shown.clone(),
+            size: info.size,
+        },
+    ) {
+        eprintln!("warning: cannot record the upload of {shown} for reuse: {e}");
+    }
+    Ok((asset, false))
+}
+
+async fn upload_with(
+    client: &ScenarioClient,
+    path: &Path,
+    kind: MediaKind,
+    progress: &mut (dyn FnMut(crate::api::UploadProgress) + Send),
+) -> Result<String, CliError> {
+    Ok(client
+        .upload_file(path, kind.mime(), progress, Duration::from_millis(500))
+        .await?)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UploadReport {
+    file: PathBuf,
+    asset_id: String,
+    kind: &'static str,
+    size: u64,
+    reused: bool,
+}
+
+/// `kling-tui upload FILE... [--json]`.
+pub async fn upload_command(
+    cli: &crate::cli::Cli,
+    files: &[PathBuf],
+    json: bool,
+) -> Result<i32, CliError> {
+    let mut checked = Vec::new();
+    let mut problems = Vec::new();
+    for path in files {
+        let role = match std::fs::File::open(path).ok().and_then(|mut f| {
+            let mut head = [0u8; 32];
+            std::io::Read::read(&mut f, &mut head).ok()?;
+            MediaKind::sniff(&head)
+        }) {
+            Some(kind) if !kind.is_image() => Role::Video,
+            _ => Role::Image,
+        };
+        match check_file(path, role) {
+            Ok(info) => checked.push(info),
+            Err(mut p) => problems.append(&mut p),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(CliError::Invalid(problems));
+    }
+    let session = Session::open(cli).await?;
+    let mut cache = UploadCache::load(&session.journal_dir);
+    for info in checked {
+        let (asset_id, reused) = upload_one(&session, &mut cache, &info).await?;
+        if json {
+            let report = UploadReport {
+                file: info.path.clone(),
+                asset_id,
+                kind: info.kind.name(),
+                size: info.size,
+                reused,
+            };
+            println!("{}", serde_json::to_string(&report).unwrap_or_default());
+        } else {
+            let note = if reused { "  (already uploaded)" } else { "" };
+            println!(
+                "{}  {asset_id}{note}",
+                sanitize(&info.path.display().to_string())
+            );
+        }
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,225 @@
+//! Reference media from local files, through the real binary against the simulator: checks
+//! before anything is sent, both upload paths, reuse of what was uploaded, and faults.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use kling_tui::sim::{Fault, SimConfig};
+use predicates::prelude::*;
+
+/// A PNG that passes the checks: a real header of `w`×`h` (the pixels are not read).
+fn png(dir: &Path, name: &str, w: u32, h: u32) -> PathBuf {
+    let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    b.extend_from_slice(&w.to_be_bytes());
+    b.extend_from_slice(&h.to_be_bytes());
+    b.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    b.extend_from_slice(b"\0\0\0\0IEND\xaeB`\x82");
+    let path = dir.join(name);
+    std::fs::write(&path, b).unwrap();
+    path
+}
+
+fn mp4_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut b = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+    b.extend_from_slice(kind);
+    b.extend_from_slice(body);
+    b
+}
+
+/// An MP4 whose header says 4 s at 1280×720, padded with media data to `size` bytes.
+fn mp4(dir: &Path, name: &str, size: usize) -> PathBuf {
+    let mut mvhd = vec![0u8; 100];
+    mvhd[12..16].copy_from_slice(&1000u32.to_be_bytes()); // timescale
+    mvhd[16..20].copy_from_slice(&4000u32.to_be_bytes()); // duration: 4 s
+    let mut tkhd = vec![0u8; 84];
+    tkhd[76..80].copy_from_slice(&(1280u32 << 16).to_be_bytes());
+    tkhd[80..84].copy_from_slice(&(720u32 << 16).to_be_bytes());
+    let trak = mp4_box(b"trak", &mp4_box(b"tkhd", &tkhd));
+    let mut moov_body = mp4_box(b"mvhd", &mvhd);
+    moov_body.extend_from_slice(&trak);
+    let mut file = mp4_box(b"ftyp", b"isom\0\0\x02\0isomiso2mp41");
+    file.extend_from_slice(&mp4_box(b"moov", &moov_body));
+    let pad = size.saturating_sub(file.len() + 8);
+    let mut mdat = vec![0u8; pad];
+    for (i, byte) in mdat.iter_mut().enumerate() {
+        *byte = (i % 251) as u8;
+    }
+    file.extend_from_slice(&mp4_box(b"mdat", &mdat));
+    let path = dir.join(name);
+    std::fs::write(&path, file).unwrap();
+    path
+}
+
+struct Files {
+    start: PathBuf,
+    refs: Vec<PathBuf>,
+    video: PathBuf,
+}
+
+fn files(dir: &Path) -> Files {
+    Files {
+        start: png(dir, "start.png", 1280, 720),
+        refs: vec![
+            png(dir, "fox.png", 800, 800),
+            png(dir, "hat.png", 600, 900),
+            png(dir, "snow.png", 1024, 576),
+        ],
+        video: mp4(dir, "camera.mp4", 11 * 1024 * 1024 + 123),
+    }
+}
+
+fn submit_with(
+    sim: &kling_tui::sim::SimHandle,
+    home: &Path,
+    f: &Files,
+) -> assert_cmd::assert::Assert {
+    let mut cmd = against(sim, home);
+    cmd.args([
+        "submit",
+        "--prompt",
+        "<<<image_1>>> wears <<<image_2>>> in <<<image_3>>>, filmed like <<<video_1>>>",
+        "--json",
+        "--start-image",
+    ])
+    .arg(&f.start);
+    for r in &f.refs {
+        cmd.arg("--reference-image").arg(r);
+    }
+    cmd.arg("--reference-video").arg(&f.video);
+    cmd.assert()
+}
+
+#[test]
+fn local_files_become_asset_ids_in_the_right_fields_and_are_reused() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    let f = files(home.path());
+    submit_with(&sim, home.path(), &f).success();
+
+    let stats = sim.stats();
+    assert_eq!(stats.asset_uploads, 4, "four images inline");
+    assert_eq!(
+        stats.uploads_created, 1,
+        "one multipart upload for the video"
+    );
+    assert_eq!(stats.upload_parts_put, 3, "11 MiB in 5 MiB parts");
+    assert_eq!(stats.upload_put_with_authorization, 0);
+    assert_eq!(stats.generate_posts, 1);
+    let body = stats.last_generate_body.clone().unwrap();
+    let id = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    assert!(id(&body["startImage"]).starts_with("asset_"), "{body}");
+    assert!(id(&body["referenceVideo"]).starts_with("asset_"), "{body}");
+    let refs = body["referenceImages"].as_array().expect("an array");
+    assert_eq!(refs.len(), 3);
+    let mut all: Vec<String> = refs.iter().map(id).collect();
+    all.push(id(&body["startImage"]));
+    all.push(id(&body["referenceVideo"]));
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 5, "every file its own asset: {body}");
+
+    // The same files again: nothing is uploaded, the same ids are sent.
+    submit_with(&sim, home.path(), &f).success();
+    let again = sim.stats();
+    assert_eq!(
+        (
+            again.asset_uploads,
+            again.uploads_created,
+            again.upload_parts_put
+        ),
+        (4, 1, 3)
+    );
+    assert_eq!(again.generate_posts, 2);
+    assert_eq!(again.last_generate_body.unwrap(), body);
+}
+
+#[test]
+fn a_failing_part_is_retried() {
+    let (_rt, sim) = sim_with(quick_config());
+    sim.inject(Fault::UploadPartFail { count: 1 });
+    let home = tempfile::tempdir().unwrap();
+    let video = mp4(home.path(), "camera.mp4", 6 * 1024 * 1024);
+    let out = against(&sim, home.path())
+        .args(["upload", "--json"])
+        .arg(&video)
+        .assert()
+        .success();
+    let lines = json_lines(&out.get_output().stdout);
+    assert!(lines[0]["assetId"].as_str().unwrap().starts_with("asset_"));
+    assert_eq!(lines[0]["reused"], false);
+    assert_eq!(sim.stats().upload_parts_put, 3, "two parts, one sent twice");
+}
+
+#[test]
+fn a_failed_import_is_reported_and_nothing_is_charged() {
+    let (_rt, sim) = sim_with(quick_config());
+    sim.inject(Fault::ImportFail { count: 1 });
+    let home = tempfile::tempdir().unwrap();
+    let f = files(home.path());
+    submit_with(&sim, home.path(), &f)
+        .code(3)
+        .stderr(predicate::str::contains("camera.mp4: upload failed"));
+    assert_eq!(sim.stats().generate_posts, 0);
+}
+
+#[test]
+fn uploaded_before_a_crash_means_one_generate_after_it() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    let f = files(home.path());
+    // The uploads happen, then the process is gone before it submits.
+    against(&sim, home.path())
+        .arg("upload")
+        .arg(&f.start)
+        .args(&f.refs)
+        .arg(&f.video)
+        .assert()
+        .success();
+    assert_eq!(sim.stats().generate_posts, 0);
+    submit_with(&sim, home.path(), &f).success();
+    let stats = sim.stats();
+    assert_eq!(stats.generate_posts, 1);
+    assert_eq!(
+        (stats.asset_uploads, stats.uploads_created),
+        (4, 1),
+        "nothing uploaded twice"
+    );
+}
+
+#[test]
+fn bad_files_are_refused_before_anything_is_sent_each_naming_file_and_rule() {
+    let (_rt, sim) = sim_with(SimConfig { ..quick_config() });
+    let home = tempfile::tempdir().unwrap();
+    let small = png(home.path(), "small.png", 200, 200);
+    let gif = home.path().join("anim.png");
+    std::fs::write(&gif, b"GIF89a\x01\0\x01\0").unwrap();
+    let short = home.path().join("short.mp4");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.mp4"),
+        &short,
+    )
+    .unwrap();
+    against(&sim, home.path())
+        .args(["submit", "--prompt", "x", "--start-image"])
+        .arg(&small)
+        .arg("--reference-image")
+        .arg(&gif)
+        .arg("--reference-video")
+        .arg(&short)
+        .arg("--reference-image")
+        .arg(home.path().join("missing.jpg"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "small.png: 200×200 px: each side must be at least 300 px",
+        ))
+        .stderr(predicate::str::contains(
+            "anim.png: is not a PNG, JPEG or WebP image",
+        ))
+        .stderr(predicate::str::contains("short.mp4: 2.0 s long"))
+        .stderr(predicate::str::contains("short.mp4: 320×180 px"))
+        .stderr(predicate::str::contains("missing.jpg: cannot read it"));
+    assert!(sim.stats().requests.is_empty(), "a request was sent");
+}
