@@ -302,3 +302,64 @@ async fn a_restart_resumes_polling_and_downloads_from_the_journal() {
     assert_all_downloaded(&jobs, &|_| fixture.clone());
     assert_eq!(sim.stats().generate_posts, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_interrupted_mid_upload_uploads_the_rest_and_is_sent_once() {
+    let sim = start(quick_config()).await;
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    let journal_dir = home.path().join("journal");
+    let first = png(home.path(), "fox.png", 800, 800);
+    let second = png(home.path(), "hat.png", 640, 960);
+    // First life: the intent is journaled and the first file uploaded, then the process dies.
+    let first_asset = {
+        let mut journal = Journal::open(&journal_dir).unwrap();
+        let mut request = KlingRequest::new("<<<image_1>>> wears <<<image_2>>>");
+        request.reference_images = vec![
+            kling_tui::kling::AssetId::new(first.to_string_lossy()),
+            kling_tui::kling::AssetId::new(second.to_string_lossy()),
+        ];
+        let id = journal
+            .record_intent("2026-11-24T12:00:00Z".into(), request)
+            .unwrap();
+        assert_eq!(journal.job(id).unwrap().state_word(), "uploading 0/2");
+        let asset = client_for(&sim)
+            .upload_file(&first, "image/png", &mut |_| {}, Duration::from_millis(10))
+            .await
+            .unwrap();
+        journal
+            .append(
+                kling_tui::engine::Record::Uploaded {
+                    local_id: id,
+                    file: first.to_string_lossy().into_owned(),
+                    asset_id: asset.clone(),
+                },
+                true,
+            )
+            .unwrap();
+        assert_eq!(journal.job(id).unwrap().state_word(), "uploading 1/2");
+        asset
+    };
+    assert_eq!(sim.stats().generate_posts, 0);
+
+    // Second life: the rest is uploaded, then the request is sent, once.
+    let journal = Journal::open(&journal_dir).unwrap();
+    let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 100.0)).unwrap();
+    let jobs = run_until_settled(&mut engine, 1).await;
+    engine.shutdown().await;
+    let job = jobs.values().next().unwrap();
+    assert_eq!(job.status, Some(JobStatus::Success), "{}", job.state_word());
+    let stats = sim.stats();
+    assert_eq!(stats.asset_uploads, 2, "each file uploaded once");
+    assert_eq!(stats.generate_posts, 1);
+    let body = stats.last_generate_body.unwrap();
+    let refs: Vec<&str> = body["referenceImages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(refs.len(), 2);
+    assert_eq!(refs[0], first_asset, "prompt order kept");
+    assert!(refs[1].starts_with("asset_") && refs[1] != first_asset);
+}

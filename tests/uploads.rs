@@ -9,18 +9,6 @@ use common::*;
 use kling_tui::sim::{Fault, SimConfig};
 use predicates::prelude::*;
 
-/// A PNG that passes the checks: a real header of `w`×`h` (the pixels are not read).
-fn png(dir: &Path, name: &str, w: u32, h: u32) -> PathBuf {
-    let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
-    b.extend_from_slice(&w.to_be_bytes());
-    b.extend_from_slice(&h.to_be_bytes());
-    b.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
-    b.extend_from_slice(b"\0\0\0\0IEND\xaeB`\x82");
-    let path = dir.join(name);
-    std::fs::write(&path, b).unwrap();
-    path
-}
-
 fn mp4_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
     let mut b = ((body.len() + 8) as u32).to_be_bytes().to_vec();
     b.extend_from_slice(kind);

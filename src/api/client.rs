@@ -148,6 +148,10 @@ impl ScenarioClient {
         &self.base
     }
 
+    pub fn project_id(&self) -> Option<&str> {
+        self.project_id.as_deref()
+    }
+
     /// Starts a generation. Re-sent only when it provably never reached the server (connect
     /// failure) or the server refused it with 429; any other failure after sending is
     /// reported as [`ApiError::SubmissionUnknown`], never retried.

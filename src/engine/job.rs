@@ -17,6 +17,8 @@ pub type LocalId = u64;
 pub enum Submission {
     /// Waiting locally: the team is at its concurrency ceiling.
     Queued,
+    /// Local files the request names are being uploaded; nothing is sent to generate yet.
+    Uploading,
     /// The intent is on disk and the POST is (or was, before a crash) on its way.
     Sending,
     /// The POST may have reached the server, but no answer came back. Never re-sent
@@ -73,6 +75,41 @@ pub struct JobRecord {
     /// Polling has failed repeatedly; shown, never dropped. Not persisted.
     #[serde(skip)]
     pub stale: bool,
+    /// How many local files the request named when it was made.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub upload_total: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Whether a reference value is a local file rather than an asset id.
+pub fn is_local_file(value: &str) -> bool {
+    !value.starts_with("asset_") || std::path::Path::new(value).exists()
+}
+
+/// A request's references that are local files, each with its role.
+pub fn local_files(request: &KlingRequest) -> Vec<(String, crate::media::Role)> {
+    use crate::media::Role;
+    let mut files: Vec<(String, Role)> = Vec::new();
+    let images = request
+        .start_image
+        .iter()
+        .chain(request.end_image.iter())
+        .chain(request.reference_images.iter());
+    for id in images {
+        if is_local_file(id.as_str()) {
+            files.push((id.as_str().to_string(), Role::Image));
+        }
+    }
+    for id in request.reference_video.iter() {
+        if is_local_file(id.as_str()) {
+            files.push((id.as_str().to_string(), Role::Video));
+        }
+    }
+    files.dedup();
+    files
 }
 
 impl JobRecord {
@@ -91,7 +128,13 @@ impl JobRecord {
             history: Vec::new(),
             downloads: Vec::new(),
             stale: false,
+            upload_total: 0,
         }
+    }
+
+    /// The request's references that are still local files, with the role each plays.
+    pub fn local_files(&self) -> Vec<(String, crate::media::Role)> {
+        local_files(&self.request)
     }
 
     /// The server will not change this job any more (or it never reached the server).
@@ -125,6 +168,11 @@ impl JobRecord {
     pub fn state_word(&self) -> String {
         match &self.submission {
             Submission::Queued => "queued-locally".into(),
+            Submission::Uploading => {
+                let left = self.local_files().len();
+                let total = self.upload_total.max(left);
+                format!("uploading {}/{total}", total - left)
+            }
             Submission::Sending => "submitting".into(),
             Submission::Unconfirmed { .. } => "unconfirmed".into(),
             Submission::Rejected { .. } => "rejected".into(),

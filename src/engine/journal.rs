@@ -45,6 +45,15 @@ pub enum Record {
         local_id: LocalId,
         created_at: String,
         request: KlingRequest,
+        /// Local files to upload before the request can be sent.
+        #[serde(default)]
+        uploads: usize,
+    },
+    /// One local file is now an asset: every place the request names it gets the id.
+    Uploaded {
+        local_id: LocalId,
+        file: String,
+        asset_id: String,
     },
     Sending {
         local_id: LocalId,
@@ -106,10 +115,34 @@ fn apply(jobs: &mut BTreeMap<LocalId, JobRecord>, record: Record) {
             local_id,
             created_at,
             request,
+            uploads,
         } => {
             let mut record = JobRecord::new(local_id, created_at, request);
-            record.submission = Submission::Sending;
+            record.upload_total = uploads;
+            record.submission = if uploads > 0 {
+                Submission::Uploading
+            } else {
+                Submission::Sending
+            };
             jobs.insert(local_id, record);
+        }
+        Record::Uploaded {
+            local_id,
+            file,
+            asset_id,
+        } => {
+            if let Some(j) = jobs.get_mut(&local_id) {
+                let r = &mut j.request;
+                let swap = |a: &mut crate::kling::AssetId| {
+                    if a.as_str() == file {
+                        *a = crate::kling::AssetId::new(asset_id.clone());
+                    }
+                };
+                r.start_image.iter_mut().for_each(swap);
+                r.end_image.iter_mut().for_each(swap);
+                r.reference_images.iter_mut().for_each(swap);
+                r.reference_video.iter_mut().for_each(swap);
+            }
         }
         Record::Job { job } => {
             jobs.insert(job.local_id, *job);
@@ -254,6 +287,7 @@ fn replay(
 fn record_id(record: &Record) -> LocalId {
     match record {
         Record::Intent { local_id, .. }
+        | Record::Uploaded { local_id, .. }
         | Record::Sending { local_id }
         | Record::Queued { local_id }
         | Record::Accepted { local_id, .. }
@@ -322,6 +356,10 @@ impl Journal {
         Ok(replay(&dir.join(FILE_NAME))?.0)
     }
 
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn path(&self) -> PathBuf {
         self.dir.join(FILE_NAME)
     }
@@ -353,11 +391,13 @@ impl Journal {
     ) -> Result<LocalId, JournalError> {
         let local_id = self.next_id;
         self.next_id += 1;
+        let uploads = super::job::local_files(&request).len();
         self.append(
             Record::Intent {
                 local_id,
                 created_at,
                 request,
+                uploads,
             },
             true,
         )?;

@@ -12,6 +12,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::job::{JobRecord, LocalId, Submission};
 use super::journal::{Journal, Record};
 use super::schedule::Schedule;
+use super::upload_cache::{CachedUpload, UploadCache, content_hash};
 use super::{Command, EngineConfig, Event, reconcile};
 use crate::api::types::{GenerateResponse, Job, JobStatus, StatusChange};
 use crate::api::{ApiError, DownloadProgress, ScenarioClient, job_file_stem};
@@ -56,6 +57,15 @@ enum Internal {
     RetryDownloads {
         local_id: LocalId,
     },
+    Uploaded {
+        local_id: LocalId,
+        file: String,
+        asset_id: String,
+    },
+    UploadFailed {
+        local_id: LocalId,
+        error: String,
+    },
     Estimated {
         seq: u64,
         cost: Result<f64, String>,
@@ -75,6 +85,9 @@ pub(crate) struct Worker {
     /// Failed downloads waiting to be tried again, with their failures so far.
     download_failures: HashMap<(LocalId, usize), u32>,
     retry_pending: HashSet<LocalId>,
+    /// Submissions whose local files are being uploaded.
+    uploading: HashSet<LocalId>,
+    uploads: Arc<std::sync::Mutex<UploadCache>>,
     submitting: HashSet<LocalId>,
     reconciling: HashSet<LocalId>,
     /// Unconfirmed submissions searched for and not found: waiting on the user.
@@ -92,6 +105,7 @@ impl Worker {
         events: mpsc::UnboundedSender<Event>,
     ) -> Self {
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
+        let uploads = Arc::new(std::sync::Mutex::new(UploadCache::load(journal.dir())));
         Self {
             client,
             journal,
@@ -104,6 +118,8 @@ impl Worker {
             downloading: HashSet::new(),
             download_failures: HashMap::new(),
             retry_pending: HashSet::new(),
+            uploading: HashSet::new(),
+            uploads,
             submitting: HashSet::new(),
             reconciling: HashSet::new(),
             unresolved: HashSet::new(),
@@ -197,6 +213,7 @@ impl Worker {
                     self.start_reconcile(id);
                 }
                 Submission::Unconfirmed { .. } => self.start_reconcile(id),
+                Submission::Uploading => self.start_uploads(id),
                 Submission::Accepted if !job.is_final() => self.schedule.add(id, true),
                 Submission::Accepted if job.succeeded() && self.config.auto_download => {
                     self.start_downloads(id);
@@ -216,11 +233,29 @@ impl Worker {
                     self.error(None, format!("not submitted: {}", list.join("; ")));
                     return;
                 }
+                // Local files are checked before anything is journaled or sent.
+                let mut problems = Vec::new();
+                for (file, role) in super::job::local_files(&request) {
+                    if let Err(mut p) = crate::media::check_file(std::path::Path::new(&file), role)
+                    {
+                        problems.append(&mut p);
+                    }
+                }
+                if !problems.is_empty() {
+                    self.error(None, format!("not submitted: {}", problems.join("; ")));
+                    return;
+                }
                 let created_at = jiff::Timestamp::now().to_string();
                 match self.journal.record_intent(created_at, request) {
                     Ok(id) => {
                         self.emit_job(id);
-                        if self.at_ceiling() {
+                        if self
+                            .journal
+                            .job(id)
+                            .is_some_and(|j| j.submission == Submission::Uploading)
+                        {
+                            self.start_uploads(id);
+                        } else if self.at_ceiling() {
                             self.record(Record::Queued { local_id: id }, true);
                             self.emit_job(id);
                         } else {
@@ -347,6 +382,43 @@ impl Worker {
                 local_id: id,
                 result,
             });
+        });
+    }
+
+    /// Uploads the job's local files one after the other (each checked again: it may have
+    /// changed since), reusing earlier uploads of the same content.
+    fn start_uploads(&mut self, id: LocalId) {
+        let Some(job) = self.journal.job(id) else {
+            return;
+        };
+        if !self.uploading.insert(id) {
+            return;
+        }
+        let files = job.local_files();
+        let client = self.client.clone();
+        let tx = self.internal_tx.clone();
+        let cache = self.uploads.clone();
+        tokio::spawn(async move {
+            for (file, role) in files {
+                let outcome = upload_one(&client, &cache, &file, role).await;
+                let message = match outcome {
+                    Ok(asset_id) => Internal::Uploaded {
+                        local_id: id,
+                        file,
+                        asset_id,
+                    },
+                    Err(error) => {
+                        let _ = tx.send(Internal::UploadFailed {
+                            local_id: id,
+                            error,
+                        });
+                        return;
+                    }
+                };
+                if tx.send(message).is_err() {
+                    return;
+                }
+            }
         });
     }
 
@@ -560,6 +632,47 @@ impl Worker {
                 self.emit_job(local_id);
             }
             Internal::Estimated { seq, cost } => self.emit(Event::Estimate { seq, cost }),
+            Internal::Uploaded {
+                local_id,
+                file,
+                asset_id,
+            } => {
+                self.record(
+                    Record::Uploaded {
+                        local_id,
+                        file,
+                        asset_id,
+                    },
+                    true,
+                );
+                self.emit_job(local_id);
+                let done = self
+                    .journal
+                    .job(local_id)
+                    .is_some_and(|j| j.local_files().is_empty());
+                if done {
+                    self.uploading.remove(&local_id);
+                    if self.at_ceiling() {
+                        self.record(Record::Queued { local_id }, true);
+                        self.emit_job(local_id);
+                    } else {
+                        self.start_submit(local_id);
+                    }
+                }
+            }
+            Internal::UploadFailed { local_id, error } => {
+                self.uploading.remove(&local_id);
+                // Nothing was sent to generate, so nothing is charged.
+                self.record(
+                    Record::Rejected {
+                        local_id,
+                        reason: error.clone(),
+                    },
+                    true,
+                );
+                self.error(Some(local_id), error);
+                self.emit_job(local_id);
+            }
             Internal::RetryDownloads { local_id } => {
                 self.retry_pending.remove(&local_id);
                 self.start_downloads(local_id);
@@ -712,7 +825,8 @@ impl Worker {
         let busy = !self.submitting.is_empty()
             || !self.reconciling.is_empty()
             || !self.downloading.is_empty()
-            || !self.retry_pending.is_empty();
+            || !self.retry_pending.is_empty()
+            || !self.uploading.is_empty();
         let settled = !busy
             && self.journal.jobs().values().all(|j| {
                 j.is_settled(self.config.auto_download)
@@ -731,4 +845,52 @@ impl Worker {
 /// our side (a full disk, a refused file) that needs the user.
 fn passing(err: &ApiError) -> bool {
     err.is_transient() || matches!(err, ApiError::Download { .. } | ApiError::Decode { .. })
+}
+
+/// One local file to an asset id: checked, then found in the cache or uploaded.
+async fn upload_one(
+    client: &ScenarioClient,
+    cache: &std::sync::Mutex<UploadCache>,
+    file: &str,
+    role: crate::media::Role,
+) -> Result<String, String> {
+    let path = std::path::Path::new(file);
+    let info = crate::media::check_file(path, role).map_err(|p| p.join("; "))?;
+    let shown = sanitize(file);
+    let hash = content_hash(path).map_err(|e| format!("{shown}: cannot read it: {e}"))?;
+    let project = client.project_id().map(str::to_string);
+    let hit = cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&hash, project.as_deref())
+        .map(|c| c.asset_id.clone());
+    if let Some(asset_id) = hit {
+        return Ok(asset_id);
+    }
+    let asset_id = client
+        .upload_file(
+            path,
+            info.kind.mime(),
+            &mut |_| {},
+            Duration::from_millis(500),
+        )
+        .await
+        .map_err(|e| match e {
+            ApiError::Upload { .. } => e.to_string(),
+            other => format!("{shown}: upload failed: {other}"),
+        })?;
+    let entry = CachedUpload {
+        asset_id: asset_id.clone(),
+        file: shown,
+        size: info.size,
+    };
+    if let Err(e) =
+        cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(&hash, project.as_deref(), entry)
+    {
+        tracing::warn!("cannot record an upload for reuse: {e}");
+    }
+    Ok(asset_id)
 }

@@ -19,10 +19,9 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
     let mut request = build_request(args)?;
     super::media::check_request_files(&request)?;
     let session = Session::open(cli).await?;
-    // Local files become asset ids (uploaded, or found in the upload cache) before anything
-    // is charged.
-    super::media::resolve(&session, &mut request).await?;
     if args.dry_run {
+        // A dry run needs asset ids: upload (or reuse) the files first; it charges nothing.
+        super::media::resolve(&session, &mut request).await?;
         return dry_run(&session.client, &request, args.json).await;
     }
 
@@ -69,11 +68,12 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
                 unconfirmed = matches!(job.submission, Submission::Unconfirmed { .. });
                 match &job.submission {
                     Submission::Sending => {}
+                    Submission::Uploading => progress.record(&job),
                     Submission::Unconfirmed { .. } => {
                         // The engine is searching the server's job list for it.
                     }
                     Submission::Rejected { reason } => {
-                        break Err(CliError::Local(format!("the server refused it: {reason}")));
+                        break Err(CliError::Local(format!("not submitted: {reason}")));
                     }
                     Submission::Queued if !wait => {
                         JobReport::from_record(&job).print(args.json);

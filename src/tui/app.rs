@@ -221,7 +221,7 @@ impl App {
             || self.queue.jobs.values().any(|j| {
                 matches!(
                     j.submission,
-                    Submission::Sending | Submission::Unconfirmed { .. }
+                    Submission::Sending | Submission::Uploading | Submission::Unconfirmed { .. }
                 )
             })
     }

@@ -152,6 +152,7 @@ fn status_symbol(job: &JobRecord, tick: u64) -> &'static str {
     match (&job.submission, &job.status) {
         (Submission::Queued, _) => "⧗",
         (Submission::Sending, _) => "↑",
+        (Submission::Uploading, _) => "⇡",
         (Submission::Unconfirmed { .. }, _) => "?",
         (Submission::Rejected { .. }, _) => "!",
         (_, Some(JobStatus::Success)) => "✓",

@@ -1,7 +1,7 @@
 //! Shared set-up for tests that talk to the simulator over loopback HTTP.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -109,4 +109,16 @@ pub fn json_lines(stdout: &[u8]) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
         .collect()
+}
+
+/// A PNG that passes the checks: a real header of `w`×`h` (the pixels are not read).
+pub fn png(dir: &Path, name: &str, w: u32, h: u32) -> PathBuf {
+    let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    b.extend_from_slice(&w.to_be_bytes());
+    b.extend_from_slice(&h.to_be_bytes());
+    b.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    b.extend_from_slice(b"\0\0\0\0IEND\xaeB`\x82");
+    let path = dir.join(name);
+    std::fs::write(&path, b).unwrap();
+    path
 }
