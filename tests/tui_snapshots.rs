@@ -127,3 +127,20 @@ fn no_color_draws_no_colors() {
         .count();
     assert_eq!(colored, 0);
 }
+
+#[test]
+fn references_and_a_dangling_image_reference() {
+    let mut app = app_with(vec![]);
+    type_text(
+        &mut app,
+        "<<<image_1>>> and <<<image_2>>> meet <<<image_3>>>, then <<<image_4>>>",
+    );
+    app.request.start_image = Some(kling_tui::kling::AssetId::new("asset_start"));
+    app.request.reference_images = ["asset_fox", "asset_hat", "asset_snow"]
+        .into_iter()
+        .map(kling_tui::kling::AssetId::new)
+        .collect();
+    app.request.aspect_ratio = None;
+    app.revalidate();
+    insta::assert_snapshot!(screen(&mut app, 120, 30));
+}

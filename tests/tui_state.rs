@@ -281,3 +281,49 @@ fn spent_counts_this_sessions_jobs_only() {
     assert_eq!(app.spent(), 150.0);
     let _ = JobStatus::Success;
 }
+
+#[test]
+fn local_files_are_checked_inline_and_tab_completes_their_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small_frame.png");
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    png.extend_from_slice(&200u32.to_be_bytes());
+    png.extend_from_slice(&200u32.to_be_bytes());
+    png.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    std::fs::write(&small, png).unwrap();
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "a fox");
+    app.on_key(key(KeyCode::Tab));
+    while kling_tui::tui::form::FIELDS[app.field] != kling_tui::tui::form::Field::StartImage {
+        app.on_key(key(KeyCode::Char('j')));
+    }
+    app.on_key(key(KeyCode::Enter));
+    // Type the folder and the start of the name; Tab completes the rest.
+    for c in format!("{}/sma", dir.path().display()).chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+    app.on_key(key(KeyCode::Tab));
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!(
+        app.request.start_image.as_ref().map(|a| a.to_string()),
+        Some(small.display().to_string())
+    );
+    let problem = app
+        .problems
+        .iter()
+        .find(|p| p.field == "startImage")
+        .expect("flagged");
+    assert!(
+        problem
+            .message
+            .contains("each side must be at least 300 px"),
+        "{problem:?}"
+    );
+    // Submitting is refused while the file breaks a rule.
+    let effects = app.on_key(ctrl('r'));
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::Engine(Command::Submit(_))))
+    );
+}

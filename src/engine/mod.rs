@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-pub use job::{DownloadRecord, JobRecord, LocalId, Submission};
+pub use job::{DownloadRecord, JobRecord, LocalId, Submission, is_local_file, local_files};
 pub use journal::{Journal, JournalError, Record};
 pub use pacer::Pacer;
 

@@ -12,6 +12,7 @@ use super::keys::{Action, Keymap, Scope};
 use super::queue::{Queue, Transfer};
 use crate::engine::{Command, Event, JobRecord, LocalId, Submission};
 use crate::kling::{KlingRequest, Problem, PromptRef, Shot, prompt_references};
+use crate::media::{Role, check_file};
 use crate::sanitize::{sanitize, sanitize_multiline};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,10 +47,11 @@ pub enum Popup {
         question: String,
         action: Confirmed,
     },
-    /// Editing an asset-id field.
+    /// Editing an asset-id or path field; Tab completes paths, `candidates` lists the choices.
     Input {
         field: Field,
         editor: TextArea<'static>,
+        candidates: Vec<String>,
     },
     /// The multi-shot editor; `editing` holds a shot's prompt while it is being typed.
     Shots {
@@ -95,6 +97,8 @@ pub struct App {
     pub started_at: jiff::Timestamp,
     pub now: jiff::Timestamp,
     pub problems: Vec<Problem>,
+    /// What is wrong with the local files the request names.
+    file_problems: Vec<Problem>,
     /// Spinner frame, advanced only while something runs.
     pub tick: u64,
     pub no_color: bool,
@@ -133,6 +137,7 @@ impl App {
             started_at: now,
             now,
             problems: Vec::new(),
+            file_problems: Vec::new(),
             tick: 0,
             no_color: false,
             keymap: Keymap::default(),
@@ -163,6 +168,33 @@ impl App {
             .into_iter()
             .filter(|p| !(p.field == "prompt" && request.prompt.trim().is_empty()))
             .collect();
+        self.problems.extend(self.file_problems.iter().cloned());
+    }
+
+    /// Checks the local files the request names (type, size, dimensions, duration) and keeps
+    /// what is wrong for the sidebar. Only when references change: it reads the files.
+    pub fn recheck_files(&mut self) {
+        self.file_problems.clear();
+        for field in FIELDS.iter().filter(|f| f.is_text()) {
+            let role = if *field == Field::ReferenceVideo {
+                Role::Video
+            } else {
+                Role::Image
+            };
+            for value in form::values_of(&self.request, *field) {
+                if !crate::engine::is_local_file(&value) {
+                    continue;
+                }
+                if let Err(problems) = check_file(std::path::Path::new(&value), role) {
+                    self.file_problems
+                        .extend(problems.into_iter().map(|message| Problem {
+                            field: field.api_name().to_string(),
+                            message,
+                        }));
+                }
+            }
+        }
+        self.revalidate();
     }
 
     fn changed(&mut self, effects: &mut Vec<Effect>) {
@@ -176,6 +208,11 @@ impl App {
         let request = self.current_request();
         if !request.validate().is_empty() {
             self.cost = Cost::Unknown;
+            return None;
+        }
+        if !crate::engine::local_files(&request).is_empty() {
+            // The API prices asset ids, not paths; the files are uploaded on submit.
+            self.cost = Cost::Failed("known once the files are uploaded".into());
             return None;
         }
         self.estimate_seq += 1;
@@ -452,6 +489,7 @@ impl App {
                         ..request
                     };
                     self.focus = Focus::Editor;
+                    self.recheck_files();
                     self.say(format!("parameters of #{id} copied into the editor"));
                     self.changed(effects);
                 }
@@ -495,7 +533,10 @@ impl App {
 
     fn submit(&mut self, effects: &mut Vec<Effect>) {
         let request = self.current_request();
-        let problems = request.validate();
+        // Files may have changed since they were chosen: look at them again.
+        self.recheck_files();
+        let mut problems = request.validate();
+        problems.extend(self.file_problems.iter().cloned());
         if problems.is_empty() {
             effects.push(Effect::Engine(Command::Submit(request)));
             self.say("submitted");
@@ -513,6 +554,7 @@ impl App {
             self.popup = Some(Popup::Input {
                 field,
                 editor: line_editor(&form::text_of(&self.request, field)),
+                candidates: Vec::new(),
             });
         } else if field == Field::MultiShot {
             if self.request.multi_prompt.is_none() {
@@ -559,17 +601,33 @@ impl App {
                 KeyCode::Char('n' | 'N') | KeyCode::Esc => None,
                 _ => Some(Popup::Confirm { question, action }),
             },
-            Popup::Input { field, mut editor } => match key.code {
+            Popup::Input {
+                field, mut editor, ..
+            } => match key.code {
                 KeyCode::Enter => {
                     let text = editor.lines().join(" ");
                     form::set_text(&mut self.request, field, &sanitize(&text));
+                    self.recheck_files();
                     self.changed(effects);
                     None
                 }
                 KeyCode::Esc => None,
+                KeyCode::Tab => {
+                    let text = editor.lines().join(" ");
+                    let (completed, candidates) = super::complete::complete_path(&text);
+                    Some(Popup::Input {
+                        field,
+                        editor: line_editor(&completed),
+                        candidates,
+                    })
+                }
                 _ => {
                     editor.input(key);
-                    Some(Popup::Input { field, editor })
+                    Some(Popup::Input {
+                        field,
+                        editor,
+                        candidates: Vec::new(),
+                    })
                 }
             },
             Popup::Shots { selected, editing } => self.shots_key(key, selected, editing, effects),

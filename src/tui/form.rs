@@ -177,6 +177,26 @@ pub fn step(request: &mut KlingRequest, field: Field, forward: bool) {
     }
 }
 
+/// Each value a text field holds (reference images: one per image).
+pub fn values_of(request: &KlingRequest, field: Field) -> Vec<String> {
+    match field {
+        Field::ReferenceImages => request
+            .reference_images
+            .iter()
+            .map(AssetId::to_string)
+            .collect(),
+        Field::StartImage | Field::EndImage | Field::ReferenceVideo => {
+            let text = text_of(request, field);
+            if text.is_empty() {
+                Vec::new()
+            } else {
+                vec![text]
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// The text a text field is edited as.
 pub fn text_of(request: &KlingRequest, field: Field) -> String {
     match field {

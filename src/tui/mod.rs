@@ -5,6 +5,7 @@
 
 pub mod app;
 mod clipboard;
+mod complete;
 pub mod form;
 pub mod keys;
 pub mod queue;

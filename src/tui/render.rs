@@ -527,6 +527,13 @@ fn draw_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         Focus::Sidebar => Scope::Sidebar,
         Focus::Queue => Scope::Queue,
     };
+    let uploading: Vec<String> = app
+        .queue
+        .jobs
+        .values()
+        .filter(|j| j.submission == Submission::Uploading)
+        .map(|j| format!("#{} {}", j.local_id, j.state_word()))
+        .collect();
     let mut spans = vec![
         Span::styled(
             format!(" {} ", sanitize(&app.host)),
@@ -534,6 +541,12 @@ fn draw_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         ),
         Span::raw(format!(" {} CU spent ", format_units(app.spent()))),
     ];
+    if !uploading.is_empty() {
+        spans.push(Span::styled(
+            format!(" ⇡ {} ", uploading.join(", ")),
+            theme.fg(Color::Yellow),
+        ));
+    }
     match &app.message {
         Some((text, true)) => spans.push(Span::styled(format!(" {text} "), theme.error())),
         Some((text, false)) => spans.push(Span::raw(format!(" {text} "))),
@@ -647,11 +660,25 @@ fn draw_popup(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
                 rect,
             );
         }
-        Popup::Input { field, editor } => {
-            let rect = centered(area, 60, 3);
+        Popup::Input {
+            field,
+            editor,
+            candidates,
+        } => {
+            let shown = candidates.len().min(8) as u16;
+            let rect = centered(area, 70, 3 + shown);
             frame.render_widget(Clear, rect);
+            let [input_area, list_area] =
+                Layout::vertical([Constraint::Length(3), Constraint::Min(0)]).areas(rect);
+            let list: Vec<Line> = candidates
+                .iter()
+                .take(8)
+                .map(|c| Line::from(Span::styled(format!("  {}", sanitize(c)), theme.dim())))
+                .collect();
+            frame.render_widget(Paragraph::new(list), list_area);
+            let rect = input_area;
             editor.set_block(Block::bordered().title(format!(
-                " {} — asset id(s), Enter to keep, Esc to drop ",
+                " {} — a file (Tab completes) or asset id; Enter keeps, Esc drops ",
                 field.label()
             )));
             frame.render_widget(&*editor, rect);
