@@ -107,6 +107,21 @@ fn local_files_become_asset_ids_in_the_right_fields_and_are_reused() {
     all.sort();
     all.dedup();
     assert_eq!(all.len(), 5, "every file its own asset: {body}");
+    // Each id holds the bytes of the file named in that place, references in prompt order.
+    let bytes_of = |v: &serde_json::Value| sim.uploaded_bytes(&id(v)).expect("an uploaded asset");
+    assert_eq!(
+        bytes_of(&body["startImage"]),
+        std::fs::read(&f.start).unwrap()
+    );
+    for (i, path) in f.refs.iter().enumerate() {
+        assert_eq!(
+            bytes_of(&refs[i]),
+            std::fs::read(path).unwrap(),
+            "image_{}",
+            i + 1
+        );
+    }
+    assert!(bytes_of(&body["referenceVideo"]) == std::fs::read(&f.video).unwrap());
 
     // The same files again: nothing is uploaded, the same ids are sent.
     submit_with(&sim, home.path(), &f).success();
@@ -176,6 +191,17 @@ fn uploaded_before_a_crash_means_one_generate_after_it() {
     );
 }
 
+/// An MP4 whose header says `secs` long at 1280×720.
+fn long_mp4(dir: &Path, name: &str, secs: u32) -> PathBuf {
+    let path = mp4(dir, name, 4096);
+    let mut bytes = std::fs::read(&path).unwrap();
+    // mvhd's duration (timescale 1000) sits 20 bytes into its body.
+    let at = bytes.windows(4).position(|w| w == b"mvhd").unwrap() + 4 + 16;
+    bytes[at..at + 4].copy_from_slice(&(secs * 1000).to_be_bytes());
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
 #[test]
 fn bad_files_are_refused_before_anything_is_sent_each_naming_file_and_rule() {
     let (_rt, sim) = sim_with(SimConfig { ..quick_config() });
@@ -198,6 +224,8 @@ fn bad_files_are_refused_before_anything_is_sent_each_naming_file_and_rule() {
         .arg(&short)
         .arg("--reference-image")
         .arg(home.path().join("missing.jpg"))
+        .arg("--end-image")
+        .arg(long_mp4(home.path(), "long.mp4", 12))
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
@@ -208,6 +236,18 @@ fn bad_files_are_refused_before_anything_is_sent_each_naming_file_and_rule() {
         ))
         .stderr(predicate::str::contains("short.mp4: 2.0 s long"))
         .stderr(predicate::str::contains("short.mp4: 320×180 px"))
-        .stderr(predicate::str::contains("missing.jpg: cannot read it"));
+        .stderr(predicate::str::contains("missing.jpg: cannot read it"))
+        .stderr(predicate::str::contains(
+            "long.mp4: is a video (MP4), an image is needed",
+        ));
+    // A video too long for a reference, through `upload`.
+    against(&sim, home.path())
+        .arg("upload")
+        .arg(long_mp4(home.path(), "twelve.mp4", 12))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "twelve.mp4: 12.0 s long: reference videos must last 3 to 10 s",
+        ));
     assert!(sim.stats().requests.is_empty(), "a request was sent");
 }

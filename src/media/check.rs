@@ -209,4 +209,36 @@ mod tests {
             "{err:?}"
         );
     }
+
+    #[test]
+    fn oversized_and_overlong_videos_and_webm_without_facts() {
+        let dir = tempfile::tempdir().unwrap();
+        // A sparse file: 201 MB on paper, nothing on disk.
+        let big = dir.path().join("big.mp4");
+        std::fs::write(&big, b"\0\0\0\x18ftypisom\0\0\0\0isomiso2").unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&big)
+            .unwrap()
+            .set_len(201_000_000)
+            .unwrap();
+        let err = check_file(&big, Role::Video).unwrap_err();
+        assert!(
+            err[0].contains("big.mp4: 201.0 MB is over the 200 MB limit"),
+            "{err:?}"
+        );
+
+        // A WebM's length and size are not read: only type and weight are checked.
+        let webm = dir.path().join("clip.webm");
+        std::fs::write(&webm, [0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81]).unwrap();
+        let info = check_file(&webm, Role::Video).unwrap();
+        assert_eq!((info.kind, info.duration_secs), (MediaKind::Webm, None));
+
+        // An image over 10 MB by the API's count (10^6 bytes to the MB).
+        let mut png = super::super::image::tests::png_head(1000, 1000);
+        png.resize(10_000_001, 0);
+        let heavy = dir.path().join("heavy.png");
+        std::fs::write(&heavy, png).unwrap();
+        assert!(check_file(&heavy, Role::Image).unwrap_err()[0].contains("10 MB limit"));
+    }
 }
