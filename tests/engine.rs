@@ -363,3 +363,45 @@ async fn a_submission_interrupted_mid_upload_uploads_the_rest_and_is_sent_once()
     assert_eq!(refs[0], first_asset, "prompt order kept");
     assert!(refs[1].starts_with("asset_") && refs[1] != first_asset);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_stopped_after_its_last_upload_is_sent_once_on_restart() {
+    let sim = start(quick_config()).await;
+    let home = tempfile::tempdir().unwrap();
+    let journal_dir = home.path().join("journal");
+    let frame = png(home.path(), "frame.png", 1280, 720);
+    {
+        let mut journal = Journal::open(&journal_dir).unwrap();
+        let mut request = KlingRequest::new("a fox leaves the frame");
+        request.start_image = Some(kling_tui::kling::AssetId::new(frame.to_string_lossy()));
+        request.aspect_ratio = None;
+        let id = journal
+            .record_intent("2026-11-24T12:00:00Z".into(), request)
+            .unwrap();
+        let asset = client_for(&sim)
+            .upload_file(&frame, "image/png", &mut |_| {}, Duration::from_millis(10))
+            .await
+            .unwrap();
+        journal
+            .append(
+                kling_tui::engine::Record::Uploaded {
+                    local_id: id,
+                    file: frame.to_string_lossy().into_owned(),
+                    asset_id: asset,
+                },
+                true,
+            )
+            .unwrap();
+    }
+    let journal = Journal::open(&journal_dir).unwrap();
+    let out = home.path().join("out");
+    let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 100.0)).unwrap();
+    let jobs = run_until_settled(&mut engine, 1).await;
+    engine.shutdown().await;
+    assert_eq!(
+        jobs.values().next().unwrap().status,
+        Some(JobStatus::Success)
+    );
+    let stats = sim.stats();
+    assert_eq!((stats.asset_uploads, stats.generate_posts), (1, 1));
+}

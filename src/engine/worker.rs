@@ -213,6 +213,8 @@ impl Worker {
                     self.start_reconcile(id);
                 }
                 Submission::Unconfirmed { .. } => self.start_reconcile(id),
+                // Every file may be up already (the stop came just before sending).
+                Submission::Uploading if job.local_files().is_empty() => self.start_submit(id),
                 Submission::Uploading => self.start_uploads(id),
                 Submission::Accepted if !job.is_final() => self.schedule.add(id, true),
                 Submission::Accepted if job.succeeded() && self.config.auto_download => {
@@ -857,7 +859,12 @@ async fn upload_one(
     let path = std::path::Path::new(file);
     let info = crate::media::check_file(path, role).map_err(|p| p.join("; "))?;
     let shown = sanitize(file);
-    let hash = content_hash(path).map_err(|e| format!("{shown}: cannot read it: {e}"))?;
+    // Hashing a large video takes a while: off the async threads.
+    let owned = path.to_path_buf();
+    let hash = tokio::task::spawn_blocking(move || content_hash(&owned))
+        .await
+        .map_err(|e| format!("{shown}: {e}"))?
+        .map_err(|e| format!("{shown}: cannot read it: {e}"))?;
     let project = client.project_id().map(str::to_string);
     let hit = cache
         .lock()
