@@ -212,7 +212,7 @@ impl App {
         }
         if !crate::engine::local_files(&request).is_empty() {
             // The API prices asset ids, not paths; the files are uploaded on submit.
-            self.cost = Cost::Failed("known once the files are uploaded".into());
+            self.cost = Cost::Failed("after the upload".into());
             return None;
         }
         self.estimate_seq += 1;
