@@ -90,6 +90,72 @@ impl UploadCache {
     }
 }
 
+/// Why a file could not become an asset.
+#[derive(Debug)]
+pub enum UploadError {
+    /// It breaks a rule (every problem, each naming the file): nothing was sent.
+    Invalid(Vec<String>),
+    /// The upload or the import failed.
+    Failed(String),
+}
+
+impl std::fmt::Display for UploadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UploadError::Invalid(problems) => f.write_str(&problems.join("; ")),
+            UploadError::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
+
+/// One local file to an asset id: checked, then found in the cache or uploaded (and recorded).
+/// Returns the id and whether the cache had it.
+pub async fn upload_with_cache(
+    client: &crate::api::ScenarioClient,
+    cache: &std::sync::Mutex<UploadCache>,
+    file: &Path,
+    role: crate::media::Role,
+    progress: &mut (dyn FnMut(crate::api::UploadProgress) + Send),
+) -> Result<(String, bool), UploadError> {
+    let info = crate::media::check_file(file, role).map_err(UploadError::Invalid)?;
+    let shown = crate::sanitize::sanitize(&file.display().to_string());
+    // Hashing a large video takes a while: off the async threads.
+    let owned = file.to_path_buf();
+    let hash = tokio::task::spawn_blocking(move || content_hash(&owned))
+        .await
+        .map_err(|e| UploadError::Failed(format!("{shown}: {e}")))?
+        .map_err(|e| UploadError::Failed(format!("{shown}: cannot read it: {e}")))?;
+    let project = client.project_id().map(str::to_string);
+    let lock = || cache.lock().unwrap_or_else(|p| p.into_inner());
+    let hit = lock()
+        .get(&hash, project.as_deref())
+        .map(|c| c.asset_id.clone());
+    if let Some(asset_id) = hit {
+        return Ok((asset_id, true));
+    }
+    let asset_id = client
+        .upload_file(
+            file,
+            info.kind.mime(),
+            progress,
+            std::time::Duration::from_millis(500),
+        )
+        .await
+        .map_err(|e| match e {
+            crate::api::ApiError::Upload { .. } => UploadError::Failed(e.to_string()),
+            other => UploadError::Failed(format!("{shown}: upload failed: {other}")),
+        })?;
+    let entry = CachedUpload {
+        asset_id: asset_id.clone(),
+        file: shown,
+        size: info.size,
+    };
+    if let Err(e) = lock().insert(&hash, project.as_deref(), entry) {
+        tracing::warn!("cannot record an upload for reuse: {e}");
+    }
+    Ok((asset_id, false))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

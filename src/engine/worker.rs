@@ -12,7 +12,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::job::{JobRecord, LocalId, Submission};
 use super::journal::{Journal, Record};
 use super::schedule::Schedule;
-use super::upload_cache::{CachedUpload, UploadCache, content_hash};
+use super::upload_cache::{UploadCache, upload_with_cache};
 use super::{Command, EngineConfig, Event, reconcile};
 use crate::api::types::{GenerateResponse, Job, JobStatus, StatusChange};
 use crate::api::{ApiError, DownloadProgress, ScenarioClient, job_file_stem};
@@ -402,9 +402,16 @@ impl Worker {
         let cache = self.uploads.clone();
         tokio::spawn(async move {
             for (file, role) in files {
-                let outcome = upload_one(&client, &cache, &file, role).await;
+                let outcome = upload_with_cache(
+                    &client,
+                    &cache,
+                    std::path::Path::new(&file),
+                    role,
+                    &mut |_| {},
+                )
+                .await;
                 let message = match outcome {
-                    Ok(asset_id) => Internal::Uploaded {
+                    Ok((asset_id, _)) => Internal::Uploaded {
                         local_id: id,
                         file,
                         asset_id,
@@ -412,7 +419,7 @@ impl Worker {
                     Err(error) => {
                         let _ = tx.send(Internal::UploadFailed {
                             local_id: id,
-                            error,
+                            error: error.to_string(),
                         });
                         return;
                     }
@@ -847,57 +854,4 @@ impl Worker {
 /// our side (a full disk, a refused file) that needs the user.
 fn passing(err: &ApiError) -> bool {
     err.is_transient() || matches!(err, ApiError::Download { .. } | ApiError::Decode { .. })
-}
-
-/// One local file to an asset id: checked, then found in the cache or uploaded.
-async fn upload_one(
-    client: &ScenarioClient,
-    cache: &std::sync::Mutex<UploadCache>,
-    file: &str,
-    role: crate::media::Role,
-) -> Result<String, String> {
-    let path = std::path::Path::new(file);
-    let info = crate::media::check_file(path, role).map_err(|p| p.join("; "))?;
-    let shown = sanitize(file);
-    // Hashing a large video takes a while: off the async threads.
-    let owned = path.to_path_buf();
-    let hash = tokio::task::spawn_blocking(move || content_hash(&owned))
-        .await
-        .map_err(|e| format!("{shown}: {e}"))?
-        .map_err(|e| format!("{shown}: cannot read it: {e}"))?;
-    let project = client.project_id().map(str::to_string);
-    let hit = cache
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&hash, project.as_deref())
-        .map(|c| c.asset_id.clone());
-    if let Some(asset_id) = hit {
-        return Ok(asset_id);
-    }
-    let asset_id = client
-        .upload_file(
-            path,
-            info.kind.mime(),
-            &mut |_| {},
-            Duration::from_millis(500),
-        )
-        .await
-        .map_err(|e| match e {
-            ApiError::Upload { .. } => e.to_string(),
-            other => format!("{shown}: upload failed: {other}"),
-        })?;
-    let entry = CachedUpload {
-        asset_id: asset_id.clone(),
-        file: shown,
-        size: info.size,
-    };
-    if let Err(e) =
-        cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(&hash, project.as_deref(), entry)
-    {
-        tracing::warn!("cannot record an upload for reuse: {e}");
-    }
-    Ok(asset_id)
 }

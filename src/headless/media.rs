@@ -3,12 +3,12 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::api::ScenarioClient;
-use crate::engine::upload_cache::{CachedUpload, UploadCache, content_hash};
+use std::sync::Mutex;
+
+use crate::engine::upload_cache::{UploadCache, UploadError, upload_with_cache};
 use crate::kling::{AssetId, KlingRequest};
 use crate::media::{MediaInfo, MediaKind, Role, check_file};
 use crate::sanitize::sanitize;
@@ -23,7 +23,7 @@ pub fn is_asset_id(value: &str) -> bool {
 
 /// The local files a request names, each with the role it plays, checked. Every problem of
 /// every file is reported at once, before anything is uploaded.
-fn local_files(request: &KlingRequest) -> Result<Vec<(String, MediaInfo)>, CliError> {
+fn local_files(request: &KlingRequest) -> Result<Vec<(String, MediaInfo, Role)>, CliError> {
     let mut named: Vec<(&AssetId, Role)> = Vec::new();
     named.extend(request.start_image.iter().map(|a| (a, Role::Image)));
     named.extend(request.end_image.iter().map(|a| (a, Role::Image)));
@@ -36,7 +36,7 @@ fn local_files(request: &KlingRequest) -> Result<Vec<(String, MediaInfo)>, CliEr
             continue;
         }
         match check_file(Path::new(value.as_str()), role) {
-            Ok(info) => files.push((value.as_str().to_string(), info)),
+            Ok(info) => files.push((value.as_str().to_string(), info, role)),
             Err(mut p) => problems.append(&mut p),
         }
     }
@@ -58,10 +58,10 @@ pub async fn resolve(session: &Session, request: &mut KlingRequest) -> Result<()
     if files.is_empty() {
         return Ok(());
     }
-    let mut cache = UploadCache::load(&session.journal_dir);
+    let cache = Mutex::new(UploadCache::load(&session.journal_dir));
     let mut ids = std::collections::HashMap::new();
-    for (value, info) in files {
-        let (asset, _) = upload_one(session, &mut cache, &info).await?;
+    for (value, info, role) in files {
+        let (asset, _) = upload_one(session, &cache, &info.path, role).await?;
         ids.insert(value, asset);
     }
     let swap = |a: &mut AssetId| {
@@ -76,19 +76,14 @@ pub async fn resolve(session: &Session, request: &mut KlingRequest) -> Result<()
     Ok(())
 }
 
-/// One checked file to an asset id; `true` when the cache already had it.
+/// One file to an asset id, with byte progress on a terminal; `true` when reused.
 async fn upload_one(
     session: &Session,
-    cache: &mut UploadCache,
-    info: &MediaInfo,
+    cache: &Mutex<UploadCache>,
+    path: &Path,
+    role: Role,
 ) -> Result<(String, bool), CliError> {
-    let project = session.options.project_id.as_deref();
-    let shown = sanitize(&info.path.display().to_string());
-    let hash = content_hash(&info.path)
-        .map_err(|e| CliError::Local(format!("{shown}: cannot read it: {e}")))?;
-    if let Some(hit) = cache.get(&hash, project) {
-        return Ok((hit.asset_id.clone(), true));
-    }
+    let shown = sanitize(&path.display().to_string());
     let tty = std::io::stderr().is_terminal();
     let mut progress = |p: crate::api::UploadProgress| {
         if tty {
@@ -99,34 +94,14 @@ async fn upload_one(
             );
         }
     };
-    let asset = upload_with(&session.client, &info.path, info.kind, &mut progress).await;
+    let outcome = upload_with_cache(&session.client, cache, path, role, &mut progress).await;
     if tty {
         eprintln!();
     }
-    let asset = asset?;
-    if let Err(e) = cache.insert(
-        &hash,
-        project,
-        CachedUpload {
-            asset_id: asset.clone(),
-            file: shown.clone(),
-            size: info.size,
-        },
-    ) {
-        eprintln!("warning: cannot record the upload of {shown} for reuse: {e}");
-    }
-    Ok((asset, false))
-}
-
-async fn upload_with(
-    client: &ScenarioClient,
-    path: &Path,
-    kind: MediaKind,
-    progress: &mut (dyn FnMut(crate::api::UploadProgress) + Send),
-) -> Result<String, CliError> {
-    Ok(client
-        .upload_file(path, kind.mime(), progress, Duration::from_millis(500))
-        .await?)
+    outcome.map_err(|e| match e {
+        UploadError::Invalid(problems) => CliError::Invalid(problems),
+        UploadError::Failed(reason) => CliError::Local(reason),
+    })
 }
 
 #[derive(Serialize)]
@@ -145,7 +120,7 @@ pub async fn upload_command(
     files: &[PathBuf],
     json: bool,
 ) -> Result<i32, CliError> {
-    let mut checked = Vec::new();
+    let mut checked: Vec<(MediaInfo, Role)> = Vec::new();
     let mut problems = Vec::new();
     for path in files {
         let role = match std::fs::File::open(path).ok().and_then(|mut f| {
@@ -157,7 +132,7 @@ pub async fn upload_command(
             _ => Role::Image,
         };
         match check_file(path, role) {
-            Ok(info) => checked.push(info),
+            Ok(info) => checked.push((info, role)),
             Err(mut p) => problems.append(&mut p),
         }
     }
@@ -165,9 +140,9 @@ pub async fn upload_command(
         return Err(CliError::Invalid(problems));
     }
     let session = Session::open(cli).await?;
-    let mut cache = UploadCache::load(&session.journal_dir);
-    for info in checked {
-        let (asset_id, reused) = upload_one(&session, &mut cache, &info).await?;
+    let cache = Mutex::new(UploadCache::load(&session.journal_dir));
+    for (info, role) in checked {
+        let (asset_id, reused) = upload_one(&session, &cache, &info.path, role).await?;
         if json {
             let report = UploadReport {
                 file: info.path.clone(),
