@@ -405,3 +405,29 @@ async fn a_submission_stopped_after_its_last_upload_is_sent_once_on_restart() {
     let stats = sim.stats();
     assert_eq!((stats.asset_uploads, stats.generate_posts), (1, 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_that_fails_for_a_while_is_tried_again_not_given_up() {
+    let sim = start(quick_config()).await;
+    let home = tempfile::tempdir().unwrap();
+    let frame = png(home.path(), "frame.png", 1280, 720);
+    // More 503s than one round of the client's own retries can ride out.
+    sim.inject(Fault::ApiStatus {
+        route: Route::CreateAsset,
+        status: 503,
+        count: 3,
+    });
+    let journal = Journal::open(&home.path().join("journal")).unwrap();
+    let out = home.path().join("out");
+    let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 100.0)).unwrap();
+    let mut request = KlingRequest::new("a fox leaves the frame");
+    request.start_image = Some(kling_tui::kling::AssetId::new(frame.to_string_lossy()));
+    engine.commands.send(Command::Submit(request)).unwrap();
+    let jobs = run_until_settled(&mut engine, 1).await;
+    engine.shutdown().await;
+    let job = jobs.values().next().unwrap();
+    assert_eq!(job.status, Some(JobStatus::Success), "{}", job.state_word());
+    let stats = sim.stats();
+    assert_eq!(stats.asset_uploads, 4, "three refused, the fourth taken");
+    assert_eq!(stats.generate_posts, 1);
+}

@@ -97,13 +97,15 @@ pub enum UploadError {
     Invalid(Vec<String>),
     /// The upload or the import failed.
     Failed(String),
+    /// The network or the server failed for now: worth trying again later.
+    Passing(String),
 }
 
 impl std::fmt::Display for UploadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             UploadError::Invalid(problems) => f.write_str(&problems.join("; ")),
-            UploadError::Failed(reason) => f.write_str(reason),
+            UploadError::Failed(reason) | UploadError::Passing(reason) => f.write_str(reason),
         }
     }
 }
@@ -143,6 +145,9 @@ pub async fn upload_with_cache(
         .await
         .map_err(|e| match e {
             crate::api::ApiError::Upload { .. } => UploadError::Failed(e.to_string()),
+            other if other.is_transient() => {
+                UploadError::Passing(format!("{shown}: upload failed: {other}"))
+            }
             other => UploadError::Failed(format!("{shown}: upload failed: {other}")),
         })?;
     let entry = CachedUpload {

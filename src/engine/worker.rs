@@ -12,7 +12,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::job::{JobRecord, LocalId, Submission};
 use super::journal::{Journal, Record};
 use super::schedule::Schedule;
-use super::upload_cache::{UploadCache, upload_with_cache};
+use super::upload_cache::{UploadCache, UploadError, upload_with_cache};
 use super::{Command, EngineConfig, Event, reconcile};
 use crate::api::types::{GenerateResponse, Job, JobStatus, StatusChange};
 use crate::api::{ApiError, DownloadProgress, ScenarioClient, job_file_stem};
@@ -24,6 +24,8 @@ const MAX_POLLS_IN_FLIGHT: usize = 8;
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// A download that failed for a passing reason is tried again this many times by itself.
 const DOWNLOAD_RETRIES: u32 = 6;
+/// An upload that failed for a passing reason is tried again this many times by itself.
+const UPLOAD_RETRIES: u32 = 6;
 
 /// Results of the background requests the worker starts.
 enum Internal {
@@ -65,6 +67,11 @@ enum Internal {
     UploadFailed {
         local_id: LocalId,
         error: String,
+        /// The failure may pass: try again later instead of giving up.
+        passing: bool,
+    },
+    RetryUploads {
+        local_id: LocalId,
     },
     Estimated {
         seq: u64,
@@ -88,6 +95,8 @@ pub(crate) struct Worker {
     /// Submissions whose local files are being uploaded.
     uploading: HashSet<LocalId>,
     uploads: Arc<std::sync::Mutex<UploadCache>>,
+    /// Passing upload failures so far, per submission.
+    upload_failures: std::collections::HashMap<LocalId, u32>,
     submitting: HashSet<LocalId>,
     reconciling: HashSet<LocalId>,
     /// Unconfirmed submissions searched for and not found: waiting on the user.
@@ -119,6 +128,7 @@ impl Worker {
             download_failures: HashMap::new(),
             retry_pending: HashSet::new(),
             uploading: HashSet::new(),
+            upload_failures: std::collections::HashMap::new(),
             uploads,
             submitting: HashSet::new(),
             reconciling: HashSet::new(),
@@ -417,9 +427,11 @@ impl Worker {
                         asset_id,
                     },
                     Err(error) => {
+                        let passing = matches!(error, UploadError::Passing(_));
                         let _ = tx.send(Internal::UploadFailed {
                             local_id: id,
                             error: error.to_string(),
+                            passing,
                         });
                         return;
                     }
@@ -669,7 +681,31 @@ impl Worker {
                     }
                 }
             }
-            Internal::UploadFailed { local_id, error } => {
+            Internal::UploadFailed {
+                local_id,
+                error,
+                passing,
+            } if passing
+                && self.upload_failures.get(&local_id).copied().unwrap_or(0) < UPLOAD_RETRIES =>
+            {
+                // The network or the server: keep the submission and try again a little later.
+                let failures = self.upload_failures.entry(local_id).or_default();
+                *failures += 1;
+                let wait = Duration::from_millis(500 * (1 << (*failures).min(6)));
+                tracing::warn!("upload for job {local_id} failed ({error}); again in {wait:?}");
+                let tx = self.internal_tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    let _ = tx.send(Internal::RetryUploads { local_id });
+                });
+            }
+            Internal::RetryUploads { local_id } => {
+                self.uploading.remove(&local_id);
+                self.start_uploads(local_id);
+            }
+            Internal::UploadFailed {
+                local_id, error, ..
+            } => {
                 self.uploading.remove(&local_id);
                 // Nothing was sent to generate, so nothing is charged.
                 self.record(

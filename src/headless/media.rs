@@ -100,7 +100,7 @@ async fn upload_one(
     }
     outcome.map_err(|e| match e {
         UploadError::Invalid(problems) => CliError::Invalid(problems),
-        UploadError::Failed(reason) => CliError::Local(reason),
+        UploadError::Failed(reason) | UploadError::Passing(reason) => CliError::Local(reason),
     })
 }
 
