@@ -137,13 +137,8 @@ fn missing_credentials_exit_2_naming_the_variables_and_config_path() {
 
 #[test]
 fn a_config_file_others_can_read_is_refused() {
-    use std::os::unix::fs::PermissionsExt;
     let home = tempfile::tempdir().unwrap();
-    let dir = home.path().join("config/kling-tui");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("config.toml");
-    std::fs::write(&file, "api_key = \"k\"\napi_secret = \"s\"\n").unwrap();
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    write_config(home.path(), "api_key = \"k\"\napi_secret = \"s\"\n", 0o644);
     bin(home.path())
         .args(["status", "job_x"])
         .assert()
@@ -153,23 +148,15 @@ fn a_config_file_others_can_read_is_refused() {
 
 #[test]
 fn credentials_from_the_config_file_work() {
-    use std::os::unix::fs::PermissionsExt;
     let (_rt, sim) = sim_with(quick_config());
     let home = tempfile::tempdir().unwrap();
-    let dir = home.path().join("config/kling-tui");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("config.toml");
-    std::fs::write(
-        &file,
-        format!(
-            "api_key = \"{}\"\napi_secret = \"{}\"\napi_url = \"{}\"\n",
-            sim::DEMO_API_KEY,
-            sim::DEMO_API_SECRET,
-            sim.api_url
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let text = format!(
+        "api_key = \"{}\"\napi_secret = \"{}\"\napi_url = \"{}\"\n",
+        sim::DEMO_API_KEY,
+        sim::DEMO_API_SECRET,
+        sim.api_url
+    );
+    write_config(home.path(), &text, 0o600);
     bin(home.path())
         .args(["submit", "--prompt", "from config"])
         .assert()
@@ -423,11 +410,7 @@ fn demo_needs_no_credentials() {
 
 #[test]
 fn an_invalid_config_stops_the_app_naming_the_key() {
-    use std::os::unix::fs::PermissionsExt;
     let home = tempfile::tempdir().unwrap();
-    let dir = home.path().join("config/kling-tui");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("config.toml");
     for (text, expected) in [
         ("[keys]\nsumbit = \"f6\"\n", "keys.sumbit: no such action"),
         (
@@ -437,8 +420,7 @@ fn an_invalid_config_stops_the_app_naming_the_key() {
         ("theme = \"neon\"\n", "theme"),
         ("auto_download = \"yes\"\n", "auto_download"),
     ] {
-        std::fs::write(&file, text).unwrap();
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_config(home.path(), text, 0o600);
         bin(home.path())
             .arg("--demo")
             .assert()

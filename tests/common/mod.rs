@@ -122,3 +122,14 @@ pub fn png(dir: &Path, name: &str, w: u32, h: u32) -> PathBuf {
     std::fs::write(&path, b).unwrap();
     path
 }
+
+/// Writes `config.toml` where the binary run by [`bin`]/[`against`] looks for it, with `mode`.
+pub fn write_config(home: &Path, text: &str, mode: u32) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = home.join("config/kling-tui");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("config.toml");
+    std::fs::write(&file, text).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+    file
+}
