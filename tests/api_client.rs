@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use kling_tui::api::types::JobStatus;
-use kling_tui::api::{ApiError, Credentials, DownloadProgress};
+use kling_tui::api::{ApiError, Credentials, Destination, DownloadProgress, OnProgress};
 use kling_tui::kling::{KlingRequest, Mode};
 use kling_tui::sim::{Fault, Route, SimConfig, SimHandle};
 
@@ -26,8 +26,17 @@ fn assert_resumed(ranges: &[Option<String>]) {
     }
 }
 
-fn no_progress() -> impl FnMut(DownloadProgress) + Send {
-    |_| {}
+fn no_progress() -> OnProgress<impl FnMut(DownloadProgress) + Send> {
+    OnProgress(|_| {})
+}
+
+/// A fresh download into `dir` as `<stem>.<ext>`, with no earlier file recorded.
+fn into<'a>(dir: &'a std::path::Path, stem: &'a str) -> Destination<'a> {
+    Destination {
+        dir,
+        stem,
+        recorded: None,
+    }
 }
 
 fn files_in(dir: &std::path::Path) -> Vec<String> {
@@ -71,12 +80,12 @@ async fn submit_poll_success_download_gives_the_fixture_bytes() {
     let path = client
         .download_asset(
             &job.metadata.asset_ids[0],
-            dir.path(),
-            "job_x_1",
-            &mut |p| last = Some(p),
+            &into(dir.path(), "job_x_1"),
+            &mut OnProgress(|p| last = Some(p)),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .path;
     assert_eq!(path, dir.path().join("job_x_1.mp4"));
     let fixture = sim.video_bytes().unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), fixture);
@@ -263,9 +272,10 @@ async fn a_truncated_download_is_resumed_with_range() {
     sim.inject(Fault::CdnTruncate { count: 2 });
     let dir = tempfile::tempdir().unwrap();
     let path = client
-        .download_asset(&asset, dir.path(), "job_1", &mut no_progress())
+        .download_asset(&asset, &into(dir.path(), "job_1"), &mut no_progress())
         .await
-        .unwrap();
+        .unwrap()
+        .path;
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(bytes.len(), 3 * 1024 * 1024 + 17);
     assert!(
@@ -292,7 +302,7 @@ async fn a_download_that_keeps_breaking_leaves_no_final_file() {
     sim.inject(Fault::CdnReset { count: 1000 });
     let dir = tempfile::tempdir().unwrap();
     let err = client
-        .download_asset(&asset, dir.path(), "job_1", &mut no_progress())
+        .download_asset(&asset, &into(dir.path(), "job_1"), &mut no_progress())
         .await
         .unwrap_err();
     assert!(
@@ -322,9 +332,10 @@ async fn a_server_that_ignores_range_still_gives_exact_bytes() {
     sim.inject(Fault::CdnIgnoreRange { count: 1 });
     let dir = tempfile::tempdir().unwrap();
     let path = client
-        .download_asset(&asset, dir.path(), "job_1", &mut no_progress())
+        .download_asset(&asset, &into(dir.path(), "job_1"), &mut no_progress())
         .await
-        .unwrap();
+        .unwrap()
+        .path;
     let bytes = std::fs::read(&path).unwrap();
     assert!(
         bytes == SimHandle::synthetic_bytes(0, 2 * 1024 * 1024),
@@ -345,17 +356,18 @@ async fn an_expired_link_is_refreshed_and_the_download_continues_from_disk() {
     // The first connection breaks part-way; while it streams, the link expires.
     sim.inject(Fault::CdnTruncate { count: 1 });
     let mut expired = false;
-    let mut on_progress = |p: DownloadProgress| {
+    let mut on_progress = OnProgress(|p: DownloadProgress| {
         if p.bytes > 0 && !expired {
             sim.inject(Fault::ExpireAllLinks);
             expired = true;
         }
-    };
+    });
     let dir = tempfile::tempdir().unwrap();
     let path = client
-        .download_asset(&asset, dir.path(), "job_1", &mut on_progress)
+        .download_asset(&asset, &into(dir.path(), "job_1"), &mut on_progress)
         .await
-        .unwrap();
+        .unwrap()
+        .path;
     let bytes = std::fs::read(&path).unwrap();
     assert!(bytes == SimHandle::synthetic_bytes(0, size), "bytes differ");
     let stats = sim.stats();
@@ -374,9 +386,10 @@ async fn downloads_never_overwrite() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("job_1.mp4"), b"mine").unwrap();
     let path = client
-        .download_asset(&asset, dir.path(), "job_1", &mut no_progress())
+        .download_asset(&asset, &into(dir.path(), "job_1"), &mut no_progress())
         .await
-        .unwrap();
+        .unwrap()
+        .path;
     assert_eq!(path, dir.path().join("job_1_1.mp4"));
     assert_eq!(
         std::fs::read(dir.path().join("job_1.mp4")).unwrap(),

@@ -21,6 +21,10 @@ use crate::sanitize::sanitize;
 
 /// Bodies bigger than this are not JSON answers we asked for.
 const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
+/// A transfer that sends nothing for this long has stalled: it is broken off and resumed.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(20);
+/// 4 GiB: far above any video the model makes, far below a full disk.
+pub const DEFAULT_MAX_DOWNLOAD: u64 = 4 << 30;
 const USER_AGENT: &str = concat!("kling-tui/", env!("CARGO_PKG_VERSION"));
 
 /// Something every API request waits on before it is sent, and tells about rate limiting: the
@@ -49,6 +53,8 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// A CDN download that sends nothing for this long is broken off and resumed.
     pub read_timeout: Duration,
+    /// The most a download whose size nobody announced may write.
+    pub max_download_bytes: u64,
     pub retry: RetryPolicy,
     pub gate: Option<Gate>,
 }
@@ -61,7 +67,8 @@ impl ClientOptions {
             project_id: None,
             request_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(60),
+            read_timeout: DEFAULT_STALL_TIMEOUT,
+            max_download_bytes: DEFAULT_MAX_DOWNLOAD,
             retry: RetryPolicy::default(),
             gate: None,
         }
@@ -76,6 +83,7 @@ pub struct ScenarioClient {
     auth: HeaderValue,
     project_id: Option<String>,
     pub(crate) retry: RetryPolicy,
+    pub(crate) max_download: u64,
     gate: Option<Gate>,
 }
 
@@ -140,6 +148,7 @@ impl ScenarioClient {
             auth,
             project_id: options.project_id.filter(|p| !p.is_empty()),
             retry: options.retry,
+            max_download: options.max_download_bytes,
             gate: options.gate,
         })
     }

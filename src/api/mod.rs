@@ -11,8 +11,13 @@ pub mod types;
 mod upload;
 
 pub use auth::Credentials;
-pub use client::{ClientOptions, Gate, RequestGate, ScenarioClient};
-pub use download::{DownloadProgress, extension_for_mime, job_file_stem};
+pub use client::{
+    ClientOptions, DEFAULT_MAX_DOWNLOAD, DEFAULT_STALL_TIMEOUT, Gate, RequestGate, ScenarioClient,
+};
+pub use download::{
+    Destination, DownloadObserver, DownloadProgress, OnProgress, Saved, extension_for_mime,
+    job_file_stem,
+};
 pub use endpoint::{DEFAULT_API_URL, check_url, parse_api_url};
 pub use error::ApiError;
 pub use retry::RetryPolicy;

@@ -31,11 +31,18 @@ pub enum Submission {
 }
 
 /// One asset of a finished job and its way to disk.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DownloadRecord {
     pub asset_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<PathBuf>,
+    /// The size written, once known (absent in journals of 0.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// The name a verified file was being given when last heard of: if the process stopped
+    /// before `file` was recorded, a file there of `size` bytes is this download.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placing: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -43,6 +50,12 @@ pub struct DownloadRecord {
 impl DownloadRecord {
     pub fn is_done(&self) -> bool {
         self.file.is_some()
+    }
+
+    /// The file this journal knows it wrote (or was writing) for the asset, and its size.
+    pub fn recorded(&self) -> Option<(&std::path::Path, u64)> {
+        let path = self.file.as_deref().or(self.placing.as_deref())?;
+        Some((path, self.size?))
     }
 }
 

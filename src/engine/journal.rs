@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::job::{DownloadRecord, JobRecord, LocalId, Submission};
-use crate::api::types::{JobStatus, StatusChange};
+use crate::api::types::{Job, JobStatus, StatusChange};
 use crate::kling::KlingRequest;
 
 const FILE_NAME: &str = "journal.jsonl";
@@ -89,10 +89,20 @@ pub enum Record {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         history: Vec<StatusChange>,
     },
+    /// A verified file is about to be given this name: written before the move, so a stop
+    /// right after it still knows the file is ours.
+    Placing {
+        local_id: LocalId,
+        index: usize,
+        file: PathBuf,
+        size: u64,
+    },
     Downloaded {
         local_id: LocalId,
         index: usize,
         file: PathBuf,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size: Option<u64>,
     },
     DownloadFailed {
         local_id: LocalId,
@@ -106,6 +116,30 @@ pub enum Record {
     Job {
         job: Box<JobRecord>,
     },
+}
+
+impl Record {
+    /// The record of what the server says of a job now, its text made safe to show.
+    pub fn status_of(local_id: LocalId, job: &Job) -> Self {
+        use crate::sanitize::sanitize;
+        Record::Status {
+            local_id,
+            status: JobStatus::parse(&sanitize(job.status.as_str())),
+            progress: job.progress_fraction(),
+            asset_ids: job.metadata.asset_ids.clone(),
+            error: job.metadata.error.as_deref().map(sanitize),
+            cost: job.billing.as_ref().and_then(|b| b.cu_cost),
+            hint: job.metadata.hint.as_deref().map(sanitize),
+            history: job
+                .status_history
+                .iter()
+                .map(|h| StatusChange {
+                    date: sanitize(&h.date),
+                    status: JobStatus::parse(&sanitize(h.status.as_str())),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Applies one record to the set of jobs. Records about unknown jobs are ignored.
@@ -204,22 +238,41 @@ fn apply(jobs: &mut BTreeMap<LocalId, JobRecord>, record: Record) {
                         .map(|asset_id| DownloadRecord {
                             asset_id,
                             file: None,
+                            size: None,
+                            placing: None,
                             error: None,
                         })
                         .collect();
                 }
             }
         }
+        Record::Placing {
+            local_id,
+            index,
+            file,
+            size,
+        } => {
+            if let Some(d) = jobs
+                .get_mut(&local_id)
+                .and_then(|j| j.downloads.get_mut(index))
+            {
+                d.placing = Some(file);
+                d.size = Some(size);
+            }
+        }
         Record::Downloaded {
             local_id,
             index,
             file,
+            size,
         } => {
             if let Some(d) = jobs
                 .get_mut(&local_id)
                 .and_then(|j| j.downloads.get_mut(index))
             {
                 d.file = Some(file);
+                d.size = size.or(d.size);
+                d.placing = None;
                 d.error = None;
             }
         }
@@ -294,6 +347,7 @@ fn record_id(record: &Record) -> LocalId {
         | Record::Unconfirmed { local_id, .. }
         | Record::Rejected { local_id, .. }
         | Record::Status { local_id, .. }
+        | Record::Placing { local_id, .. }
         | Record::Downloaded { local_id, .. }
         | Record::DownloadFailed { local_id, .. }
         | Record::Forgotten { local_id } => *local_id,
@@ -307,7 +361,9 @@ pub struct Journal {
     /// Held for the life of the journal: the OS lock goes with it.
     _lock: File,
     jobs: BTreeMap<LocalId, JobRecord>,
-    next_id: LocalId,
+    /// `None` once every local id has been used (a journal written to its limit, or damaged
+    /// to look that way): new intents are then refused rather than given an id twice.
+    next_id: Option<LocalId>,
     lines: usize,
     unsynced: bool,
 }
@@ -340,7 +396,7 @@ impl Journal {
             file,
             _lock: lock,
             jobs,
-            next_id: max_id + 1,
+            next_id: max_id.checked_add(1),
             lines,
             unsynced: false,
         };
@@ -389,8 +445,15 @@ impl Journal {
         created_at: String,
         request: KlingRequest,
     ) -> Result<LocalId, JournalError> {
-        let local_id = self.next_id;
-        self.next_id += 1;
+        let local_id = self.next_id.ok_or_else(|| JournalError::Io {
+            path: self.path(),
+            detail: format!(
+                "no local job number is left (the highest, {}, is in use); move this journal \
+                 aside to start a new one",
+                LocalId::MAX
+            ),
+        })?;
+        self.next_id = local_id.checked_add(1);
         let uploads = super::job::local_files(&request).len();
         self.append(
             Record::Intent {
@@ -515,7 +578,32 @@ mod tests {
         assert_eq!(jobs.len(), 2);
         assert_eq!(jobs[0].job_id.as_deref(), Some("job_a"));
         assert!(matches!(jobs[1].submission, Submission::Unconfirmed { .. }));
-        assert_eq!(j.next_id, 3);
+        assert_eq!(j.next_id, Some(3));
+    }
+
+    #[test]
+    fn the_last_local_id_is_never_given_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = format!(
+            "{{\"type\":\"intent\",\"local_id\":{},\"created_at\":\"x\",\"request\":{}}}\n",
+            LocalId::MAX - 1,
+            serde_json::to_string(&KlingRequest::new("near the end")).unwrap()
+        );
+        std::fs::write(dir.path().join(FILE_NAME), line).unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        assert_eq!(intent(&mut j, "last"), LocalId::MAX);
+        let err = j
+            .record_intent("x".into(), KlingRequest::new("one too many"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no local job number is left"), "{err}");
+        assert_eq!(j.jobs().len(), 2, "nothing recorded for the refused one");
+        drop(j);
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(
+            j.jobs().keys().copied().collect::<Vec<_>>(),
+            [LocalId::MAX - 1, LocalId::MAX]
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! [`Event`]s on another; it draws nothing, so the CLI and the full-screen app are both just
 //! clients of these two channels.
 
+mod downloads;
 mod job;
 mod journal;
 mod pacer;

@@ -9,26 +9,25 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::downloads::DownloadTask;
 use super::job::{JobRecord, LocalId, Submission};
 use super::journal::{Journal, Record};
 use super::schedule::Schedule;
 use super::upload_cache::{UploadCache, UploadError, upload_with_cache};
 use super::{Command, EngineConfig, Event, reconcile};
-use crate::api::types::{GenerateResponse, Job, JobStatus, StatusChange};
-use crate::api::{ApiError, DownloadProgress, ScenarioClient, job_file_stem};
+use crate::api::types::{GenerateResponse, Job, JobStatus};
+use crate::api::{ApiError, DownloadProgress, Saved, ScenarioClient, job_file_stem};
 use crate::sanitize::sanitize;
 
 /// Polls in flight at once; more would only queue at the pacer.
 const MAX_POLLS_IN_FLIGHT: usize = 8;
-/// Download progress is reported at most this often per file.
-const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// A download that failed for a passing reason is tried again this many times by itself.
 const DOWNLOAD_RETRIES: u32 = 6;
 /// An upload that failed for a passing reason is tried again this many times by itself.
 const UPLOAD_RETRIES: u32 = 6;
 
 /// Results of the background requests the worker starts.
-enum Internal {
+pub(crate) enum Internal {
     Submitted {
         local_id: LocalId,
         result: Result<GenerateResponse, ApiError>,
@@ -43,10 +42,18 @@ enum Internal {
         progress: DownloadProgress,
         rate: f64,
     },
+    /// A verified file is about to take this name; `ack` once that is journaled.
+    Placing {
+        local_id: LocalId,
+        index: usize,
+        file: PathBuf,
+        size: u64,
+        ack: tokio::sync::oneshot::Sender<()>,
+    },
     Downloaded {
         local_id: LocalId,
         index: usize,
-        result: Result<PathBuf, ApiError>,
+        result: Result<Saved, ApiError>,
     },
     Reconciled {
         local_id: LocalId,
@@ -498,53 +505,25 @@ impl Worker {
         if !job.succeeded() {
             return;
         }
-        let pending: Vec<(usize, String)> = job
+        let pending: Vec<DownloadTask> = job
             .downloads
             .iter()
             .enumerate()
             .filter(|(_, d)| !d.is_done())
-            .map(|(i, d)| (i, d.asset_id.clone()))
+            .map(|(index, d)| DownloadTask {
+                client: self.client.clone(),
+                local_id: id,
+                index,
+                asset_id: d.asset_id.clone(),
+                dir: self.config.download_dir.clone(),
+                stem: job_file_stem(&job_id, index + 1),
+                recorded: d.recorded().map(|(p, s)| (p.to_path_buf(), s)),
+            })
             .collect();
-        for (index, asset_id) in pending {
-            if !self.downloading.insert((id, index)) {
-                continue;
+        for task in pending {
+            if self.downloading.insert((id, task.index)) {
+                task.spawn(self.download_slots.clone(), self.internal_tx.clone());
             }
-            let client = self.client.clone();
-            let tx = self.internal_tx.clone();
-            let slots = self.download_slots.clone();
-            let dir = self.config.download_dir.clone();
-            let stem = job_file_stem(&job_id, index + 1);
-            tokio::spawn(async move {
-                let Ok(_permit) = slots.acquire_owned().await else {
-                    return;
-                };
-                let started = Instant::now();
-                let mut last = Instant::now() - PROGRESS_EVERY;
-                let mut first_bytes: Option<u64> = None;
-                let progress_tx = tx.clone();
-                let mut on_progress = |p: DownloadProgress| {
-                    let base = *first_bytes.get_or_insert(p.bytes);
-                    let done = p.total.is_some_and(|t| p.bytes >= t);
-                    if last.elapsed() >= PROGRESS_EVERY || done {
-                        last = Instant::now();
-                        let secs = started.elapsed().as_secs_f64().max(1e-3);
-                        let _ = progress_tx.send(Internal::Progress {
-                            local_id: id,
-                            index,
-                            progress: p,
-                            rate: p.bytes.saturating_sub(base) as f64 / secs,
-                        });
-                    }
-                };
-                let result = client
-                    .download_asset_once(&asset_id, &dir, &stem, &mut on_progress)
-                    .await;
-                let _ = tx.send(Internal::Downloaded {
-                    local_id: id,
-                    index,
-                    result,
-                });
-            });
         }
     }
 
@@ -564,6 +543,24 @@ impl Worker {
                 total: progress.total,
                 rate,
             }),
+            Internal::Placing {
+                local_id,
+                index,
+                file,
+                size,
+                ack,
+            } => {
+                self.record(
+                    Record::Placing {
+                        local_id,
+                        index,
+                        file,
+                        size,
+                    },
+                    true,
+                );
+                let _ = ack.send(());
+            }
             Internal::Downloaded {
                 local_id,
                 index,
@@ -571,19 +568,20 @@ impl Worker {
             } => {
                 self.downloading.remove(&(local_id, index));
                 match result {
-                    Ok(path) => {
+                    Ok(saved) => {
                         self.record(
                             Record::Downloaded {
                                 local_id,
                                 index,
-                                file: path.clone(),
+                                file: saved.path.clone(),
+                                size: Some(saved.size),
                             },
                             true,
                         );
                         self.emit(Event::DownloadFinished {
                             local_id,
                             index,
-                            path,
+                            path: saved.path,
                         });
                     }
                     Err(e) => {
@@ -802,43 +800,29 @@ impl Worker {
         };
         match result {
             Ok(job) => {
-                let status = JobStatus::parse(&sanitize(job.status.as_str()));
-                let progress = job.progress_fraction();
-                let error = job.metadata.error.as_deref().map(sanitize);
-                let assets = job.metadata.asset_ids.clone();
-                let cost = job.billing.as_ref().and_then(|b| b.cu_cost);
-                let hint = job.metadata.hint.as_deref().map(sanitize);
-                let history: Vec<StatusChange> = job
-                    .status_history
-                    .iter()
-                    .map(|h| StatusChange {
-                        date: sanitize(&h.date),
-                        status: JobStatus::parse(&sanitize(h.status.as_str())),
-                    })
-                    .collect();
+                let record = Record::status_of(id, &job);
+                let Record::Status {
+                    status,
+                    progress,
+                    asset_ids,
+                    error,
+                    history,
+                    ..
+                } = &record
+                else {
+                    return;
+                };
+                let status = status.clone();
                 let known_assets: Vec<&String> =
                     known.downloads.iter().map(|d| &d.asset_id).collect();
                 let changed = known.status.as_ref() != Some(&status)
                     || (known.progress - progress).abs() >= 0.005
-                    || known.error != error
+                    || known.error != *error
                     || known.history.len() != history.len()
-                    || known_assets != assets.iter().collect::<Vec<_>>();
+                    || known_assets != asset_ids.iter().collect::<Vec<_>>();
                 let was_stale = self.journal.set_stale(id, false);
                 if changed {
-                    let is_final = status.is_final();
-                    self.record(
-                        Record::Status {
-                            local_id: id,
-                            status: status.clone(),
-                            progress,
-                            asset_ids: assets,
-                            error,
-                            cost,
-                            hint,
-                            history,
-                        },
-                        is_final,
-                    );
+                    self.record(record, status.is_final());
                     self.schedule.changed(id);
                 } else {
                     self.schedule.unchanged(id);

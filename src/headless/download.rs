@@ -1,10 +1,15 @@
-//! `kling-tui download`, and the download step of `submit --download`.
+//! `kling-tui download`: every asset of finished jobs, checked against the journal so a video
+//! already saved is reported rather than fetched again, and each new one recorded there.
 
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 
 use crate::api::types::{Job, JobStatus};
-use crate::api::{ScenarioClient, job_file_stem};
+use crate::api::{Destination, DownloadObserver, DownloadProgress, job_file_stem};
 use crate::cli::Cli;
+use crate::engine::{JobRecord, Journal, JournalError, LocalId, Record};
 use crate::sanitize::sanitize;
 
 use super::report::{JobReport, ProgressLine};
@@ -18,14 +23,15 @@ pub async fn run(
 ) -> Result<i32, CliError> {
     let session = Session::open(cli).await?;
     let dir = session.download_dir(out);
+    let mut ledger = Ledger::open(&session.journal_dir)?;
     let mut code = exit::OK;
     for job_id in jobs {
         let outcome = async {
             let job = session.client.get_job(job_id).await?;
             match job.status {
                 JobStatus::Success => {
-                    let (files, failed) = download_job(&session.client, &job, &dir).await;
-                    report_downloads(&job, None, files, failed, json)
+                    let (files, failed) = download_job(&session, &job, &dir, &mut ledger).await;
+                    report_downloads(&job, files, failed, json)
                 }
                 JobStatus::Failure | JobStatus::Canceled => {
                     JobReport::new(&job, None, vec![]).print(json);
@@ -55,40 +61,159 @@ pub async fn run(
     Ok(code)
 }
 
+/// The journal as this command can use it: for writing when no other kling-tui holds it,
+/// else read-only (files it records are still recognised, new ones are not recorded).
+enum Ledger {
+    Writable(Box<Journal>),
+    ReadOnly(BTreeMap<LocalId, JobRecord>),
+}
+
+impl Ledger {
+    fn open(dir: &Path) -> Result<Self, CliError> {
+        match Journal::open(dir) {
+            Ok(journal) => Ok(Ledger::Writable(Box::new(journal))),
+            Err(JournalError::Locked { .. }) => Journal::read_only(dir)
+                .map(Ledger::ReadOnly)
+                .map_err(|e| CliError::Local(e.to_string())),
+            Err(e) => Err(CliError::Local(e.to_string())),
+        }
+    }
+
+    fn jobs(&self) -> &BTreeMap<LocalId, JobRecord> {
+        match self {
+            Ledger::Writable(journal) => journal.jobs(),
+            Ledger::ReadOnly(jobs) => jobs,
+        }
+    }
+
+    /// The journal's record of the server job `job_id`, brought up to date with `job`.
+    fn track(&mut self, job: &Job) -> Option<LocalId> {
+        let id = self
+            .jobs()
+            .values()
+            .find(|j| j.job_id.as_deref() == Some(job.job_id.as_str()))?
+            .local_id;
+        let stale = self
+            .jobs()
+            .get(&id)
+            .is_some_and(|j| !j.succeeded() || j.downloads.len() != job.metadata.asset_ids.len());
+        if stale {
+            self.write(Record::status_of(id, job));
+        }
+        Some(id)
+    }
+
+    fn write(&mut self, record: Record) {
+        if let Ledger::Writable(journal) = self
+            && let Err(e) = journal.append(record, true)
+        {
+            eprintln!("warning: {e}");
+        }
+    }
+}
+
 /// Downloads every asset of a successful job as `<jobId>_<n>.<ext>` into `dir`. Returns the
-/// files written, and the error that stopped it early, if one did.
-pub async fn download_job(
-    client: &ScenarioClient,
+/// files (new or already saved), and the error that stopped it early, if one did.
+async fn download_job(
+    session: &Session,
     job: &Job,
     dir: &Path,
+    ledger: &mut Ledger,
 ) -> (Vec<PathBuf>, Option<CliError>) {
+    let local_id = ledger.track(job);
+    if local_id.is_some() && matches!(ledger, Ledger::ReadOnly(_)) {
+        eprintln!(
+            "note: another kling-tui process holds the journal; files saved now are not recorded there"
+        );
+    }
     let mut files = Vec::new();
-    let mut progress = ProgressLine::new();
-    for (i, asset_id) in job.metadata.asset_ids.iter().enumerate() {
-        let stem = job_file_stem(&job.job_id, i + 1);
-        let label = stem.clone();
-        let result = client
-            .download_asset(asset_id, dir, &stem, &mut |p| progress.download(&label, p))
+    for (index, asset_id) in job.metadata.asset_ids.iter().enumerate() {
+        let stem = job_file_stem(&job.job_id, index + 1);
+        let recorded: Option<(PathBuf, u64)> = local_id
+            .and_then(|id| ledger.jobs().get(&id)?.downloads.get(index)?.recorded())
+            .map(|(p, s)| (p.to_path_buf(), s));
+        let to = Destination {
+            dir,
+            stem: &stem,
+            recorded: recorded.as_ref().map(|(p, s)| (p.as_path(), *s)),
+        };
+        let mut observer = Observer {
+            progress: ProgressLine::new(),
+            label: stem.clone(),
+            ledger: &mut *ledger,
+            local_id,
+            index,
+        };
+        let result = session
+            .client
+            .download_asset(asset_id, &to, &mut observer)
             .await;
-        progress.finish();
+        observer.progress.finish();
         match result {
-            Ok(path) => files.push(path),
+            Ok(saved) => {
+                if saved.existing {
+                    eprintln!(
+                        "{}: already saved as {}",
+                        sanitize(&job.job_id),
+                        sanitize(&saved.path.display().to_string())
+                    );
+                }
+                if let Some(local_id) = local_id {
+                    ledger.write(Record::Downloaded {
+                        local_id,
+                        index,
+                        file: saved.path.clone(),
+                        size: Some(saved.size),
+                    });
+                }
+                files.push(saved.path);
+            }
             Err(e) => return (files, Some(e.into())),
         }
     }
     (files, None)
 }
 
+/// Progress on stderr, and the journal told of the final name before the file takes it.
+struct Observer<'a> {
+    progress: ProgressLine,
+    label: String,
+    ledger: &'a mut Ledger,
+    local_id: Option<LocalId>,
+    index: usize,
+}
+
+impl DownloadObserver for Observer<'_> {
+    fn progress(&mut self, p: DownloadProgress) {
+        self.progress.download(&self.label, p);
+    }
+
+    fn placing<'b>(
+        &'b mut self,
+        path: &'b Path,
+        size: u64,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'b>> {
+        if let Some(local_id) = self.local_id {
+            self.ledger.write(Record::Placing {
+                local_id,
+                index: self.index,
+                file: path.to_path_buf(),
+                size,
+            });
+        }
+        Box::pin(async {})
+    }
+}
+
 /// Prints the job's line (with the files that did arrive, and the error if one stopped the
 /// rest) and gives the exit code: a failed download is an error, printed once on stderr.
-pub fn report_downloads(
+fn report_downloads(
     job: &Job,
-    cost: Option<f64>,
     files: Vec<PathBuf>,
     failed: Option<CliError>,
     json: bool,
 ) -> Result<i32, CliError> {
-    let mut report = JobReport::new(job, cost, files);
+    let mut report = JobReport::new(job, None, files);
     match failed {
         None => {
             report.print(json);

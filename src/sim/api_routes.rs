@@ -195,19 +195,19 @@ async fn get_asset(
         return inner.error(StatusCode::NOT_FOUND, "Asset not found");
     };
     let (width, height, duration) = sim.video.shape(shape);
-    let size = sim.video.len();
+    let size = (!inner.faults.asset_without_size()).then(|| sim.video.len());
     let asset = Asset {
         url: Some(sim.signed_url(&inner, &id)),
         id,
         mime_type: Some("video/mp4".to_string()),
         kind: Some("video".to_string()),
         metadata: AssetMetadata {
-            size: Some(size),
+            size,
             width: Some(width),
             height: Some(height),
         },
         properties: AssetProperties {
-            size: Some(size),
+            size,
             duration: Some(duration),
         },
     };

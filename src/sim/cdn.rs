@@ -15,9 +15,10 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use futures_util::{Stream, stream};
+use futures_util::{Stream, StreamExt, stream};
 
 use super::Route;
+use super::cdn_tricks as tricks;
 use super::faults::Breakage;
 use super::gate::query_map;
 use super::range::{Wanted, parse_range};
@@ -41,7 +42,7 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
 const CHUNK: usize = 64 * 1024;
 
 /// What a link serves: the generated video, or a file someone uploaded.
-enum Content {
+pub(crate) enum Content {
     Video(VideoSource),
     Stored(Bytes),
 }
@@ -54,7 +55,7 @@ impl Content {
         }
     }
 
-    fn stream(
+    pub(crate) fn stream(
         self,
         start: u64,
         end: u64,
@@ -214,6 +215,15 @@ async fn download(
             content.stream(start, start + (end - start) / 2),
         )),
         Some(Breakage::Reset) => Body::from_stream(break_after(stream::empty())),
+        Some(Breakage::Stall) => Body::from_stream(
+            content
+                .stream(start, start + (end - start) / 2)
+                .chain(stream::pending()),
+        ),
+        Some(Breakage::Corrupt) => {
+            Body::from_stream(tricks::flip_middle(content.stream(start, end), start, size))
+        }
+        Some(trick) => return tricks::answer(trick, content.stream(0, size), size, mime),
     };
     let mut response = (status, body).into_response();
     let out = response.headers_mut();

@@ -55,6 +55,30 @@ pub enum Fault {
     CdnReset { count: u32 },
     /// The next `count` CDN downloads that carry `Range` answer 200 with the whole body.
     CdnIgnoreRange { count: u32 },
+    /// The next `count` CDN downloads answer 200 with the first half of the file, its headers
+    /// consistent with that shorter body.
+    CdnShortFile { count: u32 },
+    /// The next `count` CDN downloads answer 200 with a small `text/html` error page.
+    CdnHtmlPage { count: u32 },
+    /// The next `count` CDN downloads answer 200 with the file gzip-compressed and
+    /// `Content-Encoding: gzip`, whatever the request asked for.
+    CdnGzip { count: u32 },
+    /// The next `count` CDN downloads answer 200 with `extra` bytes after the file, headers
+    /// consistent with that longer body.
+    CdnLonger { count: u32, extra: u64 },
+    /// The next `count` CDN downloads answer 200 with no length and a body that never ends
+    /// (the file, then filler) until the client hangs up.
+    CdnEndless { count: u32 },
+    /// The next `count` CDN downloads send about half the body, then nothing more while
+    /// keeping the connection open.
+    CdnStall { count: u32 },
+    /// The next `count` CDN downloads send the whole body with one byte changed.
+    CdnCorrupt { count: u32 },
+    /// The next `count` asset lookups leave out the file's size.
+    AssetWithoutSize { count: u32 },
+    /// The next job created gets this id instead of a generated one (ids are the server's
+    /// to choose: nothing says they are safe as file names).
+    NextJobId { id: String },
     /// Every link issued so far answers 403 from now on; fresh links still work. This
     /// includes upload part links.
     ExpireAllLinks,
@@ -75,9 +99,17 @@ impl Fault {
             | Fault::CdnTruncate { count }
             | Fault::CdnReset { count }
             | Fault::CdnIgnoreRange { count }
+            | Fault::CdnShortFile { count }
+            | Fault::CdnHtmlPage { count }
+            | Fault::CdnGzip { count }
+            | Fault::CdnLonger { count, .. }
+            | Fault::CdnEndless { count }
+            | Fault::CdnStall { count }
+            | Fault::CdnCorrupt { count }
+            | Fault::AssetWithoutSize { count }
             | Fault::UploadPartFail { count }
             | Fault::ImportFail { count } => Some(count),
-            Fault::ExpireAllLinks => None,
+            Fault::ExpireAllLinks | Fault::NextJobId { .. } => None,
         }
     }
 }
@@ -89,11 +121,18 @@ pub(crate) enum AfterCreate {
     Reset,
 }
 
-/// How a CDN body breaks.
+/// How a CDN answer goes wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Breakage {
     Truncate,
     Reset,
+    ShortFile,
+    HtmlPage,
+    Gzip,
+    Longer(u64),
+    Endless,
+    Stall,
+    Corrupt,
 }
 
 /// Counted faults waiting to be used, oldest first.
@@ -103,9 +142,10 @@ pub(crate) struct PendingFaults {
 }
 
 impl PendingFaults {
-    /// Queues a counted fault; `ExpireAllLinks` is not counted and is handled by the caller.
+    /// Queues a fault: a counted one while its count is above 0, an uncounted one for one
+    /// use. `ExpireAllLinks` is handled by the caller.
     pub(crate) fn push(&mut self, mut fault: Fault) {
-        if fault.count_mut().is_some_and(|count| *count > 0) {
+        if fault.count_mut().is_none_or(|count| *count > 0) {
             self.queue.push(fault);
         }
     }
@@ -161,6 +201,18 @@ impl PendingFaults {
             .is_some()
     }
 
+    pub(crate) fn next_job_id(&mut self) -> Option<String> {
+        self.take(|f| match f {
+            Fault::NextJobId { id } => Some(id.clone()),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn asset_without_size(&mut self) -> bool {
+        self.take(|f| matches!(f, Fault::AssetWithoutSize { .. }).then_some(()))
+            .is_some()
+    }
+
     pub(crate) fn upload_part_fail(&mut self) -> bool {
         self.take(|f| matches!(f, Fault::UploadPartFail { .. }).then_some(()))
             .is_some()
@@ -175,6 +227,13 @@ impl PendingFaults {
         self.take(|f| match f {
             Fault::CdnTruncate { .. } => Some(Breakage::Truncate),
             Fault::CdnReset { .. } => Some(Breakage::Reset),
+            Fault::CdnShortFile { .. } => Some(Breakage::ShortFile),
+            Fault::CdnHtmlPage { .. } => Some(Breakage::HtmlPage),
+            Fault::CdnGzip { .. } => Some(Breakage::Gzip),
+            Fault::CdnLonger { extra, .. } => Some(Breakage::Longer(*extra)),
+            Fault::CdnEndless { .. } => Some(Breakage::Endless),
+            Fault::CdnStall { .. } => Some(Breakage::Stall),
+            Fault::CdnCorrupt { .. } => Some(Breakage::Corrupt),
             _ => None,
         })
     }

@@ -12,6 +12,7 @@
 
 mod api_routes;
 mod cdn;
+mod cdn_tricks;
 mod config;
 mod cost;
 mod faults;
@@ -44,6 +45,9 @@ pub use stats::SimStats;
 
 use state::Sim;
 use video::{DEMO_VIDEO, VideoSource};
+
+/// The size of the clip the simulator serves unless told to make a synthetic body.
+pub const DEMO_VIDEO_LEN: usize = DEMO_VIDEO.len();
 
 /// A running simulator. Dropping it (or calling [`SimHandle::shutdown`]) stops both servers.
 pub struct SimHandle {

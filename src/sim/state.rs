@@ -135,6 +135,7 @@ impl Sim {
     ) -> &'a SimJob {
         // Draw every value whatever the failure rate, so ids do not depend on it.
         let id = format!("job_{}", hex24(&mut inner.ids));
+        let id = inner.faults.next_job_id().unwrap_or(id);
         let asset_id = format!("asset_{}", hex24(&mut inner.ids));
         let fails = inner.ids.random::<f64>() < self.config.failure_rate;
         let fail_at = inner.ids.random_range(0.2..0.8);

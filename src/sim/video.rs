@@ -40,8 +40,23 @@ fn base_block() -> &'static [u8] {
     })
 }
 
+/// What every synthetic body starts with: an MP4 `ftyp` box, so it passes for the video its
+/// type announces; the rest is filler.
+const SYNTHETIC_HEAD: &[u8; 24] = b"\0\0\0\x18ftypisom\0\0\x02\0isommp41";
+
 /// `len` bytes of the synthetic body from `offset`.
 pub(crate) fn synthetic_bytes(offset: u64, len: usize) -> Vec<u8> {
+    let mut out = filler_bytes(offset, len);
+    let head = SYNTHETIC_HEAD.len() as u64;
+    if offset < head {
+        let from = offset as usize;
+        let n = (SYNTHETIC_HEAD.len() - from).min(len);
+        out[..n].copy_from_slice(&SYNTHETIC_HEAD[from..from + n]);
+    }
+    out
+}
+
+fn filler_bytes(offset: u64, len: usize) -> Vec<u8> {
     let base = base_block();
     let block = BLOCK as u64;
     let mut out = Vec::with_capacity(len);
@@ -86,16 +101,15 @@ impl VideoSource {
         }
     }
 
-    /// A strong validator that changes whenever the content would.
+    /// A strong validator that changes whenever the content would: the MD5 of the demo clip,
+    /// as S3 and CloudFront give for a file stored in one piece, and a multipart-style tag
+    /// (not a digest) for the synthetic body, as they give for a big one.
     pub(crate) fn etag(self) -> String {
         match self {
-            VideoSource::Demo => {
-                let sum = DEMO_VIDEO.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                    (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-                });
-                format!("\"demo-{:x}-{sum:016x}\"", DEMO_VIDEO.len())
+            VideoSource::Demo => super::uploads::etag_of(DEMO_VIDEO),
+            VideoSource::Synthetic(n) => {
+                format!("\"{:016x}-{}\"", splitmix64(n), n.div_ceil(8 << 20))
             }
-            VideoSource::Synthetic(n) => format!("\"synthetic-{n:x}\""),
         }
     }
 

@@ -147,12 +147,11 @@ pub fn jobs_in_every_state() -> Vec<JobRecord> {
     jobs[5].downloads = vec![DownloadRecord {
         asset_id: "asset_6".into(),
         file: Some(PathBuf::from("videos/job_0006deadbeefcafe00000006_1.mp4")),
-        error: None,
+        ..DownloadRecord::default()
     }];
     jobs[6].downloads = vec![DownloadRecord {
         asset_id: "asset_7".into(),
-        file: None,
-        error: None,
+        ..DownloadRecord::default()
     }];
     jobs[7].error = Some("The generation failed: content moderation flagged the prompt".into());
     jobs[7].hint = Some("Rephrase the prompt and submit again; failed jobs are refunded.".into());

@@ -1,0 +1,284 @@
+//! Where downloads land: names that can neither leave the folder nor be shared by two jobs,
+//! `.part` files opened without following links and only when they are plainly ours, and a
+//! final move that never replaces anything.
+
+use std::io::ErrorKind;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use sha2::Digest;
+
+use super::{ApiError, DownloadObserver};
+
+/// The file extension for a MIME type, from a fixed allow-list; never taken from the server's
+/// file names. Unknown types get `bin`.
+pub fn extension_for_mime(mime: Option<&str>) -> &'static str {
+    match super::verify::essence(mime.unwrap_or("")).as_str() {
+        "video/mp4" => "mp4",
+        "video/quicktime" => "mov",
+        "video/webm" => "webm",
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "image/webp" => "webp",
+        "audio/mpeg" => "mp3",
+        "audio/wav" | "audio/x-wav" => "wav",
+        _ => "bin",
+    }
+}
+
+/// `<jobId>_<n>`, with only `[A-Za-z0-9_-]` kept from the job id so that no id can name a
+/// path outside the download folder. When that filter (or the length limit) changed the id,
+/// `.<hash of the real id>` follows it: `.` never survives the filter, so such a name cannot
+/// equal the name of an id that passed unchanged, and two changed ids differ by their hash.
+pub fn job_file_stem(job_id: &str, n: usize) -> String {
+    let safe: String = job_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .take(100)
+        .collect();
+    if safe == job_id {
+        return format!("{safe}_{n}");
+    }
+    let digest = sha2::Sha256::digest(job_id.as_bytes());
+    let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let base = if safe.is_empty() {
+        "job"
+    } else {
+        safe.as_str()
+    };
+    format!("{base}.{hash}_{n}")
+}
+
+pub(super) fn part_path(target: &Path) -> PathBuf {
+    let mut name = target.file_name().unwrap_or_default().to_os_string();
+    name.push(".part");
+    target.with_file_name(name)
+}
+
+pub(super) fn candidate(dir: &Path, stem: &str, ext: &str, n: u32) -> PathBuf {
+    if n == 0 {
+        dir.join(format!("{stem}.{ext}"))
+    } else {
+        dir.join(format!("{stem}_{n}.{ext}"))
+    }
+}
+
+/// Whether anything at all is at `path`, a dangling link included.
+fn taken(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
+/// The first `<stem>[_n].<ext>` with nothing at that name.
+pub(super) fn free_name(dir: &Path, stem: &str, ext: &str) -> PathBuf {
+    (0..10_000)
+        .map(|n| candidate(dir, stem, ext, n))
+        .find(|p| !taken(p))
+        .unwrap_or_else(|| candidate(dir, stem, ext, 0))
+}
+
+fn my_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Why an existing file is not one this download may write into, if it is not.
+fn foreign(meta: &std::fs::Metadata) -> Option<String> {
+    if meta.file_type().is_symlink() {
+        return Some("is a symbolic link".into());
+    }
+    if !meta.file_type().is_file() {
+        return Some("is not a regular file".into());
+    }
+    if meta.uid() != my_uid() {
+        return Some(format!("belongs to another user (uid {})", meta.uid()));
+    }
+    if meta.nlink() > 1 {
+        return Some("has other hard links, so writing it would change another file".into());
+    }
+    None
+}
+
+/// Opens (or creates) a `.part` for writing without following a link, and only when it is a
+/// regular file of this user with no other name: a planted link or another user's file is
+/// refused, never written through.
+pub(super) fn open_part(path: &Path) -> Result<tokio::fs::File, ApiError> {
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        // O_NONBLOCK: a planted FIFO must not hang the open; it is refused just below.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .mode(0o644)
+        .open(path);
+    let refuse = |why: &str| ApiError::File {
+        path: path.to_path_buf(),
+        detail: format!(
+            "{why}, not a partial download of kling-tui's; refusing to write through it \
+             (remove it to download here)"
+        ),
+    };
+    let file = match opened {
+        Ok(file) => file,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(refuse("is a symbolic link"));
+        }
+        Err(e) => return Err(file_error(path, &e)),
+    };
+    let meta = file.metadata().map_err(|e| file_error(path, &e))?;
+    if let Some(why) = foreign(&meta) {
+        return Err(refuse(&why));
+    }
+    Ok(tokio::fs::File::from_std(file))
+}
+
+/// Whether `path` is still the file a caller recorded writing: a regular file of this user,
+/// not a link, of the recorded size. A leftover `.part` of it from a stop between the move's
+/// two steps (the same file under both names) is removed.
+pub(super) fn recorded_intact(path: &Path, size: u64) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    let ours = meta.file_type().is_file() && meta.uid() == my_uid() && meta.len() == size;
+    if ours {
+        let part = part_path(path);
+        if let Ok(p) = std::fs::symlink_metadata(&part)
+            && p.file_type().is_file()
+            && p.ino() == meta.ino()
+            && p.dev() == meta.dev()
+        {
+            let _ = std::fs::remove_file(&part);
+        }
+    }
+    ours
+}
+
+/// Gives the finished `.part` the first free name, telling the observer (and waiting for it)
+/// before each try. A hard link fails rather than replace a file that appeared meanwhile, so
+/// nothing is ever overwritten.
+pub(super) async fn place(
+    part: &Path,
+    dir: &Path,
+    stem: &str,
+    ext: &str,
+    size: u64,
+    observer: &mut dyn DownloadObserver,
+) -> Result<PathBuf, ApiError> {
+    for n in 0..10_000 {
+        let target = candidate(dir, stem, ext, n);
+        if taken(&target) {
+            continue;
+        }
+        observer.placing(&target, size).await;
+        match tokio::fs::hard_link(part, &target).await {
+            Ok(()) => {
+                tokio::fs::remove_file(part)
+                    .await
+                    .map_err(|e| file_error(part, &e))?;
+                return Ok(target);
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+            Err(_) => {
+                // A file system without hard links: rename, having checked the name is free.
+                if taken(&target) {
+                    continue;
+                }
+                tokio::fs::rename(part, &target)
+                    .await
+                    .map_err(|e| file_error(&target, &e))?;
+                return Ok(target);
+            }
+        }
+    }
+    Err(file_error(
+        dir,
+        &std::io::Error::other("no free file name left"),
+    ))
+}
+
+pub(super) async fn sync_dir(dir: &Path) {
+    // Makes the move durable; harmless where directories cannot be opened.
+    if let Ok(d) = tokio::fs::File::open(dir).await {
+        let _ = d.sync_all().await;
+    }
+}
+
+pub(crate) fn file_error(path: &Path, err: &std::io::Error) -> ApiError {
+    let detail = match err.raw_os_error() {
+        Some(libc::ENOSPC) => {
+            "no space left on device (the partial file is kept for a later resume)".into()
+        }
+        _ => err.to_string(),
+    };
+    ApiError::File {
+        path: path.to_path_buf(),
+        detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_come_from_the_allow_list() {
+        assert_eq!(extension_for_mime(Some("video/mp4")), "mp4");
+        assert_eq!(extension_for_mime(Some("Video/MP4; codecs=avc1")), "mp4");
+        assert_eq!(extension_for_mime(Some("application/x-sh")), "bin");
+        assert_eq!(extension_for_mime(None), "bin");
+    }
+
+    #[test]
+    fn stems_cannot_escape_the_folder_or_collide() {
+        assert_eq!(job_file_stem("job_abc", 1), "job_abc_1");
+        let dotted = job_file_stem("job_a.bc", 1);
+        assert!(
+            dotted.starts_with("job_abc.") && dotted.ends_with("_1"),
+            "{dotted}"
+        );
+        assert_ne!(dotted, job_file_stem("job_ab.c", 1));
+        assert_ne!(dotted, job_file_stem("job_abc", 1));
+        let escaped = job_file_stem("../../etc/passwd", 2);
+        assert!(
+            escaped.starts_with("etcpasswd.") && !escaped.contains('/'),
+            "{escaped}"
+        );
+        assert!(job_file_stem("/..", 1).starts_with("job."));
+        // Cut at 100 characters: the rest still tells two long ids apart.
+        let long_a = format!("{}a", "x".repeat(120));
+        let long_b = format!("{}b", "x".repeat(120));
+        assert_ne!(job_file_stem(&long_a, 1), job_file_stem(&long_b, 1));
+    }
+
+    #[test]
+    fn names_never_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = free_name(dir.path(), "job_1", "mp4");
+        assert_eq!(first.file_name().unwrap(), "job_1.mp4");
+        std::fs::write(&first, b"x").unwrap();
+        let second = free_name(dir.path(), "job_1", "mp4");
+        assert_eq!(second.file_name().unwrap(), "job_1_1.mp4");
+        assert_eq!(part_path(&second).file_name().unwrap(), "job_1_1.mp4.part");
+        // A dangling link takes its name too.
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &second).unwrap();
+        let third = free_name(dir.path(), "job_1", "mp4");
+        assert_eq!(third.file_name().unwrap(), "job_1_2.mp4");
+    }
+
+    #[test]
+    fn parts_that_are_not_plainly_ours_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, b"keep me").unwrap();
+        let link = dir.path().join("a.mp4.part");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let err = open_part(&link).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        let hard = dir.path().join("b.mp4.part");
+        std::fs::hard_link(&victim, &hard).unwrap();
+        let err = open_part(&hard).unwrap_err().to_string();
+        assert!(err.contains("hard links"), "{err}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+        assert!(open_part(&dir.path().join("c.mp4.part")).is_ok());
+    }
+}
