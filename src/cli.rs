@@ -42,6 +42,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "N", value_parser = parse_rate)]
     pub requests_per_second: Option<f64>,
 
+    /// Stop waiting on a job whose status checks keep failing after this long, e.g. 90s, 30m,
+    /// 2h (default 30m, or give_up_after in config.toml); the job stays in the journal.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = crate::units::parse_duration)]
+    pub give_up_after: Option<std::time::Duration>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -29,6 +30,15 @@ pub struct ConfigFile {
     pub max_downloads: Option<usize>,
     /// API requests per second shared by all polling (default 5).
     pub requests_per_second: Option<f64>,
+    /// How long a job's polls may keep failing before it is given up, e.g. `"30m"` (the
+    /// default); `--give-up-after` wins over it.
+    #[serde(default, deserialize_with = "duration")]
+    pub give_up_after: Option<Duration>,
+    /// A download that receives nothing for this long is broken off and resumed (default 20s).
+    #[serde(default, deserialize_with = "duration")]
+    pub stall_timeout: Option<Duration>,
+    /// The most a download whose size nobody announced may write (default 4 GiB).
+    pub max_download_bytes: Option<u64>,
     /// Colours of the full-screen app: `default`, or `mono` for none (as with `NO_COLOR`).
     pub theme: Option<Theme>,
     /// Key overrides for the full-screen app: action name → keys, e.g. `submit = "ctrl+s"`.
@@ -56,6 +66,9 @@ impl fmt::Debug for ConfigFile {
             .field("auto_download", &self.auto_download)
             .field("max_downloads", &self.max_downloads)
             .field("requests_per_second", &self.requests_per_second)
+            .field("give_up_after", &self.give_up_after)
+            .field("stall_timeout", &self.stall_timeout)
+            .field("max_download_bytes", &self.max_download_bytes)
             .field("theme", &self.theme)
             .field("keys", &self.keys)
             .finish()
@@ -124,6 +137,14 @@ pub fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
             detail: crate::sanitize::sanitize(e.message()).to_string()
                 + &describe_span(&text, e.span()),
         })
+}
+
+/// A duration written as people write them (`"90s"`, `"30m"`, `"2h"`).
+fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    crate::units::parse_duration(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// " (line N, key `k`)" for a TOML error, so the message names where to look.

@@ -405,7 +405,9 @@ pub(crate) async fn error_from_response(response: Response, host: &str) -> ApiEr
     let body_wait = body
         .remaining_seconds
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(|s| Duration::from_secs_f64(s.min(86_400.0)));
+        // Kept as asked (to show it), only bounded to stay a valid duration; waits are capped
+        // where they happen.
+        .map(|s| Duration::from_secs_f64(s.min(1e10)));
     ApiError::Http {
         status: status.as_u16(),
         reason: sanitize(&reason),

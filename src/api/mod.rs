@@ -20,5 +20,5 @@ pub use download::{
 };
 pub use endpoint::{DEFAULT_API_URL, check_url, parse_api_url};
 pub use error::ApiError;
-pub use retry::RetryPolicy;
+pub use retry::{RetryEvent, RetryNotice, RetryPolicy};
 pub use upload::{INLINE_IMAGE_LIMIT, MIN_PART, UploadProgress, part_size};

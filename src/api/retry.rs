@@ -1,13 +1,73 @@
 //! When and how long to wait before trying again: exponential backoff with full jitter, capped,
 //! unless the server said how long (`Retry-After`, `remainingSeconds`).
 
+use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
 use rand::Rng;
 
 use super::ApiError;
+
+/// One retry about to happen: what failed, and how long until the next try.
+#[derive(Debug)]
+pub struct RetryEvent<'a> {
+    pub what: &'a str,
+    pub error: &'a ApiError,
+    pub wait: Duration,
+    /// No further try: the wait would pass the give-up bound.
+    pub giving_up: bool,
+}
+
+impl fmt::Display for RetryEvent<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::units::human_duration;
+        if self.giving_up {
+            return write!(
+                f,
+                "{} failed: {}; not trying again: waiting {} more would pass the give-up bound",
+                self.what,
+                self.error,
+                human_duration(self.wait)
+            );
+        }
+        match self.error.server_wait() {
+            Some(asked) if asked > self.wait + Duration::from_secs(1) => write!(
+                f,
+                "the server asked to wait {} ({}); trying again in {}, the longest kling-tui waits",
+                human_duration(asked),
+                self.error,
+                human_duration(self.wait)
+            ),
+            Some(asked) => write!(
+                f,
+                "the server asked to wait {} ({}); trying again then",
+                human_duration(asked),
+                self.error
+            ),
+            None => write!(
+                f,
+                "{} failed: {}; trying again in {:.1} s",
+                self.what,
+                self.error,
+                self.wait.as_secs_f64()
+            ),
+        }
+    }
+}
+
+/// Told of every retry, so that a front-end can show failures as they happen instead of
+/// waiting in silence.
+#[derive(Clone)]
+pub struct RetryNotice(pub Arc<dyn Fn(&RetryEvent<'_>) + Send + Sync>);
+
+impl fmt::Debug for RetryNotice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RetryNotice")
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -22,6 +82,9 @@ pub struct RetryPolicy {
     /// Whether a submission refused at the team's concurrency ceiling (429 with
     /// `details.actionLimit`) is retried here; the engine queues such submissions instead.
     pub retry_submit_at_limit: bool,
+    /// No more retries once this much time has gone into waiting.
+    pub give_up_after: Option<Duration>,
+    pub notice: Option<RetryNotice>,
 }
 
 impl Default for RetryPolicy {
@@ -32,6 +95,8 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(20),
             max_server_wait: Duration::from_secs(120),
             retry_submit_at_limit: true,
+            give_up_after: None,
+            notice: None,
         }
     }
 }
@@ -70,12 +135,45 @@ impl RetryPolicy {
         let builder = ExponentialBuilder::default()
             .with_min_delay(self.base_delay)
             .with_max_delay(self.max_delay)
-            .with_max_times(self.retries);
+            .with_max_times(self.retries)
+            .with_total_delay(self.give_up_after);
+        let started = std::time::Instant::now();
         op.retry(builder)
             .when(retry_if)
-            .adjust(|err, delay| delay.map(|d| self.wait(err, d)))
-            .notify(|err, wait| tracing::warn!("{what}: {err}; retrying in {wait:?}"))
+            .adjust(|err, delay| {
+                let wait = self.wait(err, delay?);
+                if let Some(bound) = self.give_up_after
+                    && started.elapsed() + wait > bound
+                {
+                    self.tell_event(&RetryEvent {
+                        what,
+                        error: err,
+                        wait,
+                        giving_up: true,
+                    });
+                    return None;
+                }
+                Some(wait)
+            })
+            .notify(|error, wait| self.tell(what, error, wait))
             .await
+    }
+
+    /// Logs a retry and passes it to the notice, if there is one.
+    pub(crate) fn tell(&self, what: &str, error: &ApiError, wait: Duration) {
+        self.tell_event(&RetryEvent {
+            what,
+            error,
+            wait,
+            giving_up: false,
+        });
+    }
+
+    fn tell_event(&self, event: &RetryEvent<'_>) {
+        tracing::warn!("{event}");
+        if let Some(notice) = &self.notice {
+            (notice.0)(event);
+        }
     }
 }
 
@@ -96,6 +194,7 @@ mod tests {
             max_delay: Duration::from_secs(1),
             max_server_wait: Duration::from_secs(5),
             retry_submit_at_limit: true,
+            ..RetryPolicy::default()
         };
         let delays: Vec<_> = policy.backoff().collect();
         assert_eq!(delays.len(), 8);

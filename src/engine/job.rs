@@ -85,12 +85,24 @@ pub struct JobRecord {
     pub history: Vec<StatusChange>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub downloads: Vec<DownloadRecord>,
-    /// Polling has failed repeatedly; shown, never dropped. Not persisted.
+    /// Polls of it keep failing; shown, never dropped. A fact of this session: not persisted.
     #[serde(skip)]
-    pub stale: bool,
+    pub trouble: Option<PollTrouble>,
     /// How many local files the request named when it was made.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub upload_total: usize,
+}
+
+/// Polls of a job that have failed since its last good answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollTrouble {
+    /// When the first of them failed (RFC 3339).
+    pub since: String,
+    pub failures: u32,
+    /// The last failure, ready to show.
+    pub error: String,
+    /// Polling stopped after the give-up bound; the job waits for a refresh or a restart.
+    pub gave_up: bool,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -140,7 +152,7 @@ impl JobRecord {
             hint: None,
             history: Vec::new(),
             downloads: Vec::new(),
-            stale: false,
+            trouble: None,
             upload_total: 0,
         }
     }
@@ -194,10 +206,10 @@ impl JobRecord {
                     .status
                     .as_ref()
                     .map_or("pending".to_string(), |s| s.to_string());
-                if self.stale {
-                    format!("{status} (stale)")
-                } else {
-                    status
+                match &self.trouble {
+                    Some(t) if t.gave_up => format!("{status} (gave up polling)"),
+                    Some(_) => format!("{status} (polls failing)"),
+                    None => status,
                 }
             }
         }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::job::{DownloadRecord, JobRecord, LocalId, Submission};
+use super::job::{DownloadRecord, JobRecord, LocalId, PollTrouble, Submission};
 use crate::api::types::{Job, JobStatus, StatusChange};
 use crate::kling::KlingRequest;
 
@@ -428,11 +428,12 @@ impl Journal {
         self.jobs.get(&id)
     }
 
-    /// Marks a job stale or not, in memory only: staleness is a fact of this session.
-    pub fn set_stale(&mut self, id: LocalId, stale: bool) -> bool {
+    /// Sets what is known of a job's failing polls, in memory only (a fact of this session);
+    /// tells whether that changed anything.
+    pub fn set_trouble(&mut self, id: LocalId, trouble: Option<PollTrouble>) -> bool {
         match self.jobs.get_mut(&id) {
-            Some(job) if job.stale != stale => {
-                job.stale = stale;
+            Some(job) if job.trouble != trouble => {
+                job.trouble = trouble;
                 true
             }
             _ => false,

@@ -9,6 +9,7 @@ mod journal;
 mod pacer;
 mod reconcile;
 mod schedule;
+mod trouble;
 pub mod upload_cache;
 mod worker;
 
@@ -19,12 +20,17 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-pub use job::{DownloadRecord, JobRecord, LocalId, Submission, is_local_file, local_files};
+pub use job::{
+    DownloadRecord, JobRecord, LocalId, PollTrouble, Submission, is_local_file, local_files,
+};
 pub use journal::{Journal, JournalError, Record};
 pub use pacer::Pacer;
 
-use crate::api::{ApiError, ClientOptions, Gate, ScenarioClient};
+use crate::api::{ApiError, ClientOptions, Gate};
 use crate::kling::KlingRequest;
+
+/// How long a job's polls may fail before it is given up, unless set otherwise.
+pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(30 * 60);
 
 /// How the engine works; the defaults are what a user gets without configuration.
 #[derive(Debug, Clone)]
@@ -41,8 +47,11 @@ pub struct EngineConfig {
     pub poll_initial: Duration,
     /// Longest wait between two polls of an unchanged job.
     pub poll_max: Duration,
-    /// Polls failing in a row before a job is shown as stale (it is still polled).
-    pub stale_after: u32,
+    /// Polls failing in a row before the failure is reported (then again every minute).
+    pub report_after: u32,
+    /// A job whose polls have failed for this long, with no good answer between, is no
+    /// longer polled (it stays in the journal for a refresh or the next start).
+    pub give_up_after: Option<Duration>,
     /// Take up the journal's unfinished work on start (polls, downloads, unconfirmed
     /// submissions). Off for a one-shot `submit`, which must not wait behind them.
     pub resume: bool,
@@ -57,7 +66,8 @@ impl Default for EngineConfig {
             requests_per_second: 5.0,
             poll_initial: Duration::from_secs(3),
             poll_max: Duration::from_secs(30),
-            stale_after: 5,
+            report_after: 2,
+            give_up_after: Some(DEFAULT_GIVE_UP_AFTER),
             resume: true,
         }
     }
@@ -111,6 +121,11 @@ pub enum Event {
         seq: u64,
         cost: Result<f64, String>,
     },
+    /// The API refused the credentials (401 or 403 on a poll): every request has stopped.
+    /// A [`Command::Refresh`] tries once more; new credentials need a restart.
+    Halted {
+        reason: String,
+    },
     /// Every job is final and, where it succeeded, downloaded (or its download failed and
     /// waits for a retry); nothing more will happen without a new command.
     Settled,
@@ -143,10 +158,9 @@ pub fn start(
     options.retry.retry_submit_at_limit = false;
     // The scheduler backs off per job; a couple of quick retries per poll is enough.
     options.retry.retries = options.retry.retries.min(2);
-    let client = ScenarioClient::new(options)?;
     let (command_tx, command_rx) = mpsc::unbounded_channel();
     let (event_tx, event_rx) = mpsc::unbounded_channel();
-    let worker = worker::Worker::new(client, journal, config, event_tx);
+    let worker = worker::Worker::new(options, journal, config, event_tx)?;
     let task = tokio::spawn(worker.run(command_rx));
     Ok(EngineHandle {
         commands: command_tx,

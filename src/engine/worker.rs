@@ -13,10 +13,14 @@ use super::downloads::DownloadTask;
 use super::job::{JobRecord, LocalId, Submission};
 use super::journal::{Journal, Record};
 use super::schedule::Schedule;
+use super::trouble::{Troubles, Verdict};
 use super::upload_cache::{UploadCache, UploadError, upload_with_cache};
 use super::{Command, EngineConfig, Event, reconcile};
 use crate::api::types::{GenerateResponse, Job, JobStatus};
-use crate::api::{ApiError, DownloadProgress, Saved, ScenarioClient, job_file_stem};
+use crate::api::{
+    ApiError, ClientOptions, DownloadProgress, RetryEvent, RetryNotice, Saved, ScenarioClient,
+    job_file_stem,
+};
 use crate::sanitize::sanitize;
 
 /// Polls in flight at once; more would only queue at the pacer.
@@ -84,6 +88,11 @@ pub(crate) enum Internal {
         seq: u64,
         cost: Result<f64, String>,
     },
+    /// The client is waiting before it tries a request again.
+    Retrying {
+        message: String,
+        server_asked: bool,
+    },
 }
 
 pub(crate) struct Worker {
@@ -111,18 +120,33 @@ pub(crate) struct Worker {
     /// The team's concurrency ceiling, once a 429 has told us.
     action_limit: Option<u64>,
     settled: Option<bool>,
+    troubles: Troubles,
+    /// Why every request has stopped: the API refused the credentials.
+    halted: Option<String>,
+    /// When a wait asked by the server was last told, so a storm of them is told once.
+    last_wait_told: Option<Instant>,
 }
 
 impl Worker {
+    /// The worker and its client, whose retries it is told of.
     pub(crate) fn new(
-        client: ScenarioClient,
+        mut options: ClientOptions,
         journal: Journal,
         config: EngineConfig,
         events: mpsc::UnboundedSender<Event>,
-    ) -> Self {
+    ) -> Result<Self, ApiError> {
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
+        let tx = internal_tx.clone();
+        options.retry.notice = Some(RetryNotice(Arc::new(move |event: &RetryEvent<'_>| {
+            let _ = tx.send(Internal::Retrying {
+                message: sanitize(&event.to_string()),
+                server_asked: event.error.server_wait().is_some(),
+            });
+        })));
+        let client = ScenarioClient::new(options)?;
         let uploads = Arc::new(std::sync::Mutex::new(UploadCache::load(journal.dir())));
-        Self {
+        let troubles = Troubles::new(config.report_after, config.give_up_after);
+        Ok(Self {
             client,
             journal,
             schedule: Schedule::new(config.poll_initial, config.poll_max),
@@ -142,7 +166,10 @@ impl Worker {
             unresolved: HashSet::new(),
             action_limit: None,
             settled: None,
-        }
+            troubles,
+            halted: None,
+            last_wait_told: None,
+        })
     }
 
     pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
@@ -156,11 +183,12 @@ impl Worker {
         loop {
             // With every poll slot taken, the next wake-up is a poll's answer, not the clock:
             // an overdue job must not spin this loop.
-            let next_poll = if self.schedule.in_flight() < MAX_POLLS_IN_FLIGHT {
-                self.schedule.next_due()
-            } else {
-                None
-            };
+            let next_poll =
+                if self.halted.is_none() && self.schedule.in_flight() < MAX_POLLS_IN_FLIGHT {
+                    self.schedule.next_due()
+                } else {
+                    None
+                };
             let far = Instant::now() + Duration::from_secs(3600);
             tokio::select! {
                 command = commands.recv() => match command {
@@ -315,6 +343,10 @@ impl Worker {
                 }
             }
             Command::Refresh => {
+                if self.halted.take().is_some() {
+                    self.release_held();
+                }
+                self.retry_given_up();
                 self.schedule.all_now();
                 let ids: Vec<LocalId> = self.unresolved.drain().collect();
                 for id in ids {
@@ -324,12 +356,24 @@ impl Worker {
                     .journal
                     .jobs()
                     .values()
-                    .filter(|j| j.succeeded() && j.downloads.iter().any(|d| d.error.is_some()))
+                    .filter(|j| {
+                        j.succeeded()
+                            && (j.downloads.iter().any(|d| d.error.is_some())
+                                || (self.config.auto_download && !j.fully_downloaded()))
+                    })
                     .map(|j| j.local_id)
                     .collect();
                 for id in retry {
                     self.start_downloads(id);
                 }
+            }
+            Command::Estimate { seq, request } if self.halted.is_some() => {
+                let reason = "the API refused the credentials".to_string();
+                self.emit(Event::Estimate {
+                    seq,
+                    cost: Err(reason),
+                });
+                drop(request);
             }
             Command::Estimate { seq, request } => {
                 let client = self.client.clone();
@@ -366,6 +410,9 @@ impl Worker {
 
     /// Sends queued submissions while the team is below its ceiling, oldest first.
     fn drain_queue(&mut self) {
+        if self.halted.is_some() {
+            return;
+        }
         let queued: Vec<LocalId> = self
             .journal
             .jobs()
@@ -387,6 +434,14 @@ impl Worker {
         let Some(job) = self.journal.job(id) else {
             return;
         };
+        if self.halted.is_some() {
+            // Held here, never sent with refused credentials; a refresh sends it.
+            if job.submission != Submission::Queued {
+                self.record(Record::Queued { local_id: id }, true);
+                self.emit_job(id);
+            }
+            return;
+        }
         let request = job.request.clone();
         if job.submission != Submission::Sending {
             self.record(Record::Sending { local_id: id }, true);
@@ -410,6 +465,9 @@ impl Worker {
         let Some(job) = self.journal.job(id) else {
             return;
         };
+        if self.halted.is_some() {
+            return;
+        }
         if !self.uploading.insert(id) {
             return;
         }
@@ -477,6 +535,9 @@ impl Worker {
     }
 
     fn launch_polls(&mut self) {
+        if self.halted.is_some() {
+            return;
+        }
         let room = MAX_POLLS_IN_FLIGHT.saturating_sub(self.schedule.in_flight());
         for id in self.schedule.take_due(room) {
             let Some(job_id) = self.journal.job(id).and_then(|j| j.job_id.clone()) else {
@@ -499,6 +560,9 @@ impl Worker {
         let Some(job) = self.journal.job(id) else {
             return;
         };
+        if self.halted.is_some() {
+            return;
+        }
         let Some(job_id) = job.job_id.clone() else {
             return;
         };
@@ -651,6 +715,20 @@ impl Worker {
                 self.emit_job(local_id);
             }
             Internal::Estimated { seq, cost } => self.emit(Event::Estimate { seq, cost }),
+            Internal::Retrying {
+                message,
+                server_asked,
+            } => {
+                // Passing failures are told per job by the poll streaks; a wait the server
+                // asks for holds everything, so it is told at once (and not in a storm).
+                let quiet = self
+                    .last_wait_told
+                    .is_some_and(|at| at.elapsed() < Duration::from_secs(30));
+                if server_asked && !quiet {
+                    self.last_wait_told = Some(Instant::now());
+                    self.error(None, message);
+                }
+            }
             Internal::Uploaded {
                 local_id,
                 file,
@@ -820,7 +898,8 @@ impl Worker {
                     || known.error != *error
                     || known.history.len() != history.len()
                     || known_assets != asset_ids.iter().collect::<Vec<_>>();
-                let was_stale = self.journal.set_stale(id, false);
+                self.troubles.cleared(id);
+                let was_stale = self.journal.set_trouble(id, None);
                 if changed {
                     self.record(record, status.is_final());
                     self.schedule.changed(id);
@@ -841,11 +920,78 @@ impl Worker {
             Err(e) => {
                 let failures = self.schedule.failed(id);
                 tracing::warn!("poll of job {id} failed ({failures} in a row): {e}");
-                if failures >= self.config.stale_after && self.journal.set_stale(id, true) {
-                    self.error(Some(id), format!("status unknown for a while: {e}"));
-                    self.emit_job(id);
+                if matches!(e.status(), Some(401 | 403)) {
+                    self.halt(&e);
+                    return;
+                }
+                let error = sanitize(&e.to_string());
+                match self.troubles.failed(id, failures, &error, Instant::now()) {
+                    Verdict::Quiet => {}
+                    Verdict::Report(message, trouble) => {
+                        self.journal.set_trouble(id, Some(trouble));
+                        self.error(Some(id), message);
+                        self.emit_job(id);
+                    }
+                    Verdict::GiveUp(message, trouble) => {
+                        self.schedule.remove(id);
+                        self.journal.set_trouble(id, Some(trouble));
+                        self.error(Some(id), message);
+                        self.emit_job(id);
+                    }
                 }
             }
+        }
+    }
+
+    /// Stops every request: the credentials were refused, and repeating them would only be
+    /// refused again. Told once.
+    fn halt(&mut self, err: &ApiError) {
+        if self.halted.is_some() {
+            return;
+        }
+        let reason = sanitize(&format!(
+            "the API refused the credentials ({err}); every request has stopped. Check \
+             SCENARIO_API_KEY and SCENARIO_API_SECRET (or config.toml) and start again, or \
+             refresh to try once more"
+        ));
+        tracing::error!("{reason}");
+        self.halted = Some(reason.clone());
+        self.emit(Event::Halted { reason });
+    }
+
+    /// After a halt: sends what was held, in order, and takes up held uploads and downloads.
+    fn release_held(&mut self) {
+        let held: Vec<(LocalId, bool)> = self
+            .journal
+            .jobs()
+            .values()
+            .filter(|j| j.submission == Submission::Uploading)
+            .map(|j| (j.local_id, j.local_files().is_empty()))
+            .collect();
+        for (id, ready) in held {
+            if ready {
+                self.start_submit(id);
+            } else if !self.uploading.contains(&id) {
+                self.start_uploads(id);
+            }
+        }
+        self.drain_queue();
+    }
+
+    /// Jobs whose polling was given up are polled again, their streaks forgotten.
+    fn retry_given_up(&mut self) {
+        let given_up: Vec<LocalId> = self
+            .journal
+            .jobs()
+            .values()
+            .filter(|j| j.trouble.as_ref().is_some_and(|t| t.gave_up) && j.needs_poll())
+            .map(|j| j.local_id)
+            .collect();
+        for id in given_up {
+            self.troubles.cleared(id);
+            self.journal.set_trouble(id, None);
+            self.schedule.add(id, true);
+            self.emit_job(id);
         }
     }
 
@@ -860,6 +1006,7 @@ impl Worker {
             && self.journal.jobs().values().all(|j| {
                 j.is_settled(self.config.auto_download)
                     || self.unresolved.contains(&j.local_id)
+                    || j.trouble.as_ref().is_some_and(|t| t.gave_up)
                     || (j.succeeded()
                         && j.downloads.iter().all(|d| d.is_done() || d.error.is_some()))
             });

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
 use crate::api::types::{Job, JobStatus};
-use crate::api::{Destination, DownloadObserver, DownloadProgress, job_file_stem};
+use crate::api::{Destination, DownloadObserver, DownloadProgress, ScenarioClient, job_file_stem};
 use crate::cli::Cli;
 use crate::engine::{JobRecord, Journal, JournalError, LocalId, Record};
 use crate::sanitize::sanitize;
@@ -22,15 +22,16 @@ pub async fn run(
     json: bool,
 ) -> Result<i32, CliError> {
     let session = Session::open(cli).await?;
+    let client = session.client_telling_retries()?;
     let dir = session.download_dir(out);
     let mut ledger = Ledger::open(&session.journal_dir)?;
     let mut code = exit::OK;
     for job_id in jobs {
         let outcome = async {
-            let job = session.client.get_job(job_id).await?;
+            let job = client.get_job(job_id).await?;
             match job.status {
                 JobStatus::Success => {
-                    let (files, failed) = download_job(&session, &job, &dir, &mut ledger).await;
+                    let (files, failed) = download_job(&client, &job, &dir, &mut ledger).await;
                     report_downloads(&job, files, failed, json)
                 }
                 JobStatus::Failure | JobStatus::Canceled => {
@@ -115,7 +116,7 @@ impl Ledger {
 /// Downloads every asset of a successful job as `<jobId>_<n>.<ext>` into `dir`. Returns the
 /// files (new or already saved), and the error that stopped it early, if one did.
 async fn download_job(
-    session: &Session,
+    client: &ScenarioClient,
     job: &Job,
     dir: &Path,
     ledger: &mut Ledger,
@@ -144,10 +145,7 @@ async fn download_job(
             local_id,
             index,
         };
-        let result = session
-            .client
-            .download_asset(asset_id, &to, &mut observer)
-            .await;
+        let result = client.download_asset(asset_id, &to, &mut observer).await;
         observer.progress.finish();
         match result {
             Ok(saved) => {

@@ -127,7 +127,7 @@ impl ProgressLine {
 
     pub fn record(&mut self, job: &JobRecord) {
         let status = match (&job.submission, &job.status) {
-            (Submission::Accepted, Some(status)) => status.clone(),
+            (Submission::Accepted, Some(status)) if job.trouble.is_none() => status.clone(),
             _ => JobStatus::Unknown(job.state_word()),
         };
         self.show(job.job_id.as_deref().unwrap_or("-"), &status, job.progress);

@@ -22,6 +22,7 @@ pub struct Session {
     pub journal_dir: PathBuf,
     pub demo: bool,
     requests_per_second: Option<f64>,
+    give_up_after: Option<std::time::Duration>,
     /// Keep the demo simulator and its journal alive as long as the session.
     _sim: Option<SimHandle>,
     _demo_dir: Option<tempfile::TempDir>,
@@ -61,6 +62,7 @@ impl Session {
         };
         let mut options = ClientOptions::new(base_url, credentials);
         options.project_id = project_id;
+        tune(&mut options, config.as_ref(), cli);
         let data_dir = dirs.map_err(|_| ConfigError::NoHome)?.data_dir;
         let journal_dir = data_dir.join("journals").join(journal_key(
             options.base_url.as_str(),
@@ -73,6 +75,7 @@ impl Session {
             journal_dir,
             demo: false,
             requests_per_second: cli.requests_per_second,
+            give_up_after: cli.give_up_after,
             _sim: None,
             _demo_dir: None,
         })
@@ -99,6 +102,7 @@ impl Session {
             Ok(Err(ConfigError::Permissions { .. })) | Err(_) => None,
             Ok(Err(e)) => return Err(e.into()),
         };
+        tune(&mut options, config.as_ref(), cli);
         // The simulator lives only as long as this process, and so do its jobs.
         let demo_dir = tempfile::Builder::new()
             .prefix("kling-tui-demo-")
@@ -111,9 +115,20 @@ impl Session {
             journal_dir: demo_dir.path().to_path_buf(),
             demo: true,
             requests_per_second: cli.requests_per_second,
+            give_up_after: cli.give_up_after,
             _sim: Some(handle),
             _demo_dir: Some(demo_dir),
         })
+    }
+
+    /// A client that prints every retry on stderr as it happens, so a command that talks to
+    /// the API directly is never silent while it waits.
+    pub fn client_telling_retries(&self) -> Result<ScenarioClient, CliError> {
+        let mut options = self.options.clone();
+        options.retry.notice = Some(crate::api::RetryNotice(std::sync::Arc::new(|event| {
+            eprintln!("warning: {event}");
+        })));
+        Ok(ScenarioClient::new(options)?)
     }
 
     /// The journal folder for the API and project the flags and config name, without needing
@@ -151,6 +166,10 @@ impl Session {
         if let Some(rate) = self.requests_per_second {
             engine.requests_per_second = rate;
         }
+        engine.give_up_after = self
+            .give_up_after
+            .or_else(|| self.config.as_ref().and_then(|c| c.give_up_after))
+            .or(engine.give_up_after);
         engine
     }
 
@@ -158,6 +177,18 @@ impl Session {
     pub fn open_journal(&self) -> Result<Journal, CliError> {
         Journal::open(&self.journal_dir).map_err(|e| CliError::Local(e.to_string()))
     }
+}
+
+/// Settings of the client itself from the flags and config: how long a stalled transfer is
+/// waited for, how big an unannounced download may grow, how long retries may go on.
+fn tune(options: &mut ClientOptions, config: Option<&ConfigFile>, cli: &Cli) {
+    if let Some(c) = config {
+        options.read_timeout = c.stall_timeout.unwrap_or(options.read_timeout);
+        options.max_download_bytes = c.max_download_bytes.unwrap_or(options.max_download_bytes);
+    }
+    options.retry.give_up_after = cli
+        .give_up_after
+        .or_else(|| config.and_then(|c| c.give_up_after));
 }
 
 /// The API and project to use: flags (and their environment variables) first, then the

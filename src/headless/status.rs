@@ -9,9 +9,10 @@ use super::{CliError, Session, exit};
 
 pub async fn status(cli: &Cli, jobs: &[String], json: bool) -> Result<i32, CliError> {
     let session = Session::open(cli).await?;
+    let client = session.client_telling_retries()?;
     let mut code = exit::OK;
     for job_id in jobs {
-        match session.client.get_job(job_id).await {
+        match client.get_job(job_id).await {
             Ok(job) => {
                 JobReport::new(&job, None, vec![]).print(json);
                 code = code.max(final_code(&job));

@@ -88,6 +88,15 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
                         JobReport::from_record(&job).print(args.json);
                         break Ok(exit::OK);
                     }
+                    Submission::Accepted if job.trouble.as_ref().is_some_and(|t| t.gave_up) => {
+                        progress.finish();
+                        JobReport::from_record(&job).print(args.json);
+                        break Err(CliError::Local(format!(
+                            "gave up waiting: polls kept failing ({}); the job is in the \
+                             journal, and `kling-tui watch` follows it",
+                            job.trouble.as_ref().map(|t| t.error.as_str()).unwrap_or("")
+                        )));
+                    }
                     Submission::Accepted => {
                         if !announced {
                             eprintln!(
@@ -122,6 +131,10 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
                 } else if local_id.is_none() {
                     eprintln!("warning: {message}");
                 }
+            }
+            Event::Halted { reason } => {
+                progress.finish();
+                break Err(CliError::Local(reason));
             }
             Event::DownloadProgress {
                 local_id,

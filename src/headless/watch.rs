@@ -54,6 +54,10 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
                 Some(id) => eprintln!("#{id}: {message}"),
                 None => eprintln!("error: {message}"),
             },
+            Some(Event::Halted { reason }) => {
+                eprintln!("error: {reason}");
+                break exit::API;
+            }
             Some(Event::DownloadProgress { .. } | Event::Estimate { .. }) => {}
             Some(Event::Settled) => break summary(&jobs, auto_download),
         }
@@ -91,7 +95,7 @@ fn println_flush(line: &str) {
 }
 
 /// Prints the totals and picks the exit code: 4 if a job failed or was canceled, 3 if one is
-/// unconfirmed, was refused, or could not be downloaded, else 0.
+/// unconfirmed, was refused, could not be downloaded, or was given up on, else 0.
 fn summary(jobs: &BTreeMap<LocalId, JobRecord>, auto_download: bool) -> i32 {
     let mut code = exit::OK;
     let (mut ok, mut failed, mut trouble) = (0, 0, 0);
@@ -105,7 +109,7 @@ fn summary(jobs: &BTreeMap<LocalId, JobRecord>, auto_download: bool) -> i32 {
                     ok += 1;
                 }
             }
-            Submission::Accepted => {
+            Submission::Accepted if job.is_final() => {
                 failed += 1;
                 code = code.max(exit::JOB_FAILED);
             }

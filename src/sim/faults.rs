@@ -43,6 +43,12 @@ pub enum Fault {
         status: u16,
         count: u32,
     },
+    /// The next `count` requests to `route` answer 429 with `remainingSeconds: seconds`.
+    ApiWait {
+        route: Route,
+        seconds: u64,
+        count: u32,
+    },
     /// The job is created (and counted), but the answer is `status`: a client must not re-send.
     GenerateErrorAfterCreate { status: u16, count: u32 },
     /// The job is created, then the connection drops part-way through the answer.
@@ -93,6 +99,7 @@ impl Fault {
     fn count_mut(&mut self) -> Option<&mut u32> {
         match self {
             Fault::ApiStatus { count, .. }
+            | Fault::ApiWait { count, .. }
             | Fault::GenerateErrorAfterCreate { count, .. }
             | Fault::GenerateResetAfterCreate { count }
             | Fault::Generate429 { count, .. }
@@ -175,6 +182,15 @@ impl PendingFaults {
             Fault::ApiStatus {
                 route: r, status, ..
             } if *r == route => Some(*status),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn api_wait(&mut self, route: Route) -> Option<u64> {
+        self.take(|f| match f {
+            Fault::ApiWait {
+                route: r, seconds, ..
+            } if *r == route => Some(*seconds),
             _ => None,
         })
     }

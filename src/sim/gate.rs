@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -65,6 +65,14 @@ pub(crate) async fn gate(
     inner.stats.count(route);
     if let Some(status) = inner.faults.api_status(route) {
         return Err(inner.error_code(status));
+    }
+    if let Some(seconds) = inner.faults.api_wait(route) {
+        let body = serde_json::json!({
+            "reason": "Too many requests",
+            "trace_id": inner.trace_id(),
+            "remainingSeconds": seconds,
+        });
+        return Err((StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response());
     }
     if route.is_get() && inner.roll(sim.config.faults.rate_5xx) {
         let status = inner.pick_5xx();

@@ -86,6 +86,11 @@ impl SimHandle {
         }
     }
 
+    /// Drops every queued fault: the server is healthy again.
+    pub fn clear_faults(&self) {
+        self.sim.lock().faults = faults::PendingFaults::default();
+    }
+
     /// The bytes of an uploaded asset (from `POST /assets` or an imported upload), once it
     /// exists.
     pub fn uploaded_bytes(&self, asset_id: &str) -> Option<Vec<u8>> {

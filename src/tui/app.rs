@@ -89,6 +89,8 @@ pub struct App {
     pub filtering: bool,
     /// The last thing worth telling, and whether it is an error.
     pub message: Option<(String, bool)>,
+    /// Why the engine stopped every request (refused credentials), until a refresh.
+    pub halted: Option<String>,
     pub cost: Cost,
     pub estimate_seq: u64,
     /// The API host, or "demo".
@@ -131,6 +133,7 @@ impl App {
             popup: None,
             filtering: false,
             message: None,
+            halted: None,
             cost: Cost::Unknown,
             estimate_seq: 0,
             host,
@@ -303,6 +306,7 @@ impl App {
                     };
                 }
             }
+            Event::Halted { reason } => self.halted = Some(sanitize(&reason)),
             Event::Settled => {}
         }
     }
@@ -525,6 +529,7 @@ impl App {
                 self.say(format!("sorted by {}", self.queue.sort.label()));
             }
             Action::Refresh => {
+                self.halted = None;
                 effects.push(Effect::Engine(Command::Refresh));
                 self.say("refreshing");
             }

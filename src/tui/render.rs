@@ -172,9 +172,17 @@ fn status_style(job: &JobRecord, theme: &Theme) -> Style {
         (_, Some(JobStatus::Failure)) => theme.error(),
         (_, Some(JobStatus::Success)) => theme.fg(Color::Green),
         (_, Some(JobStatus::Canceled)) => theme.dim(),
-        _ if job.stale => theme.fg(Color::Yellow),
+        _ if job.trouble.is_some() => theme.fg(Color::Yellow),
         _ => theme.fg(Color::Cyan),
     }
+}
+
+/// `HH:MM:SS` of an RFC 3339 time, in UTC, or the text as it is.
+fn short_time(rfc3339: &str) -> String {
+    rfc3339
+        .parse::<jiff::Timestamp>()
+        .map(|t| t.strftime("%H:%M:%S UTC").to_string())
+        .unwrap_or_else(|_| sanitize(rfc3339))
 }
 
 fn bar(fraction: f64, width: usize) -> String {
@@ -470,6 +478,22 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             theme.error(),
         )));
     }
+    if let Some(trouble) = &job.trouble {
+        let what = if trouble.gave_up {
+            "polling given up (r tries again)"
+        } else {
+            "polls failing"
+        };
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{what} since {}, {} in a row: {}",
+                short_time(&trouble.since),
+                trouble.failures,
+                sanitize(&trouble.error)
+            ),
+            theme.fg(Color::Yellow),
+        )));
+    }
     if let Some(hint) = &job.hint {
         lines.push(Line::from(format!("hint: {}", sanitize(hint))));
     }
@@ -546,6 +570,12 @@ fn draw_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             format!(" ⇡ {} ", uploading.join(", ")),
             theme.fg(Color::Yellow),
         ));
+    }
+    if let Some(reason) = &app.halted {
+        // Stays until a refresh: nothing else matters while every request is stopped.
+        spans.push(Span::styled(format!(" ⛔ {reason} "), theme.error()));
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
     }
     match &app.message {
         Some((text, true)) => spans.push(Span::styled(format!(" {text} "), theme.error())),

@@ -20,6 +20,7 @@ pub fn fast_retry() -> RetryPolicy {
         max_delay: Duration::from_millis(100),
         max_server_wait: Duration::from_secs(2),
         retry_submit_at_limit: true,
+        ..RetryPolicy::default()
     }
 }
 

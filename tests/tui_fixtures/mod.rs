@@ -163,7 +163,12 @@ pub fn jobs_in_every_state() -> Vec<JobRecord> {
             status: JobStatus::parse(s),
         })
         .collect();
-    jobs[9].stale = true;
+    jobs[9].trouble = Some(kling_tui::engine::PollTrouble {
+        since: "2026-11-24T12:08:00Z".into(),
+        failures: 3,
+        error: "HTTP 503 Service Unavailable: Service Unavailable (trace id trace_1)".into(),
+        gave_up: false,
+    });
     jobs
 }
 

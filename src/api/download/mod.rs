@@ -255,10 +255,8 @@ impl Transfer<'_> {
             match delays.next() {
                 Some(delay) => {
                     let wait = self.client.retry.wait(&err, delay);
-                    tracing::warn!(
-                        "download of {} broke off at {now} bytes: {err}; resuming in {wait:?}",
-                        self.asset_id
-                    );
+                    let what = format!("download (at {now} bytes)");
+                    self.client.retry.tell(&what, &err, wait);
                     tokio::time::sleep(wait).await;
                 }
                 None => return Err(Failure::Stop(err)),
