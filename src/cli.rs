@@ -21,7 +21,14 @@ use crate::kling::{AspectRatio, Mode, VideoReferenceType};
 )]
 pub struct Cli {
     /// Scenario API base URL; plain http:// only for loopback hosts.
-    #[arg(long, global = true, env = "SCENARIO_API_URL", value_name = "URL")]
+    // The value is never echoed by --help: a URL may carry a user and password.
+    #[arg(
+        long,
+        global = true,
+        env = "SCENARIO_API_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub api_url: Option<String>,
 
     /// Scenario project id, sent as ?projectId= on every call.
@@ -99,6 +106,13 @@ pub enum Command {
     Watch(WatchArgs),
     /// Run the local Scenario simulator until Ctrl+C; prints its URL and demo keys.
     Sim(SimArgs),
+    /// Print shell completions, e.g. `kling-tui completions bash > ~/.local/share/bash-completion/completions/kling-tui`.
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `kling-tui man > ~/.local/share/man/man1/kling-tui.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]

@@ -429,3 +429,75 @@ fn an_invalid_config_stops_the_app_naming_the_key() {
             .stderr(predicate::str::contains("config.toml"));
     }
 }
+
+#[test]
+fn help_and_errors_never_echo_a_password_in_the_api_url() {
+    let home = tempfile::tempdir().unwrap();
+    let url = "http://someone:hunter2@127.0.0.1:9/v1";
+    let help = bin(home.path())
+        .env("SCENARIO_API_URL", url)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&help.stdout);
+    assert!(shown.contains("SCENARIO_API_URL"), "{shown}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("someone"),
+        "{shown}"
+    );
+    let refused = bin(home.path())
+        .env("SCENARIO_API_URL", url)
+        .env("SCENARIO_API_KEY", "k")
+        .env("SCENARIO_API_SECRET", "s")
+        .args(["status", "job_1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("must not contain a user name or password"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("hunter2") && !err.contains("someone"),
+        "{err}"
+    );
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_same_flags() {
+    let home = tempfile::tempdir().unwrap();
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef kling-tui"),
+        ("fish", "complete -c kling-tui"),
+    ] {
+        let out = bin(home.path())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(marker), "{shell}: {text}");
+        assert!(
+            text.contains("give-up-after") && text.contains("watch"),
+            "{shell}"
+        );
+    }
+    let bad = bin(home.path())
+        .args(["completions", "nosh"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let man = bin(home.path()).arg("man").output().unwrap();
+    assert!(man.status.success());
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH kling-tui"),
+        "{page}"
+    );
+    assert!(
+        page.contains("give\\-up\\-after") && page.contains("SCENARIO_API_URL"),
+        "{page}"
+    );
+}

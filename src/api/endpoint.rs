@@ -12,7 +12,7 @@ pub const DEFAULT_API_URL: &str = "https://api.cloud.scenario.com/v1";
 /// Parses an API base URL (`--api-url`, `SCENARIO_API_URL`, config) and checks its scheme.
 pub fn parse_api_url(text: &str) -> Result<Url, ApiError> {
     let mut url = Url::parse(text.trim()).map_err(|e| ApiError::InvalidUrl {
-        url: crate::sanitize::sanitize(text),
+        url: crate::sanitize::sanitize(&without_userinfo(text)),
         rule: e.to_string(),
     })?;
     check_url(&url)?;
@@ -50,10 +50,25 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// A URL's text with any `user:password@` taken out, for showing it: works on text that is
+/// not a valid URL too, since that is when it gets echoed in an error.
+pub fn without_userinfo(text: &str) -> String {
+    let Some(scheme_end) = text.find("://") else {
+        return text.to_string();
+    };
+    let rest = &text[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}{}", &text[..scheme_end + 3], &rest[at + 1..]),
+        None => text.to_string(),
+    }
+}
+
 fn invalid(url: &Url, rule: &str) -> ApiError {
     let mut shown = url.clone();
-    // Never echo a password back, even in an error.
+    // Never echo a user or password back, even in an error.
     let _ = shown.set_password(None);
+    let _ = shown.set_username("");
     ApiError::InvalidUrl {
         url: crate::sanitize::sanitize(shown.as_str()),
         rule: rule.to_string(),
@@ -63,6 +78,23 @@ fn invalid(url: &Url, rule: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_info_is_never_shown() {
+        assert_eq!(
+            without_userinfo("https://me:s3cret@api.example/v1?x=a@b"),
+            "https://api.example/v1?x=a@b"
+        );
+        assert_eq!(without_userinfo("http://u:p@h:99"), "http://h:99");
+        assert_eq!(without_userinfo("not a url u:p@h"), "not a url u:p@h");
+        for text in [
+            "https://me:s3cret@api.example/v1",
+            "http://me:s3cret@[bad/v1",
+        ] {
+            let err = parse_api_url(text).unwrap_err().to_string();
+            assert!(!err.contains("s3cret") && !err.contains("me:"), "{err}");
+        }
+    }
 
     #[test]
     fn https_anywhere_http_only_on_loopback() {

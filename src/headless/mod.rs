@@ -1,6 +1,7 @@
 //! The headless subcommands, for scripts: plain lines or JSON on stdout, progress and errors on
 //! stderr, and exit codes a script can branch on.
 
+mod docs;
 mod download;
 mod media;
 pub(crate) mod report;
@@ -64,6 +65,8 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Upload { files, json }) => media::upload_command(&cli, files, *json).await,
         Some(Command::Watch(args)) => watch::watch(&cli, args).await,
         Some(Command::Sim(args)) => sim::run(args).await,
+        Some(Command::Completions { shell }) => docs::completions(*shell),
+        Some(Command::Man) => docs::man(),
         None => Err(CliError::Local("no command given; see --help".into())),
     };
     match result {
