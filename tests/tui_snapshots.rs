@@ -144,3 +144,21 @@ fn references_and_a_dangling_image_reference() {
     app.revalidate();
     insta::assert_snapshot!(screen(&mut app, 120, 30));
 }
+
+#[test]
+fn failing_polls_in_the_details_and_refused_credentials_in_the_status_bar() {
+    let mut app = busy_app();
+    let failing = app
+        .queue
+        .visible()
+        .into_iter()
+        .find(|id| app.queue.jobs[id].trouble.is_some())
+        .expect("a job with failing polls");
+    app.queue.selected = Some(failing);
+    app.on_engine(kling_tui::engine::Event::Halted {
+        reason: "the API refused the credentials (HTTP 401 Unauthorized: Invalid API key); \
+                 every request has stopped"
+            .into(),
+    });
+    insta::assert_snapshot!(screen(&mut app, 160, 30));
+}
