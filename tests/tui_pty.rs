@@ -1,141 +1,47 @@
-//! The full-screen app in a real terminal: the binary runs inside tmux against `--demo`, keys
-//! go in with `send-keys` and the screen comes back with `capture-pane`, as a person would see it.
+//! The full-screen app in a real terminal: the binary runs in a pseudo-terminal against
+//! `--demo`, keys go in as a terminal sends them and the screen comes back through a VT100
+//! emulator, as a person would see it.
+
+mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-const WIDTH: u16 = 120;
-const HEIGHT: u16 = 36;
-/// Polling guard: a stuck app fails the test after 600 × 100 ms instead of hanging it.
-const POLLS: u32 = 600;
-const POLL_EVERY: Duration = Duration::from_millis(100);
-const SESSION: &str = "app";
+use base64::Engine;
+use common::pty::{Key, Pty, PtyCommand};
+
 const EXIT_MARK: &str = "kling-tui exited with status ";
+const PROMPT: &str = "a red fox in snow";
 
-/// A tmux server of its own, on a socket no other test or user shares; killed when dropped, so
-/// a failing assertion never leaves the app running.
-struct Tmux {
-    socket: String,
-    /// tmux leaves its socket file behind when the server is killed; removed on drop.
-    socket_path: Option<PathBuf>,
+/// A work folder for downloads and a home of its own, whose config downloads on request only,
+/// so `d` is what puts a file on disk.
+struct Dirs {
+    _temp: tempfile::TempDir,
+    home: PathBuf,
+    work: PathBuf,
 }
 
-impl Tmux {
+impl Dirs {
     fn new() -> Self {
-        match Command::new("tmux").arg("-V").output() {
-            Ok(out) if out.status.success() => {}
-            other => panic!(
-                "tmux is needed to drive the full-screen app in a real terminal, and it is not \
-                 usable here ({other:?}); install it, e.g. `apt-get install tmux`"
-            ),
-        }
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
+        let temp = tempfile::tempdir().unwrap();
+        let home = temp.path().join("home");
+        let work = temp.path().join("work");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        common::write_config(&home, "auto_download = false\n", 0o600);
         Self {
-            socket: format!("kling-tui-test-{}-{nanos}", std::process::id()),
-            socket_path: None,
+            _temp: temp,
+            home,
+            work,
         }
     }
 
-    fn command(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        // No user config (-f), and no nesting into a tmux the tests themselves may run in.
-        cmd.args(["-L", &self.socket, "-f", "/dev/null"])
-            .env_remove("TMUX");
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let out = self.command().args(args).output().expect("tmux runs");
-        assert!(
-            out.status.success(),
-            "tmux {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    /// Starts `sh script` in a detached session of a fixed size, with `env` as its environment
-    /// on top of this process's (less every SCENARIO_* variable).
-    fn start(&mut self, script: &Path, env: &[(&str, &Path)]) {
-        let mut cmd = self.command();
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("SCENARIO_") {
-                cmd.env_remove(name);
-            }
-        }
-        for (name, value) in env {
-            cmd.env(name, value);
-        }
-        let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
-        let shell = format!("sh '{}'", script.display());
-        cmd.args([
-            "new-session",
-            "-d",
-            "-s",
-            SESSION,
-            "-x",
-            &w,
-            "-y",
-            &h,
-            &shell,
-        ]);
-        let out = cmd.output().expect("tmux runs");
-        assert!(
-            out.status.success(),
-            "tmux new-session failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        self.socket_path = Some(PathBuf::from(self.format("#{socket_path}")));
-    }
-
-    fn type_text(&self, text: &str) {
-        self.run(&["send-keys", "-t", SESSION, "-l", text]);
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", SESSION];
-        args.extend_from_slice(keys);
-        self.run(&args);
-    }
-
-    fn screen(&self) -> String {
-        let out = self.run(&["capture-pane", "-p", "-t", SESSION]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn format(&self, format: &str) -> String {
-        let out = self.run(&["display-message", "-p", "-t", SESSION, format]);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// Polls the screen until `done` holds; panics with the last screen if it never does.
-    fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let mut screen = String::new();
-        for _ in 0..POLLS {
-            screen = self.screen();
-            if done(&screen) {
-                return screen;
-            }
-            std::thread::sleep(POLL_EVERY);
-        }
-        panic!("gave up waiting for {what}; the screen was:\n{screen}");
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self
-            .command()
-            .arg("kill-server")
-            .stderr(std::process::Stdio::null())
-            .status();
-        if let Some(path) = &self.socket_path {
-            let _ = std::fs::remove_file(path);
-        }
+    /// `program` with this home and work folder.
+    fn command(&self, program: PtyCommand) -> PtyCommand {
+        program
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join("config"))
+            .env("XDG_DATA_HOME", self.home.join("data"))
+            .cwd(&self.work)
     }
 }
 
@@ -167,82 +73,66 @@ fn queue_rows(screen: &str) -> Vec<String> {
         .collect()
 }
 
-fn write_script(dir: &Path, bin: &Path, work: &Path) -> PathBuf {
-    // After the app, the shell reports the terminal's modes and then the exit status, last, so
-    // the status line on screen means everything is there; then it stays so the pane can be read.
-    let script = format!(
-        "cd '{work}' || exit 1\n\
-         '{bin}' --demo\n\
-         status=$?\n\
-         stty -a\n\
-         echo \"{EXIT_MARK}$status\"\n\
-         exec sleep 3600\n",
-        work = work.display(),
-        bin = bin.display(),
-    );
-    let path = dir.join("run.sh");
-    std::fs::write(&path, script).unwrap();
-    path
+/// Types the prompt, submits it with Ctrl+R and waits for the job to succeed; returns the screen.
+fn submit_and_wait(app: &Pty) -> String {
+    // Keys sent before the app is in raw mode would be eaten by the line discipline.
+    app.wait_for("the app's first frame", |s| s.contains("No jobs yet"));
+    app.type_text(PROMPT);
+    app.wait_for("the prompt in the editor", |s| s.contains(PROMPT));
+    app.press(Key::Ctrl('r'));
+    app.wait_for("the job to succeed", |s| {
+        queue_rows(s).iter().any(|r| r.contains("success"))
+    })
+}
+
+/// The first `job_<24 hex>` in `text`.
+fn job_id_in(text: &str) -> Option<&str> {
+    text.match_indices("job_").find_map(|(at, _)| {
+        let id = text.get(at..at + 28)?;
+        id[4..].bytes().all(|b| b.is_ascii_hexdigit()).then_some(id)
+    })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[test]
 fn submit_download_and_quit_in_a_real_terminal() {
-    let mut tmux = Tmux::new();
-    let temp = tempfile::tempdir().unwrap();
-    let home = temp.path().join("home");
-    let work = temp.path().join("work");
-    std::fs::create_dir_all(&home).unwrap();
-    std::fs::create_dir_all(&work).unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("kling-tui");
-    let script = write_script(temp.path(), &bin, &work);
-    let config = home.join("config");
-    let data = home.join("data");
-    // Downloads on request only, so `d` is what puts the file on disk.
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = config.join("kling-tui");
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("config.toml");
-        std::fs::write(&file, "auto_download = false\n").unwrap();
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    tmux.start(
-        &script,
-        &[
-            ("HOME", home.as_path()),
-            ("XDG_CONFIG_HOME", config.as_path()),
-            ("XDG_DATA_HOME", data.as_path()),
-        ],
-    );
+    let dirs = Dirs::new();
+    // After the app, the shell reports the terminal's modes and then the exit status, last, so
+    // the status line on screen means everything is there.
+    let script = format!("\"$1\" --demo; status=$?; stty -a; echo \"{EXIT_MARK}$status\"",);
+    let mut app = dirs
+        .command(PtyCommand::new("sh"))
+        .args(["-c", &script, "sh"])
+        .arg(assert_cmd::cargo::cargo_bin("kling-tui"))
+        .spawn();
 
-    // Keys sent before the app is in raw mode would be eaten by the line discipline.
-    tmux.wait_for("the app's first frame", |s| s.contains("No jobs yet"));
-    assert_eq!(
-        tmux.format("#{alternate_on}"),
-        "1",
+    app.wait_for("the app's first frame", |s| s.contains("No jobs yet"));
+    assert!(
+        app.alternate_screen(),
         "the app draws on the alternate screen"
     );
 
-    tmux.type_text("a red fox in snow");
-    tmux.wait_for("the prompt in the editor", |s| {
-        s.contains("a red fox in snow")
-    });
-    tmux.keys(&["C-r"]);
-    let screen = tmux.wait_for("the job to succeed", |s| {
-        queue_rows(s).iter().any(|r| r.contains("success"))
-    });
+    let screen = submit_and_wait(&app);
     let rows = queue_rows(&screen);
     assert_eq!(rows.len(), 1, "one job in the queue:\n{screen}");
-    assert!(rows[0].contains("a red fox in snow"), "{screen}");
+    assert!(rows[0].contains(PROMPT), "{screen}");
     assert!(rows[0].contains("waiting"), "not downloaded yet:\n{screen}");
-    assert!(files_in(&work).is_empty(), "{:?}", files_in(&work));
+    assert!(
+        files_in(&dirs.work).is_empty(),
+        "{:?}",
+        files_in(&dirs.work)
+    );
 
     // Editor → parameters → queue, then `d` on the selected (only) job.
-    tmux.keys(&["Tab", "Tab", "d"]);
-    let screen = tmux.wait_for("the download", |s| {
+    app.keys(&[Key::Tab, Key::Tab]);
+    app.type_text("d");
+    let screen = app.wait_for("the download", |s| {
         queue_rows(s).iter().any(|r| r.contains("✓ saved"))
     });
-    let files = files_in(&work);
+    let files = files_in(&dirs.work);
     assert_eq!(files.len(), 1, "one file after `d`: {files:?}");
     let first = files[0].clone();
     let job_id = first
@@ -253,35 +143,32 @@ fn submit_download_and_quit_in_a_real_terminal() {
         screen.contains(job_id),
         "the details pane names the job:\n{screen}"
     );
-    let bytes = std::fs::read(work.join(&first)).unwrap();
+    let bytes = std::fs::read(dirs.work.join(&first)).unwrap();
     assert!(bytes.len() > 8, "{} bytes", bytes.len());
     assert_eq!(&bytes[4..8], b"ftyp", "an MP4 file");
 
     // `d` again: the file is already there, and no second copy is made.
-    tmux.keys(&["d"]);
-    tmux.wait_for("the app to say it is on disk", |s| {
+    app.type_text("d");
+    app.wait_for("the app to say it is on disk", |s| {
         s.lines()
             .last()
             .is_some_and(|l| l.contains("already on disk"))
     });
-    assert_eq!(files_in(&work), vec![first]);
+    assert_eq!(files_in(&dirs.work), vec![first]);
 
     // The queue has the focus, so `q` quits rather than typing into the prompt.
-    tmux.keys(&["q"]);
-    let screen = tmux.wait_for("the app to exit", |s| s.contains(EXIT_MARK));
+    app.type_text("q");
+    let screen = app.wait_for("the app to exit", |s| s.contains(EXIT_MARK));
     let status = screen
         .lines()
         .find_map(|l| l.trim().strip_prefix(EXIT_MARK))
         .unwrap();
     assert_eq!(status, "0", "{screen}");
+    assert_eq!(app.wait_exit(), 0, "the shell ran to its end");
 
     // The terminal is given back as it was: main screen, cursor shown, cooked mode with echo.
-    assert_eq!(
-        tmux.format("#{alternate_on}"),
-        "0",
-        "left the alternate screen"
-    );
-    assert_eq!(tmux.format("#{cursor_flag}"), "1", "the cursor is visible");
+    assert!(!app.alternate_screen(), "left the alternate screen");
+    assert!(!app.cursor_hidden(), "the cursor is visible");
     let modes: Vec<&str> = screen.split_whitespace().collect();
     for mode in ["icanon", "echo", "isig", "icrnl", "opost"] {
         assert!(
@@ -292,5 +179,59 @@ fn submit_download_and_quit_in_a_real_terminal() {
     assert!(
         !screen.contains("Prompt") && !screen.contains("Jobs"),
         "no frame of the app is left on the main screen:\n{screen}"
+    );
+}
+
+/// Submits a job, waits for it, presses `y` in the queue and quits; returns the copied job id
+/// and every byte the app wrote. `tmux` is the app's `TMUX` variable, if any.
+fn copy_job_id(tmux: Option<&str>) -> (String, Vec<u8>) {
+    let dirs = Dirs::new();
+    let mut command = dirs.command(PtyCommand::app()).arg("--demo");
+    if let Some(tmux) = tmux {
+        command = command.env("TMUX", tmux);
+    }
+    let mut app = command.spawn();
+    submit_and_wait(&app);
+    // Before any download, `y` copies the job id rather than a file path.
+    app.keys(&[Key::Tab, Key::Tab]);
+    app.type_text("y");
+    let screen = app.wait_for("the app to say what it copied", |s| {
+        s.lines()
+            .last()
+            .is_some_and(|l| l.contains("copied") && job_id_in(l).is_some())
+    });
+    let status = screen.lines().last().unwrap_or_default();
+    let id = job_id_in(status).unwrap().to_string();
+    // The sequence is written before the frame that reports it, so it is in by now.
+    let raw = app.raw();
+    app.type_text("q");
+    assert_eq!(app.wait_exit(), 0);
+    (id, raw)
+}
+
+#[test]
+fn y_copies_the_job_id_with_osc52() {
+    let (id, raw) = copy_job_id(None);
+    let payload = base64::engine::general_purpose::STANDARD.encode(&id);
+    let osc52 = format!("\x1b]52;c;{payload}\x07");
+    assert!(
+        contains(&raw, osc52.as_bytes()),
+        "OSC 52 with {id} in base64 ({payload}) was written"
+    );
+    assert!(
+        !contains(&raw, b"\x1bPtmux;"),
+        "no tmux passthrough outside tmux"
+    );
+}
+
+#[test]
+fn y_inside_tmux_wraps_osc52_for_passthrough() {
+    let (id, raw) = copy_job_id(Some("/tmp/fake,1,0"));
+    let payload = base64::engine::general_purpose::STANDARD.encode(&id);
+    // DCS passthrough: every ESC of the sequence inside is doubled.
+    let wrapped = format!("\x1bPtmux;\x1b\x1b]52;c;{payload}\x07\x1b\\");
+    assert!(
+        contains(&raw, wrapped.as_bytes()),
+        "OSC 52 with {id} in base64 ({payload}) was written, wrapped for tmux"
     );
 }

@@ -1,5 +1,6 @@
 //! Shared set-up for tests that talk to the simulator over loopback HTTP.
 #![allow(dead_code)]
+pub mod pty;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
