@@ -54,11 +54,11 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         _ => f64::NAN,
     };
     match number.parse::<f64>() {
-        Ok(n) if n.is_finite() && n >= 0.0 && scale.is_finite() && n * scale <= 1e9 => {
+        Ok(n) if n.is_finite() && n > 0.0 && scale.is_finite() && n * scale <= 1e9 => {
             Ok(std::time::Duration::from_secs_f64(n * scale))
         }
         _ => Err(format!(
-            "{text:?} is not a duration: a number with s, m, h or d (e.g. 90s, 30m, 2h)"
+            "{text:?} is not a duration: a number above 0 with s, m, h or d (e.g. 90s, 30m, 2h)"
         )),
     }
 }
@@ -74,7 +74,7 @@ mod tests {
         assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
         assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration(" 2 s"), Ok(Duration::from_secs(2)));
-        for bad in ["", "m", "-1s", "5x", "1e99h"] {
+        for bad in ["", "m", "-1s", "5x", "1e99h", "0", "0s"] {
             let err = parse_duration(bad).unwrap_err();
             assert!(err.contains("not a duration"), "{bad}: {err}");
         }

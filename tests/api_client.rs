@@ -311,8 +311,10 @@ async fn a_download_that_keeps_breaking_leaves_no_final_file() {
     );
     assert!(!dir.path().join("job_1.mp4").exists());
     // What arrived is kept for a later resume, under the .part name only.
-    assert_eq!(files_in(dir.path()), ["job_1.mp4.part"]);
-    let kept = std::fs::read(dir.path().join("job_1.mp4.part")).unwrap();
+    let part = kling_tui::api::part_path(&dir.path().join("job_1.mp4"), &asset);
+    let part_name = part.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(files_in(dir.path()), [part_name]);
+    let kept = std::fs::read(&part).unwrap();
     assert!(!kept.is_empty() && kept.len() < 1024 * 1024);
     assert!(
         kept == SimHandle::synthetic_bytes(0, kept.len()),

@@ -149,7 +149,8 @@ fn a_full_disk_keeps_the_part_file_and_a_later_run_finishes() {
     assert!(stderr.contains("File too large"), "{stderr}");
     let left = files(&out);
     assert_eq!(left.len(), 1, "{left:?}");
-    assert!(left[0].to_string_lossy().ends_with(".mp4.part"));
+    let name = left[0].to_string_lossy();
+    assert!(name.contains(".mp4.") && name.ends_with(".part"), "{name}");
     let kept = std::fs::metadata(&left[0]).unwrap().len();
     assert!(kept > 0 && kept <= 1024 * 1024, "{kept}");
 

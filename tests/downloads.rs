@@ -70,7 +70,7 @@ async fn refused(fault: Fault) -> String {
         .download_asset(&asset, &into(dir.path(), "job_1"), &mut no_progress())
         .await
         .unwrap_err();
-    assert!(matches!(err, ApiError::Download { .. }), "{err:?}");
+    assert!(matches!(err, ApiError::NotTheAsset { .. }), "{err:?}");
     assert_eq!(
         files_in(dir.path()),
         Vec::<String>::new(),
@@ -114,9 +114,119 @@ async fn a_body_longer_than_the_asset_is_refused() {
 }
 
 #[tokio::test]
-async fn a_damaged_byte_is_caught_by_the_md5_etag() {
-    let err = refused(Fault::CdnCorrupt { count: 1 }).await;
+async fn a_damaged_byte_is_caught_by_the_md5_etag_and_fetched_again() {
+    let sim = start(quick_config()).await;
+    let client = client_for(&sim);
+    let asset = finished_asset(&client).await;
+    sim.inject(Fault::CdnCorrupt { count: 1 });
+    let dir = tempfile::tempdir().unwrap();
+    let saved = client
+        .download_asset(&asset, &into(dir.path(), "job_1"), &mut no_progress())
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read(&saved.path).unwrap(),
+        sim.video_bytes().unwrap()
+    );
+    assert_eq!(sim.stats().cdn_ranges, [None, None], "fetched whole, twice");
+    assert_eq!(files_in(dir.path()), ["job_1.mp4"]);
+}
+
+#[tokio::test]
+async fn damage_that_differs_each_time_is_refused() {
+    let err = refused(Fault::CdnCorrupt { count: 2 }).await;
     assert!(err.contains("MD5 does not match"), "{err}");
+}
+
+#[tokio::test]
+async fn an_etag_that_is_not_the_files_md5_costs_one_more_fetch_not_the_video() {
+    let sim = start(quick_config()).await;
+    let client = client_for(&sim);
+    let asset = finished_asset(&client).await;
+    sim.inject(Fault::CdnForeignEtag { count: 2 });
+    let dir = tempfile::tempdir().unwrap();
+    let saved = client
+        .download_asset(&asset, &into(dir.path(), "job_1"), &mut no_progress())
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read(&saved.path).unwrap(),
+        sim.video_bytes().unwrap()
+    );
+    assert_eq!(sim.stats().cdn_requests, 2);
+}
+
+#[tokio::test]
+async fn an_asset_bigger_than_the_cap_is_refused_before_fetching() {
+    let sim = start(SimConfig {
+        video_size: Some(2 * 1024 * 1024),
+        ..quick_config()
+    })
+    .await;
+    let client = client_tuned(&sim, |o| o.max_download_bytes = 1024 * 1024);
+    let asset = finished_asset(&client).await;
+    let dir = tempfile::tempdir().unwrap();
+    let err = client
+        .download_asset(&asset, &into(dir.path(), "job_1"), &mut no_progress())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::NotTheAsset { .. }), "{err:?}");
+    let err = err.to_string();
+    assert!(
+        err.contains("2097152 bytes") && err.contains("max_download_bytes"),
+        "{err}"
+    );
+    assert_eq!(sim.stats().cdn_requests, 0);
+    assert!(files_in(dir.path()).is_empty());
+}
+
+#[tokio::test]
+async fn two_downloads_of_one_file_never_share_its_part() {
+    let sim = start(SimConfig {
+        video_size: Some(2 * 1024 * 1024),
+        ..quick_config()
+    })
+    .await;
+    let client = client_tuned(&sim, |o| o.read_timeout = Duration::from_secs(2));
+    let asset = finished_asset(&client).await;
+    // The first transfer stalls half-way, holding its part open.
+    sim.inject(Fault::CdnStall { count: 1 });
+    let dir = tempfile::tempdir().unwrap();
+    let first = {
+        let client = client.clone();
+        let asset = asset.clone();
+        let dir = dir.path().to_path_buf();
+        tokio::spawn(async move {
+            client
+                .download_asset(&asset, &into(&dir, "job_1"), &mut no_progress())
+                .await
+        })
+    };
+    // Wait (bounded, not timed) until the stalled transfer has written its first bytes.
+    let part = kling_tui::api::part_path(&dir.path().join("job_1.mp4"), &asset);
+    for _ in 0..500 {
+        if std::fs::metadata(&part).is_ok_and(|m| m.len() > 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let second = client
+        .download_asset(&asset, &into(dir.path(), "job_1"), &mut no_progress())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        second.contains("another kling-tui process is downloading"),
+        "{second}"
+    );
+    let saved = first.await.unwrap().unwrap();
+    assert_eq!(saved.path, dir.path().join("job_1.mp4"));
+    let bytes = std::fs::read(&saved.path).unwrap();
+    assert!(
+        bytes == SimHandle::synthetic_bytes(0, 2 * 1024 * 1024),
+        "bytes differ"
+    );
+    assert_eq!(files_in(dir.path()), ["job_1.mp4"]);
 }
 
 #[tokio::test]
@@ -176,24 +286,26 @@ async fn a_part_that_links_elsewhere_is_never_written_through() {
     let elsewhere = tempfile::tempdir().unwrap();
     let victim = elsewhere.path().join("notes.txt");
     std::fs::write(&victim, b"precious").unwrap();
-    std::os::unix::fs::symlink(&victim, dir.path().join("job_1.mp4.part")).unwrap();
+    let part = kling_tui::api::part_path(&dir.path().join("job_1.mp4"), &asset);
+    let part_name = part.file_name().unwrap().to_string_lossy().into_owned();
+    std::os::unix::fs::symlink(&victim, &part).unwrap();
     let err = client
         .download_asset(&asset, &into(dir.path(), "job_1"), &mut no_progress())
         .await
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("job_1.mp4.part") && err.contains("symbolic link"),
+        err.contains(&part_name) && err.contains("symbolic link"),
         "{err}"
     );
     assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
     assert_eq!(
         files_in(dir.path()),
-        ["job_1.mp4.part"],
+        [part_name],
         "nothing renamed into place"
     );
     assert!(
-        std::fs::symlink_metadata(dir.path().join("job_1.mp4.part"))
+        std::fs::symlink_metadata(&part)
             .unwrap()
             .file_type()
             .is_symlink()
@@ -265,7 +377,7 @@ async fn a_part_of_other_bytes_is_started_over_not_resumed() {
     let asset = finished_asset(&client).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
-        dir.path().join("job_1.mp4.part"),
+        kling_tui::api::part_path(&dir.path().join("job_1.mp4"), &asset),
         b"<html>not a video</html>",
     )
     .unwrap();

@@ -52,6 +52,11 @@ pub enum ApiError {
     #[error("download of asset {asset_id} failed: {detail}")]
     Download { asset_id: String, detail: String },
 
+    /// What the CDN sent is not the asset the API described (wrong size, type, encoding or
+    /// digest): nothing was saved, and fetching it again at once would only repeat that.
+    #[error("download of asset {asset_id} refused: {detail}")]
+    NotTheAsset { asset_id: String, detail: String },
+
     /// The server refused or failed to import an uploaded file.
     #[error("{file}: upload failed: {detail}")]
     Upload { file: String, detail: String },

@@ -16,7 +16,7 @@ pub use client::{
 };
 pub use download::{
     Destination, DownloadObserver, DownloadProgress, OnProgress, Saved, extension_for_mime,
-    job_file_stem,
+    job_file_stem, part_path,
 };
 pub use endpoint::{DEFAULT_API_URL, check_url, parse_api_url};
 pub use error::ApiError;

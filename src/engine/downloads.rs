@@ -91,20 +91,21 @@ impl DownloadObserver for Observer {
         &'a mut self,
         path: &'a Path,
         size: u64,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
         Box::pin(async move {
             let (ack, done) = oneshot::channel();
-            let sent = self.tx.send(Internal::Placing {
-                local_id: self.local_id,
-                index: self.index,
-                file: path.to_path_buf(),
-                size,
-                ack,
-            });
-            if sent.is_ok() {
-                // A worker that stopped meanwhile drops the ack: the file still goes in place.
-                let _ = done.await;
-            }
+            self.tx
+                .send(Internal::Placing {
+                    local_id: self.local_id,
+                    index: self.index,
+                    file: path.to_path_buf(),
+                    size,
+                    ack,
+                })
+                .map_err(|_| "the engine stopped".to_string())?;
+            // A worker that stops meanwhile drops the ack: the part then waits for the next run.
+            done.await
+                .unwrap_or_else(|_| Err("the engine stopped".to_string()))
         })
     }
 }

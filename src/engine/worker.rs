@@ -52,7 +52,7 @@ pub(crate) enum Internal {
         index: usize,
         file: PathBuf,
         size: u64,
-        ack: tokio::sync::oneshot::Sender<()>,
+        ack: tokio::sync::oneshot::Sender<Result<(), String>>,
     },
     Downloaded {
         local_id: LocalId,
@@ -312,6 +312,12 @@ impl Worker {
                     Err(e) => self.error(None, format!("not submitted: cannot journal it: {e}")),
                 }
             }
+            Command::Cancel(id) if self.halted.is_some() => {
+                self.error(
+                    Some(id),
+                    "cancel not sent: the API refused the credentials; refresh first".into(),
+                );
+            }
             Command::Cancel(id) => {
                 let Some(job_id) = self.journal.job(id).and_then(|j| j.job_id.clone()) else {
                     self.error(
@@ -512,6 +518,10 @@ impl Worker {
         let Some(job) = self.journal.job(id) else {
             return;
         };
+        if self.halted.is_some() {
+            // Looked for once the credentials are taken again (see `release_held`).
+            return;
+        }
         if !self.reconciling.insert(id) {
             return;
         }
@@ -614,16 +624,19 @@ impl Worker {
                 size,
                 ack,
             } => {
-                self.record(
-                    Record::Placing {
-                        local_id,
-                        index,
-                        file,
-                        size,
-                    },
-                    true,
-                );
-                let _ = ack.send(());
+                let recorded = self
+                    .journal
+                    .append(
+                        Record::Placing {
+                            local_id,
+                            index,
+                            file,
+                            size,
+                        },
+                        true,
+                    )
+                    .map_err(|e| format!("cannot write the journal: {e}"));
+                let _ = ack.send(recorded);
             }
             Internal::Downloaded {
                 local_id,
@@ -959,8 +972,20 @@ impl Worker {
         self.emit(Event::Halted { reason });
     }
 
-    /// After a halt: sends what was held, in order, and takes up held uploads and downloads.
+    /// After a halt: sends what was held, in order, and takes up held uploads, searches for
+    /// unconfirmed submissions, and downloads.
     fn release_held(&mut self) {
+        let unconfirmed: Vec<LocalId> = self
+            .journal
+            .jobs()
+            .values()
+            .filter(|j| matches!(j.submission, Submission::Unconfirmed { .. }))
+            .map(|j| j.local_id)
+            .filter(|id| !self.unresolved.contains(id))
+            .collect();
+        for id in unconfirmed {
+            self.start_reconcile(id);
+        }
         let held: Vec<(LocalId, bool)> = self
             .journal
             .jobs()
@@ -1020,5 +1045,7 @@ impl Worker {
 /// A failure that may pass by itself (the network, the server, a link), as opposed to one on
 /// our side (a full disk, a refused file) that needs the user.
 fn passing(err: &ApiError) -> bool {
+    // A refused download (not the asset) is not fetched again by itself: that would only
+    // fetch the same wrong thing; a refresh or the next start tries again.
     err.is_transient() || matches!(err, ApiError::Download { .. } | ApiError::Decode { .. })
 }

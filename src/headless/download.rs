@@ -104,10 +104,18 @@ impl Ledger {
         Some(id)
     }
 
+    /// Appends a record when the journal is ours to write; an error says it could not be.
+    fn try_write(&mut self, record: Record) -> Result<(), String> {
+        match self {
+            Ledger::Writable(journal) => journal
+                .append(record, true)
+                .map_err(|e| format!("cannot write the journal: {e}")),
+            Ledger::ReadOnly(_) => Ok(()),
+        }
+    }
+
     fn write(&mut self, record: Record) {
-        if let Ledger::Writable(journal) = self
-            && let Err(e) = journal.append(record, true)
-        {
+        if let Err(e) = self.try_write(record) {
             eprintln!("warning: {e}");
         }
     }
@@ -190,16 +198,17 @@ impl DownloadObserver for Observer<'_> {
         &'b mut self,
         path: &'b Path,
         size: u64,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'b>> {
-        if let Some(local_id) = self.local_id {
-            self.ledger.write(Record::Placing {
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'b>> {
+        let recorded = match self.local_id {
+            Some(local_id) => self.ledger.try_write(Record::Placing {
                 local_id,
                 index: self.index,
                 file: path.to_path_buf(),
                 size,
-            });
-        }
-        Box::pin(async {})
+            }),
+            None => Ok(()),
+        };
+        Box::pin(async move { recorded })
     }
 }
 

@@ -220,9 +220,12 @@ async fn download(
                 .stream(start, start + (end - start) / 2)
                 .chain(stream::pending()),
         ),
-        Some(Breakage::Corrupt) => {
-            Body::from_stream(tricks::flip_middle(content.stream(start, end), start, size))
-        }
+        Some(Breakage::Corrupt(nth)) => Body::from_stream(tricks::flip_middle(
+            content.stream(start, end),
+            start,
+            (size / 2 + nth).min(size.saturating_sub(1)),
+        )),
+        Some(Breakage::ForeignEtag) => Body::from_stream(content.stream(start, end)),
         Some(trick) => return tricks::answer(trick, content.stream(0, size), size, mime),
     };
     let mut response = (status, body).into_response();
@@ -231,7 +234,14 @@ async fn download(
     // Set by hand: a streamed body has no length of its own, and clients need it.
     out.insert(CONTENT_LENGTH, HeaderValue::from(end - start));
     out.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    out.insert(ETAG, header_value(etag));
+    if breakage == Some(Breakage::ForeignEtag) {
+        out.insert(
+            ETAG,
+            HeaderValue::from_static("\"0123456789abcdef0123456789abcdef\""),
+        );
+    } else {
+        out.insert(ETAG, header_value(etag));
+    }
     out.insert(LAST_MODIFIED, header_value(last_modified));
     if status == StatusCode::PARTIAL_CONTENT {
         let content_range = format!("bytes {start}-{}/{size}", end - 1);

@@ -52,7 +52,11 @@ pub(crate) fn answer(trick: Breakage, file: Chunks, size: u64, mime: HeaderValue
             mime,
             None,
         ),
-        Breakage::Truncate | Breakage::Reset | Breakage::Stall | Breakage::Corrupt => {
+        Breakage::Truncate
+        | Breakage::Reset
+        | Breakage::Stall
+        | Breakage::Corrupt(_)
+        | Breakage::ForeignEtag => {
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
@@ -97,13 +101,12 @@ fn filler(from: u64) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
     })
 }
 
-/// A body from byte `from` of a `size`-byte file, with the file's middle byte inverted.
+/// A body from byte `from` of a file, with the file's byte at `middle` inverted.
 pub(crate) fn flip_middle(
     file: Chunks,
     from: u64,
-    size: u64,
+    middle: u64,
 ) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
-    let middle = size / 2;
     file.scan(from, move |at, chunk| {
         let out = chunk.map(|c| {
             let start = *at;

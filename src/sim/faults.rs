@@ -78,8 +78,12 @@ pub enum Fault {
     /// The next `count` CDN downloads send about half the body, then nothing more while
     /// keeping the connection open.
     CdnStall { count: u32 },
-    /// The next `count` CDN downloads send the whole body with one byte changed.
+    /// The next `count` CDN downloads send the whole body with one byte changed, a different
+    /// byte each time.
     CdnCorrupt { count: u32 },
+    /// The next `count` CDN downloads send the right body under an ETag that looks like an
+    /// MD5 but is not the body's (as S3 gives for objects encrypted with KMS).
+    CdnForeignEtag { count: u32 },
     /// The next `count` asset lookups leave out the file's size.
     AssetWithoutSize { count: u32 },
     /// The next job created gets this id instead of a generated one (ids are the server's
@@ -113,6 +117,7 @@ impl Fault {
             | Fault::CdnEndless { count }
             | Fault::CdnStall { count }
             | Fault::CdnCorrupt { count }
+            | Fault::CdnForeignEtag { count }
             | Fault::AssetWithoutSize { count }
             | Fault::UploadPartFail { count }
             | Fault::ImportFail { count } => Some(count),
@@ -139,7 +144,9 @@ pub(crate) enum Breakage {
     Longer(u64),
     Endless,
     Stall,
-    Corrupt,
+    /// Which byte past the middle to change.
+    Corrupt(u64),
+    ForeignEtag,
 }
 
 /// Counted faults waiting to be used, oldest first.
@@ -249,7 +256,9 @@ impl PendingFaults {
             Fault::CdnLonger { extra, .. } => Some(Breakage::Longer(*extra)),
             Fault::CdnEndless { .. } => Some(Breakage::Endless),
             Fault::CdnStall { .. } => Some(Breakage::Stall),
-            Fault::CdnCorrupt { .. } => Some(Breakage::Corrupt),
+            // The count left tells the uses apart, so each changes another byte.
+            Fault::CdnCorrupt { count } => Some(Breakage::Corrupt(u64::from(*count))),
+            Fault::CdnForeignEtag { .. } => Some(Breakage::ForeignEtag),
             _ => None,
         })
     }

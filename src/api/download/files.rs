@@ -39,8 +39,7 @@ pub fn job_file_stem(job_id: &str, n: usize) -> String {
     if safe == job_id {
         return format!("{safe}_{n}");
     }
-    let digest = sha2::Sha256::digest(job_id.as_bytes());
-    let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let hash = short_hash(job_id);
     let base = if safe.is_empty() {
         "job"
     } else {
@@ -49,10 +48,18 @@ pub fn job_file_stem(job_id: &str, n: usize) -> String {
     format!("{base}.{hash}_{n}")
 }
 
-pub(super) fn part_path(target: &Path) -> PathBuf {
+/// `<final name>.<hash of the asset id>.part`: named for the asset as well, so that a part
+/// left by one asset is never resumed by another that later gets the same final name.
+pub fn part_path(target: &Path, asset_id: &str) -> PathBuf {
     let mut name = target.file_name().unwrap_or_default().to_os_string();
-    name.push(".part");
+    name.push(format!(".{}.part", short_hash(asset_id)));
     target.with_file_name(name)
+}
+
+/// Eight hex digits of the SHA-256 of `text`.
+fn short_hash(text: &str) -> String {
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub(super) fn candidate(dir: &Path, stem: &str, ext: &str, n: u32) -> PathBuf {
@@ -100,8 +107,9 @@ fn foreign(meta: &std::fs::Metadata) -> Option<String> {
 
 /// Opens (or creates) a `.part` for writing without following a link, and only when it is a
 /// regular file of this user with no other name: a planted link or another user's file is
-/// refused, never written through.
-pub(super) fn open_part(path: &Path) -> Result<tokio::fs::File, ApiError> {
+/// refused, never written through. The file is locked for as long as it stays open, so two
+/// processes never write one part.
+pub(super) fn open_part(path: &Path) -> Result<std::fs::File, ApiError> {
     let opened = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -129,19 +137,44 @@ pub(super) fn open_part(path: &Path) -> Result<tokio::fs::File, ApiError> {
     if let Some(why) = foreign(&meta) {
         return Err(refuse(&why));
     }
-    Ok(tokio::fs::File::from_std(file))
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(ApiError::File {
+                path: path.to_path_buf(),
+                detail: "another kling-tui process is downloading into it right now".into(),
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(file_error(path, &e)),
+    }
+    same_file(path, &file)?;
+    Ok(file)
+}
+
+/// That `path` still names `file` (it may have been swapped while we looked).
+fn same_file(path: &Path, file: &std::fs::File) -> Result<(), ApiError> {
+    let open = file.metadata().map_err(|e| file_error(path, &e))?;
+    let named = std::fs::symlink_metadata(path).map_err(|e| file_error(path, &e))?;
+    if named.file_type().is_file() && named.ino() == open.ino() && named.dev() == open.dev() {
+        Ok(())
+    } else {
+        Err(ApiError::File {
+            path: path.to_path_buf(),
+            detail: "was replaced while being written; refusing to use it".into(),
+        })
+    }
 }
 
 /// Whether `path` is still the file a caller recorded writing: a regular file of this user,
 /// not a link, of the recorded size. A leftover `.part` of it from a stop between the move's
 /// two steps (the same file under both names) is removed.
-pub(super) fn recorded_intact(path: &Path, size: u64) -> bool {
+pub(super) fn recorded_intact(path: &Path, size: u64, asset_id: &str) -> bool {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return false;
     };
     let ours = meta.file_type().is_file() && meta.uid() == my_uid() && meta.len() == size;
     if ours {
-        let part = part_path(path);
+        let part = part_path(path, asset_id);
         if let Ok(p) = std::fs::symlink_metadata(&part)
             && p.file_type().is_file()
             && p.ino() == meta.ino()
@@ -153,24 +186,31 @@ pub(super) fn recorded_intact(path: &Path, size: u64) -> bool {
     ours
 }
 
-/// Gives the finished `.part` the first free name, telling the observer (and waiting for it)
-/// before each try. A hard link fails rather than replace a file that appeared meanwhile, so
-/// nothing is ever overwritten.
+/// Gives the finished `.part` (open as `file`) the first free name, telling the observer
+/// before each try and going on only once it has recorded the name. The new name is made
+/// with a call that fails rather than replace anything, so nothing is ever overwritten.
 pub(super) async fn place(
     part: &Path,
-    dir: &Path,
-    stem: &str,
-    ext: &str,
+    file: &std::fs::File,
+    to: (&Path, &str, &str),
     size: u64,
     observer: &mut dyn DownloadObserver,
 ) -> Result<PathBuf, ApiError> {
+    let (dir, stem, ext) = to;
     for n in 0..10_000 {
         let target = candidate(dir, stem, ext, n);
         if taken(&target) {
             continue;
         }
-        observer.placing(&target, size).await;
-        match tokio::fs::hard_link(part, &target).await {
+        if let Err(why) = observer.placing(&target, size).await {
+            return Err(ApiError::File {
+                path: part.to_path_buf(),
+                detail: format!(
+                    "verified, but not given its name: {why}; kept for the next run to finish"
+                ),
+            });
+        }
+        match link_no_replace(file, part, &target) {
             Ok(()) => {
                 tokio::fs::remove_file(part)
                     .await
@@ -178,22 +218,84 @@ pub(super) async fn place(
                 return Ok(target);
             }
             Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
-            Err(_) => {
-                // A file system without hard links: rename, having checked the name is free.
-                if taken(&target) {
-                    continue;
-                }
-                tokio::fs::rename(part, &target)
-                    .await
-                    .map_err(|e| file_error(&target, &e))?;
-                return Ok(target);
-            }
+            Err(e) => return Err(file_error(&target, &e)),
         }
     }
     Err(file_error(
         dir,
         &std::io::Error::other("no free file name left"),
     ))
+}
+
+/// Gives the open file the new name `target`, failing if anything is there: a hard link of the
+/// open file itself where the system allows it (nothing can swap the part in between), else
+/// of the part by name once checked to still be the file; where hard links do not exist, a
+/// rename that refuses to replace.
+fn link_no_replace(file: &std::fs::File, part: &Path, target: &Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        let from = std::ffi::CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+        let to = std::ffi::CString::new(target.as_os_str().as_bytes())?;
+        // SAFETY: both are valid NUL-terminated paths that outlive the call.
+        let rc = unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        // Without /proc (ENOENT), or where linking is not allowed, try the ways below.
+        if !matches!(
+            err.raw_os_error(),
+            Some(libc::ENOENT | libc::EPERM | libc::EXDEV | libc::ENOTSUP)
+        ) {
+            return Err(err);
+        }
+    }
+    same_file(part, file).map_err(|e| std::io::Error::other(e.to_string()))?;
+    match std::fs::hard_link(part, target) {
+        Err(e) if e.kind() != ErrorKind::AlreadyExists => rename_no_replace(part, target),
+        other => other,
+    }
+}
+
+#[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let from = std::ffi::CString::new(from.as_os_str().as_bytes())?;
+    let to = std::ffi::CString::new(to.as_os_str().as_bytes())?;
+    // SAFETY: both are valid NUL-terminated paths that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere: a plain rename, having checked the name is free (a narrow race remains).
+#[cfg(not(all(target_os = "linux", any(target_env = "gnu", target_env = "musl"))))]
+fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<()> {
+    if taken(to) {
+        return Err(ErrorKind::AlreadyExists.into());
+    }
+    std::fs::rename(from, to)
 }
 
 pub(super) async fn sync_dir(dir: &Path) {
@@ -258,7 +360,10 @@ mod tests {
         std::fs::write(&first, b"x").unwrap();
         let second = free_name(dir.path(), "job_1", "mp4");
         assert_eq!(second.file_name().unwrap(), "job_1_1.mp4");
-        assert_eq!(part_path(&second).file_name().unwrap(), "job_1_1.mp4.part");
+        let part = part_path(&second, "asset_a");
+        let part_name = part.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(part_name.starts_with("job_1_1.mp4.") && part_name.ends_with(".part"));
+        assert_ne!(part, part_path(&second, "asset_b"), "one part per asset");
         // A dangling link takes its name too.
         std::os::unix::fs::symlink(dir.path().join("nowhere"), &second).unwrap();
         let third = free_name(dir.path(), "job_1", "mp4");
@@ -279,6 +384,11 @@ mod tests {
         let err = open_part(&hard).unwrap_err().to_string();
         assert!(err.contains("hard links"), "{err}");
         assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
-        assert!(open_part(&dir.path().join("c.mp4.part")).is_ok());
+        let ours = dir.path().join("c.mp4.part");
+        let held = open_part(&ours).unwrap();
+        let err = open_part(&ours).unwrap_err().to_string();
+        assert!(err.contains("another kling-tui process"), "{err}");
+        drop(held);
+        assert!(open_part(&ours).is_ok(), "free again once closed");
     }
 }

@@ -23,7 +23,7 @@ use super::{ApiError, ScenarioClient, check_url};
 use verify::{Container, HEAD};
 
 pub(crate) use files::file_error;
-pub use files::{extension_for_mime, job_file_stem};
+pub use files::{extension_for_mime, job_file_stem, part_path};
 
 /// How far a download has come. `total` is known once the API or the CDN says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,13 +38,14 @@ pub trait DownloadObserver: Send {
 
     /// The verified file is about to become `path` (`size` bytes); the move waits for this.
     /// A caller that records downloads records it here, durably, so that a stop right after
-    /// never leaves a finished file it does not know about.
+    /// never leaves a finished file it does not know about. An error (it could not be
+    /// recorded) leaves the verified part where it is, for the next run to finish.
     fn placing<'a>(
         &'a mut self,
         _path: &'a Path,
         _size: u64,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
-        Box::pin(async {})
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async { Ok(()) })
     }
 }
 
@@ -97,6 +98,8 @@ enum Failure {
     Stop(ApiError),
     /// Give up; what was written is not the asset, so the `.part` goes.
     Discard(ApiError),
+    /// The whole file failed its digest once: fetch all of it again.
+    Again,
 }
 
 /// What to do after an attempt that did not fail.
@@ -119,7 +122,7 @@ impl ScenarioClient {
         let ext = extension_for_mime(asset.mime_type.as_deref());
         if let Some((path, size)) = to.recorded
             && asset.expected_size().is_none_or(|s| s == size)
-            && files::recorded_intact(path, size)
+            && files::recorded_intact(path, size, asset_id)
         {
             observer.progress(DownloadProgress {
                 bytes: size,
@@ -131,12 +134,24 @@ impl ScenarioClient {
                 existing: true,
             });
         }
+        if let Some(size) = asset.expected_size()
+            && size > self.max_download
+        {
+            return Err(refuse(
+                asset_id,
+                format!(
+                    "the API says the file has {size} bytes, more than max_download_bytes \
+                     ({}) allows; raise it in config.toml to download it",
+                    self.max_download
+                ),
+            ));
+        }
         tokio::fs::create_dir_all(to.dir)
             .await
             .map_err(|e| file_error(to.dir, &e))?;
         let target = files::free_name(to.dir, to.stem, ext);
-        let part = files::part_path(&target);
-        let file = files::open_part(&part)?;
+        let part = files::part_path(&target, asset_id);
+        let file = tokio::fs::File::from_std(files::open_part(&part)?);
         let url = signed_url(asset.url.as_deref()).map_err(|d| fail(asset_id, d))?;
         let mut transfer = Transfer {
             client: self,
@@ -152,17 +167,25 @@ impl ScenarioClient {
             md5: None,
             hasher: Some(md5::Md5::new()),
             hashed: 0,
+            mismatch: None,
             refreshes: 0,
             restarts: 0,
+            started: std::time::Instant::now(),
         };
         let outcome = transfer.run(observer).await;
         let Transfer { file, .. } = transfer;
-        drop(file);
+        // Still open, and so still locked, until it has its name.
+        let file = file.into_inner().into_std().await;
         let size = match outcome {
             Ok(size) => size,
             Err(Failure::Discard(e)) => {
                 let _ = tokio::fs::remove_file(&part).await;
                 return Err(e);
+            }
+            Err(Failure::Again) => {
+                // `run` never ends with it; should it, nothing verified is kept.
+                let _ = tokio::fs::remove_file(&part).await;
+                return Err(fail(asset_id, "the download did not settle".into()));
             }
             Err(Failure::Passing(e) | Failure::Stop(e)) => {
                 if std::fs::metadata(&part).is_ok_and(|m| m.len() == 0) {
@@ -172,7 +195,8 @@ impl ScenarioClient {
                 return Err(e);
             }
         };
-        let path = files::place(&part, to.dir, to.stem, ext, size, observer).await?;
+        let path = files::place(&part, &file, (to.dir, to.stem, ext), size, observer).await?;
+        drop(file);
         files::sync_dir(to.dir).await;
         Ok(Saved {
             path,
@@ -184,6 +208,13 @@ impl ScenarioClient {
 
 fn fail(asset_id: &str, detail: String) -> ApiError {
     ApiError::Download {
+        asset_id: crate::sanitize::sanitize(asset_id),
+        detail,
+    }
+}
+
+fn refuse(asset_id: &str, detail: String) -> ApiError {
+    ApiError::NotTheAsset {
         asset_id: crate::sanitize::sanitize(asset_id),
         detail,
     }
@@ -210,13 +241,21 @@ struct Transfer<'c> {
     /// in order; `None` once they did not (then the file is read back to check it).
     hasher: Option<md5::Md5>,
     hashed: u64,
+    /// The digest of a whole download that did not match the ETag: if the next one comes out
+    /// the same, the ETag is not the file's MD5 (some CDNs encrypt at rest), not the bytes.
+    mismatch: Option<[u8; 16]>,
     refreshes: u32,
     restarts: u32,
+    started: std::time::Instant,
 }
 
 impl Transfer<'_> {
     fn fail(&self, detail: String) -> ApiError {
         fail(self.asset_id, detail)
+    }
+
+    fn refuse(&self, detail: String) -> ApiError {
+        refuse(self.asset_id, detail)
     }
 
     fn expected(&self) -> Option<u64> {
@@ -226,6 +265,17 @@ impl Transfer<'_> {
     /// Fetches until the file is whole and verified; returns its size.
     async fn run(&mut self, observer: &mut dyn DownloadObserver) -> Result<u64, Failure> {
         self.check_existing_part().await?;
+        loop {
+            self.fetch(observer).await?;
+            match self.finish().await {
+                Err(Failure::Again) => self.truncate().await?,
+                done => return done,
+            }
+        }
+    }
+
+    /// Requests until the bytes on disk are the whole body.
+    async fn fetch(&mut self, observer: &mut dyn DownloadObserver) -> Result<(), Failure> {
         let mut delays = self.client.retry.backoff();
         let mut attempts = 0;
         loop {
@@ -252,17 +302,22 @@ impl Transfer<'_> {
                 // Progress was made: the connection is flaky, not dead. Start the backoff anew.
                 delays = self.client.retry.backoff();
             }
-            match delays.next() {
-                Some(delay) => {
-                    let wait = self.client.retry.wait(&err, delay);
-                    let what = format!("download (at {now} bytes)");
-                    self.client.retry.tell(&what, &err, wait);
-                    tokio::time::sleep(wait).await;
-                }
-                None => return Err(Failure::Stop(err)),
+            let Some(delay) = delays.next() else {
+                return Err(Failure::Stop(err));
+            };
+            let wait = self.client.retry.wait(&err, delay);
+            if let Some(bound) = self.client.retry.give_up_after
+                && self.started.elapsed() + wait > bound
+            {
+                return Err(Failure::Stop(self.fail(format!(
+                    "{err}; not trying again: waiting longer would pass the give-up bound"
+                ))));
             }
+            let what = format!("download (at {now} bytes)");
+            self.client.retry.tell(&what, &err, wait);
+            tokio::time::sleep(wait).await;
         }
-        self.finish().await
+        Ok(())
     }
 
     /// A `.part` left by an earlier attempt is resumed only when it can be the start of this
@@ -341,14 +396,14 @@ impl Transfer<'_> {
         }
 
         if let Some(encoding) = verify::encoding(&response) {
-            return Err(Failure::Stop(self.fail(format!(
+            return Err(Failure::Stop(self.refuse(format!(
                 "the CDN sent a {encoding}-encoded body although none was asked for; \
                  refusing to save it as the file"
             ))));
         }
         if let Some(kind) = verify::page_type(&response) {
             let shown = peek(response).await;
-            return Err(Failure::Stop(self.fail(format!(
+            return Err(Failure::Stop(self.refuse(format!(
                 "the CDN answered {status} with {kind} instead of the file; first bytes: {}",
                 verify::first_bytes(&shown)
             ))));
@@ -361,11 +416,21 @@ impl Transfer<'_> {
         }
         let etag = header(&response, ETAG);
         self.validator = etag.clone().or_else(|| header(&response, LAST_MODIFIED));
-        self.md5 = etag.as_deref().and_then(verify::md5_etag);
+        let md5 = etag.as_deref().and_then(verify::md5_etag);
+        if start == 0 {
+            self.md5 = md5;
+        } else if md5.is_some() && self.md5.is_some() && md5 != self.md5 {
+            // The rest of another file: begin again, with the new one.
+            self.restart().await?;
+            return Ok(Next::Again);
+        } else if self.md5.is_none() {
+            // A resume whose answer names no digest keeps the one the file started with.
+            self.md5 = md5;
+        }
         if let Some(total) = body_total(&response) {
             match (self.api_size, self.cdn_size) {
                 (Some(api), _) if api != total => {
-                    return Err(Failure::Stop(self.fail(format!(
+                    return Err(Failure::Stop(self.refuse(format!(
                         "the CDN announces {total} bytes, but the API says the asset has \
                          {api}; refusing a file that is not the asset"
                     ))));
@@ -388,7 +453,7 @@ impl Transfer<'_> {
         if let (Some(end), Some(size)) = (end, self.expected())
             && end > size
         {
-            return Err(Failure::Stop(self.fail(format!(
+            return Err(Failure::Stop(self.refuse(format!(
                 "the CDN announces a body up to byte {end} of a {size}-byte asset"
             ))));
         }
@@ -445,13 +510,18 @@ impl Transfer<'_> {
             if let Some(limit) = limit.or(total)
                 && after > limit
             {
-                return Err(Failure::Discard(self.fail(format!(
+                return Err(Failure::Discard(self.refuse(format!(
                     "the CDN sent more than the {limit} bytes announced; refusing it"
                 ))));
             }
-            if total.is_none() && after > cap {
-                return Err(Failure::Discard(self.fail(format!(
-                    "no size was announced and the body passed {cap} bytes, the most \
+            if after > cap {
+                // The API gave no size (a size it gave is checked against the cap up front).
+                let announced = match total {
+                    Some(t) => format!("the CDN announced {t} bytes"),
+                    None => "no size was announced".into(),
+                };
+                return Err(Failure::Discard(self.refuse(format!(
+                    "{announced} and the body passed {cap} bytes, the most \
                      max_download_bytes allows; stopped"
                 ))));
             }
@@ -490,7 +560,7 @@ impl Transfer<'_> {
     }
 
     fn not_the_container(&self) -> ApiError {
-        self.fail(format!(
+        self.refuse(format!(
             "the bytes are not {}; first bytes: {}",
             self.container.describe(),
             verify::first_bytes(&self.head)
@@ -511,7 +581,7 @@ impl Transfer<'_> {
             && size != expected
         {
             return Err(Failure::Discard(
-                self.fail(format!("got {size} bytes, but the asset has {expected}")),
+                self.refuse(format!("got {size} bytes, but the asset has {expected}")),
             ));
         }
         if !self.container.accepts(&self.head) {
@@ -524,13 +594,26 @@ impl Transfer<'_> {
                     .await
                     .map_err(|e| Failure::Stop(file_error(&part, &e)))?,
             };
-            if got != want {
+            if got != want && self.mismatch != Some(got) {
+                if self.mismatch.is_none() {
+                    // Once more from the start: damage on the way does not repeat itself.
+                    self.mismatch = Some(got);
+                    return Err(Failure::Again);
+                }
                 return Err(Failure::Discard(
-                    self.fail(
-                        "the file's MD5 does not match the CDN's ETag: it was damaged on the way"
+                    self.refuse(
+                        "the file's MD5 does not match the CDN's ETag, in two downloads that also \
+                     differ from each other: it is damaged on the way"
                             .into(),
                     ),
                 ));
+            }
+            if got != want {
+                tracing::warn!(
+                    "asset {}: two whole downloads agree with each other but not with the \
+                     ETag, so the ETag is not the file's MD5 here; the file is kept",
+                    self.asset_id
+                );
             }
         }
         Ok(size)
