@@ -39,15 +39,6 @@ fn into<'a>(dir: &'a std::path::Path, stem: &'a str) -> Destination<'a> {
     }
 }
 
-fn files_in(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 async fn finished_job(sim: &SimHandle) -> (kling_tui::api::ScenarioClient, String) {
     let client = client_for(sim);
     let job = client.generate(&fox()).await.unwrap().job;

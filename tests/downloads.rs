@@ -28,15 +28,6 @@ fn into<'a>(dir: &'a Path, stem: &'a str) -> Destination<'a> {
     }
 }
 
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 fn client_tuned(sim: &SimHandle, tune: impl FnOnce(&mut ClientOptions)) -> ScenarioClient {
     let mut options = ClientOptions::new(
         parse_api_url(&sim.api_url).unwrap(),
@@ -57,6 +48,26 @@ async fn finished_asset(client: &ScenarioClient) -> String {
     let done = wait_final(client, &job.job_id).await;
     assert_eq!(done.status, JobStatus::Success);
     done.metadata.asset_ids[0].clone()
+}
+
+/// Downloads with `faults` injected and returns what was saved and the simulator.
+async fn saved_despite(faults: &[Fault]) -> (kling_tui::api::Saved, SimHandle, tempfile::TempDir) {
+    let sim = start(quick_config()).await;
+    let client = client_for(&sim);
+    let asset = finished_asset(&client).await;
+    for fault in faults {
+        sim.inject(fault.clone());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let saved = client
+        .download_asset(&asset, &into(dir.path(), "job_1"), &mut no_progress())
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read(&saved.path).unwrap(),
+        sim.video_bytes().unwrap()
+    );
+    (saved, sim, dir)
 }
 
 /// Downloads with `fault` injected and returns the error, checking nothing was left behind.
@@ -115,19 +126,7 @@ async fn a_body_longer_than_the_asset_is_refused() {
 
 #[tokio::test]
 async fn a_damaged_byte_is_caught_by_the_md5_etag_and_fetched_again() {
-    let sim = start(quick_config()).await;
-    let client = client_for(&sim);
-    let asset = finished_asset(&client).await;
-    sim.inject(Fault::CdnCorrupt { count: 1 });
-    let dir = tempfile::tempdir().unwrap();
-    let saved = client
-        .download_asset(&asset, &into(dir.path(), "job_1"), &mut no_progress())
-        .await
-        .unwrap();
-    assert_eq!(
-        std::fs::read(&saved.path).unwrap(),
-        sim.video_bytes().unwrap()
-    );
+    let (_saved, sim, dir) = saved_despite(&[Fault::CdnCorrupt { count: 1 }]).await;
     assert_eq!(sim.stats().cdn_ranges, [None, None], "fetched whole, twice");
     assert_eq!(files_in(dir.path()), ["job_1.mp4"]);
 }
@@ -140,19 +139,7 @@ async fn damage_that_differs_each_time_is_refused() {
 
 #[tokio::test]
 async fn an_etag_that_is_not_the_files_md5_costs_one_more_fetch_not_the_video() {
-    let sim = start(quick_config()).await;
-    let client = client_for(&sim);
-    let asset = finished_asset(&client).await;
-    sim.inject(Fault::CdnForeignEtag { count: 2 });
-    let dir = tempfile::tempdir().unwrap();
-    let saved = client
-        .download_asset(&asset, &into(dir.path(), "job_1"), &mut no_progress())
-        .await
-        .unwrap();
-    assert_eq!(
-        std::fs::read(&saved.path).unwrap(),
-        sim.video_bytes().unwrap()
-    );
+    let (_saved, sim, _dir) = saved_despite(&[Fault::CdnForeignEtag { count: 2 }]).await;
     assert_eq!(sim.stats().cdn_requests, 2);
 }
 

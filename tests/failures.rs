@@ -32,6 +32,27 @@ fn submitted(sim: &kling_tui::sim::SimHandle, home: &std::path::Path) -> String 
         .to_string()
 }
 
+/// Submits one job, waits for it to finish (without downloading) and returns its server id.
+fn finished(sim: &kling_tui::sim::SimHandle, home: &std::path::Path) -> String {
+    let out = against(sim, home)
+        .args([
+            "submit",
+            "--prompt",
+            "a red fox in snow",
+            "--wait",
+            "--json",
+        ])
+        .args(["--poll-interval", "0.1"])
+        .timeout(GUARD)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    json_lines(&out.stdout)[0]["jobId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 #[test]
 fn submit_wait_tells_failing_polls_and_gives_up_at_the_bound() {
     let (_rt, sim) = sim_with(quick_config());
@@ -234,23 +255,7 @@ fn download_records_its_file_so_watch_does_not_fetch_it_again() {
     let (_rt, sim) = sim_with(quick_config());
     let home = tempfile::tempdir().unwrap();
     let out_dir = home.path().join("out");
-    let out = against(&sim, home.path())
-        .args([
-            "submit",
-            "--prompt",
-            "a red fox in snow",
-            "--wait",
-            "--json",
-        ])
-        .args(["--poll-interval", "0.1"])
-        .timeout(GUARD)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let job_id = json_lines(&out.stdout)[0]["jobId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let job_id = finished(&sim, home.path());
     against(&sim, home.path())
         .args(["download", &job_id, "--out"])
         .arg(&out_dir)
@@ -278,23 +283,7 @@ fn watch_never_takes_a_planted_file_at_the_final_name() {
     let home = tempfile::tempdir().unwrap();
     let out_dir = home.path().join("out");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let out = against(&sim, home.path())
-        .args([
-            "submit",
-            "--prompt",
-            "a red fox in snow",
-            "--wait",
-            "--json",
-        ])
-        .args(["--poll-interval", "0.1"])
-        .timeout(GUARD)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let job_id = json_lines(&out.stdout)[0]["jobId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let job_id = finished(&sim, home.path());
     let video = sim.video_bytes().unwrap();
     let planted = vec![0u8; video.len()];
     let final_name = out_dir.join(format!("{job_id}_1.mp4"));

@@ -4,9 +4,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use base64::Engine;
+use common::files_in;
 use common::pty::{Key, Pty, PtyCommand};
 
 const EXIT_MARK: &str = "kling-tui exited with status ";
@@ -43,15 +44,6 @@ impl Dirs {
             .env("XDG_DATA_HOME", self.home.join("data"))
             .cwd(&self.work)
     }
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// The queue's rows: the lines below the "Jobs" title down to the bottom of that box, each cut

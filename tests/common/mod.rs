@@ -135,3 +135,13 @@ pub fn write_config(home: &Path, text: &str, mode: u32) -> PathBuf {
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
     file
 }
+
+/// The names in `dir`, sorted.
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
