@@ -47,15 +47,6 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-fn journal_file(home: &Path) -> PathBuf {
-    let journals = home.join("data/kling-tui/journals");
-    let dir = files(&journals)
-        .into_iter()
-        .next()
-        .expect("a journal folder");
-    dir.join("journal.jsonl")
-}
-
 #[test]
 fn watch_killed_at_random_moments_loses_nothing_and_sends_nothing_twice() {
     let size = 6 * 1024 * 1024;
@@ -215,47 +206,4 @@ fn a_second_process_on_the_journal_is_refused_and_listing_still_works() {
     first.kill().unwrap();
     first.wait().unwrap();
     assert_eq!(sim.stats().generate_posts, 1);
-}
-
-#[test]
-fn a_torn_journal_tail_is_skipped_and_everything_before_it_kept() {
-    let (_rt, sim) = sim_with(quick_config());
-    let home = tempfile::tempdir().unwrap();
-    let out = home.path().join("out");
-    submit(&sim, home.path(), "first");
-    submit(&sim, home.path(), "second");
-    let journal = journal_file(home.path());
-    let mut text = std::fs::read(&journal).unwrap();
-    text.extend_from_slice(br#"{"type":"accepted","local_id":2,"job_i"#);
-    std::fs::write(&journal, &text).unwrap();
-
-    let listed = against(&sim, home.path())
-        .args(["jobs", "--json"])
-        .assert()
-        .success();
-    assert_eq!(json_lines(&listed.get_output().stdout).len(), 2);
-    against(&sim, home.path())
-        .args(watch_args(&out))
-        .timeout(GUARD)
-        .assert()
-        .success();
-    assert_eq!(files(&out).len(), 2);
-    // The rewrite left only whole records behind.
-    let clean = std::fs::read_to_string(&journal).unwrap();
-    assert!(
-        clean
-            .lines()
-            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
-    );
-    // Credentials never reach the journal, in clear or encoded.
-    let encoded = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        format!(
-            "{}:{}",
-            kling_tui::sim::DEMO_API_KEY,
-            kling_tui::sim::DEMO_API_SECRET
-        ),
-    );
-    assert!(!clean.contains(kling_tui::sim::DEMO_API_SECRET) && !clean.contains(&encoded));
-    assert_eq!(sim.stats().generate_posts, 2);
 }

@@ -11,7 +11,7 @@ use common::*;
 use kling_tui::api::types::JobStatus;
 use kling_tui::api::{ClientOptions, Credentials, parse_api_url};
 use kling_tui::engine::{
-    self, Command, EngineConfig, EngineHandle, Event, JobRecord, Journal, LocalId,
+    self, Command, EngineConfig, EngineHandle, Event, JobRecord, Ledger, LocalId,
 };
 use kling_tui::kling::KlingRequest;
 use kling_tui::sim::{self, Fault, Route, SimConfig, SimHandle};
@@ -120,7 +120,7 @@ async fn two_hundred_jobs_all_finish_downloaded_within_the_budget() {
     .await;
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("out");
-    let journal = Journal::open(&home.path().join("journal")).unwrap();
+    let journal = Ledger::open(&home.path().join("journal")).unwrap();
     let rate = 100.0;
     let mut engine = engine::start(options(&sim), journal, fast_engine(&out, rate)).unwrap();
     for n in 0..200 {
@@ -164,7 +164,7 @@ async fn the_concurrency_ceiling_queues_submissions_instead_of_failing_them() {
     .await;
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("out");
-    let journal = Journal::open(&home.path().join("journal")).unwrap();
+    let journal = Ledger::open(&home.path().join("journal")).unwrap();
     let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 200.0)).unwrap();
     for n in 0..12 {
         engine.commands.send(Command::Submit(request(n))).unwrap();
@@ -187,7 +187,7 @@ async fn downloads_survive_truncation_resets_expired_links_and_ignored_ranges() 
     .await;
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("out");
-    let journal = Journal::open(&home.path().join("journal")).unwrap();
+    let journal = Ledger::open(&home.path().join("journal")).unwrap();
     // Faults wait for the first downloads: truncated bodies, dropped connections, a link that
     // expires, a server that ignores Range.
     sim.inject(Fault::CdnTruncate { count: 3 });
@@ -233,7 +233,7 @@ async fn a_429_with_remaining_seconds_and_503_bursts_lose_nothing() {
     let sim = start(quick_config()).await;
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("out");
-    let journal = Journal::open(&home.path().join("journal")).unwrap();
+    let journal = Ledger::open(&home.path().join("journal")).unwrap();
     sim.inject(Fault::Generate429 {
         count: 2,
         remaining_seconds: 1,
@@ -274,7 +274,7 @@ async fn a_restart_resumes_polling_and_downloads_from_the_journal() {
     let out = home.path().join("out");
     let journal_dir = home.path().join("journal");
     {
-        let journal = Journal::open(&journal_dir).unwrap();
+        let journal = Ledger::open(&journal_dir).unwrap();
         let mut config = fast_engine(&out, 100.0);
         config.auto_download = false;
         let mut engine = engine::start(options(&sim), journal, config).unwrap();
@@ -293,7 +293,7 @@ async fn a_restart_resumes_polling_and_downloads_from_the_journal() {
         }
         engine.shutdown().await;
     }
-    let journal = Journal::open(&journal_dir).unwrap();
+    let journal = Ledger::open(&journal_dir).unwrap();
     assert_eq!(journal.jobs().len(), 3);
     let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 100.0)).unwrap();
     let jobs = run_until_settled(&mut engine, 3).await;
@@ -313,7 +313,7 @@ async fn a_submission_interrupted_mid_upload_uploads_the_rest_and_is_sent_once()
     let second = png(home.path(), "hat.png", 640, 960);
     // First life: the intent is journaled and the first file uploaded, then the process dies.
     let first_asset = {
-        let mut journal = Journal::open(&journal_dir).unwrap();
+        let mut journal = Ledger::open(&journal_dir).unwrap();
         let mut request = KlingRequest::new("<<<image_1>>> wears <<<image_2>>>");
         request.reference_images = vec![
             kling_tui::kling::AssetId::new(first.to_string_lossy()),
@@ -343,7 +343,7 @@ async fn a_submission_interrupted_mid_upload_uploads_the_rest_and_is_sent_once()
     assert_eq!(sim.stats().generate_posts, 0);
 
     // Second life: the rest is uploaded, then the request is sent, once.
-    let journal = Journal::open(&journal_dir).unwrap();
+    let journal = Ledger::open(&journal_dir).unwrap();
     let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 100.0)).unwrap();
     let jobs = run_until_settled(&mut engine, 1).await;
     engine.shutdown().await;
@@ -371,7 +371,7 @@ async fn a_submission_stopped_after_its_last_upload_is_sent_once_on_restart() {
     let journal_dir = home.path().join("journal");
     let frame = png(home.path(), "frame.png", 1280, 720);
     {
-        let mut journal = Journal::open(&journal_dir).unwrap();
+        let mut journal = Ledger::open(&journal_dir).unwrap();
         let mut request = KlingRequest::new("a fox leaves the frame");
         request.start_image = Some(kling_tui::kling::AssetId::new(frame.to_string_lossy()));
         request.aspect_ratio = None;
@@ -393,7 +393,7 @@ async fn a_submission_stopped_after_its_last_upload_is_sent_once_on_restart() {
             )
             .unwrap();
     }
-    let journal = Journal::open(&journal_dir).unwrap();
+    let journal = Ledger::open(&journal_dir).unwrap();
     let out = home.path().join("out");
     let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 100.0)).unwrap();
     let jobs = run_until_settled(&mut engine, 1).await;
@@ -417,7 +417,7 @@ async fn an_upload_that_fails_for_a_while_is_tried_again_not_given_up() {
         status: 503,
         count: 3,
     });
-    let journal = Journal::open(&home.path().join("journal")).unwrap();
+    let journal = Ledger::open(&home.path().join("journal")).unwrap();
     let out = home.path().join("out");
     let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 100.0)).unwrap();
     let mut request = KlingRequest::new("a fox leaves the frame");

@@ -91,6 +91,9 @@ pub struct JobRecord {
     /// How many local files the request named when it was made.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub upload_total: usize,
+    /// Part of what was recorded of this job could not be read: what was recovered, to show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damage: Option<String>,
 }
 
 /// Polls of a job that have failed since its last good answer.
@@ -154,6 +157,7 @@ impl JobRecord {
             downloads: Vec::new(),
             trouble: None,
             upload_total: 0,
+            damage: None,
         }
     }
 

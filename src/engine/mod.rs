@@ -5,9 +5,10 @@
 
 mod downloads;
 mod job;
-mod journal;
+mod ledger;
 mod pacer;
 mod reconcile;
+mod record;
 mod schedule;
 mod trouble;
 pub mod upload_cache;
@@ -23,8 +24,9 @@ use tokio::task::JoinHandle;
 pub use job::{
     DownloadRecord, JobRecord, LocalId, PollTrouble, Submission, is_local_file, local_files,
 };
-pub use journal::{Journal, JournalError, Record};
+pub use ledger::{Ledger, LedgerError};
 pub use pacer::Pacer;
+pub use record::Record;
 
 use crate::api::{ApiError, ClientOptions, Gate};
 use crate::kling::KlingRequest;
@@ -76,7 +78,7 @@ impl Default for EngineConfig {
 /// What a client asks of the engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Journal the request, then send it (or queue it at the team's concurrency ceiling).
+    /// Ledger the request, then send it (or queue it at the team's concurrency ceiling).
     Submit(KlingRequest),
     /// Ask the server to cancel; its refusal comes back as an [`Event::Error`].
     Cancel(LocalId),
@@ -121,6 +123,11 @@ pub enum Event {
         seq: u64,
         cost: Result<f64, String>,
     },
+    /// Something to tell the user once, not an error: the 0.1 journal taken over, a damaged
+    /// record recovered.
+    Notice {
+        message: String,
+    },
     /// The API refused the credentials (401 or 403 on a poll): every request has stopped.
     /// A [`Command::Refresh`] tries once more; new credentials need a restart.
     Halted {
@@ -150,7 +157,7 @@ impl EngineHandle {
 /// one shared [`Pacer`]; submissions refused at the concurrency ceiling are queued, not retried.
 pub fn start(
     mut options: ClientOptions,
-    journal: Journal,
+    journal: Ledger,
     config: EngineConfig,
 ) -> Result<EngineHandle, ApiError> {
     let pacer = Arc::new(Pacer::new(config.requests_per_second));

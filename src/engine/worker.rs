@@ -1,5 +1,5 @@
-//! The engine's one task: owns the journal and the schedule, turns commands and the results of
-//! its background requests into journal records and events.
+//! The engine's one task: owns the ledger and the schedule, turns commands and the results of
+//! its background requests into ledger records and events.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -11,7 +11,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::downloads::DownloadTask;
 use super::job::{JobRecord, LocalId, Submission};
-use super::journal::{Journal, Record};
+use super::ledger::Ledger;
+use super::record::Record;
 use super::schedule::Schedule;
 use super::trouble::{Troubles, Verdict};
 use super::upload_cache::{UploadCache, UploadError, upload_with_cache};
@@ -97,7 +98,7 @@ pub(crate) enum Internal {
 
 pub(crate) struct Worker {
     client: ScenarioClient,
-    journal: Journal,
+    ledger: Ledger,
     config: EngineConfig,
     events: mpsc::UnboundedSender<Event>,
     schedule: Schedule,
@@ -131,7 +132,7 @@ impl Worker {
     /// The worker and its client, whose retries it is told of.
     pub(crate) fn new(
         mut options: ClientOptions,
-        journal: Journal,
+        ledger: Ledger,
         config: EngineConfig,
         events: mpsc::UnboundedSender<Event>,
     ) -> Result<Self, ApiError> {
@@ -144,11 +145,11 @@ impl Worker {
             });
         })));
         let client = ScenarioClient::new(options)?;
-        let uploads = Arc::new(std::sync::Mutex::new(UploadCache::load(journal.dir())));
+        let uploads = Arc::new(std::sync::Mutex::new(UploadCache::load(ledger.dir())));
         let troubles = Troubles::new(config.report_after, config.give_up_after);
         Ok(Self {
             client,
-            journal,
+            ledger,
             schedule: Schedule::new(config.poll_initial, config.poll_max),
             download_slots: Arc::new(Semaphore::new(config.max_downloads.max(1))),
             config,
@@ -173,6 +174,12 @@ impl Worker {
     }
 
     pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        for message in self.ledger.take_notices() {
+            tracing::info!("{message}");
+            self.emit(Event::Notice {
+                message: sanitize(&message),
+            });
+        }
         if self.config.resume {
             self.resume();
         }
@@ -213,7 +220,7 @@ impl Worker {
     }
 
     fn emit_job(&self, id: LocalId) {
-        if let Some(job) = self.journal.job(id) {
+        if let Some(job) = self.ledger.job(id) {
             self.emit(Event::Job(Box::new(job.clone())));
         }
     }
@@ -227,21 +234,21 @@ impl Worker {
     }
 
     fn record(&mut self, record: Record, durable: bool) {
-        if let Err(e) = self.journal.append(record, durable) {
-            self.error(None, format!("cannot write the journal: {e}"));
+        if let Err(e) = self.ledger.append(record, durable) {
+            self.error(None, format!("cannot write the ledger: {e}"));
         }
     }
 
     fn sync(&mut self) {
-        if let Err(e) = self.journal.sync() {
-            self.error(None, format!("cannot write the journal: {e}"));
+        if let Err(e) = self.ledger.sync() {
+            self.error(None, format!("cannot write the ledger: {e}"));
         }
     }
 
     /// Picks up where the last run stopped: polls every unfinished job, resumes downloads,
     /// and looks for submissions whose answer never came.
     fn resume(&mut self) {
-        let jobs: Vec<JobRecord> = self.journal.jobs().values().cloned().collect();
+        let jobs: Vec<JobRecord> = self.ledger.jobs().values().cloned().collect();
         for job in jobs {
             let id = job.local_id;
             match &job.submission {
@@ -293,11 +300,11 @@ impl Worker {
                     return;
                 }
                 let created_at = jiff::Timestamp::now().to_string();
-                match self.journal.record_intent(created_at, request) {
+                match self.ledger.record_intent(created_at, request) {
                     Ok(id) => {
                         self.emit_job(id);
                         if self
-                            .journal
+                            .ledger
                             .job(id)
                             .is_some_and(|j| j.submission == Submission::Uploading)
                         {
@@ -309,7 +316,10 @@ impl Worker {
                             self.start_submit(id);
                         }
                     }
-                    Err(e) => self.error(None, format!("not submitted: cannot journal it: {e}")),
+                    Err(e) => self.error(
+                        None,
+                        format!("not submitted: cannot record it in the ledger: {e}"),
+                    ),
                 }
             }
             Command::Cancel(id) if self.halted.is_some() => {
@@ -319,7 +329,7 @@ impl Worker {
                 );
             }
             Command::Cancel(id) => {
-                let Some(job_id) = self.journal.job(id).and_then(|j| j.job_id.clone()) else {
+                let Some(job_id) = self.ledger.job(id).and_then(|j| j.job_id.clone()) else {
                     self.error(
                         Some(id),
                         "cannot cancel: the server has no id for it yet".into(),
@@ -341,7 +351,7 @@ impl Worker {
                 self.start_downloads(id);
             }
             Command::Forget(id) => {
-                if self.journal.job(id).is_some() {
+                if self.ledger.job(id).is_some() {
                     self.record(Record::Forgotten { local_id: id }, true);
                     self.schedule.remove(id);
                     self.unresolved.remove(&id);
@@ -359,7 +369,7 @@ impl Worker {
                     self.start_reconcile(id);
                 }
                 let retry: Vec<LocalId> = self
-                    .journal
+                    .ledger
                     .jobs()
                     .values()
                     .filter(|j| {
@@ -401,7 +411,7 @@ impl Worker {
     /// Jobs on the server that are not final yet, plus submissions in flight.
     fn running(&self) -> u64 {
         let remote = self
-            .journal
+            .ledger
             .jobs()
             .values()
             .filter(|j| j.submission == Submission::Accepted && !j.is_final())
@@ -420,7 +430,7 @@ impl Worker {
             return;
         }
         let queued: Vec<LocalId> = self
-            .journal
+            .ledger
             .jobs()
             .values()
             .filter(|j| {
@@ -437,7 +447,7 @@ impl Worker {
     }
 
     fn start_submit(&mut self, id: LocalId) {
-        let Some(job) = self.journal.job(id) else {
+        let Some(job) = self.ledger.job(id) else {
             return;
         };
         if self.halted.is_some() {
@@ -468,7 +478,7 @@ impl Worker {
     /// Uploads the job's local files one after the other (each checked again: it may have
     /// changed since), reusing earlier uploads of the same content.
     fn start_uploads(&mut self, id: LocalId) {
-        let Some(job) = self.journal.job(id) else {
+        let Some(job) = self.ledger.job(id) else {
             return;
         };
         if self.halted.is_some() {
@@ -515,7 +525,7 @@ impl Worker {
     }
 
     fn start_reconcile(&mut self, id: LocalId) {
-        let Some(job) = self.journal.job(id) else {
+        let Some(job) = self.ledger.job(id) else {
             return;
         };
         if self.halted.is_some() {
@@ -528,7 +538,7 @@ impl Worker {
         let request = job.request.clone();
         let created_at = job.created_at.clone();
         let claimed: HashSet<String> = self
-            .journal
+            .ledger
             .jobs()
             .values()
             .filter_map(|j| j.job_id.clone())
@@ -550,7 +560,7 @@ impl Worker {
         }
         let room = MAX_POLLS_IN_FLIGHT.saturating_sub(self.schedule.in_flight());
         for id in self.schedule.take_due(room) {
-            let Some(job_id) = self.journal.job(id).and_then(|j| j.job_id.clone()) else {
+            let Some(job_id) = self.ledger.job(id).and_then(|j| j.job_id.clone()) else {
                 self.schedule.remove(id);
                 continue;
             };
@@ -567,7 +577,7 @@ impl Worker {
     }
 
     fn start_downloads(&mut self, id: LocalId) {
-        let Some(job) = self.journal.job(id) else {
+        let Some(job) = self.ledger.job(id) else {
             return;
         };
         if self.halted.is_some() {
@@ -625,7 +635,7 @@ impl Worker {
                 ack,
             } => {
                 let recorded = self
-                    .journal
+                    .ledger
                     .append(
                         Record::Placing {
                             local_id,
@@ -635,7 +645,7 @@ impl Worker {
                         },
                         true,
                     )
-                    .map_err(|e| format!("cannot write the journal: {e}"));
+                    .map_err(|e| format!("cannot write the ledger: {e}"));
                 let _ = ack.send(recorded);
             }
             Internal::Downloaded {
@@ -757,7 +767,7 @@ impl Worker {
                 );
                 self.emit_job(local_id);
                 let done = self
-                    .journal
+                    .ledger
                     .job(local_id)
                     .is_some_and(|j| j.local_files().is_empty());
                 if done {
@@ -885,7 +895,7 @@ impl Worker {
     }
 
     fn polled(&mut self, id: LocalId, result: Result<Job, ApiError>) {
-        let Some(known) = self.journal.job(id).cloned() else {
+        let Some(known) = self.ledger.job(id).cloned() else {
             self.schedule.remove(id);
             return;
         };
@@ -912,7 +922,7 @@ impl Worker {
                     || known.history.len() != history.len()
                     || known_assets != asset_ids.iter().collect::<Vec<_>>();
                 self.troubles.cleared(id);
-                let was_stale = self.journal.set_trouble(id, None);
+                let was_stale = self.ledger.set_trouble(id, None);
                 if changed {
                     self.record(record, status.is_final());
                     self.schedule.changed(id);
@@ -941,13 +951,13 @@ impl Worker {
                 match self.troubles.failed(id, failures, &error, Instant::now()) {
                     Verdict::Quiet => {}
                     Verdict::Report(message, trouble) => {
-                        self.journal.set_trouble(id, Some(trouble));
+                        self.ledger.set_trouble(id, Some(trouble));
                         self.error(Some(id), message);
                         self.emit_job(id);
                     }
                     Verdict::GiveUp(message, trouble) => {
                         self.schedule.remove(id);
-                        self.journal.set_trouble(id, Some(trouble));
+                        self.ledger.set_trouble(id, Some(trouble));
                         self.error(Some(id), message);
                         self.emit_job(id);
                     }
@@ -976,7 +986,7 @@ impl Worker {
     /// unconfirmed submissions, and downloads.
     fn release_held(&mut self) {
         let unconfirmed: Vec<LocalId> = self
-            .journal
+            .ledger
             .jobs()
             .values()
             .filter(|j| matches!(j.submission, Submission::Unconfirmed { .. }))
@@ -987,7 +997,7 @@ impl Worker {
             self.start_reconcile(id);
         }
         let held: Vec<(LocalId, bool)> = self
-            .journal
+            .ledger
             .jobs()
             .values()
             .filter(|j| j.submission == Submission::Uploading)
@@ -1006,7 +1016,7 @@ impl Worker {
     /// Jobs whose polling was given up are polled again, their streaks forgotten.
     fn retry_given_up(&mut self) {
         let given_up: Vec<LocalId> = self
-            .journal
+            .ledger
             .jobs()
             .values()
             .filter(|j| j.trouble.as_ref().is_some_and(|t| t.gave_up) && j.needs_poll())
@@ -1014,7 +1024,7 @@ impl Worker {
             .collect();
         for id in given_up {
             self.troubles.cleared(id);
-            self.journal.set_trouble(id, None);
+            self.ledger.set_trouble(id, None);
             self.schedule.add(id, true);
             self.emit_job(id);
         }
@@ -1028,7 +1038,7 @@ impl Worker {
             || !self.retry_pending.is_empty()
             || !self.uploading.is_empty();
         let settled = !busy
-            && self.journal.jobs().values().all(|j| {
+            && self.ledger.jobs().values().all(|j| {
                 j.is_settled(self.config.auto_download)
                     || self.unresolved.contains(&j.local_id)
                     || j.trouble.as_ref().is_some_and(|t| t.gave_up)

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use crate::api::types::{Job, JobStatus};
 use crate::api::{Destination, DownloadObserver, DownloadProgress, ScenarioClient, job_file_stem};
 use crate::cli::Cli;
-use crate::engine::{JobRecord, Journal, JournalError, LocalId, Record};
+use crate::engine::{self, JobRecord, LedgerError, LocalId, Record};
 use crate::sanitize::sanitize;
 
 use super::report::{JobReport, ProgressLine};
@@ -24,7 +24,7 @@ pub async fn run(
     let session = Session::open(cli).await?;
     let client = session.client_telling_retries()?;
     let dir = session.download_dir(out);
-    let mut ledger = Ledger::open(&session.journal_dir)?;
+    let mut ledger = Records::open(&session.journal_dir)?;
     let mut code = exit::OK;
     for job_id in jobs {
         let outcome = async {
@@ -64,17 +64,17 @@ pub async fn run(
 
 /// The journal as this command can use it: for writing when no other kling-tui holds it,
 /// else read-only (files it records are still recognised, new ones are not recorded).
-enum Ledger {
-    Writable(Box<Journal>),
+enum Records {
+    Writable(Box<engine::Ledger>),
     ReadOnly(BTreeMap<LocalId, JobRecord>),
 }
 
-impl Ledger {
+impl Records {
     fn open(dir: &Path) -> Result<Self, CliError> {
-        match Journal::open(dir) {
-            Ok(journal) => Ok(Ledger::Writable(Box::new(journal))),
-            Err(JournalError::Locked { .. }) => Journal::read_only(dir)
-                .map(Ledger::ReadOnly)
+        match engine::Ledger::open(dir) {
+            Ok(journal) => Ok(Records::Writable(Box::new(journal))),
+            Err(LedgerError::Locked { .. }) => engine::Ledger::read_only(dir)
+                .map(Records::ReadOnly)
                 .map_err(|e| CliError::Local(e.to_string())),
             Err(e) => Err(CliError::Local(e.to_string())),
         }
@@ -82,8 +82,8 @@ impl Ledger {
 
     fn jobs(&self) -> &BTreeMap<LocalId, JobRecord> {
         match self {
-            Ledger::Writable(journal) => journal.jobs(),
-            Ledger::ReadOnly(jobs) => jobs,
+            Records::Writable(journal) => journal.jobs(),
+            Records::ReadOnly(jobs) => jobs,
         }
     }
 
@@ -107,10 +107,10 @@ impl Ledger {
     /// Appends a record when the journal is ours to write; an error says it could not be.
     fn try_write(&mut self, record: Record) -> Result<(), String> {
         match self {
-            Ledger::Writable(journal) => journal
+            Records::Writable(journal) => journal
                 .append(record, true)
                 .map_err(|e| format!("cannot write the journal: {e}")),
-            Ledger::ReadOnly(_) => Ok(()),
+            Records::ReadOnly(_) => Ok(()),
         }
     }
 
@@ -127,10 +127,10 @@ async fn download_job(
     client: &ScenarioClient,
     job: &Job,
     dir: &Path,
-    ledger: &mut Ledger,
+    ledger: &mut Records,
 ) -> (Vec<PathBuf>, Option<CliError>) {
     let local_id = ledger.track(job);
-    if local_id.is_some() && matches!(ledger, Ledger::ReadOnly(_)) {
+    if local_id.is_some() && matches!(ledger, Records::ReadOnly(_)) {
         eprintln!(
             "note: another kling-tui process holds the journal; files saved now are not recorded there"
         );
@@ -184,7 +184,7 @@ async fn download_job(
 struct Observer<'a> {
     progress: ProgressLine,
     label: String,
-    ledger: &'a mut Ledger,
+    ledger: &'a mut Records,
     local_id: Option<LocalId>,
     index: usize,
 }

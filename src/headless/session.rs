@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::api::{ClientOptions, Credentials, DEFAULT_API_URL, ScenarioClient, parse_api_url};
 use crate::cli::Cli;
 use crate::config::{self, ConfigError, ConfigFile, Dirs};
-use crate::engine::{EngineConfig, Journal};
+use crate::engine::{EngineConfig, Ledger};
 use crate::sim::{self, SimConfig, SimHandle};
 
 use super::CliError;
@@ -174,8 +174,8 @@ impl Session {
     }
 
     /// Opens the journal for writing; a second process gets a clear refusal.
-    pub fn open_journal(&self) -> Result<Journal, CliError> {
-        Journal::open(&self.journal_dir).map_err(|e| CliError::Local(e.to_string()))
+    pub fn open_journal(&self) -> Result<Ledger, CliError> {
+        Ledger::open(&self.journal_dir).map_err(|e| CliError::Local(e.to_string()))
     }
 }
 

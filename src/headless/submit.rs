@@ -132,6 +132,7 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
                     eprintln!("warning: {message}");
                 }
             }
+            Event::Notice { message } => eprintln!("{message}"),
             Event::Halted { reason } => {
                 progress.finish();
                 break Err(CliError::Local(reason));

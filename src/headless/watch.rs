@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use crate::cli::{Cli, WatchArgs};
-use crate::engine::{self, Event, JobRecord, Journal, LocalId, Submission};
+use crate::engine::{self, Event, JobRecord, Ledger, LocalId, Submission};
 use crate::sanitize::sanitize;
 
 use super::report::JobReport;
@@ -54,6 +54,7 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
                 Some(id) => eprintln!("#{id}: {message}"),
                 None => eprintln!("error: {message}"),
             },
+            Some(Event::Notice { message }) => eprintln!("{message}"),
             Some(Event::Halted { reason }) => {
                 eprintln!("error: {reason}");
                 break exit::API;
@@ -128,7 +129,10 @@ fn summary(jobs: &BTreeMap<LocalId, JobRecord>, auto_download: bool) -> i32 {
 
 pub async fn jobs(cli: &Cli, json: bool) -> Result<i32, CliError> {
     let dir = Session::journal_dir_for(cli)?;
-    let jobs = Journal::read_only(&dir).map_err(|e| CliError::Local(e.to_string()))?;
+    let jobs = Ledger::read_only(&dir).map_err(|e| CliError::Local(e.to_string()))?;
+    for damage in jobs.values().filter_map(|j| j.damage.as_deref()) {
+        eprintln!("{}", sanitize(damage));
+    }
     for job in jobs.values() {
         if json {
             let mut value = serde_json::to_value(JobReport::from_record(job))

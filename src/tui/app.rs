@@ -306,6 +306,7 @@ impl App {
                     };
                 }
             }
+            Event::Notice { message } => self.say(message),
             Event::Halted { reason } => self.halted = Some(sanitize(&reason)),
             Event::Settled => {}
         }

@@ -478,6 +478,9 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             theme.error(),
         )));
     }
+    if let Some(damage) = &job.damage {
+        lines.push(Line::from(Span::styled(sanitize(damage), theme.error())));
+    }
     if let Some(trouble) = &job.trouble {
         let what = if trouble.gave_up {
             "polling given up (r tries again)"

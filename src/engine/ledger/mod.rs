@@ -1,0 +1,341 @@
+//! The ledger: every job, its status history, cost and files, in a SQLite database in the data
+//! folder (one per API and project), so that no job is ever lost and users can query it
+//! themselves. One process writes it at a time (a lock file says which); any number read it
+//! meanwhile (WAL). An intent is durable (`synchronous=FULL`) before its POST, an answer before
+//! anything is said about it.
+//!
+//! On first start beside a 0.1 `journal.jsonl`, every job in it is taken over in one
+//! transaction and the file kept as `journal.jsonl.imported`.
+
+mod import;
+mod rows;
+mod schema;
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::job::{JobRecord, LocalId, PollTrouble};
+use super::record::{Record, apply};
+use crate::kling::KlingRequest;
+
+const FILE_NAME: &str = "ledger.sqlite3";
+const LOCK_NAME: &str = "ledger.lock";
+/// The 0.1 journal, taken over on first start.
+const JOURNAL_0_1: &str = "journal.jsonl";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(
+        "{}: in use by another kling-tui process; wait for it to finish, or use `kling-tui jobs` to read it",
+        path.display()
+    )]
+    Locked { path: PathBuf },
+    /// The database file itself is damaged: nothing is read from it, and nothing written.
+    #[error(
+        "{}: the ledger is damaged ({detail}). Nothing was changed. To recover what it holds: \
+         sqlite3 {} .recover | sqlite3 recovered.sqlite3, then move the damaged file aside and \
+         put recovered.sqlite3 in its place",
+        path.display(), path.display()
+    )]
+    Damaged { path: PathBuf, detail: String },
+    #[error("{}: {detail}", path.display())]
+    Io { path: PathBuf, detail: String },
+}
+
+fn io_err(path: &Path, e: &impl std::fmt::Display) -> LedgerError {
+    LedgerError::Io {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    }
+}
+
+/// A SQLite failure on `path`: the file being damaged or not a database is told as such.
+fn sql_err(path: &Path, e: rusqlite::Error) -> LedgerError {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    match e.sqlite_error_code() {
+        Some(DatabaseCorrupt | NotADatabase) => LedgerError::Damaged {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        },
+        _ => io_err(path, &e),
+    }
+}
+
+pub struct Ledger {
+    dir: PathBuf,
+    conn: Connection,
+    /// Held for the life of the ledger: the OS lock goes with it.
+    _lock: File,
+    jobs: BTreeMap<LocalId, JobRecord>,
+    /// `None` once every local id has been used: new intents are then refused rather than
+    /// given an id twice.
+    next_id: Option<LocalId>,
+    /// Whether the connection commits with a full fsync right now.
+    full_sync: bool,
+    notices: Vec<String>,
+}
+
+impl Ledger {
+    /// Opens (or creates) the ledger in `dir` for writing, taking its lock; takes over a 0.1
+    /// journal found there.
+    pub fn open(dir: &Path) -> Result<Self, LedgerError> {
+        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, &e))?;
+        let lock_path = dir.join(LOCK_NAME);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| io_err(&lock_path, &e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(LedgerError::Locked {
+                    path: dir.join(FILE_NAME),
+                });
+            }
+            Err(TryLockError::Error(e)) => return Err(io_err(&lock_path, &e)),
+        }
+        let path = dir.join(FILE_NAME);
+        let mut conn = Connection::open(&path).map_err(|e| sql_err(&path, e))?;
+        check(&conn, &path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
+        )
+        .map_err(|e| sql_err(&path, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| sql_err(&path, e))?;
+        schema::migrate(&mut conn, schema::MIGRATIONS.len()).map_err(|e| match e {
+            schema::SchemaError::Sql(e) => sql_err(&path, e),
+            newer => io_err(&path, &newer),
+        })?;
+        let mut ledger = Self {
+            dir: dir.to_path_buf(),
+            conn,
+            _lock: lock,
+            jobs: BTreeMap::new(),
+            next_id: None,
+            full_sync: true,
+            notices: Vec::new(),
+        };
+        ledger.take_over_journal()?;
+        ledger.jobs = rows::load_all(&ledger.conn).map_err(|e| sql_err(&path, e))?;
+        let highest = rows::highest_id(&ledger.conn).map_err(|e| sql_err(&path, e))?;
+        ledger.next_id = highest.checked_add(1).filter(|n| i64::try_from(*n).is_ok());
+        ledger.notices.extend(damage_notices(&ledger.jobs));
+        Ok(ledger)
+    }
+
+    /// Reads the ledger without locking or writing, while another process may be writing it.
+    pub fn read_only(dir: &Path) -> Result<BTreeMap<LocalId, JobRecord>, LedgerError> {
+        let path = dir.join(FILE_NAME);
+        if !path.exists() {
+            // Not taken over yet: what a 0.1 journal there holds, read as it is.
+            let journal = dir.join(JOURNAL_0_1);
+            return match import::read(&journal) {
+                Ok(imported) => Ok(imported.jobs),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+                Err(e) => Err(io_err(&journal, &e)),
+            };
+        }
+        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| sql_err(&path, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| sql_err(&path, e))?;
+        check(&conn, &path)?;
+        rows::load_all(&conn).map_err(|e| sql_err(&path, e))
+    }
+
+    /// What the user should be told once, on opening: a journal taken over, damaged records.
+    pub fn take_notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notices)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    pub fn jobs(&self) -> &BTreeMap<LocalId, JobRecord> {
+        &self.jobs
+    }
+
+    pub fn job(&self, id: LocalId) -> Option<&JobRecord> {
+        self.jobs.get(&id)
+    }
+
+    /// Sets what is known of a job's failing polls, in memory only (a fact of this session);
+    /// tells whether that changed anything.
+    pub fn set_trouble(&mut self, id: LocalId, trouble: Option<PollTrouble>) -> bool {
+        match self.jobs.get_mut(&id) {
+            Some(job) if job.trouble != trouble => {
+                job.trouble = trouble;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Records a new intent, durably, and returns its local id. Must precede the POST.
+    pub fn record_intent(
+        &mut self,
+        created_at: String,
+        request: KlingRequest,
+    ) -> Result<LocalId, LedgerError> {
+        let local_id = self.next_id.ok_or_else(|| LedgerError::Io {
+            path: self.path(),
+            detail: format!(
+                "no local job number is left (the highest, {}, is in use); move this ledger \
+                 aside to start a new one",
+                i64::MAX
+            ),
+        })?;
+        let uploads = super::job::local_files(&request).len();
+        self.append(
+            Record::Intent {
+                local_id,
+                created_at,
+                request,
+                uploads,
+            },
+            true,
+        )?;
+        self.next_id = local_id
+            .checked_add(1)
+            .filter(|n| i64::try_from(*n).is_ok());
+        Ok(local_id)
+    }
+
+    /// Applies one record and stores the job it changes; `durable` commits it with a full
+    /// fsync, others are safe from a crash of the process and made durable by the next.
+    pub fn append(&mut self, record: Record, durable: bool) -> Result<(), LedgerError> {
+        let path = self.path();
+        let id = super::record::record_id(&record);
+        let is_intent = matches!(record, Record::Intent { .. });
+        let mut jobs = std::mem::take(&mut self.jobs);
+        apply(&mut jobs, record);
+        self.jobs = jobs;
+        if self.full_sync != durable {
+            let mode = if durable { "FULL" } else { "NORMAL" };
+            self.conn
+                .pragma_update(None, "synchronous", mode)
+                .map_err(|e| sql_err(&path, e))?;
+            self.full_sync = durable;
+        }
+        let tx = self.conn.transaction().map_err(|e| sql_err(&path, e))?;
+        match self.jobs.get(&id) {
+            Some(job) => rows::save(&tx, job),
+            None => rows::delete(&tx, id),
+        }
+        .map_err(|e| sql_err(&path, e))?;
+        if is_intent {
+            rows::note_id(&tx, id).map_err(|e| sql_err(&path, e))?;
+        }
+        tx.commit().map_err(|e| sql_err(&path, e))
+    }
+
+    /// Every record is committed as it is appended; kept for the callers' rhythm.
+    pub fn sync(&mut self) -> Result<(), LedgerError> {
+        Ok(())
+    }
+
+    /// Takes over a 0.1 journal: every job in one transaction, then the file renamed.
+    fn take_over_journal(&mut self) -> Result<(), LedgerError> {
+        let journal = self.dir.join(JOURNAL_0_1);
+        let imported = match import::read(&journal) {
+            Ok(imported) => imported,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_err(&journal, &e)),
+        };
+        let path = self.path();
+        let source = journal.display().to_string();
+        let tx = self.conn.transaction().map_err(|e| sql_err(&path, e))?;
+        let done: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'journal_imported')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| sql_err(&path, e))?;
+        // Imported already (the rename did not happen before a stop): only rename.
+        if !done {
+            for job in imported.jobs.values() {
+                rows::save(&tx, job).map_err(|e| sql_err(&path, e))?;
+            }
+            if imported.highest_id > 0 {
+                rows::note_id(&tx, imported.highest_id.min(i64::MAX as u64))
+                    .map_err(|e| sql_err(&path, e))?;
+            }
+            for damaged in &imported.damaged {
+                tx.execute(
+                    "INSERT INTO damaged_records (local_id, raw, source, found_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    rusqlite::params![
+                        damaged.local_id.and_then(|id| i64::try_from(id).ok()),
+                        damaged.raw,
+                        format!("{source}, line {}", damaged.line),
+                        jiff::Timestamp::now().to_string(),
+                    ],
+                )
+                .map_err(|e| sql_err(&path, e))?;
+            }
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('journal_imported', ?1)",
+                [jiff::Timestamp::now().to_string()],
+            )
+            .map_err(|e| sql_err(&path, e))?;
+        }
+        tx.commit().map_err(|e| sql_err(&path, e))?;
+        let kept = self.dir.join(format!("{JOURNAL_0_1}.imported"));
+        std::fs::rename(&journal, &kept).map_err(|e| io_err(&journal, &e))?;
+        if let Ok(d) = File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        if !done {
+            let unreadable = if imported.damaged.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} damaged line(s) kept in the ledger's damaged_records",
+                    imported.damaged.len()
+                )
+            };
+            self.notices.push(format!(
+                "took over the 0.1 journal: {} job(s) from {source} are in the ledger {} now \
+                 (the old file is kept as {}){unreadable}",
+                imported.jobs.len(),
+                path.display(),
+                kept.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `PRAGMA quick_check`: a damaged file is stopped at, never read as an empty list.
+fn check(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
+    let verdict: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| sql_err(path, e))?;
+    if verdict == "ok" {
+        Ok(())
+    } else {
+        Err(LedgerError::Damaged {
+            path: path.to_path_buf(),
+            detail: crate::sanitize::sanitize(&verdict),
+        })
+    }
+}
+
+fn damage_notices(jobs: &BTreeMap<LocalId, JobRecord>) -> Vec<String> {
+    jobs.values().filter_map(|j| j.damage.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests;

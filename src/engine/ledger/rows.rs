@@ -1,0 +1,199 @@
+//! A job as rows of the ledger's tables, and back.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+
+use crate::api::types::{JobStatus, StatusChange};
+use crate::engine::job::{DownloadRecord, JobRecord, LocalId, Submission};
+use crate::kling::KlingRequest;
+
+fn phase(submission: &Submission) -> (&'static str, Option<&str>) {
+    match submission {
+        Submission::Queued => ("queued", None),
+        Submission::Uploading => ("uploading", None),
+        Submission::Sending => ("sending", None),
+        Submission::Unconfirmed { reason } => ("unconfirmed", Some(reason)),
+        Submission::Rejected { reason } => ("rejected", Some(reason)),
+        Submission::Accepted => ("accepted", None),
+    }
+}
+
+fn submission(phase: &str, reason: Option<String>) -> Submission {
+    let reason = reason.unwrap_or_default();
+    match phase {
+        "queued" => Submission::Queued,
+        "uploading" => Submission::Uploading,
+        "sending" => Submission::Sending,
+        "rejected" => Submission::Rejected { reason },
+        "accepted" => Submission::Accepted,
+        // Unconfirmed, or a phase this version does not know: never re-sent by itself.
+        _ => Submission::Unconfirmed { reason },
+    }
+}
+
+/// Local ids are SQLite integers: at most `i64::MAX`.
+pub(super) fn sql_id(id: LocalId) -> rusqlite::Result<i64> {
+    i64::try_from(id).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+/// Writes the job whole: its row, its status history, its downloads.
+pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()> {
+    let id = sql_id(job.local_id)?;
+    let (phase, reason) = phase(&job.submission);
+    let request = serde_json::to_string(&job.request)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let mode = job.request.mode.to_string();
+    tx.execute(
+        "INSERT INTO jobs (local_id, created_at, request, prompt, mode, duration, phase,
+                           phase_reason, server_id, status, progress, cost, error, hint,
+                           upload_total, updated_at, damage)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+         ON CONFLICT (local_id) DO UPDATE SET
+            created_at = excluded.created_at, request = excluded.request,
+            prompt = excluded.prompt, mode = excluded.mode, duration = excluded.duration,
+            phase = excluded.phase, phase_reason = excluded.phase_reason,
+            server_id = excluded.server_id, status = excluded.status,
+            progress = excluded.progress, cost = excluded.cost, error = excluded.error,
+            hint = excluded.hint, upload_total = excluded.upload_total,
+            updated_at = excluded.updated_at, damage = excluded.damage",
+        params![
+            id,
+            job.created_at,
+            request,
+            job.request.prompt,
+            mode,
+            job.request.duration,
+            phase,
+            reason,
+            job.job_id,
+            job.status.as_ref().map(JobStatus::as_str),
+            job.progress,
+            job.cost,
+            job.error,
+            job.hint,
+            job.upload_total as i64,
+            jiff::Timestamp::now().to_string(),
+            job.damage,
+        ],
+    )?;
+    tx.execute("DELETE FROM status_history WHERE local_id = ?1", [id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO status_history (local_id, seq, date, status) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (seq, change) in job.history.iter().enumerate() {
+        insert.execute(params![id, seq as i64, change.date, change.status.as_str()])?;
+    }
+    tx.execute("DELETE FROM downloads WHERE local_id = ?1", [id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO downloads (local_id, idx, asset_id, file, size, placing, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for (idx, d) in job.downloads.iter().enumerate() {
+        insert.execute(params![
+            id,
+            idx as i64,
+            d.asset_id,
+            d.file.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            d.size.and_then(|s| i64::try_from(s).ok()),
+            d.placing.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            d.error,
+        ])?;
+    }
+    Ok(())
+}
+
+pub(super) fn delete(tx: &Transaction<'_>, id: LocalId) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM jobs WHERE local_id = ?1", [sql_id(id)?])?;
+    Ok(())
+}
+
+const COLUMNS: &str = "local_id, created_at, request, prompt, phase, phase_reason, server_id,
+    status, progress, cost, error, hint, upload_total, damage";
+
+fn job_from(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
+    let id: i64 = row.get(0)?;
+    let request_text: String = row.get(2)?;
+    // A request this version cannot read keeps its prompt: the job is still shown and followed.
+    let request = serde_json::from_str::<KlingRequest>(&request_text)
+        .unwrap_or_else(|_| KlingRequest::new(row.get::<_, String>(3).unwrap_or_default()));
+    let mut job = JobRecord::new(id as LocalId, row.get(1)?, request);
+    job.submission = submission(&row.get::<_, String>(4)?, row.get(5)?);
+    job.job_id = row.get(6)?;
+    job.status = row
+        .get::<_, Option<String>>(7)?
+        .map(|s| JobStatus::parse(&s));
+    job.progress = row.get(8)?;
+    job.cost = row.get(9)?;
+    job.error = row.get(10)?;
+    job.hint = row.get(11)?;
+    job.upload_total = row.get::<_, i64>(12)?.max(0) as usize;
+    job.damage = row.get(13)?;
+    Ok(job)
+}
+
+/// Every job, with its history and downloads.
+pub(super) fn load_all(conn: &Connection) -> rusqlite::Result<BTreeMap<LocalId, JobRecord>> {
+    let mut jobs = BTreeMap::new();
+    let mut query = conn.prepare(&format!("SELECT {COLUMNS} FROM jobs ORDER BY local_id"))?;
+    for job in query.query_map([], job_from)? {
+        let job = job?;
+        jobs.insert(job.local_id, job);
+    }
+    let mut query =
+        conn.prepare("SELECT local_id, date, status FROM status_history ORDER BY local_id, seq")?;
+    let mut rows = query.query([])?;
+    while let Some(row) = rows.next()? {
+        if let Some(job) = jobs.get_mut(&(row.get::<_, i64>(0)? as LocalId)) {
+            job.history.push(StatusChange {
+                date: row.get(1)?,
+                status: JobStatus::parse(&row.get::<_, String>(2)?),
+            });
+        }
+    }
+    let mut query = conn.prepare(
+        "SELECT local_id, asset_id, file, size, placing, error FROM downloads
+         ORDER BY local_id, idx",
+    )?;
+    let mut rows = query.query([])?;
+    while let Some(row) = rows.next()? {
+        if let Some(job) = jobs.get_mut(&(row.get::<_, i64>(0)? as LocalId)) {
+            job.downloads.push(DownloadRecord {
+                asset_id: row.get(1)?,
+                file: row.get::<_, Option<String>>(2)?.map(PathBuf::from),
+                size: row.get::<_, Option<i64>>(3)?.map(|s| s.max(0) as u64),
+                placing: row.get::<_, Option<String>>(4)?.map(PathBuf::from),
+                error: row.get(5)?,
+            });
+        }
+    }
+    Ok(jobs)
+}
+
+/// The highest local id ever given, whether or not its job is still there.
+pub(super) fn highest_id(conn: &Connection) -> rusqlite::Result<LocalId> {
+    let from_jobs: Option<i64> =
+        conn.query_row("SELECT MAX(local_id) FROM jobs", [], |r| r.get(0))?;
+    let from_meta: Option<i64> = conn
+        .query_row(
+            "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'highest_local_id'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    Ok(from_jobs.max(from_meta).unwrap_or(0).max(0) as LocalId)
+}
+
+/// Remembers that `id` was given, so that forgetting the newest job never lets its number be
+/// given again.
+pub(super) fn note_id(tx: &Transaction<'_>, id: LocalId) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('highest_local_id', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value
+         WHERE CAST(meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+        [sql_id(id)?.to_string()],
+    )?;
+    Ok(())
+}

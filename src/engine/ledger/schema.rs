@@ -1,0 +1,146 @@
+//! The ledger's tables, as forward migrations: each runs once, in order, in its own transaction,
+//! and `schema_version` says how far a file has come. A file from a newer kling-tui is refused
+//! rather than misread.
+//!
+//! Stable for users' own queries (`sqlite3 ledger.sqlite3`): `jobs`, `status_history` and
+//! `downloads`, their columns only ever added to. The rest is the program's own.
+
+use rusqlite::Connection;
+
+/// Version N is `MIGRATIONS[N - 1]`.
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: jobs, what the server said of them, and their files.
+    "CREATE TABLE jobs (
+        local_id     INTEGER PRIMARY KEY,
+        created_at   TEXT NOT NULL,            -- RFC 3339, when the intent was recorded
+        request      TEXT NOT NULL,            -- the request as sent, JSON in the API's names
+        prompt       TEXT NOT NULL,
+        mode         TEXT NOT NULL,
+        duration     INTEGER NOT NULL,
+        phase        TEXT NOT NULL,            -- queued, uploading, sending, unconfirmed, rejected, accepted
+        phase_reason TEXT,
+        server_id    TEXT,                     -- the server's job id, once accepted
+        status       TEXT,                     -- the server's status, once known
+        progress     REAL NOT NULL DEFAULT 0,
+        cost         REAL,                     -- creative units
+        error        TEXT,
+        hint         TEXT,
+        upload_total INTEGER NOT NULL DEFAULT 0,
+        updated_at   TEXT NOT NULL
+    );
+    CREATE INDEX jobs_by_server_id ON jobs(server_id);
+    CREATE INDEX jobs_by_created_at ON jobs(created_at);
+    CREATE INDEX jobs_by_status ON jobs(status);
+    CREATE TABLE status_history (
+        local_id INTEGER NOT NULL REFERENCES jobs(local_id) ON DELETE CASCADE,
+        seq      INTEGER NOT NULL,
+        date     TEXT NOT NULL,
+        status   TEXT NOT NULL,
+        PRIMARY KEY (local_id, seq)
+    );
+    CREATE TABLE downloads (
+        local_id INTEGER NOT NULL REFERENCES jobs(local_id) ON DELETE CASCADE,
+        idx      INTEGER NOT NULL,             -- the asset's place in the job's output, from 0
+        asset_id TEXT NOT NULL,
+        file     TEXT,                         -- where it was saved, once done
+        size     INTEGER,
+        placing  TEXT,                         -- the name it was being given, before `file`
+        error    TEXT,
+        PRIMARY KEY (local_id, idx)
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 2: what could not be read of a job, kept beside what was recovered.
+    "ALTER TABLE jobs ADD COLUMN damage TEXT;
+    CREATE TABLE damaged_records (
+        id        INTEGER PRIMARY KEY,
+        local_id  INTEGER,                     -- the job it seems to belong to, if that could be read
+        raw       TEXT NOT NULL,               -- the record as it was found
+        source    TEXT NOT NULL,               -- where it was found
+        found_at  TEXT NOT NULL
+    );",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub(super) enum SchemaError {
+    #[error("written by a newer kling-tui (schema {found}, this one knows up to {known})")]
+    Newer { found: u32, known: u32 },
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// Brings the file to the latest schema; returns the version it was at.
+pub(super) fn migrate(conn: &mut Connection, upto: usize) -> Result<u32, SchemaError> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let found: u32 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |row| row.get(0),
+    )?;
+    let known = upto as u32;
+    if found > known {
+        return Err(SchemaError::Newer { found, known });
+    }
+    for (index, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(upto)
+        .skip(found as usize)
+    {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [index as i64 + 1],
+        )?;
+        tx.commit()?;
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_at_version_1_moves_forward_keeping_its_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let mut conn = Connection::open(&path).unwrap();
+        assert_eq!(migrate(&mut conn, 1).unwrap(), 0);
+        conn.execute(
+            "INSERT INTO jobs (local_id, created_at, request, prompt, mode, duration, phase, updated_at)
+             VALUES (7, 'x', '{}', 'a fox', 'pro', 5, 'accepted', 'x')",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let mut conn = Connection::open(&path).unwrap();
+        assert_eq!(migrate(&mut conn, MIGRATIONS.len()).unwrap(), 1);
+        let (prompt, damage): (String, Option<String>) = conn
+            .query_row(
+                "SELECT prompt, damage FROM jobs WHERE local_id = 7",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((prompt.as_str(), damage), ("a fox", None));
+        let version: u32 = conn
+            .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        // Running it again changes nothing.
+        assert_eq!(migrate(&mut conn, MIGRATIONS.len()).unwrap(), version);
+    }
+
+    #[test]
+    fn a_file_from_a_newer_version_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, MIGRATIONS.len()).unwrap();
+        conn.execute("INSERT INTO schema_version (version) VALUES (99)", [])
+            .unwrap();
+        let err = migrate(&mut conn, MIGRATIONS.len())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("newer kling-tui (schema 99"), "{err}");
+    }
+}

@@ -1,0 +1,194 @@
+use super::*;
+use crate::api::types::JobStatus;
+use crate::engine::job::Submission;
+
+fn intent(l: &mut Ledger, prompt: &str) -> LocalId {
+    l.record_intent("2026-01-01T00:00:00Z".into(), KlingRequest::new(prompt))
+        .unwrap()
+}
+
+#[test]
+fn records_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut l = Ledger::open(dir.path()).unwrap();
+        let a = intent(&mut l, "a");
+        let b = intent(&mut l, "b");
+        l.append(
+            Record::Accepted {
+                local_id: a,
+                job_id: "job_a".into(),
+                cost: Some(5.0),
+            },
+            true,
+        )
+        .unwrap();
+        l.append(
+            Record::Status {
+                local_id: a,
+                status: JobStatus::Success,
+                progress: 1.0,
+                asset_ids: vec!["asset_1".into(), "asset_2".into()],
+                error: None,
+                cost: Some(5.0),
+                hint: Some("none".into()),
+                history: vec![crate::api::types::StatusChange {
+                    date: "d".into(),
+                    status: JobStatus::Pending,
+                }],
+            },
+            false,
+        )
+        .unwrap();
+        l.append(
+            Record::Downloaded {
+                local_id: a,
+                index: 1,
+                file: "out/a_2.mp4".into(),
+                size: Some(99),
+            },
+            true,
+        )
+        .unwrap();
+        l.append(
+            Record::Unconfirmed {
+                local_id: b,
+                reason: "timeout".into(),
+            },
+            true,
+        )
+        .unwrap();
+    }
+    let mut l = Ledger::open(dir.path()).unwrap();
+    let jobs: Vec<_> = l.jobs().values().cloned().collect();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(jobs[0].job_id.as_deref(), Some("job_a"));
+    assert_eq!(jobs[0].status, Some(JobStatus::Success));
+    assert_eq!(jobs[0].history.len(), 1);
+    assert_eq!(jobs[0].hint.as_deref(), Some("none"));
+    assert_eq!(jobs[0].downloads.len(), 2);
+    assert!(!jobs[0].downloads[0].is_done());
+    assert_eq!(
+        jobs[0].downloads[1].recorded(),
+        Some((Path::new("out/a_2.mp4"), 99))
+    );
+    assert!(matches!(jobs[1].submission, Submission::Unconfirmed { .. }));
+    assert_eq!(intent(&mut l, "c"), 3);
+    assert!(l.take_notices().is_empty());
+}
+
+#[test]
+fn a_forgotten_jobs_number_is_never_given_again() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut l = Ledger::open(dir.path()).unwrap();
+        intent(&mut l, "a");
+        let b = intent(&mut l, "b");
+        l.append(Record::Forgotten { local_id: b }, true).unwrap();
+        assert_eq!(l.jobs().len(), 1);
+    }
+    let mut l = Ledger::open(dir.path()).unwrap();
+    assert_eq!(intent(&mut l, "c"), 3);
+}
+
+#[test]
+fn the_last_local_id_is_never_given_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = format!(
+        "{{\"type\":\"intent\",\"local_id\":{},\"created_at\":\"x\",\"request\":{}}}\n",
+        i64::MAX - 1,
+        serde_json::to_string(&KlingRequest::new("near the end")).unwrap()
+    );
+    std::fs::write(dir.path().join(JOURNAL_0_1), line).unwrap();
+    let mut l = Ledger::open(dir.path()).unwrap();
+    assert_eq!(intent(&mut l, "last"), i64::MAX as LocalId);
+    let err = l
+        .record_intent("x".into(), KlingRequest::new("one too many"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no local job number is left"), "{err}");
+    assert_eq!(l.jobs().len(), 2, "nothing recorded for the refused one");
+    drop(l);
+    let l = Ledger::open(dir.path()).unwrap();
+    let ids: Vec<_> = l.jobs().keys().copied().collect();
+    assert_eq!(ids, [i64::MAX as LocalId - 1, i64::MAX as LocalId]);
+}
+
+#[test]
+fn a_second_writer_is_refused_but_reading_works_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Ledger::open(dir.path()).unwrap();
+    intent(&mut first, "a");
+    let err = Ledger::open(dir.path()).err().unwrap();
+    assert!(
+        err.to_string().contains("in use by another kling-tui"),
+        "{err}"
+    );
+    assert_eq!(Ledger::read_only(dir.path()).unwrap().len(), 1);
+    intent(&mut first, "b");
+    assert_eq!(Ledger::read_only(dir.path()).unwrap().len(), 2);
+}
+
+#[test]
+fn a_0_1_journal_with_a_torn_tail_is_taken_over_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let request = serde_json::to_string(&KlingRequest::new("kept")).unwrap();
+    std::fs::write(
+        dir.path().join(JOURNAL_0_1),
+        format!(
+            "{{\"type\":\"intent\",\"local_id\":1,\"created_at\":\"x\",\"request\":{request}}}\n\
+             {{\"type\":\"accepted\",\"local_id\":1,\"job_id\":\"job_1\",\"cost\":5.0}}\n\
+             {{\"type\":\"intent\",\"local_id\":2,\"created_at\":\"x\",\"requ"
+        ),
+    )
+    .unwrap();
+    let mut l = Ledger::open(dir.path()).unwrap();
+    let notices = l.take_notices();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("took over the 0.1 journal")),
+        "{notices:?}"
+    );
+    assert!(!dir.path().join(JOURNAL_0_1).exists());
+    assert!(dir.path().join("journal.jsonl.imported").exists());
+    assert_eq!(l.job(1).unwrap().job_id.as_deref(), Some("job_1"));
+    // The torn intent's number is known: it is never given again, and its text is kept.
+    assert_eq!(intent(&mut l, "after"), 3);
+    let raw: String = l
+        .conn
+        .query_row("SELECT raw FROM damaged_records", [], |r| r.get(0))
+        .unwrap();
+    assert!(raw.contains("\"local_id\":2"), "{raw}");
+    drop(l);
+    let mut l = Ledger::open(dir.path()).unwrap();
+    let notices = l.take_notices();
+    assert!(
+        !notices.iter().any(|n| n.contains("took over")),
+        "said once: {notices:?}"
+    );
+}
+
+#[test]
+fn a_damaged_database_file_stops_with_how_to_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut l = Ledger::open(dir.path()).unwrap();
+        intent(&mut l, "a");
+    }
+    let path = dir.path().join(FILE_NAME);
+    let _ = std::fs::remove_file(dir.path().join("ledger.sqlite3-wal"));
+    let _ = std::fs::remove_file(dir.path().join("ledger.sqlite3-shm"));
+    std::fs::write(&path, b"this is no database, just bytes where one was").unwrap();
+    for err in [
+        Ledger::open(dir.path()).err().unwrap(),
+        Ledger::read_only(dir.path()).err().unwrap(),
+    ] {
+        assert!(matches!(err, LedgerError::Damaged { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains(".recover") && text.contains("ledger.sqlite3"),
+            "{text}"
+        );
+    }
+}

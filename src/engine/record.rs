@@ -1,0 +1,287 @@
+//! The records of what happens to a job, and how each changes what is known of it. The ledger
+//! stores their result; the 0.1 journal stored the records themselves, one JSON line each.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::job::{DownloadRecord, JobRecord, LocalId, Submission};
+use crate::api::types::{Job, JobStatus, StatusChange};
+use crate::kling::KlingRequest;
+
+/// One change to a job: what the engine records, in order, and what the 0.1 journal held one
+/// of per line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Record {
+    Intent {
+        local_id: LocalId,
+        created_at: String,
+        request: KlingRequest,
+        /// Local files to upload before the request can be sent.
+        #[serde(default)]
+        uploads: usize,
+    },
+    /// One local file is now an asset: every place the request names it gets the id.
+    Uploaded {
+        local_id: LocalId,
+        file: String,
+        asset_id: String,
+    },
+    Sending {
+        local_id: LocalId,
+    },
+    Queued {
+        local_id: LocalId,
+    },
+    Accepted {
+        local_id: LocalId,
+        job_id: String,
+        cost: Option<f64>,
+    },
+    Unconfirmed {
+        local_id: LocalId,
+        reason: String,
+    },
+    Rejected {
+        local_id: LocalId,
+        reason: String,
+    },
+    Status {
+        local_id: LocalId,
+        status: JobStatus,
+        progress: f64,
+        #[serde(default)]
+        asset_ids: Vec<String>,
+        #[serde(default)]
+        error: Option<String>,
+        #[serde(default)]
+        cost: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hint: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        history: Vec<StatusChange>,
+    },
+    /// A verified file is about to be given this name: written before the move, so a stop
+    /// right after it still knows the file is ours.
+    Placing {
+        local_id: LocalId,
+        index: usize,
+        file: PathBuf,
+        size: u64,
+    },
+    Downloaded {
+        local_id: LocalId,
+        index: usize,
+        file: PathBuf,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size: Option<u64>,
+    },
+    DownloadFailed {
+        local_id: LocalId,
+        index: usize,
+        error: String,
+    },
+    Forgotten {
+        local_id: LocalId,
+    },
+    /// A whole job, as written by compaction.
+    Job {
+        job: Box<JobRecord>,
+    },
+}
+
+impl Record {
+    /// The record of what the server says of a job now, its text made safe to show.
+    pub fn status_of(local_id: LocalId, job: &Job) -> Self {
+        use crate::sanitize::sanitize;
+        Record::Status {
+            local_id,
+            status: JobStatus::parse(&sanitize(job.status.as_str())),
+            progress: job.progress_fraction(),
+            asset_ids: job.metadata.asset_ids.clone(),
+            error: job.metadata.error.as_deref().map(sanitize),
+            cost: job.billing.as_ref().and_then(|b| b.cu_cost),
+            hint: job.metadata.hint.as_deref().map(sanitize),
+            history: job
+                .status_history
+                .iter()
+                .map(|h| StatusChange {
+                    date: sanitize(&h.date),
+                    status: JobStatus::parse(&sanitize(h.status.as_str())),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Applies one record to the set of jobs. Records about unknown jobs are ignored.
+pub(crate) fn apply(jobs: &mut BTreeMap<LocalId, JobRecord>, record: Record) {
+    match record {
+        Record::Intent {
+            local_id,
+            created_at,
+            request,
+            uploads,
+        } => {
+            let mut record = JobRecord::new(local_id, created_at, request);
+            record.upload_total = uploads;
+            record.submission = if uploads > 0 {
+                Submission::Uploading
+            } else {
+                Submission::Sending
+            };
+            jobs.insert(local_id, record);
+        }
+        Record::Uploaded {
+            local_id,
+            file,
+            asset_id,
+        } => {
+            if let Some(j) = jobs.get_mut(&local_id) {
+                let r = &mut j.request;
+                let swap = |a: &mut crate::kling::AssetId| {
+                    if a.as_str() == file {
+                        *a = crate::kling::AssetId::new(asset_id.clone());
+                    }
+                };
+                r.start_image.iter_mut().for_each(swap);
+                r.end_image.iter_mut().for_each(swap);
+                r.reference_images.iter_mut().for_each(swap);
+                r.reference_video.iter_mut().for_each(swap);
+            }
+        }
+        Record::Job { job } => {
+            jobs.insert(job.local_id, *job);
+        }
+        Record::Sending { local_id } => {
+            if let Some(j) = jobs.get_mut(&local_id) {
+                j.submission = Submission::Sending;
+            }
+        }
+        Record::Queued { local_id } => {
+            if let Some(j) = jobs.get_mut(&local_id) {
+                j.submission = Submission::Queued;
+            }
+        }
+        Record::Accepted {
+            local_id,
+            job_id,
+            cost,
+        } => {
+            if let Some(j) = jobs.get_mut(&local_id) {
+                j.submission = Submission::Accepted;
+                j.job_id = Some(job_id);
+                j.cost = cost.or(j.cost);
+                j.status.get_or_insert(JobStatus::Pending);
+            }
+        }
+        Record::Unconfirmed { local_id, reason } => {
+            if let Some(j) = jobs.get_mut(&local_id) {
+                j.submission = Submission::Unconfirmed { reason };
+            }
+        }
+        Record::Rejected { local_id, reason } => {
+            if let Some(j) = jobs.get_mut(&local_id) {
+                j.submission = Submission::Rejected { reason };
+            }
+        }
+        Record::Status {
+            local_id,
+            status,
+            progress,
+            asset_ids,
+            error,
+            cost,
+            hint,
+            history,
+        } => {
+            if let Some(j) = jobs.get_mut(&local_id) {
+                j.status = Some(status);
+                j.progress = progress;
+                j.error = error;
+                j.hint = hint;
+                if !history.is_empty() {
+                    j.history = history;
+                }
+                j.cost = cost.or(j.cost);
+                if j.downloads.is_empty() || j.downloads.len() != asset_ids.len() {
+                    j.downloads = asset_ids
+                        .into_iter()
+                        .map(|asset_id| DownloadRecord {
+                            asset_id,
+                            file: None,
+                            size: None,
+                            placing: None,
+                            error: None,
+                        })
+                        .collect();
+                }
+            }
+        }
+        Record::Placing {
+            local_id,
+            index,
+            file,
+            size,
+        } => {
+            if let Some(d) = jobs
+                .get_mut(&local_id)
+                .and_then(|j| j.downloads.get_mut(index))
+            {
+                d.placing = Some(file);
+                d.size = Some(size);
+            }
+        }
+        Record::Downloaded {
+            local_id,
+            index,
+            file,
+            size,
+        } => {
+            if let Some(d) = jobs
+                .get_mut(&local_id)
+                .and_then(|j| j.downloads.get_mut(index))
+            {
+                d.file = Some(file);
+                d.size = size.or(d.size);
+                d.placing = None;
+                d.error = None;
+            }
+        }
+        Record::DownloadFailed {
+            local_id,
+            index,
+            error,
+        } => {
+            if let Some(d) = jobs
+                .get_mut(&local_id)
+                .and_then(|j| j.downloads.get_mut(index))
+            {
+                d.error = Some(error);
+            }
+        }
+        Record::Forgotten { local_id } => {
+            jobs.remove(&local_id);
+        }
+    }
+}
+
+pub(crate) fn record_id(record: &Record) -> LocalId {
+    match record {
+        Record::Intent { local_id, .. }
+        | Record::Uploaded { local_id, .. }
+        | Record::Sending { local_id }
+        | Record::Queued { local_id }
+        | Record::Accepted { local_id, .. }
+        | Record::Unconfirmed { local_id, .. }
+        | Record::Rejected { local_id, .. }
+        | Record::Status { local_id, .. }
+        | Record::Placing { local_id, .. }
+        | Record::Downloaded { local_id, .. }
+        | Record::DownloadFailed { local_id, .. }
+        | Record::Forgotten { local_id } => *local_id,
+        Record::Job { job } => job.local_id,
+    }
+}
