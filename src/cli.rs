@@ -96,8 +96,17 @@ pub enum Command {
         json: bool,
     },
     /// List the jobs in the journal (works while another kling-tui is running).
-    Jobs {
-        /// One JSON object per job on stdout.
+    Jobs(JobsArgs),
+    /// Creative units spent: confirmed costs of the jobs the server took, failed (refunded)
+    /// ones left out.
+    Spend {
+        /// Only jobs made since: a date (2026-11-01), a time (RFC 3339) or a span ago (7d, 12h).
+        #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+        since: Option<jiff::Timestamp>,
+        /// One line per day (UTC) or per mode instead of one total.
+        #[arg(long, value_name = "day|mode", value_parser = ["day", "mode"])]
+        by: Option<String>,
+        /// One JSON object per line on stdout.
         #[arg(long)]
         json: bool,
     },
@@ -172,6 +181,26 @@ pub struct SubmitArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// Only jobs in this state: a server status (success, failure, in-progress, ...) or a
+    /// local one (queued-locally, unconfirmed, rejected, ...).
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+    /// Only jobs made since: a date (2026-11-01), a time (RFC 3339) or a span ago (7d, 12h).
+    #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+    pub since: Option<jiff::Timestamp>,
+    /// Only jobs whose prompt contains this text (any case).
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// At most this many, the newest.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// One JSON object per job on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct WatchArgs {
     /// Folder for the videos (default: download_dir from config.toml, else the current folder).
     #[arg(long, value_name = "DIR")]
@@ -228,6 +257,27 @@ fn parse_rate(s: &str) -> Result<f64, String> {
             "{s:?} is not a number of requests per second between 0.1 and 1000"
         )),
     }
+}
+
+/// A moment: `2026-11-01` (midnight UTC), an RFC 3339 time, or a span ago (`7d`, `12h`).
+fn parse_since(s: &str) -> Result<jiff::Timestamp, String> {
+    let text = s.trim();
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    if let Ok(date) = text.parse::<jiff::civil::Date>() {
+        return date
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(|e| e.to_string());
+    }
+    let ago = crate::units::parse_duration(text).map_err(|_| {
+        format!("{s:?} is not a date (2026-11-01), a time (RFC 3339) or a span ago (7d, 12h)")
+    })?;
+    let span = jiff::SignedDuration::try_from(ago).map_err(|e| e.to_string())?;
+    jiff::Timestamp::now()
+        .checked_sub(span)
+        .map_err(|e| e.to_string())
 }
 
 fn parse_interval(s: &str) -> Result<f64, String> {

@@ -216,3 +216,188 @@ fn a_damaged_ledger_file_stops_every_command_naming_the_file_and_the_cure() {
     }
     assert_eq!(sim.stats().generate_posts, 0, "nothing sent");
 }
+
+/// A ledger holding five jobs with known dates, modes, states and costs.
+fn known_history() -> (SimHandle, tempfile::TempDir) {
+    use kling_tui::api::types::JobStatus;
+    use kling_tui::engine::{Ledger, Record};
+    let (rt, sim) = sim_with_jobs(0);
+    std::mem::forget(rt);
+    let home = tempfile::tempdir().unwrap();
+    let dir = ledger_dir(&sim, home.path());
+    let mut ledger = Ledger::open(&dir).unwrap();
+    let jobs = [
+        (
+            "2026-11-01T10:00:00Z",
+            "a red fox in snow",
+            "pro",
+            Some((75.0, "success")),
+        ),
+        (
+            "2026-11-02T10:00:00Z",
+            "a lighthouse in a storm",
+            "standard",
+            Some((30.0, "failure")),
+        ),
+        (
+            "2026-11-02T12:00:00.5Z",
+            "Red kites over a beach",
+            "standard",
+            Some((40.0, "in-progress")),
+        ),
+        ("2026-11-03T09:00:00Z", "a fox cub", "pro", None),
+        (
+            "2026-11-03T10:00:00Z",
+            "100% snow_fall",
+            "4k",
+            Some((150.0, "success")),
+        ),
+    ];
+    for (created, prompt, mode, outcome) in jobs {
+        let mut request = KlingRequest::new(prompt);
+        request.mode = mode.parse().unwrap();
+        let id = ledger.record_intent(created.into(), request).unwrap();
+        let record = match outcome {
+            Some((cost, status)) => {
+                ledger
+                    .append(
+                        Record::Accepted {
+                            local_id: id,
+                            job_id: format!("job_{id}"),
+                            cost: Some(cost),
+                        },
+                        true,
+                    )
+                    .unwrap();
+                Record::Status {
+                    local_id: id,
+                    status: JobStatus::parse(status),
+                    progress: 0.5,
+                    asset_ids: vec![],
+                    error: None,
+                    cost: Some(cost),
+                    hint: None,
+                    history: vec![],
+                }
+            }
+            None => Record::Rejected {
+                local_id: id,
+                reason: "HTTP 400".into(),
+            },
+        };
+        ledger.append(record, true).unwrap();
+    }
+    (sim, home)
+}
+
+fn listed(sim: &SimHandle, home: &Path, args: &[&str]) -> Vec<u64> {
+    let out = against(sim, home)
+        .arg("jobs")
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    json_lines(&out.stdout)
+        .iter()
+        .map(|j| j["localId"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn jobs_are_filtered_by_status_time_and_prompt_text() {
+    let (sim, home) = known_history();
+    let h = home.path();
+    assert_eq!(listed(&sim, h, &[]), [1, 2, 3, 4, 5]);
+    assert_eq!(listed(&sim, h, &["--status", "success"]), [1, 5]);
+    assert_eq!(listed(&sim, h, &["--status", "rejected"]), [4]);
+    assert!(listed(&sim, h, &["--status", "queued-locally"]).is_empty());
+    assert_eq!(listed(&sim, h, &["--search", "fox"]), [1, 4]);
+    assert_eq!(listed(&sim, h, &["--search", "RED"]), [1, 3]);
+    // Wildcards of SQL are plain characters here.
+    assert_eq!(listed(&sim, h, &["--search", "100%"]), [5]);
+    assert_eq!(listed(&sim, h, &["--search", "_"]), [5]);
+    assert_eq!(listed(&sim, h, &["--since", "2026-11-03"]), [4, 5]);
+    assert_eq!(
+        listed(&sim, h, &["--since", "2026-11-02T12:00:00.2Z"]),
+        [3, 4, 5],
+        "compared as times, not text"
+    );
+    assert_eq!(listed(&sim, h, &["--limit", "2"]), [4, 5]);
+    assert_eq!(
+        listed(
+            &sim,
+            h,
+            &["--search", "o", "--status", "success", "--limit", "1"]
+        ),
+        [5]
+    );
+    let bad = against(&sim, h)
+        .args(["jobs", "--since", "last tuesday"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("is not a date"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[test]
+fn spend_counts_confirmed_costs_and_leaves_refunds_out() {
+    let (sim, home) = known_history();
+    let spend = |args: &[&str]| {
+        let out = against(&sim, home.path())
+            .arg("spend")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let total = spend(&[]);
+    assert_eq!(
+        total.trim(),
+        format!("{:<12} {:>6} jobs  {:>10} CU", "total", 3, 265)
+    );
+    let by_day = spend(&["--by", "day", "--json"]);
+    let rows: Vec<(String, u64, f64)> = json_lines(by_day.as_bytes())
+        .iter()
+        .map(|r| {
+            (
+                r["group"].as_str().unwrap().to_string(),
+                r["jobs"].as_u64().unwrap(),
+                r["creativeUnits"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("2026-11-01".to_string(), 1, 75.0),
+            ("2026-11-02".to_string(), 1, 40.0),
+            ("2026-11-03".to_string(), 1, 150.0)
+        ]
+    );
+    let by_mode = spend(&["--by", "mode"]);
+    let lines: Vec<&str> = by_mode.lines().collect();
+    assert_eq!(lines.len(), 4, "{by_mode}");
+    assert!(
+        lines[0].starts_with("4k") && lines[0].ends_with("150 CU"),
+        "{by_mode}"
+    );
+    assert!(
+        lines[1].starts_with("pro") && lines[1].ends_with("75 CU"),
+        "{by_mode}"
+    );
+    assert!(
+        lines[2].starts_with("standard") && lines[2].ends_with("40 CU"),
+        "{by_mode}"
+    );
+    let since = spend(&["--since", "2026-11-02"]);
+    assert!(
+        since.contains("     2 jobs") && since.trim_end().ends_with("190 CU"),
+        "{since}"
+    );
+}

@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 pub use job::{
     DownloadRecord, JobRecord, LocalId, PollTrouble, Submission, is_local_file, local_files,
 };
-pub use ledger::{Ledger, LedgerError};
+pub use ledger::{JobQuery, Ledger, LedgerError, Spend, SpendBy};
 pub use pacer::Pacer;
 pub use record::Record;
 

@@ -61,7 +61,10 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Download { jobs, out, json }) => {
             download::run(&cli, jobs, out.as_deref(), *json).await
         }
-        Some(Command::Jobs { json }) => watch::jobs(&cli, *json).await,
+        Some(Command::Jobs(args)) => watch::jobs(&cli, args).await,
+        Some(Command::Spend { since, by, json }) => {
+            watch::spend(&cli, *since, by.as_deref(), *json).await
+        }
         Some(Command::Upload { files, json }) => media::upload_command(&cli, files, *json).await,
         Some(Command::Watch(args)) => watch::watch(&cli, args).await,
         Some(Command::Sim(args)) => sim::run(args).await,

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
-use crate::cli::{Cli, WatchArgs};
-use crate::engine::{self, Event, JobRecord, Ledger, LocalId, Submission};
+use crate::cli::{Cli, JobsArgs, WatchArgs};
+use crate::engine::{self, Event, JobQuery, JobRecord, Ledger, LocalId, SpendBy, Submission};
 use crate::sanitize::sanitize;
 
 use super::report::JobReport;
@@ -127,13 +127,20 @@ fn summary(jobs: &BTreeMap<LocalId, JobRecord>, auto_download: bool) -> i32 {
     code
 }
 
-pub async fn jobs(cli: &Cli, json: bool) -> Result<i32, CliError> {
+pub async fn jobs(cli: &Cli, args: &JobsArgs) -> Result<i32, CliError> {
     let dir = Session::journal_dir_for(cli)?;
-    let jobs = Ledger::read_only(&dir).map_err(|e| CliError::Local(e.to_string()))?;
-    for damage in jobs.values().filter_map(|j| j.damage.as_deref()) {
+    let query = JobQuery {
+        status: args.status.clone(),
+        since: args.since,
+        search: args.search.clone(),
+        limit: args.limit,
+    };
+    let jobs = Ledger::query(&dir, &query).map_err(|e| CliError::Local(e.to_string()))?;
+    for damage in jobs.iter().filter_map(|j| j.damage.as_deref()) {
         eprintln!("{}", sanitize(damage));
     }
-    for job in jobs.values() {
+    let json = args.json;
+    for job in &jobs {
         if json {
             let mut value = serde_json::to_value(JobReport::from_record(job))
                 .unwrap_or(serde_json::Value::Null);
@@ -144,6 +151,51 @@ pub async fn jobs(cli: &Cli, json: bool) -> Result<i32, CliError> {
             let prompt: String = sanitize(&job.request.prompt).chars().take(40).collect();
             println!("{}  {prompt}", line(job));
         }
+    }
+    Ok(exit::OK)
+}
+
+pub async fn spend(
+    cli: &Cli,
+    since: Option<jiff::Timestamp>,
+    by: Option<&str>,
+    json: bool,
+) -> Result<i32, CliError> {
+    let dir = Session::journal_dir_for(cli)?;
+    let by = match by {
+        Some("day") => SpendBy::Day,
+        Some("mode") => SpendBy::Mode,
+        _ => SpendBy::Total,
+    };
+    let groups = Ledger::spend(&dir, since, by).map_err(|e| CliError::Local(e.to_string()))?;
+    let (mut jobs, mut units) = (0, 0.0);
+    for group in &groups {
+        jobs += group.jobs;
+        units += group.creative_units;
+        if json {
+            println!("{}", serde_json::to_string(group).unwrap_or_default());
+        } else if by != SpendBy::Total {
+            println!(
+                "{:<12} {:>6} jobs  {:>10} CU",
+                sanitize(&group.group),
+                group.jobs,
+                super::report::format_units(group.creative_units)
+            );
+        }
+    }
+    if groups.is_empty() && json {
+        println!(
+            "{}",
+            serde_json::json!({"group": "total", "jobs": 0, "creativeUnits": 0.0})
+        );
+    }
+    if !json {
+        println!(
+            "{:<12} {:>6} jobs  {:>10} CU",
+            "total",
+            jobs,
+            super::report::format_units(units)
+        );
     }
     Ok(exit::OK)
 }

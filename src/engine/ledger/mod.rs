@@ -8,8 +8,11 @@
 //! transaction and the file kept as `journal.jsonl.imported`.
 
 mod import;
+mod query;
 mod rows;
 mod schema;
+
+pub use query::{JobQuery, Spend, SpendBy};
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -141,12 +144,43 @@ impl Ledger {
                 Err(e) => Err(io_err(&journal, &e)),
             };
         }
+        let conn = Self::reader(dir)?.ok_or_else(|| io_err(&path, &"it went away"))?;
+        rows::load_all(&conn).map_err(|e| sql_err(&path, e))
+    }
+
+    /// The jobs `query` picks, read without locking or writing.
+    pub fn query(dir: &Path, query: &JobQuery) -> Result<Vec<JobRecord>, LedgerError> {
+        let Some(conn) = Self::reader(dir)? else {
+            // No ledger yet: what a 0.1 journal there holds, filtered the same way.
+            return Ok(query.pick(Self::read_only(dir)?.into_values().collect()));
+        };
+        query::jobs(&conn, query).map_err(|e| sql_err(&dir.join(FILE_NAME), e))
+    }
+
+    /// Creative units spent, grouped as asked, read without locking or writing.
+    pub fn spend(
+        dir: &Path,
+        since: Option<jiff::Timestamp>,
+        by: SpendBy,
+    ) -> Result<Vec<Spend>, LedgerError> {
+        let Some(conn) = Self::reader(dir)? else {
+            return Ok(Vec::new());
+        };
+        query::spend(&conn, since, by).map_err(|e| sql_err(&dir.join(FILE_NAME), e))
+    }
+
+    /// A read-only connection, checked; `None` when there is no ledger yet.
+    fn reader(dir: &Path) -> Result<Option<Connection>, LedgerError> {
+        let path = dir.join(FILE_NAME);
+        if !path.exists() {
+            return Ok(None);
+        }
         let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|e| sql_err(&path, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| sql_err(&path, e))?;
         check(&conn, &path)?;
-        rows::load_all(&conn).map_err(|e| sql_err(&path, e))
+        Ok(Some(conn))
     }
 
     /// What the user should be told once, on opening: a journal taken over, damaged records.

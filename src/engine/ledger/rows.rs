@@ -135,15 +135,33 @@ fn job_from(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
 
 /// Every job, with its history and downloads.
 pub(super) fn load_all(conn: &Connection) -> rusqlite::Result<BTreeMap<LocalId, JobRecord>> {
+    Ok(load_where(conn, "1", &[])?
+        .into_iter()
+        .map(|j| (j.local_id, j))
+        .collect())
+}
+
+/// The jobs whose `local_id` the SQL condition `filter` (on `jobs`) accepts, with their history
+/// and downloads.
+pub(super) fn load_where(
+    conn: &Connection,
+    filter: &str,
+    values: &[rusqlite::types::Value],
+) -> rusqlite::Result<Vec<JobRecord>> {
     let mut jobs = BTreeMap::new();
-    let mut query = conn.prepare(&format!("SELECT {COLUMNS} FROM jobs ORDER BY local_id"))?;
-    for job in query.query_map([], job_from)? {
+    let params = rusqlite::params_from_iter(values.iter());
+    let mut query = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE {filter} ORDER BY local_id"
+    ))?;
+    for job in query.query_map(params, job_from)? {
         let job = job?;
         jobs.insert(job.local_id, job);
     }
-    let mut query =
-        conn.prepare("SELECT local_id, date, status FROM status_history ORDER BY local_id, seq")?;
-    let mut rows = query.query([])?;
+    let picked = format!("local_id IN (SELECT local_id FROM jobs WHERE {filter})");
+    let mut query = conn.prepare(&format!(
+        "SELECT local_id, date, status FROM status_history WHERE {picked} ORDER BY local_id, seq"
+    ))?;
+    let mut rows = query.query(rusqlite::params_from_iter(values.iter()))?;
     while let Some(row) = rows.next()? {
         if let Some(job) = jobs.get_mut(&(row.get::<_, i64>(0)? as LocalId)) {
             job.history.push(StatusChange {
@@ -152,11 +170,11 @@ pub(super) fn load_all(conn: &Connection) -> rusqlite::Result<BTreeMap<LocalId, 
             });
         }
     }
-    let mut query = conn.prepare(
-        "SELECT local_id, asset_id, file, size, placing, error FROM downloads
-         ORDER BY local_id, idx",
-    )?;
-    let mut rows = query.query([])?;
+    let mut query = conn.prepare(&format!(
+        "SELECT local_id, asset_id, file, size, placing, error FROM downloads WHERE {picked}
+         ORDER BY local_id, idx"
+    ))?;
+    let mut rows = query.query(rusqlite::params_from_iter(values.iter()))?;
     while let Some(row) = rows.next()? {
         if let Some(job) = jobs.get_mut(&(row.get::<_, i64>(0)? as LocalId)) {
             job.downloads.push(DownloadRecord {
@@ -168,7 +186,7 @@ pub(super) fn load_all(conn: &Connection) -> rusqlite::Result<BTreeMap<LocalId, 
             });
         }
     }
-    Ok(jobs)
+    Ok(jobs.into_values().collect())
 }
 
 /// The highest local id ever given, whether or not its job is still there.

@@ -1,0 +1,155 @@
+//! What users ask of their history, as queries on the ledger: jobs by status, time and prompt
+//! text, and what was spent.
+
+use rusqlite::Connection;
+use rusqlite::types::Value;
+
+use super::rows;
+use crate::engine::job::JobRecord;
+
+/// Which jobs to list. Every field narrows the list; none lists everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobQuery {
+    /// The server's status (`success`, `failure`, ...) or, for jobs the server does not know,
+    /// where the submission stands (`queued`, `unconfirmed`, `rejected`, ...).
+    pub status: Option<String>,
+    /// Made at or after this moment (RFC 3339).
+    pub since: Option<jiff::Timestamp>,
+    /// Text the prompt contains, in any case.
+    pub search: Option<String>,
+    /// At most this many, the newest.
+    pub limit: Option<usize>,
+}
+
+impl JobQuery {
+    /// The same choice made in memory, for jobs read from a 0.1 journal not taken over yet.
+    pub fn pick(&self, mut jobs: Vec<JobRecord>) -> Vec<JobRecord> {
+        jobs.retain(|job| {
+            let status = job.status.as_ref().map(|s| s.as_str().to_string());
+            let phase = match job.submission {
+                crate::engine::Submission::Accepted => "accepted",
+                crate::engine::Submission::Queued => "queued",
+                crate::engine::Submission::Uploading => "uploading",
+                crate::engine::Submission::Sending => "sending",
+                crate::engine::Submission::Unconfirmed { .. } => "unconfirmed",
+                crate::engine::Submission::Rejected { .. } => "rejected",
+            };
+            let status_ok = self.status.as_ref().is_none_or(|want| {
+                status.as_deref() == Some(want.as_str())
+                    || want.strip_suffix("-locally").unwrap_or(want) == phase
+            });
+            let since_ok = self.since.is_none_or(|since| {
+                job.created_at
+                    .parse::<jiff::Timestamp>()
+                    .is_ok_and(|t| t >= since)
+            });
+            let search_ok = self.search.as_ref().is_none_or(|text| {
+                job.request
+                    .prompt
+                    .to_lowercase()
+                    .contains(&text.to_lowercase())
+            });
+            status_ok && since_ok && search_ok
+        });
+        if let Some(limit) = self.limit {
+            let skip = jobs.len().saturating_sub(limit);
+            jobs.drain(..skip);
+        }
+        jobs
+    }
+}
+
+/// Creative units spent in one group.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Spend {
+    /// The day (`YYYY-MM-DD`, UTC) or mode it stands for; `total` when not grouped.
+    pub group: String,
+    pub jobs: u64,
+    pub creative_units: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpendBy {
+    Total,
+    Day,
+    Mode,
+}
+
+/// `created_at` is RFC 3339 with any number of fractional digits: compared as a time, not text.
+const SINCE: &str = "julianday(created_at) >= julianday(?)";
+
+pub(super) fn jobs(conn: &Connection, q: &JobQuery) -> rusqlite::Result<Vec<JobRecord>> {
+    let mut clauses = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    if let Some(status) = &q.status {
+        // The server's status, or where a submission stands locally (`queued-locally` is the
+        // `queued` phase).
+        clauses.push("(status = ? OR phase = ?)");
+        values.push(Value::Text(status.clone()));
+        values.push(Value::Text(
+            status
+                .strip_suffix("-locally")
+                .unwrap_or(status)
+                .to_string(),
+        ));
+    }
+    if let Some(since) = q.since {
+        clauses.push(SINCE);
+        values.push(Value::Text(since.to_string()));
+    }
+    if let Some(text) = &q.search {
+        clauses.push("prompt LIKE ? ESCAPE '\\'");
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        values.push(Value::Text(format!("%{escaped}%")));
+    }
+    let filter = if clauses.is_empty() {
+        "1".to_string()
+    } else {
+        clauses.join(" AND ")
+    };
+    let limit = q.limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+    values.push(Value::Integer(limit));
+    let mut found = rows::load_where(
+        conn,
+        &format!(
+            "local_id IN (SELECT local_id FROM jobs WHERE {filter}
+                          ORDER BY local_id DESC LIMIT ?)"
+        ),
+        &values,
+    )?;
+    found.sort_by_key(|j| j.local_id);
+    Ok(found)
+}
+
+/// Confirmed costs of jobs the server took, less failed ones (they are refunded).
+pub(super) fn spend(
+    conn: &Connection,
+    since: Option<jiff::Timestamp>,
+    by: SpendBy,
+) -> rusqlite::Result<Vec<Spend>> {
+    let group = match by {
+        SpendBy::Total => "'total'",
+        SpendBy::Day => "substr(created_at, 1, 10)",
+        SpendBy::Mode => "mode",
+    };
+    let sql = format!(
+        "SELECT {group} AS grp, count(*), COALESCE(sum(cost), 0) FROM jobs
+         WHERE phase = 'accepted' AND cost IS NOT NULL AND COALESCE(status, '') != 'failure'
+           AND (?1 IS NULL OR julianday(created_at) >= julianday(?1))
+         GROUP BY grp ORDER BY grp"
+    );
+    let mut query = conn.prepare(&sql)?;
+    let since = since.map(|t| t.to_string());
+    let rows = query.query_map([since], |row| {
+        Ok(Spend {
+            group: row.get(0)?,
+            jobs: row.get::<_, i64>(1)?.max(0) as u64,
+            creative_units: row.get(2)?,
+        })
+    })?;
+    rows.collect()
+}
