@@ -233,9 +233,14 @@ impl Worker {
         });
     }
 
-    fn record(&mut self, record: Record, durable: bool) {
-        if let Err(e) = self.ledger.append(record, durable) {
-            self.error(None, format!("cannot write the ledger: {e}"));
+    /// Records and tells whether it is on disk; a failure is reported here.
+    fn record(&mut self, record: Record, durable: bool) -> bool {
+        match self.ledger.append(record, durable) {
+            Ok(()) => true,
+            Err(e) => {
+                self.error(None, format!("cannot write the ledger: {e}"));
+                false
+            }
         }
     }
 
@@ -459,8 +464,11 @@ impl Worker {
             return;
         }
         let request = job.request.clone();
-        if job.submission != Submission::Sending {
-            self.record(Record::Sending { local_id: id }, true);
+        if job.submission != Submission::Sending
+            && !self.record(Record::Sending { local_id: id }, true)
+        {
+            // Never sent unless the ledger knows it may have been: a crash would send it again.
+            return;
         }
         self.submitting.insert(id);
         self.emit_job(id);

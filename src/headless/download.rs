@@ -72,7 +72,12 @@ enum Records {
 impl Records {
     fn open(dir: &Path) -> Result<Self, CliError> {
         match engine::Ledger::open(dir) {
-            Ok(journal) => Ok(Records::Writable(Box::new(journal))),
+            Ok(mut ledger) => {
+                for notice in ledger.take_notices() {
+                    eprintln!("{}", crate::sanitize::sanitize(&notice));
+                }
+                Ok(Records::Writable(Box::new(ledger)))
+            }
             Err(LedgerError::Locked { .. }) => engine::Ledger::read_only(dir)
                 .map(Records::ReadOnly)
                 .map_err(|e| CliError::Local(e.to_string())),

@@ -31,6 +31,8 @@ pub(super) fn read(path: &Path) -> std::io::Result<Imported> {
     let mut reader = BufReader::new(std::fs::File::open(path)?);
     let mut buf = Vec::new();
     let mut line = 0;
+    // Forgotten on purpose: later records about them (0.1 wrote some) do not bring them back.
+    let mut forgotten = std::collections::BTreeSet::new();
     loop {
         buf.clear();
         if reader.read_until(b'\n', &mut buf)? == 0 {
@@ -39,20 +41,32 @@ pub(super) fn read(path: &Path) -> std::io::Result<Imported> {
         line += 1;
         let complete = buf.ends_with(b"\n");
         match serde_json::from_slice::<Record>(&buf) {
-            Ok(record) if complete => {
+            Ok(record) if complete && i64::try_from(record_id(&record)).is_ok() => {
                 let id = record_id(&record);
                 out.highest_id = out.highest_id.max(id);
-                adopt_orphan(&mut out.jobs, &record);
+                match &record {
+                    Record::Forgotten { .. } => {
+                        forgotten.insert(id);
+                    }
+                    Record::Intent { .. } | Record::Job { .. } => {
+                        forgotten.remove(&id);
+                    }
+                    _ if forgotten.contains(&id) => continue,
+                    _ => adopt_orphan(&mut out.jobs, &record),
+                }
                 apply(&mut out.jobs, record);
             }
             _ if String::from_utf8_lossy(&buf).trim().is_empty() => {}
             _ => {
                 let raw = String::from_utf8_lossy(&buf).trim_end().to_string();
-                let local_id = number_after(&raw, "\"local_id\":");
+                let local_id =
+                    number_after(&raw, "\"local_id\":").filter(|id| i64::try_from(*id).is_ok());
                 if let Some(id) = local_id {
                     out.highest_id = out.highest_id.max(id);
                 }
-                recover(&mut out.jobs, local_id, &raw);
+                if !local_id.is_some_and(|id| forgotten.contains(&id)) {
+                    recover(&mut out.jobs, local_id, &raw);
+                }
                 out.damaged.push(Damaged {
                     line,
                     raw,
@@ -177,5 +191,21 @@ mod tests {
         assert_eq!(imported.jobs[&1].damage, None);
         assert_eq!(imported.damaged.len(), 2);
         assert_eq!(imported.damaged[0].line, 2);
+    }
+
+    #[test]
+    fn a_forgotten_job_is_not_brought_back_by_its_late_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let lines = [
+            r#"{"type":"intent","local_id":1,"created_at":"x","request":{"prompt":"gone","mode":"pro","duration":5}}"#,
+            r#"{"type":"forgotten","local_id":1}"#,
+            r#"{"type":"downloaded","local_id":1,"index":0,"file":"a.mp4"}"#,
+            r#"{"type":"accepted","local_id":1,"job_id":"job_late"#,
+        ];
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let imported = read(&path).unwrap();
+        assert!(imported.jobs.is_empty(), "{:?}", imported.jobs);
+        assert_eq!(imported.highest_id, 1, "its number stays used");
     }
 }

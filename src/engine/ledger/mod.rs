@@ -26,6 +26,9 @@ use crate::kling::KlingRequest;
 
 const FILE_NAME: &str = "ledger.sqlite3";
 const LOCK_NAME: &str = "ledger.lock";
+/// The lock a 0.1 process holds on its journal: held too, so that one still running keeps
+/// this version out (and the other way round) instead of both writing.
+const LOCK_0_1: &str = "journal.lock";
 /// The 0.1 journal, taken over on first start.
 const JOURNAL_0_1: &str = "journal.jsonl";
 
@@ -70,8 +73,8 @@ fn sql_err(path: &Path, e: rusqlite::Error) -> LedgerError {
 pub struct Ledger {
     dir: PathBuf,
     conn: Connection,
-    /// Held for the life of the ledger: the OS lock goes with it.
-    _lock: File,
+    /// Held for the life of the ledger: the OS locks go with them.
+    _locks: [File; 2],
     jobs: BTreeMap<LocalId, JobRecord>,
     /// `None` once every local id has been used: new intents are then refused rather than
     /// given an id twice.
@@ -86,22 +89,7 @@ impl Ledger {
     /// journal found there.
     pub fn open(dir: &Path) -> Result<Self, LedgerError> {
         std::fs::create_dir_all(dir).map_err(|e| io_err(dir, &e))?;
-        let lock_path = dir.join(LOCK_NAME);
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| io_err(&lock_path, &e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(LedgerError::Locked {
-                    path: dir.join(FILE_NAME),
-                });
-            }
-            Err(TryLockError::Error(e)) => return Err(io_err(&lock_path, &e)),
-        }
+        let locks = [lock(dir, LOCK_NAME)?, lock(dir, LOCK_0_1)?];
         let path = dir.join(FILE_NAME);
         let mut conn = Connection::open(&path).map_err(|e| sql_err(&path, e))?;
         check(&conn, &path)?;
@@ -118,7 +106,7 @@ impl Ledger {
         let mut ledger = Self {
             dir: dir.to_path_buf(),
             conn,
-            _lock: lock,
+            _locks: locks,
             jobs: BTreeMap::new(),
             next_id: None,
             full_sync: true,
@@ -179,7 +167,10 @@ impl Ledger {
             .map_err(|e| sql_err(&path, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| sql_err(&path, e))?;
-        check(&conn, &path)?;
+        // The writer runs the full check on start; a reader only needs the file to be a
+        // database, which its first read tells.
+        conn.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
+            .map_err(|e| sql_err(&path, e))?;
         Ok(Some(conn))
     }
 
@@ -252,9 +243,15 @@ impl Ledger {
         let path = self.path();
         let id = super::record::record_id(&record);
         let is_intent = matches!(record, Record::Intent { .. });
-        let mut jobs = std::mem::take(&mut self.jobs);
-        apply(&mut jobs, record);
-        self.jobs = jobs;
+        // Applied to a copy of the one job, which replaces it only once committed: what is
+        // known in memory is never ahead of what is on disk.
+        let mut changed: BTreeMap<LocalId, JobRecord> = self
+            .jobs
+            .get(&id)
+            .map(|job| (id, job.clone()))
+            .into_iter()
+            .collect();
+        apply(&mut changed, record);
         if self.full_sync != durable {
             let mode = if durable { "FULL" } else { "NORMAL" };
             self.conn
@@ -263,7 +260,7 @@ impl Ledger {
             self.full_sync = durable;
         }
         let tx = self.conn.transaction().map_err(|e| sql_err(&path, e))?;
-        match self.jobs.get(&id) {
+        match changed.get(&id) {
             Some(job) => rows::save(&tx, job),
             None => rows::delete(&tx, id),
         }
@@ -271,7 +268,18 @@ impl Ledger {
         if is_intent {
             rows::note_id(&tx, id).map_err(|e| sql_err(&path, e))?;
         }
-        tx.commit().map_err(|e| sql_err(&path, e))
+        tx.commit().map_err(|e| sql_err(&path, e))?;
+        match changed.remove(&id) {
+            Some(mut job) => {
+                // What this session knows of failing polls is not stored; keep it.
+                job.trouble = self.jobs.get(&id).and_then(|j| j.trouble.clone());
+                self.jobs.insert(id, job);
+            }
+            None => {
+                self.jobs.remove(&id);
+            }
+        }
+        Ok(())
     }
 
     /// Every record is committed as it is appended; kept for the callers' rhythm.
@@ -289,16 +297,42 @@ impl Ledger {
         };
         let path = self.path();
         let source = journal.display().to_string();
+        let fingerprint = fingerprint(&journal).map_err(|e| io_err(&journal, &e))?;
         let tx = self.conn.transaction().map_err(|e| sql_err(&path, e))?;
         let done: bool = tx
             .query_row(
-                "SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'journal_imported')",
-                [],
+                "SELECT EXISTS (SELECT 1 FROM meta WHERE key = ?1)",
+                [format!("journal_imported:{fingerprint}")],
                 |r| r.get(0),
             )
             .map_err(|e| sql_err(&path, e))?;
-        // Imported already (the rename did not happen before a stop): only rename.
+        // This very file was imported already (the rename did not happen before a stop):
+        // only rename. Another one (written by 0.1 after a downgrade) is imported too, its
+        // numbers moved past the ledger's where they would clash.
+        let mut imported = imported;
         if !done {
+            let mut next = rows::highest_id(&tx).map_err(|e| sql_err(&path, e))?;
+            let clashing: Vec<LocalId> = imported
+                .jobs
+                .keys()
+                .copied()
+                .filter(|id| {
+                    tx.query_row(
+                        "SELECT EXISTS (SELECT 1 FROM jobs WHERE local_id = ?1)",
+                        [rows::sql_id(*id).unwrap_or(-1)],
+                        |r| r.get::<_, bool>(0),
+                    )
+                    .unwrap_or(true)
+                })
+                .collect();
+            for id in clashing {
+                if let Some(mut job) = imported.jobs.remove(&id) {
+                    next += 1;
+                    job.local_id = next;
+                    imported.jobs.insert(next, job);
+                }
+            }
+            imported.highest_id = imported.highest_id.max(next);
             for job in imported.jobs.values() {
                 rows::save(&tx, job).map_err(|e| sql_err(&path, e))?;
             }
@@ -320,13 +354,23 @@ impl Ledger {
                 .map_err(|e| sql_err(&path, e))?;
             }
             tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('journal_imported', ?1)",
-                [jiff::Timestamp::now().to_string()],
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                [
+                    format!("journal_imported:{fingerprint}"),
+                    jiff::Timestamp::now().to_string(),
+                ],
             )
             .map_err(|e| sql_err(&path, e))?;
         }
         tx.commit().map_err(|e| sql_err(&path, e))?;
-        let kept = self.dir.join(format!("{JOURNAL_0_1}.imported"));
+        // Never over an earlier kept file.
+        let kept = (0..1000)
+            .map(|n| match n {
+                0 => self.dir.join(format!("{JOURNAL_0_1}.imported")),
+                n => self.dir.join(format!("{JOURNAL_0_1}.imported.{n}")),
+            })
+            .find(|p| std::fs::symlink_metadata(p).is_err())
+            .ok_or_else(|| io_err(&journal, &"no free name to keep it under"))?;
         std::fs::rename(&journal, &kept).map_err(|e| io_err(&journal, &e))?;
         if let Ok(d) = File::open(&self.dir) {
             let _ = d.sync_all();
@@ -352,6 +396,24 @@ impl Ledger {
     }
 }
 
+/// Takes the lock file `name` in `dir` for as long as the returned file is open.
+fn lock(dir: &Path, name: &str) -> Result<File, LedgerError> {
+    let path = dir.join(name);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io_err(&path, &e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(LedgerError::Locked {
+            path: dir.join(FILE_NAME),
+        }),
+        Err(TryLockError::Error(e)) => Err(io_err(&path, &e)),
+    }
+}
+
 /// `PRAGMA quick_check`: a damaged file is stopped at, never read as an empty list.
 fn check(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
     let verdict: String = conn
@@ -365,6 +427,12 @@ fn check(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
             detail: crate::sanitize::sanitize(&verdict),
         })
     }
+}
+
+/// The size and SHA-256 of a file: which journal was taken over.
+fn fingerprint(path: &Path) -> std::io::Result<String> {
+    let hash = super::upload_cache::content_hash(path)?;
+    Ok(format!("{}:{hash}", std::fs::metadata(path)?.len()))
 }
 
 fn damage_notices(jobs: &BTreeMap<LocalId, JobRecord>) -> Vec<String> {

@@ -26,14 +26,7 @@ impl JobQuery {
     pub fn pick(&self, mut jobs: Vec<JobRecord>) -> Vec<JobRecord> {
         jobs.retain(|job| {
             let status = job.status.as_ref().map(|s| s.as_str().to_string());
-            let phase = match job.submission {
-                crate::engine::Submission::Accepted => "accepted",
-                crate::engine::Submission::Queued => "queued",
-                crate::engine::Submission::Uploading => "uploading",
-                crate::engine::Submission::Sending => "sending",
-                crate::engine::Submission::Unconfirmed { .. } => "unconfirmed",
-                crate::engine::Submission::Rejected { .. } => "rejected",
-            };
+            let (phase, _) = rows::phase(&job.submission);
             let status_ok = self.status.as_ref().is_none_or(|want| {
                 status.as_deref() == Some(want.as_str())
                     || want.strip_suffix("-locally").unwrap_or(want) == phase

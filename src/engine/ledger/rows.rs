@@ -9,7 +9,7 @@ use crate::api::types::{JobStatus, StatusChange};
 use crate::engine::job::{DownloadRecord, JobRecord, LocalId, Submission};
 use crate::kling::KlingRequest;
 
-fn phase(submission: &Submission) -> (&'static str, Option<&str>) {
+pub(super) fn phase(submission: &Submission) -> (&'static str, Option<&str>) {
     match submission {
         Submission::Queued => ("queued", None),
         Submission::Uploading => ("uploading", None),
@@ -148,6 +148,8 @@ pub(super) fn load_where(
     filter: &str,
     values: &[rusqlite::types::Value],
 ) -> rusqlite::Result<Vec<JobRecord>> {
+    // One snapshot for the three reads, whatever the writer commits meanwhile.
+    let snapshot = conn.unchecked_transaction()?;
     let mut jobs = BTreeMap::new();
     let params = rusqlite::params_from_iter(values.iter());
     let mut query = conn.prepare(&format!(
@@ -186,6 +188,9 @@ pub(super) fn load_where(
             });
         }
     }
+    drop(rows);
+    drop(query);
+    snapshot.finish()?;
     Ok(jobs.into_values().collect())
 }
 

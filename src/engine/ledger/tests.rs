@@ -192,3 +192,51 @@ fn a_damaged_database_file_stops_with_how_to_recover() {
         );
     }
 }
+
+#[test]
+fn a_running_0_1_process_keeps_the_ledger_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let held = File::create(dir.path().join(LOCK_0_1)).unwrap();
+    held.try_lock().unwrap();
+    let err = Ledger::open(dir.path()).err().unwrap();
+    assert!(matches!(err, LedgerError::Locked { .. }), "{err:?}");
+    drop(held);
+    assert!(Ledger::open(dir.path()).is_ok());
+}
+
+#[test]
+fn a_journal_written_after_the_take_over_is_taken_over_too_with_new_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |id: u64, prompt: &str| {
+        format!(
+            "{{\"type\":\"intent\",\"local_id\":{id},\"created_at\":\"x\",\"request\":{}}}\n",
+            serde_json::to_string(&KlingRequest::new(prompt)).unwrap()
+        )
+    };
+    std::fs::write(dir.path().join(JOURNAL_0_1), line(1, "first")).unwrap();
+    {
+        let mut l = Ledger::open(dir.path()).unwrap();
+        assert_eq!(intent(&mut l, "second"), 2);
+    }
+    // 0.1 run again (a downgrade) starts its own journal from 1.
+    std::fs::write(dir.path().join(JOURNAL_0_1), line(1, "third")).unwrap();
+    let l = Ledger::open(dir.path()).unwrap();
+    let prompts: Vec<_> = l
+        .jobs()
+        .values()
+        .map(|j| (j.local_id, j.request.prompt.clone()))
+        .collect();
+    assert_eq!(
+        prompts,
+        [
+            (1, "first".to_string()),
+            (2, "second".to_string()),
+            (3, "third".to_string())
+        ]
+    );
+    assert!(dir.path().join("journal.jsonl.imported").exists());
+    assert!(
+        dir.path().join("journal.jsonl.imported.1").exists(),
+        "the first kept too"
+    );
+}
