@@ -135,23 +135,28 @@ pub async fn jobs(cli: &Cli, args: &JobsArgs) -> Result<i32, CliError> {
         search: args.search.clone(),
         limit: args.limit,
     };
-    let jobs = Ledger::query(&dir, &query).map_err(|e| CliError::Local(e.to_string()))?;
-    for damage in jobs.iter().filter_map(|j| j.damage.as_deref()) {
-        eprintln!("{}", sanitize(damage));
-    }
     let json = args.json;
-    for job in &jobs {
-        if json {
-            let mut value = serde_json::to_value(JobReport::from_record(job))
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut broken = false;
+    Ledger::query(&dir, &query, |job| {
+        if let Some(damage) = &job.damage {
+            eprintln!("{}", sanitize(damage));
+        }
+        let line = if json {
+            let mut value = serde_json::to_value(JobReport::from_record(&job))
                 .unwrap_or(serde_json::Value::Null);
             value["localId"] = job.local_id.into();
             value["prompt"] = sanitize(&job.request.prompt).into();
-            println!("{value}");
+            value.to_string()
         } else {
             let prompt: String = sanitize(&job.request.prompt).chars().take(40).collect();
-            println!("{}  {prompt}", line(job));
-        }
-    }
+            format!("{}  {prompt}", line(&job))
+        };
+        // A closed pipe (`| head`) ends the listing quietly.
+        broken = broken || writeln!(out, "{line}").is_err();
+    })
+    .map_err(|e| CliError::Local(e.to_string()))?;
+    let _ = out.flush();
     Ok(exit::OK)
 }
 

@@ -136,13 +136,20 @@ impl Ledger {
         rows::load_all(&conn).map_err(|e| sql_err(&path, e))
     }
 
-    /// The jobs `query` picks, read without locking or writing.
-    pub fn query(dir: &Path, query: &JobQuery) -> Result<Vec<JobRecord>, LedgerError> {
+    /// Calls `each` with every job `query` picks, oldest first, holding one at a time; read
+    /// without locking or writing.
+    pub fn query(
+        dir: &Path,
+        query: &JobQuery,
+        each: impl FnMut(JobRecord),
+    ) -> Result<(), LedgerError> {
         let Some(conn) = Self::reader(dir)? else {
             // No ledger yet: what a 0.1 journal there holds, filtered the same way.
-            return Ok(query.pick(Self::read_only(dir)?.into_values().collect()));
+            let jobs = query.pick(Self::read_only(dir)?.into_values().collect());
+            jobs.into_iter().for_each(each);
+            return Ok(());
         };
-        query::jobs(&conn, query).map_err(|e| sql_err(&dir.join(FILE_NAME), e))
+        query::jobs(&conn, query, each).map_err(|e| sql_err(&dir.join(FILE_NAME), e))
     }
 
     /// Creative units spent, grouped as asked, read without locking or writing.

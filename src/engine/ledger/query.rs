@@ -72,7 +72,12 @@ pub enum SpendBy {
 /// `created_at` is RFC 3339 with any number of fractional digits: compared as a time, not text.
 const SINCE: &str = "julianday(created_at) >= julianday(?)";
 
-pub(super) fn jobs(conn: &Connection, q: &JobQuery) -> rusqlite::Result<Vec<JobRecord>> {
+/// Calls `each` with every job the query picks, oldest first, one at a time.
+pub(super) fn jobs(
+    conn: &Connection,
+    q: &JobQuery,
+    each: impl FnMut(JobRecord),
+) -> rusqlite::Result<()> {
     let mut clauses = Vec::new();
     let mut values: Vec<Value> = Vec::new();
     if let Some(status) = &q.status {
@@ -106,16 +111,15 @@ pub(super) fn jobs(conn: &Connection, q: &JobQuery) -> rusqlite::Result<Vec<JobR
     };
     let limit = q.limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
     values.push(Value::Integer(limit));
-    let mut found = rows::load_where(
+    rows::for_each_where(
         conn,
         &format!(
             "local_id IN (SELECT local_id FROM jobs WHERE {filter}
                           ORDER BY local_id DESC LIMIT ?)"
         ),
         &values,
-    )?;
-    found.sort_by_key(|j| j.local_id);
-    Ok(found)
+        each,
+    )
 }
 
 /// Confirmed costs of jobs the server took, less failed ones (they are refunded).

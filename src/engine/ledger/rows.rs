@@ -148,50 +148,87 @@ pub(super) fn load_where(
     filter: &str,
     values: &[rusqlite::types::Value],
 ) -> rusqlite::Result<Vec<JobRecord>> {
+    let mut jobs = Vec::new();
+    for_each_where(conn, filter, values, |job| jobs.push(job))?;
+    Ok(jobs)
+}
+
+/// Like [`load_where`], one job at a time in `local_id` order, holding only that one: the
+/// jobs, their history and their downloads are read side by side, all sorted by `local_id`.
+pub(super) fn for_each_where(
+    conn: &Connection,
+    filter: &str,
+    values: &[rusqlite::types::Value],
+    mut each: impl FnMut(JobRecord),
+) -> rusqlite::Result<()> {
     // One snapshot for the three reads, whatever the writer commits meanwhile.
     let snapshot = conn.unchecked_transaction()?;
-    let mut jobs = BTreeMap::new();
-    let params = rusqlite::params_from_iter(values.iter());
-    let mut query = conn.prepare(&format!(
+    let picked = format!("local_id IN (SELECT local_id FROM jobs WHERE {filter})");
+    let mut jobs_query = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM jobs WHERE {filter} ORDER BY local_id"
     ))?;
-    for job in query.query_map(params, job_from)? {
-        let job = job?;
-        jobs.insert(job.local_id, job);
-    }
-    let picked = format!("local_id IN (SELECT local_id FROM jobs WHERE {filter})");
-    let mut query = conn.prepare(&format!(
+    let mut history_query = conn.prepare(&format!(
         "SELECT local_id, date, status FROM status_history WHERE {picked} ORDER BY local_id, seq"
     ))?;
-    let mut rows = query.query(rusqlite::params_from_iter(values.iter()))?;
-    while let Some(row) = rows.next()? {
-        if let Some(job) = jobs.get_mut(&(row.get::<_, i64>(0)? as LocalId)) {
-            job.history.push(StatusChange {
-                date: row.get(1)?,
-                status: JobStatus::parse(&row.get::<_, String>(2)?),
-            });
-        }
-    }
-    let mut query = conn.prepare(&format!(
+    let mut downloads_query = conn.prepare(&format!(
         "SELECT local_id, asset_id, file, size, placing, error FROM downloads WHERE {picked}
          ORDER BY local_id, idx"
     ))?;
-    let mut rows = query.query(rusqlite::params_from_iter(values.iter()))?;
-    while let Some(row) = rows.next()? {
-        if let Some(job) = jobs.get_mut(&(row.get::<_, i64>(0)? as LocalId)) {
-            job.downloads.push(DownloadRecord {
-                asset_id: row.get(1)?,
-                file: row.get::<_, Option<String>>(2)?.map(PathBuf::from),
-                size: row.get::<_, Option<i64>>(3)?.map(|s| s.max(0) as u64),
-                placing: row.get::<_, Option<String>>(4)?.map(PathBuf::from),
-                error: row.get(5)?,
-            });
+    let mut jobs = jobs_query.query(rusqlite::params_from_iter(values.iter()))?;
+    let mut history = history_query.query(rusqlite::params_from_iter(values.iter()))?;
+    let mut downloads = downloads_query.query(rusqlite::params_from_iter(values.iter()))?;
+    let mut next_change = history.next()?.map(change_from).transpose()?;
+    let mut next_download = downloads.next()?.map(download_from).transpose()?;
+    while let Some(row) = jobs.next()? {
+        let mut job = job_from(row)?;
+        while let Some((id, change)) = next_change.take() {
+            if id > job.local_id {
+                next_change = Some((id, change));
+                break;
+            }
+            if id == job.local_id {
+                job.history.push(change);
+            }
+            next_change = history.next()?.map(change_from).transpose()?;
         }
+        while let Some((id, download)) = next_download.take() {
+            if id > job.local_id {
+                next_download = Some((id, download));
+                break;
+            }
+            if id == job.local_id {
+                job.downloads.push(download);
+            }
+            next_download = downloads.next()?.map(download_from).transpose()?;
+        }
+        each(job);
     }
-    drop(rows);
-    drop(query);
-    snapshot.finish()?;
-    Ok(jobs.into_values().collect())
+    drop((jobs, history, downloads));
+    drop((jobs_query, history_query, downloads_query));
+    snapshot.finish()
+}
+
+fn change_from(row: &Row<'_>) -> rusqlite::Result<(LocalId, StatusChange)> {
+    Ok((
+        row.get::<_, i64>(0)? as LocalId,
+        StatusChange {
+            date: row.get(1)?,
+            status: JobStatus::parse(&row.get::<_, String>(2)?),
+        },
+    ))
+}
+
+fn download_from(row: &Row<'_>) -> rusqlite::Result<(LocalId, DownloadRecord)> {
+    Ok((
+        row.get::<_, i64>(0)? as LocalId,
+        DownloadRecord {
+            asset_id: row.get(1)?,
+            file: row.get::<_, Option<String>>(2)?.map(PathBuf::from),
+            size: row.get::<_, Option<i64>>(3)?.map(|s| s.max(0) as u64),
+            placing: row.get::<_, Option<String>>(4)?.map(PathBuf::from),
+            error: row.get(5)?,
+        },
+    ))
 }
 
 /// The highest local id ever given, whether or not its job is still there.
