@@ -44,8 +44,8 @@ def fill(path, count):
             )
             db.execute(
                 "INSERT INTO jobs (local_id, created_at, request, prompt, mode, duration, phase,"
-                " server_id, status, progress, cost, updated_at)"
-                " VALUES (?, ?, ?, ?, 'pro', 5, 'accepted', ?, 'success', 1.0, 75.0, ?)",
+                " server_id, status, progress, cost, updated_at, settled)"
+                " VALUES (?, ?, ?, ?, 'pro', 5, 'accepted', ?, 'success', 1.0, 75.0, ?, 1)",
                 (i, created, request, prompt, f"job_{i:024x}", created),
             )
             db.executemany(

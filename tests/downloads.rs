@@ -174,9 +174,11 @@ async fn two_downloads_of_one_file_never_share_its_part() {
         ..quick_config()
     })
     .await;
-    let client = client_tuned(&sim, |o| o.read_timeout = Duration::from_secs(2));
+    // The first transfer stalls half-way, holding its part open for the 10 s its client
+    // waits on a silent transfer: time enough for the second to find it, however busy the
+    // machine.
+    let client = client_tuned(&sim, |o| o.read_timeout = Duration::from_secs(10));
     let asset = finished_asset(&client).await;
-    // The first transfer stalls half-way, holding its part open.
     sim.inject(Fault::CdnStall { count: 1 });
     let dir = tempfile::tempdir().unwrap();
     let first = {

@@ -327,3 +327,86 @@ fn local_files_are_checked_inline_and_tab_completes_their_paths() {
             .any(|e| matches!(e, Effect::Engine(Command::Submit(_))))
     );
 }
+
+/// Finished jobs numbered `from` down to `to`, as the ledger pages them (oldest first).
+fn finished(from: u64, to: u64) -> Vec<kling_tui::engine::JobRecord> {
+    (to..=from)
+        .map(|id| {
+            job(
+                id,
+                "history",
+                Submission::Accepted,
+                Some(JobStatus::Success),
+                1.0,
+            )
+        })
+        .collect()
+}
+
+fn history_asked(effects: &[Effect]) -> Vec<(u64, Option<String>, Option<u64>)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Engine(Command::History {
+                seq,
+                search,
+                before,
+                ..
+            }) => Some((*seq, search.clone(), *before)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn finished_history_is_read_a_page_at_a_time_as_the_list_scrolls() {
+    use kling_tui::tui::app::HISTORY_PAGE;
+    let page = HISTORY_PAGE as u64;
+    let mut app = app_with(vec![]);
+    let mut effects = Vec::new();
+    app.ask_history(&mut effects);
+    assert_eq!(history_asked(&effects), [(1, None, None)]);
+    // The newest page: 1000 finished jobs in all.
+    app.on_engine(Event::History {
+        seq: 1,
+        jobs: finished(1000, 1000 - page + 1),
+        total: 1000,
+    });
+    assert_eq!(app.queue.jobs.len(), HISTORY_PAGE);
+    focus_queue(&mut app);
+    // Near the top nothing more is asked.
+    assert!(history_asked(&app.on_key(key(KeyCode::Down))).is_empty());
+    // Near the end of what is loaded, the next page below the oldest one.
+    let mut asked = Vec::new();
+    for _ in 0..HISTORY_PAGE {
+        asked.extend(history_asked(&app.on_key(key(KeyCode::Down))));
+    }
+    assert_eq!(asked, [(2, None, Some(1000 - page + 1))], "asked once");
+    // An old answer is dropped; the right one is merged.
+    app.on_engine(Event::History {
+        seq: 1,
+        jobs: finished(5, 1),
+        total: 1000,
+    });
+    assert!(!app.queue.jobs.contains_key(&1));
+    app.on_engine(Event::History {
+        seq: 2,
+        jobs: finished(1000 - page, 1000 - 2 * page + 1),
+        total: 1000,
+    });
+    assert_eq!(app.queue.jobs.len(), 2 * HISTORY_PAGE);
+    // A search starts again from the newest, matching it.
+    app.on_key(key(KeyCode::Char('/')));
+    let effects = app.on_key(key(KeyCode::Char('f')));
+    assert_eq!(history_asked(&effects), [(3, Some("f".into()), None)]);
+    // A short page is the end: nothing more is asked.
+    app.on_engine(Event::History {
+        seq: 3,
+        jobs: finished(3, 1),
+        total: 3,
+    });
+    app.on_key(key(KeyCode::Enter));
+    for _ in 0..10 {
+        assert!(history_asked(&app.on_key(key(KeyCode::Down))).is_empty());
+    }
+}

@@ -91,7 +91,15 @@ pub enum Command {
     /// Ask the server what `request` would cost (a free dry run); answered by
     /// [`Event::Estimate`] with the same `seq`.
     Estimate { seq: u64, request: KlingRequest },
-    /// Stop: finish writing the journal and end the event stream.
+    /// A page of finished jobs from the ledger: the newest `limit` older than `before` whose
+    /// prompt holds `search`, oldest first; answered by [`Event::History`] with the same `seq`.
+    History {
+        seq: u64,
+        search: Option<String>,
+        before: Option<LocalId>,
+        limit: usize,
+    },
+    /// Stop: finish writing the ledger and end the event stream.
     Shutdown,
 }
 
@@ -122,6 +130,12 @@ pub enum Event {
     Estimate {
         seq: u64,
         cost: Result<f64, String>,
+    },
+    /// The answer to [`Command::History`]: the page, and how many finished jobs match in all.
+    History {
+        seq: u64,
+        jobs: Vec<JobRecord>,
+        total: u64,
     },
     /// Something to tell the user once, not an error: the 0.1 journal taken over, a damaged
     /// record recovered.

@@ -245,6 +245,8 @@ impl Worker {
     }
 
     fn sync(&mut self) {
+        // Finished work leaves memory a moment after its last event went out.
+        self.ledger.evict_settled();
         if let Err(e) = self.ledger.sync() {
             self.error(None, format!("cannot write the ledger: {e}"));
         }
@@ -334,6 +336,7 @@ impl Worker {
                 );
             }
             Command::Cancel(id) => {
+                self.ledger.admit(id);
                 let Some(job_id) = self.ledger.job(id).and_then(|j| j.job_id.clone()) else {
                     self.error(
                         Some(id),
@@ -351,11 +354,22 @@ impl Worker {
                     });
                 });
             }
+            Command::History {
+                seq,
+                search,
+                before,
+                limit,
+            } => match self.ledger.history(search.as_deref(), before, limit) {
+                Ok((jobs, total)) => self.emit(Event::History { seq, jobs, total }),
+                Err(e) => self.error(None, format!("cannot read the history: {e}")),
+            },
             Command::Download(id) => {
+                self.ledger.admit(id);
                 self.download_failures.retain(|(job, _), _| *job != id);
                 self.start_downloads(id);
             }
             Command::Forget(id) => {
+                self.ledger.admit(id);
                 if self.ledger.job(id).is_some() {
                     self.record(Record::Forgotten { local_id: id }, true);
                     self.schedule.remove(id);
@@ -545,12 +559,7 @@ impl Worker {
         }
         let request = job.request.clone();
         let created_at = job.created_at.clone();
-        let claimed: HashSet<String> = self
-            .ledger
-            .jobs()
-            .values()
-            .filter_map(|j| j.job_id.clone())
-            .collect();
+        let claimed: HashSet<String> = self.ledger.server_ids();
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {

@@ -92,13 +92,16 @@ impl Records {
         }
     }
 
-    /// The journal's record of the server job `job_id`, brought up to date with `job`.
+    /// The ledger's record of the server job `job_id`, brought up to date with `job`.
     fn track(&mut self, job: &Job) -> Option<LocalId> {
-        let id = self
-            .jobs()
-            .values()
-            .find(|j| j.job_id.as_deref() == Some(job.job_id.as_str()))?
-            .local_id;
+        let id = match self {
+            Records::Writable(ledger) => ledger.find_server_job(&job.job_id)?,
+            Records::ReadOnly(jobs) => {
+                jobs.values()
+                    .find(|j| j.job_id.as_deref() == Some(job.job_id.as_str()))?
+                    .local_id
+            }
+        };
         let stale = self
             .jobs()
             .get(&id)

@@ -59,7 +59,9 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
                 eprintln!("error: {reason}");
                 break exit::API;
             }
-            Some(Event::DownloadProgress { .. } | Event::Estimate { .. }) => {}
+            Some(
+                Event::DownloadProgress { .. } | Event::Estimate { .. } | Event::History { .. },
+            ) => {}
             Some(Event::Settled) => break summary(&jobs, auto_download),
         }
     };

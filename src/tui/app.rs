@@ -60,6 +60,23 @@ pub enum Popup {
     },
 }
 
+/// Finished jobs asked of the ledger at a time.
+pub const HISTORY_PAGE: usize = 200;
+
+/// Where the app stands in reading finished jobs from the ledger.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct History {
+    /// Of the last request; older answers are dropped.
+    pub seq: u64,
+    pub pending: bool,
+    /// Every older finished job (for the current search) is loaded.
+    pub exhausted: bool,
+    /// The oldest finished job loaded: the next page starts below it.
+    pub oldest: Option<LocalId>,
+    /// How many finished jobs match in all, once known.
+    pub total: Option<u64>,
+}
+
 /// What the runner must do for the app.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -91,6 +108,8 @@ pub struct App {
     pub message: Option<(String, bool)>,
     /// Why the engine stopped every request (refused credentials), until a refresh.
     pub halted: Option<String>,
+    /// Finished jobs come from the ledger a page at a time, as the list is scrolled or filtered.
+    pub history: History,
     pub cost: Cost,
     pub estimate_seq: u64,
     /// The API host, or "demo".
@@ -134,6 +153,7 @@ impl App {
             filtering: false,
             message: None,
             halted: None,
+            history: History::default(),
             cost: Cost::Unknown,
             estimate_seq: 0,
             host,
@@ -307,6 +327,20 @@ impl App {
                 }
             }
             Event::Notice { message } => self.say(message),
+            Event::History { seq, jobs, total } => {
+                if seq == self.history.seq {
+                    self.history.pending = false;
+                    self.history.total = Some(total);
+                    self.history.exhausted = jobs.len() < HISTORY_PAGE;
+                    if let Some(first) = jobs.first() {
+                        self.history.oldest = Some(first.local_id);
+                    }
+                    for job in jobs {
+                        // What the engine says of a job it holds is newer than the ledger.
+                        self.queue.jobs.entry(job.local_id).or_insert(job);
+                    }
+                }
+            }
             Event::Halted { reason } => self.halted = Some(sanitize(&reason)),
             Event::Settled => {}
         }
@@ -336,9 +370,55 @@ impl App {
         effects
     }
 
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let filter = self.queue.filter.clone();
+        let mut effects = self.on_key_inner(key);
+        if self.queue.filter != filter {
+            // Another search: history from the newest again, matching it.
+            self.history = History {
+                seq: self.history.seq,
+                ..History::default()
+            };
+            self.ask_history(&mut effects);
+        } else {
+            self.more_history(&mut effects);
+        }
+        effects
+    }
+
+    /// Asks for the newest page of finished jobs: at start, and for each new search.
+    pub fn ask_history(&mut self, effects: &mut Vec<Effect>) {
+        self.history.seq += 1;
+        self.history.pending = true;
+        let search = self.queue.filter.trim().to_string();
+        effects.push(Effect::Engine(Command::History {
+            seq: self.history.seq,
+            search: (!search.is_empty()).then_some(search),
+            before: self.history.oldest,
+            limit: HISTORY_PAGE,
+        }));
+    }
+
+    /// Asks for the next page of finished jobs when the selection nears the end of what is
+    /// loaded.
+    pub fn more_history(&mut self, effects: &mut Vec<Effect>) {
+        if self.history.pending || self.history.exhausted || self.history.total.is_none() {
+            return;
+        }
+        let order = self.queue.visible();
+        let at = self
+            .queue
+            .selected_id()
+            .and_then(|id| order.iter().position(|j| *j == id))
+            .unwrap_or(0);
+        if order.len().saturating_sub(at) <= HISTORY_PAGE / 4 {
+            self.ask_history(effects);
+        }
+    }
+
     // Guards with side effects (typing into the editor) read worse than a nested `if`.
     #[allow(clippy::collapsible_match)]
-    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+    fn on_key_inner(&mut self, key: KeyEvent) -> Vec<Effect> {
         self.dirty = true;
         let mut effects = Vec::new();
         if self.popup.is_some() {

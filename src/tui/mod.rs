@@ -82,6 +82,8 @@ async fn event_loop(
     let mut estimate_at: Option<Instant> = None;
     let mut next_tick = Instant::now() + TICK;
     let mut effects: Vec<Effect> = Vec::new();
+    // The newest finished jobs, for the first frame; older ones as the list scrolls.
+    app.ask_history(&mut effects);
     // Killed politely (SIGTERM, or the SSH session hanging up): leave like a quit, so the
     // terminal is restored and the journal written.
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -252,7 +252,13 @@ fn fit(text: &str, width: usize) -> String {
 fn draw_queue(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let focused = app.focus == Focus::Queue && app.popup.is_none();
     let order = app.queue.visible();
-    let mut title = format!(" Jobs {} ", order.len());
+    // More finished jobs in the ledger than loaded so far: they come as the list scrolls.
+    let more = if app.history.exhausted || app.history.total.is_none() {
+        ""
+    } else {
+        "+"
+    };
+    let mut title = format!(" Jobs {}{more} ", order.len());
     if !app.queue.filter.is_empty() || app.filtering {
         title.push_str(&format!(
             "/{}{} ",

@@ -18,13 +18,18 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::job::{JobRecord, LocalId, PollTrouble};
 use super::record::{Record, apply};
 use crate::kling::KlingRequest;
 
 const FILE_NAME: &str = "ledger.sqlite3";
+/// Jobs with work left: not refused, not failed or canceled, not succeeded with every file
+/// saved (the `settled` column, kept on every save). Only these are held in memory; the rest
+/// is history, read page by page.
+const LIVE: &str = "settled = 0";
+const FINISHED: &str = "settled = 1";
 const LOCK_NAME: &str = "ledger.lock";
 /// The lock a 0.1 process holds on its journal: held too, so that one still running keeps
 /// this version out (and the other way round) instead of both writing.
@@ -113,10 +118,16 @@ impl Ledger {
             notices: Vec::new(),
         };
         ledger.take_over_journal()?;
-        ledger.jobs = rows::load_all(&ledger.conn).map_err(|e| sql_err(&path, e))?;
+        ledger.jobs = rows::load_where(&ledger.conn, LIVE, &[])
+            .map_err(|e| sql_err(&path, e))?
+            .into_iter()
+            .map(|j| (j.local_id, j))
+            .collect();
         let highest = rows::highest_id(&ledger.conn).map_err(|e| sql_err(&path, e))?;
         ledger.next_id = highest.checked_add(1).filter(|n| i64::try_from(*n).is_ok());
-        ledger.notices.extend(damage_notices(&ledger.jobs));
+        ledger
+            .notices
+            .extend(damage_notices(&ledger.conn).map_err(|e| sql_err(&path, e))?);
         Ok(ledger)
     }
 
@@ -194,8 +205,92 @@ impl Ledger {
         self.dir.join(FILE_NAME)
     }
 
+    /// The jobs with work left (and those that just finished, until [`Self::evict_settled`]).
     pub fn jobs(&self) -> &BTreeMap<LocalId, JobRecord> {
         &self.jobs
+    }
+
+    /// Lets go of jobs that have nothing left to do: memory holds unfinished work only.
+    pub fn evict_settled(&mut self) {
+        self.jobs
+            .retain(|_, job| !job.is_settled(true) || job.trouble.is_some());
+    }
+
+    /// Brings a finished job back into memory, for a command about it; whether it exists.
+    pub fn admit(&mut self, id: LocalId) -> bool {
+        if self.jobs.contains_key(&id) {
+            return true;
+        }
+        let Ok(sql_id) = rows::sql_id(id) else {
+            return false;
+        };
+        let found = rows::load_where(
+            &self.conn,
+            "local_id = ?",
+            &[rusqlite::types::Value::Integer(sql_id)],
+        );
+        match found {
+            Ok(jobs) => {
+                let mut any = false;
+                for job in jobs {
+                    any = true;
+                    self.jobs.insert(job.local_id, job);
+                }
+                any
+            }
+            Err(e) => {
+                tracing::warn!("cannot read job {id} from the ledger: {e}");
+                false
+            }
+        }
+    }
+
+    /// The job the server knows as `server_id`, brought into memory; its local id.
+    pub fn find_server_job(&mut self, server_id: &str) -> Option<LocalId> {
+        let found: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT local_id FROM jobs WHERE server_id = ?1 ORDER BY local_id LIMIT 1",
+                [server_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .unwrap_or_else(|e| {
+                tracing::warn!("cannot look up {server_id} in the ledger: {e}");
+                None
+            });
+        let id = found? as LocalId;
+        self.admit(id).then_some(id)
+    }
+
+    /// Every server id the ledger knows, finished jobs included.
+    pub fn server_ids(&self) -> std::collections::HashSet<String> {
+        let read = || -> rusqlite::Result<std::collections::HashSet<String>> {
+            let mut query = self
+                .conn
+                .prepare("SELECT server_id FROM jobs WHERE server_id IS NOT NULL")?;
+            let ids = query.query_map([], |r| r.get(0))?;
+            ids.collect()
+        };
+        read().unwrap_or_else(|e| {
+            tracing::warn!("cannot list the ledger's server ids: {e}");
+            self.jobs
+                .values()
+                .filter_map(|j| j.job_id.clone())
+                .collect()
+        })
+    }
+
+    /// A page of finished jobs: the newest `limit` older than `before` whose prompt holds
+    /// `search`, oldest first; and how many finished jobs match in all.
+    pub fn history(
+        &self,
+        search: Option<&str>,
+        before: Option<LocalId>,
+        limit: usize,
+    ) -> Result<(Vec<JobRecord>, u64), LedgerError> {
+        query::history(&self.conn, FINISHED, search, before, limit)
+            .map_err(|e| sql_err(&self.path(), e))
     }
 
     pub fn job(&self, id: LocalId) -> Option<&JobRecord> {
@@ -250,6 +345,10 @@ impl Ledger {
         let path = self.path();
         let id = super::record::record_id(&record);
         let is_intent = matches!(record, Record::Intent { .. });
+        if !is_intent && !matches!(record, Record::Job { .. }) {
+            // A record about a finished job: it is read back before it changes.
+            self.admit(id);
+        }
         // Applied to a copy of the one job, which replaces it only once committed: what is
         // known in memory is never ahead of what is on disk.
         let mut changed: BTreeMap<LocalId, JobRecord> = self
@@ -442,8 +541,10 @@ fn fingerprint(path: &Path) -> std::io::Result<String> {
     Ok(format!("{}:{hash}", std::fs::metadata(path)?.len()))
 }
 
-fn damage_notices(jobs: &BTreeMap<LocalId, JobRecord>) -> Vec<String> {
-    jobs.values().filter_map(|j| j.damage.clone()).collect()
+fn damage_notices(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut query = conn.prepare("SELECT damage FROM jobs WHERE damage IS NOT NULL")?;
+    let notes = query.query_map([], |r| r.get(0))?;
+    notes.collect()
 }
 
 #[cfg(test)]

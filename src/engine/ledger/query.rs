@@ -98,11 +98,7 @@ pub(super) fn jobs(
     }
     if let Some(text) = &q.search {
         clauses.push("prompt LIKE ? ESCAPE '\\'");
-        let escaped = text
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        values.push(Value::Text(format!("%{escaped}%")));
+        values.push(Value::Text(format!("%{}%", like_escaped(text))));
     }
     let filter = if clauses.is_empty() {
         "1".to_string()
@@ -120,6 +116,48 @@ pub(super) fn jobs(
         &values,
         each,
     )
+}
+
+/// The newest `finished` jobs (an SQL condition) older than `before` whose prompt holds `search`, at
+/// most `limit`, oldest first; and how many match in all.
+pub(super) fn history(
+    conn: &Connection,
+    finished: &str,
+    search: Option<&str>,
+    before: Option<crate::engine::LocalId>,
+    limit: usize,
+) -> rusqlite::Result<(Vec<JobRecord>, u64)> {
+    let mut filter = finished.to_string();
+    let mut values: Vec<Value> = Vec::new();
+    if let Some(text) = search.filter(|t| !t.is_empty()) {
+        filter.push_str(" AND prompt LIKE ? ESCAPE '\\'");
+        values.push(Value::Text(format!("%{}%", like_escaped(text))));
+    }
+    let total: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM jobs WHERE {filter}"),
+        rusqlite::params_from_iter(values.iter()),
+        |r| r.get(0),
+    )?;
+    if let Some(before) = before {
+        filter.push_str(" AND local_id < ?");
+        values.push(Value::Integer(rows::sql_id(before)?));
+    }
+    values.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+    let page = rows::load_where(
+        conn,
+        &format!(
+            "local_id IN (SELECT local_id FROM jobs WHERE {filter}
+                          ORDER BY local_id DESC LIMIT ?)"
+        ),
+        &values,
+    )?;
+    Ok((page, total.max(0) as u64))
+}
+
+fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// Confirmed costs of jobs the server took, less failed ones (they are refunded).

@@ -48,8 +48,9 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
     tx.execute(
         "INSERT INTO jobs (local_id, created_at, request, prompt, mode, duration, phase,
                            phase_reason, server_id, status, progress, cost, error, hint,
-                           upload_total, updated_at, damage)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                           upload_total, updated_at, damage, settled)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18)
          ON CONFLICT (local_id) DO UPDATE SET
             created_at = excluded.created_at, request = excluded.request,
             prompt = excluded.prompt, mode = excluded.mode, duration = excluded.duration,
@@ -57,7 +58,8 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
             server_id = excluded.server_id, status = excluded.status,
             progress = excluded.progress, cost = excluded.cost, error = excluded.error,
             hint = excluded.hint, upload_total = excluded.upload_total,
-            updated_at = excluded.updated_at, damage = excluded.damage",
+            updated_at = excluded.updated_at, damage = excluded.damage,
+            settled = excluded.settled",
         params![
             id,
             job.created_at,
@@ -76,6 +78,7 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
             job.upload_total as i64,
             jiff::Timestamp::now().to_string(),
             job.damage,
+            job.is_settled(true),
         ],
     )?;
     tx.execute("DELETE FROM status_history WHERE local_id = ?1", [id])?;

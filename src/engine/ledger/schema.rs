@@ -58,6 +58,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
         source    TEXT NOT NULL,               -- where it was found
         found_at  TEXT NOT NULL
     );",
+    // 3: whether a job has work left, kept with it, so that unfinished work and pages of
+    // history are index lookups however long the history.
+    "ALTER TABLE jobs ADD COLUMN settled INTEGER NOT NULL DEFAULT 0;
+    UPDATE jobs SET settled = (phase = 'rejected'
+        OR (phase = 'accepted' AND COALESCE(status, '') IN ('failure', 'canceled'))
+        OR (phase = 'accepted' AND COALESCE(status, '') = 'success'
+            AND NOT EXISTS (SELECT 1 FROM downloads d
+                            WHERE d.local_id = jobs.local_id AND d.file IS NULL)));
+    CREATE INDEX jobs_by_settled ON jobs(settled, local_id);",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -240,3 +240,65 @@ fn a_journal_written_after_the_take_over_is_taken_over_too_with_new_numbers() {
         "the first kept too"
     );
 }
+
+#[test]
+fn memory_holds_unfinished_work_and_history_is_read_in_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut l = Ledger::open(dir.path()).unwrap();
+        for n in 1..=5u64 {
+            let id = intent(&mut l, &format!("job {n}"));
+            l.append(
+                Record::Accepted {
+                    local_id: id,
+                    job_id: format!("job_{n}"),
+                    cost: Some(1.0),
+                },
+                true,
+            )
+            .unwrap();
+            // 1 to 4 finish (3 fails); 5 is still running.
+            let status = match n {
+                3 => JobStatus::Failure,
+                5 => JobStatus::InProgress,
+                _ => JobStatus::Success,
+            };
+            l.append(
+                Record::Status {
+                    local_id: id,
+                    status,
+                    progress: 0.5,
+                    asset_ids: vec![],
+                    error: None,
+                    cost: None,
+                    hint: None,
+                    history: vec![],
+                },
+                true,
+            )
+            .unwrap();
+        }
+        l.evict_settled();
+        assert_eq!(l.jobs().keys().copied().collect::<Vec<_>>(), [5]);
+    }
+    let mut l = Ledger::open(dir.path()).unwrap();
+    assert_eq!(
+        l.jobs().keys().copied().collect::<Vec<_>>(),
+        [5],
+        "only live work"
+    );
+    let (page, total) = l.history(None, None, 2).unwrap();
+    assert_eq!(total, 4);
+    assert_eq!(page.iter().map(|j| j.local_id).collect::<Vec<_>>(), [3, 4]);
+    let (page, _) = l.history(None, Some(3), 2).unwrap();
+    assert_eq!(page.iter().map(|j| j.local_id).collect::<Vec<_>>(), [1, 2]);
+    let (page, total) = l.history(Some("JOB 2"), None, 10).unwrap();
+    assert_eq!((page.len(), total), (1, 1));
+    // A command about a finished job brings it back, and records about it still land.
+    assert_eq!(l.find_server_job("job_2"), Some(2));
+    assert!(l.job(2).is_some());
+    l.evict_settled();
+    l.append(Record::Forgotten { local_id: 4 }, true).unwrap();
+    assert_eq!(l.history(None, None, 10).unwrap().1, 3);
+    assert!(l.server_ids().contains("job_1"));
+}
