@@ -1,14 +1,15 @@
 //! Files already uploaded, by content: the same bytes for the same project reuse their asset id
-//! instead of uploading again. Kept beside the journal, rewritten atomically.
+//! instead of uploading again. Kept in the ledger's `upload_cache` table.
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::Path;
 
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-const FILE_NAME: &str = "uploads.json";
+/// Where 0.1 kept the cache, taken over on first use.
+const FILE_0_1: &str = "uploads.json";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CachedUpload {
@@ -18,10 +19,19 @@ pub struct CachedUpload {
     pub size: u64,
 }
 
-#[derive(Debug, Default)]
+/// The `upload_cache` table of the ledger. Any process may use it, the ledger's writer or not:
+/// SQLite serialises the writes. Without a usable ledger it only remembers for this process.
 pub struct UploadCache {
-    path: PathBuf,
-    entries: BTreeMap<String, CachedUpload>,
+    conn: Option<Connection>,
+    memory: std::collections::BTreeMap<(String, String), CachedUpload>,
+}
+
+impl std::fmt::Debug for UploadCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadCache")
+            .field("in_ledger", &self.conn.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// SHA-256 of a file's content, read in 1 MiB pieces.
@@ -43,50 +53,113 @@ pub fn content_hash(path: &Path) -> std::io::Result<String> {
         .collect())
 }
 
-fn key(hash: &str, project: Option<&str>) -> String {
-    format!("{}:{hash}", project.unwrap_or("-"))
+fn project_key(project: Option<&str>) -> String {
+    project.unwrap_or("-").to_string()
 }
 
 impl UploadCache {
-    /// The cache in `dir`; a missing or unreadable one starts empty (it only saves work).
+    /// The cache in the ledger in `dir` (made if there is none yet). It only saves work, so a
+    /// ledger that cannot be used leaves a cache of this process alone, with a warning.
     pub fn load(dir: &Path) -> Self {
-        let path = dir.join(FILE_NAME);
-        let entries = std::fs::read(&path)
-            .ok()
-            .and_then(|bytes| match serde_json::from_slice(&bytes) {
-                Ok(entries) => Some(entries),
+        let conn = match super::ledger::Ledger::connect(dir) {
+            Ok(conn) => Some(conn),
+            Err(e) => {
+                tracing::warn!("upload cache: {e}; uploads are remembered for this run only");
+                None
+            }
+        };
+        let mut cache = Self {
+            conn,
+            memory: Default::default(),
+        };
+        cache.take_over(dir);
+        cache
+    }
+
+    /// 0.1's `uploads.json`: its entries into the table, the file kept renamed.
+    fn take_over(&mut self, dir: &Path) {
+        let path = dir.join(FILE_0_1);
+        let Ok(bytes) = std::fs::read(&path) else {
+            return;
+        };
+        let entries: std::collections::BTreeMap<String, CachedUpload> =
+            match serde_json::from_slice(&bytes) {
+                Ok(entries) => entries,
                 Err(e) => {
                     tracing::warn!(
                         "{}: ignoring an unreadable upload cache: {e}",
                         path.display()
                     );
-                    None
+                    return;
                 }
-            })
-            .unwrap_or_default();
-        Self { path, entries }
+            };
+        for (key, entry) in entries {
+            if let Some((project, hash)) = key.split_once(':') {
+                let project = (project != "-").then_some(project);
+                if let Err(e) = self.insert(hash, project, entry) {
+                    tracing::warn!("upload cache: {e}");
+                    return;
+                }
+            }
+        }
+        if self.conn.is_some() {
+            let _ = std::fs::rename(&path, dir.join(format!("{FILE_0_1}.imported")));
+        }
     }
 
-    pub fn get(&self, hash: &str, project: Option<&str>) -> Option<&CachedUpload> {
-        self.entries.get(&key(hash, project))
+    pub fn get(&self, hash: &str, project: Option<&str>) -> Option<CachedUpload> {
+        let key = (project_key(project), hash.to_string());
+        let Some(conn) = &self.conn else {
+            return self.memory.get(&key).cloned();
+        };
+        conn.query_row(
+            "SELECT asset_id, file, size FROM upload_cache
+             WHERE project = ?1 AND content_hash = ?2",
+            params![key.0, key.1],
+            |r| {
+                Ok(CachedUpload {
+                    asset_id: r.get(0)?,
+                    file: r.get(1)?,
+                    size: r.get::<_, i64>(2)?.max(0) as u64,
+                })
+            },
+        )
+        .optional()
+        .unwrap_or_else(|e| {
+            tracing::warn!("upload cache: {e}");
+            None
+        })
     }
 
-    /// Records an upload and writes the cache: temp file, fsync, rename.
+    /// Records an upload, durably.
     pub fn insert(
         &mut self,
         hash: &str,
         project: Option<&str>,
         entry: CachedUpload,
     ) -> std::io::Result<()> {
-        self.entries.insert(key(hash, project), entry);
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let tmp = self.path.with_extension("json.tmp");
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&serde_json::to_vec_pretty(&self.entries).unwrap_or_default())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &self.path)
+        let key = (project_key(project), hash.to_string());
+        let Some(conn) = &self.conn else {
+            self.memory.insert(key, entry);
+            return Ok(());
+        };
+        conn.execute(
+            "INSERT INTO upload_cache (project, content_hash, asset_id, file, size, uploaded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (project, content_hash) DO UPDATE SET
+                asset_id = excluded.asset_id, file = excluded.file, size = excluded.size,
+                uploaded_at = excluded.uploaded_at",
+            params![
+                key.0,
+                key.1,
+                entry.asset_id,
+                entry.file,
+                i64::try_from(entry.size).unwrap_or(i64::MAX),
+                jiff::Timestamp::now().to_string(),
+            ],
+        )
+        .map(drop)
+        .map_err(std::io::Error::other)
     }
 }
 
@@ -129,9 +202,7 @@ pub async fn upload_with_cache(
         .map_err(|e| UploadError::Failed(format!("{shown}: cannot read it: {e}")))?;
     let project = client.project_id().map(str::to_string);
     let lock = || cache.lock().unwrap_or_else(|p| p.into_inner());
-    let hit = lock()
-        .get(&hash, project.as_deref())
-        .map(|c| c.asset_id.clone());
+    let hit = lock().get(&hash, project.as_deref()).map(|c| c.asset_id);
     if let Some(asset_id) = hit {
         return Ok((asset_id, true));
     }
@@ -166,6 +237,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_0_1_cache_file_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(FILE_0_1),
+            r#"{"p1:abc": {"asset_id": "asset_9", "file": "x.png", "size": 3}}"#,
+        )
+        .unwrap();
+        let cache = UploadCache::load(dir.path());
+        assert_eq!(cache.get("abc", Some("p1")).unwrap().asset_id, "asset_9");
+        assert!(!dir.path().join(FILE_0_1).exists());
+        assert!(dir.path().join("uploads.json.imported").exists());
+        // Usable beside the ledger's writer.
+        let _writer = crate::engine::Ledger::open(dir.path()).unwrap();
+        let mut other = UploadCache::load(dir.path());
+        other
+            .insert(
+                "def",
+                None,
+                CachedUpload {
+                    asset_id: "asset_10".into(),
+                    file: "y.png".into(),
+                    size: 4,
+                },
+            )
+            .unwrap();
+        assert_eq!(cache.get("def", None).unwrap().asset_id, "asset_10");
+    }
+
+    #[test]
     fn same_content_same_project_hits() {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.png");
@@ -182,7 +282,7 @@ mod tests {
         };
         cache.insert(&hash, Some("p1"), entry.clone()).unwrap();
         let again = UploadCache::load(dir.path());
-        assert_eq!(again.get(&hash, Some("p1")), Some(&entry));
+        assert_eq!(again.get(&hash, Some("p1")), Some(entry));
         assert_eq!(again.get(&hash, Some("p2")), None);
         assert_eq!(again.get(&hash, None), None);
     }

@@ -131,6 +131,36 @@ impl Ledger {
         Ok(ledger)
     }
 
+    /// A plain connection to the ledger in `dir` for tables any process may write (the
+    /// upload cache), the ledger made first if there is none.
+    pub fn connect(dir: &Path) -> Result<Connection, LedgerError> {
+        let path = dir.join(FILE_NAME);
+        if !path.exists() {
+            match Self::open(dir) {
+                Ok(_) | Err(LedgerError::Locked { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let conn = Connection::open(&path).map_err(|e| sql_err(&path, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| sql_err(&path, e))?;
+        let version: i64 = conn
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| sql_err(&path, e))?;
+        if version < schema::MIGRATIONS.len() as i64 {
+            // Its writer (an older kling-tui) has not brought it up to date.
+            return Err(io_err(
+                &path,
+                &"the ledger's schema is older than this kling-tui's",
+            ));
+        }
+        Ok(conn)
+    }
+
     /// Reads the ledger without locking or writing, while another process may be writing it.
     pub fn read_only(dir: &Path) -> Result<BTreeMap<LocalId, JobRecord>, LedgerError> {
         let path = dir.join(FILE_NAME);

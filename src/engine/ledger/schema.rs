@@ -2,8 +2,9 @@
 //! and `schema_version` says how far a file has come. A file from a newer kling-tui is refused
 //! rather than misread.
 //!
-//! Stable for users' own queries (`sqlite3 ledger.sqlite3`): `jobs`, `status_history` and
-//! `downloads`, their columns only ever added to. The rest is the program's own.
+//! Stable for users' own queries (`sqlite3 ledger.sqlite3`): `jobs`, `status_history`,
+//! `downloads` and `upload_cache`, their columns only ever added to. The rest is the
+//! program's own.
 
 use rusqlite::Connection;
 
@@ -67,6 +68,16 @@ pub(super) const MIGRATIONS: &[&str] = &[
             AND NOT EXISTS (SELECT 1 FROM downloads d
                             WHERE d.local_id = jobs.local_id AND d.file IS NULL)));
     CREATE INDEX jobs_by_settled ON jobs(settled, local_id);",
+    // 4: files already uploaded, by content and project, so the same bytes are not sent twice.
+    "CREATE TABLE upload_cache (
+        project      TEXT NOT NULL,            -- '-' when none
+        content_hash TEXT NOT NULL,            -- SHA-256 of the file's bytes
+        asset_id     TEXT NOT NULL,
+        file         TEXT NOT NULL,            -- the file it came from last
+        size         INTEGER NOT NULL,
+        uploaded_at  TEXT NOT NULL,
+        PRIMARY KEY (project, content_hash)
+    );",
 ];
 
 #[derive(Debug, thiserror::Error)]
