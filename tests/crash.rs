@@ -165,7 +165,7 @@ fn a_full_disk_keeps_the_part_file_and_a_later_run_finishes() {
 }
 
 #[test]
-fn a_second_process_on_the_journal_is_refused_and_listing_still_works() {
+fn a_second_process_on_the_ledger_is_refused_and_listing_still_works() {
     let (_rt, sim) = sim_with(SimConfig {
         time_scale: 1.0, // jobs stay running while we look
         ..SimConfig::default()

@@ -120,9 +120,9 @@ async fn two_hundred_jobs_all_finish_downloaded_within_the_budget() {
     .await;
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("out");
-    let journal = Ledger::open(&home.path().join("journal")).unwrap();
+    let ledger = Ledger::open(&home.path().join("ledger")).unwrap();
     let rate = 100.0;
-    let mut engine = engine::start(options(&sim), journal, fast_engine(&out, rate)).unwrap();
+    let mut engine = engine::start(options(&sim), ledger, fast_engine(&out, rate)).unwrap();
     for n in 0..200 {
         engine.commands.send(Command::Submit(request(n))).unwrap();
     }
@@ -164,8 +164,8 @@ async fn the_concurrency_ceiling_queues_submissions_instead_of_failing_them() {
     .await;
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("out");
-    let journal = Ledger::open(&home.path().join("journal")).unwrap();
-    let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 200.0)).unwrap();
+    let ledger = Ledger::open(&home.path().join("ledger")).unwrap();
+    let mut engine = engine::start(options(&sim), ledger, fast_engine(&out, 200.0)).unwrap();
     for n in 0..12 {
         engine.commands.send(Command::Submit(request(n))).unwrap();
     }
@@ -187,13 +187,13 @@ async fn downloads_survive_truncation_resets_expired_links_and_ignored_ranges() 
     .await;
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("out");
-    let journal = Ledger::open(&home.path().join("journal")).unwrap();
+    let ledger = Ledger::open(&home.path().join("ledger")).unwrap();
     // Faults wait for the first downloads: truncated bodies, dropped connections, a link that
     // expires, a server that ignores Range.
     sim.inject(Fault::CdnTruncate { count: 3 });
     sim.inject(Fault::CdnReset { count: 2 });
     sim.inject(Fault::CdnIgnoreRange { count: 2 });
-    let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 100.0)).unwrap();
+    let mut engine = engine::start(options(&sim), ledger, fast_engine(&out, 100.0)).unwrap();
     for n in 0..4 {
         engine.commands.send(Command::Submit(request(n))).unwrap();
     }
@@ -233,7 +233,7 @@ async fn a_429_with_remaining_seconds_and_503_bursts_lose_nothing() {
     let sim = start(quick_config()).await;
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("out");
-    let journal = Ledger::open(&home.path().join("journal")).unwrap();
+    let ledger = Ledger::open(&home.path().join("ledger")).unwrap();
     sim.inject(Fault::Generate429 {
         count: 2,
         remaining_seconds: 1,
@@ -248,7 +248,7 @@ async fn a_429_with_remaining_seconds_and_503_bursts_lose_nothing() {
         status: 502,
         count: 3,
     });
-    let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 100.0)).unwrap();
+    let mut engine = engine::start(options(&sim), ledger, fast_engine(&out, 100.0)).unwrap();
     for n in 0..5 {
         engine.commands.send(Command::Submit(request(n))).unwrap();
     }
@@ -264,7 +264,7 @@ async fn a_429_with_remaining_seconds_and_503_bursts_lose_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_resumes_polling_and_downloads_from_the_journal() {
+async fn a_restart_resumes_polling_and_downloads_from_the_ledger() {
     let sim = start(SimConfig {
         time_scale: 120.0,
         ..SimConfig::default()
@@ -272,12 +272,12 @@ async fn a_restart_resumes_polling_and_downloads_from_the_journal() {
     .await;
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("out");
-    let journal_dir = home.path().join("journal");
+    let ledger_dir = home.path().join("ledger");
     {
-        let journal = Ledger::open(&journal_dir).unwrap();
+        let ledger = Ledger::open(&ledger_dir).unwrap();
         let mut config = fast_engine(&out, 100.0);
         config.auto_download = false;
-        let mut engine = engine::start(options(&sim), journal, config).unwrap();
+        let mut engine = engine::start(options(&sim), ledger, config).unwrap();
         for n in 0..3 {
             engine.commands.send(Command::Submit(request(n))).unwrap();
         }
@@ -293,9 +293,9 @@ async fn a_restart_resumes_polling_and_downloads_from_the_journal() {
         }
         engine.shutdown().await;
     }
-    let journal = Ledger::open(&journal_dir).unwrap();
-    assert_eq!(journal.jobs().len(), 3);
-    let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 100.0)).unwrap();
+    let ledger = Ledger::open(&ledger_dir).unwrap();
+    assert_eq!(ledger.jobs().len(), 3);
+    let mut engine = engine::start(options(&sim), ledger, fast_engine(&out, 100.0)).unwrap();
     let jobs = run_until_settled(&mut engine, 3).await;
     engine.shutdown().await;
     let fixture = sim.video_bytes().unwrap().to_vec();
@@ -308,26 +308,26 @@ async fn a_submission_interrupted_mid_upload_uploads_the_rest_and_is_sent_once()
     let sim = start(quick_config()).await;
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("out");
-    let journal_dir = home.path().join("journal");
+    let ledger_dir = home.path().join("ledger");
     let first = png(home.path(), "fox.png", 800, 800);
     let second = png(home.path(), "hat.png", 640, 960);
-    // First life: the intent is journaled and the first file uploaded, then the process dies.
+    // First life: the intent is recorded and the first file uploaded, then the process dies.
     let first_asset = {
-        let mut journal = Ledger::open(&journal_dir).unwrap();
+        let mut ledger = Ledger::open(&ledger_dir).unwrap();
         let mut request = KlingRequest::new("<<<image_1>>> wears <<<image_2>>>");
         request.reference_images = vec![
             kling_tui::kling::AssetId::new(first.to_string_lossy()),
             kling_tui::kling::AssetId::new(second.to_string_lossy()),
         ];
-        let id = journal
+        let id = ledger
             .record_intent("2026-11-24T12:00:00Z".into(), request)
             .unwrap();
-        assert_eq!(journal.job(id).unwrap().state_word(), "uploading 0/2");
+        assert_eq!(ledger.job(id).unwrap().state_word(), "uploading 0/2");
         let asset = client_for(&sim)
             .upload_file(&first, "image/png", &mut |_| {}, Duration::from_millis(10))
             .await
             .unwrap();
-        journal
+        ledger
             .append(
                 kling_tui::engine::Record::Uploaded {
                     local_id: id,
@@ -337,14 +337,14 @@ async fn a_submission_interrupted_mid_upload_uploads_the_rest_and_is_sent_once()
                 true,
             )
             .unwrap();
-        assert_eq!(journal.job(id).unwrap().state_word(), "uploading 1/2");
+        assert_eq!(ledger.job(id).unwrap().state_word(), "uploading 1/2");
         asset
     };
     assert_eq!(sim.stats().generate_posts, 0);
 
     // Second life: the rest is uploaded, then the request is sent, once.
-    let journal = Ledger::open(&journal_dir).unwrap();
-    let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 100.0)).unwrap();
+    let ledger = Ledger::open(&ledger_dir).unwrap();
+    let mut engine = engine::start(options(&sim), ledger, fast_engine(&out, 100.0)).unwrap();
     let jobs = run_until_settled(&mut engine, 1).await;
     engine.shutdown().await;
     let job = jobs.values().next().unwrap();
@@ -368,21 +368,21 @@ async fn a_submission_interrupted_mid_upload_uploads_the_rest_and_is_sent_once()
 async fn a_submission_stopped_after_its_last_upload_is_sent_once_on_restart() {
     let sim = start(quick_config()).await;
     let home = tempfile::tempdir().unwrap();
-    let journal_dir = home.path().join("journal");
+    let ledger_dir = home.path().join("ledger");
     let frame = png(home.path(), "frame.png", 1280, 720);
     {
-        let mut journal = Ledger::open(&journal_dir).unwrap();
+        let mut ledger = Ledger::open(&ledger_dir).unwrap();
         let mut request = KlingRequest::new("a fox leaves the frame");
         request.start_image = Some(kling_tui::kling::AssetId::new(frame.to_string_lossy()));
         request.aspect_ratio = None;
-        let id = journal
+        let id = ledger
             .record_intent("2026-11-24T12:00:00Z".into(), request)
             .unwrap();
         let asset = client_for(&sim)
             .upload_file(&frame, "image/png", &mut |_| {}, Duration::from_millis(10))
             .await
             .unwrap();
-        journal
+        ledger
             .append(
                 kling_tui::engine::Record::Uploaded {
                     local_id: id,
@@ -393,9 +393,9 @@ async fn a_submission_stopped_after_its_last_upload_is_sent_once_on_restart() {
             )
             .unwrap();
     }
-    let journal = Ledger::open(&journal_dir).unwrap();
+    let ledger = Ledger::open(&ledger_dir).unwrap();
     let out = home.path().join("out");
-    let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 100.0)).unwrap();
+    let mut engine = engine::start(options(&sim), ledger, fast_engine(&out, 100.0)).unwrap();
     let jobs = run_until_settled(&mut engine, 1).await;
     engine.shutdown().await;
     assert_eq!(
@@ -417,9 +417,9 @@ async fn an_upload_that_fails_for_a_while_is_tried_again_not_given_up() {
         status: 503,
         count: 3,
     });
-    let journal = Ledger::open(&home.path().join("journal")).unwrap();
+    let ledger = Ledger::open(&home.path().join("ledger")).unwrap();
     let out = home.path().join("out");
-    let mut engine = engine::start(options(&sim), journal, fast_engine(&out, 100.0)).unwrap();
+    let mut engine = engine::start(options(&sim), ledger, fast_engine(&out, 100.0)).unwrap();
     let mut request = KlingRequest::new("a fox leaves the frame");
     request.start_image = Some(kling_tui::kling::AssetId::new(frame.to_string_lossy()));
     engine.commands.send(Command::Submit(request)).unwrap();

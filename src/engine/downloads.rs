@@ -1,5 +1,5 @@
 //! One download as the engine runs it: progress reported a few times a second, and the final
-//! name written to the journal (through the worker, which owns it) before the file takes it.
+//! name written to the ledger (through the worker, which owns it) before the file takes it.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! `kling-tui download`: every asset of finished jobs, checked against the journal so a video
+//! `kling-tui download`: every asset of finished jobs, checked against the ledger so a video
 //! already saved is reported rather than fetched again, and each new one recorded there.
 
 use std::collections::BTreeMap;
@@ -24,7 +24,7 @@ pub async fn run(
     let session = Session::open(cli).await?;
     let client = session.client_telling_retries()?;
     let dir = session.download_dir(out);
-    let mut ledger = Records::open(&session.journal_dir)?;
+    let mut ledger = Records::open(&session.ledger_dir)?;
     let mut code = exit::OK;
     for job_id in jobs {
         let outcome = async {
@@ -62,7 +62,7 @@ pub async fn run(
     Ok(code)
 }
 
-/// The journal as this command can use it: for writing when no other kling-tui holds it,
+/// The ledger as this command can use it: for writing when no other kling-tui holds it,
 /// else read-only (files it records are still recognised, new ones are not recorded).
 enum Records {
     Writable(Box<engine::Ledger>),
@@ -87,7 +87,7 @@ impl Records {
 
     fn jobs(&self) -> &BTreeMap<LocalId, JobRecord> {
         match self {
-            Records::Writable(journal) => journal.jobs(),
+            Records::Writable(ledger) => ledger.jobs(),
             Records::ReadOnly(jobs) => jobs,
         }
     }
@@ -112,12 +112,12 @@ impl Records {
         Some(id)
     }
 
-    /// Appends a record when the journal is ours to write; an error says it could not be.
+    /// Appends a record when the ledger is ours to write; an error says it could not be.
     fn try_write(&mut self, record: Record) -> Result<(), String> {
         match self {
-            Records::Writable(journal) => journal
+            Records::Writable(ledger) => ledger
                 .append(record, true)
-                .map_err(|e| format!("cannot write the journal: {e}")),
+                .map_err(|e| format!("cannot write the ledger: {e}")),
             Records::ReadOnly(_) => Ok(()),
         }
     }
@@ -140,7 +140,7 @@ async fn download_job(
     let local_id = ledger.track(job);
     if local_id.is_some() && matches!(ledger, Records::ReadOnly(_)) {
         eprintln!(
-            "note: another kling-tui process holds the journal; files saved now are not recorded there"
+            "note: another kling-tui process holds the ledger; files saved now are not recorded there"
         );
     }
     let mut files = Vec::new();
@@ -188,7 +188,7 @@ async fn download_job(
     (files, None)
 }
 
-/// Progress on stderr, and the journal told of the final name before the file takes it.
+/// Progress on stderr, and the ledger told of the final name before the file takes it.
 struct Observer<'a> {
     progress: ProgressLine,
     label: String,

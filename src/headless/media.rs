@@ -58,7 +58,7 @@ pub async fn resolve(session: &Session, request: &mut KlingRequest) -> Result<()
     if files.is_empty() {
         return Ok(());
     }
-    let cache = Mutex::new(UploadCache::load(&session.journal_dir));
+    let cache = Mutex::new(UploadCache::load(&session.ledger_dir));
     let mut ids = std::collections::HashMap::new();
     for (value, info, role) in files {
         let (asset, _) = upload_one(session, &cache, &info.path, role).await?;
@@ -140,7 +140,7 @@ pub async fn upload_command(
         return Err(CliError::Invalid(problems));
     }
     let session = Session::open(cli).await?;
-    let cache = Mutex::new(UploadCache::load(&session.journal_dir));
+    let cache = Mutex::new(UploadCache::load(&session.ledger_dir));
     for (info, role) in checked {
         let (asset_id, reused) = upload_one(&session, &cache, &info.path, role).await?;
         if json {

@@ -1,5 +1,5 @@
-//! Where a command's client and journal come from: the real API with credentials and the
-//! journal in the data folder, or an in-process simulator and a throw-away journal for `--demo`.
+//! Where a command's client and ledger come from: the real API with credentials and the
+//! ledger in the data folder, or an in-process simulator and a throw-away ledger for `--demo`.
 
 use std::path::{Path, PathBuf};
 
@@ -18,12 +18,12 @@ pub struct Session {
     pub options: ClientOptions,
     pub client: ScenarioClient,
     pub config: Option<ConfigFile>,
-    /// The journal of jobs sent to this API (and project).
-    pub journal_dir: PathBuf,
+    /// The ledger of jobs sent to this API (and project).
+    pub ledger_dir: PathBuf,
     pub demo: bool,
     requests_per_second: Option<f64>,
     give_up_after: Option<std::time::Duration>,
-    /// Keep the demo simulator and its journal alive as long as the session.
+    /// Keep the demo simulator and its ledger alive as long as the session.
     _sim: Option<SimHandle>,
     _demo_dir: Option<tempfile::TempDir>,
 }
@@ -64,7 +64,7 @@ impl Session {
         options.project_id = project_id;
         tune(&mut options, config.as_ref(), cli);
         let data_dir = dirs.map_err(|_| ConfigError::NoHome)?.data_dir;
-        let journal_dir = data_dir.join("journals").join(journal_key(
+        let ledger_dir = data_dir.join("journals").join(journal_key(
             options.base_url.as_str(),
             options.project_id.as_deref(),
         ));
@@ -72,7 +72,7 @@ impl Session {
             client: ScenarioClient::new(options.clone())?,
             options,
             config,
-            journal_dir,
+            ledger_dir,
             demo: false,
             requests_per_second: cli.requests_per_second,
             give_up_after: cli.give_up_after,
@@ -107,12 +107,12 @@ impl Session {
         let demo_dir = tempfile::Builder::new()
             .prefix("kling-tui-demo-")
             .tempdir()
-            .map_err(|e| CliError::Local(format!("cannot make a demo journal folder: {e}")))?;
+            .map_err(|e| CliError::Local(format!("cannot make a demo ledger folder: {e}")))?;
         Ok(Self {
             client: ScenarioClient::new(options.clone())?,
             options,
             config,
-            journal_dir: demo_dir.path().to_path_buf(),
+            ledger_dir: demo_dir.path().to_path_buf(),
             demo: true,
             requests_per_second: cli.requests_per_second,
             give_up_after: cli.give_up_after,
@@ -131,9 +131,9 @@ impl Session {
         Ok(ScenarioClient::new(options)?)
     }
 
-    /// The journal folder for the API and project the flags and config name, without needing
+    /// The ledger folder for the API and project the flags and config name, without needing
     /// credentials: listing jobs must work with none.
-    pub fn journal_dir_for(cli: &Cli) -> Result<PathBuf, CliError> {
+    pub fn ledger_dir_for(cli: &Cli) -> Result<PathBuf, CliError> {
         let dirs = Dirs::locate()?;
         let config = config::load(&dirs.config_file).ok().flatten();
         let (base_url, project) = endpoint(cli, config.as_ref())?;
@@ -173,9 +173,9 @@ impl Session {
         engine
     }
 
-    /// Opens the journal for writing; a second process gets a clear refusal.
-    pub fn open_journal(&self) -> Result<Ledger, CliError> {
-        Ledger::open(&self.journal_dir).map_err(|e| CliError::Local(e.to_string()))
+    /// Opens the ledger for writing; a second process gets a clear refusal.
+    pub fn open_ledger(&self) -> Result<Ledger, CliError> {
+        Ledger::open(&self.ledger_dir).map_err(|e| CliError::Local(e.to_string()))
     }
 }
 

@@ -1,4 +1,4 @@
-//! `kling-tui submit`: validate, then dry-run, or journal and send through the engine, then
+//! `kling-tui submit`: validate, then dry-run, or record and send through the engine, then
 //! optionally wait and download.
 
 use std::collections::HashSet;
@@ -26,15 +26,15 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
     }
 
     let wait = args.wait || args.download.is_some();
-    let journal = session.open_journal()?;
-    let existing: HashSet<LocalId> = journal.jobs().keys().copied().collect();
+    let ledger = session.open_ledger()?;
+    let existing: HashSet<LocalId> = ledger.jobs().keys().copied().collect();
     let mut config = session.engine_config(args.download.as_deref());
-    // Only this job is downloaded, on request below; others in the journal are `watch`'s.
+    // Only this job is downloaded, on request below; others in the ledger are `watch`'s.
     config.auto_download = false;
     config.resume = false;
     let default_interval = if session.demo { 1.0 } else { 3.0 };
     config.poll_initial = Duration::from_secs_f64(args.poll_interval.unwrap_or(default_interval));
-    let mut engine = engine::start(session.options.clone(), journal, config)?;
+    let mut engine = engine::start(session.options.clone(), ledger, config)?;
     let _ = engine.commands.send(Command::Submit(request));
 
     let mut ours: Option<LocalId> = None;
@@ -48,7 +48,7 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
             _ = tokio::signal::ctrl_c() => {
                 progress.finish();
                 eprintln!(
-                    "interrupted: the job is in the journal and keeps running on the server; \
+                    "interrupted: the job is in the ledger and keeps running on the server; \
                      `kling-tui watch` follows it"
                 );
                 break Ok(exit::INTERRUPTED);
@@ -93,7 +93,7 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
                         JobReport::from_record(&job).print(args.json);
                         break Err(CliError::Local(format!(
                             "gave up waiting: polls kept failing ({}); the job is in the \
-                             journal, and `kling-tui watch` follows it",
+                             ledger, and `kling-tui watch` follows it",
                             job.trouble.as_ref().map(|t| t.error.as_str()).unwrap_or("")
                         )));
                     }

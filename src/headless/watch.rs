@@ -1,4 +1,4 @@
-//! `kling-tui watch` and `kling-tui jobs`: follow the journal's jobs until everything is final
+//! `kling-tui watch` and `kling-tui jobs`: follow the ledger's jobs until everything is final
 //! and on disk, and list them.
 
 use std::collections::BTreeMap;
@@ -14,7 +14,7 @@ use super::{CliError, Session, exit};
 
 pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
     let session = Session::open(cli).await?;
-    let journal = session.open_journal()?;
+    let ledger = session.open_ledger()?;
     let mut config = session.engine_config(args.out.as_deref());
     if args.no_download {
         config.auto_download = false;
@@ -23,7 +23,7 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
         config.poll_initial = Duration::from_secs_f64(secs);
     }
     let auto_download = config.auto_download;
-    let mut engine = engine::start(session.options.clone(), journal, config)?;
+    let mut engine = engine::start(session.options.clone(), ledger, config)?;
     let mut jobs: BTreeMap<LocalId, JobRecord> = BTreeMap::new();
     let mut shown: BTreeMap<LocalId, String> = BTreeMap::new();
     let code = loop {
@@ -130,7 +130,7 @@ fn summary(jobs: &BTreeMap<LocalId, JobRecord>, auto_download: bool) -> i32 {
 }
 
 pub async fn jobs(cli: &Cli, args: &JobsArgs) -> Result<i32, CliError> {
-    let dir = Session::journal_dir_for(cli)?;
+    let dir = Session::ledger_dir_for(cli)?;
     let query = JobQuery {
         status: args.status.clone(),
         since: args.since,
@@ -168,7 +168,7 @@ pub async fn spend(
     by: Option<&str>,
     json: bool,
 ) -> Result<i32, CliError> {
-    let dir = Session::journal_dir_for(cli)?;
+    let dir = Session::ledger_dir_for(cli)?;
     let by = match by {
         Some("day") => SpendBy::Day,
         Some("mode") => SpendBy::Mode,

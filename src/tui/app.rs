@@ -596,7 +596,7 @@ impl App {
                 if let Some(job) = self.queue.selected_job() {
                     self.popup = Some(Popup::Confirm {
                         question: format!(
-                            "Forget #{}? It leaves the journal; the job on the server and any \
+                            "Forget #{}? It leaves the ledger; the job on the server and any \
                              files stay.",
                             job.local_id
                         ),

@@ -60,9 +60,9 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
             .map_err(|e| CliError::Invalid(vec![format!("config.toml: {e}")]))?;
     }
 
-    let journal = session.open_journal()?;
+    let ledger = session.open_ledger()?;
     let config = session.engine_config(None);
-    let mut engine = engine::start(session.options.clone(), journal, config)?;
+    let mut engine = engine::start(session.options.clone(), ledger, config)?;
     let mut terminal = enter(cli.mouse)
         .map_err(|e| CliError::Local(format!("cannot set up the terminal: {e}")))?;
     let outcome = event_loop(&mut terminal, &mut app, &mut engine).await;
@@ -85,7 +85,7 @@ async fn event_loop(
     // The newest finished jobs, for the first frame; older ones as the list scrolls.
     app.ask_history(&mut effects);
     // Killed politely (SIGTERM, or the SSH session hanging up): leave like a quit, so the
-    // terminal is restored and the journal written.
+    // terminal is restored and the ledger written.
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| CliError::Local(format!("cannot watch signals: {e}")))?;
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())

@@ -1,5 +1,5 @@
 //! Drawing: a pure function of the app's state onto a frame. Everything shown that came from
-//! the server, the journal or the user is sanitized on the way in.
+//! the server, the ledger or the user is sanitized on the way in.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
