@@ -401,3 +401,30 @@ fn spend_counts_confirmed_costs_and_leaves_refunds_out() {
         "{since}"
     );
 }
+
+#[test]
+fn before_the_take_over_jobs_and_spend_read_the_0_1_journal_as_it_is() {
+    let (rt, sim) = sim_with_jobs(0);
+    std::mem::forget(rt);
+    let home = tempfile::tempdir().unwrap();
+    let dir = ledger_dir(&sim, home.path());
+    for name in ["ledger.sqlite3", "ledger.sqlite3-wal", "ledger.sqlite3-shm"] {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+    std::fs::copy(fixture("compacted.jsonl"), dir.join("journal.jsonl")).unwrap();
+    assert_eq!(
+        listed(&sim, home.path(), &["--status", "success"]),
+        [1, 2, 3]
+    );
+    assert_eq!(listed(&sim, home.path(), &["--search", "TWO"]), [2]);
+    let out = against(&sim, home.path()).arg("spend").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).trim_end().ends_with("225 CU"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Read as it is: nothing was written or taken over.
+    assert!(dir.join("journal.jsonl").exists());
+    assert!(!dir.join("ledger.sqlite3").exists());
+}

@@ -184,12 +184,7 @@ impl Ledger {
         query: &JobQuery,
         each: impl FnMut(JobRecord),
     ) -> Result<(), LedgerError> {
-        let Some(conn) = Self::reader(dir)? else {
-            // No ledger yet: what a 0.1 journal there holds, filtered the same way.
-            let jobs = query.pick(Self::read_only(dir)?.into_values().collect());
-            jobs.into_iter().for_each(each);
-            return Ok(());
-        };
+        let conn = Self::reader_or_journal(dir)?;
         query::jobs(&conn, query, each).map_err(|e| sql_err(&dir.join(FILE_NAME), e))
     }
 
@@ -199,10 +194,26 @@ impl Ledger {
         since: Option<jiff::Timestamp>,
         by: SpendBy,
     ) -> Result<Vec<Spend>, LedgerError> {
-        let Some(conn) = Self::reader(dir)? else {
-            return Ok(Vec::new());
-        };
+        let conn = Self::reader_or_journal(dir)?;
         query::spend(&conn, since, by).map_err(|e| sql_err(&dir.join(FILE_NAME), e))
+    }
+
+    /// The ledger to read; before any, a 0.1 journal there (not taken over yet) read into a
+    /// ledger in memory, so every query is the same SQL whichever holds the jobs.
+    fn reader_or_journal(dir: &Path) -> Result<Connection, LedgerError> {
+        if let Some(conn) = Self::reader(dir)? {
+            return Ok(conn);
+        }
+        let jobs = Self::read_only(dir)?;
+        let path = dir.join(JOURNAL_0_1);
+        let mut conn = Connection::open_in_memory().map_err(|e| sql_err(&path, e))?;
+        schema::migrate(&mut conn, schema::MIGRATIONS.len()).map_err(|e| io_err(&path, &e))?;
+        let tx = conn.transaction().map_err(|e| sql_err(&path, e))?;
+        for job in jobs.values() {
+            rows::save(&tx, job).map_err(|e| sql_err(&path, e))?;
+        }
+        tx.commit().map_err(|e| sql_err(&path, e))?;
+        Ok(conn)
     }
 
     /// A read-only connection, checked; `None` when there is no ledger yet.

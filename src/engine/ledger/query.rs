@@ -21,37 +21,6 @@ pub struct JobQuery {
     pub limit: Option<usize>,
 }
 
-impl JobQuery {
-    /// The same choice made in memory, for jobs read from a 0.1 journal not taken over yet.
-    pub fn pick(&self, mut jobs: Vec<JobRecord>) -> Vec<JobRecord> {
-        jobs.retain(|job| {
-            let status = job.status.as_ref().map(|s| s.as_str().to_string());
-            let (phase, _) = rows::phase(&job.submission);
-            let status_ok = self.status.as_ref().is_none_or(|want| {
-                status.as_deref() == Some(want.as_str())
-                    || want.strip_suffix("-locally").unwrap_or(want) == phase
-            });
-            let since_ok = self.since.is_none_or(|since| {
-                job.created_at
-                    .parse::<jiff::Timestamp>()
-                    .is_ok_and(|t| t >= since)
-            });
-            let search_ok = self.search.as_ref().is_none_or(|text| {
-                job.request
-                    .prompt
-                    .to_lowercase()
-                    .contains(&text.to_lowercase())
-            });
-            status_ok && since_ok && search_ok
-        });
-        if let Some(limit) = self.limit {
-            let skip = jobs.len().saturating_sub(limit);
-            jobs.drain(..skip);
-        }
-        jobs
-    }
-}
-
 /// Creative units spent in one group.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
