@@ -343,16 +343,19 @@ fn finished(from: u64, to: u64) -> Vec<kling_tui::engine::JobRecord> {
         .collect()
 }
 
-fn history_asked(effects: &[Effect]) -> Vec<(u64, Option<String>, Option<u64>)> {
+fn history_asked(
+    effects: &[Effect],
+) -> Vec<(u64, Option<String>, kling_tui::engine::HistoryOrder, usize)> {
     effects
         .iter()
         .filter_map(|e| match e {
             Effect::Engine(Command::History {
                 seq,
                 search,
-                before,
+                order,
+                offset,
                 ..
-            }) => Some((*seq, search.clone(), *before)),
+            }) => Some((*seq, search.clone(), *order, *offset)),
             _ => None,
         })
         .collect()
@@ -365,7 +368,8 @@ fn finished_history_is_read_a_page_at_a_time_as_the_list_scrolls() {
     let mut app = app_with(vec![]);
     let mut effects = Vec::new();
     app.ask_history(&mut effects);
-    assert_eq!(history_asked(&effects), [(1, None, None)]);
+    use kling_tui::engine::HistoryOrder::{Newest, Status};
+    assert_eq!(history_asked(&effects), [(1, None, Newest, 0)]);
     // The newest page: 1000 finished jobs in all.
     app.on_engine(Event::History {
         seq: 1,
@@ -381,7 +385,7 @@ fn finished_history_is_read_a_page_at_a_time_as_the_list_scrolls() {
     for _ in 0..HISTORY_PAGE {
         asked.extend(history_asked(&app.on_key(key(KeyCode::Down))));
     }
-    assert_eq!(asked, [(2, None, Some(1000 - page + 1))], "asked once");
+    assert_eq!(asked, [(2, None, Newest, HISTORY_PAGE)], "asked once");
     // An old answer is dropped; the right one is merged.
     app.on_engine(Event::History {
         seq: 1,
@@ -398,7 +402,7 @@ fn finished_history_is_read_a_page_at_a_time_as_the_list_scrolls() {
     // A search starts again from the newest, matching it.
     app.on_key(key(KeyCode::Char('/')));
     let effects = app.on_key(key(KeyCode::Char('f')));
-    assert_eq!(history_asked(&effects), [(3, Some("f".into()), None)]);
+    assert_eq!(history_asked(&effects), [(3, Some("f".into()), Newest, 0)]);
     // A short page is the end: nothing more is asked.
     app.on_engine(Event::History {
         seq: 3,
@@ -409,4 +413,11 @@ fn finished_history_is_read_a_page_at_a_time_as_the_list_scrolls() {
     for _ in 0..10 {
         assert!(history_asked(&app.on_key(key(KeyCode::Down))).is_empty());
     }
+    // Another order is another query, from its start.
+    let effects = app.on_key(key(KeyCode::Char('s')));
+    let effects = [effects, app.on_key(key(KeyCode::Char('s')))].concat();
+    assert_eq!(
+        history_asked(&effects).last(),
+        Some(&(5, Some("f".into()), Status, 0))
+    );
 }

@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 pub use job::{
     DownloadRecord, JobRecord, LocalId, PollTrouble, Submission, is_local_file, local_files,
 };
-pub use ledger::{JobQuery, Ledger, LedgerError, Spend, SpendBy};
+pub use ledger::{HistoryOrder, JobQuery, Ledger, LedgerError, Spend, SpendBy};
 pub use pacer::Pacer;
 pub use record::Record;
 
@@ -91,12 +91,13 @@ pub enum Command {
     /// Ask the server what `request` would cost (a free dry run); answered by
     /// [`Event::Estimate`] with the same `seq`.
     Estimate { seq: u64, request: KlingRequest },
-    /// A page of finished jobs from the ledger: the newest `limit` older than `before` whose
-    /// prompt holds `search`, oldest first; answered by [`Event::History`] with the same `seq`.
+    /// A page of finished jobs from the ledger whose prompt holds `search`, in `order`, from
+    /// the `offset`-th; answered by [`Event::History`] with the same `seq`.
     History {
         seq: u64,
         search: Option<String>,
-        before: Option<LocalId>,
+        order: HistoryOrder,
+        offset: usize,
         limit: usize,
     },
     /// Stop: finish writing the ledger and end the event stream.

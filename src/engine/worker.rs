@@ -357,9 +357,10 @@ impl Worker {
             Command::History {
                 seq,
                 search,
-                before,
+                order,
+                offset,
                 limit,
-            } => match self.ledger.history(search.as_deref(), before, limit) {
+            } => match self.ledger.history(search.as_deref(), order, offset, limit) {
                 Ok((jobs, total)) => self.emit(Event::History { seq, jobs, total }),
                 Err(e) => self.error(None, format!("cannot read the history: {e}")),
             },

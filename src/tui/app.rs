@@ -71,8 +71,8 @@ pub struct History {
     pub pending: bool,
     /// Every older finished job (for the current search) is loaded.
     pub exhausted: bool,
-    /// The oldest finished job loaded: the next page starts below it.
-    pub oldest: Option<LocalId>,
+    /// Finished jobs loaded in the current order and search: the next page starts there.
+    pub loaded: usize,
     /// How many finished jobs match in all, once known.
     pub total: Option<u64>,
 }
@@ -332,9 +332,7 @@ impl App {
                     self.history.pending = false;
                     self.history.total = Some(total);
                     self.history.exhausted = jobs.len() < HISTORY_PAGE;
-                    if let Some(first) = jobs.first() {
-                        self.history.oldest = Some(first.local_id);
-                    }
+                    self.history.loaded += jobs.len();
                     for job in jobs {
                         // What the engine says of a job it holds is newer than the ledger.
                         self.queue.jobs.entry(job.local_id).or_insert(job);
@@ -371,10 +369,10 @@ impl App {
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        let filter = self.queue.filter.clone();
+        let (filter, sort) = (self.queue.filter.clone(), self.queue.sort);
         let mut effects = self.on_key_inner(key);
-        if self.queue.filter != filter {
-            // Another search: history from the newest again, matching it.
+        if self.queue.filter != filter || self.queue.sort != sort {
+            // Another search or order: history from its start again.
             self.history = History {
                 seq: self.history.seq,
                 ..History::default()
@@ -394,7 +392,8 @@ impl App {
         effects.push(Effect::Engine(Command::History {
             seq: self.history.seq,
             search: (!search.is_empty()).then_some(search),
-            before: self.history.oldest,
+            order: self.queue.sort.history_order(),
+            offset: self.history.loaded,
             limit: HISTORY_PAGE,
         }));
     }

@@ -24,6 +24,17 @@ impl SortKey {
         }
     }
 
+    /// The same order, for the finished jobs the ledger pages.
+    pub fn history_order(self) -> crate::engine::HistoryOrder {
+        use crate::engine::HistoryOrder;
+        match self {
+            SortKey::Newest => HistoryOrder::Newest,
+            SortKey::Oldest => HistoryOrder::Oldest,
+            SortKey::Status => HistoryOrder::Status,
+            SortKey::Progress => HistoryOrder::Progress,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             SortKey::Newest => "newest",

@@ -12,7 +12,7 @@ mod query;
 mod rows;
 mod schema;
 
-pub use query::{JobQuery, Spend, SpendBy};
+pub use query::{HistoryOrder, JobQuery, Spend, SpendBy};
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -322,15 +322,16 @@ impl Ledger {
         })
     }
 
-    /// A page of finished jobs: the newest `limit` older than `before` whose prompt holds
-    /// `search`, oldest first; and how many finished jobs match in all.
+    /// A page of finished jobs whose prompt holds `search`, in `order`, from the `offset`-th,
+    /// at most `limit`; and how many finished jobs match in all.
     pub fn history(
         &self,
         search: Option<&str>,
-        before: Option<LocalId>,
+        order: HistoryOrder,
+        offset: usize,
         limit: usize,
     ) -> Result<(Vec<JobRecord>, u64), LedgerError> {
-        query::history(&self.conn, FINISHED, search, before, limit)
+        query::history(&self.conn, FINISHED, search, order, offset, limit)
             .map_err(|e| sql_err(&self.path(), e))
     }
 

@@ -87,13 +87,42 @@ pub(super) fn jobs(
     )
 }
 
-/// The newest `finished` jobs (an SQL condition) older than `before` whose prompt holds `search`, at
-/// most `limit`, oldest first; and how many match in all.
+/// The order in which history is paged: the app's sort orders, as SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HistoryOrder {
+    #[default]
+    Newest,
+    Oldest,
+    /// What needs attention first: refused and failed, then succeeded, then canceled.
+    Status,
+    Progress,
+}
+
+impl HistoryOrder {
+    fn sql(self) -> &'static str {
+        match self {
+            HistoryOrder::Newest => "local_id DESC",
+            HistoryOrder::Oldest => "local_id ASC",
+            HistoryOrder::Status => {
+                "CASE WHEN phase = 'unconfirmed' THEN 0
+                      WHEN phase = 'rejected' OR status = 'failure' THEN 1
+                      WHEN status = 'success' THEN 5
+                      WHEN status = 'canceled' THEN 6
+                      ELSE 4 END, local_id DESC"
+            }
+            HistoryOrder::Progress => "progress DESC, local_id DESC",
+        }
+    }
+}
+
+/// The `finished` jobs (an SQL condition) whose prompt holds `search`, in `order`, from the
+/// `offset`-th, at most `limit`; and how many match in all.
 pub(super) fn history(
     conn: &Connection,
     finished: &str,
     search: Option<&str>,
-    before: Option<crate::engine::LocalId>,
+    order: HistoryOrder,
+    offset: usize,
     limit: usize,
 ) -> rusqlite::Result<(Vec<JobRecord>, u64)> {
     let mut filter = finished.to_string();
@@ -107,16 +136,14 @@ pub(super) fn history(
         rusqlite::params_from_iter(values.iter()),
         |r| r.get(0),
     )?;
-    if let Some(before) = before {
-        filter.push_str(" AND local_id < ?");
-        values.push(Value::Integer(rows::sql_id(before)?));
-    }
     values.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+    values.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
     let page = rows::load_where(
         conn,
         &format!(
             "local_id IN (SELECT local_id FROM jobs WHERE {filter}
-                          ORDER BY local_id DESC LIMIT ?)"
+                          ORDER BY {} LIMIT ? OFFSET ?)",
+            order.sql()
         ),
         &values,
     )?;

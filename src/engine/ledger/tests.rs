@@ -287,18 +287,22 @@ fn memory_holds_unfinished_work_and_history_is_read_in_pages() {
         [5],
         "only live work"
     );
-    let (page, total) = l.history(None, None, 2).unwrap();
+    use super::HistoryOrder::{Newest, Oldest, Status};
+    let ids = |page: Vec<JobRecord>| page.iter().map(|j| j.local_id).collect::<Vec<_>>();
+    let (page, total) = l.history(None, Newest, 0, 2).unwrap();
     assert_eq!(total, 4);
-    assert_eq!(page.iter().map(|j| j.local_id).collect::<Vec<_>>(), [3, 4]);
-    let (page, _) = l.history(None, Some(3), 2).unwrap();
-    assert_eq!(page.iter().map(|j| j.local_id).collect::<Vec<_>>(), [1, 2]);
-    let (page, total) = l.history(Some("JOB 2"), None, 10).unwrap();
+    assert_eq!(ids(page), [3, 4]);
+    assert_eq!(ids(l.history(None, Newest, 2, 2).unwrap().0), [1, 2]);
+    assert_eq!(ids(l.history(None, Oldest, 0, 1).unwrap().0), [1]);
+    // The failed one first, as the app's status order has it.
+    assert_eq!(ids(l.history(None, Status, 0, 1).unwrap().0), [3]);
+    let (page, total) = l.history(Some("JOB 2"), Newest, 0, 10).unwrap();
     assert_eq!((page.len(), total), (1, 1));
     // A command about a finished job brings it back, and records about it still land.
     assert_eq!(l.find_server_job("job_2"), Some(2));
     assert!(l.job(2).is_some());
     l.evict_settled();
     l.append(Record::Forgotten { local_id: 4 }, true).unwrap();
-    assert_eq!(l.history(None, None, 10).unwrap().1, 3);
+    assert_eq!(l.history(None, Newest, 0, 10).unwrap().1, 3);
     assert!(l.server_ids().contains("job_1"));
 }
