@@ -323,17 +323,14 @@ async fn a_planted_file_at_the_final_name_is_neither_taken_nor_overwritten() {
     assert_eq!(std::fs::read(&final_name).unwrap(), planted);
 
     // Recorded by the caller with its size: taken as done, nothing fetched.
+    let recorded = Destination {
+        dir: dir.path(),
+        stem: "job_1",
+        recorded: Some((&saved.path, saved.size)),
+    };
     let before = sim.stats().cdn_requests;
     let again = client
-        .download_asset(
-            &asset,
-            &Destination {
-                dir: dir.path(),
-                stem: "job_1",
-                recorded: Some((&saved.path, saved.size)),
-            },
-            &mut no_progress(),
-        )
+        .download_asset(&asset, &recorded, &mut no_progress())
         .await
         .unwrap();
     assert!(again.existing);
@@ -343,15 +340,7 @@ async fn a_planted_file_at_the_final_name_is_neither_taken_nor_overwritten() {
     // A recorded file whose size changed since is not the download any more.
     std::fs::write(&saved.path, b"edited").unwrap();
     let fresh = client
-        .download_asset(
-            &asset,
-            &Destination {
-                dir: dir.path(),
-                stem: "job_1",
-                recorded: Some((&saved.path, saved.size)),
-            },
-            &mut no_progress(),
-        )
+        .download_asset(&asset, &recorded, &mut no_progress())
         .await
         .unwrap();
     assert!(!fresh.existing);

@@ -226,10 +226,7 @@ pub(crate) fn apply(jobs: &mut BTreeMap<LocalId, JobRecord>, record: Record) {
             file,
             size,
         } => {
-            if let Some(d) = jobs
-                .get_mut(&local_id)
-                .and_then(|j| j.downloads.get_mut(index))
-            {
+            if let Some(d) = download_mut(jobs, local_id, index) {
                 d.placing = Some(file);
                 d.size = Some(size);
             }
@@ -240,10 +237,7 @@ pub(crate) fn apply(jobs: &mut BTreeMap<LocalId, JobRecord>, record: Record) {
             file,
             size,
         } => {
-            if let Some(d) = jobs
-                .get_mut(&local_id)
-                .and_then(|j| j.downloads.get_mut(index))
-            {
+            if let Some(d) = download_mut(jobs, local_id, index) {
                 d.file = Some(file);
                 d.size = size.or(d.size);
                 d.placing = None;
@@ -255,10 +249,7 @@ pub(crate) fn apply(jobs: &mut BTreeMap<LocalId, JobRecord>, record: Record) {
             index,
             error,
         } => {
-            if let Some(d) = jobs
-                .get_mut(&local_id)
-                .and_then(|j| j.downloads.get_mut(index))
-            {
+            if let Some(d) = download_mut(jobs, local_id, index) {
                 d.error = Some(error);
             }
         }
@@ -284,4 +275,13 @@ pub(crate) fn record_id(record: &Record) -> LocalId {
         | Record::Forgotten { local_id } => *local_id,
         Record::Job { job } => job.local_id,
     }
+}
+
+/// The `index`-th download of job `local_id`, when both exist.
+fn download_mut(
+    jobs: &mut BTreeMap<LocalId, JobRecord>,
+    local_id: LocalId,
+    index: usize,
+) -> Option<&mut DownloadRecord> {
+    jobs.get_mut(&local_id)?.downloads.get_mut(index)
 }

@@ -244,12 +244,10 @@ impl Worker {
         }
     }
 
+    /// Finished work leaves memory a moment after its last event went out. (Records are
+    /// committed as they are made: nothing else waits for this.)
     fn sync(&mut self) {
-        // Finished work leaves memory a moment after its last event went out.
         self.ledger.evict_settled();
-        if let Err(e) = self.ledger.sync() {
-            self.error(None, format!("cannot write the ledger: {e}"));
-        }
     }
 
     /// Picks up where the last run stopped: polls every unfinished job, resumes downloads,

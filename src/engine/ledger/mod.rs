@@ -430,11 +430,6 @@ impl Ledger {
         Ok(())
     }
 
-    /// Every record is committed as it is appended; kept for the callers' rhythm.
-    pub fn sync(&mut self) -> Result<(), LedgerError> {
-        Ok(())
-    }
-
     /// Takes over a 0.1 journal: every job in one transaction, then the file renamed.
     fn take_over_journal(&mut self) -> Result<(), LedgerError> {
         let journal = self.dir.join(JOURNAL_0_1);
