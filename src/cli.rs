@@ -122,6 +122,43 @@ pub enum Command {
     },
     /// Print the manual page (roff), e.g. `kling-tui man > ~/.local/share/man/man1/kling-tui.1`.
     Man,
+    /// The background engine that runs the jobs of this API and project for every client.
+    #[command(subcommand)]
+    Engine(EngineCommand),
+    /// Send again a submission that was never confirmed and not found on the server. It may
+    /// charge twice if the first did reach the server.
+    Resend {
+        #[arg(value_name = "JOB")]
+        job: String,
+        /// Send without asking (needed when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EngineCommand {
+    /// Pid, uptime, jobs, clients, socket and log of the running engine.
+    Status {
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the engine: nothing new is sent, answers to what was sent are recorded, partial
+    /// downloads are kept. Returns once the ledger is free.
+    Stop,
+    /// Print the engine's log.
+    Logs {
+        /// The last N lines.
+        #[arg(long, short = 'n', default_value_t = 50, value_name = "N")]
+        lines: usize,
+        /// Keep printing what is added, until Ctrl+C.
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
+    /// Run the engine in this process (started so by the clients; settings on stdin).
+    #[command(hide = true)]
+    Serve,
 }
 
 #[derive(Debug, Args)]

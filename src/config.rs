@@ -13,6 +13,8 @@ pub const ENV_KEY: &str = "SCENARIO_API_KEY";
 pub const ENV_SECRET: &str = "SCENARIO_API_SECRET";
 pub const ENV_SDK_KEY: &str = "SCENARIO_SDK_API_KEY";
 pub const ENV_SDK_SECRET: &str = "SCENARIO_SDK_API_SECRET";
+/// Every variable that may hold a credential.
+pub const CREDENTIAL_VARS: [&str; 4] = [ENV_KEY, ENV_SECRET, ENV_SDK_KEY, ENV_SDK_SECRET];
 
 /// What `config.toml` may hold. Unknown keys are refused so a typo never goes unnoticed.
 #[derive(Default, Clone, Deserialize)]
@@ -39,6 +41,10 @@ pub struct ConfigFile {
     pub stall_timeout: Option<Duration>,
     /// The most a download whose size nobody announced may write (default 4 GiB).
     pub max_download_bytes: Option<u64>,
+    /// The background engine leaves after this long with no client and nothing to do, e.g.
+    /// `"10m"` (the default); `"0"` keeps it running.
+    #[serde(default, deserialize_with = "duration_or_zero")]
+    pub engine_idle_exit: Option<Duration>,
     /// Colours of the full-screen app: `default`, or `mono` for none (as with `NO_COLOR`).
     pub theme: Option<Theme>,
     /// Key overrides for the full-screen app: action name → keys, e.g. `submit = "ctrl+s"`.
@@ -67,6 +73,7 @@ impl fmt::Debug for ConfigFile {
             .field("max_downloads", &self.max_downloads)
             .field("requests_per_second", &self.requests_per_second)
             .field("give_up_after", &self.give_up_after)
+            .field("engine_idle_exit", &self.engine_idle_exit)
             .field("stall_timeout", &self.stall_timeout)
             .field("max_download_bytes", &self.max_download_bytes)
             .field("theme", &self.theme)
@@ -104,6 +111,8 @@ pub enum ConfigError {
 pub struct Dirs {
     pub config_file: PathBuf,
     pub data_dir: PathBuf,
+    /// Logs: `$XDG_STATE_HOME/kling-tui` (the data folder where there is no such thing).
+    pub state_dir: PathBuf,
 }
 
 impl Dirs {
@@ -113,6 +122,10 @@ impl Dirs {
         Ok(Self {
             config_file: dirs.config_dir().join("config.toml"),
             data_dir: dirs.data_dir().to_path_buf(),
+            state_dir: dirs
+                .state_dir()
+                .unwrap_or_else(|| dirs.data_dir())
+                .to_path_buf(),
         })
     }
 }
@@ -145,6 +158,24 @@ fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, 
     crate::units::parse_duration(&text)
         .map(Some)
         .map_err(serde::de::Error::custom)
+}
+
+/// A duration where `0` means "never".
+fn duration_or_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(u64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Number(0) => Ok(Some(Duration::ZERO)),
+        Raw::Number(n) => Ok(Some(Duration::from_secs(n))),
+        Raw::Text(t) if t.trim() == "0" => Ok(Some(Duration::ZERO)),
+        Raw::Text(t) => crate::units::parse_duration(&t)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
 }
 
 /// " (line N, key `k`)" for a TOML error, so the message names where to look.

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod engine;
 pub mod headless;
 pub mod kling;

@@ -1,11 +1,17 @@
 use clap::Parser;
 
-use kling_tui::cli::Cli;
+use kling_tui::cli::{Cli, Command, EngineCommand};
 use kling_tui::config::Dirs;
 
 fn main() {
     let cli = Cli::parse();
-    let _log_guard = init_logging();
+    let serving = matches!(cli.command, Some(Command::Engine(EngineCommand::Serve)));
+    // The engine's stderr is its log file, opened for it by the client that started it.
+    let log_guard = if serving {
+        init_engine_logging()
+    } else {
+        init_logging()
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -32,7 +38,23 @@ fn main() {
     };
     // Don't wait for lingering keep-alive connections or a demo simulator to wind down.
     runtime.shutdown_background();
+    // Exiting skips destructors: the last log lines are written first.
+    drop(log_guard);
     std::process::exit(code);
+}
+
+fn init_engine_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::EnvFilter;
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    let filter =
+        EnvFilter::try_from_env("KLING_TUI_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
 }
 
 /// Logs go to a file in the data folder, never to stdout or stderr: the terminal belongs to

@@ -124,7 +124,7 @@ async fn two_hundred_jobs_all_finish_downloaded_within_the_budget() {
     let rate = 100.0;
     let mut engine = engine::start(options(&sim), ledger, fast_engine(&out, rate)).unwrap();
     for n in 0..200 {
-        engine.commands.send(Command::Submit(request(n))).unwrap();
+        engine.commands.send(Command::submit(request(n))).unwrap();
     }
     let jobs = run_until_settled(&mut engine, 200).await;
     engine.shutdown().await;
@@ -167,7 +167,7 @@ async fn the_concurrency_ceiling_queues_submissions_instead_of_failing_them() {
     let ledger = Ledger::open(&home.path().join("ledger")).unwrap();
     let mut engine = engine::start(options(&sim), ledger, fast_engine(&out, 200.0)).unwrap();
     for n in 0..12 {
-        engine.commands.send(Command::Submit(request(n))).unwrap();
+        engine.commands.send(Command::submit(request(n))).unwrap();
     }
     let jobs = run_until_settled(&mut engine, 12).await;
     engine.shutdown().await;
@@ -195,7 +195,7 @@ async fn downloads_survive_truncation_resets_expired_links_and_ignored_ranges() 
     sim.inject(Fault::CdnIgnoreRange { count: 2 });
     let mut engine = engine::start(options(&sim), ledger, fast_engine(&out, 100.0)).unwrap();
     for n in 0..4 {
-        engine.commands.send(Command::Submit(request(n))).unwrap();
+        engine.commands.send(Command::submit(request(n))).unwrap();
     }
     let mut jobs = BTreeMap::new();
     let mut expired = false;
@@ -250,7 +250,7 @@ async fn a_429_with_remaining_seconds_and_503_bursts_lose_nothing() {
     });
     let mut engine = engine::start(options(&sim), ledger, fast_engine(&out, 100.0)).unwrap();
     for n in 0..5 {
-        engine.commands.send(Command::Submit(request(n))).unwrap();
+        engine.commands.send(Command::submit(request(n))).unwrap();
     }
     let jobs = run_until_settled(&mut engine, 5).await;
     engine.shutdown().await;
@@ -279,7 +279,7 @@ async fn a_restart_resumes_polling_and_downloads_from_the_ledger() {
         config.auto_download = false;
         let mut engine = engine::start(options(&sim), ledger, config).unwrap();
         for n in 0..3 {
-            engine.commands.send(Command::Submit(request(n))).unwrap();
+            engine.commands.send(Command::submit(request(n))).unwrap();
         }
         // Stop as soon as all three have server ids: nothing is final yet.
         let mut accepted = 0;
@@ -320,7 +320,7 @@ async fn a_submission_interrupted_mid_upload_uploads_the_rest_and_is_sent_once()
             kling_tui::kling::AssetId::new(second.to_string_lossy()),
         ];
         let id = ledger
-            .record_intent("2026-11-24T12:00:00Z".into(), request)
+            .record_intent("2026-11-24T12:00:00Z".into(), request, None)
             .unwrap();
         assert_eq!(ledger.job(id).unwrap().state_word(), "uploading 0/2");
         let asset = client_for(&sim)
@@ -376,7 +376,7 @@ async fn a_submission_stopped_after_its_last_upload_is_sent_once_on_restart() {
         request.start_image = Some(kling_tui::kling::AssetId::new(frame.to_string_lossy()));
         request.aspect_ratio = None;
         let id = ledger
-            .record_intent("2026-11-24T12:00:00Z".into(), request)
+            .record_intent("2026-11-24T12:00:00Z".into(), request, None)
             .unwrap();
         let asset = client_for(&sim)
             .upload_file(&frame, "image/png", &mut |_| {}, Duration::from_millis(10))
@@ -422,7 +422,7 @@ async fn an_upload_that_fails_for_a_while_is_tried_again_not_given_up() {
     let mut engine = engine::start(options(&sim), ledger, fast_engine(&out, 100.0)).unwrap();
     let mut request = KlingRequest::new("a fox leaves the frame");
     request.start_image = Some(kling_tui::kling::AssetId::new(frame.to_string_lossy()));
-    engine.commands.send(Command::Submit(request)).unwrap();
+    engine.commands.send(Command::submit(request)).unwrap();
     let jobs = run_until_settled(&mut engine, 1).await;
     engine.shutdown().await;
     let job = jobs.values().next().unwrap();

@@ -20,11 +20,13 @@ fn text(bytes: &[u8]) -> String {
 
 /// Submits one job (no waiting) and returns its server id.
 fn submitted(sim: &kling_tui::sim::SimHandle, home: &std::path::Path) -> String {
-    let out = against(sim, home)
-        .args(["submit", "--prompt", "a red fox in snow", "--json"])
-        .timeout(GUARD)
-        .output()
-        .unwrap();
+    let out = without_engine_downloads(sim, home, || {
+        against(sim, home)
+            .args(["submit", "--prompt", "a red fox in snow", "--json"])
+            .timeout(GUARD)
+            .output()
+            .unwrap()
+    });
     assert!(out.status.success(), "{}", text(&out.stderr));
     json_lines(&out.stdout)[0]["jobId"]
         .as_str()
@@ -32,20 +34,39 @@ fn submitted(sim: &kling_tui::sim::SimHandle, home: &std::path::Path) -> String 
         .to_string()
 }
 
+/// Runs `f` with an engine that downloads nothing by itself, then stops that engine: the
+/// next command starts one with the test's own settings.
+fn without_engine_downloads<T>(
+    sim: &kling_tui::sim::SimHandle,
+    home: &std::path::Path,
+    f: impl FnOnce() -> T,
+) -> T {
+    write_config(home, "auto_download = false\n", 0o600);
+    let result = f();
+    against(sim, home)
+        .args(["engine", "stop"])
+        .assert()
+        .success();
+    write_config(home, "", 0o600);
+    result
+}
+
 /// Submits one job, waits for it to finish (without downloading) and returns its server id.
 fn finished(sim: &kling_tui::sim::SimHandle, home: &std::path::Path) -> String {
-    let out = against(sim, home)
-        .args([
-            "submit",
-            "--prompt",
-            "a red fox in snow",
-            "--wait",
-            "--json",
-        ])
-        .args(["--poll-interval", "0.1"])
-        .timeout(GUARD)
-        .output()
-        .unwrap();
+    let out = without_engine_downloads(sim, home, || {
+        against(sim, home)
+            .args([
+                "submit",
+                "--prompt",
+                "a red fox in snow",
+                "--wait",
+                "--json",
+            ])
+            .args(["--poll-interval", "0.1"])
+            .timeout(GUARD)
+            .output()
+            .unwrap()
+    });
     assert!(out.status.success(), "{}", text(&out.stderr));
     json_lines(&out.stdout)[0]["jobId"]
         .as_str()

@@ -62,6 +62,11 @@ fn ledger_dir(sim: &SimHandle, home: &Path) -> PathBuf {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // The engine it started lets go of the ledger: the test puts files there.
+    against(sim, home)
+        .args(["engine", "stop"])
+        .assert()
+        .success();
     let journals = home.join("data/kling-tui/journals");
     let dir = std::fs::read_dir(&journals)
         .unwrap()
@@ -256,7 +261,7 @@ fn known_history() -> (SimHandle, tempfile::TempDir) {
     for (created, prompt, mode, outcome) in jobs {
         let mut request = KlingRequest::new(prompt);
         request.mode = mode.parse().unwrap();
-        let id = ledger.record_intent(created.into(), request).unwrap();
+        let id = ledger.record_intent(created.into(), request, None).unwrap();
         let record = match outcome {
             Some((cost, status)) => {
                 ledger

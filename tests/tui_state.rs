@@ -32,7 +32,7 @@ fn submit_is_refused_with_every_problem_while_any_remain() {
     assert!(
         !effects
             .iter()
-            .any(|e| matches!(e, Effect::Engine(Command::Submit(_)))),
+            .any(|e| matches!(e, Effect::Engine(Command::Submit { .. }))),
         "{effects:?}"
     );
     match &app.popup {
@@ -58,7 +58,7 @@ fn a_valid_request_is_submitted_with_ctrl_r_or_f5_from_anywhere() {
     let sent: Vec<_> = effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Engine(Command::Submit(r)) => Some(r.clone()),
+            Effect::Engine(Command::Submit { request: r, .. }) => Some(r.clone()),
             _ => None,
         })
         .collect();
@@ -69,7 +69,7 @@ fn a_valid_request_is_submitted_with_ctrl_r_or_f5_from_anywhere() {
     assert!(
         effects
             .iter()
-            .any(|e| matches!(e, Effect::Engine(Command::Submit(_))))
+            .any(|e| matches!(e, Effect::Engine(Command::Submit { .. })))
     );
 }
 
@@ -324,7 +324,7 @@ fn local_files_are_checked_inline_and_tab_completes_their_paths() {
     assert!(
         !effects
             .iter()
-            .any(|e| matches!(e, Effect::Engine(Command::Submit(_))))
+            .any(|e| matches!(e, Effect::Engine(Command::Submit { .. })))
     );
 }
 

@@ -20,6 +20,24 @@ impl Credentials {
         }
     }
 
+    /// Proof of holding these credentials, for a `nonce` chosen by the one who checks:
+    /// SHA-256 over both, so neither crosses the engine's socket.
+    pub fn proof(&self, nonce: &str) -> String {
+        use sha2::Digest;
+        let mut hash = sha2::Sha256::new();
+        for part in [nonce, &self.key, &self.secret] {
+            hash.update(part.as_bytes());
+            hash.update([0]);
+        }
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The two halves, for handing the credentials to the engine process through its
+    /// start pipe (never an argument or a variable others could read).
+    pub(crate) fn parts(&self) -> (&str, &str) {
+        (&self.key, &self.secret)
+    }
+
     /// `Basic base64(key:secret)`, marked sensitive so HTTP tooling never prints it.
     pub(crate) fn header_value(&self) -> Option<HeaderValue> {
         let token = base64::engine::general_purpose::STANDARD

@@ -85,9 +85,17 @@ pub struct JobRecord {
     pub history: Vec<StatusChange>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub downloads: Vec<DownloadRecord>,
-    /// Polls of it keep failing; shown, never dropped. A fact of this session: not persisted.
-    #[serde(skip)]
+    /// Polls of it keep failing; shown, never dropped. A fact of the engine's run: not
+    /// persisted, but told to clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trouble: Option<PollTrouble>,
+    /// The submitting client's name for it, so a submission sent twice over a broken
+    /// connection is one job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Where its videos go, when the client that sent it said (an absolute path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_dir: Option<PathBuf>,
     /// How many local files the request named when it was made.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub upload_total: usize,
@@ -97,7 +105,8 @@ pub struct JobRecord {
 }
 
 /// Polls of a job that have failed since its last good answer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PollTrouble {
     /// When the first of them failed (RFC 3339).
     pub since: String,
@@ -156,6 +165,8 @@ impl JobRecord {
             history: Vec::new(),
             downloads: Vec::new(),
             trouble: None,
+            download_dir: None,
+            token: None,
             upload_total: 0,
             damage: None,
         }

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -75,15 +76,37 @@ impl Default for EngineConfig {
     }
 }
 
-/// What a client asks of the engine.
-#[derive(Debug, Clone, PartialEq)]
+/// What a client asks of the engine. Commands and events cross the engine's socket as JSON:
+/// variants are only ever added.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Command {
-    /// Ledger the request, then send it (or queue it at the team's concurrency ceiling).
-    Submit(KlingRequest),
+    /// Ledger the request, then send it (or queue it at the team's concurrency ceiling);
+    /// answered by [`Event::Submitted`] or [`Event::NotSubmitted`] with the same `seq`. Its
+    /// videos go to `download_dir` (an absolute path), else the engine's download folder.
+    Submit {
+        seq: u64,
+        /// The client's name for this submission: the same token sent again (after a lost
+        /// connection) answers with the job it already made.
+        #[serde(default)]
+        token: Option<String>,
+        request: KlingRequest,
+        #[serde(default)]
+        download_dir: Option<PathBuf>,
+    },
     /// Ask the server to cancel; its refusal comes back as an [`Event::Error`].
     Cancel(LocalId),
     /// Download every asset of a finished job that is not on disk yet.
     Download(LocalId),
+    /// Where the job's videos go from now on (every unsaved job's, without an id); files
+    /// already saved stay where they are.
+    Destination {
+        local_id: Option<LocalId>,
+        dir: PathBuf,
+    },
+    /// Send again a submission that was searched for on the server and not found. The
+    /// user's explicit call: it may charge twice if the first did reach the server.
+    Resend(LocalId),
     /// Drop a job from the journal (the job on the server is untouched).
     Forget(LocalId),
     /// Poll everything now, retry failed downloads and unconfirmed submissions.
@@ -104,8 +127,21 @@ pub enum Command {
     Shutdown,
 }
 
+impl Command {
+    /// A submission whose answer nobody waits for, to the engine's download folder.
+    pub fn submit(request: KlingRequest) -> Self {
+        Command::Submit {
+            seq: 0,
+            token: None,
+            request,
+            download_dir: None,
+        }
+    }
+}
+
 /// What the engine reports. Text in it is already sanitized.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Event {
     /// A job was added or changed: the whole record, to replace what the client had.
     Job(Box<JobRecord>),
@@ -148,23 +184,88 @@ pub enum Event {
     Halted {
         reason: String,
     },
+    /// The answer to [`Command::Submit`]: the job's number in the ledger.
+    Submitted {
+        seq: u64,
+        local_id: LocalId,
+    },
+    /// The answer to [`Command::Submit`] when nothing was recorded or sent, and why.
+    NotSubmitted {
+        seq: u64,
+        message: String,
+    },
+    /// A connection to the engine (re)opened: every job it holds now, replacing what the
+    /// client had. `restarted` when the engine is not the one attached to before.
+    Attached {
+        jobs: Vec<JobRecord>,
+        halted: Option<String>,
+        /// Nothing is in flight: as if [`Event::Settled`] was the last word.
+        at_rest: bool,
+        restarted: bool,
+    },
+    /// The connection to the engine was lost (it stopped, or was killed): the client tries
+    /// again and reports [`Event::Attached`] once it is back.
+    Detached {
+        reason: String,
+        /// It was stopped on purpose (`engine stop`, a signal): it is not started again
+        /// until the client sends a command.
+        stopped: bool,
+    },
+    /// Work started again after [`Event::Settled`].
+    Busy,
     /// Every job is final and, where it succeeded, downloaded (or its download failed and
     /// waits for a retry); nothing more will happen without a new command.
     Settled,
 }
 
-/// The two channels of a running engine.
+/// The two channels of a running engine: one in this process, or one reached over its socket.
 pub struct EngineHandle {
     pub commands: mpsc::UnboundedSender<Command>,
     pub events: mpsc::UnboundedReceiver<Event>,
     task: JoinHandle<()>,
+    /// The engine runs elsewhere: letting go of it never stops it.
+    remote: bool,
 }
 
 impl EngineHandle {
-    /// Asks the engine to stop and waits until its journal is written.
+    /// The channels of an engine in another process, relayed by `task`.
+    pub fn remote(
+        commands: mpsc::UnboundedSender<Command>,
+        events: mpsc::UnboundedReceiver<Event>,
+        task: JoinHandle<()>,
+    ) -> Self {
+        Self {
+            commands,
+            events,
+            task,
+            remote: true,
+        }
+    }
+
+    /// Whether the engine runs in another process (and goes on after this one).
+    pub fn is_remote(&self) -> bool {
+        self.remote
+    }
+
+    /// An in-process engine stops and writes its ledger; a remote one is let go of, and
+    /// goes on.
     pub async fn shutdown(self) {
-        let _ = self.commands.send(Command::Shutdown);
+        if !self.remote {
+            let _ = self.commands.send(Command::Shutdown);
+        }
+        drop(self.commands);
         let _ = self.task.await;
+    }
+
+    /// The parts, for the engine process that relays them to its clients.
+    pub fn into_parts(
+        self,
+    ) -> (
+        mpsc::UnboundedSender<Command>,
+        mpsc::UnboundedReceiver<Event>,
+        JoinHandle<()>,
+    ) {
+        (self.commands, self.events, self.task)
     }
 }
 
@@ -188,5 +289,6 @@ pub fn start(
         commands: command_tx,
         events: event_rx,
         task,
+        remote: false,
     })
 }

@@ -22,6 +22,9 @@ pub enum Record {
         /// Local files to upload before the request can be sent.
         #[serde(default)]
         uploads: usize,
+        /// The client's name for this submission: sent again, it finds this job.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
     },
     /// One local file is now an asset: every place the request names it gets the id.
     Uploaded {
@@ -86,6 +89,15 @@ pub enum Record {
     Forgotten {
         local_id: LocalId,
     },
+    /// Where the job's videos go from now on.
+    Destination {
+        local_id: LocalId,
+        dir: PathBuf,
+    },
+    /// The user chose to send an unconfirmed submission again, knowing it may charge twice.
+    Resend {
+        local_id: LocalId,
+    },
     /// A whole job, as written by compaction.
     Job {
         job: Box<JobRecord>,
@@ -124,9 +136,11 @@ pub(crate) fn apply(jobs: &mut BTreeMap<LocalId, JobRecord>, record: Record) {
             created_at,
             request,
             uploads,
+            token,
         } => {
             let mut record = JobRecord::new(local_id, created_at, request);
             record.upload_total = uploads;
+            record.token = token;
             record.submission = if uploads > 0 {
                 Submission::Uploading
             } else {
@@ -160,9 +174,14 @@ pub(crate) fn apply(jobs: &mut BTreeMap<LocalId, JobRecord>, record: Record) {
                 j.submission = Submission::Sending;
             }
         }
-        Record::Queued { local_id } => {
+        Record::Queued { local_id } | Record::Resend { local_id } => {
             if let Some(j) = jobs.get_mut(&local_id) {
                 j.submission = Submission::Queued;
+            }
+        }
+        Record::Destination { local_id, dir } => {
+            if let Some(j) = jobs.get_mut(&local_id) {
+                j.download_dir = Some(dir);
             }
         }
         Record::Accepted {
@@ -272,7 +291,9 @@ pub(crate) fn record_id(record: &Record) -> LocalId {
         | Record::Placing { local_id, .. }
         | Record::Downloaded { local_id, .. }
         | Record::DownloadFailed { local_id, .. }
-        | Record::Forgotten { local_id } => *local_id,
+        | Record::Forgotten { local_id }
+        | Record::Destination { local_id, .. }
+        | Record::Resend { local_id } => *local_id,
         Record::Job { job } => job.local_id,
     }
 }

@@ -30,6 +30,8 @@ const MAX_POLLS_IN_FLIGHT: usize = 8;
 const DOWNLOAD_RETRIES: u32 = 6;
 /// An upload that failed for a passing reason is tried again this many times by itself.
 const UPLOAD_RETRIES: u32 = 6;
+/// How long a stop waits for the answers of POSTs already sent.
+const STOP_GRACE: Duration = Duration::from_secs(8);
 
 /// Results of the background requests the worker starts.
 pub(crate) enum Internal {
@@ -126,6 +128,8 @@ pub(crate) struct Worker {
     halted: Option<String>,
     /// When a wait asked by the server was last told, so a storm of them is told once.
     last_wait_told: Option<Instant>,
+    /// Asked to stop: nothing new is sent; answers of what was sent are still ledgered.
+    stopping: bool,
 }
 
 impl Worker {
@@ -170,6 +174,7 @@ impl Worker {
             troubles,
             halted: None,
             last_wait_told: None,
+            stopping: false,
         })
     }
 
@@ -187,7 +192,15 @@ impl Worker {
         sync_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut queue_tick = tokio::time::interval(Duration::from_secs(2));
         queue_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // Once asked to stop: POSTs already sent get their answers ledgered, within bounds.
+        let mut stop_by: Option<Instant> = None;
+        let mut commands_open = true;
         loop {
+            if let Some(by) = stop_by
+                && (self.submitting.is_empty() || Instant::now() >= by)
+            {
+                break;
+            }
             // With every poll slot taken, the next wake-up is a poll's answer, not the clock:
             // an overdue job must not spin this loop.
             let next_poll =
@@ -198,10 +211,15 @@ impl Worker {
                 };
             let far = Instant::now() + Duration::from_secs(3600);
             tokio::select! {
-                command = commands.recv() => match command {
-                    None | Some(Command::Shutdown) => break,
+                command = commands.recv(), if commands_open => match command {
+                    None | Some(Command::Shutdown) => {
+                        commands_open = command.is_some();
+                        self.stopping = true;
+                        stop_by.get_or_insert(Instant::now() + STOP_GRACE);
+                    }
                     Some(command) => self.command(command),
                 },
+                _ = tokio::time::sleep_until(stop_by.unwrap_or(far)), if stop_by.is_some() => {}
                 Some(message) = self.internal_rx.recv() => self.internal(message),
                 _ = tokio::time::sleep_until(next_poll.unwrap_or(far)), if next_poll.is_some() => {
                     self.launch_polls();
@@ -210,6 +228,12 @@ impl Worker {
                 _ = queue_tick.tick() => self.drain_queue(),
             }
             self.check_settled();
+        }
+        if !self.submitting.is_empty() {
+            tracing::warn!(
+                "stopped with {} submission(s) unanswered: they are searched for on the next start",
+                self.submitting.len()
+            );
         }
         self.sync();
     }
@@ -285,46 +309,68 @@ impl Worker {
 
     fn command(&mut self, command: Command) {
         match command {
-            Command::Submit(request) => {
-                let problems = request.validate();
-                if !problems.is_empty() {
-                    let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
-                    self.error(None, format!("not submitted: {}", list.join("; ")));
-                    return;
+            Command::Submit {
+                seq,
+                token,
+                request,
+                download_dir,
+            } => match self.submit(request, download_dir, token) {
+                Ok(local_id) => self.emit(Event::Submitted { seq, local_id }),
+                Err(message) => {
+                    tracing::warn!("{message}");
+                    self.emit(Event::NotSubmitted {
+                        seq,
+                        message: sanitize(&message),
+                    });
                 }
-                // Local files are checked before anything is journaled or sent.
-                let mut problems = Vec::new();
-                for (file, role) in super::job::local_files(&request) {
-                    if let Err(mut p) = crate::media::check_file(std::path::Path::new(&file), role)
-                    {
-                        problems.append(&mut p);
+            },
+            Command::Destination { local_id, dir } => {
+                let ids: Vec<LocalId> = match local_id {
+                    Some(id) => {
+                        self.ledger.admit(id);
+                        vec![id]
                     }
-                }
-                if !problems.is_empty() {
-                    self.error(None, format!("not submitted: {}", problems.join("; ")));
-                    return;
-                }
-                let created_at = jiff::Timestamp::now().to_string();
-                match self.ledger.record_intent(created_at, request) {
-                    Ok(id) => {
+                    None => self
+                        .ledger
+                        .jobs()
+                        .values()
+                        .filter(|j| !j.fully_downloaded())
+                        .map(|j| j.local_id)
+                        .collect(),
+                };
+                for id in ids {
+                    if self.ledger.job(id).is_some() {
+                        self.record(
+                            Record::Destination {
+                                local_id: id,
+                                dir: dir.clone(),
+                            },
+                            true,
+                        );
                         self.emit_job(id);
-                        if self
-                            .ledger
-                            .job(id)
-                            .is_some_and(|j| j.submission == Submission::Uploading)
-                        {
-                            self.start_uploads(id);
-                        } else if self.at_ceiling() {
-                            self.record(Record::Queued { local_id: id }, true);
-                            self.emit_job(id);
-                        } else {
-                            self.start_submit(id);
-                        }
                     }
-                    Err(e) => self.error(
-                        None,
-                        format!("not submitted: cannot record it in the ledger: {e}"),
-                    ),
+                }
+            }
+            Command::Resend(id) => {
+                self.ledger.admit(id);
+                let unconfirmed = self
+                    .ledger
+                    .job(id)
+                    .is_some_and(|j| matches!(j.submission, Submission::Unconfirmed { .. }));
+                if !unconfirmed || self.reconciling.contains(&id) {
+                    self.error(
+                        Some(id),
+                        "not re-sent: only an unconfirmed submission that was searched for \
+                         can be sent again"
+                            .into(),
+                    );
+                    return;
+                }
+                tracing::warn!("job {id}: re-sent at the user's request");
+                self.unresolved.remove(&id);
+                if self.record(Record::Resend { local_id: id }, true) {
+                    self.emit_job(id);
+                    self.drain_queue();
                 }
             }
             Command::Cancel(id) if self.halted.is_some() => {
@@ -363,8 +409,13 @@ impl Worker {
                 Err(e) => self.error(None, format!("cannot read the history: {e}")),
             },
             Command::Download(id) => {
-                self.ledger.admit(id);
+                if !self.ledger.admit(id) {
+                    self.error(Some(id), "not in the ledger".into());
+                    return;
+                }
                 self.download_failures.retain(|(job, _), _| *job != id);
+                // The asker first hears what the ledger holds now, then the download.
+                self.emit_job(id);
                 self.start_downloads(id);
             }
             Command::Forget(id) => {
@@ -377,6 +428,8 @@ impl Worker {
                 }
             }
             Command::Refresh => {
+                // Whoever asked hears where things stand once this refresh has run.
+                self.settled = None;
                 if self.halted.take().is_some() {
                     self.release_held();
                 }
@@ -426,6 +479,60 @@ impl Worker {
         }
     }
 
+    /// Checks, ledgers and starts one submission; why not, if it is refused.
+    fn submit(
+        &mut self,
+        request: crate::kling::KlingRequest,
+        download_dir: Option<PathBuf>,
+        token: Option<String>,
+    ) -> Result<LocalId, String> {
+        if let Some(id) = token.as_deref().and_then(|t| self.ledger.find_token(t)) {
+            // Sent again over a new connection: it is already here.
+            self.emit_job(id);
+            return Ok(id);
+        }
+        if self.stopping {
+            return Err("not submitted: the engine is stopping; submit again in a moment".into());
+        }
+        let problems = request.validate();
+        if !problems.is_empty() {
+            let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            return Err(format!("not submitted: {}", list.join("; ")));
+        }
+        // Local files are checked before anything is journaled or sent.
+        let mut problems = Vec::new();
+        for (file, role) in super::job::local_files(&request) {
+            if let Err(mut p) = crate::media::check_file(std::path::Path::new(&file), role) {
+                problems.append(&mut p);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(format!("not submitted: {}", problems.join("; ")));
+        }
+        let created_at = jiff::Timestamp::now().to_string();
+        let id = self
+            .ledger
+            .record_intent(created_at, request, token)
+            .map_err(|e| format!("not submitted: cannot record it in the ledger: {e}"))?;
+        if let Some(dir) = download_dir {
+            self.record(Record::Destination { local_id: id, dir }, true);
+        }
+        self.emit_job(id);
+        if self
+            .ledger
+            .job(id)
+            .is_some_and(|j| j.submission == Submission::Uploading)
+        {
+            self.start_uploads(id);
+        } else if self.at_ceiling() {
+            self.record(Record::Queued { local_id: id }, true);
+            self.emit_job(id);
+        } else {
+            self.start_submit(id);
+        }
+        Ok(id)
+    }
+
     /// Jobs on the server that are not final yet, plus submissions in flight.
     fn running(&self) -> u64 {
         let remote = self
@@ -444,7 +551,7 @@ impl Worker {
 
     /// Sends queued submissions while the team is below its ceiling, oldest first.
     fn drain_queue(&mut self) {
-        if self.halted.is_some() {
+        if self.halted.is_some() || self.stopping {
             return;
         }
         let queued: Vec<LocalId> = self
@@ -471,6 +578,14 @@ impl Worker {
         if self.halted.is_some() {
             // Held here, never sent with refused credentials; a refresh sends it.
             if job.submission != Submission::Queued {
+                self.record(Record::Queued { local_id: id }, true);
+                self.emit_job(id);
+            }
+            return;
+        }
+        if self.stopping {
+            // Left for the next start to send; never half-sent.
+            if job.submission != Submission::Queued && job.submission != Submission::Sending {
                 self.record(Record::Queued { local_id: id }, true);
                 self.emit_job(id);
             }
@@ -615,7 +730,10 @@ impl Worker {
                 local_id: id,
                 index,
                 asset_id: d.asset_id.clone(),
-                dir: self.config.download_dir.clone(),
+                dir: job
+                    .download_dir
+                    .clone()
+                    .unwrap_or_else(|| self.config.download_dir.clone()),
                 stem: job_file_stem(&job_id, index + 1),
                 recorded: d.recorded().map(|(p, s)| (p.to_path_buf(), s)),
             })
@@ -1063,6 +1181,8 @@ impl Worker {
             });
         if settled && self.settled != Some(true) {
             self.emit(Event::Settled);
+        } else if !settled && self.settled != Some(false) {
+            self.emit(Event::Busy);
         }
         self.settled = Some(settled);
     }

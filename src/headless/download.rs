@@ -24,9 +24,25 @@ pub async fn run(
     let session = Session::open(cli).await?;
     let client = session.client_telling_retries()?;
     let dir = session.download_dir(out);
-    let mut ledger = Records::open(&session.ledger_dir)?;
-    let mut code = exit::OK;
+    // Jobs of the ledger are the engine's to download (it records every file); others are
+    // fetched here.
+    let mut known: Vec<(String, LocalId)> = Vec::new();
+    let mut others: Vec<&String> = Vec::new();
     for job_id in jobs {
+        match (session.demo, in_ledger(&session.ledger_dir, job_id)) {
+            (false, Some(id)) => known.push((job_id.clone(), id)),
+            _ => others.push(job_id),
+        }
+    }
+    let mut code = exit::OK;
+    if !known.is_empty() {
+        code = code.max(via_engine(&session, &dir, &known, json).await?);
+    }
+    if others.is_empty() {
+        return Ok(code);
+    }
+    let mut ledger = Records::open(&session.ledger_dir)?;
+    for job_id in others {
         let outcome = async {
             let job = client.get_job(job_id).await?;
             match job.status {
@@ -59,6 +75,141 @@ pub async fn run(
             }
         };
     }
+    Ok(code)
+}
+
+/// The ledger's number for the server job `job_id`, if it knows it.
+fn in_ledger(dir: &Path, job_id: &str) -> Option<LocalId> {
+    let mut found = None;
+    let query = engine::JobQuery {
+        server_id: Some(job_id.to_string()),
+        ..engine::JobQuery::default()
+    };
+    engine::Ledger::query(dir, &query, |j| found = Some(j.local_id)).ok()?;
+    found
+}
+
+/// Asks the engine to download each job into `dir` and reports each once it is on disk (or
+/// why not).
+async fn via_engine(
+    session: &Session,
+    dir: &Path,
+    jobs: &[(String, LocalId)],
+    json: bool,
+) -> Result<i32, CliError> {
+    let dir = std::path::absolute(dir)
+        .map_err(|e| CliError::Local(format!("cannot resolve {}: {e}", dir.display())))?;
+    let (mut engine, _) = session.engine(session.engine_config(Some(&dir))).await?;
+    // The first word on each job is what the ledger holds now; later ones are the download.
+    let mut seen: BTreeMap<LocalId, bool> = BTreeMap::new();
+    let mut waiting: BTreeMap<LocalId, &str> = BTreeMap::new();
+    for (job_id, id) in jobs {
+        let _ = engine.commands.send(engine::Command::Destination {
+            local_id: Some(*id),
+            dir: dir.clone(),
+        });
+        let _ = engine.commands.send(engine::Command::Download(*id));
+        waiting.insert(*id, job_id);
+    }
+    let mut code = exit::OK;
+    let mut progress = ProgressLine::new();
+    while !waiting.is_empty() {
+        let event = tokio::select! {
+            event = engine.events.recv() => event,
+            _ = tokio::signal::ctrl_c() => {
+                progress.finish();
+                eprintln!("interrupted: the engine goes on downloading; `kling-tui watch` follows it");
+                code = exit::INTERRUPTED;
+                break;
+            }
+        };
+        let job = match event {
+            Some(engine::Event::Job(job)) if waiting.contains_key(&job.local_id) => job,
+            Some(engine::Event::DownloadProgress {
+                local_id,
+                bytes,
+                total,
+                ..
+            }) if waiting.contains_key(&local_id) => {
+                progress.download(waiting[&local_id], DownloadProgress { bytes, total });
+                continue;
+            }
+            Some(engine::Event::Error {
+                local_id: Some(id),
+                message,
+            }) if waiting.contains_key(&id) => {
+                progress.finish();
+                eprintln!("error: {}: {message}", sanitize(waiting[&id]));
+                continue;
+            }
+            Some(engine::Event::Detached {
+                reason,
+                stopped: true,
+            })
+            | Some(engine::Event::Halted { reason }) => {
+                progress.finish();
+                engine.shutdown().await;
+                return Err(CliError::Local(reason));
+            }
+            Some(_) => continue,
+            None => {
+                engine.shutdown().await;
+                return Err(CliError::Local("the engine stopped unexpectedly".into()));
+            }
+        };
+        let first = !seen.insert(job.local_id, true).unwrap_or(false);
+        let name = sanitize(waiting[&job.local_id]);
+        if job.fully_downloaded() {
+            progress.finish();
+            if first {
+                for d in &job.downloads {
+                    if let Some(file) = &d.file {
+                        eprintln!(
+                            "{name}: already saved as {}",
+                            sanitize(&file.display().to_string())
+                        );
+                    }
+                }
+            }
+            JobReport::from_record(&job).print(json);
+            waiting.remove(&job.local_id);
+        } else if job.is_final() && !job.succeeded() {
+            JobReport::from_record(&job).print(json);
+            eprintln!(
+                "error: {name}: the job ended in {}; nothing to download",
+                job.state_word()
+            );
+            code = code.max(exit::JOB_FAILED);
+            waiting.remove(&job.local_id);
+        } else if !job.is_final() {
+            eprintln!(
+                "error: {name}: not finished yet ({}); nothing to download",
+                job.state_word()
+            );
+            code = code.max(exit::API);
+            waiting.remove(&job.local_id);
+        } else if !first
+            && job
+                .downloads
+                .iter()
+                .all(|d| d.is_done() || d.error.is_some())
+        {
+            progress.finish();
+            let mut report = JobReport::from_record(&job);
+            let error = job
+                .downloads
+                .iter()
+                .find_map(|d| d.error.clone())
+                .unwrap_or_default();
+            report.error = Some(format!("download failed: {error}"));
+            report.print(json);
+            eprintln!("error: {name}: download failed: {error}");
+            code = code.max(exit::API);
+            waiting.remove(&job.local_id);
+        }
+    }
+    progress.finish();
+    engine.shutdown().await;
     Ok(code)
 }
 

@@ -3,6 +3,7 @@
 
 mod docs;
 mod download;
+mod engine_cmd;
 mod media;
 pub(crate) mod report;
 mod session;
@@ -70,6 +71,8 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Sim(args)) => sim::run(args).await,
         Some(Command::Completions { shell }) => docs::completions(*shell),
         Some(Command::Man) => docs::man(),
+        Some(Command::Engine(command)) => engine_cmd::run(&cli, command).await,
+        Some(Command::Resend { job, yes }) => engine_cmd::resend(&cli, job, *yes).await,
         None => Err(CliError::Local("no command given; see --help".into())),
     };
     match result {

@@ -6,13 +6,16 @@ use std::path::{Path, PathBuf};
 use crate::api::{ClientOptions, Credentials, DEFAULT_API_URL, ScenarioClient, parse_api_url};
 use crate::cli::Cli;
 use crate::config::{self, ConfigError, ConfigFile, Dirs};
-use crate::engine::{EngineConfig, Ledger};
+use crate::daemon::{self, EngineStatus, Reach};
+use crate::engine::{self, EngineConfig, EngineHandle, Ledger};
 use crate::sim::{self, SimConfig, SimHandle};
 
 use super::CliError;
 
 /// Jobs run this many times faster than real time in `--demo`: a two-minute job takes ~5 s.
 const DEMO_TIME_SCALE: f64 = 24.0;
+/// With no client and nothing to do for this long, the background engine leaves.
+pub const DEFAULT_ENGINE_IDLE_EXIT: std::time::Duration = std::time::Duration::from_secs(600);
 
 pub struct Session {
     pub options: ClientOptions,
@@ -20,6 +23,8 @@ pub struct Session {
     pub config: Option<ConfigFile>,
     /// The ledger of jobs sent to this API (and project).
     pub ledger_dir: PathBuf,
+    /// The background engine's log.
+    pub engine_log: PathBuf,
     pub demo: bool,
     requests_per_second: Option<f64>,
     give_up_after: Option<std::time::Duration>,
@@ -63,16 +68,15 @@ impl Session {
         let mut options = ClientOptions::new(base_url, credentials);
         options.project_id = project_id;
         tune(&mut options, config.as_ref(), cli);
-        let data_dir = dirs.map_err(|_| ConfigError::NoHome)?.data_dir;
-        let ledger_dir = data_dir.join("journals").join(journal_key(
-            options.base_url.as_str(),
-            options.project_id.as_deref(),
-        ));
+        let dirs = dirs.map_err(|_| ConfigError::NoHome)?;
+        let key = journal_key(options.base_url.as_str(), options.project_id.as_deref());
+        let ledger_dir = dirs.data_dir.join("journals").join(&key);
         Ok(Self {
             client: ScenarioClient::new(options.clone())?,
             options,
             config,
             ledger_dir,
+            engine_log: engine_log(&dirs, &key),
             demo: false,
             requests_per_second: cli.requests_per_second,
             give_up_after: cli.give_up_after,
@@ -113,6 +117,7 @@ impl Session {
             options,
             config,
             ledger_dir: demo_dir.path().to_path_buf(),
+            engine_log: demo_dir.path().join("engine.log"),
             demo: true,
             requests_per_second: cli.requests_per_second,
             give_up_after: cli.give_up_after,
@@ -134,13 +139,55 @@ impl Session {
     /// The ledger folder for the API and project the flags and config name, without needing
     /// credentials: listing jobs must work with none.
     pub fn ledger_dir_for(cli: &Cli) -> Result<PathBuf, CliError> {
+        Ok(Self::engine_paths(cli)?.0)
+    }
+
+    /// The ledger folder and the engine's log for the API and project the flags and config
+    /// name, without needing credentials.
+    pub fn engine_paths(cli: &Cli) -> Result<(PathBuf, PathBuf), CliError> {
         let dirs = Dirs::locate()?;
         let config = config::load(&dirs.config_file).ok().flatten();
         let (base_url, project) = endpoint(cli, config.as_ref())?;
-        Ok(dirs
-            .data_dir
-            .join("journals")
-            .join(journal_key(base_url.as_str(), project.as_deref())))
+        let key = journal_key(base_url.as_str(), project.as_deref());
+        Ok((
+            dirs.data_dir.join("journals").join(&key),
+            engine_log(&dirs, &key),
+        ))
+    }
+
+    /// Where to find (or how to start) the background engine of this ledger.
+    pub fn reach(&self, config: &EngineConfig) -> Reach {
+        let idle_exit = self
+            .config
+            .as_ref()
+            .and_then(|c| c.engine_idle_exit)
+            .unwrap_or(DEFAULT_ENGINE_IDLE_EXIT);
+        Reach {
+            ledger_dir: self.ledger_dir.clone(),
+            settings: Some(daemon::EngineSettings::new(
+                &self.options,
+                config,
+                self.ledger_dir.clone(),
+                self.engine_log.clone(),
+                idle_exit,
+            )),
+        }
+    }
+
+    /// The engine that runs this ledger's jobs: the background one (attached to, or started
+    /// with `config`), or with `--demo` one in this process, private to the demo.
+    pub async fn engine(
+        &self,
+        config: EngineConfig,
+    ) -> Result<(EngineHandle, Option<EngineStatus>), CliError> {
+        if self.demo {
+            let ledger = self.open_ledger()?;
+            return Ok((engine::start(self.options.clone(), ledger, config)?, None));
+        }
+        let attached = daemon::attach(self.reach(&config))
+            .await
+            .map_err(|e| CliError::Local(e.to_string()))?;
+        Ok((attached.handle, Some(attached.status)))
     }
 
     /// `--out`/`--download` if given, else `download_dir` from the config, else `.`.
@@ -207,6 +254,10 @@ fn endpoint(
         .clone()
         .or_else(|| config.and_then(|c| c.project_id.clone()));
     Ok((parse_api_url(&url_text)?, project))
+}
+
+fn engine_log(dirs: &Dirs, key: &str) -> PathBuf {
+    dirs.state_dir.join(format!("engine-{key}.log"))
 }
 
 /// A folder name per API and project, so jobs are only ever polled where they were made.

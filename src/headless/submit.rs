@@ -1,13 +1,13 @@
 //! `kling-tui submit`: validate, then dry-run, or record and send through the engine, then
 //! optionally wait and download.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::api::ScenarioClient;
 use crate::api::types::{Job, JobStatus};
 use crate::cli::{Cli, SubmitArgs};
-use crate::engine::{self, Command, Event, JobRecord, LocalId, Submission};
+use crate::engine::{Command, Event, JobRecord, LocalId, Submission};
 use crate::kling::{AssetId, KlingRequest, Shot};
 use crate::sanitize::sanitize;
 
@@ -26,18 +26,36 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
     }
 
     let wait = args.wait || args.download.is_some();
-    let ledger = session.open_ledger()?;
-    let existing: HashSet<LocalId> = ledger.jobs().keys().copied().collect();
     let mut config = session.engine_config(args.download.as_deref());
-    // Only this job is downloaded, on request below; others in the ledger are `watch`'s.
-    config.auto_download = false;
-    config.resume = false;
+    if session.demo {
+        // The demo's engine lives in this process: only this job is its business.
+        config.auto_download = false;
+        config.resume = false;
+    }
     let default_interval = if session.demo { 1.0 } else { 3.0 };
+    // Applies to an engine this command starts; a running one keeps its own pace.
     config.poll_initial = Duration::from_secs_f64(args.poll_interval.unwrap_or(default_interval));
-    let mut engine = engine::start(session.options.clone(), ledger, config)?;
-    let _ = engine.commands.send(Command::Submit(request));
+    let auto_download = config.auto_download;
+    // `--download DIR` is this job's folder; without it the engine's (download_dir of
+    // config.toml, else the folder of the command that started the engine).
+    let download_dir = match &args.download {
+        Some(dir) => Some(
+            std::path::absolute(dir)
+                .map_err(|e| CliError::Local(format!("cannot resolve {}: {e}", dir.display())))?,
+        ),
+        None => None,
+    };
+    let (mut engine, _) = session.engine(config).await?;
+    let _ = engine.commands.send(Command::Submit {
+        seq: 1,
+        token: None,
+        request,
+        download_dir,
+    });
 
     let mut ours: Option<LocalId> = None;
+    // Changes may come before the engine's answer says which job is ours.
+    let mut early: HashMap<LocalId, JobRecord> = HashMap::new();
     let mut progress = ProgressLine::new();
     let mut announced = false;
     let mut download_asked = false;
@@ -48,7 +66,7 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
             _ = tokio::signal::ctrl_c() => {
                 progress.finish();
                 eprintln!(
-                    "interrupted: the job is in the ledger and keeps running on the server; \
+                    "interrupted: the job is in the ledger and the engine goes on with it; \
                      `kling-tui watch` follows it"
                 );
                 break Ok(exit::INTERRUPTED);
@@ -57,66 +75,38 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
         let Some(event) = event else {
             break Err(CliError::Local("the engine stopped unexpectedly".into()));
         };
-        match event {
-            Event::Job(job) => {
-                if ours.is_none() && !existing.contains(&job.local_id) {
-                    ours = Some(job.local_id);
+        let job = match event {
+            Event::Submitted { seq: 1, local_id } => {
+                ours = Some(local_id);
+                match early.remove(&local_id) {
+                    Some(job) => Box::new(job),
+                    None => continue,
                 }
-                if Some(job.local_id) != ours {
-                    continue;
+            }
+            Event::NotSubmitted { seq: 1, message } => {
+                break Err(CliError::Local(message));
+            }
+            Event::Job(job) if ours.is_none() => {
+                early.insert(job.local_id, *job);
+                continue;
+            }
+            Event::Job(job) if Some(job.local_id) == ours => job,
+            Event::Attached { jobs, .. } => {
+                match jobs.into_iter().find(|j| Some(j.local_id) == ours) {
+                    Some(job) => Box::new(job),
+                    None => continue,
                 }
-                unconfirmed = matches!(job.submission, Submission::Unconfirmed { .. });
-                match &job.submission {
-                    Submission::Sending => {}
-                    Submission::Uploading => progress.record(&job),
-                    Submission::Unconfirmed { .. } => {
-                        // The engine is searching the server's job list for it.
-                    }
-                    Submission::Rejected { reason } => {
-                        break Err(CliError::Local(format!("not submitted: {reason}")));
-                    }
-                    Submission::Queued if !wait => {
-                        JobReport::from_record(&job).print(args.json);
-                        eprintln!(
-                            "queued locally: the team is at its concurrency ceiling; \
-                             `kling-tui watch` sends it when a slot frees up"
-                        );
-                        break Ok(exit::OK);
-                    }
-                    Submission::Queued => progress.record(&job),
-                    Submission::Accepted if !wait => {
-                        JobReport::from_record(&job).print(args.json);
-                        break Ok(exit::OK);
-                    }
-                    Submission::Accepted if job.trouble.as_ref().is_some_and(|t| t.gave_up) => {
-                        progress.finish();
-                        JobReport::from_record(&job).print(args.json);
-                        break Err(CliError::Local(format!(
-                            "gave up waiting: polls kept failing ({}); the job is in the \
-                             ledger, and `kling-tui watch` follows it",
-                            job.trouble.as_ref().map(|t| t.error.as_str()).unwrap_or("")
-                        )));
-                    }
-                    Submission::Accepted => {
-                        if !announced {
-                            eprintln!(
-                                "submitted {}",
-                                job.job_id.as_deref().map(sanitize).unwrap_or_default()
-                            );
-                            announced = true;
-                        }
-                        progress.record(&job);
-                        if let Some(code) = finished(&job, args.download.is_some()) {
-                            progress.finish();
-                            JobReport::from_record(&job).print(args.json);
-                            break code;
-                        }
-                        if job.succeeded() && args.download.is_some() && !download_asked {
-                            download_asked = true;
-                            let _ = engine.commands.send(Command::Download(job.local_id));
-                        }
-                    }
+            }
+            Event::Detached { reason, stopped } => {
+                progress.finish();
+                if stopped && ours.is_some() {
+                    break Err(CliError::Local(format!(
+                        "{reason}; the job is in the ledger: `kling-tui watch` starts the \
+                         engine again and follows it"
+                    )));
                 }
+                eprintln!("warning: engine unreachable — retrying ({reason})");
+                continue;
             }
             Event::Error { local_id, message } => {
                 if local_id.is_some() && local_id == ours {
@@ -124,15 +114,21 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
                     if unconfirmed {
                         // Searched for on the server and not found: the user's call.
                         break Err(CliError::Local(format!(
-                            "submission outcome unknown: {message}"
+                            "submission outcome unknown: {message}; `kling-tui resend {}` \
+                             sends it again (it may charge twice)",
+                            ours.unwrap_or_default()
                         )));
                     }
                     eprintln!("{message}");
                 } else if local_id.is_none() {
                     eprintln!("warning: {message}");
                 }
+                continue;
             }
-            Event::Notice { message } => eprintln!("{message}"),
+            Event::Notice { message } => {
+                eprintln!("{message}");
+                continue;
+            }
             Event::Halted { reason } => {
                 progress.finish();
                 break Err(CliError::Local(reason));
@@ -144,8 +140,61 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
                 ..
             } if Some(local_id) == ours => {
                 progress.download("download", crate::api::DownloadProgress { bytes, total });
+                continue;
             }
-            _ => {}
+            _ => continue,
+        };
+        unconfirmed = matches!(job.submission, Submission::Unconfirmed { .. });
+        match &job.submission {
+            Submission::Sending => {}
+            Submission::Uploading => progress.record(&job),
+            Submission::Unconfirmed { .. } => {
+                // The engine is searching the server's job list for it.
+            }
+            Submission::Rejected { reason } => {
+                break Err(CliError::Local(format!("not submitted: {reason}")));
+            }
+            Submission::Queued if !wait => {
+                JobReport::from_record(&job).print(args.json);
+                eprintln!(
+                    "queued locally: the team is at its concurrency ceiling; the engine sends \
+                     it when a slot frees up"
+                );
+                break Ok(exit::OK);
+            }
+            Submission::Queued => progress.record(&job),
+            Submission::Accepted if !wait => {
+                JobReport::from_record(&job).print(args.json);
+                break Ok(exit::OK);
+            }
+            Submission::Accepted if job.trouble.as_ref().is_some_and(|t| t.gave_up) => {
+                progress.finish();
+                JobReport::from_record(&job).print(args.json);
+                break Err(CliError::Local(format!(
+                    "gave up waiting: polls kept failing ({}); the job is in the \
+                     ledger, and `kling-tui watch` follows it",
+                    job.trouble.as_ref().map(|t| t.error.as_str()).unwrap_or("")
+                )));
+            }
+            Submission::Accepted => {
+                if !announced {
+                    eprintln!(
+                        "submitted {}",
+                        job.job_id.as_deref().map(sanitize).unwrap_or_default()
+                    );
+                    announced = true;
+                }
+                progress.record(&job);
+                if let Some(code) = finished(&job, args.download.is_some()) {
+                    progress.finish();
+                    JobReport::from_record(&job).print(args.json);
+                    break code;
+                }
+                if job.succeeded() && args.download.is_some() && !auto_download && !download_asked {
+                    download_asked = true;
+                    let _ = engine.commands.send(Command::Download(job.local_id));
+                }
+            }
         }
     };
     progress.finish();

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use crate::cli::{Cli, JobsArgs, WatchArgs};
-use crate::engine::{self, Event, JobQuery, JobRecord, Ledger, LocalId, SpendBy, Submission};
+use crate::engine::{Command, Event, JobQuery, JobRecord, Ledger, LocalId, SpendBy, Submission};
 use crate::sanitize::sanitize;
 
 use super::report::JobReport;
@@ -14,7 +14,6 @@ use super::{CliError, Session, exit};
 
 pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
     let session = Session::open(cli).await?;
-    let ledger = session.open_ledger()?;
     let mut config = session.engine_config(args.out.as_deref());
     if args.no_download {
         config.auto_download = false;
@@ -23,9 +22,32 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
         config.poll_initial = Duration::from_secs_f64(secs);
     }
     let auto_download = config.auto_download;
-    let mut engine = engine::start(session.options.clone(), ledger, config)?;
+    let (mut engine, _) = session.engine(config).await?;
+    if let Some(out) = &args.out {
+        // Every job not saved yet goes there: what `--out` says.
+        let dir = std::path::absolute(out)
+            .map_err(|e| CliError::Local(format!("cannot resolve {}: {e}", out.display())))?;
+        let _ = engine.commands.send(Command::Destination {
+            local_id: None,
+            dir,
+        });
+    }
+    // Then following jobs again: given-up polls, failed downloads and unconfirmed submissions
+    // are tried once more, as a fresh start would.
+    // Its answer is a fresh `Settled` (at once, or once the work is done).
+    let mut refreshing = !session.demo;
+    if refreshing {
+        let _ = engine.commands.send(Command::Refresh);
+    }
     let mut jobs: BTreeMap<LocalId, JobRecord> = BTreeMap::new();
     let mut shown: BTreeMap<LocalId, String> = BTreeMap::new();
+    let mut show = |job: &JobRecord| {
+        let line = line(job);
+        if shown.get(&job.local_id) != Some(&line) {
+            println_flush(&line);
+            shown.insert(job.local_id, line);
+        }
+    };
     let code = loop {
         let event = tokio::select! {
             event = engine.events.recv() => event,
@@ -34,12 +56,25 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
         match event {
             None => break exit::API,
             Some(Event::Job(job)) => {
-                let line = line(&job);
-                if shown.get(&job.local_id) != Some(&line) {
-                    println_flush(&line);
-                    shown.insert(job.local_id, line);
-                }
+                show(&job);
                 jobs.insert(job.local_id, *job);
+            }
+            Some(Event::Attached {
+                jobs: now, at_rest, ..
+            }) => {
+                jobs = now.into_iter().map(|j| (j.local_id, j)).collect();
+                jobs.values().for_each(&mut show);
+                let at_rest = at_rest && !std::mem::take(&mut refreshing);
+                if at_rest && (!auto_download || jobs.values().all(|j| !wants_download(j))) {
+                    break summary(&jobs, auto_download);
+                }
+            }
+            Some(Event::Detached { reason, stopped }) => {
+                if stopped {
+                    eprintln!("error: {reason}");
+                    break exit::API;
+                }
+                eprintln!("warning: engine unreachable — retrying ({reason})");
             }
             Some(Event::Forgotten(id)) => {
                 jobs.remove(&id);
@@ -59,14 +94,21 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
                 eprintln!("error: {reason}");
                 break exit::API;
             }
-            Some(
-                Event::DownloadProgress { .. } | Event::Estimate { .. } | Event::History { .. },
-            ) => {}
             Some(Event::Settled) => break summary(&jobs, auto_download),
+            Some(_) => {}
         }
     };
     engine.shutdown().await;
     Ok(code)
+}
+
+/// Succeeded, not on disk, and no failed download that waits for the user.
+fn wants_download(job: &JobRecord) -> bool {
+    job.succeeded()
+        && job
+            .downloads
+            .iter()
+            .any(|d| !d.is_done() && d.error.is_none())
 }
 
 /// One line per job state worth a line: no progress ticks, so logs stay short.
@@ -136,6 +178,7 @@ pub async fn jobs(cli: &Cli, args: &JobsArgs) -> Result<i32, CliError> {
         since: args.since,
         search: args.search.clone(),
         limit: args.limit,
+        ..JobQuery::default()
     };
     let json = args.json;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

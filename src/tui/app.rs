@@ -125,6 +125,10 @@ pub struct App {
     pub no_color: bool,
     pub keymap: Keymap,
     pub dirty: bool,
+    /// Where this app's submissions put their videos (absolute); `None`: the engine's folder.
+    pub download_dir: Option<std::path::PathBuf>,
+    /// Why the engine cannot be reached, while it cannot.
+    pub detached: Option<String>,
 }
 
 fn new_editor(text: &str) -> TextArea<'static> {
@@ -165,6 +169,8 @@ impl App {
             no_color: false,
             keymap: Keymap::default(),
             dirty: true,
+            download_dir: None,
+            detached: None,
         };
         app.revalidate();
         app
@@ -340,7 +346,34 @@ impl App {
                 }
             }
             Event::Halted { reason } => self.halted = Some(sanitize(&reason)),
-            Event::Settled => {}
+            Event::Submitted { .. } | Event::Settled | Event::Busy => {}
+            Event::NotSubmitted { message, .. } => self.warn(message),
+            Event::Attached {
+                jobs,
+                halted,
+                restarted,
+                ..
+            } => {
+                // The engine's word replaces everything: what finished while away is read
+                // again from the ledger.
+                self.queue.jobs = jobs.into_iter().map(|j| (j.local_id, j)).collect();
+                self.queue.transfers.clear();
+                self.halted = halted;
+                self.history = History {
+                    seq: self.history.seq,
+                    ..History::default()
+                };
+                if restarted {
+                    self.warn("engine restarted — reattached");
+                } else if self.detached.take().is_some() {
+                    self.say("engine reachable again — reattached");
+                }
+                self.detached = None;
+            }
+            Event::Detached { reason, .. } => {
+                self.warn(format!("engine unreachable — retrying ({reason})"));
+                self.detached = Some(reason);
+            }
         }
     }
 
@@ -623,7 +656,12 @@ impl App {
         let mut problems = request.validate();
         problems.extend(self.file_problems.iter().cloned());
         if problems.is_empty() {
-            effects.push(Effect::Engine(Command::Submit(request)));
+            effects.push(Effect::Engine(Command::Submit {
+                seq: 0,
+                token: None,
+                request,
+                download_dir: self.download_dir.clone(),
+            }));
             self.say("submitted");
         } else {
             self.problems = problems.clone();

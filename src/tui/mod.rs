@@ -60,15 +60,27 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
             .map_err(|e| CliError::Invalid(vec![format!("config.toml: {e}")]))?;
     }
 
-    let ledger = session.open_ledger()?;
     let config = session.engine_config(None);
-    let mut engine = engine::start(session.options.clone(), ledger, config)?;
+    let (mut engine, status) = session.engine(config).await?;
     let mut terminal = enter(cli.mouse)
         .map_err(|e| CliError::Local(format!("cannot set up the terminal: {e}")))?;
     let outcome = event_loop(&mut terminal, &mut app, &mut engine).await;
     leave(cli.mouse);
     let _ = terminal.show_cursor();
     engine.shutdown().await;
+    if let Some(status) = status {
+        // Quitting never stops the work: say where it goes on.
+        let unfinished = app.queue.jobs.values().filter(|j| !j.is_final()).count();
+        eprintln!(
+            "the engine (pid {}) goes on in the background{}: `kling-tui watch` follows it, \
+             `kling-tui engine status` shows it, `kling-tui engine stop` stops it",
+            status.pid,
+            match unfinished {
+                0 => String::new(),
+                n => format!(" with {n} unfinished job(s)"),
+            }
+        );
+    }
     outcome
 }
 
@@ -147,6 +159,10 @@ async fn event_loop(
         }
         while let Ok(event) = engine.events.try_recv() {
             app.on_engine(event);
+        }
+        // Reattached: the history is read again from its start.
+        if app.history.total.is_none() && !app.history.pending {
+            app.ask_history(&mut effects);
         }
     }
 }

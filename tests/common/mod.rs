@@ -85,9 +85,13 @@ pub fn process(sim: Option<&SimHandle>, home: &Path) -> std::process::Command {
     for var in CREDENTIAL_VARS {
         cmd.env_remove(var);
     }
-    cmd.env("HOME", home)
+    // Videos of jobs submitted without a folder go to the working folder: the test's own.
+    cmd.current_dir(home)
+        .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"));
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env_remove("KLING_TUI_SOCKET_DIR");
     if let Some(sim) = sim {
         cmd.env("SCENARIO_API_URL", &sim.api_url)
             .env("SCENARIO_API_KEY", sim::DEMO_API_KEY)

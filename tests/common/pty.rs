@@ -246,6 +246,18 @@ impl Pty {
         self.writer.send(bytes);
     }
 
+    /// The program's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.process_id().expect("the program has a pid")
+    }
+
+    /// Sends the program a signal, as its terminal or a user would.
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill has no memory effects; the pid is our own child's.
+        let rc = unsafe { libc::kill(self.pid() as i32, signal) };
+        assert_eq!(rc, 0, "cannot signal {:?}", self.program);
+    }
+
     pub fn writer(&self) -> Writer {
         self.writer.clone()
     }

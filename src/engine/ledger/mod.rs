@@ -304,6 +304,31 @@ impl Ledger {
         self.admit(id).then_some(id)
     }
 
+    /// The job a client named `token` when it submitted it.
+    pub fn find_token(&mut self, token: &str) -> Option<LocalId> {
+        if let Some(job) = self
+            .jobs()
+            .values()
+            .find(|j| j.token.as_deref() == Some(token))
+        {
+            return Some(job.local_id);
+        }
+        let found: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT local_id FROM jobs WHERE client_token = ?1 LIMIT 1",
+                [token],
+                |r| r.get(0),
+            )
+            .optional()
+            .unwrap_or_else(|e| {
+                tracing::warn!("cannot look up a submission token in the ledger: {e}");
+                None
+            });
+        let id = found? as LocalId;
+        self.admit(id).then_some(id)
+    }
+
     /// Every server id the ledger knows, finished jobs included.
     pub fn server_ids(&self) -> std::collections::HashSet<String> {
         let read = || -> rusqlite::Result<std::collections::HashSet<String>> {
@@ -356,6 +381,7 @@ impl Ledger {
         &mut self,
         created_at: String,
         request: KlingRequest,
+        token: Option<String>,
     ) -> Result<LocalId, LedgerError> {
         let local_id = self.next_id.ok_or_else(|| LedgerError::Io {
             path: self.path(),
@@ -372,6 +398,7 @@ impl Ledger {
                 created_at,
                 request,
                 uploads,
+                token,
             },
             true,
         )?;

@@ -19,6 +19,10 @@ pub struct JobQuery {
     pub search: Option<String>,
     /// At most this many, the newest.
     pub limit: Option<usize>,
+    /// The job the server knows by this id.
+    pub server_id: Option<String>,
+    /// The job of this local number.
+    pub local_id: Option<crate::engine::LocalId>,
 }
 
 /// Creative units spent in one group.
@@ -65,6 +69,14 @@ pub(super) fn jobs(
         clauses.push(SINCE);
         values.push(Value::Text(since.to_string()));
     }
+    if let Some(id) = &q.server_id {
+        clauses.push("server_id = ?");
+        values.push(Value::Text(id.clone()));
+    }
+    if let Some(id) = q.local_id {
+        clauses.push("local_id = ?");
+        values.push(Value::Integer(rows::sql_id(id)?));
+    }
     if let Some(text) = &q.search {
         clauses.push("prompt LIKE ? ESCAPE '\\'");
         values.push(Value::Text(format!("%{}%", like_escaped(text))));
@@ -88,7 +100,8 @@ pub(super) fn jobs(
 }
 
 /// The order in which history is paged: the app's sort orders, as SQL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum HistoryOrder {
     #[default]
     Newest,

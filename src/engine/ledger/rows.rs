@@ -48,9 +48,9 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
     tx.execute(
         "INSERT INTO jobs (local_id, created_at, request, prompt, mode, duration, phase,
                            phase_reason, server_id, status, progress, cost, error, hint,
-                           upload_total, updated_at, damage, settled)
+                           upload_total, updated_at, damage, settled, download_dir, client_token)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18)
+                 ?18, ?19, ?20)
          ON CONFLICT (local_id) DO UPDATE SET
             created_at = excluded.created_at, request = excluded.request,
             prompt = excluded.prompt, mode = excluded.mode, duration = excluded.duration,
@@ -59,7 +59,8 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
             progress = excluded.progress, cost = excluded.cost, error = excluded.error,
             hint = excluded.hint, upload_total = excluded.upload_total,
             updated_at = excluded.updated_at, damage = excluded.damage,
-            settled = excluded.settled",
+            settled = excluded.settled, download_dir = excluded.download_dir,
+            client_token = excluded.client_token",
         params![
             id,
             job.created_at,
@@ -79,6 +80,10 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
             jiff::Timestamp::now().to_string(),
             job.damage,
             job.is_settled(true),
+            job.download_dir
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
+            job.token,
         ],
     )?;
     tx.execute("DELETE FROM status_history WHERE local_id = ?1", [id])?;
@@ -113,7 +118,7 @@ pub(super) fn delete(tx: &Transaction<'_>, id: LocalId) -> rusqlite::Result<()> 
 }
 
 const COLUMNS: &str = "local_id, created_at, request, prompt, phase, phase_reason, server_id,
-    status, progress, cost, error, hint, upload_total, damage";
+    status, progress, cost, error, hint, upload_total, damage, download_dir, client_token";
 
 fn job_from(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
     let id: i64 = row.get(0)?;
@@ -133,6 +138,8 @@ fn job_from(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
     job.hint = row.get(11)?;
     job.upload_total = row.get::<_, i64>(12)?.max(0) as usize;
     job.damage = row.get(13)?;
+    job.download_dir = row.get::<_, Option<String>>(14)?.map(PathBuf::from);
+    job.token = row.get(15)?;
     Ok(job)
 }
 

@@ -78,6 +78,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
         uploaded_at  TEXT NOT NULL,
         PRIMARY KEY (project, content_hash)
     );",
+    // 5: where a job's videos go, as the client that sent it asked.
+    // and the submitting client's name for it, so a submission sent again is found.
+    "ALTER TABLE jobs ADD COLUMN download_dir TEXT;
+    ALTER TABLE jobs ADD COLUMN client_token TEXT;
+    CREATE INDEX jobs_by_client_token ON jobs(client_token) WHERE client_token IS NOT NULL;",
 ];
 
 #[derive(Debug, thiserror::Error)]

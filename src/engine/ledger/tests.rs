@@ -3,8 +3,12 @@ use crate::api::types::JobStatus;
 use crate::engine::job::Submission;
 
 fn intent(l: &mut Ledger, prompt: &str) -> LocalId {
-    l.record_intent("2026-01-01T00:00:00Z".into(), KlingRequest::new(prompt))
-        .unwrap()
+    l.record_intent(
+        "2026-01-01T00:00:00Z".into(),
+        KlingRequest::new(prompt),
+        None,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -103,7 +107,7 @@ fn the_last_local_id_is_never_given_twice() {
     let mut l = Ledger::open(dir.path()).unwrap();
     assert_eq!(intent(&mut l, "last"), i64::MAX as LocalId);
     let err = l
-        .record_intent("x".into(), KlingRequest::new("one too many"))
+        .record_intent("x".into(), KlingRequest::new("one too many"), None)
         .unwrap_err()
         .to_string();
     assert!(err.contains("no local job number is left"), "{err}");

@@ -1,0 +1,340 @@
+//! The engine process's view of its clients: a mirror of the jobs the engine holds (for
+//! snapshots), numbered deltas fanned out to every client, and the answers to one client's
+//! questions sent to that client only.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use tokio::sync::{broadcast, mpsc};
+
+use super::protocol::{ServerMsg, encode};
+use crate::engine::{Command, Event, JobRecord, LocalId};
+
+/// Deltas a client may fall behind by before it is sent a fresh snapshot instead.
+const DELTA_BACKLOG: usize = 4096;
+/// Finished jobs kept in the mirror for clients that attach later; older ones are history
+/// (a ledger query).
+const SETTLED_KEPT: usize = 256;
+
+/// One numbered change, already encoded once for every client.
+pub(super) type Delta = (u64, Bytes);
+
+pub(super) struct Hub {
+    state: Mutex<State>,
+    deltas: broadcast::Sender<Delta>,
+    auto_download: bool,
+}
+
+#[derive(Default)]
+struct State {
+    seq: u64,
+    jobs: BTreeMap<LocalId, JobRecord>,
+    settled_order: VecDeque<LocalId>,
+    halted: Option<String>,
+    /// The engine said everything came to rest (and has not said otherwise since).
+    at_rest: bool,
+    /// Questions in flight: the engine's seq → the client and its own seq.
+    routes: HashMap<u64, (u64, u64)>,
+    next_route: u64,
+    clients: HashMap<u64, mpsc::UnboundedSender<Bytes>>,
+    next_client: u64,
+    /// Notices given while no client was attached: told to the next one (they are said once).
+    untold: Vec<Bytes>,
+}
+
+impl Hub {
+    pub(super) fn new(auto_download: bool) -> Self {
+        let (deltas, _) = broadcast::channel(DELTA_BACKLOG);
+        Self {
+            state: Mutex::new(State::default()),
+            deltas,
+            auto_download,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic elsewhere while holding it leaves plain data behind: still usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A client joins: its id, where its answers go, the snapshot it starts from, and the
+    /// deltas after it. Taken under one lock, so nothing falls between the two.
+    pub(super) fn join(
+        &self,
+    ) -> (
+        u64,
+        mpsc::UnboundedReceiver<Bytes>,
+        (u64, Bytes),
+        broadcast::Receiver<Delta>,
+    ) {
+        let mut state = self.lock();
+        state.next_client += 1;
+        let id = state.next_client;
+        let (tx, rx) = mpsc::unbounded_channel();
+        for notice in state.untold.drain(..) {
+            let _ = tx.send(notice);
+        }
+        state.clients.insert(id, tx);
+        let deltas = self.deltas.subscribe();
+        let snapshot = snapshot_of(&state);
+        (id, rx, snapshot, deltas)
+    }
+
+    pub(super) fn leave(&self, client: u64) {
+        let mut state = self.lock();
+        state.clients.remove(&client);
+        state.routes.retain(|_, (c, _)| *c != client);
+    }
+
+    /// A fresh snapshot, for a client that fell behind.
+    pub(super) fn snapshot(&self) -> (u64, Bytes) {
+        snapshot_of(&self.lock())
+    }
+
+    pub(super) fn clients(&self) -> usize {
+        self.lock().clients.len()
+    }
+
+    /// Jobs held, and how many of them still have work.
+    pub(super) fn counts(&self) -> (usize, usize) {
+        let state = self.lock();
+        let unfinished = state
+            .jobs
+            .values()
+            .filter(|j| !j.is_settled(self.auto_download))
+            .count();
+        (state.jobs.len(), unfinished)
+    }
+
+    /// Work is in flight or will be: the engine has not come to rest, or a job is still on
+    /// the server (even one whose polls were given up).
+    pub(super) fn busy(&self) -> bool {
+        let state = self.lock();
+        !state.at_rest || state.jobs.values().any(JobRecord::needs_poll)
+    }
+
+    /// A client's command, its question numbers made the engine's own so that the answer
+    /// finds its way back.
+    pub(super) fn route(&self, client: u64, command: Command) -> Command {
+        let mut state = self.lock();
+        let own = |state: &mut State, seq: u64| {
+            state.next_route += 1;
+            let route = state.next_route;
+            state.routes.insert(route, (client, seq));
+            route
+        };
+        match command {
+            Command::Submit {
+                seq,
+                token,
+                request,
+                download_dir,
+            } => Command::Submit {
+                seq: own(&mut state, seq),
+                token,
+                request,
+                download_dir,
+            },
+            Command::Estimate { seq, request } => Command::Estimate {
+                seq: own(&mut state, seq),
+                request,
+            },
+            Command::History {
+                seq,
+                search,
+                order,
+                offset,
+                limit,
+            } => Command::History {
+                seq: own(&mut state, seq),
+                search,
+                order,
+                offset,
+                limit,
+            },
+            Command::Refresh => {
+                // A refresh releases a halt: clients attaching later must not see it.
+                state.halted = None;
+                Command::Refresh
+            }
+            other => other,
+        }
+    }
+
+    /// One event from the engine: an answer goes to the client that asked, anything else
+    /// updates the mirror and goes to everyone.
+    pub(super) fn publish(&self, event: Event) {
+        let mut state = self.lock();
+        let answer = match &event {
+            Event::Estimate { seq, .. }
+            | Event::History { seq, .. }
+            | Event::Submitted { seq, .. }
+            | Event::NotSubmitted { seq, .. } => Some(*seq),
+            _ => None,
+        };
+        if let Some(route) = answer {
+            let Some((client, seq)) = state.routes.remove(&route) else {
+                return;
+            };
+            let event = with_seq(event, seq);
+            if let Some(tx) = state.clients.get(&client) {
+                let _ = tx.send(encode(&ServerMsg::Event { seq: 0, event }));
+            }
+            return;
+        }
+        match &event {
+            Event::Job(job) => {
+                if job.is_settled(self.auto_download)
+                    && !state.settled_order.contains(&job.local_id)
+                {
+                    state.settled_order.push_back(job.local_id);
+                }
+                state.jobs.insert(job.local_id, (**job).clone());
+                while state.settled_order.len() > SETTLED_KEPT {
+                    if let Some(old) = state.settled_order.pop_front()
+                        && state
+                            .jobs
+                            .get(&old)
+                            .is_some_and(|j| j.is_settled(self.auto_download))
+                    {
+                        state.jobs.remove(&old);
+                    }
+                }
+            }
+            Event::Forgotten(id) => {
+                state.jobs.remove(id);
+            }
+            Event::Halted { reason } => state.halted = Some(reason.clone()),
+            Event::Notice { .. } if state.clients.is_empty() => {
+                state.untold.truncate(63);
+                state
+                    .untold
+                    .push(encode(&ServerMsg::Event { seq: 0, event }));
+                return;
+            }
+            Event::Settled => state.at_rest = true,
+            Event::Busy => state.at_rest = false,
+            _ => {}
+        }
+        state.seq += 1;
+        let seq = state.seq;
+        // Nobody listening is fine: the mirror has it.
+        let _ = self
+            .deltas
+            .send((seq, encode(&ServerMsg::Event { seq, event })));
+    }
+}
+
+fn snapshot_of(state: &State) -> (u64, Bytes) {
+    let message = ServerMsg::Snapshot {
+        seq: state.seq,
+        jobs: state.jobs.values().cloned().collect(),
+        halted: state.halted.clone(),
+        at_rest: state.at_rest,
+    };
+    (state.seq, encode(&message))
+}
+
+fn with_seq(event: Event, seq: u64) -> Event {
+    match event {
+        Event::Estimate { cost, .. } => Event::Estimate { seq, cost },
+        Event::History { jobs, total, .. } => Event::History { seq, jobs, total },
+        Event::Submitted { local_id, .. } => Event::Submitted { seq, local_id },
+        Event::NotSubmitted { message, .. } => Event::NotSubmitted { seq, message },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::types::JobStatus;
+    use crate::engine::Submission;
+    use crate::kling::KlingRequest;
+
+    fn job(id: LocalId, done: bool) -> Event {
+        let mut job = JobRecord::new(id, "2026-01-01T00:00:00Z".into(), KlingRequest::new("x"));
+        job.submission = Submission::Accepted;
+        job.status = Some(if done {
+            JobStatus::Failure
+        } else {
+            JobStatus::InProgress
+        });
+        Event::Job(Box::new(job))
+    }
+
+    #[test]
+    fn answers_go_to_the_asker_with_its_own_number() {
+        let hub = Hub::new(true);
+        let (a, mut a_rx, _, mut a_deltas) = hub.join();
+        let (b, mut b_rx, _, _) = hub.join();
+        let routed = hub.route(
+            a,
+            Command::Estimate {
+                seq: 7,
+                request: KlingRequest::new("x"),
+            },
+        );
+        let Command::Estimate {
+            seq: engine_seq, ..
+        } = routed
+        else {
+            panic!("{routed:?}");
+        };
+        let _ = hub.route(
+            b,
+            Command::Estimate {
+                seq: 7,
+                request: KlingRequest::new("y"),
+            },
+        );
+        hub.publish(Event::Estimate {
+            seq: engine_seq,
+            cost: Ok(5.0),
+        });
+        let frame = a_rx.try_recv().unwrap();
+        let text = String::from_utf8_lossy(&frame);
+        assert!(
+            text.contains(r#""seq":7"#) && text.contains("5.0"),
+            "{text}"
+        );
+        assert!(b_rx.try_recv().is_err());
+        assert!(a_deltas.try_recv().is_err(), "answers are not deltas");
+    }
+
+    #[test]
+    fn deltas_are_numbered_and_the_mirror_keeps_unfinished_jobs() {
+        let hub = Hub::new(true);
+        let (_, _, (seq0, _), mut deltas) = hub.join();
+        assert_eq!(seq0, 0);
+        for id in 1..=SETTLED_KEPT as u64 + 10 {
+            hub.publish(job(id, true));
+        }
+        hub.publish(job(1_000, false));
+        let (held, unfinished) = hub.counts();
+        assert_eq!((held, unfinished), (SETTLED_KEPT + 1, 1));
+        let mut last = 0;
+        while let Ok((seq, _)) = deltas.try_recv() {
+            assert_eq!(seq, last + 1);
+            last = seq;
+        }
+        assert_eq!(last, SETTLED_KEPT as u64 + 11);
+        assert!(hub.busy(), "a job still on the server is work");
+    }
+
+    #[test]
+    fn a_client_that_falls_behind_is_told_so() {
+        let hub = Hub::new(true);
+        let (_, _, _, mut deltas) = hub.join();
+        for id in 0..DELTA_BACKLOG as u64 + 5 {
+            hub.publish(job(id % 10, true));
+        }
+        assert!(matches!(
+            deltas.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(_))
+        ));
+        let (seq, _) = hub.snapshot();
+        assert_eq!(seq, DELTA_BACKLOG as u64 + 5);
+    }
+}

@@ -1,0 +1,474 @@
+//! The engine process: holds the ledger folder's engine lock and the ledger, listens on its
+//! socket, fans the engine's events out to every client, and leaves when told to, on a
+//! signal, or once idle.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::hub::Hub;
+use super::place::{self, EngineInfo};
+use super::protocol::{self, ClientMsg, EngineStatus, PROTOCOL, ServerMsg};
+use super::settings::EngineSettings;
+use crate::engine::{self, Command, Ledger};
+
+/// A client that does not say hello in this long is dropped.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client that takes this long to accept one frame is dropped (it reattaches).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the socket is touched (against temp cleaners) and checked to still be there.
+const KEEPALIVE: Duration = Duration::from_secs(60);
+
+/// `kling-tui engine serve`: settings on stdin, one readiness line on stdout, logs on stderr.
+/// Returns the exit code.
+pub async fn serve_from_stdin() -> i32 {
+    let mut text = String::new();
+    let settings = match std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())
+        .and_then(|_| serde_json::from_str::<EngineSettings>(&text).map_err(|e| e.to_string()))
+    {
+        Ok(settings) => settings,
+        Err(e) => {
+            ready(Err(format!("cannot read the engine settings: {e}")));
+            return 2;
+        }
+    };
+    drop(text);
+    match serve(settings).await {
+        Ok(()) => 0,
+        Err(message) => {
+            tracing::error!("{message}");
+            3
+        }
+    }
+}
+
+/// Tells the starting client how the start went, then lets go of stdout.
+fn ready(outcome: Result<(), String>) {
+    let line = match outcome {
+        Ok(()) => "ready".to_string(),
+        Err(e) => format!("error: {}", e.replace('\n', " ")),
+    };
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+    // The client stops reading after this line; later writes must not fail or block.
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        use std::os::fd::AsRawFd;
+        // SAFETY: both descriptors are open; dup2 replaces fd 1 atomically.
+        unsafe {
+            libc::dup2(null.as_raw_fd(), 1);
+        }
+    }
+}
+
+async fn serve(settings: EngineSettings) -> Result<(), String> {
+    let ledger_dir = settings.ledger_dir.clone();
+    if let Err(e) = std::fs::create_dir_all(&ledger_dir) {
+        let message = format!(
+            "cannot make the ledger folder {}: {e}",
+            ledger_dir.display()
+        );
+        ready(Err(message.clone()));
+        return Err(message);
+    }
+    let mut lock = match place::take_engine_lock(&ledger_dir) {
+        Ok(Some(lock)) => lock,
+        Ok(None) => {
+            // Another engine won the race: the client connects to it.
+            ready(Err("running".into()));
+            return Ok(());
+        }
+        Err(e) => {
+            ready(Err(e.to_string()));
+            return Err(e.to_string());
+        }
+    };
+    let started = Instant::now();
+    let started_at = jiff::Timestamp::now().to_string();
+    let setup = async {
+        super::check_private_dir(&settings.socket_dir).map_err(|e| e.to_string())?;
+        let ledger = Ledger::open(&ledger_dir).map_err(|e| e.to_string())?;
+        let socket = place::socket_path(&settings.socket_dir, &ledger_dir);
+        let listener = bind(&socket)?;
+        let info = EngineInfo {
+            pid: std::process::id(),
+            version: protocol::build(),
+            protocol: PROTOCOL,
+            socket: socket.clone(),
+            started_at: started_at.clone(),
+            log: settings.log_file.clone(),
+        };
+        place::write_info(&mut lock, &info)
+            .map_err(|e| format!("cannot write {}: {e}", place::LOCK_FILE))?;
+        let options = settings.client_options().map_err(|e| e.to_string())?;
+        let engine =
+            engine::start(options, ledger, settings.engine_config()).map_err(|e| e.to_string())?;
+        Ok::<_, String>((socket, listener, engine))
+    };
+    let (socket, mut listener, engine) = match setup.await {
+        Ok(parts) => parts,
+        Err(e) => {
+            ready(Err(e.clone()));
+            return Err(e);
+        }
+    };
+    tracing::info!(
+        "engine {} (protocol {PROTOCOL}) started, pid {}, socket {}, ledger {}",
+        protocol::build(),
+        std::process::id(),
+        socket.display(),
+        ledger_dir.display()
+    );
+    ready(Ok(()));
+
+    let (commands, mut events, engine_task) = engine.into_parts();
+    let hub = Arc::new(Hub::new(settings.auto_download));
+    let pump = {
+        let hub = hub.clone();
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                hub.publish(event);
+            }
+        })
+    };
+    let (stop_tx, mut stop_rx) = mpsc::unbounded_channel::<String>();
+    let (stopping_tx, stopping_rx) = watch::channel::<Option<String>>(None);
+    let shared = Arc::new(Shared {
+        hub: hub.clone(),
+        commands: commands.clone(),
+        stop: stop_tx,
+        stopping: stopping_rx,
+        nonce_source: settings.credentials(),
+        status: StatusSource {
+            started,
+            started_at,
+            socket: socket.clone(),
+            log: settings.log_file.clone(),
+            ledger: ledger_dir.clone(),
+            idle_exit_secs: settings.idle_exit().map_or(0, |d| d.as_secs()),
+        },
+    });
+
+    let signal =
+        |kind| tokio::signal::unix::signal(kind).map_err(|e| format!("cannot watch signals: {e}"));
+    use tokio::signal::unix::SignalKind;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    // Started detached, but a hang-up must never end the work.
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut idle_since: Option<Instant> = None;
+    let mut kept_alive = Instant::now();
+    let idle_exit = settings.idle_exit();
+    let reason = loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let shared = shared.clone();
+                    tokio::spawn(async move { shared.client(stream).await });
+                }
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = term.recv() => break "SIGTERM".to_string(),
+            _ = interrupt.recv() => break "SIGINT".to_string(),
+            _ = hangup.recv() => tracing::info!("SIGHUP ignored: the engine goes on"),
+            Some(reason) = stop_rx.recv() => break reason,
+            _ = tick.tick() => {
+                if !ledger_dir.join("ledger.sqlite3").exists() {
+                    break "its ledger folder was removed".to_string();
+                }
+                if kept_alive.elapsed() >= KEEPALIVE {
+                    kept_alive = Instant::now();
+                    if let Some(fresh) = keep_socket(&socket, &settings.socket_dir, &ledger_dir) {
+                        listener = fresh;
+                    }
+                }
+                let idle = hub.clients() == 0 && !hub.busy();
+                match (idle, idle_exit) {
+                    (true, Some(limit)) => {
+                        let since = *idle_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() >= limit {
+                            break format!("idle for {}", crate::units::human_duration(limit));
+                        }
+                    }
+                    _ => idle_since = None,
+                }
+            }
+        }
+    };
+    tracing::info!("stopping: {reason}");
+    let _ = stopping_tx.send(Some(reason));
+    // Nothing new is taken; POSTs already sent get their answers ledgered (bounded).
+    drop(listener);
+    let _ = commands.send(Command::Shutdown);
+    drop(commands);
+    drop(shared);
+    let _ = engine_task.await;
+    pump.abort();
+    remove_socket(&socket);
+    tracing::info!("stopped; the ledger is free");
+    drop(lock);
+    Ok(())
+}
+
+/// Binds the socket, replacing a stale one (a dead engine's: this process holds the lock, so
+/// no live engine uses it). Anything but a socket at that name is left alone and refused.
+fn bind(socket: &Path) -> Result<UnixListener, String> {
+    match std::fs::symlink_metadata(socket) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            let _ = std::fs::remove_file(socket);
+        }
+        Ok(_) => {
+            return Err(format!(
+                "{} exists and is not a socket: refused",
+                socket.display()
+            ));
+        }
+        Err(_) => {}
+    }
+    let listener = UnixListener::bind(socket)
+        .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
+    let _ = std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600));
+    Ok(listener)
+}
+
+/// Touches the socket and its folder so temp cleaners leave them; binds again if the socket
+/// disappeared (or was replaced).
+fn keep_socket(socket: &Path, dir: &Path, ledger_dir: &Path) -> Option<UnixListener> {
+    let present = std::fs::symlink_metadata(socket).is_ok_and(|m| m.file_type().is_socket());
+    if present {
+        for path in [socket, dir] {
+            touch(path);
+        }
+        return None;
+    }
+    tracing::warn!(
+        "the socket {} disappeared: binding it again",
+        socket.display()
+    );
+    if let Err(e) = super::check_private_dir(dir) {
+        tracing::error!("{e}");
+        return None;
+    }
+    let _ = ledger_dir;
+    match bind(socket) {
+        Ok(listener) => Some(listener),
+        Err(e) => {
+            tracing::error!("{e}");
+            None
+        }
+    }
+}
+
+fn touch(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return;
+    };
+    // SAFETY: a valid C string; null times mean "now"; the link itself is never followed.
+    unsafe {
+        libc::utimensat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            std::ptr::null(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        );
+    }
+}
+
+fn remove_socket(socket: &Path) {
+    if std::fs::symlink_metadata(socket).is_ok_and(|m| m.file_type().is_socket()) {
+        let _ = std::fs::remove_file(socket);
+    }
+}
+
+struct StatusSource {
+    started: Instant,
+    started_at: String,
+    socket: PathBuf,
+    log: PathBuf,
+    ledger: PathBuf,
+    idle_exit_secs: u64,
+}
+
+/// What every client task shares.
+struct Shared {
+    hub: Arc<Hub>,
+    commands: mpsc::UnboundedSender<Command>,
+    stop: mpsc::UnboundedSender<String>,
+    stopping: watch::Receiver<Option<String>>,
+    nonce_source: crate::api::Credentials,
+    status: StatusSource,
+}
+
+impl Shared {
+    fn status(&self) -> EngineStatus {
+        let (jobs, unfinished) = self.hub.counts();
+        EngineStatus {
+            pid: std::process::id(),
+            version: protocol::build(),
+            protocol: PROTOCOL,
+            started_at: self.status.started_at.clone(),
+            uptime_secs: self.status.started.elapsed().as_secs(),
+            jobs,
+            unfinished,
+            clients: self.hub.clients(),
+            busy: self.hub.busy(),
+            socket: self.status.socket.clone(),
+            log: self.status.log.clone(),
+            ledger: self.status.ledger.clone(),
+            idle_exit_secs: self.status.idle_exit_secs,
+        }
+    }
+
+    async fn client(self: Arc<Self>, stream: UnixStream) {
+        if let Err(e) = self.client_inner(stream).await {
+            tracing::debug!("client left: {e}");
+        }
+    }
+
+    async fn client_inner(&self, stream: UnixStream) -> std::io::Result<()> {
+        let peer = stream.peer_cred()?;
+        let (r, w) = stream.into_split();
+        let mut reader = protocol::reader(r);
+        let mut writer = protocol::writer(w);
+        if peer.uid() != place::euid() {
+            tracing::warn!("refused a client of uid {}", peer.uid());
+            let reason = "this engine serves only its own user".to_string();
+            let _ = protocol::send(&mut writer, &ServerMsg::Refused { reason }).await;
+            return Ok(());
+        }
+        let nonce = format!("{:032x}", rand::random::<u128>());
+        let hello = ServerMsg::Hello {
+            protocol: PROTOCOL,
+            build: protocol::build(),
+            pid: std::process::id(),
+            nonce: nonce.clone(),
+            busy: self.hub.busy(),
+        };
+        protocol::send(&mut writer, &hello).await?;
+        let first =
+            tokio::time::timeout(HELLO_TIMEOUT, protocol::next::<_, ClientMsg>(&mut reader))
+                .await
+                .map_err(|_| std::io::Error::other("no hello"))??;
+        let Some(ClientMsg::Hello { proof, attach, .. }) = first else {
+            return Ok(());
+        };
+        let trusted = match proof {
+            Some(proof) if proof == self.nonce_source.proof(&nonce) => true,
+            Some(_) => {
+                let reason = "the engine for this ledger runs with other credentials than \
+                    yours; stop it with `kling-tui engine stop` to start one with yours"
+                    .to_string();
+                let _ = protocol::send(&mut writer, &ServerMsg::Refused { reason }).await;
+                return Ok(());
+            }
+            None => false,
+        };
+        if attach && !trusted {
+            let reason = "attaching needs the credentials the engine runs with".to_string();
+            let _ = protocol::send(&mut writer, &ServerMsg::Refused { reason }).await;
+            return Ok(());
+        }
+        let status = self.status();
+        protocol::send(&mut writer, &ServerMsg::Welcome { status }).await?;
+        let mut stopping = self.stopping.clone();
+        if !attach {
+            // Status and stop only.
+            loop {
+                tokio::select! {
+                    message = protocol::next::<_, ClientMsg>(&mut reader) => match message? {
+                        Some(ClientMsg::Status) => {
+                            let status = self.status();
+                            protocol::send(&mut writer, &ServerMsg::Status { status }).await?;
+                        }
+                        Some(ClientMsg::Stop) => {
+                            let _ = self.stop.send("`kling-tui engine stop`".into());
+                        }
+                        Some(ClientMsg::Command { command }) if trusted => {
+                            let _ = self.commands.send(command);
+                        }
+                        Some(_) => {}
+                        None => return Ok(()),
+                    },
+                    _ = stopping.changed() => {
+                        let reason = stopping.borrow().clone().unwrap_or_default();
+                        protocol::send(&mut writer, &ServerMsg::Stopping { reason }).await?;
+                        // Stays open until the process ends: the client sees it close then.
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+        }
+
+        let (id, mut answers, (mut last, snapshot), mut deltas) = self.hub.join();
+        let result = async {
+            write(&mut writer, snapshot).await?;
+            loop {
+                tokio::select! {
+                    Some(frame) = answers.recv() => write(&mut writer, frame).await?,
+                    delta = deltas.recv() => match delta {
+                        Ok((seq, frame)) if seq > last => {
+                            last = seq;
+                            write(&mut writer, frame).await?;
+                        }
+                        Ok(_) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                            // A slow link: a fresh snapshot, not a stalled engine.
+                            tracing::info!("client {id} fell {missed} changes behind: sent a snapshot");
+                            let (seq, frame) = self.hub.snapshot();
+                            last = seq;
+                            write(&mut writer, frame).await?;
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
+                    },
+                    message = protocol::next::<_, ClientMsg>(&mut reader) => match message? {
+                        Some(ClientMsg::Command { command: Command::Shutdown }) => {}
+                        Some(ClientMsg::Command { command }) => {
+                            let _ = self.commands.send(self.hub.route(id, command));
+                        }
+                        Some(ClientMsg::Status) => {
+                            let status = self.status();
+                            protocol::send(&mut writer, &ServerMsg::Status { status }).await?;
+                        }
+                        Some(ClientMsg::Stop) => {
+                            let _ = self.stop.send("`kling-tui engine stop`".into());
+                        }
+                        Some(ClientMsg::Hello { .. }) => {}
+                        None => return Ok(()),
+                    },
+                    _ = stopping.changed() => {
+                        let reason = stopping.borrow().clone().unwrap_or_default();
+                        protocol::send(&mut writer, &ServerMsg::Stopping { reason }).await?;
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+        }
+        .await;
+        self.hub.leave(id);
+        result
+    }
+}
+
+async fn write(
+    writer: &mut protocol::Writer<tokio::net::unix::OwnedWriteHalf>,
+    frame: bytes::Bytes,
+) -> std::io::Result<()> {
+    use futures_util::SinkExt;
+    match tokio::time::timeout(WRITE_TIMEOUT, writer.send(frame)).await {
+        Ok(result) => result,
+        Err(_) => Err(std::io::Error::other("the client stopped reading")),
+    }
+}
