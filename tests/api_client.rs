@@ -401,7 +401,7 @@ async fn listing_pages_through_every_job_once() {
     let mut seen = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..10 {
-        let page = client.list_jobs(10, token.as_deref()).await.unwrap();
+        let page = client.list_jobs(10, token.as_deref(), None).await.unwrap();
         assert!(page.jobs.len() <= 10);
         seen.extend(page.jobs.into_iter().map(|j| j.job_id));
         token = page.next_pagination_token;

@@ -221,6 +221,17 @@ fn a_5xx_on_submit_is_not_re_sent_but_found_in_the_job_list() {
     let stats = sim.stats();
     assert_eq!((stats.generate_posts, stats.jobs_created), (1, 1));
     assert!(stats.list_jobs >= 1, "the job list was never searched");
+    // Searched from shortly before the submission, not through the whole history.
+    let after: jiff::Timestamp = stats
+        .last_created_after
+        .expect("the search names createdAfter")
+        .parse()
+        .unwrap();
+    let ago = jiff::Timestamp::now().duration_since(after).as_secs();
+    assert!(
+        (0..3600).contains(&ago),
+        "createdAfter {after} is {ago} s ago"
+    );
 }
 
 #[test]

@@ -505,3 +505,28 @@ async fn jobs_picked_to_fail_end_in_failure_with_a_reason() {
     assert!(job.metadata.hint.is_some());
     assert!(job.metadata.asset_ids.is_empty() && job.billing.is_none());
 }
+
+#[tokio::test]
+async fn the_job_list_leaves_out_jobs_created_before_created_after() {
+    let (sim, c) = start(SimConfig::default()).await;
+    assert_eq!(
+        post(&c, &sim, GENERATE, &body()).await.status(),
+        StatusCode::OK
+    );
+    let count = |list: Value| list["jobs"].as_array().map(Vec::len).unwrap_or(99);
+    let past = get(&c, &sim, "jobs?createdAfter=2020-01-01T00:00:00Z").await;
+    assert_eq!(count(past.json().await.unwrap()), 1);
+    let future = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
+    let later = get(&c, &sim, &format!("jobs?createdAfter={future}")).await;
+    assert_eq!(count(later.json().await.unwrap()), 0);
+    let bad = get(&c, &sim, "jobs?createdAfter=yesterday").await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(reason(bad).await.contains("createdAfter"));
+    let both = get(
+        &c,
+        &sim,
+        "jobs?createdAfter=2020-01-01T00:00:00Z&status=success",
+    )
+    .await;
+    assert_eq!(both.status(), StatusCode::BAD_REQUEST);
+}

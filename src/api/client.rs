@@ -234,16 +234,21 @@ impl ScenarioClient {
         Ok(envelope.job)
     }
 
-    /// One page of jobs, newest first; pass the previous page's `next_pagination_token`.
+    /// One page of jobs, newest first; pass the previous page's `next_pagination_token`, and
+    /// `created_after` (RFC 3339) to leave older jobs out on the server.
     pub async fn list_jobs(
         &self,
         page_size: u32,
         pagination_token: Option<&str>,
+        created_after: Option<&str>,
     ) -> Result<JobList, ApiError> {
         let size = page_size.to_string();
         let mut query = vec![("pageSize", size.as_str())];
         if let Some(token) = pagination_token {
             query.push(("paginationToken", token));
+        }
+        if let Some(after) = created_after {
+            query.push(("createdAfter", after));
         }
         self.get(self.url(&["jobs"], &query)).await
     }

@@ -27,9 +27,16 @@ pub async fn find(
         .parse::<jiff::Timestamp>()
         .map(|t| t.as_second() - CLOCK_SLACK_SECS)
         .unwrap_or(i64::MIN);
+    // The server leaves older jobs out; the check below still holds where it does not.
+    let after = jiff::Timestamp::from_second(since)
+        .ok()
+        .filter(|_| since != i64::MIN)
+        .map(|t| t.to_string());
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let page = client.list_jobs(PAGE_SIZE, token.as_deref()).await?;
+        let page = client
+            .list_jobs(PAGE_SIZE, token.as_deref(), after.as_deref())
+            .await?;
         let mut older_seen = false;
         for job in &page.jobs {
             let created = created_second(job);

@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::Route;
 use super::gate::{gate, query_map};
 use super::generate::generate;
-use super::jobs::{decode_token, encode_token};
+use super::jobs::{PageFilter, decode_token, encode_token};
 use super::sniff;
 use super::state::Sim;
 use super::upload_routes::{
@@ -133,9 +133,28 @@ async fn list_jobs(
         .get("status")
         .map(String::as_str)
         .filter(|s| !s.is_empty());
+    let after = match query.get("createdAfter").filter(|t| !t.is_empty()) {
+        None => None,
+        // As the service documents it: not together with a status filter.
+        Some(_) if status.is_some() => {
+            let reason = "createdAfter cannot be combined with status";
+            return inner.error(StatusCode::BAD_REQUEST, reason);
+        }
+        Some(text) => match text.parse::<jiff::Timestamp>() {
+            Ok(at) => {
+                inner.stats.last_created_after = Some(text.clone());
+                Some(at)
+            }
+            Err(_) => {
+                let reason = "createdAfter must be an ISO 8601 date";
+                return inner.error(StatusCode::BAD_REQUEST, reason);
+            }
+        },
+    };
+    let filter = PageFilter { status, after };
     let (jobs, next) = inner
         .jobs
-        .page(before, size, status, sim.now(), sim.time_scale);
+        .page(before, size, &filter, sim.now(), sim.time_scale);
     Json(JobList {
         jobs,
         next_pagination_token: next.map(encode_token),

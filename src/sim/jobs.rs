@@ -179,7 +179,7 @@ impl JobStore {
         &self,
         before: Option<u64>,
         size: usize,
-        status: Option<&str>,
+        filter: &PageFilter<'_>,
         now: Instant,
         time_scale: f64,
     ) -> (Vec<Job>, Option<u64>) {
@@ -188,8 +188,9 @@ impl JobStore {
             .iter()
             .rev()
             .filter(|job| before.is_none_or(|b| job.seq < b))
+            .filter(|job| filter.after.is_none_or(|a| job.created_at > a))
             .map(|job| (job.seq, job.render(now, time_scale)))
-            .filter(|(_, job)| status.is_none_or(|s| job.status.as_str() == s));
+            .filter(|(_, job)| filter.status.is_none_or(|s| job.status.as_str() == s));
         let page: Vec<(u64, Job)> = matching.by_ref().take(size).collect();
         let more = matching.next().is_some();
         let next = if more {
@@ -199,6 +200,13 @@ impl JobStore {
         };
         (page.into_iter().map(|(_, job)| job).collect(), next)
     }
+}
+
+/// What a listing is narrowed to.
+pub(crate) struct PageFilter<'a> {
+    pub status: Option<&'a str>,
+    /// Only jobs created after this moment.
+    pub after: Option<Timestamp>,
 }
 
 /// An opaque pagination token for "jobs created before sequence number `seq`".

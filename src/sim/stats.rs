@@ -38,6 +38,8 @@ pub struct SimStats {
     pub unauthorized: u64,
     /// The `projectId` query of the last API request that had one.
     pub last_project_id: Option<String>,
+    /// The `createdAfter` of the last job listing that had one.
+    pub last_created_after: Option<String>,
     /// The JSON body of the last generate POST (dry runs included), exactly as received.
     pub last_generate_body: Option<serde_json::Value>,
     /// Every API and CDN request, with its arrival time since the simulator started.
