@@ -146,6 +146,36 @@ fn cancel_and_forget_ask_first() {
 }
 
 #[test]
+fn r_sends_again_only_an_unconfirmed_submission_and_asks_first() {
+    let mut app = app_with(jobs_in_every_state());
+    focus_queue(&mut app);
+    let unconfirmed = app
+        .queue
+        .jobs
+        .values()
+        .find(|j| matches!(j.submission, Submission::Unconfirmed { .. }))
+        .map(|j| j.local_id)
+        .expect("the fixture has an unconfirmed submission");
+    app.queue.selected = Some(4);
+    assert!(app.on_key(key(KeyCode::Char('R'))).is_empty());
+    assert!(app.popup.is_none(), "a running job is not sent again");
+    app.queue.selected = Some(unconfirmed);
+    assert!(app.on_key(key(KeyCode::Char('R'))).is_empty());
+    match &app.popup {
+        Some(Popup::Confirm { question, .. }) => {
+            assert!(question.contains("may charge twice"), "{question}")
+        }
+        _ => panic!("no confirmation asked"),
+    }
+    assert!(app.on_key(key(KeyCode::Char('n'))).is_empty());
+    app.on_key(key(KeyCode::Char('R')));
+    assert_eq!(
+        app.on_key(key(KeyCode::Char('y'))),
+        [Effect::Engine(Command::Resend(unconfirmed))]
+    );
+}
+
+#[test]
 fn y_copies_the_job_id_or_the_file() {
     let mut app = app_with(jobs_in_every_state());
     focus_queue(&mut app);

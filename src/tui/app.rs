@@ -36,6 +36,7 @@ impl Focus {
 pub enum Confirmed {
     Cancel(LocalId),
     Forget(LocalId),
+    Resend(LocalId),
     Quit,
 }
 
@@ -636,6 +637,21 @@ impl App {
                     });
                 }
             }
+            Action::Resend => match self.queue.selected_job() {
+                Some(job) if matches!(job.submission, Submission::Unconfirmed { .. }) => {
+                    self.popup = Some(Popup::Confirm {
+                        question: format!(
+                            "#{} was sent once and never confirmed, and was not found on the \
+                             server. Send it again? It may charge twice if the first did \
+                             reach the server.",
+                            job.local_id
+                        ),
+                        action: Confirmed::Resend(job.local_id),
+                    });
+                }
+                Some(_) => self.warn("only an unconfirmed submission can be sent again"),
+                None => {}
+            },
             Action::Filter => self.filtering = true,
             Action::Sort => {
                 self.queue.sort = self.queue.sort.next();
@@ -875,6 +891,10 @@ impl App {
             }
             Confirmed::Forget(id) => {
                 effects.push(Effect::Engine(Command::Forget(id)));
+            }
+            Confirmed::Resend(id) => {
+                effects.push(Effect::Engine(Command::Resend(id)));
+                self.say(format!("#{id} sent again at your request"));
             }
             Confirmed::Quit => effects.push(Effect::Quit),
         }

@@ -52,6 +52,7 @@ pub enum Action {
     Filter,
     Sort,
     Refresh,
+    Resend,
 }
 
 /// One entry of the built-in table.
@@ -181,6 +182,12 @@ pub const BINDINGS: &[Binding] = &[
         Refresh,
         "poll everything now, retry failures"
     ),
+    bind!(
+        Queue,
+        [(Char('R'), NONE)],
+        Resend,
+        "send again an unconfirmed submission not found on the server (asks first)"
+    ),
 ];
 
 impl Action {
@@ -210,6 +217,7 @@ impl Action {
             Action::Filter => "filter",
             Action::Sort => "sort",
             Action::Refresh => "refresh",
+            Action::Resend => "resend",
         }
     }
 }
