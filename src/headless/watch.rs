@@ -60,8 +60,14 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
                 jobs.insert(job.local_id, *job);
             }
             Some(Event::Attached {
-                jobs: now, at_rest, ..
+                jobs: now,
+                at_rest,
+                restarted,
+                ..
             }) => {
+                if restarted {
+                    eprintln!("engine restarted — reattached");
+                }
                 jobs = now.into_iter().map(|j| (j.local_id, j)).collect();
                 jobs.values().for_each(&mut show);
                 let at_rest = at_rest && !std::mem::take(&mut refreshing);

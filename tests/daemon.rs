@@ -1,0 +1,674 @@
+//! One background engine per ledger, shared by every client: real processes against the
+//! simulator. The app in a pseudo-terminal and scripts at once, a hung-up terminal, an engine
+//! killed under its clients, twenty clients racing to start it, and hostile or stale things
+//! where the engine is looked for.
+
+mod common;
+
+use std::io::{BufRead, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::pty::{Key, Pty, PtyCommand};
+use common::{against, files_in, json_lines, process, sim_with, write_config};
+use kling_tui::sim::{self, SimConfig, SimHandle};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+const GUARD: Duration = Duration::from_secs(300);
+/// Flags that make the engine a client starts poll quickly.
+const QUICK: [&str; 4] = ["--requests-per-second", "50", "--poll-interval", "0.2"];
+
+/// Jobs that run about `seconds` of real time each.
+fn sim_running(seconds: f64, limit: usize) -> (tokio::runtime::Runtime, SimHandle) {
+    sim_with(SimConfig {
+        // A job takes about two minutes of simulated time.
+        time_scale: 120.0 / seconds,
+        concurrency_limit: limit,
+        ..SimConfig::default()
+    })
+}
+
+/// Waits, a bounded number of times, for `done`; panics naming `what` if it never holds.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..1200 {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("gave up waiting for {what}");
+}
+
+fn submit(sim: &SimHandle, home: &Path, prompt: &str) {
+    against(sim, home)
+        .args(["submit", "--prompt", prompt])
+        .args(QUICK)
+        .timeout(GUARD)
+        .assert()
+        .success();
+}
+
+/// `engine status --json`, as the user would read it.
+fn status(sim: &SimHandle, home: &Path) -> Value {
+    let out = against(sim, home)
+        .args(["engine", "status", "--json"])
+        .timeout(GUARD)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn engine_pid(sim: &SimHandle, home: &Path) -> Option<u32> {
+    let status = status(sim, home);
+    (status["running"] == true).then(|| status["pid"].as_u64().unwrap() as u32)
+}
+
+fn stop_engine(sim: &SimHandle, home: &Path) {
+    against(sim, home)
+        .args(["engine", "stop"])
+        .timeout(GUARD)
+        .assert()
+        .success();
+}
+
+/// The one ledger folder under `home`.
+fn ledger_dir(home: &Path) -> PathBuf {
+    let journals = home.join("data/kling-tui/journals");
+    let found: Vec<PathBuf> = std::fs::read_dir(&journals)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    found[0].clone()
+}
+
+fn alive(pid: u32) -> bool {
+    // Signal 0 only asks whether the process exists; a zombie of ours still counts as gone
+    // once it has been reaped by whoever started it.
+    let exists = unsafe { libc::kill(pid as i32, 0) } == 0;
+    exists
+        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false)
+}
+
+/// Processes running `engine serve` for the data folder of `home`.
+fn engines_of(home: &Path) -> Vec<u32> {
+    let data = format!("XDG_DATA_HOME={}", home.join("data").display());
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        let serving = cmdline.split(|b| *b == 0).any(|a| a == b"serve");
+        let ours = environ.split(|b| *b == 0).any(|v| v == data.as_bytes());
+        if serving && ours && alive(pid) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// The app against the simulator, in a pseudo-terminal of its own, with `home`'s folders.
+fn app(sim: &SimHandle, home: &Path) -> Pty {
+    PtyCommand::app()
+        // The app takes no poll interval: the engine's first client sets it.
+        .args(&QUICK[..2])
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("SCENARIO_API_URL", &sim.api_url)
+        .env("SCENARIO_API_KEY", sim::DEMO_API_KEY)
+        .env("SCENARIO_API_SECRET", sim::DEMO_API_SECRET)
+        .cwd(home)
+        .size(160, 48)
+        .spawn()
+}
+
+fn first_frame(app: &Pty) {
+    // Keys sent before the app is in raw mode would be eaten by the line discipline.
+    app.wait_for("the app's first frame", |s| s.contains("Parameters"));
+}
+
+fn submit_in_app(app: &Pty, prompt: &str) {
+    app.type_text(prompt);
+    app.wait_for("the prompt in the editor", |s| s.contains(prompt));
+    app.press(Key::Ctrl('r'));
+    app.wait_for("the submission to be taken", |s| s.contains("submitted"));
+}
+
+/// `watch` running in the background, its stdout read line by line.
+struct Watch {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Watch {
+    fn start(sim: &SimHandle, home: &Path, out: &Path) -> Self {
+        let mut child = process(Some(sim), home)
+            .arg("watch")
+            .args(QUICK)
+            .arg("--out")
+            .arg(out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let mut err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Self {
+            child,
+            lines,
+            stderr,
+        }
+    }
+
+    /// Reads lines until one holds `needle`.
+    fn wait_line(&self, needle: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(GUARD) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(e) => panic!(
+                    "watch never printed {needle:?} ({e}); its stderr:\n{}",
+                    self.stderr.lock().unwrap()
+                ),
+            }
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Its exit code, once it ends by itself.
+    fn wait(mut self) -> (i32, String) {
+        let status = self.child.wait().unwrap();
+        // Let the readers drain.
+        std::thread::sleep(Duration::from_millis(200));
+        (status.code().unwrap_or(-1), self.stderr())
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_script_submits_while_the_app_is_open_and_the_app_shows_it() {
+    let (_rt, sim) = sim_running(60.0, 100);
+    let home = tempfile::tempdir().unwrap();
+    let app = app(&sim, home.path());
+    first_frame(&app);
+    app.wait_for("the app attached to its engine", |s| {
+        s.contains("No jobs yet")
+    });
+
+    let started = Instant::now();
+    against(&sim, home.path())
+        .args(["submit", "--prompt", "sent from a script"])
+        .timeout(GUARD)
+        .assert()
+        .success();
+    app.wait_for("the script's job in the app", |s| {
+        s.contains("sent from a script")
+    });
+    // The figure for the README; shared machines make it no assertion.
+    eprintln!(
+        "the script's job showed in the app {} ms after the submit started",
+        started.elapsed().as_millis()
+    );
+    assert_eq!(engines_of(home.path()).len(), 1);
+    assert_eq!(sim.stats().generate_posts, 1);
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn two_apps_and_watch_share_one_engine() {
+    let (_rt, sim) = sim_running(3.0, 100);
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    submit(&sim, home.path(), "the first job, for watch");
+    let watch = Watch::start(&sim, home.path(), &out);
+    watch.wait_line("#1");
+
+    // The app opens while watch runs, and a second one beside it (two SSH sessions).
+    let one = app(&sim, home.path());
+    let two = app(&sim, home.path());
+    for app in [&one, &two] {
+        first_frame(app);
+        app.wait_for("the first job", |s| s.contains("the first job"));
+    }
+    submit_in_app(&one, "typed in the first app");
+    two.wait_for("the first app's job in the second", |s| {
+        s.contains("typed in the first app")
+    });
+    watch.wait_line("#2");
+    assert_eq!(engines_of(home.path()).len(), 1);
+    let status = status(&sim, home.path());
+    assert_eq!(status["clients"], 3, "{status}");
+    assert_eq!(sim.stats().generate_posts, 2);
+    drop(watch);
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn a_hung_up_app_leaves_its_five_jobs_to_the_engine_which_then_leaves() {
+    let (_rt, sim) = sim_running(4.0, 100);
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("videos");
+    write_config(
+        home.path(),
+        &format!(
+            "download_dir = {:?}\nengine_idle_exit = \"2s\"\n",
+            out.display().to_string()
+        ),
+        0o600,
+    );
+    let mut app = app(&sim, home.path());
+    first_frame(&app);
+    for n in 1..=5 {
+        submit_in_app(&app, &format!("shot {n} of five"));
+    }
+    app.wait_for("five jobs on the server", |s| {
+        s.matches("shot ").count() >= 5 && !s.contains("submitting")
+    });
+    let engine = engine_pid(&sim, home.path()).expect("the app started an engine");
+    assert!(files_in_or_none(&out).is_empty(), "too late: already done");
+
+    // The SSH connection drops: the terminal hangs up on the app.
+    app.signal(libc::SIGHUP);
+    app.wait_exit();
+    wait_until("five videos on disk", || files_in_or_none(&out).len() == 5);
+    for name in files_in(&out) {
+        assert_eq!(
+            std::fs::read(out.join(&name)).unwrap(),
+            sim.video_bytes().unwrap(),
+            "{name}"
+        );
+    }
+    // Nothing left to do and nobody attached: it leaves after its idle time.
+    wait_until("the engine to leave once idle", || !alive(engine));
+    assert_eq!(engine_pid(&sim, home.path()), None);
+    let log = std::fs::read_to_string(
+        std::fs::read_dir(home.path().join("state/kling-tui"))
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().ends_with(".log"))
+            .unwrap()
+            .path(),
+    )
+    .unwrap();
+    assert!(log.contains("stopping: idle for 2 s"), "{log}");
+    assert_eq!(sim.stats().generate_posts, 5);
+}
+
+fn files_in_or_none(dir: &Path) -> Vec<String> {
+    if dir.exists() {
+        files_in(dir)
+            .into_iter()
+            .filter(|f| !f.ends_with(".part"))
+            .collect()
+    } else {
+        Vec::new()
+    }
+}
+
+#[test]
+fn five_submits_at_a_ceiling_of_two_each_make_one_job_and_every_video_lands() {
+    let (_rt, sim) = sim_running(1.5, 2);
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    write_config(
+        home.path(),
+        &format!("download_dir = {:?}\n", out.display().to_string()),
+        0o600,
+    );
+    for n in 1..=5 {
+        // Each returns once its job is in the engine's ledger: sent, or queued locally.
+        submit(&sim, home.path(), &format!("ceiling take {n}"));
+    }
+    let watch = Watch::start(&sim, home.path(), &out);
+    let (code, stderr) = watch.wait();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(files_in(&out).len(), 5, "{:?}", files_in(&out));
+    let stats = sim.stats();
+    assert_eq!(stats.jobs_created, 5, "a job was made twice or not at all");
+    let client = common::client_for(&sim);
+    let listed = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(client.list_jobs(100, None, None))
+        .unwrap();
+    let mut prompts: Vec<String> = listed
+        .jobs
+        .iter()
+        .filter_map(|j| {
+            j.metadata.input.as_ref()?["prompt"]
+                .as_str()
+                .map(String::from)
+        })
+        .collect();
+    prompts.sort();
+    let expected: Vec<String> = (1..=5).map(|n| format!("ceiling take {n}")).collect();
+    assert_eq!(prompts, expected);
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn the_engine_killed_five_times_under_a_client_loses_nothing_and_sends_nothing_twice() {
+    let size = 4 * 1024 * 1024;
+    let (_rt, sim) = sim_with(SimConfig {
+        // Jobs take about four seconds: kills land while polling and while downloading.
+        time_scale: 30.0,
+        video_size: Some(size as u64),
+        concurrency_limit: 100,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    write_config(
+        home.path(),
+        &format!("download_dir = {:?}\n", out.display().to_string()),
+        0o600,
+    );
+    for n in 0..30 {
+        submit(&sim, home.path(), &format!("a red fox in snow, take {n}"));
+    }
+    let watch = Watch::start(&sim, home.path(), &out);
+    watch.wait_line("#30");
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut killed = Vec::new();
+    for round in 1..=5 {
+        std::thread::sleep(Duration::from_millis(rng.random_range(200..1200)));
+        let Some(pid) = engine_pid(&sim, home.path()) else {
+            // Between an engine's death and the next one's start: wait for the next.
+            wait_until("an engine again", || {
+                engine_pid(&sim, home.path()).is_some()
+            });
+            continue;
+        };
+        assert!(!killed.contains(&pid), "round {round}: the same engine");
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        killed.push(pid);
+        let told = killed.len();
+        wait_until("watch to reattach", || {
+            watch
+                .stderr()
+                .matches("engine restarted — reattached")
+                .count()
+                >= told
+        });
+    }
+    assert_eq!(killed.len(), 5, "an engine was not there to kill");
+    let (code, stderr) = watch.wait();
+    assert_eq!(code, 0, "{stderr}");
+    let stats = sim.stats();
+    assert_eq!(stats.generate_posts, 30, "a submission was sent twice");
+    assert_eq!(stats.jobs_created, 30);
+    let written = files_in(&out);
+    assert_eq!(written.len(), 30, "{written:?}");
+    let expected = SimHandle::synthetic_bytes(0, size);
+    for name in &written {
+        assert!(
+            std::fs::read(out.join(name)).unwrap() == expected,
+            "{name} differs"
+        );
+    }
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn twenty_clients_started_at_once_leave_exactly_one_engine() {
+    let (_rt, sim) = sim_running(1.0, 100);
+    let home = tempfile::tempdir().unwrap();
+    let children: Vec<Child> = (0..20)
+        .map(|n| {
+            process(Some(&sim), home.path())
+                .args(["submit", "--prompt", &format!("racer {n}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(engines_of(home.path()).len(), 1);
+    let log = std::fs::read_to_string(engine_log(home.path())).unwrap();
+    assert_eq!(log.matches(") started, pid").count(), 1, "{log}");
+    assert_eq!(sim.stats().generate_posts, 20);
+    let listed = against(&sim, home.path())
+        .args(["jobs", "--json"])
+        .assert()
+        .success();
+    assert_eq!(json_lines(&listed.get_output().stdout).len(), 20);
+    stop_engine(&sim, home.path());
+    assert!(engines_of(home.path()).is_empty());
+}
+
+fn engine_log(home: &Path) -> PathBuf {
+    std::fs::read_dir(home.join("state/kling-tui"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .expect("the engine's log")
+        .path()
+}
+
+#[test]
+fn the_stale_socket_of_a_killed_engine_is_replaced() {
+    let (_rt, sim) = sim_running(1.0, 100);
+    let home = tempfile::tempdir().unwrap();
+    submit(&sim, home.path(), "before the crash");
+    let first = status(&sim, home.path());
+    let socket = PathBuf::from(first["socket"].as_str().unwrap());
+    let pid = first["pid"].as_u64().unwrap() as u32;
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    wait_until("the engine to die", || !alive(pid));
+    assert!(socket.exists(), "the dead engine's socket is left behind");
+
+    submit(&sim, home.path(), "after the crash");
+    let second = status(&sim, home.path());
+    assert_ne!(second["pid"], first["pid"]);
+    assert_eq!(second["socket"], first["socket"]);
+    // The job the dead engine held is followed by the new one.
+    let listed = against(&sim, home.path())
+        .args(["jobs", "--json"])
+        .assert()
+        .success();
+    assert_eq!(json_lines(&listed.get_output().stdout).len(), 2);
+    assert_eq!(sim.stats().generate_posts, 2);
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn a_socket_folder_open_to_others_or_owned_by_another_user_is_refused() {
+    let (_rt, sim) = sim_running(1.0, 100);
+    let home = tempfile::tempdir().unwrap();
+    let open = home.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let refused = against(&sim, home.path())
+        .env("KLING_TUI_SOCKET_DIR", &open)
+        .args(["submit", "--prompt", "never sent"])
+        .timeout(GUARD)
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert!(
+        stderr.contains(&format!("the socket folder {}", open.display()))
+            && stderr.contains("is open to others (mode 0755)"),
+        "{stderr}"
+    );
+
+    let theirs = home.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let me = unsafe { libc::geteuid() };
+    if me == 0 {
+        // Only root can give a folder away; elsewhere the mode case above stands alone.
+        std::os::unix::fs::chown(&theirs, Some(4242), None).unwrap();
+        let refused = against(&sim, home.path())
+            .env("KLING_TUI_SOCKET_DIR", &theirs)
+            .args(["submit", "--prompt", "never sent"])
+            .timeout(GUARD)
+            .assert()
+            .failure();
+        let stderr = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+        assert!(stderr.contains("belongs to uid 4242"), "{stderr}");
+    }
+    assert_eq!(sim.stats().generate_posts, 0);
+    assert!(engines_of(home.path()).is_empty());
+}
+
+/// A process posing as an engine: it holds the ledger's engine lock, names a socket in a
+/// private folder, and greets every client with `protocol`. `busy`: it says it has work in
+/// flight. Told to stop, it lets go of the lock.
+struct FakeEngine {
+    _dir: tempfile::TempDir,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FakeEngine {
+    fn start(ledger_dir: &Path, protocol: u32, busy: bool) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let socket = dir.path().join("fake.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let mut lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(ledger_dir.join("engine.lock"))
+            .unwrap();
+        lock.try_lock().expect("no engine holds the ledger");
+        let info = serde_json::json!({
+            "pid": std::process::id(), "version": "9.9.9", "protocol": protocol,
+            "socket": socket, "startedAt": "2026-01-01T00:00:00Z", "log": "/dev/null",
+        });
+        lock.set_len(0).unwrap();
+        lock.write_all(info.to_string().as_bytes()).unwrap();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        std::thread::spawn(move || {
+            let mut lock = Some(lock);
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { break };
+                let hello = serde_json::json!({
+                    "kind": "hello", "protocol": protocol, "build": "9.9.9",
+                    "pid": std::process::id(), "nonce": "n", "busy": busy,
+                });
+                let _ = write_frame(&mut stream, &hello.to_string());
+                // Reads what the client says; a stop lets the lock go.
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(2)))
+                    .unwrap();
+                while let Some(frame) = read_frame(&mut stream) {
+                    if frame.contains(r#""kind":"stop""#) {
+                        lock.take();
+                        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            }
+        });
+        Self { _dir: dir, done }
+    }
+
+    fn was_stopped(&self) -> bool {
+        self.done.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn write_frame(stream: &mut std::os::unix::net::UnixStream, text: &str) -> std::io::Result<()> {
+    stream.write_all(&(text.len() as u32).to_be_bytes())?;
+    stream.write_all(text.as_bytes())
+}
+
+fn read_frame(stream: &mut std::os::unix::net::UnixStream) -> Option<String> {
+    let mut len = [0u8; 4];
+    stream.read_exact(&mut len).ok()?;
+    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+    stream.read_exact(&mut body).ok()?;
+    Some(String::from_utf8_lossy(&body).into_owned())
+}
+
+#[test]
+fn an_engine_of_another_protocol_with_work_in_flight_is_named_and_left_alone() {
+    let (_rt, sim) = sim_running(1.0, 100);
+    let home = tempfile::tempdir().unwrap();
+    submit(&sim, home.path(), "made the ledger");
+    stop_engine(&sim, home.path());
+    let fake = FakeEngine::start(&ledger_dir(home.path()), 99, true);
+    let refused = against(&sim, home.path())
+        .args(["submit", "--prompt", "not sent"])
+        .timeout(GUARD)
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("the running engine is kling-tui 9.9.9 (protocol 99)")
+            && stderr.contains(&format!(
+                "this is kling-tui {} (protocol 1)",
+                env!("CARGO_PKG_VERSION")
+            ))
+            && stderr.contains("work in flight"),
+        "{stderr}"
+    );
+    assert!(!fake.was_stopped());
+    assert_eq!(sim.stats().generate_posts, 1);
+}
+
+#[test]
+fn an_idle_engine_of_another_protocol_is_replaced() {
+    let (_rt, sim) = sim_running(1.0, 100);
+    let home = tempfile::tempdir().unwrap();
+    submit(&sim, home.path(), "made the ledger");
+    stop_engine(&sim, home.path());
+    let fake = FakeEngine::start(&ledger_dir(home.path()), 0, false);
+    submit(&sim, home.path(), "sent through the new engine");
+    assert!(fake.was_stopped(), "the old engine was not asked to stop");
+    let status = status(&sim, home.path());
+    assert_eq!(status["protocol"], 1);
+    assert_eq!(sim.stats().generate_posts, 2);
+    stop_engine(&sim, home.path());
+}
