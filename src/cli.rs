@@ -138,6 +138,9 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum EngineCommand {
+    /// Start the engine now (any command that needs it starts it too), e.g. from a login
+    /// script; says so and returns if it already runs.
+    Start,
     /// Pid, uptime, jobs, clients, socket and log of the running engine.
     Status {
         /// One JSON object on stdout.

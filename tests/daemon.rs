@@ -208,6 +208,10 @@ impl Watch {
         }
     }
 
+    fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
     fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
@@ -259,7 +263,8 @@ fn a_script_submits_while_the_app_is_open_and_the_app_shows_it() {
 
 #[test]
 fn two_apps_and_watch_share_one_engine() {
-    let (_rt, sim) = sim_running(3.0, 100);
+    // Jobs outlast the test: watch stays until it is stopped.
+    let (_rt, sim) = sim_running(60.0, 100);
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("out");
     submit(&sim, home.path(), "the first job, for watch");
@@ -288,7 +293,7 @@ fn two_apps_and_watch_share_one_engine() {
 
 #[test]
 fn a_hung_up_app_leaves_its_five_jobs_to_the_engine_which_then_leaves() {
-    let (_rt, sim) = sim_running(4.0, 100);
+    let (_rt, sim) = sim_running(8.0, 100);
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("videos");
     write_config(
@@ -392,8 +397,9 @@ fn five_submits_at_a_ceiling_of_two_each_make_one_job_and_every_video_lands() {
 fn the_engine_killed_five_times_under_a_client_loses_nothing_and_sends_nothing_twice() {
     let size = 4 * 1024 * 1024;
     let (_rt, sim) = sim_with(SimConfig {
-        // Jobs take about four seconds: kills land while polling and while downloading.
-        time_scale: 30.0,
+        // Jobs take about twelve seconds: the kills land while they run, whatever the load of
+        // the machine, and the first downloads may be under way at the last ones.
+        time_scale: 10.0,
         video_size: Some(size as u64),
         concurrency_limit: 100,
         ..SimConfig::default()
@@ -408,20 +414,23 @@ fn the_engine_killed_five_times_under_a_client_loses_nothing_and_sends_nothing_t
     for n in 0..30 {
         submit(&sim, home.path(), &format!("a red fox in snow, take {n}"));
     }
-    let watch = Watch::start(&sim, home.path(), &out);
+    let mut watch = Watch::start(&sim, home.path(), &out);
     watch.wait_line("#30");
     let mut rng = StdRng::seed_from_u64(11);
     let mut killed = Vec::new();
     for round in 1..=5 {
-        std::thread::sleep(Duration::from_millis(rng.random_range(200..1200)));
-        let Some(pid) = engine_pid(&sim, home.path()) else {
-            // Between an engine's death and the next one's start: wait for the next.
-            wait_until("an engine again", || {
-                engine_pid(&sim, home.path()).is_some()
-            });
-            continue;
-        };
+        std::thread::sleep(Duration::from_millis(rng.random_range(200..1500)));
+        let mut pid = None;
+        wait_until("an engine to kill", || {
+            pid = engine_pid(&sim, home.path());
+            pid.is_some()
+        });
+        let pid = pid.unwrap_or_default();
         assert!(!killed.contains(&pid), "round {round}: the same engine");
+        assert!(
+            watch.running(),
+            "round {round}: watch ended before the engine could be killed under it"
+        );
         unsafe { libc::kill(pid as i32, libc::SIGKILL) };
         killed.push(pid);
         let told = killed.len();
@@ -558,7 +567,10 @@ fn a_socket_folder_open_to_others_or_owned_by_another_user_is_refused() {
         assert!(stderr.contains("belongs to uid 4242"), "{stderr}");
     }
     assert_eq!(sim.stats().generate_posts, 0);
-    assert!(engines_of(home.path()).is_empty());
+    // An engine that could not start has gone (it may take a moment to exit).
+    wait_until("the engine that could not start to exit", || {
+        engines_of(home.path()).is_empty()
+    });
 }
 
 /// A process posing as an engine: it holds the ledger's engine lock, names a socket in a
@@ -671,4 +683,230 @@ fn an_idle_engine_of_another_protocol_is_replaced() {
     assert_eq!(status["protocol"], 1);
     assert_eq!(sim.stats().generate_posts, 2);
     stop_engine(&sim, home.path());
+}
+
+#[test]
+fn a_post_in_flight_when_the_engine_is_stopped_has_its_answer_recorded() {
+    let (_rt, sim) = sim_running(1.0, 100);
+    let home = tempfile::tempdir().unwrap();
+    let out_dir = home.path().join("out");
+    write_config(
+        home.path(),
+        &format!("download_dir = {:?}\n", out_dir.display().to_string()),
+        0o600,
+    );
+    submit(&sim, home.path(), "an engine to stop");
+    let engine = engine_pid(&sim, home.path()).unwrap();
+    sim.inject(kling_tui::sim::Fault::GenerateSlowAnswer {
+        millis: 1500,
+        count: 1,
+    });
+    let slow = process(Some(&sim), home.path())
+        .args(["submit", "--prompt", "answered late"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the POST to reach the server", || {
+        sim.stats().generate_posts == 2
+    });
+    // The server has made the job; its answer is still on the way.
+    unsafe { libc::kill(engine as i32, libc::SIGTERM) };
+    let out = slow.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let job_id = stdout.split_whitespace().next().unwrap_or_default();
+    assert!(
+        out.status.success() && job_id.starts_with("job_"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_until("the engine to stop", || !alive(engine));
+    let log = std::fs::read_to_string(engine_log(home.path())).unwrap();
+    assert!(log.contains("stopping: SIGTERM"), "{log}");
+    let listed = against(&sim, home.path())
+        .args(["jobs", "--json"])
+        .assert()
+        .success();
+    let jobs = json_lines(&listed.get_output().stdout);
+    let late = jobs
+        .iter()
+        .find(|j| j["prompt"] == "answered late")
+        .expect("the job is in the ledger");
+    assert_eq!(late["jobId"].as_str(), Some(job_id), "{late}");
+    assert_ne!(late["status"], "unconfirmed", "{late}");
+    // The next engine follows it; nothing is sent again.
+    against(&sim, home.path())
+        .args(["watch", "--out"])
+        .arg(&out_dir)
+        .args(QUICK)
+        .timeout(GUARD)
+        .assert()
+        .success();
+    assert_eq!(sim.stats().generate_posts, 2);
+    assert_eq!(files_in(&out_dir).len(), 2);
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn a_removed_socket_is_bound_again() {
+    let (_rt, sim) = sim_running(1.0, 100);
+    let home = tempfile::tempdir().unwrap();
+    submit(&sim, home.path(), "before the cleaner");
+    let before = status(&sim, home.path());
+    let socket = PathBuf::from(before["socket"].as_str().unwrap());
+    // A temp cleaner removes it while the engine runs.
+    std::fs::remove_file(&socket).unwrap();
+    submit(&sim, home.path(), "after the cleaner");
+    let after = status(&sim, home.path());
+    assert_eq!(after["pid"], before["pid"], "the same engine answers");
+    assert!(socket.exists());
+    let log = std::fs::read_to_string(engine_log(home.path())).unwrap();
+    assert!(
+        log.contains("disappeared or was replaced: binding it again"),
+        "{log}"
+    );
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn a_client_with_other_credentials_is_refused_and_sends_nothing() {
+    let (_rt, sim) = sim_running(1.0, 100);
+    let home = tempfile::tempdir().unwrap();
+    submit(&sim, home.path(), "with the right keys");
+    let refused = against(&sim, home.path())
+        .env("SCENARIO_API_SECRET", "another_secret")
+        .args(["submit", "--prompt", "with other keys"])
+        .timeout(GUARD)
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("runs with other credentials than yours")
+            && stderr.contains("kling-tui engine stop"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("another_secret"), "{stderr}");
+    assert_eq!(sim.stats().generate_posts, 1);
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn resend_sends_a_lost_submission_again_only_when_told_to() {
+    let (_rt, sim) = sim_running(1.0, 100);
+    sim.inject(kling_tui::sim::Fault::ApiStatus {
+        route: kling_tui::sim::Route::Generate,
+        status: 503,
+        count: 1,
+    });
+    let home = tempfile::tempdir().unwrap();
+    let lost = against(&sim, home.path())
+        .args(["submit", "--prompt", "lost on the way"])
+        .args(QUICK)
+        .timeout(GUARD)
+        .assert()
+        .code(3);
+    let stderr = String::from_utf8_lossy(&lost.get_output().stderr).to_string();
+    assert!(stderr.contains("kling-tui resend 1"), "{stderr}");
+    assert_eq!(
+        (sim.stats().generate_posts, sim.stats().jobs_created),
+        (1, 0)
+    );
+
+    // Off a terminal, without --yes: refused, nothing sent.
+    let refused = against(&sim, home.path())
+        .args(["resend", "1"])
+        .timeout(GUARD)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("may charge twice") && stderr.contains("--yes"),
+        "{stderr}"
+    );
+    assert_eq!(sim.stats().generate_posts, 1);
+
+    against(&sim, home.path())
+        .args(["resend", "#1", "--yes"])
+        .timeout(GUARD)
+        .assert()
+        .success();
+    let out = home.path().join("out");
+    against(&sim, home.path())
+        .args(["watch", "--out"])
+        .arg(&out)
+        .timeout(GUARD)
+        .assert()
+        .success();
+    let stats = sim.stats();
+    assert_eq!((stats.generate_posts, stats.jobs_created), (2, 1));
+    assert_eq!(files_in(&out).len(), 1);
+    // A job that was confirmed is never sent again.
+    let again = against(&sim, home.path())
+        .args(["resend", "1", "--yes"])
+        .timeout(GUARD)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&again.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("only a submission never confirmed"),
+        "{stderr}"
+    );
+    assert_eq!(sim.stats().generate_posts, 2);
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn the_app_reattaches_to_a_killed_engine_and_quitting_leaves_the_work_going() {
+    let (_rt, sim) = sim_running(60.0, 100);
+    let home = tempfile::tempdir().unwrap();
+    let mut app = app(&sim, home.path());
+    first_frame(&app);
+    submit_in_app(&app, "still running when the app quits");
+    let engine = engine_pid(&sim, home.path()).unwrap();
+    unsafe { libc::kill(engine as i32, libc::SIGKILL) };
+    app.wait_for("the app to say it reattached", |s| {
+        s.contains("engine restarted — reattached")
+    });
+    app.wait_for("the job still there", |s| {
+        s.contains("still running when the app quits")
+    });
+    let second = engine_pid(&sim, home.path()).expect("a new engine");
+    assert_ne!(second, engine);
+    // The engine goes on without the app: it leaves without asking.
+    app.press(Key::Ctrl('c'));
+    app.wait_exit();
+    let said = String::from_utf8_lossy(&app.raw()).to_string();
+    assert!(
+        said.contains("goes on in the background with 1 unfinished job"),
+        "{said}"
+    );
+    assert_eq!(engine_pid(&sim, home.path()), Some(second));
+    assert_eq!(sim.stats().generate_posts, 1);
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn engine_logs_prints_the_log_made_safe_for_the_terminal() {
+    let (_rt, sim) = sim_running(1.0, 100);
+    let home = tempfile::tempdir().unwrap();
+    submit(&sim, home.path(), "for a log");
+    stop_engine(&sim, home.path());
+    // Something hostile in the log (a server's words are logged) never reaches the terminal.
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(engine_log(home.path()))
+        .unwrap();
+    log.write_all(b"a reason with \x1b]52;c;aGk=\x07 an escape\n")
+        .unwrap();
+    let out = against(&sim, home.path())
+        .args(["engine", "logs", "-n", "3"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.contains("stopped; the ledger is free"), "{text}");
+    assert!(
+        text.contains("a reason with") && !text.contains('\x1b'),
+        "{text}"
+    );
 }

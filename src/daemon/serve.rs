@@ -22,7 +22,9 @@ use crate::engine::{self, Command, Ledger};
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client that takes this long to accept one frame is dropped (it reattaches).
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
-/// How often the socket is touched (against temp cleaners) and checked to still be there.
+/// How long the last events may take to reach the clients at the end.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// How often the socket is touched, against temp cleaners (it is checked every second).
 const KEEPALIVE: Duration = Duration::from_secs(60);
 
 /// `kling-tui engine serve`: settings on stdin, one readiness line on stdout, logs on stderr.
@@ -141,11 +143,13 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
     };
     let (stop_tx, mut stop_rx) = mpsc::unbounded_channel::<String>();
     let (stopping_tx, stopping_rx) = watch::channel::<Option<String>>(None);
+    let (closing_tx, closing_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
         hub: hub.clone(),
         commands: commands.clone(),
         stop: stop_tx,
         stopping: stopping_rx,
+        closing: closing_rx,
         nonce_source: settings.credentials(),
         status: StatusSource {
             started,
@@ -167,6 +171,7 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut idle_since: Option<Instant> = None;
     let mut kept_alive = Instant::now();
+    let mut bound = identity(&socket);
     let idle_exit = settings.idle_exit();
     let reason = loop {
         tokio::select! {
@@ -188,11 +193,14 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
                 if !ledger_dir.join("ledger.sqlite3").exists() {
                     break "its ledger folder was removed".to_string();
                 }
-                if kept_alive.elapsed() >= KEEPALIVE {
+                let touch_now = kept_alive.elapsed() >= KEEPALIVE;
+                if touch_now {
                     kept_alive = Instant::now();
-                    if let Some(fresh) = keep_socket(&socket, &settings.socket_dir, &ledger_dir) {
-                        listener = fresh;
-                    }
+                }
+                if let Some(fresh) =
+                    keep_socket(&socket, &settings.socket_dir, &mut bound, touch_now)
+                {
+                    listener = fresh;
                 }
                 let idle = hub.clients() == 0 && !hub.busy();
                 match (idle, idle_exit) {
@@ -215,7 +223,13 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
     drop(commands);
     drop(shared);
     let _ = engine_task.await;
-    pump.abort();
+    // The engine's last events reach the clients, then every connection is closed.
+    let _ = pump.await;
+    let _ = closing_tx.send(true);
+    let deadline = Instant::now() + CLOSE_GRACE;
+    while hub.clients() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     remove_socket(&socket);
     tracing::info!("stopped; the ledger is free");
     drop(lock);
@@ -243,27 +257,45 @@ fn bind(socket: &Path) -> Result<UnixListener, String> {
     Ok(listener)
 }
 
-/// Touches the socket and its folder so temp cleaners leave them; binds again if the socket
-/// disappeared (or was replaced).
-fn keep_socket(socket: &Path, dir: &Path, ledger_dir: &Path) -> Option<UnixListener> {
-    let present = std::fs::symlink_metadata(socket).is_ok_and(|m| m.file_type().is_socket());
-    if present {
-        for path in [socket, dir] {
-            touch(path);
+/// The socket file's identity, to tell ours from one that replaced it.
+fn identity(socket: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(socket)
+        .ok()
+        .filter(|m| m.file_type().is_socket())
+        .map(|m| (m.dev(), m.ino()))
+}
+
+/// Checks that the socket is still the one bound (a temp cleaner may have removed it, or
+/// something put another in its place) and binds it again if not; touches it and its folder
+/// when `touch_now`, so cleaners that go by age leave them.
+fn keep_socket(
+    socket: &Path,
+    dir: &Path,
+    bound: &mut Option<(u64, u64)>,
+    touch_now: bool,
+) -> Option<UnixListener> {
+    if identity(socket).is_some() && identity(socket) == *bound {
+        if touch_now {
+            for path in [socket, dir] {
+                touch(path);
+            }
         }
         return None;
     }
     tracing::warn!(
-        "the socket {} disappeared: binding it again",
+        "the socket {} disappeared or was replaced: binding it again",
         socket.display()
     );
     if let Err(e) = super::check_private_dir(dir) {
         tracing::error!("{e}");
         return None;
     }
-    let _ = ledger_dir;
     match bind(socket) {
-        Ok(listener) => Some(listener),
+        Ok(listener) => {
+            *bound = identity(socket);
+            Some(listener)
+        }
         Err(e) => {
             tracing::error!("{e}");
             None
@@ -308,6 +340,8 @@ struct Shared {
     commands: mpsc::UnboundedSender<Command>,
     stop: mpsc::UnboundedSender<String>,
     stopping: watch::Receiver<Option<String>>,
+    /// The engine has ended: what is left is written to each client, then it is let go.
+    closing: watch::Receiver<bool>,
     nonce_source: crate::api::Credentials,
     status: StatusSource,
 }
@@ -384,6 +418,8 @@ impl Shared {
         let status = self.status();
         protocol::send(&mut writer, &ServerMsg::Welcome { status }).await?;
         let mut stopping = self.stopping.clone();
+        let mut closing = self.closing.clone();
+        let mut told = false;
         if !attach {
             // Status and stop only.
             loop {
@@ -402,12 +438,12 @@ impl Shared {
                         Some(_) => {}
                         None => return Ok(()),
                     },
-                    _ = stopping.changed() => {
+                    _ = stopping.changed(), if !told => {
+                        told = true;
                         let reason = stopping.borrow().clone().unwrap_or_default();
                         protocol::send(&mut writer, &ServerMsg::Stopping { reason }).await?;
-                        // Stays open until the process ends: the client sees it close then.
-                        std::future::pending::<()>().await;
                     }
+                    _ = closing.changed() => return Ok(()),
                 }
             }
         }
@@ -448,10 +484,24 @@ impl Shared {
                         Some(ClientMsg::Hello { .. }) => {}
                         None => return Ok(()),
                     },
-                    _ = stopping.changed() => {
+                    // Told once; what the last answers change still reaches the client
+                    // until the process ends and the connection closes.
+                    _ = stopping.changed(), if !told => {
+                        told = true;
                         let reason = stopping.borrow().clone().unwrap_or_default();
                         protocol::send(&mut writer, &ServerMsg::Stopping { reason }).await?;
-                        std::future::pending::<()>().await;
+                    }
+                    _ = closing.changed() => {
+                        while let Ok(frame) = answers.try_recv() {
+                            write(&mut writer, frame).await?;
+                        }
+                        while let Ok((seq, frame)) = deltas.try_recv() {
+                            if seq > last {
+                                last = seq;
+                                write(&mut writer, frame).await?;
+                            }
+                        }
+                        return Ok(());
                     }
                 }
             }

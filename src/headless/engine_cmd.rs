@@ -14,6 +14,7 @@ use super::{CliError, Session, exit};
 
 pub async fn run(cli: &Cli, command: &EngineCommand) -> Result<i32, CliError> {
     match command {
+        EngineCommand::Start => start(cli).await,
         EngineCommand::Status { json } => status(cli, *json).await,
         EngineCommand::Stop => stop(cli).await,
         EngineCommand::Logs { lines, follow } => logs(cli, *lines, *follow).await,
@@ -23,6 +24,35 @@ pub async fn run(cli: &Cli, command: &EngineCommand) -> Result<i32, CliError> {
 
 fn local(e: daemon::DaemonError) -> CliError {
     CliError::Local(e.to_string())
+}
+
+async fn start(cli: &Cli) -> Result<i32, CliError> {
+    let session = Session::open(cli).await?;
+    if session.demo {
+        return Err(CliError::Invalid(vec![
+            "--demo: a demo's engine lives inside the demo's own process; there is none to start"
+                .into(),
+        ]));
+    }
+    let running = daemon::read_info(&session.ledger_dir)
+        .map_err(local)?
+        .is_some();
+    let (engine, status) = session.engine(session.engine_config(None)).await?;
+    engine.shutdown().await;
+    if let Some(status) = status {
+        let how = if running {
+            "already running"
+        } else {
+            "started"
+        };
+        println!(
+            "engine {how}: pid {}, socket {}, log {}",
+            status.pid,
+            status.socket.display(),
+            status.log.display()
+        );
+    }
+    Ok(exit::OK)
 }
 
 async fn status(cli: &Cli, json: bool) -> Result<i32, CliError> {

@@ -53,6 +53,8 @@ pub enum Fault {
     GenerateErrorAfterCreate { status: u16, count: u32 },
     /// The job is created, then the connection drops part-way through the answer.
     GenerateResetAfterCreate { count: u32 },
+    /// The job is created, and the answer comes `millis` later: a POST still in flight.
+    GenerateSlowAnswer { millis: u64, count: u32 },
     /// 429 with `details.actionLimit` and `remainingSeconds`; no job is created.
     Generate429 { count: u32, remaining_seconds: u64 },
     /// The next `count` CDN downloads send about half the body, then break the connection.
@@ -106,6 +108,7 @@ impl Fault {
             | Fault::ApiWait { count, .. }
             | Fault::GenerateErrorAfterCreate { count, .. }
             | Fault::GenerateResetAfterCreate { count }
+            | Fault::GenerateSlowAnswer { count, .. }
             | Fault::Generate429 { count, .. }
             | Fault::CdnTruncate { count }
             | Fault::CdnReset { count }
@@ -131,6 +134,8 @@ impl Fault {
 pub(crate) enum AfterCreate {
     Status(u16),
     Reset,
+    /// Answer after this many milliseconds.
+    Delay(u64),
 }
 
 /// How a CDN answer goes wrong.
@@ -215,6 +220,7 @@ impl PendingFaults {
         self.take(|f| match f {
             Fault::GenerateErrorAfterCreate { status, .. } => Some(AfterCreate::Status(*status)),
             Fault::GenerateResetAfterCreate { .. } => Some(AfterCreate::Reset),
+            Fault::GenerateSlowAnswer { millis, .. } => Some(AfterCreate::Delay(*millis)),
             _ => None,
         })
     }

@@ -44,23 +44,42 @@ pub(crate) async fn generate(
     if let Err(answer) = gate(&sim, route, &headers, &query).await {
         return answer;
     }
+    // The lock is taken and let go in `answer`: nothing here holds it across a wait.
+    let (response, delay) = answer(&sim, path, dry_run, &body);
+    if let Some(millis) = delay {
+        tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+    }
+    response
+}
+
+/// The answer to a generate request, and how long to hold it back.
+fn answer(
+    sim: &Arc<Sim>,
+    path: Result<Path<String>, PathRejection>,
+    dry_run: bool,
+    body: &Bytes,
+) -> (Response, Option<u64>) {
+    let now = |r: Response| (r, None);
     let mut inner = sim.lock();
     if !path.is_ok_and(|Path(model)| model == MODEL_ID) {
-        return inner.error(StatusCode::NOT_FOUND, "Model not found");
+        return now(inner.error(StatusCode::NOT_FOUND, "Model not found"));
     }
-    let raw_body: Value = match serde_json::from_slice(&body) {
+    let raw_body: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
-        Err(e) => return inner.error(StatusCode::BAD_REQUEST, &format!("Invalid JSON body: {e}")),
+        Err(e) => {
+            let reason = format!("Invalid JSON body: {e}");
+            return now(inner.error(StatusCode::BAD_REQUEST, &reason));
+        }
     };
     inner.stats.last_generate_body = Some(raw_body.clone());
     let (request, input) = match read_request(raw_body) {
         Ok(read) => read,
-        Err(reason) => return inner.error(StatusCode::BAD_REQUEST, &reason),
+        Err(reason) => return now(inner.error(StatusCode::BAD_REQUEST, &reason)),
     };
     let problems = request.validate();
     if !problems.is_empty() {
         let reason: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        return inner.error(StatusCode::BAD_REQUEST, &reason.join("; "));
+        return now(inner.error(StatusCode::BAD_REQUEST, &reason.join("; ")));
     }
     let cost = cost(&request);
     if dry_run {
@@ -70,12 +89,12 @@ pub(crate) async fn generate(
             creative_units_discount: Some(0.0),
             cost_details: Some(cost_details(&request)),
         };
-        return (status, Json(answer)).into_response();
+        return now((status, Json(answer)).into_response());
     }
 
     let limit = sim.config.concurrency_limit;
     if let Some(seconds) = inner.faults.generate_429() {
-        return too_many(&mut inner, limit, seconds);
+        return now(too_many(&mut inner, limit, seconds));
     }
     let (active, soonest) = inner.jobs.active(sim.now(), sim.time_scale);
     if active >= limit {
@@ -84,7 +103,7 @@ pub(crate) async fn generate(
         } else {
             0
         };
-        return too_many(&mut inner, limit, seconds);
+        return now(too_many(&mut inner, limit, seconds));
     }
     let job = sim
         .create_job(&mut inner, request, input, cost)
@@ -94,12 +113,13 @@ pub(crate) async fn generate(
         creative_units_cost: Some(cost as f64),
     };
     match inner.faults.after_create() {
-        None => Json(answer).into_response(),
-        Some(AfterCreate::Status(status)) => inner.error_code(status),
+        None => now(Json(answer).into_response()),
+        Some(AfterCreate::Status(status)) => now(inner.error_code(status)),
         Some(AfterCreate::Reset) => {
             drop(inner);
-            reset_mid_answer(&answer)
+            now(reset_mid_answer(&answer))
         }
+        Some(AfterCreate::Delay(millis)) => (Json(answer).into_response(), Some(millis)),
     }
 }
 

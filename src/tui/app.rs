@@ -130,6 +130,8 @@ pub struct App {
     pub download_dir: Option<std::path::PathBuf>,
     /// Why the engine cannot be reached, while it cannot.
     pub detached: Option<String>,
+    /// The engine runs in the background and goes on after the app quits.
+    pub engine_shared: bool,
 }
 
 fn new_editor(text: &str) -> TextArea<'static> {
@@ -172,6 +174,7 @@ impl App {
             dirty: true,
             download_dir: None,
             detached: None,
+            engine_shared: false,
         };
         app.revalidate();
         app
@@ -497,7 +500,8 @@ impl App {
             }
             Action::Help => self.popup = Some(Popup::Help),
             Action::Quit | Action::ForceQuit => {
-                if self.work_in_flight() {
+                // A background engine goes on when the app leaves: nothing to ask.
+                if self.work_in_flight() && !self.engine_shared {
                     self.popup = Some(Popup::Confirm {
                         question: "Downloads or unconfirmed submissions are in flight; they \
                                    resume at the next start. Quit now?"

@@ -62,6 +62,7 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
 
     let config = session.engine_config(None);
     let (mut engine, status) = session.engine(config).await?;
+    app.engine_shared = status.is_some();
     let mut terminal = enter(cli.mouse)
         .map_err(|e| CliError::Local(format!("cannot set up the terminal: {e}")))?;
     let outcome = event_loop(&mut terminal, &mut app, &mut engine).await;
