@@ -12,7 +12,7 @@ use crate::kling::KlingRequest;
 
 /// One change to a job: what the engine records, in order, and what the 0.1 journal held one
 /// of per line.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Record {
     Intent {
