@@ -7,7 +7,6 @@ mod downloads;
 mod job;
 mod ledger;
 mod pacer;
-#[allow(dead_code)] // not taken up by the worker yet
 mod phase;
 mod reconcile;
 mod record;

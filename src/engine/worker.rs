@@ -1,7 +1,7 @@
 //! The engine's one task: owns the ledger and the schedule, turns commands and the results of
 //! its background requests into ledger records and events.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +12,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::downloads::DownloadTask;
 use super::job::{JobRecord, LocalId, Submission};
 use super::ledger::Ledger;
+use super::phase::{Context, Phase, Phases, Step};
 use super::record::Record;
 use super::schedule::Schedule;
 use super::trouble::{Troubles, Verdict};
@@ -26,10 +27,6 @@ use crate::sanitize::sanitize;
 
 /// Polls in flight at once; more would only queue at the pacer.
 const MAX_POLLS_IN_FLIGHT: usize = 8;
-/// A download that failed for a passing reason is tried again this many times by itself.
-const DOWNLOAD_RETRIES: u32 = 6;
-/// An upload that failed for a passing reason is tried again this many times by itself.
-const UPLOAD_RETRIES: u32 = 6;
 /// How long a stop waits for the answers of POSTs already sent.
 const STOP_GRACE: Duration = Duration::from_secs(8);
 
@@ -107,19 +104,9 @@ pub(crate) struct Worker {
     internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     download_slots: Arc<Semaphore>,
-    downloading: HashSet<(LocalId, usize)>,
-    /// Failed downloads waiting to be tried again, with their failures so far.
-    download_failures: HashMap<(LocalId, usize), u32>,
-    retry_pending: HashSet<LocalId>,
-    /// Submissions whose local files are being uploaded.
-    uploading: HashSet<LocalId>,
     uploads: Arc<std::sync::Mutex<UploadCache>>,
-    /// Passing upload failures so far, per submission.
-    upload_failures: std::collections::HashMap<LocalId, u32>,
-    submitting: HashSet<LocalId>,
-    reconciling: HashSet<LocalId>,
-    /// Unconfirmed submissions searched for and not found: waiting on the user.
-    unresolved: HashSet<LocalId>,
+    /// Where each job stands in this run, and what is in flight for it.
+    phases: Phases,
     /// The team's concurrency ceiling, once a 429 has told us.
     action_limit: Option<u64>,
     settled: Option<bool>,
@@ -151,6 +138,7 @@ impl Worker {
         let client = ScenarioClient::new(options)?;
         let uploads = Arc::new(std::sync::Mutex::new(UploadCache::load(ledger.dir())));
         let troubles = Troubles::new(config.report_after, config.give_up_after);
+        let phases = Phases::of(ledger.jobs().values());
         Ok(Self {
             client,
             ledger,
@@ -160,15 +148,8 @@ impl Worker {
             events,
             internal_tx,
             internal_rx,
-            downloading: HashSet::new(),
-            download_failures: HashMap::new(),
-            retry_pending: HashSet::new(),
-            uploading: HashSet::new(),
-            upload_failures: std::collections::HashMap::new(),
             uploads,
-            submitting: HashSet::new(),
-            reconciling: HashSet::new(),
-            unresolved: HashSet::new(),
+            phases,
             action_limit: None,
             settled: None,
             troubles,
@@ -197,7 +178,7 @@ impl Worker {
         let mut commands_open = true;
         loop {
             if let Some(by) = stop_by
-                && (self.submitting.is_empty() || Instant::now() >= by)
+                && (self.phases.sending() == 0 || Instant::now() >= by)
             {
                 break;
             }
@@ -229,10 +210,11 @@ impl Worker {
             }
             self.check_settled();
         }
-        if !self.submitting.is_empty() {
+        let unanswered = self.phases.sending();
+        if unanswered > 0 {
             tracing::warn!(
-                "stopped with {} submission(s) unanswered: they are searched for on the next start",
-                self.submitting.len()
+                "stopped with {unanswered} submission(s) unanswered: they are searched for on the \
+                 next start"
             );
         }
         self.sync();
@@ -268,10 +250,54 @@ impl Worker {
         }
     }
 
+    /// Takes job `id` one step from its phase: writes the step's record and keeps the phase
+    /// it leads to. Clients are told of the job by the caller, once its whole change is made.
+    fn step(&mut self, id: LocalId, step: Step) -> Result<Moved, Unmoved> {
+        let Some(phase) = self
+            .phases
+            .get(id)
+            .cloned()
+            .or_else(|| self.ledger.job(id).map(Phase::of))
+        else {
+            return Err(Unmoved::Refused);
+        };
+        let at = Context {
+            job: self.ledger.job(id),
+            halted: self.halted.is_some(),
+            stopping: self.stopping,
+        };
+        let next = phase.apply(id, step, &at).map_err(|refused| {
+            tracing::debug!("job {id}: {refused}");
+            Unmoved::Refused
+        })?;
+        let wrote = next.record.is_some();
+        if let Some(record) = next.record
+            && !self.record(record, true)
+            && next.record_first
+        {
+            return Err(Unmoved::NotRecorded);
+        }
+        self.phases.set(id, next.phase);
+        if self.ledger.job(id).is_none() {
+            // Forgotten meanwhile: let go of it once nothing more is to come for it.
+            self.phases.forget(id);
+        }
+        Ok(Moved {
+            wrote,
+            retry_in: next.retry_in,
+        })
+    }
+
+    fn phase(&self, id: LocalId) -> Option<&Phase> {
+        self.phases.get(id)
+    }
+
     /// Finished work leaves memory a moment after its last event went out. (Records are
     /// committed as they are made: nothing else waits for this.)
     fn sync(&mut self) {
         self.ledger.evict_settled();
+        let ledger = &self.ledger;
+        self.phases.prune(|id| ledger.job(id).is_some());
     }
 
     /// Picks up where the last run stopped: polls every unfinished job, resumes downloads,
@@ -284,12 +310,11 @@ impl Worker {
                 Submission::Sending => {
                     // The process stopped between the intent and the answer: the POST may
                     // have been sent. Never re-send; look for it instead.
-                    self.record(
-                        Record::Unconfirmed {
-                            local_id: id,
+                    let _ = self.step(
+                        id,
+                        Step::Unconfirmed {
                             reason: "interrupted before the server answered".into(),
                         },
-                        true,
                     );
                     self.start_reconcile(id);
                 }
@@ -353,24 +378,20 @@ impl Worker {
             }
             Command::Resend(id) => {
                 self.ledger.admit(id);
-                let unconfirmed = self
-                    .ledger
-                    .job(id)
-                    .is_some_and(|j| matches!(j.submission, Submission::Unconfirmed { .. }));
-                if !unconfirmed || self.reconciling.contains(&id) {
-                    self.error(
+                match self.step(id, Step::Resend) {
+                    Ok(_) => {
+                        tracing::warn!("job {id}: re-sent at the user's request");
+                        self.emit_job(id);
+                        self.drain_queue();
+                    }
+                    Err(Unmoved::Refused) => self.error(
                         Some(id),
                         "not re-sent: only an unconfirmed submission that was searched for \
                          can be sent again"
                             .into(),
-                    );
-                    return;
-                }
-                tracing::warn!("job {id}: re-sent at the user's request");
-                self.unresolved.remove(&id);
-                if self.record(Record::Resend { local_id: id }, true) {
-                    self.emit_job(id);
-                    self.drain_queue();
+                    ),
+                    // Told by the ledger's error already.
+                    Err(Unmoved::NotRecorded) => {}
                 }
             }
             Command::Cancel(id) if self.halted.is_some() => {
@@ -413,7 +434,9 @@ impl Worker {
                     self.error(Some(id), "not in the ledger".into());
                     return;
                 }
-                self.download_failures.retain(|(job, _), _| *job != id);
+                // Earlier failures no longer count against the retries; any phase but
+                // downloading has none to clear.
+                let _ = self.step(id, Step::ClearFetchFailures);
                 // The asker first hears what the ledger holds now, then the download.
                 self.emit_job(id);
                 self.start_downloads(id);
@@ -423,7 +446,7 @@ impl Worker {
                 if self.ledger.job(id).is_some() {
                     self.record(Record::Forgotten { local_id: id }, true);
                     self.schedule.remove(id);
-                    self.unresolved.remove(&id);
+                    self.phases.forget(id);
                     self.emit(Event::Forgotten(id));
                 }
             }
@@ -435,7 +458,7 @@ impl Worker {
                 }
                 self.retry_given_up();
                 self.schedule.all_now();
-                let ids: Vec<LocalId> = self.unresolved.drain().collect();
+                let ids = self.phases.ids_in(|p| *p == Phase::Unresolved);
                 for id in ids {
                     self.start_reconcile(id);
                 }
@@ -518,6 +541,9 @@ impl Worker {
             self.record(Record::Destination { local_id: id, dir }, true);
         }
         self.emit_job(id);
+        if let Some(job) = self.ledger.job(id) {
+            self.phases.set(id, Phase::of(job));
+        }
         if self
             .ledger
             .job(id)
@@ -525,7 +551,7 @@ impl Worker {
         {
             self.start_uploads(id);
         } else if self.at_ceiling() {
-            self.record(Record::Queued { local_id: id }, true);
+            let _ = self.step(id, Step::Queue);
             self.emit_job(id);
         } else {
             self.start_submit(id);
@@ -535,13 +561,7 @@ impl Worker {
 
     /// Jobs on the server that are not final yet, plus submissions in flight.
     fn running(&self) -> u64 {
-        let remote = self
-            .ledger
-            .jobs()
-            .values()
-            .filter(|j| j.submission == Submission::Accepted && !j.is_final())
-            .count();
-        (remote + self.submitting.len()) as u64
+        self.phases.running()
     }
 
     fn at_ceiling(&self) -> bool {
@@ -554,16 +574,7 @@ impl Worker {
         if self.halted.is_some() || self.stopping {
             return;
         }
-        let queued: Vec<LocalId> = self
-            .ledger
-            .jobs()
-            .values()
-            .filter(|j| {
-                j.submission == Submission::Queued && !self.submitting.contains(&j.local_id)
-            })
-            .map(|j| j.local_id)
-            .collect();
-        for id in queued {
+        for id in self.phases.ids_in(|p| *p == Phase::Queued) {
             if self.at_ceiling() {
                 break;
             }
@@ -571,34 +582,21 @@ impl Worker {
         }
     }
 
+    /// Sends the job's POST, or holds it while nothing may be sent (see [`Step::Send`]).
     fn start_submit(&mut self, id: LocalId) {
-        let Some(job) = self.ledger.job(id) else {
+        let Some(request) = self.ledger.job(id).map(|j| j.request.clone()) else {
             return;
         };
-        if self.halted.is_some() {
-            // Held here, never sent with refused credentials; a refresh sends it.
-            if job.submission != Submission::Queued {
-                self.record(Record::Queued { local_id: id }, true);
+        let Ok(moved) = self.step(id, Step::Send) else {
+            return;
+        };
+        if self.phase(id) != Some(&Phase::Sending) {
+            // Held: told only when that changed its record.
+            if moved.wrote {
                 self.emit_job(id);
             }
             return;
         }
-        if self.stopping {
-            // Left for the next start to send; never half-sent.
-            if job.submission != Submission::Queued && job.submission != Submission::Sending {
-                self.record(Record::Queued { local_id: id }, true);
-                self.emit_job(id);
-            }
-            return;
-        }
-        let request = job.request.clone();
-        if job.submission != Submission::Sending
-            && !self.record(Record::Sending { local_id: id }, true)
-        {
-            // Never sent unless the ledger knows it may have been: a crash would send it again.
-            return;
-        }
-        self.submitting.insert(id);
         self.emit_job(id);
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
@@ -614,16 +612,15 @@ impl Worker {
     /// Uploads the job's local files one after the other (each checked again: it may have
     /// changed since), reusing earlier uploads of the same content.
     fn start_uploads(&mut self, id: LocalId) {
-        let Some(job) = self.ledger.job(id) else {
+        if self.step(id, Step::Upload).is_ok() {
+            self.spawn_uploads(id);
+        }
+    }
+
+    fn spawn_uploads(&mut self, id: LocalId) {
+        let Some(files) = self.ledger.job(id).map(JobRecord::local_files) else {
             return;
         };
-        if self.halted.is_some() {
-            return;
-        }
-        if !self.uploading.insert(id) {
-            return;
-        }
-        let files = job.local_files();
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
         let cache = self.uploads.clone();
@@ -661,18 +658,18 @@ impl Worker {
     }
 
     fn start_reconcile(&mut self, id: LocalId) {
-        let Some(job) = self.ledger.job(id) else {
+        let Some((request, created_at)) = self
+            .ledger
+            .job(id)
+            .map(|j| (j.request.clone(), j.created_at.clone()))
+        else {
             return;
         };
-        if self.halted.is_some() {
-            // Looked for once the credentials are taken again (see `release_held`).
+        // Refused while halted: looked for once the credentials are taken again (see
+        // `release_held`); and never twice at once.
+        if self.step(id, Step::Search).is_err() {
             return;
         }
-        if !self.reconciling.insert(id) {
-            return;
-        }
-        let request = job.request.clone();
-        let created_at = job.created_at.clone();
         let claimed: HashSet<String> = self.ledger.server_ids();
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
@@ -739,7 +736,7 @@ impl Worker {
             })
             .collect();
         for task in pending {
-            if self.downloading.insert((id, task.index)) {
+            if self.step(id, Step::Fetch { index: task.index }).is_ok() {
                 task.spawn(self.download_slots.clone(), self.internal_tx.clone());
             }
         }
@@ -787,17 +784,15 @@ impl Worker {
                 index,
                 result,
             } => {
-                self.downloading.remove(&(local_id, index));
                 match result {
                     Ok(saved) => {
-                        self.record(
-                            Record::Downloaded {
-                                local_id,
+                        let _ = self.step(
+                            local_id,
+                            Step::Fetched {
                                 index,
                                 file: saved.path.clone(),
-                                size: Some(saved.size),
+                                size: saved.size,
                             },
-                            true,
                         );
                         self.emit(Event::DownloadFinished {
                             local_id,
@@ -807,24 +802,16 @@ impl Worker {
                     }
                     Err(e) => {
                         let message = sanitize(&e.to_string());
-                        self.record(
-                            Record::DownloadFailed {
-                                local_id,
-                                index,
-                                error: message.clone(),
-                            },
-                            true,
-                        );
-                        let failures = self.download_failures.entry((local_id, index)).or_default();
-                        *failures += 1;
-                        let failures = *failures;
-                        if passing(&e) && failures <= DOWNLOAD_RETRIES {
-                            // The link expires: keep trying by ourselves, a little later each time.
-                            let wait = Duration::from_millis(500 * (1 << failures.min(6)));
+                        let failed = Step::FetchFailed {
+                            index,
+                            error: message.clone(),
+                            passing: passing(&e),
+                        };
+                        let retry_in = self.step(local_id, failed).ok().and_then(|m| m.retry_in);
+                        if let Some(wait) = retry_in {
                             tracing::warn!(
                                 "download of job {local_id} failed ({message}); again in {wait:?}"
                             );
-                            self.retry_pending.insert(local_id);
                             let tx = self.internal_tx.clone();
                             tokio::spawn(async move {
                                 tokio::time::sleep(wait).await;
@@ -838,21 +825,14 @@ impl Worker {
                 self.emit_job(local_id);
             }
             Internal::Reconciled { local_id, result } => {
-                self.reconciling.remove(&local_id);
                 match result {
                     Ok(Some(job_id)) => {
-                        self.record(
-                            Record::Accepted {
-                                local_id,
-                                job_id,
-                                cost: None,
-                            },
-                            true,
-                        );
+                        let found = Step::Accepted { job_id, cost: None };
+                        let _ = self.step(local_id, found);
                         self.schedule.add(local_id, true);
                     }
                     Ok(None) => {
-                        self.unresolved.insert(local_id);
+                        let _ = self.step(local_id, Step::NotFound);
                         self.error(
                             Some(local_id),
                             "unconfirmed submission not found on the server: it was probably \
@@ -862,7 +842,7 @@ impl Worker {
                         );
                     }
                     Err(e) => {
-                        self.unresolved.insert(local_id);
+                        let _ = self.step(local_id, Step::NotFound);
                         self.error(
                             Some(local_id),
                             format!("cannot look for the unconfirmed submission yet: {e}"),
@@ -891,23 +871,15 @@ impl Worker {
                 file,
                 asset_id,
             } => {
-                self.record(
-                    Record::Uploaded {
-                        local_id,
-                        file,
-                        asset_id,
-                    },
-                    true,
-                );
+                let _ = self.step(local_id, Step::Uploaded { file, asset_id });
                 self.emit_job(local_id);
                 let done = self
                     .ledger
                     .job(local_id)
                     .is_some_and(|j| j.local_files().is_empty());
                 if done {
-                    self.uploading.remove(&local_id);
                     if self.at_ceiling() {
-                        self.record(Record::Queued { local_id }, true);
+                        let _ = self.step(local_id, Step::Queue);
                         self.emit_job(local_id);
                     } else {
                         self.start_submit(local_id);
@@ -918,41 +890,40 @@ impl Worker {
                 local_id,
                 error,
                 passing,
-            } if passing
-                && self.upload_failures.get(&local_id).copied().unwrap_or(0) < UPLOAD_RETRIES =>
-            {
-                // The network or the server: keep the submission and try again a little later.
-                let failures = self.upload_failures.entry(local_id).or_default();
-                *failures += 1;
-                let wait = Duration::from_millis(500 * (1 << (*failures).min(6)));
-                tracing::warn!("upload for job {local_id} failed ({error}); again in {wait:?}");
-                let tx = self.internal_tx.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(wait).await;
-                    let _ = tx.send(Internal::RetryUploads { local_id });
-                });
+            } => {
+                let failed = Step::UploadFailed {
+                    error: error.clone(),
+                    passing,
+                };
+                match self.step(local_id, failed) {
+                    Ok(Moved {
+                        retry_in: Some(wait),
+                        ..
+                    }) => {
+                        tracing::warn!(
+                            "upload for job {local_id} failed ({error}); again in {wait:?}"
+                        );
+                        let tx = self.internal_tx.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(wait).await;
+                            let _ = tx.send(Internal::RetryUploads { local_id });
+                        });
+                    }
+                    _ => {
+                        self.error(Some(local_id), error);
+                        self.emit_job(local_id);
+                    }
+                }
             }
             Internal::RetryUploads { local_id } => {
-                self.uploading.remove(&local_id);
-                self.start_uploads(local_id);
-            }
-            Internal::UploadFailed {
-                local_id, error, ..
-            } => {
-                self.uploading.remove(&local_id);
-                // Nothing was sent to generate, so nothing is charged.
-                self.record(
-                    Record::Rejected {
-                        local_id,
-                        reason: error.clone(),
-                    },
-                    true,
-                );
-                self.error(Some(local_id), error);
-                self.emit_job(local_id);
+                let again = self.step(local_id, Step::RetryUploads).is_ok()
+                    && self.phase(local_id).is_some_and(Phase::busy);
+                if again {
+                    self.spawn_uploads(local_id);
+                }
             }
             Internal::RetryDownloads { local_id } => {
-                self.retry_pending.remove(&local_id);
+                let _ = self.step(local_id, Step::RetryFetch);
                 self.start_downloads(local_id);
             }
             Internal::Canceled { local_id, result } => match result {
@@ -965,27 +936,18 @@ impl Worker {
     }
 
     fn submitted(&mut self, id: LocalId, result: Result<GenerateResponse, ApiError>) {
-        self.submitting.remove(&id);
         match result {
             Ok(answer) if !answer.job.job_id.trim().is_empty() => {
-                self.record(
-                    Record::Accepted {
-                        local_id: id,
-                        job_id: answer.job.job_id.clone(),
-                        cost: answer.creative_units_cost,
-                    },
-                    true,
-                );
+                let accepted = Step::Accepted {
+                    job_id: answer.job.job_id.clone(),
+                    cost: answer.creative_units_cost,
+                };
+                let _ = self.step(id, accepted);
                 self.schedule.add(id, false);
             }
             Ok(_) => {
-                self.record(
-                    Record::Unconfirmed {
-                        local_id: id,
-                        reason: "the server answered without a job id".into(),
-                    },
-                    true,
-                );
+                let reason = "the server answered without a job id".into();
+                let _ = self.step(id, Step::Unconfirmed { reason });
                 self.start_reconcile(id);
             }
             Err(ApiError::Http {
@@ -993,35 +955,26 @@ impl Worker {
                 action_limit,
                 ..
             }) => {
-                // Nothing was created: keep it here and send it when a slot frees up.
+                // Nothing was created: keep it here and send it when a slot frees up. Counted
+                // once it is no longer on its way.
+                let _ = self.step(id, Step::Queue);
                 let running = self.running().max(1);
                 self.action_limit = Some(action_limit.unwrap_or(running));
-                self.record(Record::Queued { local_id: id }, true);
             }
             Err(e @ ApiError::SubmissionUnknown { .. }) => {
-                self.record(
-                    Record::Unconfirmed {
-                        local_id: id,
-                        reason: sanitize(&e.to_string()),
-                    },
-                    true,
-                );
+                let reason = sanitize(&e.to_string());
+                let _ = self.step(id, Step::Unconfirmed { reason });
                 self.error(Some(id), e.to_string());
                 self.start_reconcile(id);
             }
             Err(e @ ApiError::Connect { .. }) => {
                 // Provably never sent: safe to try again later.
-                self.record(Record::Queued { local_id: id }, true);
+                let _ = self.step(id, Step::Queue);
                 self.error(Some(id), format!("not sent yet, will retry: {e}"));
             }
             Err(e) => {
-                self.record(
-                    Record::Rejected {
-                        local_id: id,
-                        reason: sanitize(&e.to_string()),
-                    },
-                    true,
-                );
+                let reason = sanitize(&e.to_string());
+                let _ = self.step(id, Step::Rejected { reason });
                 self.error(Some(id), format!("rejected: {e}"));
             }
         }
@@ -1068,6 +1021,7 @@ impl Worker {
                 }
                 if status.is_final() {
                     self.schedule.remove(id);
+                    let _ = self.step(id, Step::Finished);
                     if status == JobStatus::Success && self.config.auto_download {
                         self.start_downloads(id);
                     }
@@ -1119,14 +1073,9 @@ impl Worker {
     /// After a halt: sends what was held, in order, and takes up held uploads, searches for
     /// unconfirmed submissions, and downloads.
     fn release_held(&mut self) {
-        let unconfirmed: Vec<LocalId> = self
-            .ledger
-            .jobs()
-            .values()
-            .filter(|j| matches!(j.submission, Submission::Unconfirmed { .. }))
-            .map(|j| j.local_id)
-            .filter(|id| !self.unresolved.contains(id))
-            .collect();
+        let unconfirmed = self
+            .phases
+            .ids_in(|p| matches!(p, Phase::Unconfirmed { .. }));
         for id in unconfirmed {
             self.start_reconcile(id);
         }
@@ -1140,7 +1089,8 @@ impl Worker {
         for (id, ready) in held {
             if ready {
                 self.start_submit(id);
-            } else if !self.uploading.contains(&id) {
+            } else {
+                // Refused for uploads already under way.
                 self.start_uploads(id);
             }
         }
@@ -1166,15 +1116,10 @@ impl Worker {
 
     /// Emits [`Event::Settled`] each time everything comes to rest.
     fn check_settled(&mut self) {
-        let busy = !self.submitting.is_empty()
-            || !self.reconciling.is_empty()
-            || !self.downloading.is_empty()
-            || !self.retry_pending.is_empty()
-            || !self.uploading.is_empty();
-        let settled = !busy
+        let settled = !self.phases.busy()
             && self.ledger.jobs().values().all(|j| {
                 j.is_settled(self.config.auto_download)
-                    || self.unresolved.contains(&j.local_id)
+                    || self.phases.get(j.local_id) == Some(&Phase::Unresolved)
                     || j.trouble.as_ref().is_some_and(|t| t.gave_up)
                     || (j.succeeded()
                         && j.downloads.iter().all(|d| d.is_done() || d.error.is_some()))
@@ -1186,6 +1131,23 @@ impl Worker {
         }
         self.settled = Some(settled);
     }
+}
+
+/// A step taken.
+struct Moved {
+    /// The step had a record to write (written, or reported as not).
+    wrote: bool,
+    /// A passing failure: the step is tried again after this wait.
+    retry_in: Option<Duration>,
+}
+
+/// Why a step was not taken; the job stays where it was.
+#[derive(Debug, PartialEq)]
+enum Unmoved {
+    /// It makes no sense from the job's phase, or not now (a halt, a stop, in flight already).
+    Refused,
+    /// Its record had to be on disk first and could not be written.
+    NotRecorded,
 }
 
 /// A failure that may pass by itself (the network, the server, a link), as opposed to one on
