@@ -282,6 +282,13 @@ impl Phase {
                 failures: *failures,
                 held: false,
             }),
+            (Phase::Uploading { .. }, Step::Uploaded { .. } | Step::UploadFailed { .. })
+                if at.job.is_none() =>
+            {
+                // Forgotten while its files went up: nothing is left to do for it, and an
+                // engine that waits on it would never come to rest.
+                Next::to(Phase::Settled)
+            }
             (Phase::Uploading { .. }, Step::Uploaded { file, asset_id }) => Next::to(self.clone())
                 .with(Record::Uploaded {
                     local_id: id,
@@ -593,6 +600,28 @@ mod tests {
             failures: BTreeMap::new(),
             retry_due,
         })
+    }
+
+    #[test]
+    fn a_job_forgotten_while_uploading_comes_to_rest_when_its_upload_ends() {
+        let gone = Context {
+            job: None,
+            halted: false,
+            stopping: false,
+        };
+        let uploaded = Step::Uploaded {
+            file: "a.png".into(),
+            asset_id: "asset_a".into(),
+        };
+        let next = go(uploading(0), uploaded, &gone);
+        assert_eq!((next.phase, next.record), (Phase::Settled, None));
+        let failed = Step::UploadFailed {
+            error: "HTTP 503".into(),
+            passing: true,
+        };
+        let next = go(uploading(1), failed, &gone);
+        assert_eq!((next.phase, next.record), (Phase::Settled, None));
+        assert!(!Phase::Settled.busy());
     }
 
     #[test]
