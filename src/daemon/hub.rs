@@ -140,6 +140,11 @@ impl Hub {
                 seq: own(&mut state, seq),
                 request,
             },
+            Command::Upload { seq, file, role } => Command::Upload {
+                seq: own(&mut state, seq),
+                file,
+                role,
+            },
             Command::History {
                 seq,
                 search,
@@ -170,11 +175,19 @@ impl Hub {
             Event::Estimate { seq, .. }
             | Event::History { seq, .. }
             | Event::Submitted { seq, .. }
-            | Event::NotSubmitted { seq, .. } => Some(*seq),
+            | Event::NotSubmitted { seq, .. }
+            | Event::UploadDone { seq, .. } => Some((*seq, true)),
+            // More words on the same question follow.
+            Event::UploadProgress { seq, .. } => Some((*seq, false)),
             _ => None,
         };
-        if let Some(route) = answer {
-            let Some((client, seq)) = state.routes.remove(&route) else {
+        if let Some((route, last)) = answer {
+            let found = if last {
+                state.routes.remove(&route)
+            } else {
+                state.routes.get(&route).copied()
+            };
+            let Some((client, seq)) = found else {
                 return;
             };
             let event = with_seq(event, seq);
@@ -242,6 +255,8 @@ fn with_seq(event: Event, seq: u64) -> Event {
         Event::History { jobs, total, .. } => Event::History { seq, jobs, total },
         Event::Submitted { local_id, .. } => Event::Submitted { seq, local_id },
         Event::NotSubmitted { message, .. } => Event::NotSubmitted { seq, message },
+        Event::UploadProgress { sent, total, .. } => Event::UploadProgress { seq, sent, total },
+        Event::UploadDone { result, .. } => Event::UploadDone { seq, result },
         other => other,
     }
 }

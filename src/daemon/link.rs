@@ -214,6 +214,18 @@ impl Link {
                 let (mine, theirs) = own(seq);
                 (mine, theirs, Command::Estimate { seq: mine, request })
             }
+            Command::Upload { seq, file, role } => {
+                let (mine, theirs) = own(seq);
+                (
+                    mine,
+                    theirs,
+                    Command::Upload {
+                        seq: mine,
+                        file,
+                        role,
+                    },
+                )
+            }
             Command::History {
                 seq,
                 search,
@@ -247,7 +259,17 @@ impl Link {
             Event::Estimate { seq, .. }
             | Event::History { seq, .. }
             | Event::Submitted { seq, .. }
-            | Event::NotSubmitted { seq, .. } => *seq,
+            | Event::NotSubmitted { seq, .. }
+            | Event::UploadDone { seq, .. } => *seq,
+            // Not the last word: the question stays open.
+            Event::UploadProgress { seq, sent, total } => {
+                let (client_seq, _) = self.unanswered.get(seq)?;
+                return Some(Event::UploadProgress {
+                    seq: *client_seq,
+                    sent: *sent,
+                    total: *total,
+                });
+            }
             _ => return Some(event),
         };
         let (client_seq, _) = self.unanswered.remove(&seq)?;
@@ -268,6 +290,10 @@ impl Link {
             Event::NotSubmitted { message, .. } => Event::NotSubmitted {
                 seq: client_seq,
                 message,
+            },
+            Event::UploadDone { result, .. } => Event::UploadDone {
+                seq: client_seq,
+                result,
             },
             other => other,
         })

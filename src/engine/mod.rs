@@ -28,6 +28,15 @@ pub use job::{
 };
 pub use ledger::{HistoryOrder, JobQuery, Ledger, LedgerError, Spend, SpendBy};
 pub use pacer::Pacer;
+
+/// A file that is now an asset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadedAsset {
+    pub asset_id: String,
+    /// Found in the upload cache: nothing was sent.
+    pub reused: bool,
+}
 pub use record::Record;
 
 use crate::api::{ApiError, ClientOptions, Gate};
@@ -115,6 +124,14 @@ pub enum Command {
     /// Ask the server what `request` would cost (a free dry run); answered by
     /// [`Event::Estimate`] with the same `seq`.
     Estimate { seq: u64, request: KlingRequest },
+    /// Upload a local file (an absolute path) as `role`, or find it in the upload cache;
+    /// answered by [`Event::UploadProgress`] while it goes and [`Event::UploadDone`], with the
+    /// same `seq`.
+    Upload {
+        seq: u64,
+        file: PathBuf,
+        role: crate::media::Role,
+    },
     /// A page of finished jobs from the ledger whose prompt holds `search`, in `order`, from
     /// the `offset`-th; answered by [`Event::History`] with the same `seq`.
     History {
@@ -163,6 +180,17 @@ pub enum Event {
     Error {
         local_id: Option<LocalId>,
         message: String,
+    },
+    /// Bytes of a [`Command::Upload`] sent so far.
+    UploadProgress {
+        seq: u64,
+        sent: u64,
+        total: u64,
+    },
+    /// The answer to [`Command::Upload`]: the asset id and whether the cache had it.
+    UploadDone {
+        seq: u64,
+        result: Result<UploadedAsset, upload_cache::UploadError>,
     },
     /// The answer to [`Command::Estimate`]: creative units, or why there is no figure.
     Estimate {

@@ -164,7 +164,8 @@ impl UploadCache {
 }
 
 /// Why a file could not become an asset.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum UploadError {
     /// It breaks a rule (every problem, each naming the file): nothing was sent.
     Invalid(Vec<String>),

@@ -27,6 +27,8 @@ use crate::sanitize::sanitize;
 
 /// Polls in flight at once; more would only queue at the pacer.
 const MAX_POLLS_IN_FLIGHT: usize = 8;
+/// How often a client's own upload tells its progress.
+const UPLOAD_PROGRESS_EVERY: Duration = Duration::from_millis(200);
 /// How long a stop waits for the answers of POSTs already sent.
 const STOP_GRACE: Duration = Duration::from_secs(8);
 
@@ -88,6 +90,11 @@ pub(crate) enum Internal {
         seq: u64,
         cost: Result<f64, String>,
     },
+    /// A file a client asked to upload on its own is an asset, or why not.
+    FileUploaded {
+        seq: u64,
+        result: Result<super::UploadedAsset, UploadError>,
+    },
     /// The client is waiting before it tries a request again.
     Retrying {
         message: String,
@@ -105,6 +112,8 @@ pub(crate) struct Worker {
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     download_slots: Arc<Semaphore>,
     uploads: Arc<std::sync::Mutex<UploadCache>>,
+    /// Files clients asked to upload on their own, still going.
+    file_uploads: usize,
     /// Where each job stands in this run, and what is in flight for it.
     phases: Phases,
     /// The team's concurrency ceiling, once a 429 has told us.
@@ -149,6 +158,7 @@ impl Worker {
             internal_tx,
             internal_rx,
             uploads,
+            file_uploads: 0,
             phases,
             action_limit: None,
             settled: None,
@@ -496,6 +506,38 @@ impl Worker {
                         Err(e) => Err(sanitize(&e.to_string())),
                     };
                     let _ = tx.send(Internal::Estimated { seq, cost });
+                });
+            }
+            Command::Upload { seq, .. } if self.halted.is_some() => {
+                let reason = "not uploaded: the API refused the credentials".to_string();
+                self.emit(Event::UploadDone {
+                    seq,
+                    result: Err(UploadError::Failed(reason)),
+                });
+            }
+            Command::Upload { seq, file, role } => {
+                self.file_uploads += 1;
+                let client = self.client.clone();
+                let tx = self.internal_tx.clone();
+                let events = self.events.clone();
+                let cache = self.uploads.clone();
+                tokio::spawn(async move {
+                    // Told a few times a second at most: it crosses sockets to the asker.
+                    let mut told = Instant::now();
+                    let mut progress = |p: crate::api::UploadProgress| {
+                        if p.sent == p.total || told.elapsed() >= UPLOAD_PROGRESS_EVERY {
+                            told = Instant::now();
+                            let _ = events.send(Event::UploadProgress {
+                                seq,
+                                sent: p.sent,
+                                total: p.total,
+                            });
+                        }
+                    };
+                    let result = upload_with_cache(&client, &cache, &file, role, &mut progress)
+                        .await
+                        .map(|(asset_id, reused)| super::UploadedAsset { asset_id, reused });
+                    let _ = tx.send(Internal::FileUploaded { seq, result });
                 });
             }
             Command::Shutdown => {}
@@ -852,6 +894,10 @@ impl Worker {
                 self.emit_job(local_id);
             }
             Internal::Estimated { seq, cost } => self.emit(Event::Estimate { seq, cost }),
+            Internal::FileUploaded { seq, result } => {
+                self.file_uploads = self.file_uploads.saturating_sub(1);
+                self.emit(Event::UploadDone { seq, result });
+            }
             Internal::Retrying {
                 message,
                 server_asked,
@@ -1117,6 +1163,7 @@ impl Worker {
     /// Emits [`Event::Settled`] each time everything comes to rest.
     fn check_settled(&mut self) {
         let settled = !self.phases.busy()
+            && self.file_uploads == 0
             && self.ledger.jobs().values().all(|j| {
                 j.is_settled(self.config.auto_download)
                     || self.phases.get(j.local_id) == Some(&Phase::Unresolved)

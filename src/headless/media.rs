@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use std::sync::Mutex;
-
-use crate::engine::upload_cache::{UploadCache, UploadError, upload_with_cache};
+use crate::engine::upload_cache::UploadError;
+use crate::engine::{Command, Event, UploadedAsset};
 use crate::kling::{AssetId, KlingRequest};
 use crate::media::{MediaInfo, MediaKind, Role, check_file};
 use crate::sanitize::sanitize;
@@ -58,12 +57,16 @@ pub async fn resolve(session: &Session, request: &mut KlingRequest) -> Result<()
     if files.is_empty() {
         return Ok(());
     }
-    let cache = Mutex::new(UploadCache::load(&session.ledger_dir));
-    let mut ids = std::collections::HashMap::new();
-    for (value, info, role) in files {
-        let (asset, _) = upload_one(session, &cache, &info.path, role).await?;
-        ids.insert(value, asset);
-    }
+    let paths = files
+        .iter()
+        .map(|(_, info, role)| (info.path.clone(), *role))
+        .collect();
+    let assets = upload_all(session, paths).await?;
+    let ids: std::collections::HashMap<String, String> = files
+        .into_iter()
+        .zip(assets)
+        .map(|((value, _, _), asset)| (value, asset.asset_id))
+        .collect();
     let swap = |a: &mut AssetId| {
         if let Some(id) = ids.get(a.as_str()) {
             *a = AssetId::new(id.clone());
@@ -76,32 +79,58 @@ pub async fn resolve(session: &Session, request: &mut KlingRequest) -> Result<()
     Ok(())
 }
 
-/// One file to an asset id, with byte progress on a terminal; `true` when reused.
-async fn upload_one(
+/// Each file to an asset id, in order, through the engine (which records it in the upload
+/// cache, for every process), with byte progress on a terminal.
+async fn upload_all(
     session: &Session,
-    cache: &Mutex<UploadCache>,
-    path: &Path,
-    role: Role,
-) -> Result<(String, bool), CliError> {
-    let shown = sanitize(&path.display().to_string());
+    files: Vec<(PathBuf, Role)>,
+) -> Result<Vec<UploadedAsset>, CliError> {
+    let (mut engine, _) = session.engine(session.engine_config(None)).await?;
     let tty = std::io::stderr().is_terminal();
-    let mut progress = |p: crate::api::UploadProgress| {
-        if tty {
-            eprint!(
-                "\r\x1b[2Kuploading {shown}  {}/{}",
-                human_bytes(p.sent),
-                human_bytes(p.total)
-            );
+    let outcome = async {
+        let mut assets = Vec::new();
+        for (n, (path, role)) in files.into_iter().enumerate() {
+            let seq = n as u64 + 1;
+            let shown = sanitize(&path.display().to_string());
+            // The engine does not share this process's working folder.
+            let file = std::path::absolute(&path)
+                .map_err(|e| CliError::Local(format!("{shown}: cannot resolve it: {e}")))?;
+            let _ = engine.commands.send(Command::Upload { seq, file, role });
+            let result = loop {
+                match engine.events.recv().await {
+                    Some(Event::UploadProgress { seq: s, sent, total }) if s == seq && tty => {
+                        eprint!(
+                            "\r\x1b[2Kuploading {shown}  {}/{}",
+                            human_bytes(sent),
+                            human_bytes(total)
+                        );
+                    }
+                    Some(Event::UploadDone { seq: s, result }) if s == seq => break result,
+                    Some(Event::Halted { reason })
+                    | Some(Event::Detached {
+                        reason,
+                        stopped: true,
+                    }) => break Err(UploadError::Failed(reason)),
+                    Some(_) => {}
+                    None => break Err(UploadError::Failed("the engine stopped".into())),
+                }
+            };
+            if tty {
+                eprintln!();
+            }
+            match result {
+                Ok(asset) => assets.push(asset),
+                Err(UploadError::Invalid(problems)) => return Err(CliError::Invalid(problems)),
+                Err(UploadError::Failed(reason) | UploadError::Passing(reason)) => {
+                    return Err(CliError::Local(reason));
+                }
+            }
         }
-    };
-    let outcome = upload_with_cache(&session.client, cache, path, role, &mut progress).await;
-    if tty {
-        eprintln!();
+        Ok(assets)
     }
-    outcome.map_err(|e| match e {
-        UploadError::Invalid(problems) => CliError::Invalid(problems),
-        UploadError::Failed(reason) | UploadError::Passing(reason) => CliError::Local(reason),
-    })
+    .await;
+    engine.shutdown().await;
+    outcome
 }
 
 #[derive(Serialize)]
@@ -140,9 +169,10 @@ pub async fn upload_command(
         return Err(CliError::Invalid(problems));
     }
     let session = Session::open(cli).await?;
-    let cache = Mutex::new(UploadCache::load(&session.ledger_dir));
-    for (info, role) in checked {
-        let (asset_id, reused) = upload_one(&session, &cache, &info.path, role).await?;
+    let paths = checked.iter().map(|(info, role)| (info.path.clone(), *role)).collect();
+    let assets = upload_all(&session, paths).await?;
+    for ((info, _), asset) in checked.into_iter().zip(assets) {
+        let UploadedAsset { asset_id, reused } = asset;
         if json {
             let report = UploadReport {
                 file: info.path.clone(),

@@ -15,7 +15,8 @@ pub const VIDEO_SECONDS: (f64, f64) = (3.0, 10.0);
 pub const VIDEO_SIDE: (u32, u32) = (720, 2160);
 
 /// What a file is used as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// Start or end frame, or a reference image.
     Image,

@@ -350,7 +350,12 @@ impl App {
                 }
             }
             Event::Halted { reason } => self.halted = Some(sanitize(&reason)),
-            Event::Submitted { .. } | Event::Settled | Event::Busy => {}
+            // Answers to a client's own upload: the app uploads through its submissions.
+            Event::Submitted { .. }
+            | Event::Settled
+            | Event::Busy
+            | Event::UploadProgress { .. }
+            | Event::UploadDone { .. } => {}
             Event::NotSubmitted { message, .. } => self.warn(message),
             Event::Attached {
                 jobs,
