@@ -6,7 +6,11 @@ running as its own process on loopback:
 - bytes written to the terminal per minute while idle with 100 running jobs (only changed
   cells should be written: spinners and clocks);
 - bytes written while idle with nothing running (should be zero);
-- CPU of the app over the same minute.
+- CPU of the app, and of the engine it is attached to, over the same minute.
+
+The app is a client of the background engine, and in both cases here it starts the engine
+itself (the first frame comes once the engine is up and attached to; with running jobs that
+engine takes them over from the ledger). Each case stops its engine at the end.
 
 Usage: python3 scripts/bench_tui.py [--window SECONDS]. Builds the release binary first.
 """
@@ -15,16 +19,18 @@ import argparse
 import fcntl
 import os
 import select
+import shutil
 import signal
 import struct
-import subprocess
 import sys
 import tempfile
 import termios
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import BIN, ROOT, env_for, proc_cpu_seconds, start_sim  # noqa: E402
+from bench import (  # noqa: E402
+    BIN, build, engine_pid, env_for, proc_cpu_seconds, start_sim, stop_engine, submit_jobs,
+)
 
 
 def spawn_in_pty(env, cols=160, rows=48):
@@ -67,22 +73,25 @@ def stop(pid, fd):
     os.close(fd)
 
 
-def measure(env, window, label):
+def measure(env, home, window, label):
     started = time.perf_counter()
     pid, fd = spawn_in_pty(env)
     ttff = first_frame(fd, started)
-    read_for(fd, 5)  # the journal's jobs arrive and settle on screen
-    cpu0 = proc_cpu_seconds(pid)
+    read_for(fd, 5)  # the ledger's jobs arrive and settle on screen
+    engine = engine_pid(home)
+    cpu0, engine0 = proc_cpu_seconds(pid), proc_cpu_seconds(engine)
     t0 = time.perf_counter()
     written = read_for(fd, window)
     elapsed = time.perf_counter() - t0
     cpu = (proc_cpu_seconds(pid) - cpu0) / elapsed * 100
+    engine_cpu = (proc_cpu_seconds(engine) - engine0) / elapsed * 100
     stop(pid, fd)
     return {
         "label": label,
         "ttff_ms": ttff * 1000,
         "bytes_per_min": len(written) / elapsed * 60,
         "cpu_percent": cpu,
+        "engine_cpu_percent": engine_cpu,
     }
 
 
@@ -91,39 +100,41 @@ def main():
     parser.add_argument("--window", type=float, default=60.0)
     parser.add_argument("--jobs", type=int, default=100)
     args = parser.parse_args()
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    build()
 
     results = []
-    # Nothing running: an empty journal.
+    # Nothing running: an empty ledger; the app starts the engine.
     sim, api = start_sim("--time-scale", "1")
     home = tempfile.mkdtemp(prefix="kling-tui-bench-")
+    env = env_for(home, api)
     try:
-        results.append(measure(env_for(home, api), args.window, "idle, no jobs"))
+        results.append(measure(env, home, args.window, "idle, no jobs (the app starts the engine)"))
     finally:
+        stop_engine(env, home)
         sim.send_signal(signal.SIGINT)
         sim.wait()
+        shutil.rmtree(home, ignore_errors=True)
 
     # 100 running jobs: a slow simulator keeps them running for the whole window.
     sim, api = start_sim("--time-scale", "0.05", "--concurrency-limit", str(args.jobs * 2))
     home = tempfile.mkdtemp(prefix="kling-tui-bench-")
     env = env_for(home, api)
     try:
-        for n in range(args.jobs):
-            subprocess.run(
-                [BIN, "submit", "--prompt", f"a red fox in snow, take {n}"],
-                env=env, check=True, stdout=subprocess.DEVNULL,
-            )
-        results.append(measure(env, args.window, f"idle, {args.jobs} running jobs"))
+        submit_jobs(env, home, args.jobs)
+        results.append(measure(env, home, args.window, f"idle, {args.jobs} running jobs (the app starts the engine)"))
     finally:
+        stop_engine(env, home)
         sim.send_signal(signal.SIGINT)
         sim.wait()
+        shutil.rmtree(home, ignore_errors=True)
 
-    print("| 160x48 in a pseudo-terminal | time to first frame | bytes written per minute | CPU |")
-    print("|---|---|---|---|")
+    print("| 160x48 in a pseudo-terminal | time to first frame | bytes written per minute "
+          "| CPU of the app | CPU of the engine |")
+    print("|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['label']} | {r['ttff_ms']:.0f} ms | {r['bytes_per_min']:.0f} "
-            f"| {r['cpu_percent']:.2f} % of one core |"
+            f"| {r['cpu_percent']:.2f} % of one core | {r['engine_cpu_percent']:.2f} % of one core |"
         )
 
 
