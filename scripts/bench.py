@@ -10,8 +10,8 @@ Every client here reaches the engine of its temporary home (socket folder and lo
 each benchmark stops that engine at the end and checks that the process is gone.
 
 Usage: python3 scripts/bench.py [--jobs N] [--window SECONDS] [--rounds N] [--only ...]
-Builds the release binary first (into $CARGO_TARGET_DIR if set); installs curl with apt-get
-when missing. Prints Markdown.
+Builds the release binary first (into $CARGO_TARGET_DIR if set); installs curl and GNU time
+(for the peak RSS of short commands) with apt-get when missing. Prints Markdown.
 """
 
 import argparse
@@ -34,6 +34,7 @@ TARGET = os.path.join(ROOT, os.environ.get("CARGO_TARGET_DIR") or "target")
 BIN = os.path.join(TARGET, "release", "kling-tui")
 KEY, SECRET = "demo_key", "demo_secret"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+GNU_TIME = "/usr/bin/time"
 
 
 def free_port():
@@ -71,6 +72,13 @@ def api_get(api, path):
     req.add_header("Authorization", f"Basic {token}")
     with urllib.request.urlopen(req, timeout=30) as r:
         return json.load(r)
+
+
+def require_tools():
+    missing = [pkg for pkg, path in (("curl", shutil.which("curl")), ("time", os.path.exists(GNU_TIME)))
+               if not path]
+    if missing:
+        subprocess.run(["apt-get", "install", "-y", *missing], check=True)
 
 
 def build():
@@ -189,15 +197,24 @@ def stop_engine(env, home):
 
 
 def run_measured(cmd, env, cwd=None):
-    """Runs cmd; returns (seconds, peak RSS in KiB, stdout)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{cmd[1:3]} failed with {os.waitstatus_to_exitcode(status)}")
-    return elapsed, usage.ru_maxrss, out
+    """Runs cmd; returns (seconds, peak RSS in KiB, stdout).
+
+    The peak comes from GNU time, which runs cmd as a child of its own: a process started
+    straight from this script inherits this script's high-water RSS in its ru_maxrss (Linux
+    keeps the larger of the old and new peaks across exec), so wait4 would report at least
+    Python's own peak, e.g. the output of an earlier `jobs --json` held in memory."""
+    with tempfile.NamedTemporaryFile(prefix="kling-bench-rss-") as report:
+        wrapped = [GNU_TIME, "-f", "%M", "-o", report.name, *cmd]
+        start = time.perf_counter()
+        proc = subprocess.Popen(wrapped, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL)
+        out = proc.stdout.read()
+        code = proc.wait()
+        elapsed = time.perf_counter() - start
+        if code != 0:
+            raise SystemExit(f"{cmd[1:3]} failed with {code}")
+        peak = int(open(report.name).read().split()[-1])
+    return elapsed, peak, out
 
 
 def proc_cpu_seconds(pid):
@@ -375,8 +392,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=["monitor", "download"])
     args = parser.parse_args()
-    if shutil.which("curl") is None:
-        subprocess.run(["apt-get", "install", "-y", "curl"], check=True)
+    require_tools()
     build()
 
     if args.only in (None, "monitor"):

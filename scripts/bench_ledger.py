@@ -12,7 +12,7 @@ entries and a saved file), written straight into a ledger the binary created, th
 The ledger is filled with no engine running; the engine is stopped at the end.
 
 Usage: python3 scripts/bench_ledger.py [--jobs N]. Builds the release binary first; uses
-Python's own sqlite3, nothing else.
+Python's own sqlite3, and GNU time for the peak RSS of short commands.
 """
 
 import argparse
@@ -26,8 +26,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import (  # noqa: E402
-    BIN, build, engine_info, engine_pid, env_for, ledger_dir, proc_peak_rss_kib, run_measured,
-    start_sim, stop_engine,
+    BIN, build, engine_info, engine_pid, env_for, ledger_dir, proc_peak_rss_kib, require_tools,
+    run_measured, start_sim, stop_engine,
 )
 from bench_tui import first_frame, read_for, spawn_in_pty, stop  # noqa: E402
 
@@ -82,6 +82,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=100_000)
     args = parser.parse_args()
+    require_tools()
     build()
     sim, api = start_sim("--time-scale", "600")
     try:
