@@ -416,8 +416,8 @@ def main():
         print("|---|---|")
         print(f"| curl | {d['curl_mib_s']:.0f} MiB/s |")
         print(f"| kling-tui download, run by the engine (fsynced, size-checked) | {d['kling_mib_s']:.0f} MiB/s |")
-        print(f"| Throughput ratio kling-tui / curl, each run (median) | "
-              f"{', '.join(f'{r:.2f}' for r in d['ratios'])} ({d['ratio']:.2f}) |")
+        print(f"| Throughput ratio kling-tui / curl: each run; of the medians | "
+              f"{', '.join(f'{r:.2f}' for r in d['ratios'])}; {d['ratio']:.2f} |")
         print(f"| Engine RSS: idle / peak during a download | {d['engine_idle_rss_mib']:.1f} MiB / {engine_peak} |")
         print(f"| Engine CPU per download (median) | {d['engine_cpu_s']:.2f} s |")
         print(f"| Peak RSS of the clients: idle command (`status`) / `download` | "
