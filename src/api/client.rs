@@ -31,6 +31,11 @@ const USER_AGENT: &str = concat!("kling-tui/", env!("CARGO_PKG_VERSION"));
 /// engine's shared request budget. CDN downloads do not pass through it.
 pub trait RequestGate: Send + Sync {
     fn acquire(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+    /// For a request someone is waiting on (a submission, a cost, an upload): goes ahead of
+    /// the background reads already waiting. By default, in turn like any other.
+    fn acquire_first(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        self.acquire()
+    }
     /// Called on every 429, with the wait the server asked for, if any.
     fn rate_limited(&self, retry_after: Option<Duration>);
 }
@@ -167,7 +172,7 @@ impl ScenarioClient {
     pub async fn generate(&self, request: &KlingRequest) -> Result<GenerateResponse, ApiError> {
         let url = self.url(&["generate", "custom", MODEL_ID], &[]);
         let attempt = || async {
-            self.pass_gate().await;
+            self.pass_gate(&Method::POST).await;
             let sent = self
                 .request(Method::POST, url.clone())
                 .json(request)
@@ -301,9 +306,15 @@ impl ScenarioClient {
             .header(AUTHORIZATION, self.auth.clone())
     }
 
-    async fn pass_gate(&self) {
+    /// Waits for the request budget. POSTs are what a person waits on (generate, dry runs,
+    /// uploads, cancel): they go ahead of the polls; reads wait their turn.
+    async fn pass_gate(&self, method: &Method) {
         if let Some(gate) = &self.gate {
-            gate.0.acquire().await;
+            if method == Method::POST {
+                gate.0.acquire_first().await;
+            } else {
+                gate.0.acquire().await;
+            }
         }
     }
 
@@ -360,7 +371,7 @@ impl ScenarioClient {
         url: Url,
         body: Option<&B>,
     ) -> Result<Response, ApiError> {
-        self.pass_gate().await;
+        self.pass_gate(&method).await;
         let mut request = self.request(method, url);
         if let Some(body) = body {
             request = request.json(body);
