@@ -512,3 +512,43 @@ fn completions_and_the_man_page_come_from_the_same_flags() {
         "{page}"
     );
 }
+
+#[test]
+fn download_fetches_again_a_saved_file_that_was_removed() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    write_config(home.path(), "auto_download = false\n", 0o600);
+    let out = home.path().join("videos");
+    let submitted = against(&sim, home.path())
+        .args(["submit", "--prompt", "a red fox in snow", "--wait"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&submitted.get_output().stdout).to_string();
+    let job_id = stdout.split_whitespace().next().unwrap().to_string();
+    let fetch = || {
+        against(&sim, home.path())
+            .args(["download", &job_id, "--out"])
+            .arg(&out)
+            .assert()
+            .success()
+    };
+    fetch();
+    let file = out.join(format!("{job_id}_1.mp4"));
+    assert_eq!(std::fs::read(&file).unwrap(), sim.video_bytes().unwrap());
+    // Saved, so asked again it is reported, not fetched.
+    let again = fetch();
+    let said = String::from_utf8_lossy(&again.get_output().stderr).to_string();
+    assert!(said.contains("already saved as"), "{said}");
+    let cdn = sim.stats().cdn_requests;
+    // Removed by hand: asked again, it is fetched again, not reported as saved.
+    std::fs::remove_file(&file).unwrap();
+    let after = fetch();
+    let said = String::from_utf8_lossy(&after.get_output().stderr).to_string();
+    assert!(!said.contains("already saved"), "{said}");
+    assert_eq!(std::fs::read(&file).unwrap(), sim.video_bytes().unwrap());
+    assert!(sim.stats().cdn_requests > cdn);
+    against(&sim, home.path())
+        .args(["engine", "stop"])
+        .assert()
+        .success();
+}

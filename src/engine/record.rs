@@ -89,6 +89,12 @@ pub enum Record {
     Forgotten {
         local_id: LocalId,
     },
+    /// A saved file is no longer on disk as it was written (removed, or changed in size):
+    /// the download is to be made again.
+    FileGone {
+        local_id: LocalId,
+        index: usize,
+    },
     /// Where the job's videos go from now on.
     Destination {
         local_id: LocalId,
@@ -275,6 +281,14 @@ pub(crate) fn apply(jobs: &mut BTreeMap<LocalId, JobRecord>, record: Record) {
         Record::Forgotten { local_id } => {
             jobs.remove(&local_id);
         }
+        Record::FileGone { local_id, index } => {
+            if let Some(d) = download_mut(jobs, local_id, index) {
+                d.file = None;
+                d.placing = None;
+                d.size = None;
+                d.error = None;
+            }
+        }
     }
 }
 
@@ -292,6 +306,7 @@ pub(crate) fn record_id(record: &Record) -> LocalId {
         | Record::Downloaded { local_id, .. }
         | Record::DownloadFailed { local_id, .. }
         | Record::Forgotten { local_id }
+        | Record::FileGone { local_id, .. }
         | Record::Destination { local_id, .. }
         | Record::Resend { local_id } => *local_id,
         Record::Job { job } => job.local_id,

@@ -382,7 +382,9 @@ impl Worker {
                             },
                             true,
                         );
-                        self.emit_job(id);
+                        // Not told on its own: it changes only where files will go, and the
+                        // job's next word carries it. (A client asking for a download takes
+                        // the next word on the job as where it stands.)
                     }
                 }
             }
@@ -447,6 +449,9 @@ impl Worker {
                 // Earlier failures no longer count against the retries; any phase but
                 // downloading has none to clear.
                 let _ = self.step(id, Step::ClearFetchFailures);
+                // Asked for by a person: a saved file that is gone (or not as it was
+                // written) is fetched again rather than reported as saved.
+                self.forget_missing_files(id);
                 // The asker first hears what the ledger holds now, then the download.
                 self.emit_job(id);
                 self.start_downloads(id);
@@ -743,6 +748,35 @@ impl Worker {
                     result,
                 });
             });
+        }
+    }
+
+    fn forget_missing_files(&mut self, id: LocalId) {
+        let gone: Vec<usize> = self
+            .ledger
+            .job(id)
+            .map(|job| {
+                job.downloads
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| match (&d.file, d.size) {
+                        (Some(file), size) => !std::fs::symlink_metadata(file)
+                            .is_ok_and(|m| m.is_file() && size.is_none_or(|s| s == m.len())),
+                        (None, _) => false,
+                    })
+                    .map(|(index, _)| index)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for index in gone {
+            tracing::info!("job {id}: file {} is gone: downloading it again", index + 1);
+            self.record(
+                Record::FileGone {
+                    local_id: id,
+                    index,
+                },
+                true,
+            );
         }
     }
 

@@ -98,7 +98,11 @@ async fn upload_all(
             let _ = engine.commands.send(Command::Upload { seq, file, role });
             let result = loop {
                 match engine.events.recv().await {
-                    Some(Event::UploadProgress { seq: s, sent, total }) if s == seq && tty => {
+                    Some(Event::UploadProgress {
+                        seq: s,
+                        sent,
+                        total,
+                    }) if s == seq && tty => {
                         eprint!(
                             "\r\x1b[2Kuploading {shown}  {}/{}",
                             human_bytes(sent),
@@ -169,7 +173,10 @@ pub async fn upload_command(
         return Err(CliError::Invalid(problems));
     }
     let session = Session::open(cli).await?;
-    let paths = checked.iter().map(|(info, role)| (info.path.clone(), *role)).collect();
+    let paths = checked
+        .iter()
+        .map(|(info, role)| (info.path.clone(), *role))
+        .collect();
     let assets = upload_all(&session, paths).await?;
     for ((info, _), asset) in checked.into_iter().zip(assets) {
         let UploadedAsset { asset_id, reused } = asset;
