@@ -910,3 +910,41 @@ fn engine_logs_prints_the_log_made_safe_for_the_terminal() {
         "{text}"
     );
 }
+
+#[test]
+fn a_hostile_client_is_dropped_and_the_engine_goes_on() {
+    let (_rt, sim) = sim_running(1.0, 100);
+    let home = tempfile::tempdir().unwrap();
+    submit(&sim, home.path(), "before the attack");
+    let first = status(&sim, home.path());
+    let socket = PathBuf::from(first["socket"].as_str().unwrap());
+    let connect = || {
+        let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let hello = read_frame(&mut stream).expect("the engine greets first");
+        assert!(hello.contains(r#""kind":"hello""#), "{hello}");
+        stream
+    };
+    // A frame that says it is 4 GiB long: refused, never allocated.
+    let mut huge = connect();
+    huge.write_all(&u32::MAX.to_be_bytes()).unwrap();
+    assert!(read_frame(&mut huge).is_none(), "the connection is closed");
+    // Not JSON at all, then a hello with a made-up proof of the credentials.
+    let mut liar = connect();
+    write_frame(&mut liar, "\u{1b}[2J not json").unwrap();
+    let hello = r#"{"kind":"hello","protocol":1,"build":"x","proof":"00","attach":true}"#;
+    write_frame(&mut liar, hello).unwrap();
+    let answer = read_frame(&mut liar).expect("an answer");
+    assert!(
+        answer.contains(r#""kind":"refused""#) && answer.contains("other credentials"),
+        "{answer}"
+    );
+    assert!(read_frame(&mut liar).is_none(), "nothing more for it");
+    // The engine is the same, and still works for everyone else.
+    submit(&sim, home.path(), "after the attack");
+    assert_eq!(status(&sim, home.path())["pid"], first["pid"]);
+    assert_eq!(sim.stats().generate_posts, 2);
+    stop_engine(&sim, home.path());
+}
