@@ -199,14 +199,15 @@ impl Link {
             } => {
                 let (mine, theirs) = own(seq);
                 let token = token.or_else(|| Some(format!("{:032x}", rand::random::<u128>())));
+                // Paths mean what they meant here: the engine works in a folder of its own.
                 (
                     mine,
                     theirs,
                     Command::Submit {
                         seq: mine,
                         token,
-                        request,
-                        download_dir,
+                        request: crate::engine::with_absolute_files(request),
+                        download_dir: download_dir.map(absolute),
                     },
                 )
             }
@@ -221,7 +222,7 @@ impl Link {
                     theirs,
                     Command::Upload {
                         seq: mine,
-                        file,
+                        file: absolute(file),
                         role,
                     },
                 )
@@ -245,6 +246,12 @@ impl Link {
                         limit,
                     },
                 )
+            }
+            Command::Destination { local_id, dir } => {
+                return Command::Destination {
+                    local_id,
+                    dir: absolute(dir),
+                };
             }
             other => return other,
         };
@@ -298,4 +305,9 @@ impl Link {
             other => other,
         })
     }
+}
+
+/// `path` against this process's working folder (as it is, if that cannot be read).
+fn absolute(path: std::path::PathBuf) -> std::path::PathBuf {
+    std::path::absolute(&path).unwrap_or(path)
 }

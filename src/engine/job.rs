@@ -126,6 +126,25 @@ pub fn is_local_file(value: &str) -> bool {
     !value.starts_with("asset_") || std::path::Path::new(value).exists()
 }
 
+/// The request with every local file it names made absolute against this process's working
+/// folder: the engine runs elsewhere, in a folder of its own.
+pub fn with_absolute_files(mut request: KlingRequest) -> KlingRequest {
+    let absolute = |id: &mut crate::kling::AssetId| {
+        let path = std::path::Path::new(id.as_str());
+        if is_local_file(id.as_str())
+            && path.is_relative()
+            && let Ok(full) = std::path::absolute(path)
+        {
+            *id = crate::kling::AssetId::new(full.to_string_lossy().into_owned());
+        }
+    };
+    request.start_image.iter_mut().for_each(absolute);
+    request.end_image.iter_mut().for_each(absolute);
+    request.reference_images.iter_mut().for_each(absolute);
+    request.reference_video.iter_mut().for_each(absolute);
+    request
+}
+
 /// A request's references that are local files, each with its role.
 pub fn local_files(request: &KlingRequest) -> Vec<(String, crate::media::Role)> {
     use crate::media::Role;

@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 
 pub use job::{
     DownloadRecord, JobRecord, LocalId, PollTrouble, Submission, is_local_file, local_files,
+    with_absolute_files,
 };
 pub use ledger::{HistoryOrder, JobQuery, Ledger, LedgerError, Spend, SpendBy};
 pub use pacer::Pacer;

@@ -36,14 +36,18 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
     // Applies to an engine this command starts; a running one keeps its own pace.
     config.poll_initial = Duration::from_secs_f64(args.poll_interval.unwrap_or(default_interval));
     let auto_download = config.auto_download;
-    // `--download DIR` is this job's folder; without it the engine's (download_dir of
-    // config.toml, else the folder of the command that started the engine).
-    let download_dir = match &args.download {
-        Some(dir) => Some(
-            std::path::absolute(dir)
+    // This job's folder, when it is to be downloaded: `--download DIR`, else download_dir of
+    // config.toml, else the folder this command runs in (not that of whichever command
+    // started the engine). Without downloads it has none: a later `download --out` or
+    // `watch --out` names it.
+    let dir = session.download_dir(args.download.as_deref());
+    let download_dir = if auto_download || args.download.is_some() {
+        Some(
+            std::path::absolute(&dir)
                 .map_err(|e| CliError::Local(format!("cannot resolve {}: {e}", dir.display())))?,
-        ),
-        None => None,
+        )
+    } else {
+        None
     };
     let (mut engine, _) = session.engine(config).await?;
     let _ = engine.commands.send(Command::Submit {

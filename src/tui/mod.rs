@@ -63,6 +63,11 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
     let config = session.engine_config(None);
     let (mut engine, status) = session.engine(config).await?;
     app.engine_shared = status.is_some();
+    if app.engine_shared {
+        // The app's videos go where it was asked (download_dir, else the folder it runs in),
+        // not where whichever command started the engine was.
+        app.download_dir = std::path::absolute(session.download_dir(None)).ok();
+    }
     let mut terminal = enter(cli.mouse)
         .map_err(|e| CliError::Local(format!("cannot set up the terminal: {e}")))?;
     let outcome = event_loop(&mut terminal, &mut app, &mut engine).await;
