@@ -281,3 +281,7 @@ wait_for "✗ failure" 2
 wait_for "error: "
 capture failed
 t kill-server
+# The app started a background engine for that simulator: it goes with the pictures.
+env HOME="$WORK/home-failed" XDG_CONFIG_HOME="$WORK/home-failed/config" \
+    XDG_DATA_HOME="$WORK/home-failed/data" SCENARIO_API_URL="$API_URL" \
+    "$BIN" engine stop >/dev/null

@@ -762,7 +762,7 @@ fn a_removed_socket_is_bound_again() {
     assert!(socket.exists());
     let log = std::fs::read_to_string(engine_log(home.path())).unwrap();
     assert!(
-        log.contains("disappeared or was replaced: binding it again"),
+        log.contains("disappeared or was replaced: bound it again"),
         "{log}"
     );
     stop_engine(&sim, home.path());
@@ -946,5 +946,57 @@ fn a_hostile_client_is_dropped_and_the_engine_goes_on() {
     submit(&sim, home.path(), "after the attack");
     assert_eq!(status(&sim, home.path())["pid"], first["pid"]);
     assert_eq!(sim.stats().generate_posts, 2);
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn paths_and_folders_mean_what_they_meant_where_the_command_ran() {
+    let (_rt, sim) = sim_running(1.0, 100);
+    let home = tempfile::tempdir().unwrap();
+    // The engine is started ahead of time from another folder.
+    let elsewhere = home.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let started = against(&sim, home.path())
+        .current_dir(&elsewhere)
+        .args(["engine", "start"])
+        .args(&QUICK[..2])
+        .assert()
+        .success();
+    let said = String::from_utf8_lossy(&started.get_output().stdout).to_string();
+    assert!(said.starts_with("engine started: pid "), "{said}");
+    let again = against(&sim, home.path())
+        .args(["engine", "start"])
+        .assert()
+        .success();
+    let said = String::from_utf8_lossy(&again.get_output().stdout).to_string();
+    assert!(said.starts_with("engine already running: pid "), "{said}");
+
+    // A relative path to a reference image, from the folder the command runs in.
+    let work = home.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    common::png(&work, "frame.png", 640, 640);
+    against(&sim, home.path())
+        .current_dir(&work)
+        .args([
+            "submit",
+            "--prompt",
+            "from a frame",
+            "--start-image",
+            "frame.png",
+        ])
+        .args(QUICK)
+        .timeout(GUARD)
+        .assert()
+        .success();
+    assert_eq!(sim.stats().asset_uploads, 1);
+    // Its video lands where that command ran, not where the engine was started.
+    wait_until("the video in the submitting command's folder", || {
+        files_in(&work).iter().any(|f| f.ends_with(".mp4"))
+    });
+    assert!(
+        files_in(&elsewhere).is_empty(),
+        "{:?}",
+        files_in(&elsewhere)
+    );
     stop_engine(&sim, home.path());
 }

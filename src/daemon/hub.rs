@@ -107,6 +107,11 @@ impl Hub {
         (state.jobs.len(), unfinished)
     }
 
+    /// The engine said everything came to rest (and has not said otherwise since).
+    pub(super) fn at_rest(&self) -> bool {
+        self.lock().at_rest
+    }
+
     /// Work is in flight or will be: the engine has not come to rest, or a job is still on
     /// the server (even one whose polls were given up).
     pub(super) fn busy(&self) -> bool {

@@ -38,7 +38,10 @@ pub(super) fn euid() -> u32 {
 /// The folder for engine sockets: `$KLING_TUI_SOCKET_DIR`, else `/tmp/kling-tui-<uid>`.
 pub fn socket_dir() -> PathBuf {
     match std::env::var_os(SOCKET_DIR_VAR) {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        // Absolute: the engine does not share the client's working folder.
+        Some(dir) if !dir.is_empty() => {
+            std::path::absolute(&dir).unwrap_or_else(|_| PathBuf::from(dir))
+        }
         _ => PathBuf::from(format!("/tmp/kling-tui-{}", euid())),
     }
 }
@@ -125,7 +128,12 @@ pub(super) fn take_engine_lock(ledger_dir: &Path) -> Result<Option<File>, Daemon
         .open(&path)
         .map_err(|e| DaemonError::io(path.display(), e))?;
     match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
+        Ok(()) => {
+            // What a dead engine wrote there no longer names anything.
+            file.set_len(0)
+                .map_err(|e| DaemonError::io(path.display(), e))?;
+            Ok(Some(file))
+        }
         Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(e)) => Err(DaemonError::io(path.display(), e)),
     }

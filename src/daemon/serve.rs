@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::net::{UnixListener, UnixStream};
@@ -14,7 +15,7 @@ use tokio::time::Instant;
 
 use super::hub::Hub;
 use super::place::{self, EngineInfo};
-use super::protocol::{self, ClientMsg, EngineStatus, PROTOCOL, ServerMsg};
+use super::protocol::{self, ClientMsg, EngineStatus, PROTOCOL, ServerMsg, encode};
 use super::settings::EngineSettings;
 use crate::engine::{self, Command, Ledger};
 
@@ -81,7 +82,17 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
         ready(Err(message.clone()));
         return Err(message);
     }
-    let mut lock = match place::take_engine_lock(&ledger_dir) {
+    // A client looking at the lock holds it, shared, for a moment: only a lock held all along
+    // means another engine.
+    let mut taken = place::take_engine_lock(&ledger_dir);
+    for _ in 0..20 {
+        if !matches!(taken, Ok(None)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        taken = place::take_engine_lock(&ledger_dir);
+    }
+    let mut lock = match taken {
         Ok(Some(lock)) => lock,
         Ok(None) => {
             // Another engine won the race: the client connects to it.
@@ -150,6 +161,7 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
         stop: stop_tx,
         stopping: stopping_rx,
         closing: closing_rx,
+        connections: AtomicUsize::new(0),
         nonce_source: settings.credentials(),
         status: StatusSource {
             started,
@@ -172,12 +184,16 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
     let mut idle_since: Option<Instant> = None;
     let mut kept_alive = Instant::now();
     let mut bound = identity(&socket);
+    let mut socket_trouble: Option<String> = None;
     let idle_exit = settings.idle_exit();
     let reason = loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    // Counted from here, not from its hello: an engine never leaves while a
+                    // client is still greeting it.
                     let shared = shared.clone();
+                    shared.connections.fetch_add(1, Ordering::SeqCst);
                     tokio::spawn(async move { shared.client(stream).await });
                 }
                 Err(e) => {
@@ -197,12 +213,24 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
                 if touch_now {
                     kept_alive = Instant::now();
                 }
-                if let Some(fresh) =
-                    keep_socket(&socket, &settings.socket_dir, &mut bound, touch_now)
-                {
-                    listener = fresh;
+                match keep_socket(&socket, &settings.socket_dir, &mut bound, touch_now) {
+                    Ok(Some(fresh)) => {
+                        listener = fresh;
+                        socket_trouble = None;
+                    }
+                    Ok(None) => socket_trouble = None,
+                    // Said once, not every second while it lasts.
+                    Err(e) => {
+                        if socket_trouble.as_ref() != Some(&e) {
+                            tracing::error!("cannot bind the socket again: {e}");
+                        }
+                        socket_trouble = Some(e);
+                    }
                 }
-                let idle = hub.clients() == 0 && !hub.busy();
+                // At rest by the worker's own word: jobs whose polls were given up, or that
+                // wait on refused credentials, keep no engine alive (the next start takes them
+                // up again).
+                let idle = shared.connections.load(Ordering::SeqCst) == 0 && hub.at_rest();
                 match (idle, idle_exit) {
                     (true, Some(limit)) => {
                         let since = *idle_since.get_or_insert_with(Instant::now);
@@ -224,7 +252,9 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
     drop(shared);
     let _ = engine_task.await;
     // The engine's last events reach the clients, then every connection is closed.
-    let _ = pump.await;
+    if tokio::time::timeout(CLOSE_GRACE, pump).await.is_err() {
+        tracing::warn!("the engine's last events were still coming: not waited for");
+    }
     let _ = closing_tx.send(true);
     let deadline = Instant::now() + CLOSE_GRACE;
     while hub.clients() > 0 && Instant::now() < deadline {
@@ -274,33 +304,23 @@ fn keep_socket(
     dir: &Path,
     bound: &mut Option<(u64, u64)>,
     touch_now: bool,
-) -> Option<UnixListener> {
+) -> Result<Option<UnixListener>, String> {
     if identity(socket).is_some() && identity(socket) == *bound {
         if touch_now {
             for path in [socket, dir] {
                 touch(path);
             }
         }
-        return None;
+        return Ok(None);
     }
+    super::check_private_dir(dir).map_err(|e| e.to_string())?;
+    let listener = bind(socket)?;
     tracing::warn!(
-        "the socket {} disappeared or was replaced: binding it again",
+        "the socket {} disappeared or was replaced: bound it again",
         socket.display()
     );
-    if let Err(e) = super::check_private_dir(dir) {
-        tracing::error!("{e}");
-        return None;
-    }
-    match bind(socket) {
-        Ok(listener) => {
-            *bound = identity(socket);
-            Some(listener)
-        }
-        Err(e) => {
-            tracing::error!("{e}");
-            None
-        }
-    }
+    *bound = identity(socket);
+    Ok(Some(listener))
 }
 
 fn touch(path: &Path) {
@@ -342,6 +362,8 @@ struct Shared {
     stopping: watch::Receiver<Option<String>>,
     /// The engine has ended: what is left is written to each client, then it is let go.
     closing: watch::Receiver<bool>,
+    /// Connections open, greeted or not.
+    connections: AtomicUsize,
     nonce_source: crate::api::Credentials,
     status: StatusSource,
 }
@@ -370,6 +392,7 @@ impl Shared {
         if let Err(e) = self.client_inner(stream).await {
             tracing::debug!("client left: {e}");
         }
+        self.connections.fetch_sub(1, Ordering::SeqCst);
     }
 
     async fn client_inner(&self, stream: UnixStream) -> std::io::Result<()> {
@@ -415,8 +438,14 @@ impl Shared {
             let _ = protocol::send(&mut writer, &ServerMsg::Refused { reason }).await;
             return Ok(());
         }
+        let stopping_now = self.stopping.borrow().clone();
+        if let Some(reason) = stopping_now {
+            // Too late to attach: the client tries again, and starts a new engine if need be.
+            write(&mut writer, encode(&ServerMsg::Stopping { reason })).await?;
+            return Ok(());
+        }
         let status = self.status();
-        protocol::send(&mut writer, &ServerMsg::Welcome { status }).await?;
+        write(&mut writer, encode(&ServerMsg::Welcome { status })).await?;
         let mut stopping = self.stopping.clone();
         let mut closing = self.closing.clone();
         let mut told = false;
@@ -427,13 +456,14 @@ impl Shared {
                     message = protocol::next::<_, ClientMsg>(&mut reader) => match message? {
                         Some(ClientMsg::Status) => {
                             let status = self.status();
-                            protocol::send(&mut writer, &ServerMsg::Status { status }).await?;
+                            write(&mut writer, encode(&ServerMsg::Status { status })).await?;
                         }
                         Some(ClientMsg::Stop) => {
                             let _ = self.stop.send("`kling-tui engine stop`".into());
                         }
-                        Some(ClientMsg::Command { command }) if trusted => {
-                            let _ = self.commands.send(command);
+                        // Commands need an attached client: their answers are routed to it.
+                        Some(ClientMsg::Command { .. }) => {
+                            tracing::debug!("a command from a client not attached: ignored");
                         }
                         Some(_) => {}
                         None => return Ok(()),
@@ -441,7 +471,7 @@ impl Shared {
                     _ = stopping.changed(), if !told => {
                         told = true;
                         let reason = stopping.borrow().clone().unwrap_or_default();
-                        protocol::send(&mut writer, &ServerMsg::Stopping { reason }).await?;
+                        write(&mut writer, encode(&ServerMsg::Stopping { reason })).await?;
                     }
                     _ = closing.changed() => return Ok(()),
                 }
@@ -476,7 +506,7 @@ impl Shared {
                         }
                         Some(ClientMsg::Status) => {
                             let status = self.status();
-                            protocol::send(&mut writer, &ServerMsg::Status { status }).await?;
+                            write(&mut writer, encode(&ServerMsg::Status { status })).await?;
                         }
                         Some(ClientMsg::Stop) => {
                             let _ = self.stop.send("`kling-tui engine stop`".into());
@@ -489,7 +519,7 @@ impl Shared {
                     _ = stopping.changed(), if !told => {
                         told = true;
                         let reason = stopping.borrow().clone().unwrap_or_default();
-                        protocol::send(&mut writer, &ServerMsg::Stopping { reason }).await?;
+                        write(&mut writer, encode(&ServerMsg::Stopping { reason })).await?;
                     }
                     _ = closing.changed() => {
                         while let Ok(frame) = answers.try_recv() {

@@ -338,14 +338,31 @@ fn rotate(log: &Path) {
 
 /// Asks the engine on `socket` to stop, and waits until the ledger is free.
 async fn stop_at(socket: &Path, ledger_dir: &Path) -> Result<(), DaemonError> {
-    let stream = UnixStream::connect(socket)
-        .await
-        .map_err(|e| DaemonError::io(socket.display(), e))?;
+    // The same checks as any connection: a private folder, a peer of this user.
+    if let Some(dir) = socket.parent() {
+        super::check_private_dir(dir)?;
+    }
+    let stream = match tokio::time::timeout(HELLO_TIMEOUT, UnixStream::connect(socket)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => return Err(DaemonError::io(socket.display(), e)),
+        Err(_) => return Err(DaemonError::Io(format!("{}: no answer", socket.display()))),
+    };
+    match stream.peer_cred() {
+        Ok(peer) if peer.uid() == place::euid() => {}
+        Ok(peer) => {
+            return Err(DaemonError::Unsafe(format!(
+                "the socket {} is served by uid {}, not by you: refused",
+                socket.display(),
+                peer.uid()
+            )));
+        }
+        Err(e) => return Err(DaemonError::io(socket.display(), e)),
+    }
     let (r, w) = stream.into_split();
     let mut reader = protocol::reader(r);
     let mut writer = protocol::writer(w);
     // Whatever its protocol, a hello and a stop read the same.
-    let _ = protocol::next::<_, ServerMsg>(&mut reader).await;
+    let _ = tokio::time::timeout(HELLO_TIMEOUT, protocol::next::<_, ServerMsg>(&mut reader)).await;
     let hello = ClientMsg::Hello {
         protocol: PROTOCOL,
         build: protocol::build(),

@@ -90,6 +90,12 @@ pub(crate) enum Internal {
         seq: u64,
         cost: Result<f64, String>,
     },
+    /// Bytes of a file a client asked to upload on its own.
+    FileProgress {
+        seq: u64,
+        sent: u64,
+        total: u64,
+    },
     /// A file a client asked to upload on its own is an asset, or why not.
     FileUploaded {
         seq: u64,
@@ -439,7 +445,15 @@ impl Worker {
                 limit,
             } => match self.ledger.history(search.as_deref(), order, offset, limit) {
                 Ok((jobs, total)) => self.emit(Event::History { seq, jobs, total }),
-                Err(e) => self.error(None, format!("cannot read the history: {e}")),
+                Err(e) => {
+                    self.error(None, format!("cannot read the history: {e}"));
+                    // Answered all the same, so the asker does not wait for it forever.
+                    self.emit(Event::History {
+                        seq,
+                        jobs: Vec::new(),
+                        total: 0,
+                    });
+                }
             },
             Command::Download(id) => {
                 if !self.ledger.admit(id) {
@@ -524,15 +538,16 @@ impl Worker {
                 self.file_uploads += 1;
                 let client = self.client.clone();
                 let tx = self.internal_tx.clone();
-                let events = self.events.clone();
                 let cache = self.uploads.clone();
                 tokio::spawn(async move {
-                    // Told a few times a second at most: it crosses sockets to the asker.
+                    // Told a few times a second at most: it crosses sockets to the asker. Told
+                    // through the worker, so that nothing outlives it holding its events.
                     let mut told = Instant::now();
+                    let progress_tx = tx.clone();
                     let mut progress = |p: crate::api::UploadProgress| {
                         if p.sent == p.total || told.elapsed() >= UPLOAD_PROGRESS_EVERY {
                             told = Instant::now();
-                            let _ = events.send(Event::UploadProgress {
+                            let _ = progress_tx.send(Internal::FileProgress {
                                 seq,
                                 sent: p.sent,
                                 total: p.total,
@@ -928,6 +943,9 @@ impl Worker {
                 self.emit_job(local_id);
             }
             Internal::Estimated { seq, cost } => self.emit(Event::Estimate { seq, cost }),
+            Internal::FileProgress { seq, sent, total } => {
+                self.emit(Event::UploadProgress { seq, sent, total });
+            }
             Internal::FileUploaded { seq, result } => {
                 self.file_uploads = self.file_uploads.saturating_sub(1);
                 self.emit(Event::UploadDone { seq, result });

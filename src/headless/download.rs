@@ -113,6 +113,8 @@ async fn via_engine(
     }
     let mut code = exit::OK;
     let mut progress = ProgressLine::new();
+    // The connection was lost since the requests went: the engine may never have heard them.
+    let mut lost = false;
     while !waiting.is_empty() {
         let event = tokio::select! {
             event = engine.events.recv() => event,
@@ -140,6 +142,22 @@ async fn via_engine(
             }) if waiting.contains_key(&id) => {
                 progress.finish();
                 eprintln!("error: {}: {message}", sanitize(waiting[&id]));
+                continue;
+            }
+            Some(engine::Event::Detached { stopped: false, .. }) => {
+                lost = true;
+                continue;
+            }
+            Some(engine::Event::Attached { .. }) if std::mem::take(&mut lost) => {
+                // A new connection, perhaps to a new engine that never heard the request:
+                // asked again (both are harmless twice); the answer is the next word on each.
+                for (_, id) in jobs.iter().filter(|(_, id)| waiting.contains_key(id)) {
+                    let _ = engine.commands.send(engine::Command::Destination {
+                        local_id: Some(*id),
+                        dir: dir.clone(),
+                    });
+                    let _ = engine.commands.send(engine::Command::Download(*id));
+                }
                 continue;
             }
             Some(engine::Event::Detached {

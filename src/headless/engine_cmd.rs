@@ -246,12 +246,28 @@ pub async fn resend(cli: &Cli, job: &str, yes: bool) -> Result<i32, CliError> {
     }
     let (mut engine, _) = session.engine(session.engine_config(None)).await?;
     let _ = engine.commands.send(Command::Resend(id));
+    // The connection was lost since the command went: the engine may never have heard it.
+    let mut lost = false;
     let code = loop {
         match engine.events.recv().await {
             Some(Event::Job(job)) if job.local_id == id => {
                 if !matches!(job.submission, Submission::Unconfirmed { .. }) {
                     println!("#{id} sent again; `kling-tui watch` follows it");
                     break exit::OK;
+                }
+            }
+            Some(Event::Detached { stopped: false, .. }) => lost = true,
+            Some(Event::Attached { jobs, .. }) if std::mem::take(&mut lost) => {
+                match jobs.iter().find(|j| j.local_id == id) {
+                    Some(job) if !matches!(job.submission, Submission::Unconfirmed { .. }) => {
+                        println!("#{id} sent again; `kling-tui watch` follows it");
+                        break exit::OK;
+                    }
+                    // A new connection that may never have heard it: asked again (the engine
+                    // sends only what is still unresolved, so never twice).
+                    _ => {
+                        let _ = engine.commands.send(Command::Resend(id));
+                    }
                 }
             }
             Some(Event::Error {
