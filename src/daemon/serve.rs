@@ -105,7 +105,7 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
         }
     };
     let started = Instant::now();
-    let started_at = jiff::Timestamp::now().to_string();
+    let started_at = format!("{:.0}", jiff::Timestamp::now());
     let setup = async {
         super::check_private_dir(&settings.socket_dir).map_err(|e| e.to_string())?;
         let ledger = Ledger::open(&ledger_dir).map_err(|e| e.to_string())?;
