@@ -41,7 +41,9 @@ pub async fn run(
     if others.is_empty() {
         return Ok(code);
     }
-    let mut ledger = Records::open(&session.ledger_dir)?;
+    // The background engine is the ledger's one writer: jobs it does not know are fetched
+    // here and only read against it (a demo's throw-away ledger is this process's own).
+    let mut ledger = Records::open(&session.ledger_dir, session.demo)?;
     for job_id in others {
         let outcome = async {
             let job = client.get_job(job_id).await?;
@@ -231,15 +233,24 @@ async fn via_engine(
     Ok(code)
 }
 
-/// The ledger as this command can use it: for writing when no other kling-tui holds it,
-/// else read-only (files it records are still recognised, new ones are not recorded).
+/// The ledger as this command can use it: for writing when it is this process's own (a
+/// demo's) and no other kling-tui holds it, else read-only (files it records are still
+/// recognised, new ones are not recorded).
 enum Records {
     Writable(Box<engine::Ledger>),
     ReadOnly(BTreeMap<LocalId, JobRecord>),
 }
 
 impl Records {
-    fn open(dir: &Path) -> Result<Self, CliError> {
+    fn open(dir: &Path, own: bool) -> Result<Self, CliError> {
+        let read_only = || {
+            engine::Ledger::read_only(dir)
+                .map(Records::ReadOnly)
+                .map_err(|e| CliError::Local(e.to_string()))
+        };
+        if !own {
+            return read_only();
+        }
         match engine::Ledger::open(dir) {
             Ok(mut ledger) => {
                 for notice in ledger.take_notices() {
@@ -247,9 +258,7 @@ impl Records {
                 }
                 Ok(Records::Writable(Box::new(ledger)))
             }
-            Err(LedgerError::Locked { .. }) => engine::Ledger::read_only(dir)
-                .map(Records::ReadOnly)
-                .map_err(|e| CliError::Local(e.to_string())),
+            Err(LedgerError::Locked { .. }) => read_only(),
             Err(e) => Err(CliError::Local(e.to_string())),
         }
     }
