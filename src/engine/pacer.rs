@@ -3,6 +3,7 @@
 //! everyone for the wait the server asked for. Hand-written because the pacing and the shared
 //! cool-down must be one clock: a token bucket crate would still need the cool-down beside it.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -19,83 +20,116 @@ const MAX_COOL_DOWN: Duration = Duration::from_secs(120);
 #[derive(Debug)]
 pub struct Pacer {
     spacing: Duration,
-    slots: Mutex<Slots>,
+    state: Mutex<State>,
 }
 
+/// Slots are given when they are due, never reserved ahead: a request someone waits on can
+/// then go before reads that were already waiting, and the budget still holds exactly.
 #[derive(Debug)]
-struct Slots {
-    /// The next free slot in turn.
+struct State {
+    /// No request before this: the last one went a spacing ago, or a 429 asked for a wait.
     next: Instant,
-    /// No request before this (a 429's wait).
-    paused_until: Instant,
-    /// The last slot taken ahead of the queue: those are spaced too.
-    last_first: Option<Instant>,
+    /// Waiting, by ticket (first come, first served within each line): requests someone
+    /// waits on, and the rest.
+    first: BTreeSet<u64>,
+    rest: BTreeSet<u64>,
+    tickets: u64,
+}
+
+impl State {
+    fn line(&mut self, first: bool) -> &mut BTreeSet<u64> {
+        if first {
+            &mut self.first
+        } else {
+            &mut self.rest
+        }
+    }
 }
 
 impl Pacer {
     /// `rate` requests per second, at least 0.1.
     pub fn new(rate: f64) -> Self {
         let rate = if rate.is_finite() { rate.max(0.1) } else { 5.0 };
-        let now = Instant::now();
         Self {
             spacing: Duration::from_secs_f64(1.0 / rate),
-            slots: Mutex::new(Slots {
-                next: now,
-                paused_until: now,
-                last_first: None,
+            state: Mutex::new(State {
+                next: Instant::now(),
+                first: BTreeSet::new(),
+                rest: BTreeSet::new(),
+                tickets: 0,
             }),
         }
     }
 
-    fn slots(&self) -> std::sync::MutexGuard<'_, Slots> {
-        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Reserves the next free slot and returns when it is due.
-    fn reserve(&self) -> Instant {
-        let mut slots = self.slots();
-        let now = Instant::now();
-        let slot = slots.next.max(now).max(slots.paused_until);
-        slots.next = slot + self.spacing;
-        slot
-    }
-
-    /// A slot ahead of those already reserved: now, unless a 429's wait or the last such slot
-    /// says later. Every reserved slot moves one step back, so the budget still holds over
-    /// any stretch of time, give or take this one request.
-    fn reserve_first(&self) -> Instant {
-        let mut slots = self.slots();
-        let now = Instant::now();
-        let mut slot = now.max(slots.paused_until);
-        if let Some(last) = slots.last_first {
-            slot = slot.max(last + self.spacing);
+    /// Waits for this request's turn: the next slot, once every request ahead in line (those
+    /// someone waits on first, then the rest, each in order of arrival) has had its own.
+    async fn turn(&self, first: bool) {
+        let ticket = {
+            let mut state = self.state();
+            state.tickets += 1;
+            let ticket = state.tickets;
+            state.line(first).insert(ticket);
+            ticket
+        };
+        // Leaves the line however this ends, a request given up while waiting included.
+        let _in_line = InLine {
+            pacer: self,
+            first,
+            ticket,
+        };
+        loop {
+            let wake = {
+                let mut state = self.state();
+                let now = Instant::now();
+                let ahead = if first {
+                    state.first.range(..ticket).count()
+                } else {
+                    state.first.len() + state.rest.range(..ticket).count()
+                };
+                if ahead == 0 && state.next <= now {
+                    state.next = now + self.spacing;
+                    return;
+                }
+                // Its turn, as things stand; woken then to look again.
+                state.next.max(now) + self.spacing * ahead as u32
+            };
+            tokio::time::sleep_until(wake).await;
         }
-        slots.last_first = Some(slot);
-        slots.next = slots.next.max(slot) + self.spacing;
-        slot
     }
 
     /// Pushes every future slot past `until`.
     fn pause_until(&self, until: Instant) {
-        let mut slots = self.slots();
-        if slots.paused_until < until {
-            slots.paused_until = until;
+        let mut state = self.state();
+        if state.next < until {
+            state.next = until;
         }
-        if slots.next < until {
-            slots.next = until;
-        }
+    }
+}
+
+struct InLine<'a> {
+    pacer: &'a Pacer,
+    first: bool,
+    ticket: u64,
+}
+
+impl Drop for InLine<'_> {
+    fn drop(&mut self) {
+        let ticket = self.ticket;
+        self.pacer.state().line(self.first).remove(&ticket);
     }
 }
 
 impl RequestGate for Pacer {
     fn acquire(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        let slot = self.reserve();
-        Box::pin(tokio::time::sleep_until(slot))
+        Box::pin(self.turn(false))
     }
 
     fn acquire_first(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        let slot = self.reserve_first();
-        Box::pin(tokio::time::sleep_until(slot))
+        Box::pin(self.turn(true))
     }
 
     fn rate_limited(&self, retry_after: Option<Duration>) {
@@ -108,6 +142,7 @@ impl RequestGate for Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[tokio::test(start_paused = true)]
     async fn requests_are_spaced_by_the_budget() {
@@ -120,21 +155,73 @@ mod tests {
         assert_eq!(Instant::now() - start, Duration::from_secs(2));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_request_someone_waits_on_goes_ahead_of_the_polls() {
-        let pacer = Pacer::new(5.0);
-        // Eight polls hold the next 1.6 s of the budget.
-        let polls: Vec<Instant> = (0..8).map(|_| pacer.reserve()).collect();
+    /// When each request went: `rest` reads waiting first, then `first` requests someone
+    /// waits on, all started together.
+    async fn race(pacer: Arc<Pacer>, rest: usize, first: usize) -> (Vec<Duration>, Vec<Duration>) {
         let start = Instant::now();
-        pacer.acquire_first().await;
-        assert_eq!(Instant::now() - start, Duration::ZERO);
-        // Two in a row are still spaced by the budget.
-        pacer.acquire_first().await;
-        assert_eq!(Instant::now() - start, Duration::from_millis(200));
-        // The polls waiting already keep their slots; the next one comes after them all,
-        // two steps later: over the whole stretch the budget holds.
-        let next = pacer.reserve();
-        assert_eq!(next - polls[7], Duration::from_millis(600));
+        let spawn = |urgent: bool| {
+            let pacer = pacer.clone();
+            tokio::spawn(async move {
+                if urgent {
+                    pacer.acquire_first().await;
+                } else {
+                    pacer.acquire().await;
+                }
+                Instant::now() - start
+            })
+        };
+        let rest: Vec<_> = (0..rest).map(|_| spawn(false)).collect();
+        // The polls are waiting before anyone asks for anything.
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let first: Vec<_> = (0..first).map(|_| spawn(true)).collect();
+        let mut times = (Vec::new(), Vec::new());
+        for task in rest {
+            times.0.push(task.await.unwrap());
+        }
+        for task in first {
+            times.1.push(task.await.unwrap());
+        }
+        times.0.sort();
+        times.1.sort();
+        times
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_someone_waits_on_goes_ahead_of_the_polls_within_the_budget() {
+        let pacer = Arc::new(Pacer::new(5.0));
+        let (polls, firsts) = race(pacer, 8, 2).await;
+        // The first poll had taken the slot at once; the two that someone waits on take the
+        // next two, before the seven polls still waiting.
+        assert_eq!(
+            firsts,
+            [Duration::from_millis(200), Duration::from_millis(400)]
+        );
+        assert_eq!(polls[0], Duration::ZERO);
+        assert_eq!(polls[1], Duration::from_millis(600));
+        // Ten requests, one every 200 ms: the budget holds exactly.
+        let mut all: Vec<Duration> = polls.iter().chain(&firsts).copied().collect();
+        all.sort();
+        for (n, at) in all.iter().enumerate() {
+            assert_eq!(*at, Duration::from_millis(200) * n as u32, "{all:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_given_up_while_waiting_leaves_the_line() {
+        let pacer = Arc::new(Pacer::new(5.0));
+        pacer.acquire().await;
+        let waiting = {
+            let pacer = pacer.clone();
+            tokio::spawn(async move { pacer.acquire_first().await })
+        };
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        waiting.abort();
+        let _ = waiting.await;
+        let start = Instant::now();
+        pacer.acquire().await;
+        // Only the spacing after the first request: nobody is left ahead.
+        assert!(Instant::now() - start <= Duration::from_millis(200));
     }
 
     #[tokio::test(start_paused = true)]
