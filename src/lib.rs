@@ -5,6 +5,7 @@
 //! binary's `cli`, which wires them together.
 
 pub mod api;
+pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod daemon;
