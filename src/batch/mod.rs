@@ -1,5 +1,1153 @@
 //! Bulk batches: a file of requests, expanded and checked whole before anything is sent.
+//!
+//! The file is JSON Lines. Each non-blank line is one request object in the API's own field
+//! names (`prompt`, `mode`, `aspectRatio`, `duration`, `multiPrompt`, `generateAudio`,
+//! `keepOriginalSound`, `videoReferenceType`, `startImage`, `endImage`, `referenceImages`,
+//! `referenceVideo`); a line starting with `#` is a comment. Media fields take a local path
+//! (relative to the batch file's folder) or an asset id (`asset_...`); paths come back absolute.
+//! `multiPrompt` is an array of `{"prompt", "duration"}` shots or the API's JSON string of one.
+//! `null` in any field but `prompt` is the same as leaving the field out. As with `submit`, a
+//! missing `aspectRatio` is 16:9 unless a start frame or a base reference video sets the frame,
+//! and a missing `duration` with shots is the sum of the shots.
+//!
+//! One line may stand for many requests:
+//! - `{a|b|c}` in `prompt` or in a shot's `prompt` gives one request per alternative. `\{`, `\}`,
+//!   `\|` and `\\` are the literal characters.
+//! - A single-valued field written as an array (`"duration": [5, 10]`) gives one request per
+//!   value. `referenceImages` and `multiPrompt` are lists by nature and are never a matrix.
+//!
+//! Order: nested loops over the line's dimensions in the order they are written, the last
+//! varying fastest. A matrix field is one dimension at its key's place; `prompt` contributes its
+//! groups left to right at its key's place; `multiPrompt` its shots' groups, shot by shot. So
+//! `{"prompt": "{a|b} {x|y}", "duration": [5, 10]}` gives `a x 5`, `a x 10`, `a y 5`, `a y 10`,
+//! `b x 5`, ... Lines follow each other in file order.
+//!
+//! Nothing comes back unless every request of every line passes: each problem is reported as
+//! `line N: field: what is wrong`, all of them at once. A line whose fields cannot be read is
+//! not expanded, so the API's rules are checked on it once its fields read.
 
-// The expansion that uses it comes next; until then only its tests call it.
-#[allow(dead_code)]
 mod template;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::Value;
+
+use crate::kling::{AspectRatio, AssetId, KlingRequest, Mode, Shot, VideoReferenceType};
+use crate::media::{Role, check_file};
+use crate::sanitize::sanitize;
+use template::Piece;
+
+/// The most requests one batch may expand to.
+pub const MAX_REQUESTS: usize = 10_000;
+
+/// The fields a line may have, in the API's spelling.
+const FIELDS: &[&str] = &[
+    "prompt",
+    "mode",
+    "aspectRatio",
+    "duration",
+    "multiPrompt",
+    "generateAudio",
+    "keepOriginalSound",
+    "videoReferenceType",
+    "startImage",
+    "endImage",
+    "referenceImages",
+    "referenceVideo",
+];
+
+/// One request of the batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expanded {
+    /// The line of the batch file it comes from, counted from 1.
+    pub row: usize,
+    /// Its place in the whole expanded batch, counted from 0.
+    pub index: usize,
+    pub request: KlingRequest,
+}
+
+impl Expanded {
+    /// One short line: number (from 1), mode, duration, frame shape and the prompt's start.
+    pub fn summary(&self) -> String {
+        const PROMPT_CHARS: usize = 50;
+        let r = &self.request;
+        let aspect = r.aspect_ratio.map_or("auto", AspectRatio::as_str);
+        let prompt = sanitize(&r.prompt);
+        let mut short: String = prompt.chars().take(PROMPT_CHARS).collect();
+        if prompt.chars().count() > PROMPT_CHARS {
+            short.push('…');
+        }
+        format!(
+            "#{:<5} {:<8} {:>2}s {:<4}  {short}",
+            self.index + 1,
+            r.mode.as_str(),
+            r.duration,
+            aspect
+        )
+    }
+}
+
+/// Reads the batch `file`: its name (the file's stem) and its requests, or every problem.
+pub fn read(file: &Path) -> Result<(String, Vec<Expanded>), Vec<String>> {
+    let shown = sanitize(&file.display().to_string());
+    let text =
+        std::fs::read_to_string(file).map_err(|e| vec![format!("{shown}: cannot read it: {e}")])?;
+    let base_dir = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = file
+        .file_stem()
+        .map_or_else(|| "batch".into(), |s| s.to_string_lossy().into_owned());
+    parse(&text, base_dir).map(|requests| (name, requests))
+}
+
+/// Expands the batch `text`, whose relative paths are relative to `base_dir`, and checks every
+/// request and every local file. Either every request, or every problem and no request.
+pub fn parse(text: &str, base_dir: &Path) -> Result<Vec<Expanded>, Vec<String>> {
+    let mut problems: Vec<(usize, String)> = Vec::new();
+    let mut files: Vec<FileUse> = Vec::new();
+    let mut requests = Vec::new();
+    let mut over_cap = false;
+    // A byte-order mark is not part of the first line's JSON.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    for (i, line) in text.lines().enumerate() {
+        let row = i + 1;
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let plan = match read_line(trimmed, base_dir, row, &mut files) {
+            Ok(plan) => plan,
+            Err(mut errs) => {
+                problems.extend(errs.drain(..).map(|e| (row, e)));
+                continue;
+            }
+        };
+        if over_cap {
+            // Already refused for its size; this line's fields were still read for problems.
+            continue;
+        }
+        let count = plan.count();
+        if count.saturating_add(requests.len()) > MAX_REQUESTS {
+            over_cap = true;
+            problems.push((
+                row,
+                format!(
+                    "this line gives {} requests, which takes the batch past {MAX_REQUESTS} (lines before it give {})",
+                    show_count(count),
+                    requests.len()
+                ),
+            ));
+            continue;
+        }
+        plan.expand(|request| {
+            for problem in request.validate() {
+                problems.push((row, problem.to_string()));
+            }
+            let index = requests.len();
+            requests.push(Expanded {
+                row,
+                index,
+                request,
+            });
+        });
+    }
+    check_files(&files, &mut problems);
+    if requests.is_empty() && problems.is_empty() {
+        problems.push((
+            0,
+            "the batch has no request: every line is blank or a comment".into(),
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(requests);
+    }
+    // By line, each message once per line, in the order first found.
+    problems.sort_by_key(|(row, _)| *row);
+    let mut seen = HashSet::new();
+    Err(problems
+        .into_iter()
+        .filter(|p| seen.insert(p.clone()))
+        .map(|(row, message)| match row {
+            0 => sanitize(&message),
+            row => format!("line {row}: {}", sanitize(&message)),
+        })
+        .collect())
+}
+
+fn show_count(count: usize) -> String {
+    if count == usize::MAX {
+        "more than can be counted".into()
+    } else {
+        count.to_string()
+    }
+}
+
+/// A local file named by a line, to be checked once for the whole batch.
+struct FileUse {
+    path: PathBuf,
+    role: Role,
+    row: usize,
+    field: String,
+}
+
+/// Checks each distinct file once, reporting it at the first line that names it.
+fn check_files(files: &[FileUse], problems: &mut Vec<(usize, String)>) {
+    let mut checked = HashSet::new();
+    for file in files {
+        // `Role` has no hash; a flag stands for it.
+        if !checked.insert((file.path.clone(), file.role == Role::Video)) {
+            continue;
+        }
+        if let Err(errs) = check_file(&file.path, file.role) {
+            problems.extend(
+                errs.into_iter()
+                    .map(|e| (file.row, format!("{}: {e}", file.field))),
+            );
+        }
+    }
+}
+
+/// One value a field takes in a request. `Unset` is a `null`: the field is left out.
+#[derive(Debug, Clone)]
+enum Setting {
+    Unset,
+    Mode(Mode),
+    AspectRatio(AspectRatio),
+    Duration(u32),
+    GenerateAudio(bool),
+    KeepOriginalSound(bool),
+    VideoReferenceType(VideoReferenceType),
+    StartImage(AssetId),
+    EndImage(AssetId),
+    ReferenceImages(Vec<AssetId>),
+    ReferenceVideo(AssetId),
+}
+
+/// One axis of a line's expansion.
+#[derive(Debug)]
+enum Dimension {
+    /// A field's values (a single value is an axis of one).
+    Field(Vec<Setting>),
+    /// The alternatives of one `{a|b}` group.
+    Group(Vec<String>),
+}
+
+impl Dimension {
+    fn len(&self) -> usize {
+        match self {
+            Dimension::Field(values) => values.len(),
+            Dimension::Group(alternatives) => alternatives.len(),
+        }
+    }
+}
+
+/// A prompt with its groups replaced by the dimensions that choose their text.
+#[derive(Debug, Default)]
+struct Prompt(Vec<Part>);
+
+#[derive(Debug)]
+enum Part {
+    Text(String),
+    Choice(usize),
+}
+
+/// A line, read: its dimensions in written order and the prompts that refer to them.
+#[derive(Debug, Default)]
+struct Plan {
+    dimensions: Vec<Dimension>,
+    prompt: Prompt,
+    shots: Option<Vec<(Prompt, u32)>>,
+}
+
+impl Plan {
+    fn count(&self) -> usize {
+        self.dimensions
+            .iter()
+            .try_fold(1usize, |n, d| n.checked_mul(d.len()))
+            .unwrap_or(usize::MAX)
+    }
+
+    /// Calls `emit` with every request, the last dimension varying fastest.
+    fn expand(&self, mut emit: impl FnMut(KlingRequest)) {
+        let mut pick = vec![0usize; self.dimensions.len()];
+        loop {
+            emit(self.build(&pick));
+            let mut d = pick.len();
+            loop {
+                if d == 0 {
+                    return;
+                }
+                d -= 1;
+                pick[d] += 1;
+                if pick[d] < self.dimensions[d].len() {
+                    break;
+                }
+                pick[d] = 0;
+            }
+        }
+    }
+
+    fn build(&self, pick: &[usize]) -> KlingRequest {
+        let mut request = KlingRequest {
+            aspect_ratio: None,
+            ..KlingRequest::default()
+        };
+        let mut duration_given = false;
+        for (dimension, &i) in self.dimensions.iter().zip(pick) {
+            let Dimension::Field(values) = dimension else {
+                continue;
+            };
+            match values[i].clone() {
+                Setting::Unset => {}
+                Setting::Mode(v) => request.mode = v,
+                Setting::AspectRatio(v) => request.aspect_ratio = Some(v),
+                Setting::Duration(v) => {
+                    request.duration = v;
+                    duration_given = true;
+                }
+                Setting::GenerateAudio(v) => request.generate_audio = Some(v),
+                Setting::KeepOriginalSound(v) => request.keep_original_sound = Some(v),
+                Setting::VideoReferenceType(v) => request.video_reference_type = Some(v),
+                Setting::StartImage(v) => request.start_image = Some(v),
+                Setting::EndImage(v) => request.end_image = Some(v),
+                Setting::ReferenceImages(v) => request.reference_images = v,
+                Setting::ReferenceVideo(v) => request.reference_video = Some(v),
+            }
+        }
+        request.prompt = self.render(&self.prompt, pick);
+        if let Some(shots) = &self.shots {
+            let shots: Vec<Shot> = shots
+                .iter()
+                .map(|(prompt, duration)| Shot {
+                    prompt: self.render(prompt, pick),
+                    duration: *duration,
+                })
+                .collect();
+            if !duration_given {
+                // As `submit` does: without a duration, the shots say how long the video is.
+                let total: u64 = shots.iter().map(|s| u64::from(s.duration)).sum();
+                request.duration = u32::try_from(total).unwrap_or(u32::MAX);
+            }
+            request.multi_prompt = Some(shots);
+        }
+        // As `submit` does: a start frame or the edited video sets the frame shape.
+        if request.aspect_ratio.is_none()
+            && request.start_image.is_none()
+            && !request.is_video_edit()
+        {
+            request.aspect_ratio = KlingRequest::default().aspect_ratio;
+        }
+        request
+    }
+
+    fn render(&self, prompt: &Prompt, pick: &[usize]) -> String {
+        let mut out = String::new();
+        for part in &prompt.0 {
+            match part {
+                Part::Text(text) => out.push_str(text),
+                Part::Choice(d) => {
+                    if let Dimension::Group(alternatives) = &self.dimensions[*d] {
+                        out.push_str(&alternatives[pick[*d]]);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Adds `text`'s groups as dimensions and returns the prompt that refers to them.
+    fn add_prompt(&mut self, text: &str) -> Result<Prompt, String> {
+        let mut parts = Vec::new();
+        for piece in template::parse(text)? {
+            match piece {
+                Piece::Text(text) => parts.push(Part::Text(text)),
+                Piece::Group(alternatives) => {
+                    parts.push(Part::Choice(self.dimensions.len()));
+                    self.dimensions.push(Dimension::Group(alternatives));
+                }
+            }
+        }
+        Ok(Prompt(parts))
+    }
+}
+
+/// The line's fields in the order written; `serde_json::Map` would sort them.
+struct Ordered(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Ordered {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct OrderedVisitor;
+        impl<'de> Visitor<'de> for OrderedVisitor {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object of request fields")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ordered, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Value>()? {
+                    fields.push(entry);
+                }
+                Ok(Ordered(fields))
+            }
+        }
+        d.deserialize_map(OrderedVisitor)
+    }
+}
+
+/// Reads one line into its plan, noting the local files it names; or every problem with it.
+fn read_line(
+    line: &str,
+    base_dir: &Path,
+    row: usize,
+    files: &mut Vec<FileUse>,
+) -> Result<Plan, Vec<String>> {
+    let fields = match serde_json::from_str::<Ordered>(line) {
+        Ok(Ordered(fields)) => fields,
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            return Err(vec![
+                r#"must be a JSON object of request fields, like {"prompt": "..."}"#.into(),
+            ]);
+        }
+        Err(e) => {
+            // serde's own position says "line 1": the JSON is one line, so give the column only.
+            let full = e.to_string();
+            let message = full
+                .rfind(" at line ")
+                .map_or(full.as_str(), |i| &full[..i]);
+            return Err(vec![format!(
+                "not JSON: {message} at column {}",
+                e.column()
+            )]);
+        }
+    };
+    let mut plan = Plan::default();
+    let mut problems = Vec::new();
+    let mut seen = HashSet::new();
+    for (key, value) in &fields {
+        if !seen.insert(key.as_str()) {
+            problems.push(format!("{key:?} is given twice"));
+            continue;
+        }
+        let mut files_here = Vec::new();
+        let read = read_field(&mut plan, key, value, base_dir, &mut files_here);
+        files.extend(files_here.into_iter().map(|(path, role, field)| FileUse {
+            path,
+            role,
+            row,
+            field,
+        }));
+        if let Err(mut errs) = read {
+            problems.append(&mut errs);
+        }
+    }
+    if problems.is_empty() {
+        Ok(plan)
+    } else {
+        Err(problems)
+    }
+}
+
+type Files = Vec<(PathBuf, Role, String)>;
+
+/// Reads one field into `plan`. Problems are prefixed with the field's name.
+fn read_field(
+    plan: &mut Plan,
+    key: &str,
+    value: &Value,
+    base_dir: &Path,
+    files: &mut Files,
+) -> Result<(), Vec<String>> {
+    let one = |v: &Value, files: &mut Files| -> Result<Setting, String> {
+        if v.is_null() {
+            return Ok(Setting::Unset);
+        }
+        let media = |role: Role, files: &mut Files| -> Result<AssetId, String> {
+            let text = v
+                .as_str()
+                .ok_or_else(|| format!("{key}: must be a path or an asset id, got {v}"))?;
+            media_value(text, key, role, base_dir, files)
+        };
+        Ok(match key {
+            "mode" => Setting::Mode(parse_enum(key, v)?),
+            "aspectRatio" => Setting::AspectRatio(parse_enum(key, v)?),
+            "videoReferenceType" => Setting::VideoReferenceType(parse_enum(key, v)?),
+            "duration" => Setting::Duration(
+                v.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| format!("{key}: must be a whole number of seconds, got {v}"))?,
+            ),
+            "generateAudio" | "keepOriginalSound" => {
+                let b = v
+                    .as_bool()
+                    .ok_or_else(|| format!("{key}: must be true or false, got {v}"))?;
+                if key == "generateAudio" {
+                    Setting::GenerateAudio(b)
+                } else {
+                    Setting::KeepOriginalSound(b)
+                }
+            }
+            "startImage" => Setting::StartImage(media(Role::Image, files)?),
+            "endImage" => Setting::EndImage(media(Role::Image, files)?),
+            "referenceVideo" => Setting::ReferenceVideo(media(Role::Video, files)?),
+            _ => return Err(unknown_field(key)),
+        })
+    };
+    if !FIELDS.contains(&key) {
+        return Err(vec![unknown_field(key)]);
+    }
+    match key {
+        "prompt" => {
+            let text = value
+                .as_str()
+                .ok_or_else(|| vec![format!("prompt: must be a string, got {value}")])?;
+            plan.prompt = plan
+                .add_prompt(text)
+                .map_err(|e| vec![format!("prompt: {e}")])?;
+            Ok(())
+        }
+        "multiPrompt" => read_shots(plan, value),
+        "referenceImages" => {
+            let setting = match value {
+                Value::Null => Setting::Unset,
+                Value::Array(items) => {
+                    let mut ids = Vec::new();
+                    let mut problems = Vec::new();
+                    for (i, item) in items.iter().enumerate() {
+                        let field = format!("referenceImages[{i}]");
+                        match item.as_str() {
+                            Some(text) => {
+                                match media_value(text, &field, Role::Image, base_dir, files) {
+                                    Ok(id) => ids.push(id),
+                                    Err(e) => problems.push(e),
+                                }
+                            }
+                            None => problems.push(format!(
+                                "{field}: must be a path or an asset id, got {item}"
+                            )),
+                        }
+                    }
+                    if !problems.is_empty() {
+                        return Err(problems);
+                    }
+                    Setting::ReferenceImages(ids)
+                }
+                _ => {
+                    return Err(vec![format!(
+                        "referenceImages: must be an array of paths or asset ids, got {value}"
+                    )]);
+                }
+            };
+            plan.dimensions.push(Dimension::Field(vec![setting]));
+            Ok(())
+        }
+        _ => {
+            let values = match value {
+                Value::Array(items) if items.is_empty() => {
+                    return Err(vec![format!("{key}: an empty list gives no request")]);
+                }
+                Value::Array(items) => items.iter().collect(),
+                v => vec![v],
+            };
+            let mut settings = Vec::new();
+            let mut problems = Vec::new();
+            for v in values {
+                match one(v, files) {
+                    Ok(setting) => settings.push(setting),
+                    Err(e) => problems.push(e),
+                }
+            }
+            if !problems.is_empty() {
+                return Err(problems);
+            }
+            plan.dimensions.push(Dimension::Field(settings));
+            Ok(())
+        }
+    }
+}
+
+fn parse_enum<T: std::str::FromStr<Err = crate::kling::ParseError>>(
+    key: &str,
+    v: &Value,
+) -> Result<T, String> {
+    match v.as_str() {
+        // The parse error names the field and the allowed values.
+        Some(text) => text
+            .parse()
+            .map_err(|e: crate::kling::ParseError| e.to_string()),
+        None => Err(format!("{key}: must be a string, got {v}")),
+    }
+}
+
+/// An asset id stays as it is; anything else is a path, made absolute against `base_dir` and
+/// noted for checking.
+fn media_value(
+    text: &str,
+    field: &str,
+    role: Role,
+    base_dir: &Path,
+    files: &mut Files,
+) -> Result<AssetId, String> {
+    // Left as written: the request's own checks name an empty value.
+    if text.trim().is_empty() {
+        return Ok(AssetId::new(text));
+    }
+    let joined = base_dir.join(text);
+    if text.starts_with("asset_") && !joined.exists() {
+        return Ok(AssetId::new(text));
+    }
+    let path = std::path::absolute(&joined)
+        .map_err(|e| format!("{field}: cannot make {text:?} absolute: {e}"))?;
+    let id = path
+        .to_str()
+        .map(AssetId::new)
+        .ok_or_else(|| format!("{field}: {} is not valid UTF-8", path.display()))?;
+    files.push((path, role, field.to_string()));
+    Ok(id)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawShot {
+    prompt: String,
+    duration: u32,
+}
+
+/// `multiPrompt`: the shot list as an array, or as the API's JSON string of one.
+fn read_shots(plan: &mut Plan, value: &Value) -> Result<(), Vec<String>> {
+    const SHAPE: &str = r#"must be an array of {"prompt": "...", "duration": N}"#;
+    let parsed;
+    let items = match value {
+        Value::Null => return Ok(()),
+        Value::Array(items) => items,
+        Value::String(text) => {
+            parsed = serde_json::from_str::<Value>(text)
+                .map_err(|e| vec![format!("multiPrompt: the string is not JSON: {e}")])?;
+            match &parsed {
+                Value::Array(items) => items,
+                _ => return Err(vec![format!("multiPrompt: {SHAPE}")]),
+            }
+        }
+        _ => return Err(vec![format!("multiPrompt: {SHAPE}, got {value}")]),
+    };
+    let mut shots = Vec::new();
+    let mut problems = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        // Numbered from 1, as the request's own checks number shots.
+        let n = i + 1;
+        match RawShot::deserialize(item) {
+            Ok(shot) => match plan.add_prompt(&shot.prompt) {
+                Ok(prompt) => shots.push((prompt, shot.duration)),
+                Err(e) => problems.push(format!("multiPrompt[{n}].prompt: {e}")),
+            },
+            Err(e) => problems.push(format!("multiPrompt[{n}]: {e}")),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    plan.shots = Some(shots);
+    Ok(())
+}
+
+/// Names the closest known field, or all of them.
+fn unknown_field(key: &str) -> String {
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !matches!(c, '_' | '-' | ' '))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let wanted = squash(key);
+    let closest = FIELDS
+        .iter()
+        .map(|f| (distance(&wanted, &squash(f)), *f))
+        .min_by_key(|(d, _)| *d)
+        .filter(|(d, _)| *d <= 2);
+    match closest {
+        Some((_, field)) => format!("unknown field {key:?} (did you mean {field:?}?)"),
+        None => format!(
+            "unknown field {key:?}; the fields are {}",
+            FIELDS.join(", ")
+        ),
+    }
+}
+
+/// Edit distance between two short names.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> Vec<Expanded> {
+        match parse(text, Path::new("/nonexistent-base")) {
+            Ok(requests) => requests,
+            Err(problems) => panic!("unexpected problems: {problems:#?}"),
+        }
+    }
+
+    fn refused(text: &str) -> Vec<String> {
+        match parse(text, Path::new("/nonexistent-base")) {
+            Ok(requests) => panic!("expected problems, got {} requests", requests.len()),
+            Err(problems) => problems,
+        }
+    }
+
+    /// A PNG that passes the checks: a real header of `w`×`h` (the pixels are not read).
+    fn png(dir: &Path, name: &str, w: u32, h: u32) -> PathBuf {
+        let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        b.extend_from_slice(&w.to_be_bytes());
+        b.extend_from_slice(&h.to_be_bytes());
+        b.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+        b.extend_from_slice(b"\0\0\0\0IEND\xaeB`\x82");
+        let path = dir.join(name);
+        std::fs::write(&path, b).unwrap();
+        path
+    }
+
+    #[test]
+    fn groups_and_matrix_fields_multiply_in_written_order_last_fastest() {
+        let got =
+            ok(r#"{"prompt": "{a|b|c} {x|y}", "duration": [5, 10], "mode": ["standard", "pro"]}"#);
+        assert_eq!(got.len(), 24);
+        let mut expected = Vec::new();
+        for first in ["a", "b", "c"] {
+            for second in ["x", "y"] {
+                for duration in [5, 10] {
+                    for mode in [Mode::Standard, Mode::Pro] {
+                        expected.push((format!("{first} {second}"), duration, mode));
+                    }
+                }
+            }
+        }
+        let seen: Vec<_> = got
+            .iter()
+            .map(|e| (e.request.prompt.clone(), e.request.duration, e.request.mode))
+            .collect();
+        assert_eq!(seen, expected);
+        assert!(
+            got.iter()
+                .enumerate()
+                .all(|(i, e)| e.index == i && e.row == 1)
+        );
+        // Nothing else changed: the API's frame shape is filled in as `submit` does.
+        assert!(
+            got.iter()
+                .all(|e| e.request.aspect_ratio == Some(AspectRatio::Landscape))
+        );
+    }
+
+    #[test]
+    fn the_key_order_as_written_sets_the_loop_order() {
+        let got = ok(
+            r#"{"mode": ["standard", "pro"], "prompt": "{a|b}", "aspectRatio": ["1:1", "9:16"]}"#,
+        );
+        let seen: Vec<String> = got
+            .iter()
+            .map(|e| {
+                let r = &e.request;
+                format!(
+                    "{} {} {}",
+                    r.mode,
+                    r.prompt,
+                    r.aspect_ratio.map_or("-", AspectRatio::as_str)
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                "standard a 1:1",
+                "standard a 9:16",
+                "standard b 1:1",
+                "standard b 9:16",
+                "pro a 1:1",
+                "pro a 9:16",
+                "pro b 1:1",
+                "pro b 9:16",
+            ]
+        );
+    }
+
+    #[test]
+    fn lines_follow_each_other_and_indexes_run_across_the_batch() {
+        let got = ok(
+            "# first a comment\n\n{\"prompt\": \"one {a|b}\"}\n   \n  # another\n{\"prompt\": \"two\", \"generateAudio\": [true, false]}\n",
+        );
+        let seen: Vec<_> = got
+            .iter()
+            .map(|e| {
+                (
+                    e.row,
+                    e.index,
+                    e.request.prompt.as_str(),
+                    e.request.generate_audio,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (3, 0, "one a", None),
+                (3, 1, "one b", None),
+                (6, 2, "two", Some(true)),
+                (6, 3, "two", Some(false)),
+            ]
+        );
+    }
+
+    #[test]
+    fn escapes_are_literal_and_a_plain_prompt_is_unchanged() {
+        // In JSON a backslash is written twice: the prompt is `a \{b\} \| c \\ d \n`.
+        let got = ok(r#"{"prompt": "a \\{b\\} \\| c \\\\ d \\n"}"#);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].request.prompt, r"a {b} | c \ d \n");
+        let plain = "A cat, at dawn: 50% off | <<<image_1>>>";
+        let got = ok(&format!(
+            r#"{{"prompt": {}, "referenceImages": ["asset_r"]}}"#,
+            serde_json::to_string(plain).unwrap()
+        ));
+        assert_eq!(got[0].request.prompt, plain);
+    }
+
+    #[test]
+    fn unclosed_nested_and_empty_groups_name_line_and_field() {
+        let problems = refused(
+            "{\"prompt\": \"ok\"}\n{\"prompt\": \"a {b|c\"}\n{\"prompt\": \"{a|{b}}\"}\n{\"prompt\": \"a {} b\"}\n{\"prompt\": \"x\", \"multiPrompt\": [{\"prompt\": \"{y\", \"duration\": 5}]}",
+        );
+        assert_eq!(
+            problems,
+            [
+                "line 2: prompt: the group opened at character 3 is never closed (write \\{ for a literal brace)",
+                "line 3: prompt: \"{\" at character 4 is inside the group opened at character 1; groups do not nest (write \\{ for a literal brace)",
+                "line 4: prompt: the group at character 3 is empty; write {a|b} for alternatives",
+                "line 5: multiPrompt[1].prompt: the group opened at character 1 is never closed (write \\{ for a literal brace)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_shots_prompt_alternatives_expand_and_the_shots_set_the_duration() {
+        let got = ok(
+            r#"{"prompt": "Two shots", "multiPrompt": [{"prompt": "A {cat|dog} jumps", "duration": 3}, {"prompt": "It {lands|falls}", "duration": 4}]}"#,
+        );
+        let seen: Vec<Vec<String>> = got
+            .iter()
+            .map(|e| {
+                assert_eq!(e.request.duration, 7);
+                e.request
+                    .multi_prompt
+                    .iter()
+                    .flatten()
+                    .map(|s| format!("{} {}", s.prompt, s.duration))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ["A cat jumps 3", "It lands 4"],
+                ["A cat jumps 3", "It falls 4"],
+                ["A dog jumps 3", "It lands 4"],
+                ["A dog jumps 3", "It falls 4"],
+            ]
+        );
+    }
+
+    #[test]
+    fn multi_prompt_as_the_apis_string_is_the_same_as_the_array() {
+        let shots = r#"[{"prompt": "A {cat|dog} jumps", "duration": 2}, {"prompt": "It lands", "duration": 3}]"#;
+        let as_array = ok(&format!(
+            r#"{{"prompt": "p", "duration": 5, "multiPrompt": {shots}}}"#
+        ));
+        let as_string = ok(&format!(
+            r#"{{"prompt": "p", "duration": 5, "multiPrompt": {}}}"#,
+            serde_json::to_string(shots).unwrap()
+        ));
+        assert_eq!(as_array.len(), 2);
+        assert_eq!(as_array, as_string);
+        // On the wire it is a string again, as the API wants.
+        let body = as_array[1].request.to_json();
+        assert_eq!(
+            body["multiPrompt"],
+            r#"[{"prompt":"A dog jumps","duration":2},{"prompt":"It lands","duration":3}]"#
+        );
+    }
+
+    #[test]
+    fn bad_lines_are_refused_by_number_with_every_problem_and_no_request() {
+        let text = [
+            r#"{"prompt": "fine"}"#,
+            r#"{"prompt": "too long", "duration": [10, 20]}"#,
+            r#"{"prompt": "typo", "durration": 5, "Mode": "pro", "colour": 1}"#,
+            r#"{"prompt": "broken""#,
+            r#"{"prompt": "x", "mode": ["pro", "ultra"], "duration": "ten", "generateAudio": "yes", "aspectRatio": 3}"#,
+            r#"["not", "an", "object"]"#,
+            r#"{"prompt": "x", "duration": [], "prompt": "y"}"#,
+            r#"{"prompt": "", "endImage": "asset_e", "multiPrompt": [{"prompt": "a", "duration": 2, "extra": 1}, {"prompt": 3}]}"#,
+            r#"{"prompt": "<<<image_2>>> {a|b}", "referenceImages": ["asset_1"], "duration": [2, 16]}"#,
+        ]
+        .join("\n");
+        let problems = refused(&text);
+        assert_eq!(
+            problems,
+            [
+                "line 2: duration: must be between 3 and 15 seconds, got 20",
+                r#"line 3: unknown field "durration" (did you mean "duration"?)"#,
+                r#"line 3: unknown field "Mode" (did you mean "mode"?)"#,
+                r#"line 3: unknown field "colour"; the fields are prompt, mode, aspectRatio, duration, multiPrompt, generateAudio, keepOriginalSound, videoReferenceType, startImage, endImage, referenceImages, referenceVideo"#,
+                "line 4: not JSON: EOF while parsing an object at column 19",
+                r#"line 5: mode: "ultra" is not one of standard pro 4k"#,
+                r#"line 5: duration: must be a whole number of seconds, got "ten""#,
+                r#"line 5: generateAudio: must be true or false, got "yes""#,
+                "line 5: aspectRatio: must be a string, got 3",
+                r#"line 6: must be a JSON object of request fields, like {"prompt": "..."}"#,
+                "line 7: duration: an empty list gives no request",
+                r#"line 7: "prompt" is given twice"#,
+                "line 8: multiPrompt[1]: unknown field `extra`, expected `prompt` or `duration`",
+                "line 8: multiPrompt[2]: invalid type: integer `3`, expected a string",
+                // Each message once per line, though four requests break the rule.
+                "line 9: duration: must be between 3 and 15 seconds, got 2",
+                "line 9: prompt: <<<image_2>>> needs reference image 2, but 1 given",
+                "line 9: duration: must be between 3 and 15 seconds, got 16",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_rule_of_an_expanded_request_is_reported() {
+        let problems = refused(
+            r#"{"prompt": " ", "endImage": "asset_e", "aspectRatio": null, "duration": 2}"#,
+        );
+        assert_eq!(
+            problems,
+            [
+                "line 1: prompt: must not be empty",
+                "line 1: duration: must be between 3 and 15 seconds, got 2",
+                "line 1: endImage: needs a startImage",
+            ]
+        );
+    }
+
+    #[test]
+    fn null_leaves_a_field_out_and_a_start_frame_sets_the_shape() {
+        let got = ok(
+            r#"{"prompt": "p", "startImage": [null, "asset_s"], "aspectRatio": null, "mode": null}"#,
+        );
+        let seen: Vec<_> = got
+            .iter()
+            .map(|e| {
+                (
+                    e.request.start_image.clone(),
+                    e.request.aspect_ratio,
+                    e.request.mode,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (None, Some(AspectRatio::Landscape), Mode::Pro),
+                (Some(AssetId::new("asset_s")), None, Mode::Pro),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_batch_with_no_request_is_refused() {
+        assert_eq!(
+            refused("\n# only a comment\n  \n"),
+            ["the batch has no request: every line is blank or a comment"]
+        );
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_base_dir_and_each_file_is_checked_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("img")).unwrap();
+        let start = png(&dir.path().join("img"), "start.png", 1000, 800);
+        let small = png(dir.path(), "small.png", 100, 100);
+        // Line 3 names small.png twice, once absolute and once relative: one file, one check.
+        let absolute = serde_json::to_string(small.to_str().unwrap()).unwrap();
+        let text = [
+            r#"{"prompt": "p", "startImage": "img/start.png", "endImage": ["img/start.png", "asset_end"], "referenceImages": ["missing.png", "img/start.png"]}"#.to_string(),
+            r#"{"prompt": "q", "startImage": "missing.png", "referenceVideo": "small.png"}"#.to_string(),
+            format!(r#"{{"prompt": "r", "startImage": {absolute}, "referenceImages": ["small.png"]}}"#),
+        ]
+        .join("\n");
+        let problems = parse(&text, dir.path()).unwrap_err();
+        let missing = dir.path().join("missing.png");
+        let small_shown = small.display();
+        assert_eq!(problems.len(), 3, "{problems:#?}");
+        assert!(
+            problems[0].starts_with(&format!(
+                "line 1: referenceImages[0]: {}: cannot read it:",
+                missing.display()
+            )),
+            "{problems:#?}"
+        );
+        assert_eq!(
+            problems[1],
+            format!(
+                "line 2: referenceVideo: {small_shown}: is an image (PNG), a video is needed here"
+            )
+        );
+        assert!(
+            problems[2].starts_with(&format!("line 3: startImage: {small_shown}: ")),
+            "{problems:#?}"
+        );
+
+        // Without the broken files the same paths come back absolute.
+        let text = r#"{"prompt": "p", "startImage": "img/start.png", "endImage": ["img/start.png", "asset_end"], "referenceImages": ["./img/start.png"]}"#;
+        let got = parse(text, dir.path()).unwrap();
+        let start = start.to_str().unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].request.start_image, Some(AssetId::new(start)));
+        assert_eq!(got[0].request.end_image, Some(AssetId::new(start)));
+        assert_eq!(got[1].request.end_image, Some(AssetId::new("asset_end")));
+        // `./` is dropped on the way: the same file has one spelling.
+        assert_eq!(got[1].request.reference_images, [AssetId::new(start)]);
+        assert!(
+            got.iter()
+                .all(|e| Path::new(e.request.start_image.as_ref().unwrap().as_str()).is_absolute())
+        );
+    }
+
+    #[test]
+    fn a_file_named_by_many_requests_is_reported_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let problems = parse(
+            "{\"prompt\": \"{a|b|c}\", \"startImage\": \"gone.png\"}\n{\"prompt\": \"d\", \"startImage\": \"gone.png\"}",
+            dir.path(),
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(
+            problems[0].starts_with("line 1: startImage: "),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[0].contains("gone.png: cannot read it"),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn an_asset_id_that_is_a_file_beside_the_batch_is_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = png(dir.path(), "asset_local.png", 1000, 1000);
+        let got = parse(
+            r#"{"prompt": "p", "startImage": "asset_local.png", "endImage": "asset_remote"}"#,
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(
+            got[0].request.start_image,
+            Some(AssetId::new(file.to_str().unwrap()))
+        );
+        assert_eq!(got[0].request.end_image, Some(AssetId::new("asset_remote")));
+    }
+
+    #[test]
+    fn ten_thousand_requests_pass_and_one_more_line_is_refused_by_number() {
+        let line = r#"{"prompt": "{0|1|2|3|4|5|6|7|8|9}{0|1|2|3|4|5|6|7|8|9}{0|1|2|3|4|5|6|7|8|9}", "duration": [3,4,5,6,7,8,9,10,11,12]}"#;
+        let got = ok(line);
+        assert_eq!(got.len(), MAX_REQUESTS);
+        assert_eq!(got[MAX_REQUESTS - 1].request.prompt, "999");
+        assert_eq!(got[MAX_REQUESTS - 1].request.duration, 12);
+
+        let problems = refused(&format!(
+            "{line}\n# a comment\n{{\"prompt\": \"one more\"}}\n{{\"prompt\": \"{{a|b}}\", \"mode\": \"bad\"}}"
+        ));
+        assert_eq!(
+            problems,
+            [
+                "line 3: this line gives 1 requests, which takes the batch past 10000 (lines before it give 10000)",
+                // Lines after it are still read for problems.
+                r#"line 4: mode: "bad" is not one of standard pro 4k"#,
+            ]
+        );
+
+        // A line too large to count is refused without trying.
+        let huge = format!(r#"{{"prompt": "{}"}}"#, "{a|b}".repeat(70));
+        assert_eq!(
+            refused(&huge),
+            [
+                "line 1: this line gives more than can be counted requests, which takes the batch past 10000 (lines before it give 0)"
+            ]
+        );
+    }
+
+    #[test]
+    fn summary_is_one_short_clean_line() {
+        let got = ok(&format!(
+            r#"{{"prompt": "\u001b[31mred\u001b[0m {}", "mode": "standard", "duration": 10, "aspectRatio": "9:16"}}"#,
+            "x".repeat(80)
+        ));
+        let summary = got[0].summary();
+        assert_eq!(
+            summary,
+            format!("#1     standard 10s 9:16  red {}…", "x".repeat(46))
+        );
+        assert!(!summary.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn read_names_the_batch_after_its_file_and_resolves_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let start = png(dir.path(), "frame.png", 1000, 1000);
+        let file = dir.path().join("spring-ads.jsonl");
+        std::fs::write(
+            &file,
+            "{\"prompt\": \"p\", \"startImage\": \"frame.png\"}\n",
+        )
+        .unwrap();
+        let (name, got) = read(&file).unwrap();
+        assert_eq!(name, "spring-ads");
+        assert_eq!(
+            got[0].request.start_image,
+            Some(AssetId::new(start.to_str().unwrap()))
+        );
+
+        let gone = dir.path().join("gone.jsonl");
+        let problems = read(&gone).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with(&format!("{}: cannot read it:", gone.display())),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_suggest_the_closest_known_one() {
+        assert_eq!(
+            unknown_field("aspect_ratio"),
+            r#"unknown field "aspect_ratio" (did you mean "aspectRatio"?)"#
+        );
+        assert_eq!(
+            unknown_field("refrenceImage"),
+            r#"unknown field "refrenceImage" (did you mean "referenceImages"?)"#
+        );
+        assert!(unknown_field("seed").contains("the fields are prompt, mode"));
+    }
+}
