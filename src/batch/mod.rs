@@ -137,16 +137,21 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<Vec<Expanded>, Vec<String>> 
             problems.push((
                 row,
                 format!(
-                    "this line gives {} requests, which takes the batch past {MAX_REQUESTS} (lines before it give {})",
+                    "the batch would have more than {MAX_REQUESTS} requests: this line adds {}, after {} from the lines before it",
                     show_count(count),
                     requests.len()
                 ),
             ));
             continue;
         }
+        // Thousands of requests of a line may break the same rule: keep each message once.
+        let mut seen = HashSet::new();
         plan.expand(|request| {
             for problem in request.validate() {
-                problems.push((row, problem.to_string()));
+                let message = problem.to_string();
+                if seen.insert(message.clone()) {
+                    problems.push((row, message));
+                }
             }
             let index = requests.len();
             requests.push(Expanded {
@@ -502,9 +507,13 @@ fn read_field(
     }
     match key {
         "prompt" => {
-            let text = value
-                .as_str()
-                .ok_or_else(|| vec![format!("prompt: must be a string, got {value}")])?;
+            let text = value.as_str().ok_or_else(|| match value {
+                // A list would read as a matrix of prompts; groups are the way to write one.
+                Value::Array(_) => {
+                    vec!["prompt: must be a string; write {a|b} in it for alternatives".into()]
+                }
+                _ => vec![format!("prompt: must be a string, got {value}")],
+            })?;
             plan.prompt = plan
                 .add_prompt(text)
                 .map_err(|e| vec![format!("prompt: {e}")])?;
@@ -904,6 +913,7 @@ mod tests {
             r#"{"prompt": "x", "mode": ["pro", "ultra"], "duration": "ten", "generateAudio": "yes", "aspectRatio": 3}"#,
             r#"["not", "an", "object"]"#,
             r#"{"prompt": "x", "duration": [], "prompt": "y"}"#,
+            r#"{"prompt": ["a", "b"]}"#,
             r#"{"prompt": "", "endImage": "asset_e", "multiPrompt": [{"prompt": "a", "duration": 2, "extra": 1}, {"prompt": 3}]}"#,
             r#"{"prompt": "<<<image_2>>> {a|b}", "referenceImages": ["asset_1"], "duration": [2, 16]}"#,
         ]
@@ -924,12 +934,13 @@ mod tests {
                 r#"line 6: must be a JSON object of request fields, like {"prompt": "..."}"#,
                 "line 7: duration: an empty list gives no request",
                 r#"line 7: "prompt" is given twice"#,
-                "line 8: multiPrompt[1]: unknown field `extra`, expected `prompt` or `duration`",
-                "line 8: multiPrompt[2]: invalid type: integer `3`, expected a string",
+                "line 8: prompt: must be a string; write {a|b} in it for alternatives",
+                "line 9: multiPrompt[1]: unknown field `extra`, expected `prompt` or `duration`",
+                "line 9: multiPrompt[2]: invalid type: integer `3`, expected a string",
                 // Each message once per line, though four requests break the rule.
-                "line 9: duration: must be between 3 and 15 seconds, got 2",
-                "line 9: prompt: <<<image_2>>> needs reference image 2, but 1 given",
-                "line 9: duration: must be between 3 and 15 seconds, got 16",
+                "line 10: duration: must be between 3 and 15 seconds, got 2",
+                "line 10: prompt: <<<image_2>>> needs reference image 2, but 1 given",
+                "line 10: duration: must be between 3 and 15 seconds, got 16",
             ]
         );
     }
@@ -1082,7 +1093,7 @@ mod tests {
         assert_eq!(
             problems,
             [
-                "line 3: this line gives 1 requests, which takes the batch past 10000 (lines before it give 10000)",
+                "line 3: the batch would have more than 10000 requests: this line adds 1, after 10000 from the lines before it",
                 // Lines after it are still read for problems.
                 r#"line 4: mode: "bad" is not one of standard pro 4k"#,
             ]
@@ -1093,7 +1104,7 @@ mod tests {
         assert_eq!(
             refused(&huge),
             [
-                "line 1: this line gives more than can be counted requests, which takes the batch past 10000 (lines before it give 0)"
+                "line 1: the batch would have more than 10000 requests: this line adds more than can be counted, after 0 from the lines before it"
             ]
         );
     }
