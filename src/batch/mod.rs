@@ -985,6 +985,16 @@ mod tests {
     }
 
     #[test]
+    fn windows_line_ends_and_a_byte_order_mark_are_not_part_of_the_json() {
+        let got = ok("\u{feff}{\"prompt\": \"a\"}\r\n# note\r\n{\"prompt\": \"b\"}\r\n");
+        let seen: Vec<_> = got
+            .iter()
+            .map(|e| (e.row, e.request.prompt.as_str()))
+            .collect();
+        assert_eq!(seen, [(1, "a"), (3, "b")]);
+    }
+
+    #[test]
     fn a_batch_with_no_request_is_refused() {
         assert_eq!(
             refused("\n# only a comment\n  \n"),
