@@ -95,6 +95,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Price a batch file: every request it expands to (`{a|b}` alternatives, fields given as
+    /// arrays), each checked, each quoted by a free dry run (identical requests once), and the
+    /// total. Nothing paid is sent.
+    Batch {
+        /// JSON Lines: one request a line, in the API's field names.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Show the plan and its cost; send nothing paid.
+        #[arg(long, required = true)]
+        plan: bool,
+        /// One JSON object per request on stdout, then one with the total.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the jobs in the journal (works while another kling-tui is running).
     Jobs(JobsArgs),
     /// Creative units spent: confirmed costs of the jobs the server took, failed (refunded)

@@ -1,6 +1,7 @@
 //! The headless subcommands, for scripts: plain lines or JSON on stdout, progress and errors on
 //! stderr, and exit codes a script can branch on.
 
+mod batch;
 mod docs;
 mod download;
 mod engine_cmd;
@@ -72,6 +73,7 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Completions { shell }) => docs::completions(*shell),
         Some(Command::Man) => docs::man(),
         Some(Command::Engine(command)) => engine_cmd::run(&cli, command).await,
+        Some(Command::Batch { file, json, .. }) => batch::plan(&cli, file, *json).await,
         Some(Command::Resend { job, yes }) => engine_cmd::resend(&cli, job, *yes).await,
         None => Err(CliError::Local("no command given; see --help".into())),
     };
