@@ -95,17 +95,27 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Price a batch file: every request it expands to (`{a|b}` alternatives, fields given as
-    /// arrays), each checked, each quoted by a free dry run (identical requests once), and the
-    /// total. Nothing paid is sent.
+    /// Send a batch file: every request it expands to (`{a|b}` alternatives, fields given as
+    /// arrays), checked whole, priced by free dry runs and confirmed first; the videos land in
+    /// order in --out with a manifest. Run again, it resumes: nothing is sent twice.
     Batch {
         /// JSON Lines: one request a line, in the API's field names.
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        /// Show the plan and its cost; send nothing paid.
-        #[arg(long, required = true)]
+        /// Show the plan and its cost (identical requests quoted once); send nothing paid.
+        #[arg(long)]
         plan: bool,
-        /// One JSON object per request on stdout, then one with the total.
+        /// Send without asking (needed when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Where the videos and manifest.jsonl go (default: a folder named after FILE, beside
+        /// it).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Return once every request is with the engine; `watch` follows them.
+        #[arg(long)]
+        no_wait: bool,
+        /// The plan, or at the end the manifest, as JSON Lines on stdout.
         #[arg(long)]
         json: bool,
     },

@@ -101,19 +101,143 @@ fn a_bad_line_is_refused_by_number_and_nothing_is_asked_of_the_server() {
     assert_eq!((stats.generate_posts, stats.dry_runs), (0, 0));
 }
 
+fn batch_file(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let file = dir.join(name);
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// Ten by ten alternatives on one line: 100 distinct requests.
+fn hundred() -> String {
+    let digits: Vec<String> = (0..10).map(|n| n.to_string()).collect();
+    format!(
+        "{{\"prompt\": \"shot {{{}}} take {{{}}}\", \"mode\": \"standard\"}}\n",
+        digits.join("|"),
+        digits.join("|")
+    )
+}
+
 #[test]
-fn without_plan_nothing_is_done() {
+fn a_hundred_request_batch_makes_a_hundred_jobs_whose_files_and_manifest_follow_the_file() {
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 600.0,
+        concurrency_limit: 100,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let file = batch_file(home.path(), "takes.jsonl", &hundred());
+    let out = home.path().join("takes-out");
+    let run = against(&sim, home.path())
+        .args(["batch", "--yes", "--requests-per-second", "50", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .timeout(std::time::Duration::from_secs(300))
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&run.get_output().stderr).to_string();
+    assert!(stderr.contains("done 100/100  failed 0"), "{stderr}");
+    let stats = sim.stats();
+    assert_eq!((stats.generate_posts, stats.jobs_created), (100, 100));
+    assert_eq!(stats.dry_runs, 100);
+
+    let manifest = std::fs::read(out.join("manifest.jsonl")).unwrap();
+    let lines = json_lines(&manifest);
+    assert_eq!(lines.len(), 100);
+    let mut names = common::files_in(&out);
+    names.retain(|n| n != "manifest.jsonl");
+    assert_eq!(names.len(), 100, "{names:?}");
+    for (n, (line, name)) in lines.iter().zip(&names).enumerate() {
+        assert_eq!(line["index"], n);
+        assert_eq!(line["row"], 1);
+        assert_eq!(line["status"], "success", "{line}");
+        assert_eq!(
+            line["request"]["prompt"],
+            format!("shot {} take {}", n / 10, n % 10)
+        );
+        let job_id = line["jobId"].as_str().unwrap();
+        // Sorted by name, the files are in the order of the requests.
+        assert_eq!(name, &format!("{n:04}_{job_id}_1.mp4"));
+        assert_eq!(line["files"][0], out.join(name).display().to_string());
+        assert_eq!(
+            std::fs::read(out.join(name)).unwrap(),
+            sim.video_bytes().unwrap()
+        );
+    }
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn off_a_terminal_a_batch_needs_yes_and_sends_nothing_without_it() {
     let (_rt, sim) = sim_with(SimConfig::default());
     let home = tempfile::tempdir().unwrap();
-    let file = home.path().join("shots.jsonl");
-    std::fs::write(&file, SHOTS).unwrap();
+    let file = batch_file(home.path(), "shots.jsonl", SHOTS);
     let out = against(&sim, home.path())
         .arg("batch")
         .arg(&file)
         .assert()
         .code(2);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(stderr.contains("--plan"), "{stderr}");
+    assert!(
+        stderr.contains("send 9 requests for") && stderr.contains("confirm with --yes"),
+        "{stderr}"
+    );
+    assert_eq!(sim.stats().generate_posts, 0);
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn a_batch_killed_in_the_middle_resumes_without_sending_anything_twice() {
+    let (_rt, sim) = sim_with(SimConfig {
+        // About two seconds a job: the kill lands while requests are going out and running.
+        time_scale: 60.0,
+        concurrency_limit: 100,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let digits: Vec<String> = (0..20).map(|n| n.to_string()).collect();
+    let text = format!(
+        "{{\"prompt\": \"take {{{}}}\", \"mode\": \"standard\"}}\n",
+        digits.join("|")
+    );
+    let file = batch_file(home.path(), "takes.jsonl", &text);
+    let out = home.path().join("takes-out");
+    let mut first = common::process(Some(&sim), home.path())
+        .args(["batch", "--yes", "--requests-per-second", "8", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..600 {
+        if sim.stats().generate_posts >= 5 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    first.kill().unwrap(); // SIGKILL: no chance to clean up
+    first.wait().unwrap();
+    let sent = sim.stats().generate_posts;
+    assert!(sent >= 5, "the batch was killed before it sent anything");
+
+    let again = against(&sim, home.path())
+        .args(["batch", "--yes", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .timeout(std::time::Duration::from_secs(300))
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&again.get_output().stderr).to_string();
+    assert!(stderr.contains("done 20/20"), "{stderr}");
     let stats = sim.stats();
-    assert_eq!((stats.generate_posts, stats.dry_runs), (0, 0));
+    assert_eq!(
+        stats.generate_posts, 20,
+        "a request was sent twice, or lost"
+    );
+    assert_eq!(stats.jobs_created, 20);
+    let lines = json_lines(&std::fs::read(out.join("manifest.jsonl")).unwrap());
+    assert_eq!(lines.len(), 20);
+    assert!(lines.iter().all(|l| l["status"] == "success"), "{lines:?}");
+    assert_eq!(common::files_in(&out).len(), 21);
+    stop_engine(&sim, home.path());
 }

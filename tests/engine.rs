@@ -320,7 +320,7 @@ async fn a_submission_interrupted_mid_upload_uploads_the_rest_and_is_sent_once()
             kling_tui::kling::AssetId::new(second.to_string_lossy()),
         ];
         let id = ledger
-            .record_intent("2026-11-24T12:00:00Z".into(), request, None)
+            .record_intent("2026-11-24T12:00:00Z".into(), request, None, None)
             .unwrap();
         assert_eq!(ledger.job(id).unwrap().state_word(), "uploading 0/2");
         let asset = client_for(&sim)
@@ -376,7 +376,7 @@ async fn a_submission_stopped_after_its_last_upload_is_sent_once_on_restart() {
         request.start_image = Some(kling_tui::kling::AssetId::new(frame.to_string_lossy()));
         request.aspect_ratio = None;
         let id = ledger
-            .record_intent("2026-11-24T12:00:00Z".into(), request, None)
+            .record_intent("2026-11-24T12:00:00Z".into(), request, None, None)
             .unwrap();
         let asset = client_for(&sim)
             .upload_file(&frame, "image/png", &mut |_| {}, Duration::from_millis(10))

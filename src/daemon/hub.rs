@@ -135,11 +135,13 @@ impl Hub {
                 token,
                 request,
                 download_dir,
+                batch,
             } => Command::Submit {
                 seq: own(&mut state, seq),
                 token,
                 request,
                 download_dir,
+                batch,
             },
             Command::Estimate { seq, request } => Command::Estimate {
                 seq: own(&mut state, seq),

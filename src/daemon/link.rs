@@ -109,9 +109,14 @@ impl Link {
                 .collect();
             resend.extend(pending);
             for command in resend {
-                if protocol::send(&mut connection.writer, &ClientMsg::Command { command })
-                    .await
-                    .is_err()
+                if protocol::send(
+                    &mut connection.writer,
+                    &ClientMsg::Command {
+                        command: Box::new(command),
+                    },
+                )
+                .await
+                .is_err()
                 {
                     break;
                 }
@@ -171,7 +176,7 @@ impl Link {
                     };
                     let command = self.track(command);
                     if let Err(e) =
-                        protocol::send(&mut connection.writer, &ClientMsg::Command { command }).await
+                        protocol::send(&mut connection.writer, &ClientMsg::Command { command: Box::new(command) }).await
                     {
                         return Lost::Broken {
                             reason: e.to_string(),
@@ -196,6 +201,7 @@ impl Link {
                 token,
                 request,
                 download_dir,
+                batch,
             } => {
                 let (mine, theirs) = own(seq);
                 let token = token.or_else(|| Some(format!("{:032x}", rand::random::<u128>())));
@@ -208,6 +214,7 @@ impl Link {
                         token,
                         request: crate::engine::with_absolute_files(request),
                         download_dir: download_dir.map(absolute),
+                        batch,
                     },
                 )
             }

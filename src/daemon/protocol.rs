@@ -78,7 +78,7 @@ pub(super) enum ClientMsg {
         attach: bool,
     },
     Command {
-        command: Command,
+        command: Box<Command>,
     },
     Status,
     Stop,
@@ -192,10 +192,10 @@ mod tests {
     fn commands_and_events_round_trip() {
         let command = Command::submit(crate::kling::KlingRequest::new("a fox"));
         let text = serde_json::to_string(&ClientMsg::Command {
-            command: command.clone(),
+            command: Box::new(command.clone()),
         })
         .unwrap();
         let back: ClientMsg = serde_json::from_str(&text).unwrap();
-        assert!(matches!(back, ClientMsg::Command { command: c } if c == command));
+        assert!(matches!(back, ClientMsg::Command { command: c } if *c == command));
     }
 }

@@ -500,9 +500,10 @@ impl Shared {
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
                     },
                     message = protocol::next::<_, ClientMsg>(&mut reader) => match message? {
-                        Some(ClientMsg::Command { command: Command::Shutdown }) => {}
+                        // Only the engine's own end stops it, never a client's word.
+                        Some(ClientMsg::Command { command }) if *command == Command::Shutdown => {}
                         Some(ClientMsg::Command { command }) => {
-                            let _ = self.commands.send(self.hub.route(id, command));
+                            let _ = self.commands.send(self.hub.route(id, *command));
                         }
                         Some(ClientMsg::Status) => {
                             let status = self.status();

@@ -59,6 +59,16 @@ impl DownloadRecord {
     }
 }
 
+/// A job's place in a batch: the batch's name, the request's place in the expanded batch
+/// (from 0), and the line of the batch file it comes from (from 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchTag {
+    pub name: String,
+    pub index: usize,
+    pub row: usize,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobRecord {
@@ -96,6 +106,9 @@ pub struct JobRecord {
     /// Where its videos go, when the client that sent it said (an absolute path).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub download_dir: Option<PathBuf>,
+    /// The batch it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchTag>,
     /// How many local files the request named when it was made.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub upload_total: usize,
@@ -185,6 +198,7 @@ impl JobRecord {
             downloads: Vec::new(),
             trouble: None,
             download_dir: None,
+            batch: None,
             token: None,
             upload_total: 0,
             damage: None,

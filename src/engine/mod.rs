@@ -24,8 +24,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 pub use job::{
-    DownloadRecord, JobRecord, LocalId, PollTrouble, Submission, is_local_file, local_files,
-    with_absolute_files,
+    BatchTag, DownloadRecord, JobRecord, LocalId, PollTrouble, Submission, is_local_file,
+    local_files, with_absolute_files,
 };
 pub use ledger::{HistoryOrder, JobQuery, Ledger, LedgerError, Spend, SpendBy};
 pub use pacer::Pacer;
@@ -104,6 +104,9 @@ pub enum Command {
         request: KlingRequest,
         #[serde(default)]
         download_dir: Option<PathBuf>,
+        /// Its place in a batch, recorded with the intent.
+        #[serde(default)]
+        batch: Option<Box<BatchTag>>,
     },
     /// Ask the server to cancel; its refusal comes back as an [`Event::Error`].
     Cancel(LocalId),
@@ -154,6 +157,7 @@ impl Command {
             token: None,
             request,
             download_dir: None,
+            batch: None,
         }
     }
 }

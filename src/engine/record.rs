@@ -25,6 +25,8 @@ pub enum Record {
         /// The client's name for this submission: sent again, it finds this job.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        batch: Option<super::job::BatchTag>,
     },
     /// One local file is now an asset: every place the request names it gets the id.
     Uploaded {
@@ -143,10 +145,12 @@ pub(crate) fn apply(jobs: &mut BTreeMap<LocalId, JobRecord>, record: Record) {
             request,
             uploads,
             token,
+            batch,
         } => {
             let mut record = JobRecord::new(local_id, created_at, request);
             record.upload_total = uploads;
             record.token = token;
+            record.batch = batch;
             record.submission = if uploads > 0 {
                 Submission::Uploading
             } else {

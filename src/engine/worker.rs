@@ -355,7 +355,8 @@ impl Worker {
                 token,
                 request,
                 download_dir,
-            } => match self.submit(request, download_dir, token) {
+                batch,
+            } => match self.submit(request, download_dir, token, batch.map(|b| *b)) {
                 Ok(local_id) => self.emit(Event::Submitted { seq, local_id }),
                 Err(message) => {
                     tracing::warn!("{message}");
@@ -570,6 +571,7 @@ impl Worker {
         request: crate::kling::KlingRequest,
         download_dir: Option<PathBuf>,
         token: Option<String>,
+        batch: Option<super::BatchTag>,
     ) -> Result<LocalId, String> {
         if let Some(id) = token.as_deref().and_then(|t| self.ledger.find_token(t)) {
             // Sent again over a new connection: it is already here.
@@ -597,7 +599,7 @@ impl Worker {
         let created_at = jiff::Timestamp::now().to_string();
         let id = self
             .ledger
-            .record_intent(created_at, request, token)
+            .record_intent(created_at, request, token, batch)
             .map_err(|e| format!("not submitted: cannot record it in the ledger: {e}"))?;
         if let Some(dir) = download_dir {
             self.record(Record::Destination { local_id: id, dir }, true);
@@ -822,7 +824,11 @@ impl Worker {
                     .download_dir
                     .clone()
                     .unwrap_or_else(|| self.config.download_dir.clone()),
-                stem: job_file_stem(&job_id, index + 1),
+                // A batch's files sort in the order of its requests.
+                stem: match &job.batch {
+                    Some(b) => format!("{:04}_{}", b.index, job_file_stem(&job_id, index + 1)),
+                    None => job_file_stem(&job_id, index + 1),
+                },
                 recorded: d.recorded().map(|(p, s)| (p.to_path_buf(), s)),
             })
             .collect();

@@ -42,18 +42,11 @@ pub async fn plan(cli: &Cli, file: &Path, json: bool) -> Result<i32, CliError> {
     let (name, requests) = batch::read(file).map_err(CliError::Invalid)?;
     let session = Session::open(cli).await?;
     // Identical requests are one quote.
-    let mut distinct: Vec<&KlingRequest> = Vec::new();
-    let mut by_text: HashMap<String, usize> = HashMap::new();
-    let quote_of: Vec<usize> = requests
-        .iter()
-        .map(|e| {
-            let key = e.request.to_json().to_string();
-            *by_text.entry(key).or_insert_with(|| {
-                distinct.push(&e.request);
-                distinct.len() - 1
-            })
-        })
-        .collect();
+    let all: Vec<&Expanded> = requests.iter().collect();
+    let Distinct {
+        requests: distinct,
+        of: quote_of,
+    } = distinct_requests(&all);
     let quotes = quote(&session, &distinct).await?;
     let name = sanitize(&name);
     let mut total = 0.0;
@@ -179,4 +172,386 @@ async fn quote(
         .into_iter()
         .map(|q| q.unwrap_or_else(|| Err("no answer".into())))
         .collect())
+}
+
+/// How `batch` sends.
+pub struct Send {
+    pub yes: bool,
+    pub out: Option<std::path::PathBuf>,
+    pub wait: bool,
+    pub json: bool,
+}
+
+/// One line of `manifest.jsonl`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ManifestLine<'a> {
+    row: usize,
+    index: usize,
+    request: &'a KlingRequest,
+    job_id: Option<&'a str>,
+    status: String,
+    creative_units_cost: Option<f64>,
+    files: Vec<String>,
+}
+
+/// The client's name for request `index` of batch `name`: the same request sent again (a run
+/// resumed after Ctrl+C, `kill -9` or a lost SSH session) finds the job it already made.
+fn token(name: &str, expanded: &Expanded) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    hash.update(name.as_bytes());
+    hash.update([0]);
+    hash.update(expanded.request.to_json().to_string().as_bytes());
+    let digest: String = hash.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("batch:{}:{digest}", expanded.index)
+}
+
+pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
+    let (name, requests) = batch::read(file).map_err(CliError::Invalid)?;
+    let out = match &how.out {
+        Some(dir) => dir.clone(),
+        None => file.with_extension(""),
+    };
+    let out = std::path::absolute(&out)
+        .map_err(|e| CliError::Local(format!("{}: {e}", out.display())))?;
+    let session = Session::open(cli).await?;
+    let shown = sanitize(&name);
+
+    // What an earlier run of this batch already handed to the engine is not sent again.
+    let mut known: std::collections::BTreeMap<usize, crate::engine::JobRecord> =
+        std::collections::BTreeMap::new();
+    crate::engine::Ledger::query(
+        &session.ledger_dir,
+        &crate::engine::JobQuery {
+            batch: Some(name.clone()),
+            ..crate::engine::JobQuery::default()
+        },
+        |job| {
+            if let Some(tag) = &job.batch {
+                known.insert(tag.index, job);
+            }
+        },
+    )
+    .map_err(|e| CliError::Local(e.to_string()))?;
+    for (index, job) in &known {
+        let same = requests
+            .get(*index)
+            .is_some_and(|e| same_request(&e.request, &job.request));
+        if !same {
+            return Err(CliError::Invalid(vec![format!(
+                "batch {shown}: the ledger holds a batch of this name whose request #{} is not \
+                 this file's; rename the file to send it as a new batch",
+                index + 1
+            )]));
+        }
+    }
+    let fresh: Vec<&Expanded> = requests
+        .iter()
+        .filter(|e| !known.contains_key(&e.index))
+        .collect();
+
+    if !fresh.is_empty() {
+        // The plan of what is left to send, confirmed before anything is.
+        let distinct = distinct_requests(&fresh);
+        let quotes = quote(&session, &distinct.requests).await?;
+        let mut total = 0.0;
+        let mut unknown = 0;
+        for (expanded, which) in fresh.iter().zip(&distinct.of) {
+            let q = &quotes[*which];
+            match q {
+                Ok(cost) => total += cost,
+                Err(_) => unknown += 1,
+            }
+            eprintln!("{}", line(expanded, q));
+        }
+        let resumed = match known.len() {
+            0 => String::new(),
+            n => format!(" ({n} sent before, not again)"),
+        };
+        let cost = match unknown {
+            0 => format!("{} CU", crate::units::format_units(total)),
+            n => format!(
+                "{} CU and {n} not quoted",
+                crate::units::format_units(total)
+            ),
+        };
+        let question = format!(
+            "batch {shown}: send {} requests{resumed} for {cost}, into {}?",
+            fresh.len(),
+            sanitize(&out.display().to_string())
+        );
+        if !how.yes {
+            if !std::io::stdin().is_terminal() {
+                return Err(CliError::Invalid(vec![format!(
+                    "{question} Not sent: confirm with --yes"
+                )]));
+            }
+            eprint!("{question} [y/N] ");
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            let _ = std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer);
+            if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                eprintln!("not sent");
+                return Ok(exit::INVALID);
+            }
+        }
+    }
+    std::fs::create_dir_all(&out)
+        .map_err(|e| CliError::Local(format!("cannot make {}: {e}", out.display())))?;
+
+    let (mut engine, _) = session.engine(session.engine_config(Some(&out))).await?;
+    // Every request goes, in order, with its deterministic token: one already made (by an
+    // earlier run cut short before it heard the answer) is found, not made again.
+    let mut ids: Vec<Option<crate::engine::LocalId>> = vec![None; requests.len()];
+    for (index, job) in &known {
+        ids[*index] = Some(job.local_id);
+    }
+    for expanded in &fresh {
+        let _ = engine.commands.send(Command::Submit {
+            seq: expanded.index as u64 + 1,
+            token: Some(token(&name, expanded)),
+            request: expanded.request.clone(),
+            download_dir: Some(out.clone()),
+            batch: Some(Box::new(crate::engine::BatchTag {
+                name: name.clone(),
+                index: expanded.index,
+                row: expanded.row,
+            })),
+        });
+    }
+    let mut jobs: std::collections::BTreeMap<crate::engine::LocalId, crate::engine::JobRecord> =
+        known.into_values().map(|j| (j.local_id, j)).collect();
+    let manifest = Manifest {
+        path: out.join("manifest.jsonl"),
+    };
+    let mut written = std::time::Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let outcome: Result<(), CliError> = loop {
+        let sent = ids.iter().all(Option::is_some);
+        let done = sent
+            && requests.iter().all(|e| {
+                ids[e.index]
+                    .and_then(|id| jobs.get(&id))
+                    .is_some_and(settled)
+            });
+        if done || (sent && !how.wait) {
+            break Ok(());
+        }
+        let event = tokio::select! {
+            event = engine.events.recv() => event,
+            _ = tokio::signal::ctrl_c() => {
+                manifest.write(&requests, &ids, &jobs);
+                eprintln!(
+                    "\ninterrupted: the engine goes on with the batch; `kling-tui batch {}` \
+                     again resumes it (nothing is sent twice)",
+                    sanitize(&file.display().to_string())
+                );
+                engine.shutdown().await;
+                return Ok(exit::INTERRUPTED);
+            }
+        };
+        match event {
+            Some(Event::Submitted { seq, local_id }) => {
+                if let Some(slot) = (seq as usize).checked_sub(1).and_then(|i| ids.get_mut(i)) {
+                    *slot = Some(local_id);
+                }
+            }
+            Some(Event::NotSubmitted { seq, message }) => {
+                break Err(CliError::Local(format!(
+                    "request #{seq}: {message}; `kling-tui batch` again sends what is left"
+                )));
+            }
+            Some(Event::Job(job)) => {
+                jobs.insert(job.local_id, *job);
+            }
+            Some(Event::Attached { jobs: now, .. }) => {
+                for job in now {
+                    jobs.insert(job.local_id, job);
+                }
+            }
+            Some(Event::Halted { reason })
+            | Some(Event::Detached {
+                reason,
+                stopped: true,
+            }) => break Err(CliError::Local(reason)),
+            Some(Event::Settled) => {
+                // At rest with some of ours not done: what is left needs a person.
+                if ids.iter().all(Option::is_some) {
+                    break Ok(());
+                }
+            }
+            Some(_) => {}
+            None => break Err(CliError::Local("the engine stopped unexpectedly".into())),
+        }
+        if written.elapsed() >= std::time::Duration::from_millis(500) {
+            written = std::time::Instant::now();
+            manifest.write(&requests, &ids, &jobs);
+            if tty {
+                eprint!("\r\x1b[2K{}", progress(&requests, &ids, &jobs));
+            }
+        }
+    };
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    engine.shutdown().await;
+    manifest.write(&requests, &ids, &jobs);
+    outcome?;
+    let summary = progress(&requests, &ids, &jobs);
+    eprintln!("{summary}");
+    eprintln!(
+        "manifest: {}",
+        sanitize(&manifest.path.display().to_string())
+    );
+    if how.json {
+        let mut stdout = std::io::stdout().lock();
+        for text in manifest.lines(&requests, &ids, &jobs) {
+            let _ = writeln!(stdout, "{text}");
+        }
+    }
+    if !how.wait {
+        return Ok(exit::OK);
+    }
+    let ours: Vec<&crate::engine::JobRecord> = ids
+        .iter()
+        .filter_map(|id| id.and_then(|id| jobs.get(&id)))
+        .collect();
+    Ok(if ours.iter().all(|j| j.fully_downloaded()) {
+        exit::OK
+    } else if ours.iter().any(|j| j.is_final() && !j.succeeded()) {
+        exit::JOB_FAILED
+    } else {
+        exit::API
+    })
+}
+
+/// Nothing more will happen to it by itself.
+fn settled(job: &crate::engine::JobRecord) -> bool {
+    job.is_final()
+        && (!job.succeeded()
+            || job
+                .downloads
+                .iter()
+                .all(|d| d.is_done() || d.error.is_some()))
+}
+
+fn same_request(a: &KlingRequest, b: &KlingRequest) -> bool {
+    a.to_json() == b.to_json()
+}
+
+/// Requests once each, and for each expanded request which of them it is.
+struct Distinct<'a> {
+    requests: Vec<&'a KlingRequest>,
+    of: Vec<usize>,
+}
+
+fn distinct_requests<'a>(expanded: &[&'a Expanded]) -> Distinct<'a> {
+    let mut requests: Vec<&KlingRequest> = Vec::new();
+    let mut by_text: HashMap<String, usize> = HashMap::new();
+    let of = expanded
+        .iter()
+        .map(|e| {
+            let key = e.request.to_json().to_string();
+            *by_text.entry(key).or_insert_with(|| {
+                requests.push(&e.request);
+                requests.len() - 1
+            })
+        })
+        .collect();
+    Distinct { requests, of }
+}
+
+/// `done 3/12  failed 1  running 8  spent 225 CU`.
+fn progress(
+    requests: &[Expanded],
+    ids: &[Option<crate::engine::LocalId>],
+    jobs: &std::collections::BTreeMap<crate::engine::LocalId, crate::engine::JobRecord>,
+) -> String {
+    let ours: Vec<&crate::engine::JobRecord> = ids
+        .iter()
+        .filter_map(|id| id.and_then(|id| jobs.get(&id)))
+        .collect();
+    let done = ours.iter().filter(|j| j.fully_downloaded()).count();
+    let failed = ours
+        .iter()
+        .filter(|j| j.is_final() && !j.succeeded())
+        .count();
+    let spent: f64 = ours
+        .iter()
+        .filter(|j| j.succeeded() || !j.is_final())
+        .filter_map(|j| j.cost)
+        .sum();
+    format!(
+        "done {done}/{}  failed {failed}  running {}  spent {} CU",
+        requests.len(),
+        ours.len() - done - failed,
+        crate::units::format_units(spent)
+    )
+}
+
+/// `DIR/manifest.jsonl`, one object per expanded request in order, rewritten whole and
+/// atomically (a temporary file renamed over it), so a reader never sees half of it.
+struct Manifest {
+    path: std::path::PathBuf,
+}
+
+impl Manifest {
+    fn lines(
+        &self,
+        requests: &[Expanded],
+        ids: &[Option<crate::engine::LocalId>],
+        jobs: &std::collections::BTreeMap<crate::engine::LocalId, crate::engine::JobRecord>,
+    ) -> Vec<String> {
+        requests
+            .iter()
+            .map(|e| {
+                let job = ids[e.index].and_then(|id| jobs.get(&id));
+                let line = ManifestLine {
+                    row: e.row,
+                    index: e.index,
+                    request: &e.request,
+                    job_id: job.and_then(|j| j.job_id.as_deref()),
+                    status: job.map_or_else(|| "not sent".to_string(), |j| j.state_word()),
+                    creative_units_cost: job.and_then(|j| j.cost),
+                    files: job
+                        .map(|j| {
+                            j.downloads
+                                .iter()
+                                .filter_map(|d| d.file.as_ref())
+                                .map(|f| f.display().to_string())
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                };
+                serde_json::to_string(&line).unwrap_or_default()
+            })
+            .collect()
+    }
+
+    fn write(
+        &self,
+        requests: &[Expanded],
+        ids: &[Option<crate::engine::LocalId>],
+        jobs: &std::collections::BTreeMap<crate::engine::LocalId, crate::engine::JobRecord>,
+    ) {
+        let mut text = self.lines(requests, ids, jobs).join("\n");
+        text.push('\n');
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let written = tempfile::NamedTempFile::new_in(dir).and_then(|mut tmp| {
+            tmp.write_all(text.as_bytes())?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(&self.path).map_err(|e| e.error)?;
+            Ok(())
+        });
+        if let Err(e) = written {
+            eprintln!(
+                "warning: cannot write {}: {e}",
+                sanitize(&self.path.display().to_string())
+            );
+        }
+    }
 }

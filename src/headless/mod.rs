@@ -73,7 +73,28 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Completions { shell }) => docs::completions(*shell),
         Some(Command::Man) => docs::man(),
         Some(Command::Engine(command)) => engine_cmd::run(&cli, command).await,
-        Some(Command::Batch { file, json, .. }) => batch::plan(&cli, file, *json).await,
+        Some(Command::Batch {
+            file,
+            plan: true,
+            json,
+            ..
+        }) => batch::plan(&cli, file, *json).await,
+        Some(Command::Batch {
+            file,
+            yes,
+            out,
+            no_wait,
+            json,
+            ..
+        }) => {
+            let how = batch::Send {
+                yes: *yes,
+                out: out.clone(),
+                wait: !*no_wait,
+                json: *json,
+            };
+            batch::send(&cli, file, how).await
+        }
         Some(Command::Resend { job, yes }) => engine_cmd::resend(&cli, job, *yes).await,
         None => Err(CliError::Local("no command given; see --help".into())),
     };

@@ -55,6 +55,7 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
         token: None,
         request,
         download_dir,
+        batch: None,
     });
 
     let mut ours: Option<LocalId> = None;

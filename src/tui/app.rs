@@ -686,6 +686,7 @@ impl App {
                 token: None,
                 request,
                 download_dir: self.download_dir.clone(),
+                batch: None,
             }));
             self.say("submitted");
         } else {

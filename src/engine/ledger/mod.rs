@@ -382,6 +382,7 @@ impl Ledger {
         created_at: String,
         request: KlingRequest,
         token: Option<String>,
+        batch: Option<super::job::BatchTag>,
     ) -> Result<LocalId, LedgerError> {
         let local_id = self.next_id.ok_or_else(|| LedgerError::Io {
             path: self.path(),
@@ -399,6 +400,7 @@ impl Ledger {
                 request,
                 uploads,
                 token,
+                batch,
             },
             true,
         )?;

@@ -23,6 +23,8 @@ pub struct JobQuery {
     pub server_id: Option<String>,
     /// The job of this local number.
     pub local_id: Option<crate::engine::LocalId>,
+    /// The jobs of this batch.
+    pub batch: Option<String>,
 }
 
 /// Creative units spent in one group.
@@ -72,6 +74,10 @@ pub(super) fn jobs(
     if let Some(id) = &q.server_id {
         clauses.push("server_id = ?");
         values.push(Value::Text(id.clone()));
+    }
+    if let Some(name) = &q.batch {
+        clauses.push("batch = ?");
+        values.push(Value::Text(name.clone()));
     }
     if let Some(id) = q.local_id {
         clauses.push("local_id = ?");

@@ -48,9 +48,10 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
     tx.execute(
         "INSERT INTO jobs (local_id, created_at, request, prompt, mode, duration, phase,
                            phase_reason, server_id, status, progress, cost, error, hint,
-                           upload_total, updated_at, damage, settled, download_dir, client_token)
+                           upload_total, updated_at, damage, settled, download_dir, client_token,
+                           batch, batch_index, batch_row)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20)
+                 ?18, ?19, ?20, ?21, ?22, ?23)
          ON CONFLICT (local_id) DO UPDATE SET
             created_at = excluded.created_at, request = excluded.request,
             prompt = excluded.prompt, mode = excluded.mode, duration = excluded.duration,
@@ -60,7 +61,8 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
             hint = excluded.hint, upload_total = excluded.upload_total,
             updated_at = excluded.updated_at, damage = excluded.damage,
             settled = excluded.settled, download_dir = excluded.download_dir,
-            client_token = excluded.client_token",
+            client_token = excluded.client_token, batch = excluded.batch,
+            batch_index = excluded.batch_index, batch_row = excluded.batch_row",
         params![
             id,
             job.created_at,
@@ -84,6 +86,9 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
                 .as_ref()
                 .map(|p| p.to_string_lossy().into_owned()),
             job.token,
+            job.batch.as_ref().map(|b| b.name.clone()),
+            job.batch.as_ref().map(|b| b.index as i64),
+            job.batch.as_ref().map(|b| b.row as i64),
         ],
     )?;
     tx.execute("DELETE FROM status_history WHERE local_id = ?1", [id])?;
@@ -118,7 +123,8 @@ pub(super) fn delete(tx: &Transaction<'_>, id: LocalId) -> rusqlite::Result<()> 
 }
 
 const COLUMNS: &str = "local_id, created_at, request, prompt, phase, phase_reason, server_id,
-    status, progress, cost, error, hint, upload_total, damage, download_dir, client_token";
+    status, progress, cost, error, hint, upload_total, damage, download_dir, client_token, batch,
+    batch_index, batch_row";
 
 fn job_from(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
     let id: i64 = row.get(0)?;
@@ -140,6 +146,22 @@ fn job_from(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
     job.damage = row.get(13)?;
     job.download_dir = row.get::<_, Option<String>>(14)?.map(PathBuf::from);
     job.token = row.get(15)?;
+    let batch: Option<String> = row.get(16)?;
+    job.batch = batch.map(|name| super::super::job::BatchTag {
+        name,
+        index: row
+            .get::<_, Option<i64>>(17)
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+            .max(0) as usize,
+        row: row
+            .get::<_, Option<i64>>(18)
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+            .max(0) as usize,
+    });
     Ok(job)
 }
 

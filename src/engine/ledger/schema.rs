@@ -83,6 +83,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE jobs ADD COLUMN download_dir TEXT;
     ALTER TABLE jobs ADD COLUMN client_token TEXT;
     CREATE INDEX jobs_by_client_token ON jobs(client_token) WHERE client_token IS NOT NULL;",
+    // 6: the batch a job belongs to, its place in the expanded batch and its line in the file.
+    "ALTER TABLE jobs ADD COLUMN batch TEXT;
+    ALTER TABLE jobs ADD COLUMN batch_index INTEGER;
+    ALTER TABLE jobs ADD COLUMN batch_row INTEGER;
+    CREATE INDEX jobs_by_batch ON jobs(batch, batch_index) WHERE batch IS NOT NULL;",
 ];
 
 #[derive(Debug, thiserror::Error)]

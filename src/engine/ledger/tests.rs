@@ -7,6 +7,7 @@ fn intent(l: &mut Ledger, prompt: &str) -> LocalId {
         "2026-01-01T00:00:00Z".into(),
         KlingRequest::new(prompt),
         None,
+        None,
     )
     .unwrap()
 }
@@ -107,7 +108,7 @@ fn the_last_local_id_is_never_given_twice() {
     let mut l = Ledger::open(dir.path()).unwrap();
     assert_eq!(intent(&mut l, "last"), i64::MAX as LocalId);
     let err = l
-        .record_intent("x".into(), KlingRequest::new("one too many"), None)
+        .record_intent("x".into(), KlingRequest::new("one too many"), None, None)
         .unwrap_err()
         .to_string();
     assert!(err.contains("no local job number is left"), "{err}");
@@ -309,4 +310,33 @@ fn memory_holds_unfinished_work_and_history_is_read_in_pages() {
     l.append(Record::Forgotten { local_id: 4 }, true).unwrap();
     assert_eq!(l.history(None, Newest, 0, 10).unwrap().1, 3);
     assert!(l.server_ids().contains("job_1"));
+}
+
+#[test]
+fn a_jobs_batch_and_place_are_kept_and_queried() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = Ledger::open(dir.path()).unwrap();
+    let tag = crate::engine::BatchTag {
+        name: "shots".into(),
+        index: 7,
+        row: 3,
+    };
+    let id = l
+        .record_intent(
+            "2026-01-01T00:00:00Z".into(),
+            KlingRequest::new("in a batch"),
+            None,
+            Some(tag.clone()),
+        )
+        .unwrap();
+    intent(&mut l, "alone");
+    drop(l);
+    let mut found = Vec::new();
+    let query = JobQuery {
+        batch: Some("shots".into()),
+        ..JobQuery::default()
+    };
+    Ledger::query(dir.path(), &query, |j| found.push(j)).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].local_id, found[0].batch.clone()), (id, Some(tag)));
 }
