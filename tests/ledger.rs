@@ -261,7 +261,9 @@ fn known_history() -> (SimHandle, tempfile::TempDir) {
     for (created, prompt, mode, outcome) in jobs {
         let mut request = KlingRequest::new(prompt);
         request.mode = mode.parse().unwrap();
-        let id = ledger.record_intent(created.into(), request, None, None).unwrap();
+        let id = ledger
+            .record_intent(created.into(), request, None, None)
+            .unwrap();
         let record = match outcome {
             Some((cost, status)) => {
                 ledger

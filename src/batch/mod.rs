@@ -72,7 +72,7 @@ pub struct Expanded {
 impl Expanded {
     /// One short line: number (from 1), mode, duration, frame shape and the prompt's start.
     pub fn summary(&self) -> String {
-        const PROMPT_CHARS: usize = 50;
+        const PROMPT_CHARS: usize = 72;
         let r = &self.request;
         let aspect = r.aspect_ratio.map_or("auto", AspectRatio::as_str);
         let prompt = sanitize(&r.prompt);
@@ -1123,12 +1123,12 @@ mod tests {
     fn summary_is_one_short_clean_line() {
         let got = ok(&format!(
             r#"{{"prompt": "\u001b[31mred\u001b[0m {}", "mode": "standard", "duration": 10, "aspectRatio": "9:16"}}"#,
-            "x".repeat(80)
+            "x".repeat(100)
         ));
         let summary = got[0].summary();
         assert_eq!(
             summary,
-            format!("#1     standard 10s 9:16  red {}…", "x".repeat(46))
+            format!("#1     standard 10s 9:16  red {}…", "x".repeat(68))
         );
         assert!(!summary.contains('\u{1b}'));
     }
