@@ -115,6 +115,10 @@ pub enum Command {
         /// Return once every request is with the engine; `watch` follows them.
         #[arg(long)]
         no_wait: bool,
+        /// The most this batch may spend, in creative units: a request that would go over is
+        /// held, not sent (run again with a higher cap to release it).
+        #[arg(long, value_name = "CU")]
+        max_cost: Option<f64>,
         /// The plan, or at the end the manifest, as JSON Lines on stdout.
         #[arg(long)]
         json: bool,

@@ -41,6 +41,9 @@ pub struct ConfigFile {
     pub stall_timeout: Option<Duration>,
     /// The most a download whose size nobody announced may write (default 4 GiB).
     pub max_download_bytes: Option<u64>,
+    /// The most all jobs made in a day (UTC) may spend, in creative units: a request that would
+    /// go over is held, not sent.
+    pub max_spend_per_day: Option<f64>,
     /// The background engine leaves after this long with no client and nothing to do, e.g.
     /// `"10m"` (the default); `"0"` keeps it running.
     #[serde(default, deserialize_with = "duration_or_zero")]
@@ -74,6 +77,7 @@ impl fmt::Debug for ConfigFile {
             .field("requests_per_second", &self.requests_per_second)
             .field("give_up_after", &self.give_up_after)
             .field("engine_idle_exit", &self.engine_idle_exit)
+            .field("max_spend_per_day", &self.max_spend_per_day)
             .field("stall_timeout", &self.stall_timeout)
             .field("max_download_bytes", &self.max_download_bytes)
             .field("theme", &self.theme)

@@ -135,7 +135,10 @@ fn a_hundred_request_batch_makes_a_hundred_jobs_whose_files_and_manifest_follow_
         .assert()
         .success();
     let stderr = String::from_utf8_lossy(&run.get_output().stderr).to_string();
-    assert!(stderr.contains("done 100/100  failed 0"), "{stderr}");
+    assert!(
+        stderr.contains("done 100/100  failed 0  held 0"),
+        "{stderr}"
+    );
     let stats = sim.stats();
     assert_eq!((stats.generate_posts, stats.jobs_created), (100, 100));
     assert_eq!(stats.dry_runs, 100);
@@ -239,5 +242,139 @@ fn a_batch_killed_in_the_middle_resumes_without_sending_anything_twice() {
     assert_eq!(lines.len(), 20);
     assert!(lines.iter().all(|l| l["status"] == "success"), "{lines:?}");
     assert_eq!(common::files_in(&out).len(), 21);
+    stop_engine(&sim, home.path());
+}
+
+/// `count` standard 5 s requests (50 CU each in the simulator), one line.
+fn takes(count: usize, word: &str) -> String {
+    let alternatives: Vec<String> = (0..count).map(|n| format!("{word} {n}")).collect();
+    format!(
+        "{{\"prompt\": \"{{{}}}\", \"mode\": \"standard\", \"duration\": 5}}\n",
+        alternatives.join("|")
+    )
+}
+
+fn run_batch(
+    sim: &kling_tui::sim::SimHandle,
+    home: &std::path::Path,
+    file: &std::path::Path,
+    extra: &[&str],
+) -> (Option<i32>, String) {
+    let out = against(sim, home)
+        .args(["batch", "--yes", "--requests-per-second", "50"])
+        .args(extra)
+        .arg(file)
+        .timeout(std::time::Duration::from_secs(300))
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn a_cap_that_fits_three_of_five_holds_two_and_raising_it_sends_exactly_those() {
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 600.0,
+        concurrency_limit: 100,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let file = batch_file(home.path(), "five.jsonl", &takes(5, "take"));
+    let (code, stderr) = run_batch(&sim, home.path(), &file, &["--max-cost", "150"]);
+    assert_eq!(code, Some(5), "{stderr}");
+    assert!(stderr.contains("done 3/5  failed 0  held 2"), "{stderr}");
+    assert!(stderr.contains("2 held by a spend cap"), "{stderr}");
+    assert_eq!(sim.stats().generate_posts, 3);
+    let manifest = home.path().join("five/manifest.jsonl");
+    let lines = json_lines(&std::fs::read(&manifest).unwrap());
+    let statuses: Vec<&str> = lines
+        .iter()
+        .map(|l| l["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(&statuses[..3], ["success", "success", "success"]);
+    for status in &statuses[3..] {
+        assert!(
+            status.starts_with("held: spend cap (150 of 150 CU for the batch"),
+            "{statuses:?}"
+        );
+    }
+    assert!(lines[3]["jobId"].is_null());
+
+    // Raised: the two held are sent, in order, and nothing else.
+    let (code, stderr) = run_batch(&sim, home.path(), &file, &["--max-cost", "250"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(sim.stats().generate_posts, 5);
+    assert_eq!(sim.stats().jobs_created, 5);
+    let lines = json_lines(&std::fs::read(&manifest).unwrap());
+    assert!(lines.iter().all(|l| l["status"] == "success"), "{lines:?}");
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn max_spend_per_day_holds_across_batches() {
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 600.0,
+        concurrency_limit: 100,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    common::write_config(home.path(), "max_spend_per_day = 200\n", 0o600);
+    let first = batch_file(home.path(), "first.jsonl", &takes(3, "first"));
+    let second = batch_file(home.path(), "second.jsonl", &takes(2, "second"));
+    let (code, stderr) = run_batch(&sim, home.path(), &first, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(sim.stats().generate_posts, 3);
+    // 150 CU spent today: one more of 50 fits under 200, the next does not.
+    let (code, stderr) = run_batch(&sim, home.path(), &second, &[]);
+    assert_eq!(code, Some(5), "{stderr}");
+    assert!(stderr.contains("done 1/2  failed 0  held 1"), "{stderr}");
+    assert_eq!(sim.stats().generate_posts, 4);
+    let lines = json_lines(&std::fs::read(home.path().join("second/manifest.jsonl")).unwrap());
+    assert!(
+        lines[1]["status"]
+            .as_str()
+            .unwrap()
+            .starts_with("held: spend cap (200 of 200 CU today"),
+        "{lines:?}"
+    );
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn a_single_submit_past_max_spend_per_day_is_held_and_not_sent() {
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 600.0,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    common::write_config(home.path(), "max_spend_per_day = 100\n", 0o600);
+    // 75 CU: fits.
+    against(&sim, home.path())
+        .args(["submit", "--prompt", "the first", "--mode", "pro"])
+        .assert()
+        .success();
+    // 75 more would make 150: held, exit 5, nothing sent.
+    let held = against(&sim, home.path())
+        .args(["submit", "--prompt", "the second", "--mode", "pro"])
+        .assert()
+        .code(5);
+    let stderr = String::from_utf8_lossy(&held.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("held: spend cap (75 of 100 CU today, this one 75)"),
+        "{stderr}"
+    );
+    assert_eq!(sim.stats().generate_posts, 1);
+    // Raised in config.toml: the next command releases it.
+    common::write_config(home.path(), "max_spend_per_day = 200\n", 0o600);
+    let out = home.path().join("out");
+    against(&sim, home.path())
+        .args(["watch", "--out"])
+        .arg(&out)
+        .timeout(std::time::Duration::from_secs(300))
+        .assert()
+        .success();
+    assert_eq!(sim.stats().generate_posts, 2);
     stop_engine(&sim, home.path());
 }

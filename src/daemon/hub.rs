@@ -136,12 +136,14 @@ impl Hub {
                 request,
                 download_dir,
                 batch,
+                quote,
             } => Command::Submit {
                 seq: own(&mut state, seq),
                 token,
                 request,
                 download_dir,
                 batch,
+                quote,
             },
             Command::Estimate { seq, request } => Command::Estimate {
                 seq: own(&mut state, seq),

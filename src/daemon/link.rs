@@ -202,6 +202,7 @@ impl Link {
                 request,
                 download_dir,
                 batch,
+                quote,
             } => {
                 let (mine, theirs) = own(seq);
                 let token = token.or_else(|| Some(format!("{:032x}", rand::random::<u128>())));
@@ -215,6 +216,7 @@ impl Link {
                         request: crate::engine::with_absolute_files(request),
                         download_dir: download_dir.map(absolute),
                         batch,
+                        quote,
                     },
                 )
             }

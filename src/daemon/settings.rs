@@ -32,6 +32,8 @@ pub struct EngineSettings {
     pub max_download_bytes: u64,
     /// With no client and nothing to do for this long, the engine leaves; 0: never.
     pub idle_exit_secs: f64,
+    #[serde(default)]
+    pub max_spend_per_day: Option<f64>,
 }
 
 impl fmt::Debug for EngineSettings {
@@ -76,6 +78,7 @@ impl EngineSettings {
             stall_timeout_secs: options.read_timeout.as_secs_f64(),
             max_download_bytes: options.max_download_bytes,
             idle_exit_secs: idle_exit.as_secs_f64(),
+            max_spend_per_day: config.max_spend_per_day,
         }
     }
 
@@ -102,6 +105,7 @@ impl EngineSettings {
             poll_initial: secs(self.poll_initial_secs),
             poll_max: secs(self.poll_max_secs),
             give_up_after: self.give_up_after_secs.map(secs),
+            max_spend_per_day: self.max_spend_per_day,
             ..EngineConfig::default()
         }
     }

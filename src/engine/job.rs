@@ -59,14 +59,27 @@ impl DownloadRecord {
     }
 }
 
+/// Why a job is held and not sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hold {
+    pub reason: String,
+    /// The cap that holds it, in creative units; none while its cost is being asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<f64>,
+}
+
 /// A job's place in a batch: the batch's name, the request's place in the expanded batch
 /// (from 0), and the line of the batch file it comes from (from 1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchTag {
     pub name: String,
     pub index: usize,
     pub row: usize,
+    /// The most the batch may spend, in creative units (`--max-cost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,6 +122,13 @@ pub struct JobRecord {
     /// The batch it belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<BatchTag>,
+    /// What a free dry run said it would cost, before it was sent: counted against a spend
+    /// cap while its own cost is not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<f64>,
+    /// Why it is not sent now (a spend cap): a fact of the engine's run, told to clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Hold>,
     /// How many local files the request named when it was made.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub upload_total: usize,
@@ -199,6 +219,8 @@ impl JobRecord {
             trouble: None,
             download_dir: None,
             batch: None,
+            quote: None,
+            held: None,
             token: None,
             upload_total: 0,
             damage: None,
@@ -240,7 +262,10 @@ impl JobRecord {
     /// A short word for where the job is, for lists.
     pub fn state_word(&self) -> String {
         match &self.submission {
-            Submission::Queued => "queued-locally".into(),
+            Submission::Queued => match &self.held {
+                Some(hold) => format!("held: {}", hold.reason),
+                None => "queued-locally".into(),
+            },
             Submission::Uploading => {
                 let left = self.local_files().len();
                 let total = self.upload_total.max(left);

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 pub use job::{
-    BatchTag, DownloadRecord, JobRecord, LocalId, PollTrouble, Submission, is_local_file,
+    BatchTag, DownloadRecord, Hold, JobRecord, LocalId, PollTrouble, Submission, is_local_file,
     local_files, with_absolute_files,
 };
 pub use ledger::{HistoryOrder, JobQuery, Ledger, LedgerError, Spend, SpendBy};
@@ -49,6 +49,8 @@ pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(30 * 60);
 /// How the engine works; the defaults are what a user gets without configuration.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
+    /// The most all jobs made in a day (UTC) may spend, in creative units.
+    pub max_spend_per_day: Option<f64>,
     /// Where finished videos go.
     pub download_dir: PathBuf,
     /// Download every successful job at once: its links expire.
@@ -74,6 +76,7 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
+            max_spend_per_day: None,
             download_dir: PathBuf::from("."),
             auto_download: true,
             max_downloads: 3,
@@ -107,7 +110,15 @@ pub enum Command {
         /// Its place in a batch, recorded with the intent.
         #[serde(default)]
         batch: Option<Box<BatchTag>>,
+        /// What a dry run quoted for it, when the client asked one (a batch's plan).
+        #[serde(default)]
+        quote: Option<f64>,
     },
+    /// The most all jobs made today (UTC) may spend, from the client's config.toml; `None`:
+    /// no such cap. Held requests that now fit are sent, in order.
+    DailyCap(Option<f64>),
+    /// The most batch `name` may spend; held requests that now fit are sent, in order.
+    BatchCap { name: String, max: Option<f64> },
     /// Ask the server to cancel; its refusal comes back as an [`Event::Error`].
     Cancel(LocalId),
     /// Download every asset of a finished job that is not on disk yet.
@@ -158,6 +169,7 @@ impl Command {
             request,
             download_dir: None,
             batch: None,
+            quote: None,
         }
     }
 }

@@ -97,6 +97,16 @@ pub enum Record {
         local_id: LocalId,
         index: usize,
     },
+    /// What a dry run quoted for the job before it was sent.
+    Quoted {
+        local_id: LocalId,
+        cost: f64,
+    },
+    /// The most the job's batch may spend, from now on.
+    BatchCap {
+        local_id: LocalId,
+        max: Option<f64>,
+    },
     /// Where the job's videos go from now on.
     Destination {
         local_id: LocalId,
@@ -285,6 +295,16 @@ pub(crate) fn apply(jobs: &mut BTreeMap<LocalId, JobRecord>, record: Record) {
         Record::Forgotten { local_id } => {
             jobs.remove(&local_id);
         }
+        Record::Quoted { local_id, cost } => {
+            if let Some(j) = jobs.get_mut(&local_id) {
+                j.quote = Some(cost);
+            }
+        }
+        Record::BatchCap { local_id, max } => {
+            if let Some(b) = jobs.get_mut(&local_id).and_then(|j| j.batch.as_mut()) {
+                b.max_cost = max;
+            }
+        }
         Record::FileGone { local_id, index } => {
             if let Some(d) = download_mut(jobs, local_id, index) {
                 d.file = None;
@@ -311,6 +331,8 @@ pub(crate) fn record_id(record: &Record) -> LocalId {
         | Record::DownloadFailed { local_id, .. }
         | Record::Forgotten { local_id }
         | Record::FileGone { local_id, .. }
+        | Record::Quoted { local_id, .. }
+        | Record::BatchCap { local_id, .. }
         | Record::Destination { local_id, .. }
         | Record::Resend { local_id } => *local_id,
         Record::Job { job } => job.local_id,

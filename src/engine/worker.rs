@@ -96,6 +96,11 @@ pub(crate) enum Internal {
         sent: u64,
         total: u64,
     },
+    /// A dry run for a job a spend cap must weigh before it is sent.
+    Quoted {
+        local_id: LocalId,
+        cost: Result<f64, String>,
+    },
     /// A file a client asked to upload on its own is an asset, or why not.
     FileUploaded {
         seq: u64,
@@ -120,6 +125,8 @@ pub(crate) struct Worker {
     uploads: Arc<std::sync::Mutex<UploadCache>>,
     /// Files clients asked to upload on their own, still going.
     file_uploads: usize,
+    /// Jobs whose cost is being asked (a dry run) before a spend cap lets them go.
+    quoting: HashSet<LocalId>,
     /// Where each job stands in this run, and what is in flight for it.
     phases: Phases,
     /// The team's concurrency ceiling, once a 429 has told us.
@@ -165,6 +172,7 @@ impl Worker {
             internal_rx,
             uploads,
             file_uploads: 0,
+            quoting: HashSet::new(),
             phases,
             action_limit: None,
             settled: None,
@@ -356,7 +364,8 @@ impl Worker {
                 request,
                 download_dir,
                 batch,
-            } => match self.submit(request, download_dir, token, batch.map(|b| *b)) {
+                quote,
+            } => match self.submit(request, download_dir, token, batch.map(|b| *b), quote) {
                 Ok(local_id) => self.emit(Event::Submitted { seq, local_id }),
                 Err(message) => {
                     tracing::warn!("{message}");
@@ -561,6 +570,30 @@ impl Worker {
                     let _ = tx.send(Internal::FileUploaded { seq, result });
                 });
             }
+            Command::DailyCap(cap) => {
+                if self.config.max_spend_per_day != cap {
+                    tracing::info!("spend cap per day: {cap:?} CU");
+                    self.config.max_spend_per_day = cap;
+                }
+                self.drain_queue();
+                // Whoever set it hears where each held job stands now.
+                self.emit_held(|_| true);
+            }
+            Command::BatchCap { name, max } => {
+                let ids: Vec<LocalId> = self
+                    .ledger
+                    .jobs()
+                    .values()
+                    .filter(|j| j.batch.as_ref().is_some_and(|b| b.name == name))
+                    .filter(|j| j.batch.as_ref().and_then(|b| b.max_cost) != max)
+                    .map(|j| j.local_id)
+                    .collect();
+                for id in ids {
+                    self.record(Record::BatchCap { local_id: id, max }, true);
+                }
+                self.drain_queue();
+                self.emit_held(|j| j.batch.as_ref().is_some_and(|b| b.name == name));
+            }
             Command::Shutdown => {}
         }
     }
@@ -572,6 +605,7 @@ impl Worker {
         download_dir: Option<PathBuf>,
         token: Option<String>,
         batch: Option<super::BatchTag>,
+        quote: Option<f64>,
     ) -> Result<LocalId, String> {
         if let Some(id) = token.as_deref().and_then(|t| self.ledger.find_token(t)) {
             // Sent again over a new connection: it is already here.
@@ -603,6 +637,9 @@ impl Worker {
             .map_err(|e| format!("not submitted: cannot record it in the ledger: {e}"))?;
         if let Some(dir) = download_dir {
             self.record(Record::Destination { local_id: id, dir }, true);
+        }
+        if let Some(cost) = quote.filter(|c| c.is_finite() && *c >= 0.0) {
+            self.record(Record::Quoted { local_id: id, cost }, true);
         }
         self.emit_job(id);
         if let Some(job) = self.ledger.job(id) {
@@ -643,7 +680,105 @@ impl Worker {
                 break;
             }
             self.start_submit(id);
+            // In order: one held by a spend cap holds those after it.
+            if self.phase(id) == Some(&Phase::Queued) {
+                break;
+            }
         }
+    }
+
+    /// Whether a spend cap lets job `id` be sent now; why not, if it does not. Every POST
+    /// passes here (in [`Worker::start_submit`]), so none is sent past a cap: what counts is
+    /// the cost of every job the server took or may have taken today (its quote until its
+    /// cost is known), refunded ones left out, plus this one's quote.
+    fn spend_allows(&mut self, id: LocalId) -> Result<(), super::Hold> {
+        let Some(job) = self.ledger.job(id) else {
+            return Ok(());
+        };
+        let batch_cap = job
+            .batch
+            .as_ref()
+            .and_then(|b| b.max_cost.map(|max| (b.name.clone(), max)));
+        let day_cap = self.config.max_spend_per_day;
+        if day_cap.is_none() && batch_cap.is_none() {
+            return Ok(());
+        }
+        let Some(quote) = job.quote else {
+            self.ask_quote(id);
+            return Err(super::Hold {
+                reason: "spend cap: asking what it costs".into(),
+                cap: None,
+            });
+        };
+        let units = crate::units::format_units;
+        if let Some(cap) = day_cap {
+            let today = format!("{:.0}", jiff::Timestamp::now())
+                .get(..10)
+                .map(|day| format!("{day}T00:00:00Z"));
+            let spent = self
+                .ledger
+                .committed_spend(today.as_deref(), None, id)
+                .map_err(|e| unreadable(&e))?;
+            if spent + quote > cap + 1e-9 {
+                return Err(super::Hold {
+                    reason: format!(
+                        "spend cap ({} of {} CU today, this one {})",
+                        units(spent),
+                        units(cap),
+                        units(quote)
+                    ),
+                    cap: Some(cap),
+                });
+            }
+        }
+        if let Some((name, cap)) = batch_cap {
+            let spent = self
+                .ledger
+                .committed_spend(None, Some(&name), id)
+                .map_err(|e| unreadable(&e))?;
+            if spent + quote > cap + 1e-9 {
+                return Err(super::Hold {
+                    reason: format!(
+                        "spend cap ({} of {} CU for the batch, this one {})",
+                        units(spent),
+                        units(cap),
+                        units(quote)
+                    ),
+                    cap: Some(cap),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells every held job `pick` chooses as it stands.
+    fn emit_held(&self, pick: impl Fn(&JobRecord) -> bool) {
+        for job in self.ledger.jobs().values() {
+            if job.held.is_some() && pick(job) {
+                self.emit(Event::Job(Box::new(job.clone())));
+            }
+        }
+    }
+
+    /// A free dry run for a job a spend cap must weigh; answered as [`Internal::Quoted`].
+    fn ask_quote(&mut self, id: LocalId) {
+        if !self.quoting.insert(id) {
+            return;
+        }
+        let Some(request) = self.ledger.job(id).map(|j| j.request.clone()) else {
+            return;
+        };
+        let client = self.client.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let cost = match client.dry_run(&request).await {
+                Ok(answer) => answer
+                    .creative_units_cost
+                    .ok_or_else(|| "the server gave no cost".to_string()),
+                Err(e) => Err(sanitize(&e.to_string())),
+            };
+            let _ = tx.send(Internal::Quoted { local_id: id, cost });
+        });
     }
 
     /// Sends the job's POST, or holds it while nothing may be sent (see [`Step::Send`]).
@@ -651,6 +786,22 @@ impl Worker {
         let Some(request) = self.ledger.job(id).map(|j| j.request.clone()) else {
             return;
         };
+        if let Err(hold) = self.spend_allows(id) {
+            // Held, queued here in order: sent once a cap is raised or spend comes back.
+            let queued = self.phase(id) == Some(&Phase::Queued);
+            if !queued {
+                let _ = self.step(id, Step::Queue);
+            }
+            let reason = hold.reason.clone();
+            if self.ledger.set_held(id, Some(hold)) || !queued {
+                tracing::info!("job {id}: held: {reason}");
+                self.emit_job(id);
+            }
+            return;
+        }
+        if self.ledger.set_held(id, None) {
+            self.emit_job(id);
+        }
         let Ok(moved) = self.step(id, Step::Send) else {
             return;
         };
@@ -949,6 +1100,25 @@ impl Worker {
                 self.emit_job(local_id);
             }
             Internal::Estimated { seq, cost } => self.emit(Event::Estimate { seq, cost }),
+            Internal::Quoted { local_id, cost } => {
+                self.quoting.remove(&local_id);
+                match cost {
+                    Ok(cost) => {
+                        self.record(Record::Quoted { local_id, cost }, true);
+                        self.drain_queue();
+                    }
+                    Err(e) => {
+                        // Held until a quote comes: tried again with the queue's next look.
+                        let hold = super::Hold {
+                            reason: format!("spend cap: its cost is not known yet ({e})"),
+                            cap: None,
+                        };
+                        if self.ledger.set_held(local_id, Some(hold)) {
+                            self.emit_job(local_id);
+                        }
+                    }
+                }
+            }
             Internal::FileProgress { seq, sent, total } => {
                 self.emit(Event::UploadProgress { seq, sent, total });
             }
@@ -1224,6 +1394,8 @@ impl Worker {
             && self.file_uploads == 0
             && self.ledger.jobs().values().all(|j| {
                 j.is_settled(self.config.auto_download)
+                    // Held by a cap: nothing happens to it until a person raises the cap.
+                    || j.held.as_ref().is_some_and(|h| h.cap.is_some())
                     || self.phases.get(j.local_id) == Some(&Phase::Unresolved)
                     || j.trouble.as_ref().is_some_and(|t| t.gave_up)
                     || (j.succeeded()
@@ -1261,4 +1433,12 @@ fn passing(err: &ApiError) -> bool {
     // A refused download (not the asset) is not fetched again by itself: that would only
     // fetch the same wrong thing; a refresh or the next start tries again.
     err.is_transient() || matches!(err, ApiError::Download { .. } | ApiError::Decode { .. })
+}
+
+/// A hold for a ledger that cannot be read: nothing is sent past a cap it cannot check.
+fn unreadable(e: &super::LedgerError) -> super::Hold {
+    super::Hold {
+        reason: format!("spend cap: cannot read the ledger: {e}"),
+        cap: None,
+    }
 }

@@ -177,6 +177,8 @@ async fn quote(
 /// How `batch` sends.
 pub struct Send {
     pub yes: bool,
+    /// The most this batch may spend, enforced by the engine before every POST.
+    pub max_cost: Option<f64>,
     pub out: Option<std::path::PathBuf>,
     pub wait: bool,
     pub json: bool,
@@ -254,6 +256,9 @@ pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
         .filter(|e| !known.contains_key(&e.index))
         .collect();
 
+    // What each request was quoted: the engine counts it against the caps until the
+    // request's own cost is known.
+    let mut quoted: HashMap<usize, f64> = HashMap::new();
     if !fresh.is_empty() {
         // The plan of what is left to send, confirmed before anything is.
         let distinct = distinct_requests(&fresh);
@@ -263,7 +268,10 @@ pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
         for (expanded, which) in fresh.iter().zip(&distinct.of) {
             let q = &quotes[*which];
             match q {
-                Ok(cost) => total += cost,
+                Ok(cost) => {
+                    total += cost;
+                    quoted.insert(expanded.index, *cost);
+                }
                 Err(_) => unknown += 1,
             }
             eprintln!("{}", line(expanded, q));
@@ -320,7 +328,16 @@ pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
                 name: name.clone(),
                 index: expanded.index,
                 row: expanded.row,
+                max_cost: how.max_cost,
             })),
+            quote: quoted.get(&expanded.index).copied(),
+        });
+    }
+    if how.max_cost.is_some() && !known.is_empty() {
+        // A cap given again applies to the whole batch: raised, it releases what it held.
+        let _ = engine.commands.send(Command::BatchCap {
+            name: name.clone(),
+            max: how.max_cost,
         });
     }
     let mut jobs: std::collections::BTreeMap<crate::engine::LocalId, crate::engine::JobRecord> =
@@ -329,14 +346,17 @@ pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
         path: out.join("manifest.jsonl"),
     };
     let mut written = std::time::Instant::now();
+    let day_cap = session.engine_config(None).max_spend_per_day;
     let tty = std::io::stderr().is_terminal();
     let outcome: Result<(), CliError> = loop {
         let sent = ids.iter().all(Option::is_some);
+        // Settled, or held by a cap (as the engine said since this run's caps reached it):
+        // nothing more happens to it without a person.
         let done = sent
             && requests.iter().all(|e| {
                 ids[e.index]
                     .and_then(|id| jobs.get(&id))
-                    .is_some_and(settled)
+                    .is_some_and(|j| settled(j) || held_now(j, how.max_cost, day_cap))
             });
         if done || (sent && !how.wait) {
             break Ok(());
@@ -420,13 +440,40 @@ pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
         .iter()
         .filter_map(|id| id.and_then(|id| jobs.get(&id)))
         .collect();
+    let holding = ours.iter().filter(|j| held(j)).count();
+    if holding > 0 {
+        eprintln!(
+            "{holding} held by a spend cap: `kling-tui batch {} --max-cost CU` with a higher \
+             cap (or a higher max_spend_per_day) sends them",
+            sanitize(&file.display().to_string())
+        );
+    }
     Ok(if ours.iter().all(|j| j.fully_downloaded()) {
         exit::OK
     } else if ours.iter().any(|j| j.is_final() && !j.succeeded()) {
         exit::JOB_FAILED
+    } else if holding > 0 {
+        exit::HELD
     } else {
         exit::API
     })
+}
+
+/// Held by a spend cap: waits for the cap to be raised.
+fn held(job: &crate::engine::JobRecord) -> bool {
+    job.held.is_some() && job.submission == crate::engine::Submission::Queued
+}
+
+/// Held by a cap this run knows to be in effect: the batch's (as given now, else as
+/// recorded) or the day's. A hold by a cap since changed is not the last word.
+fn held_now(job: &crate::engine::JobRecord, batch_cap: Option<f64>, day_cap: Option<f64>) -> bool {
+    let batch_cap = batch_cap.or_else(|| job.batch.as_ref().and_then(|b| b.max_cost));
+    held(job)
+        && job
+            .held
+            .as_ref()
+            .and_then(|h| h.cap)
+            .is_some_and(|cap| Some(cap) == batch_cap || Some(cap) == day_cap)
 }
 
 /// Nothing more will happen to it by itself.
@@ -480,15 +527,16 @@ fn progress(
         .iter()
         .filter(|j| j.is_final() && !j.succeeded())
         .count();
+    let holding = ours.iter().filter(|j| held(j)).count();
     let spent: f64 = ours
         .iter()
         .filter(|j| j.succeeded() || !j.is_final())
         .filter_map(|j| j.cost)
         .sum();
     format!(
-        "done {done}/{}  failed {failed}  running {}  spent {} CU",
+        "done {done}/{}  failed {failed}  held {holding}  running {}  spent {} CU",
         requests.len(),
-        ours.len() - done - failed,
+        ours.len() - done - failed - holding,
         crate::units::format_units(spent)
     )
 }

@@ -25,6 +25,8 @@ pub mod exit {
     pub const INVALID: i32 = 2;
     pub const API: i32 = 3;
     pub const JOB_FAILED: i32 = 4;
+    /// Requests are held by a spend cap.
+    pub const HELD: i32 = 5;
     pub const INTERRUPTED: i32 = 130;
 }
 
@@ -85,10 +87,12 @@ pub async fn run(cli: Cli) -> i32 {
             out,
             no_wait,
             json,
+            max_cost,
             ..
         }) => {
             let how = batch::Send {
                 yes: *yes,
+                max_cost: *max_cost,
                 out: out.clone(),
                 wait: !*no_wait,
                 json: *json,

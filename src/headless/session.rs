@@ -7,7 +7,7 @@ use crate::api::{ClientOptions, Credentials, DEFAULT_API_URL, ScenarioClient, pa
 use crate::cli::Cli;
 use crate::config::{self, ConfigError, ConfigFile, Dirs};
 use crate::daemon::{self, EngineStatus, Reach};
-use crate::engine::{self, EngineConfig, EngineHandle, Ledger};
+use crate::engine::{self, Command, EngineConfig, EngineHandle, Ledger};
 use crate::sim::{self, SimConfig, SimHandle};
 
 use super::CliError;
@@ -184,9 +184,12 @@ impl Session {
             let ledger = self.open_ledger()?;
             return Ok((engine::start(self.options.clone(), ledger, config)?, None));
         }
+        let cap = config.max_spend_per_day;
         let attached = daemon::attach(self.reach(&config))
             .await
             .map_err(|e| CliError::Local(e.to_string()))?;
+        // A running engine takes this config's cap: raised or lowered, it applies from now.
+        let _ = attached.handle.commands.send(Command::DailyCap(cap));
         Ok((attached.handle, Some(attached.status)))
     }
 
@@ -209,6 +212,7 @@ impl Session {
             engine.max_downloads = c.max_downloads.unwrap_or(engine.max_downloads);
             engine.requests_per_second =
                 c.requests_per_second.unwrap_or(engine.requests_per_second);
+            engine.max_spend_per_day = c.max_spend_per_day;
         }
         if let Some(rate) = self.requests_per_second {
             engine.requests_per_second = rate;

@@ -56,6 +56,7 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
         request,
         download_dir,
         batch: None,
+        quote: None,
     });
 
     let mut ours: Option<LocalId> = None;
@@ -159,7 +160,20 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
             Submission::Rejected { reason } => {
                 break Err(CliError::Local(format!("not submitted: {reason}")));
             }
-            Submission::Queued if !wait => {
+            Submission::Queued if job.held.as_ref().is_some_and(|h| h.cap.is_some()) => {
+                JobReport::from_record(&job).print(args.json);
+                let reason = job
+                    .held
+                    .as_ref()
+                    .map(|h| h.reason.clone())
+                    .unwrap_or_default();
+                eprintln!(
+                    "held: {reason}: it is in the ledger and is sent, in order, once \
+                     max_spend_per_day allows it (raise it in config.toml, then any command)"
+                );
+                break Ok(exit::HELD);
+            }
+            Submission::Queued if !wait && job.held.is_none() => {
                 JobReport::from_record(&job).print(args.json);
                 eprintln!(
                     "queued locally: the team is at its concurrency ceiling; the engine sends \

@@ -149,9 +149,15 @@ fn println_flush(line: &str) {
 /// unconfirmed, was refused, could not be downloaded, or was given up on, else 0.
 fn summary(jobs: &BTreeMap<LocalId, JobRecord>, auto_download: bool) -> i32 {
     let mut code = exit::OK;
-    let (mut ok, mut failed, mut trouble) = (0, 0, 0);
+    let (mut ok, mut failed, mut trouble, mut held) = (0, 0, 0, 0);
     for job in jobs.values() {
         match &job.submission {
+            Submission::Queued if job.held.as_ref().is_some_and(|h| h.cap.is_some()) => {
+                held += 1;
+                if code == exit::OK {
+                    code = exit::HELD;
+                }
+            }
             Submission::Accepted if job.succeeded() => {
                 if auto_download && !job.fully_downloaded() {
                     trouble += 1;
@@ -170,8 +176,12 @@ fn summary(jobs: &BTreeMap<LocalId, JobRecord>, auto_download: bool) -> i32 {
             }
         }
     }
+    let held = match held {
+        0 => String::new(),
+        n => format!(", {n} held by a spend cap"),
+    };
     eprintln!(
-        "{} jobs: {ok} done, {failed} failed or canceled, {trouble} need attention",
+        "{} jobs: {ok} done, {failed} failed or canceled, {trouble} need attention{held}",
         jobs.len()
     );
     code

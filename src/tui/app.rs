@@ -80,6 +80,8 @@ pub struct History {
 
 /// What the runner must do for the app.
 #[derive(Debug, Clone, PartialEq)]
+// A few effects live for one key press each: boxing the command would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Effect {
     Engine(Command),
     /// The parameters changed: ask for a cost estimate once typing pauses.
@@ -687,6 +689,7 @@ impl App {
                 request,
                 download_dir: self.download_dir.clone(),
                 batch: None,
+                quote: None,
             }));
             self.say("submitted");
         } else {

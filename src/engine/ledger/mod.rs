@@ -376,6 +376,43 @@ impl Ledger {
         }
     }
 
+    /// Why a job is held and not sent (a spend cap), in memory only; tells whether that
+    /// changed anything.
+    pub fn set_held(&mut self, id: LocalId, held: Option<super::job::Hold>) -> bool {
+        match self.jobs.get_mut(&id) {
+            Some(job) if job.held != held => {
+                job.held = held;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// What counts against a spend cap: the cost of every job the server took or may have
+    /// taken (its quote while its cost is not known), failed and canceled ones left out (they
+    /// are refunded); made since `since` (RFC 3339), of batch `batch`, where given; job `but`
+    /// (the one being weighed, recorded as on its way) left out.
+    pub fn committed_spend(
+        &self,
+        since: Option<&str>,
+        batch: Option<&str>,
+        but: LocalId,
+    ) -> Result<f64, LedgerError> {
+        let but = i64::try_from(but).unwrap_or(i64::MAX);
+        self.conn
+            .query_row(
+                "SELECT COALESCE(SUM(COALESCE(cost, quote)), 0) FROM jobs
+                 WHERE phase IN ('sending', 'accepted', 'unconfirmed')
+                   AND (status IS NULL OR status NOT IN ('failure', 'canceled'))
+                   AND (?1 IS NULL OR created_at >= ?1)
+                   AND (?2 IS NULL OR batch = ?2)
+                   AND local_id != ?3",
+                rusqlite::params![since, batch, but],
+                |r| r.get(0),
+            )
+            .map_err(|e| sql_err(&self.path(), e))
+    }
+
     /// Records a new intent, durably, and returns its local id. Must precede the POST.
     pub fn record_intent(
         &mut self,
@@ -448,8 +485,10 @@ impl Ledger {
         tx.commit().map_err(|e| sql_err(&path, e))?;
         match changed.remove(&id) {
             Some(mut job) => {
-                // What this session knows of failing polls is not stored; keep it.
-                job.trouble = self.jobs.get(&id).and_then(|j| j.trouble.clone());
+                // What this session knows of failing polls and holds is not stored; keep it.
+                let before = self.jobs.get(&id);
+                job.trouble = before.and_then(|j| j.trouble.clone());
+                job.held = before.and_then(|j| j.held.clone());
                 self.jobs.insert(id, job);
             }
             None => {

@@ -49,9 +49,9 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
         "INSERT INTO jobs (local_id, created_at, request, prompt, mode, duration, phase,
                            phase_reason, server_id, status, progress, cost, error, hint,
                            upload_total, updated_at, damage, settled, download_dir, client_token,
-                           batch, batch_index, batch_row)
+                           batch, batch_index, batch_row, quote, batch_max_cost)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21, ?22, ?23)
+                 ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
          ON CONFLICT (local_id) DO UPDATE SET
             created_at = excluded.created_at, request = excluded.request,
             prompt = excluded.prompt, mode = excluded.mode, duration = excluded.duration,
@@ -62,7 +62,8 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
             updated_at = excluded.updated_at, damage = excluded.damage,
             settled = excluded.settled, download_dir = excluded.download_dir,
             client_token = excluded.client_token, batch = excluded.batch,
-            batch_index = excluded.batch_index, batch_row = excluded.batch_row",
+            batch_index = excluded.batch_index, batch_row = excluded.batch_row,
+            quote = excluded.quote, batch_max_cost = excluded.batch_max_cost",
         params![
             id,
             job.created_at,
@@ -89,6 +90,8 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
             job.batch.as_ref().map(|b| b.name.clone()),
             job.batch.as_ref().map(|b| b.index as i64),
             job.batch.as_ref().map(|b| b.row as i64),
+            job.quote,
+            job.batch.as_ref().and_then(|b| b.max_cost),
         ],
     )?;
     tx.execute("DELETE FROM status_history WHERE local_id = ?1", [id])?;
@@ -124,7 +127,7 @@ pub(super) fn delete(tx: &Transaction<'_>, id: LocalId) -> rusqlite::Result<()> 
 
 const COLUMNS: &str = "local_id, created_at, request, prompt, phase, phase_reason, server_id,
     status, progress, cost, error, hint, upload_total, damage, download_dir, client_token, batch,
-    batch_index, batch_row";
+    batch_index, batch_row, quote, batch_max_cost";
 
 fn job_from(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
     let id: i64 = row.get(0)?;
@@ -147,21 +150,20 @@ fn job_from(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
     job.download_dir = row.get::<_, Option<String>>(14)?.map(PathBuf::from);
     job.token = row.get(15)?;
     let batch: Option<String> = row.get(16)?;
+    let place = |at: usize| -> usize {
+        row.get::<_, Option<i64>>(at)
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+            .max(0) as usize
+    };
     job.batch = batch.map(|name| super::super::job::BatchTag {
         name,
-        index: row
-            .get::<_, Option<i64>>(17)
-            .ok()
-            .flatten()
-            .unwrap_or(0)
-            .max(0) as usize,
-        row: row
-            .get::<_, Option<i64>>(18)
-            .ok()
-            .flatten()
-            .unwrap_or(0)
-            .max(0) as usize,
+        index: place(17),
+        row: place(18),
+        max_cost: row.get::<_, Option<f64>>(20).ok().flatten(),
     });
+    job.quote = row.get(19)?;
     Ok(job)
 }
 

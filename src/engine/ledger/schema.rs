@@ -88,6 +88,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN batch_index INTEGER;
     ALTER TABLE jobs ADD COLUMN batch_row INTEGER;
     CREATE INDEX jobs_by_batch ON jobs(batch, batch_index) WHERE batch IS NOT NULL;",
+    // 7: spend caps: what a dry run quoted for a job before it was sent, and its batch's cap.
+    "ALTER TABLE jobs ADD COLUMN quote REAL;
+    ALTER TABLE jobs ADD COLUMN batch_max_cost REAL;",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -320,6 +320,7 @@ fn a_jobs_batch_and_place_are_kept_and_queried() {
         name: "shots".into(),
         index: 7,
         row: 3,
+        max_cost: Some(300.0),
     };
     let id = l
         .record_intent(
