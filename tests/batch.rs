@@ -378,3 +378,29 @@ fn a_single_submit_past_max_spend_per_day_is_held_and_not_sent() {
     assert_eq!(sim.stats().generate_posts, 2);
     stop_engine(&sim, home.path());
 }
+
+#[test]
+fn a_local_reference_file_named_by_every_request_is_uploaded_once() {
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 600.0,
+        concurrency_limit: 100,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    common::png(home.path(), "frame.png", 640, 640);
+    let file = batch_file(
+        home.path(),
+        "framed.jsonl",
+        "{\"prompt\": \"from the frame, {dawn|noon|dusk|night}\", \"startImage\": \"frame.png\", \"mode\": \"standard\"}\n",
+    );
+    let (code, stderr) = run_batch(&sim, home.path(), &file, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let stats = sim.stats();
+    assert_eq!(stats.generate_posts, 4);
+    assert_eq!(
+        stats.asset_uploads + stats.uploads_created,
+        1,
+        "the frame was uploaded more than once"
+    );
+    stop_engine(&sim, home.path());
+}

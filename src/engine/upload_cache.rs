@@ -184,6 +184,20 @@ impl std::fmt::Display for UploadError {
     }
 }
 
+/// The lock of one content's upload, shared by every task of this process that wants it.
+fn in_flight(key: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static SLOTS: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+    let mut slots = SLOTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    // Slots nobody holds any more go: one per content being uploaded, not per content seen.
+    slots.retain(|_, slot| Arc::strong_count(slot) > 1);
+    slots.entry(key.to_string()).or_default().clone()
+}
+
 /// One local file to an asset id: checked, then found in the cache or uploaded (and recorded).
 /// Returns the id and whether the cache had it.
 pub async fn upload_with_cache(
@@ -203,6 +217,15 @@ pub async fn upload_with_cache(
         .map_err(|e| UploadError::Failed(format!("{shown}: cannot read it: {e}")))?;
     let project = client.project_id().map(str::to_string);
     let lock = || cache.lock().unwrap_or_else(|p| p.into_inner());
+    let hit = lock().get(&hash, project.as_deref()).map(|c| c.asset_id);
+    if let Some(asset_id) = hit {
+        return Ok((asset_id, true));
+    }
+    // One upload of a content at a time: requests that name the same file at once (a
+    // batch's) wait for the first and reuse its asset.
+    let key = format!("{}\0{hash}", project.as_deref().unwrap_or(""));
+    let slot = in_flight(&key);
+    let _turn = slot.lock().await;
     let hit = lock().get(&hash, project.as_deref()).map(|c| c.asset_id);
     if let Some(asset_id) = hit {
         return Ok((asset_id, true));
