@@ -263,6 +263,9 @@ pub struct JobsArgs {
     /// At most this many, the newest.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Only the jobs of this batch (the name of its file, without the extension).
+    #[arg(long, value_name = "NAME")]
+    pub batch: Option<String>,
     /// One JSON object per job on stdout.
     #[arg(long)]
     pub json: bool,

@@ -301,6 +301,18 @@ fn a_cap_that_fits_three_of_five_holds_two_and_raising_it_sends_exactly_those() 
         );
     }
     assert!(lines[3]["jobId"].is_null());
+    // The ledger lists the batch's jobs, held ones included.
+    let listed = against(&sim, home.path())
+        .args(["jobs", "--batch", "five", "--json"])
+        .assert()
+        .success();
+    let listed = json_lines(&listed.get_output().stdout);
+    assert_eq!(listed.len(), 5, "{listed:?}");
+    let held = listed
+        .iter()
+        .filter(|j| j["status"] == "queued-locally")
+        .count();
+    assert_eq!(held, 2, "{listed:?}");
 
     // Raised: the two held are sent, in order, and nothing else.
     let (code, stderr) = run_batch(&sim, home.path(), &file, &["--max-cost", "250"]);

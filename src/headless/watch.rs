@@ -194,6 +194,7 @@ pub async fn jobs(cli: &Cli, args: &JobsArgs) -> Result<i32, CliError> {
         since: args.since,
         search: args.search.clone(),
         limit: args.limit,
+        batch: args.batch.clone(),
         ..JobQuery::default()
     };
     let json = args.json;
