@@ -1390,17 +1390,18 @@ impl Worker {
 
     /// Emits [`Event::Settled`] each time everything comes to rest.
     fn check_settled(&mut self) {
-        let settled = !self.phases.busy()
-            && self.file_uploads == 0
-            && self.ledger.jobs().values().all(|j| {
-                j.is_settled(self.config.auto_download)
+        // The jobs first: with any running, that answers at the first one, where the phases'
+        // look goes through every job, after every turn of the loop.
+        let settled = self.ledger.jobs().values().all(|j| {
+            j.is_settled(self.config.auto_download)
                     // Held by a cap: nothing happens to it until a person raises the cap.
                     || j.held.as_ref().is_some_and(|h| h.cap.is_some())
                     || self.phases.get(j.local_id) == Some(&Phase::Unresolved)
                     || j.trouble.as_ref().is_some_and(|t| t.gave_up)
                     || (j.succeeded()
                         && j.downloads.iter().all(|d| d.is_done() || d.error.is_some()))
-            });
+        }) && self.file_uploads == 0
+            && !self.phases.busy();
         if settled && self.settled != Some(true) {
             self.emit(Event::Settled);
         } else if !settled && self.settled != Some(false) {

@@ -45,7 +45,9 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
     let request = serde_json::to_string(&job.request)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     let mode = job.request.mode.to_string();
-    tx.execute(
+    // Cached: a job's row is written at every change, and parsing the statement each time
+    // was a measurable part of the engine's idle cost.
+    tx.prepare_cached(
         "INSERT INTO jobs (local_id, created_at, request, prompt, mode, duration, phase,
                            phase_reason, server_id, status, progress, cost, error, hint,
                            upload_total, updated_at, damage, settled, download_dir, client_token,
@@ -64,44 +66,46 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
             client_token = excluded.client_token, batch = excluded.batch,
             batch_index = excluded.batch_index, batch_row = excluded.batch_row,
             quote = excluded.quote, batch_max_cost = excluded.batch_max_cost",
-        params![
-            id,
-            job.created_at,
-            request,
-            job.request.prompt,
-            mode,
-            job.request.duration,
-            phase,
-            reason,
-            job.job_id,
-            job.status.as_ref().map(JobStatus::as_str),
-            job.progress,
-            job.cost,
-            job.error,
-            job.hint,
-            job.upload_total as i64,
-            jiff::Timestamp::now().to_string(),
-            job.damage,
-            job.is_settled(true),
-            job.download_dir
-                .as_ref()
-                .map(|p| p.to_string_lossy().into_owned()),
-            job.token,
-            job.batch.as_ref().map(|b| b.name.clone()),
-            job.batch.as_ref().map(|b| b.index as i64),
-            job.batch.as_ref().map(|b| b.row as i64),
-            job.quote,
-            job.batch.as_ref().and_then(|b| b.max_cost),
-        ],
-    )?;
-    tx.execute("DELETE FROM status_history WHERE local_id = ?1", [id])?;
+    )?
+    .execute(params![
+        id,
+        job.created_at,
+        request,
+        job.request.prompt,
+        mode,
+        job.request.duration,
+        phase,
+        reason,
+        job.job_id,
+        job.status.as_ref().map(JobStatus::as_str),
+        job.progress,
+        job.cost,
+        job.error,
+        job.hint,
+        job.upload_total as i64,
+        jiff::Timestamp::now().to_string(),
+        job.damage,
+        job.is_settled(true),
+        job.download_dir
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned()),
+        job.token,
+        job.batch.as_ref().map(|b| b.name.clone()),
+        job.batch.as_ref().map(|b| b.index as i64),
+        job.batch.as_ref().map(|b| b.row as i64),
+        job.quote,
+        job.batch.as_ref().and_then(|b| b.max_cost),
+    ])?;
+    tx.prepare_cached("DELETE FROM status_history WHERE local_id = ?1")?
+        .execute([id])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO status_history (local_id, seq, date, status) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for (seq, change) in job.history.iter().enumerate() {
         insert.execute(params![id, seq as i64, change.date, change.status.as_str()])?;
     }
-    tx.execute("DELETE FROM downloads WHERE local_id = ?1", [id])?;
+    tx.prepare_cached("DELETE FROM downloads WHERE local_id = ?1")?
+        .execute([id])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO downloads (local_id, idx, asset_id, file, size, placing, error)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
