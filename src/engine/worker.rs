@@ -528,12 +528,7 @@ impl Worker {
                 let client = self.client.clone();
                 let tx = self.internal_tx.clone();
                 tokio::spawn(async move {
-                    let cost = match client.dry_run(&request).await {
-                        Ok(answer) => answer
-                            .creative_units_cost
-                            .ok_or_else(|| "the server gave no cost".to_string()),
-                        Err(e) => Err(sanitize(&e.to_string())),
-                    };
+                    let cost = dry_run_cost(&client, &request).await;
                     let _ = tx.send(Internal::Estimated { seq, cost });
                 });
             }
@@ -771,12 +766,7 @@ impl Worker {
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
-            let cost = match client.dry_run(&request).await {
-                Ok(answer) => answer
-                    .creative_units_cost
-                    .ok_or_else(|| "the server gave no cost".to_string()),
-                Err(e) => Err(sanitize(&e.to_string())),
-            };
+            let cost = dry_run_cost(&client, &request).await;
             let _ = tx.send(Internal::Quoted { local_id: id, cost });
         });
     }
@@ -1441,5 +1431,18 @@ fn unreadable(e: &super::LedgerError) -> super::Hold {
     super::Hold {
         reason: format!("spend cap: cannot read the ledger: {e}"),
         cap: None,
+    }
+}
+
+/// What a free dry run says `request` costs, or why there is no figure.
+async fn dry_run_cost(
+    client: &ScenarioClient,
+    request: &crate::kling::KlingRequest,
+) -> Result<f64, String> {
+    match client.dry_run(request).await {
+        Ok(answer) => answer
+            .creative_units_cost
+            .ok_or_else(|| "the server gave no cost".to_string()),
+        Err(e) => Err(sanitize(&e.to_string())),
     }
 }
