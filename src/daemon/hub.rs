@@ -121,85 +121,36 @@ impl Hub {
 
     /// A client's command, its question numbers made the engine's own so that the answer
     /// finds its way back.
-    pub(super) fn route(&self, client: u64, command: Command) -> Command {
+    pub(super) fn route(&self, client: u64, mut command: Command) -> Command {
         let mut state = self.lock();
-        let own = |state: &mut State, seq: u64| {
+        if command == Command::Refresh {
+            // A refresh releases a halt: clients attaching later must not see it.
+            state.halted = None;
+        }
+        if let Some(seq) = command.seq_mut() {
             state.next_route += 1;
             let route = state.next_route;
-            state.routes.insert(route, (client, seq));
-            route
-        };
-        match command {
-            Command::Submit {
-                seq,
-                token,
-                request,
-                download_dir,
-                batch,
-                quote,
-            } => Command::Submit {
-                seq: own(&mut state, seq),
-                token,
-                request,
-                download_dir,
-                batch,
-                quote,
-            },
-            Command::Estimate { seq, request } => Command::Estimate {
-                seq: own(&mut state, seq),
-                request,
-            },
-            Command::Upload { seq, file, role } => Command::Upload {
-                seq: own(&mut state, seq),
-                file,
-                role,
-            },
-            Command::History {
-                seq,
-                search,
-                order,
-                offset,
-                limit,
-            } => Command::History {
-                seq: own(&mut state, seq),
-                search,
-                order,
-                offset,
-                limit,
-            },
-            Command::Refresh => {
-                // A refresh releases a halt: clients attaching later must not see it.
-                state.halted = None;
-                Command::Refresh
-            }
-            other => other,
+            state.routes.insert(route, (client, *seq));
+            *seq = route;
         }
+        command
     }
 
     /// One event from the engine: an answer goes to the client that asked, anything else
     /// updates the mirror and goes to everyone.
-    pub(super) fn publish(&self, event: Event) {
+    pub(super) fn publish(&self, mut event: Event) {
         let mut state = self.lock();
-        let answer = match &event {
-            Event::Estimate { seq, .. }
-            | Event::History { seq, .. }
-            | Event::Submitted { seq, .. }
-            | Event::NotSubmitted { seq, .. }
-            | Event::UploadDone { seq, .. } => Some((*seq, true)),
-            // More words on the same question follow.
-            Event::UploadProgress { seq, .. } => Some((*seq, false)),
-            _ => None,
-        };
-        if let Some((route, last)) = answer {
+        if let Some((seq, last)) = event.answer_mut() {
+            // More words on the same question may follow: the route stays until the last.
             let found = if last {
-                state.routes.remove(&route)
+                state.routes.remove(seq)
             } else {
-                state.routes.get(&route).copied()
+                state.routes.get(seq).copied()
             };
-            let Some((client, seq)) = found else {
+            let Some((client, theirs)) = found else {
                 return;
             };
-            let event = with_seq(event, seq);
+            *seq = theirs;
             if let Some(tx) = state.clients.get(&client) {
                 let _ = tx.send(encode(&ServerMsg::Event { seq: 0, event }));
             }
@@ -256,18 +207,6 @@ fn snapshot_of(state: &State) -> (u64, Bytes) {
         at_rest: state.at_rest,
     };
     (state.seq, encode(&message))
-}
-
-fn with_seq(event: Event, seq: u64) -> Event {
-    match event {
-        Event::Estimate { cost, .. } => Event::Estimate { seq, cost },
-        Event::History { jobs, total, .. } => Event::History { seq, jobs, total },
-        Event::Submitted { local_id, .. } => Event::Submitted { seq, local_id },
-        Event::NotSubmitted { message, .. } => Event::NotSubmitted { seq, message },
-        Event::UploadProgress { sent, total, .. } => Event::UploadProgress { seq, sent, total },
-        Event::UploadDone { result, .. } => Event::UploadDone { seq, result },
-        other => other,
-    }
 }
 
 #[cfg(test)]

@@ -190,129 +190,44 @@ impl Link {
 
     /// Numbers a question or submission of the client's in the link's own sequence (and gives
     /// a submission its token), so its answer can be matched after a reconnection.
-    fn track(&mut self, command: Command) -> Command {
-        let mut own = |seq: u64| {
-            self.next_seq += 1;
-            (self.next_seq, seq)
-        };
-        let (tracked, client_seq, command) = match command {
+    fn track(&mut self, mut command: Command) -> Command {
+        // Paths mean what they meant here: the engine works in a folder of its own.
+        match &mut command {
             Command::Submit {
-                seq,
                 token,
                 request,
                 download_dir,
-                batch,
-                quote,
+                ..
             } => {
-                let (mine, theirs) = own(seq);
-                let token = token.or_else(|| Some(format!("{:032x}", rand::random::<u128>())));
-                // Paths mean what they meant here: the engine works in a folder of its own.
-                (
-                    mine,
-                    theirs,
-                    Command::Submit {
-                        seq: mine,
-                        token,
-                        request: crate::engine::with_absolute_files(request),
-                        download_dir: download_dir.map(absolute),
-                        batch,
-                        quote,
-                    },
-                )
+                token.get_or_insert_with(|| format!("{:032x}", rand::random::<u128>()));
+                *request = crate::engine::with_absolute_files(std::mem::take(request));
+                *download_dir = download_dir.take().map(absolute);
             }
-            Command::Estimate { seq, request } => {
-                let (mine, theirs) = own(seq);
-                (mine, theirs, Command::Estimate { seq: mine, request })
-            }
-            Command::Upload { seq, file, role } => {
-                let (mine, theirs) = own(seq);
-                (
-                    mine,
-                    theirs,
-                    Command::Upload {
-                        seq: mine,
-                        file: absolute(file),
-                        role,
-                    },
-                )
-            }
-            Command::History {
-                seq,
-                search,
-                order,
-                offset,
-                limit,
-            } => {
-                let (mine, theirs) = own(seq);
-                (
-                    mine,
-                    theirs,
-                    Command::History {
-                        seq: mine,
-                        search,
-                        order,
-                        offset,
-                        limit,
-                    },
-                )
-            }
-            Command::Destination { local_id, dir } => {
-                return Command::Destination {
-                    local_id,
-                    dir: absolute(dir),
-                };
-            }
-            other => return other,
-        };
-        self.unanswered
-            .insert(tracked, (client_seq, command.clone()));
+            Command::Upload { file, .. } => *file = absolute(std::mem::take(file)),
+            Command::Destination { dir, .. } => *dir = absolute(std::mem::take(dir)),
+            _ => {}
+        }
+        if let Some(seq) = command.seq_mut() {
+            self.next_seq += 1;
+            let theirs = std::mem::replace(seq, self.next_seq);
+            self.unanswered
+                .insert(self.next_seq, (theirs, command.clone()));
+        }
         command
     }
 
     /// An answer, given back its client's number; `None` for one already answered.
-    fn answered(&mut self, event: Event) -> Option<Event> {
-        let seq = match &event {
-            Event::Estimate { seq, .. }
-            | Event::History { seq, .. }
-            | Event::Submitted { seq, .. }
-            | Event::NotSubmitted { seq, .. }
-            | Event::UploadDone { seq, .. } => *seq,
-            // Not the last word: the question stays open.
-            Event::UploadProgress { seq, sent, total } => {
-                let (client_seq, _) = self.unanswered.get(seq)?;
-                return Some(Event::UploadProgress {
-                    seq: *client_seq,
-                    sent: *sent,
-                    total: *total,
-                });
-            }
-            _ => return Some(event),
-        };
-        let (client_seq, _) = self.unanswered.remove(&seq)?;
-        Some(match event {
-            Event::Estimate { cost, .. } => Event::Estimate {
-                seq: client_seq,
-                cost,
-            },
-            Event::History { jobs, total, .. } => Event::History {
-                seq: client_seq,
-                jobs,
-                total,
-            },
-            Event::Submitted { local_id, .. } => Event::Submitted {
-                seq: client_seq,
-                local_id,
-            },
-            Event::NotSubmitted { message, .. } => Event::NotSubmitted {
-                seq: client_seq,
-                message,
-            },
-            Event::UploadDone { result, .. } => Event::UploadDone {
-                seq: client_seq,
-                result,
-            },
-            other => other,
-        })
+    fn answered(&mut self, mut event: Event) -> Option<Event> {
+        if let Some((seq, last)) = event.answer_mut() {
+            // Upload progress is not the last word: the question stays open until it is.
+            let theirs = if last {
+                self.unanswered.remove(seq)?.0
+            } else {
+                self.unanswered.get(seq)?.0
+            };
+            *seq = theirs;
+        }
+        Some(event)
     }
 }
 

@@ -161,6 +161,18 @@ pub enum Command {
 }
 
 impl Command {
+    /// The number of a command that is answered (by the event of the same number), for
+    /// whoever relays it to number it in its own sequence.
+    pub fn seq_mut(&mut self) -> Option<&mut u64> {
+        match self {
+            Command::Submit { seq, .. }
+            | Command::Estimate { seq, .. }
+            | Command::Upload { seq, .. }
+            | Command::History { seq, .. } => Some(seq),
+            _ => None,
+        }
+    }
+
     /// A submission whose answer nobody waits for, to the engine's download folder.
     pub fn submit(request: KlingRequest) -> Self {
         Command::Submit {
@@ -262,6 +274,22 @@ pub enum Event {
     /// Every job is final and, where it succeeded, downloaded (or its download failed and
     /// waits for a retry); nothing more will happen without a new command.
     Settled,
+}
+
+impl Event {
+    /// An answer's number (that of the command it answers), and whether it is the last word
+    /// on that command (upload progress is followed by more); `None` for everything else.
+    pub fn answer_mut(&mut self) -> Option<(&mut u64, bool)> {
+        match self {
+            Event::Estimate { seq, .. }
+            | Event::History { seq, .. }
+            | Event::Submitted { seq, .. }
+            | Event::NotSubmitted { seq, .. }
+            | Event::UploadDone { seq, .. } => Some((seq, true)),
+            Event::UploadProgress { seq, .. } => Some((seq, false)),
+            _ => None,
+        }
+    }
 }
 
 /// The two channels of a running engine: one in this process, or one reached over its socket.
