@@ -43,28 +43,28 @@ fn main() {
     std::process::exit(code);
 }
 
+/// The engine's logs go to its stderr, which is its log file, opened for it by the client
+/// that started it.
 fn init_engine_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    use tracing_subscriber::EnvFilter;
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
-    let filter =
-        EnvFilter::try_from_env("KLING_TUI_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(false)
-        .try_init()
-        .ok()?;
-    Some(guard)
+    log_to(tracing_appender::non_blocking(std::io::stderr()))
 }
 
 /// Logs go to a file in the data folder, never to stdout or stderr: the terminal belongs to
 /// the output and, later, to the full-screen app. `KLING_TUI_LOG` sets the filter.
 fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    use tracing_subscriber::EnvFilter;
     let dirs = Dirs::locate().ok()?;
     std::fs::create_dir_all(&dirs.data_dir).ok()?;
     let appender = tracing_appender::rolling::never(&dirs.data_dir, "kling-tui.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    log_to(tracing_appender::non_blocking(appender))
+}
+
+fn log_to(
+    (writer, guard): (
+        tracing_appender::non_blocking::NonBlocking,
+        tracing_appender::non_blocking::WorkerGuard,
+    ),
+) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_env("KLING_TUI_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
