@@ -27,7 +27,7 @@ pub use job::{
     BatchTag, DownloadRecord, Hold, JobRecord, LocalId, PollTrouble, Submission, is_local_file,
     local_files, with_absolute_files,
 };
-pub use ledger::{HistoryOrder, JobQuery, Ledger, LedgerError, Spend, SpendBy};
+pub use ledger::{BatchSummary, HistoryOrder, JobQuery, Ledger, LedgerError, Spend, SpendBy};
 pub use pacer::Pacer;
 
 /// A file that is now an asset.
@@ -156,6 +156,12 @@ pub enum Command {
         offset: usize,
         limit: usize,
     },
+    /// Today's spend against the daily cap, and where every batch stands; answered by
+    /// [`Event::Overview`] with the same `seq`.
+    Overview { seq: u64 },
+    /// Send again, as new paid submissions, the requests of batch `name` whose latest attempt
+    /// failed or was refused. The user's explicit, confirmed call.
+    RetryBatch { name: String },
     /// Stop: finish writing the ledger and end the event stream.
     Shutdown,
 }
@@ -168,7 +174,8 @@ impl Command {
             Command::Submit { seq, .. }
             | Command::Estimate { seq, .. }
             | Command::Upload { seq, .. }
-            | Command::History { seq, .. } => Some(seq),
+            | Command::History { seq, .. }
+            | Command::Overview { seq } => Some(seq),
             _ => None,
         }
     }
@@ -269,6 +276,11 @@ pub enum Event {
         /// until the client sends a command.
         stopped: bool,
     },
+    /// The answer to [`Command::Overview`].
+    Overview {
+        seq: u64,
+        overview: Overview,
+    },
     /// Work started again after [`Event::Settled`].
     Busy,
     /// Every job is final and, where it succeeded, downloaded (or its download failed and
@@ -285,11 +297,25 @@ impl Event {
             | Event::History { seq, .. }
             | Event::Submitted { seq, .. }
             | Event::NotSubmitted { seq, .. }
-            | Event::UploadDone { seq, .. } => Some((seq, true)),
+            | Event::UploadDone { seq, .. }
+            | Event::Overview { seq, .. } => Some((seq, true)),
             Event::UploadProgress { seq, .. } => Some((seq, false)),
             _ => None,
         }
     }
+}
+
+/// What was spent today against the cap, and where every batch stands.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Overview {
+    /// What counts against `max_spend_per_day` now: confirmed costs of today's jobs (UTC),
+    /// refunded ones left out, and quotes of those in flight.
+    pub today: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day_cap: Option<f64>,
+    #[serde(default)]
+    pub batches: Vec<BatchSummary>,
 }
 
 /// The two channels of a running engine: one in this process, or one reached over its socket.

@@ -589,8 +589,74 @@ impl Worker {
                 self.drain_queue();
                 self.emit_held(|j| j.batch.as_ref().is_some_and(|b| b.name == name));
             }
+            Command::Overview { seq } => {
+                let overview = self.overview();
+                self.emit(Event::Overview { seq, overview });
+            }
+            Command::RetryBatch { name } => self.retry_batch(&name),
             Command::Shutdown => {}
         }
+    }
+
+    /// Today's spend against the daily cap, and every batch with its held requests counted.
+    fn overview(&self) -> super::Overview {
+        let today = self
+            .ledger
+            .committed_spend(today_start().as_deref(), None, 0)
+            .unwrap_or_else(|e| {
+                tracing::warn!("cannot read today's spend: {e}");
+                0.0
+            });
+        let mut batches = self.ledger.batches(None).unwrap_or_else(|e| {
+            tracing::warn!("cannot read the batches: {e}");
+            Vec::new()
+        });
+        for job in self.ledger.jobs().values() {
+            if let (Some(_), Some(tag)) = (&job.held, &job.batch)
+                && let Some(summary) = batches.iter_mut().find(|b| b.name == tag.name)
+            {
+                summary.held += 1;
+            }
+        }
+        super::Overview {
+            today,
+            day_cap: self.config.max_spend_per_day,
+            batches,
+        }
+    }
+
+    /// Sends again, as new submissions in the batch's order, the requests of batch `name`
+    /// whose latest attempt failed. Each new one is named after the attempt it replaces, so
+    /// the command arriving twice (sent again over a new connection) sends each once.
+    fn retry_batch(&mut self, name: &str) {
+        let failed = match self.ledger.batch_failures(name) {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                self.error(None, format!("cannot read batch {}: {e}", sanitize(name)));
+                return;
+            }
+        };
+        if failed.is_empty() {
+            self.emit(Event::Notice {
+                message: format!("batch {}: no failed request to send again", sanitize(name)),
+            });
+            return;
+        }
+        let mut sent = 0;
+        for job in failed {
+            let token = format!("retry:{}", job.local_id);
+            let quote = job.quote.or(job.cost);
+            match self.submit(job.request, job.download_dir, Some(token), job.batch, quote) {
+                Ok(_) => sent += 1,
+                Err(message) => self.error(Some(job.local_id), sanitize(&message)),
+            }
+        }
+        self.emit(Event::Notice {
+            message: format!(
+                "batch {}: {sent} failed request(s) sent again",
+                sanitize(name)
+            ),
+        });
     }
 
     /// Checks, ledgers and starts one submission; why not, if it is refused.
@@ -707,12 +773,9 @@ impl Worker {
         };
         let units = crate::units::format_units;
         if let Some(cap) = day_cap {
-            let today = format!("{:.0}", jiff::Timestamp::now())
-                .get(..10)
-                .map(|day| format!("{day}T00:00:00Z"));
             let spent = self
                 .ledger
-                .committed_spend(today.as_deref(), None, id)
+                .committed_spend(today_start().as_deref(), None, id)
                 .map_err(|e| unreadable(&e))?;
             if spent + quote > cap + 1e-9 {
                 return Err(super::Hold {
@@ -1420,6 +1483,13 @@ enum Unmoved {
 
 /// A failure that may pass by itself (the network, the server, a link), as opposed to one on
 /// our side (a full disk, a refused file) that needs the user.
+/// The start of today (UTC), as the ledger writes times.
+fn today_start() -> Option<String> {
+    format!("{:.0}", jiff::Timestamp::now())
+        .get(..10)
+        .map(|day| format!("{day}T00:00:00Z"))
+}
+
 fn passing(err: &ApiError) -> bool {
     // A refused download (not the asset) is not fetched again by itself: that would only
     // fetch the same wrong thing; a refresh or the next start tries again.

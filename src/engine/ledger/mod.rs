@@ -12,7 +12,7 @@ mod query;
 mod rows;
 mod schema;
 
-pub use query::{HistoryOrder, JobQuery, Spend, SpendBy};
+pub use query::{BatchSummary, HistoryOrder, JobQuery, Spend, SpendBy};
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -198,6 +198,16 @@ impl Ledger {
         query::spend(&conn, since, by).map_err(|e| sql_err(&dir.join(FILE_NAME), e))
     }
 
+    /// Where every batch (or the one named) stands, newest first, read without locking or
+    /// writing.
+    pub fn batch_summaries(
+        dir: &Path,
+        name: Option<&str>,
+    ) -> Result<Vec<BatchSummary>, LedgerError> {
+        let conn = Self::reader_or_journal(dir)?;
+        query::batches(&conn, name).map_err(|e| sql_err(&dir.join(FILE_NAME), e))
+    }
+
     /// The ledger to read; before any, a 0.1 journal there (not taken over yet) read into a
     /// ledger in memory, so every query is the same SQL whichever holds the jobs.
     fn reader_or_journal(dir: &Path) -> Result<Connection, LedgerError> {
@@ -358,6 +368,27 @@ impl Ledger {
     ) -> Result<(Vec<JobRecord>, u64), LedgerError> {
         query::history(&self.conn, FINISHED, search, order, offset, limit)
             .map_err(|e| sql_err(&self.path(), e))
+    }
+
+    /// Where every batch (or the one named) stands, newest first.
+    pub fn batches(&self, name: Option<&str>) -> Result<Vec<BatchSummary>, LedgerError> {
+        query::batches(&self.conn, name).map_err(|e| sql_err(&self.path(), e))
+    }
+
+    /// The requests of batch `name` whose latest attempt failed or was refused, in order.
+    pub fn batch_failures(&self, name: &str) -> Result<Vec<JobRecord>, LedgerError> {
+        rows::load_where(
+            &self.conn,
+            "batch = ?1 AND (phase = 'rejected' OR status = 'failure')
+             AND local_id = (SELECT max(local_id) FROM jobs k
+                             WHERE k.batch = jobs.batch AND k.batch_index = jobs.batch_index)",
+            &[rusqlite::types::Value::Text(name.to_string())],
+        )
+        .map(|mut jobs| {
+            jobs.sort_by_key(|j| j.batch.as_ref().map_or(0, |b| b.index));
+            jobs
+        })
+        .map_err(|e| sql_err(&self.path(), e))
     }
 
     pub fn job(&self, id: LocalId) -> Option<&JobRecord> {

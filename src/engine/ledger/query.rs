@@ -147,7 +147,8 @@ pub(super) fn history(
     let mut filter = finished.to_string();
     let mut values: Vec<Value> = Vec::new();
     if let Some(text) = search.filter(|t| !t.is_empty()) {
-        filter.push_str(" AND prompt LIKE ? ESCAPE '\\'");
+        // The app's filter finds a batch by its name as well as a job by its prompt.
+        filter.push_str(" AND (prompt LIKE ?1 ESCAPE '\\' OR batch LIKE ?1 ESCAPE '\\')");
         values.push(Value::Text(format!("%{}%", like_escaped(text))));
     }
     let total: i64 = conn.query_row(
@@ -199,6 +200,67 @@ pub(super) fn spend(
             group: row.get(0)?,
             jobs: row.get::<_, i64>(1)?.max(0) as u64,
             creative_units: row.get(2)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Where one batch stands, counted over the latest job of each of its requests (a request
+/// sent again after a failure counts once, as its newest attempt).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchSummary {
+    pub name: String,
+    /// Requests of it in the ledger.
+    pub total: u64,
+    pub succeeded: u64,
+    /// Failed on the server or refused by it.
+    pub failed: u64,
+    pub canceled: u64,
+    /// Held by a spend cap: a fact of the engine's run, filled in by the engine.
+    #[serde(default)]
+    pub held: u64,
+    /// Confirmed costs of its jobs, refunded ones left out.
+    pub spent: f64,
+    /// The most it may spend (`--max-cost`), if capped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost: Option<f64>,
+    /// When its first request was recorded (RFC 3339).
+    pub created_at: String,
+}
+
+/// Every batch (or the one named), newest first.
+pub(super) fn batches(
+    conn: &Connection,
+    name: Option<&str>,
+) -> rusqlite::Result<Vec<BatchSummary>> {
+    let mut query = conn.prepare_cached(
+        "SELECT batch, count(*),
+                sum(status = 'success'),
+                sum(phase = 'rejected' OR status = 'failure'),
+                sum(status = 'canceled'),
+                COALESCE(sum(CASE WHEN COALESCE(status, '') NOT IN ('failure', 'canceled')
+                                  THEN cost END), 0),
+                max(batch_max_cost),
+                min(created_at)
+         FROM jobs j
+         WHERE batch IS NOT NULL AND (?1 IS NULL OR batch = ?1)
+           AND local_id = (SELECT max(local_id) FROM jobs k
+                           WHERE k.batch = j.batch AND k.batch_index = j.batch_index)
+         GROUP BY batch ORDER BY min(local_id) DESC",
+    )?;
+    let count = |n: Option<i64>| n.unwrap_or(0).max(0) as u64;
+    let rows = query.query_map([name], |row| {
+        Ok(BatchSummary {
+            name: row.get(0)?,
+            total: count(row.get(1)?),
+            succeeded: count(row.get(2)?),
+            failed: count(row.get(3)?),
+            canceled: count(row.get(4)?),
+            held: 0,
+            spent: row.get(5)?,
+            max_cost: row.get(6)?,
+            created_at: row.get(7)?,
         })
     })?;
     rows.collect()
