@@ -98,31 +98,8 @@ pub enum Command {
     /// Send a batch file: every request it expands to (`{a|b}` alternatives, fields given as
     /// arrays), checked whole, priced by free dry runs and confirmed first; the videos land in
     /// order in --out with a manifest. Run again, it resumes: nothing is sent twice.
-    Batch {
-        /// JSON Lines: one request a line, in the API's field names.
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-        /// Show the plan and its cost (identical requests quoted once); send nothing paid.
-        #[arg(long)]
-        plan: bool,
-        /// Send without asking (needed when stdin is not a terminal).
-        #[arg(long)]
-        yes: bool,
-        /// Where the videos and manifest.jsonl go (default: a folder named after FILE, beside
-        /// it).
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Return once every request is with the engine; `watch` follows them.
-        #[arg(long)]
-        no_wait: bool,
-        /// The most this batch may spend, in creative units: a request that would go over is
-        /// held, not sent (run again with a higher cap to release it).
-        #[arg(long, value_name = "CU")]
-        max_cost: Option<f64>,
-        /// The plan, or at the end the manifest, as JSON Lines on stdout.
-        #[arg(long)]
-        json: bool,
-    },
+    /// `batch status NAME` shows a batch; `batch retry NAME` sends its failed requests again.
+    Batch(BatchArgs),
     /// List the jobs in the journal (works while another kling-tui is running).
     Jobs(JobsArgs),
     /// Creative units spent: confirmed costs of the jobs the server took, failed (refunded)
@@ -272,6 +249,61 @@ pub struct JobsArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct BatchArgs {
+    #[command(subcommand)]
+    pub action: Option<BatchAction>,
+    /// JSON Lines: one request a line, in the API's field names (a file named like a
+    /// subcommand is written `./status`).
+    #[arg(value_name = "FILE", required = true)]
+    pub file: Option<PathBuf>,
+    /// Show the plan and its cost (identical requests quoted once); send nothing paid.
+    #[arg(long)]
+    pub plan: bool,
+    /// Send without asking (needed when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Where the videos and manifest.jsonl go (default: a folder named after FILE, beside
+    /// it).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Return once every request is with the engine; `watch --batch NAME` follows them.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// The most this batch may spend, in creative units: a request that would go over is
+    /// held, not sent (run again with a higher cap to release it).
+    #[arg(long, value_name = "CU")]
+    pub max_cost: Option<f64>,
+    /// The plan, or at the end the manifest, as JSON Lines on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BatchAction {
+    /// Where a batch stands: each request (line, job, status, cost, files) and the totals.
+    /// Exit 0 when every request succeeded and is on disk, 4 when some failed, 5 when some
+    /// are held by a spend cap, 3 while some still run.
+    Status {
+        /// The batch's name: its file's name without the extension.
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// One JSON object per request, as in manifest.jsonl.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send again, as new paid submissions, the requests of a batch whose latest attempt
+    /// failed or was refused.
+    Retry {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Send without asking (needed when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Args)]
 pub struct WatchArgs {
     /// Folder for the videos (default: download_dir from config.toml, else the current folder).
     #[arg(long, value_name = "DIR")]
@@ -279,6 +311,10 @@ pub struct WatchArgs {
     /// Do not download finished jobs.
     #[arg(long)]
     pub no_download: bool,
+    /// Follow only the jobs of this batch (the name of its file, without the extension), until
+    /// each is final and on disk or held by a spend cap.
+    #[arg(long, value_name = "NAME")]
+    pub batch: Option<String>,
     /// Seconds before a job's first status check, and after each change.
     #[arg(long, value_name = "SECONDS", value_parser = parse_interval)]
     pub poll_interval: Option<f64>,

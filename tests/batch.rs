@@ -416,3 +416,108 @@ fn a_local_reference_file_named_by_every_request_is_uploaded_once() {
     );
     stop_engine(&sim, home.path());
 }
+
+#[test]
+fn failed_requests_are_shown_by_batch_status_and_sent_again_by_retry_exactly_once() {
+    use kling_tui::sim::{Fault, Route};
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 600.0,
+        concurrency_limit: 100,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let file = batch_file(home.path(), "five.jsonl", &takes(5, "take"));
+    // The first two requests are refused by the server: nothing made, nothing charged.
+    sim.inject(Fault::ApiStatus {
+        route: Route::Generate,
+        status: 400,
+        count: 2,
+    });
+    let (code, stderr) = run_batch(&sim, home.path(), &file, &[]);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(stderr.contains("done 3/5  failed 2  held 0"), "{stderr}");
+    assert_eq!(sim.stats().jobs_created, 3);
+    let posts = sim.stats().generate_posts;
+
+    let status = against(&sim, home.path())
+        .args(["batch", "status", "five"])
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(4));
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert_eq!(stdout.lines().count(), 5, "{stdout}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.contains("rejected")).count(),
+        2,
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("batch five: done 3/5  failed 2  held 0"),
+        "{stderr}"
+    );
+
+    // Off a terminal, retry needs --yes and sends nothing without it.
+    let refused = against(&sim, home.path())
+        .args(["batch", "retry", "five"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--yes"));
+    assert_eq!(sim.stats().generate_posts, posts);
+
+    let retried = against(&sim, home.path())
+        .args(["batch", "retry", "five", "--yes"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&retried.stderr);
+    assert_eq!(retried.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("2 failed request(s) sent again"),
+        "{stderr}"
+    );
+
+    // `watch --batch` follows the batch until every request is final and on disk.
+    let watched = against(&sim, home.path())
+        .args(["watch", "--batch", "five"])
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&watched.stderr);
+    assert_eq!(watched.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("batch five: 5 jobs: 5 done"), "{stderr}");
+    assert_eq!(sim.stats().generate_posts, posts + 2);
+    assert_eq!(sim.stats().jobs_created, 5);
+
+    // Retried again: nothing failed is left, nothing is sent.
+    let again = against(&sim, home.path())
+        .args(["batch", "retry", "five", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no failed request"));
+    let status = against(&sim, home.path())
+        .args(["batch", "status", "five", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(0));
+    let lines = json_lines(&status.stdout);
+    let indexes: Vec<u64> = lines.iter().map(|l| l["index"].as_u64().unwrap()).collect();
+    assert_eq!(indexes, [0, 1, 2, 3, 4]);
+    assert!(lines.iter().all(|l| l["status"] == "success"), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["files"].as_array().unwrap().len() == 1),
+        "{lines:?}"
+    );
+    assert_eq!(sim.stats().generate_posts, posts + 2);
+
+    let unknown = against(&sim, home.path())
+        .args(["batch", "status", "nosuch"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no batch named nosuch"));
+    stop_engine(&sim, home.path());
+}

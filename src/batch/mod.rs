@@ -90,6 +90,45 @@ impl Expanded {
     }
 }
 
+/// The client's name for request `expanded` of batch `name`: the same request sent again (a
+/// run resumed after Ctrl+C, `kill -9` or a lost SSH session, or the batch opened again in
+/// the app) finds the job it already made.
+pub fn token(name: &str, expanded: &Expanded) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    hash.update(name.as_bytes());
+    hash.update([0]);
+    hash.update(expanded.request.to_json().to_string().as_bytes());
+    let digest: String = hash.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("batch:{}:{digest}", expanded.index)
+}
+
+/// Requests once each, and for each expanded request which of them it is: identical
+/// requests are quoted once.
+pub struct Distinct<'a> {
+    pub requests: Vec<&'a KlingRequest>,
+    pub of: Vec<usize>,
+}
+
+pub fn distinct_requests<'a>(expanded: &[&'a Expanded]) -> Distinct<'a> {
+    let mut requests: Vec<&KlingRequest> = Vec::new();
+    let mut by_text: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let of = expanded
+        .iter()
+        .map(|e| {
+            let key = e.request.to_json().to_string();
+            *by_text.entry(key).or_insert_with(|| {
+                requests.push(&e.request);
+                requests.len() - 1
+            })
+        })
+        .collect();
+    Distinct { requests, of }
+}
+
 /// Reads the batch `file`: its name (the file's stem) and its requests, or every problem.
 pub fn read(file: &Path) -> Result<(String, Vec<Expanded>), Vec<String>> {
     let shown = sanitize(&file.display().to_string());

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::batch::{self, Expanded};
+use crate::batch::{self, Distinct, Expanded, distinct_requests, token};
 use crate::cli::Cli;
 use crate::engine::{Command, Event};
 use crate::kling::KlingRequest;
@@ -195,21 +195,6 @@ struct ManifestLine<'a> {
     status: String,
     creative_units_cost: Option<f64>,
     files: Vec<String>,
-}
-
-/// The client's name for request `index` of batch `name`: the same request sent again (a run
-/// resumed after Ctrl+C, `kill -9` or a lost SSH session) finds the job it already made.
-fn token(name: &str, expanded: &Expanded) -> String {
-    use sha2::Digest;
-    let mut hash = sha2::Sha256::new();
-    hash.update(name.as_bytes());
-    hash.update([0]);
-    hash.update(expanded.request.to_json().to_string().as_bytes());
-    let digest: String = hash.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("batch:{}:{digest}", expanded.index)
 }
 
 pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
@@ -490,28 +475,6 @@ fn same_request(a: &KlingRequest, b: &KlingRequest) -> bool {
     a.to_json() == b.to_json()
 }
 
-/// Requests once each, and for each expanded request which of them it is.
-struct Distinct<'a> {
-    requests: Vec<&'a KlingRequest>,
-    of: Vec<usize>,
-}
-
-fn distinct_requests<'a>(expanded: &[&'a Expanded]) -> Distinct<'a> {
-    let mut requests: Vec<&KlingRequest> = Vec::new();
-    let mut by_text: HashMap<String, usize> = HashMap::new();
-    let of = expanded
-        .iter()
-        .map(|e| {
-            let key = e.request.to_json().to_string();
-            *by_text.entry(key).or_insert_with(|| {
-                requests.push(&e.request);
-                requests.len() - 1
-            })
-        })
-        .collect();
-    Distinct { requests, of }
-}
-
 /// `done 3/12  failed 1  running 8  spent 225 CU`.
 fn progress(
     requests: &[Expanded],
@@ -602,4 +565,195 @@ impl Manifest {
             );
         }
     }
+}
+
+/// The batch's requests as the ledger holds them, each by its latest attempt, in order.
+fn latest_of_batch(
+    session: &Session,
+    name: &str,
+) -> Result<std::collections::BTreeMap<usize, crate::engine::JobRecord>, CliError> {
+    let mut latest = std::collections::BTreeMap::new();
+    crate::engine::Ledger::query(
+        &session.ledger_dir,
+        &crate::engine::JobQuery {
+            batch: Some(name.to_string()),
+            ..crate::engine::JobQuery::default()
+        },
+        |job| {
+            if let Some(tag) = &job.batch {
+                // Oldest first: a later attempt replaces an earlier one.
+                latest.insert(tag.index, job);
+            }
+        },
+    )
+    .map_err(|e| CliError::Local(e.to_string()))?;
+    if latest.is_empty() {
+        return Err(CliError::Invalid(vec![format!(
+            "batch: no batch named {} in the ledger",
+            sanitize(name)
+        )]));
+    }
+    Ok(latest)
+}
+
+/// `kling-tui batch status NAME`: each request of the batch and the totals, as the engine
+/// sees them now (holds by a spend cap are the engine's to know).
+pub async fn status(cli: &Cli, name: &str, json: bool) -> Result<i32, CliError> {
+    let session = Session::open(cli).await?;
+    let mut latest = latest_of_batch(&session, name)?;
+    let (mut engine, _) = session.engine(session.engine_config(None)).await?;
+    let _ = engine.commands.send(Command::Overview { seq: 1 });
+    let mut overview = None;
+    while overview.is_none() {
+        match engine.events.recv().await {
+            Some(Event::Attached { jobs, .. }) => {
+                for job in jobs {
+                    if let Some(tag) = job.batch.clone().filter(|t| t.name == name)
+                        && latest
+                            .get(&tag.index)
+                            .is_none_or(|j| j.local_id <= job.local_id)
+                    {
+                        latest.insert(tag.index, job);
+                    }
+                }
+            }
+            Some(Event::Overview { overview: o, .. }) => overview = Some(o),
+            Some(Event::Halted { reason })
+            | Some(Event::Detached {
+                reason,
+                stopped: true,
+            }) => return Err(CliError::Local(reason)),
+            Some(_) => {}
+            None => return Err(CliError::Local("the engine stopped unexpectedly".into())),
+        }
+    }
+    engine.shutdown().await;
+    let summary = overview
+        .and_then(|o| o.batches.into_iter().find(|b| b.name == name))
+        .unwrap_or_default();
+    let mut out = std::io::stdout().lock();
+    for (index, job) in &latest {
+        let files: Vec<String> = job
+            .downloads
+            .iter()
+            .filter_map(|d| d.file.as_ref())
+            .map(|f| f.display().to_string())
+            .collect();
+        if json {
+            let line = ManifestLine {
+                row: job.batch.as_ref().map_or(0, |b| b.row),
+                index: *index,
+                request: &job.request,
+                job_id: job.job_id.as_deref(),
+                status: job.state_word(),
+                creative_units_cost: job.cost,
+                files,
+            };
+            let _ = writeln!(out, "{}", serde_json::to_string(&line).unwrap_or_default());
+        } else {
+            let files = match files.is_empty() {
+                true => String::new(),
+                false => format!("  {}", sanitize(&files.join(" "))),
+            };
+            let _ = writeln!(
+                out,
+                "{:04}  line {:<4} #{:<6} {:>6} CU  {}{files}",
+                index,
+                job.batch.as_ref().map_or(0, |b| b.row),
+                job.local_id,
+                job.cost.map_or("-".into(), crate::units::format_units),
+                job.state_word(),
+            );
+        }
+    }
+    let ours: Vec<&crate::engine::JobRecord> = latest.values().collect();
+    let done = ours.iter().filter(|j| j.fully_downloaded()).count();
+    let failed = ours
+        .iter()
+        .filter(|j| j.is_final() && !j.succeeded())
+        .count();
+    let holding = ours.iter().filter(|j| held(j)).count();
+    let cap = summary
+        .max_cost
+        .map(|c| format!(" of {} CU", crate::units::format_units(c)))
+        .unwrap_or_default();
+    eprintln!(
+        "batch {}: done {done}/{}  failed {failed}  held {holding}  running {}  spent {} CU{cap}",
+        sanitize(name),
+        ours.len(),
+        ours.len() - done - failed - holding,
+        crate::units::format_units(summary.spent),
+    );
+    Ok(if done == ours.len() {
+        exit::OK
+    } else if failed > 0 {
+        exit::JOB_FAILED
+    } else if holding > 0 {
+        exit::HELD
+    } else {
+        exit::API
+    })
+}
+
+/// `kling-tui batch retry NAME`: the requests whose latest attempt failed, sent again as new
+/// paid submissions once confirmed.
+pub async fn retry(cli: &Cli, name: &str, yes: bool) -> Result<i32, CliError> {
+    let session = Session::open(cli).await?;
+    let latest = latest_of_batch(&session, name)?;
+    let failed = latest
+        .values()
+        .filter(|j| {
+            matches!(j.submission, crate::engine::Submission::Rejected { .. })
+                || j.status == Some(crate::api::types::JobStatus::Failure)
+        })
+        .count();
+    let shown = sanitize(name);
+    if failed == 0 {
+        eprintln!("batch {shown}: no failed request to send again");
+        return Ok(exit::OK);
+    }
+    let question = format!(
+        "batch {shown}: send again the {failed} failed request(s)? Each is a new, paid \
+         submission."
+    );
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::Invalid(vec![format!(
+                "{question} Not sent: confirm with --yes"
+            )]));
+        }
+        eprint!("{question} [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("not sent");
+            return Ok(exit::INVALID);
+        }
+    }
+    let (mut engine, _) = session.engine(session.engine_config(None)).await?;
+    let _ = engine.commands.send(Command::RetryBatch {
+        name: name.to_string(),
+    });
+    let code = loop {
+        match engine.events.recv().await {
+            Some(Event::Notice { message }) if message.starts_with(&format!("batch {shown}:")) => {
+                eprintln!("{message}; `kling-tui watch --batch {shown}` follows them");
+                break exit::OK;
+            }
+            Some(Event::Error { message, .. }) => eprintln!("error: {message}"),
+            Some(Event::Halted { reason })
+            | Some(Event::Detached {
+                reason,
+                stopped: true,
+            }) => {
+                eprintln!("error: {reason}");
+                break exit::API;
+            }
+            Some(_) => {}
+            None => break exit::API,
+        }
+    };
+    engine.shutdown().await;
+    Ok(code)
 }

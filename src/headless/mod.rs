@@ -14,7 +14,7 @@ mod submit;
 mod watch;
 
 use crate::api::ApiError;
-use crate::cli::{Cli, Command};
+use crate::cli::{BatchAction, Cli, Command};
 use crate::config::ConfigError;
 
 pub use session::Session;
@@ -75,30 +75,24 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Completions { shell }) => docs::completions(*shell),
         Some(Command::Man) => docs::man(),
         Some(Command::Engine(command)) => engine_cmd::run(&cli, command).await,
-        Some(Command::Batch {
-            file,
-            plan: true,
-            json,
-            ..
-        }) => batch::plan(&cli, file, *json).await,
-        Some(Command::Batch {
-            file,
-            yes,
-            out,
-            no_wait,
-            json,
-            max_cost,
-            ..
-        }) => {
-            let how = batch::Send {
-                yes: *yes,
-                max_cost: *max_cost,
-                out: out.clone(),
-                wait: !*no_wait,
-                json: *json,
-            };
-            batch::send(&cli, file, how).await
-        }
+        Some(Command::Batch(args)) => match (&args.action, &args.file) {
+            (Some(BatchAction::Status { name, json }), _) => batch::status(&cli, name, *json).await,
+            (Some(BatchAction::Retry { name, yes }), _) => batch::retry(&cli, name, *yes).await,
+            (None, Some(file)) if args.plan => batch::plan(&cli, file, args.json).await,
+            (None, Some(file)) => {
+                let how = batch::Send {
+                    yes: args.yes,
+                    max_cost: args.max_cost,
+                    out: args.out.clone(),
+                    wait: !args.no_wait,
+                    json: args.json,
+                };
+                batch::send(&cli, file, how).await
+            }
+            (None, None) => Err(CliError::Invalid(vec![
+                "batch: give a FILE, or `status NAME` or `retry NAME`".into(),
+            ])),
+        },
         Some(Command::Resend { job, yes }) => engine_cmd::resend(&cli, job, *yes).await,
         None => Err(CliError::Local("no command given; see --help".into())),
     };

@@ -40,8 +40,36 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
         let _ = engine.commands.send(Command::Refresh);
     }
     let mut jobs: BTreeMap<LocalId, JobRecord> = BTreeMap::new();
+    // With --batch, the batch's jobs the engine no longer holds (settled long ago) are read
+    // from the ledger: the summary covers the whole batch.
+    let batch = args.batch.as_deref();
+    let mut earlier: BTreeMap<LocalId, JobRecord> = BTreeMap::new();
+    if let Some(name) = batch {
+        let query = JobQuery {
+            batch: Some(name.to_string()),
+            ..JobQuery::default()
+        };
+        Ledger::query(&session.ledger_dir, &query, |job| {
+            earlier.insert(job.local_id, job);
+        })
+        .map_err(|e| CliError::Local(e.to_string()))?;
+        if earlier.is_empty() {
+            engine.shutdown().await;
+            return Err(CliError::Invalid(vec![format!(
+                "--batch: no batch named {} in the ledger (`kling-tui jobs` lists jobs with \
+                 their batch)",
+                sanitize(name)
+            )]));
+        }
+    }
+    let ours = |job: &JobRecord| {
+        batch.is_none_or(|name| job.batch.as_ref().is_some_and(|b| b.name == name))
+    };
     let mut shown: BTreeMap<LocalId, String> = BTreeMap::new();
     let mut show = |job: &JobRecord| {
+        if !ours(job) {
+            return;
+        }
         let line = line(job);
         if shown.get(&job.local_id) != Some(&line) {
             println_flush(&line);
@@ -103,9 +131,50 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
             Some(Event::Settled) => break summary(&jobs, auto_download),
             Some(_) => {}
         }
+        if let Some(name) = batch
+            && let Some(code) = batch_done(name, &earlier, &jobs, auto_download)
+        {
+            break code;
+        }
     };
     engine.shutdown().await;
     Ok(code)
+}
+
+/// With `watch --batch`: once every job of the batch is settled or held by a cap, its summary
+/// and exit code.
+fn batch_done(
+    name: &str,
+    earlier: &BTreeMap<LocalId, JobRecord>,
+    live: &BTreeMap<LocalId, JobRecord>,
+    auto_download: bool,
+) -> Option<i32> {
+    let mut batch: BTreeMap<LocalId, JobRecord> = earlier.clone();
+    for job in live.values() {
+        if job.batch.as_ref().is_some_and(|b| b.name == name) {
+            batch.insert(job.local_id, job.clone());
+        }
+    }
+    // A request sent again after a failure stands for it: the latest attempt counts.
+    let mut latest: BTreeMap<usize, JobRecord> = BTreeMap::new();
+    for job in batch.into_values() {
+        if let Some(tag) = &job.batch {
+            latest.insert(tag.index, job);
+        }
+    }
+    let resting = latest.values().all(|j| {
+        j.is_settled(auto_download)
+            || (j.is_final() && !wants_download(j))
+            || (j.submission == Submission::Queued
+                && j.held.as_ref().is_some_and(|h| h.cap.is_some()))
+    });
+    if !resting {
+        return None;
+    }
+    let jobs: BTreeMap<LocalId, JobRecord> =
+        latest.into_values().map(|j| (j.local_id, j)).collect();
+    eprint!("batch {}: ", sanitize(name));
+    Some(summary(&jobs, auto_download))
 }
 
 /// Succeeded, not on disk, and no failed download that waits for the user.
