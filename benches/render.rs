@@ -37,7 +37,7 @@ fn main() {
         job.progress = (id % 100) as f64 / 100.0;
         app.on_engine(Event::Job(Box::new(job)));
     }
-    app.queue.selected = Some(500);
+    app.queue.selected = Some(kling_tui::tui::queue::RowKey::Job(500));
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("a test terminal");
     // Warm up, then time each frame; the spinner tick changes so no frame is a no-op.
     for _ in 0..50 {

@@ -6,6 +6,7 @@ mod tui_fixtures;
 
 use crossterm::event::KeyCode;
 use kling_tui::tui::app::{App, Focus};
+use kling_tui::tui::queue::RowKey;
 use kling_tui::tui::render;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -47,7 +48,7 @@ fn busy_app() -> App {
     while app.focus != Focus::Queue {
         app.on_key(key(KeyCode::Tab));
     }
-    app.queue.selected = Some(8);
+    app.queue.selected = Some(RowKey::Job(8));
     app.dirty = false;
     app
 }
@@ -154,11 +155,84 @@ fn failing_polls_in_the_details_and_refused_credentials_in_the_status_bar() {
         .into_iter()
         .find(|id| app.queue.jobs[id].trouble.is_some())
         .expect("a job with failing polls");
-    app.queue.selected = Some(failing);
+    app.queue.selected = Some(RowKey::Job(failing));
     app.on_engine(kling_tui::engine::Event::Halted {
         reason: "the API refused the credentials (HTTP 401 Unauthorized: Invalid API key); \
                  every request has stopped"
             .into(),
     });
     insta::assert_snapshot!(screen(&mut app, 160, 30));
+}
+
+fn batch_app() -> App {
+    let (jobs, overview) = batch_jobs();
+    let mut app = app_with(jobs);
+    app.on_engine(kling_tui::engine::Event::Overview { seq: 1, overview });
+    while app.focus != Focus::Queue {
+        app.on_key(key(KeyCode::Tab));
+    }
+    app.dirty = false;
+    app
+}
+
+#[test]
+fn a_batch_under_its_header_with_held_rows_and_the_days_spend() {
+    let mut app = batch_app();
+    // Rows: two jobs of their own, the header, then the batch's six requests in order; the
+    // fifth request is held.
+    for _ in 0..7 {
+        app.on_key(key(KeyCode::Down));
+    }
+    insta::assert_snapshot!(screen(&mut app, 120, 30));
+}
+
+#[test]
+fn a_folded_batch_is_its_header_alone() {
+    let mut app = batch_app();
+    for _ in 0..3 {
+        app.on_key(key(KeyCode::Down));
+    }
+    // z on a request of the batch folds it and selects its header.
+    app.on_key(key(KeyCode::Char('z')));
+    assert_eq!(app.queue.selected, Some(RowKey::Batch("shots".into())));
+    insta::assert_snapshot!(screen(&mut app, 120, 30));
+}
+
+#[test]
+fn a_batch_plan_before_it_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shots.jsonl");
+    std::fs::write(
+        &file,
+        "{\"prompt\": \"A lighthouse at dusk, {watercolour|noir|anime} style\", \"duration\": [5, 10]}\n\
+         {\"prompt\": \"The keeper climbs the stairs\", \"mode\": \"pro\"}\n",
+    )
+    .unwrap();
+    let mut app = batch_app();
+    app.on_key(key(KeyCode::Char('b')));
+    type_text(&mut app, &file.display().to_string());
+    let effects = app.on_key(key(KeyCode::Enter));
+    let mut quotes = 0;
+    for effect in effects {
+        if let kling_tui::tui::app::Effect::Engine(kling_tui::engine::Command::Estimate {
+            seq,
+            request,
+        }) = effect
+        {
+            quotes += 1;
+            let cost = if request.duration == 10 { 150.0 } else { 75.0 };
+            app.on_engine(kling_tui::engine::Event::Estimate {
+                seq,
+                cost: Ok(cost),
+            });
+        }
+    }
+    assert_eq!(quotes, 7, "one dry run per distinct request");
+    if let Some(kling_tui::tui::app::Popup::BatchPlan(plan)) = &mut app.popup {
+        // Where the videos go depends on the temporary folder: a fixed one for the picture.
+        plan.out = std::path::PathBuf::from("/home/me/shots");
+    } else {
+        panic!("no plan shown");
+    }
+    insta::assert_snapshot!(screen(&mut app, 120, 30));
 }

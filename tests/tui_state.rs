@@ -7,6 +7,7 @@ use crossterm::event::KeyCode;
 use kling_tui::api::types::JobStatus;
 use kling_tui::engine::{Command, Event, Submission};
 use kling_tui::tui::app::{App, Cost, Effect, Focus, Popup};
+use kling_tui::tui::queue::RowKey;
 use tui_fixtures::*;
 
 fn focus_queue(app: &mut App) {
@@ -81,10 +82,15 @@ fn the_selection_stays_on_its_job_when_rows_move() {
     for _ in 0..3 {
         app.on_key(key(KeyCode::Char('j')));
     }
-    assert_eq!(app.queue.selected, Some(11));
+    assert_eq!(app.queue.selected, Some(RowKey::Job(11)));
     for _ in 0..4 {
         app.on_key(key(KeyCode::Char('s')));
-        assert_eq!(app.queue.selected, Some(11), "sort {:?}", app.queue.sort);
+        assert_eq!(
+            app.queue.selected,
+            Some(RowKey::Job(11)),
+            "sort {:?}",
+            app.queue.sort
+        );
     }
     // A new job arriving on top does not move the selection either.
     app.on_engine(Event::Job(Box::new(job(
@@ -94,7 +100,7 @@ fn the_selection_stays_on_its_job_when_rows_move() {
         None,
         0.0,
     ))));
-    assert_eq!(app.queue.selected, Some(11));
+    assert_eq!(app.queue.selected, Some(RowKey::Job(11)));
     assert_eq!(app.queue.visible()[0], 15);
 }
 
@@ -102,13 +108,13 @@ fn the_selection_stays_on_its_job_when_rows_move() {
 fn d_sends_a_download_for_the_selected_finished_job() {
     let mut app = app_with(jobs_in_every_state());
     focus_queue(&mut app);
-    app.queue.selected = Some(7);
+    app.queue.selected = Some(RowKey::Job(7));
     let effects = app.on_key(key(KeyCode::Char('d')));
     assert_eq!(effects, [Effect::Engine(Command::Download(7))]);
     // Not on a running job, nor on one already on disk.
-    app.queue.selected = Some(4);
+    app.queue.selected = Some(RowKey::Job(4));
     assert!(app.on_key(key(KeyCode::Char('d'))).is_empty());
-    app.queue.selected = Some(6);
+    app.queue.selected = Some(RowKey::Job(6));
     assert!(app.on_key(key(KeyCode::Char('d'))).is_empty());
     assert!(
         app.message
@@ -124,7 +130,7 @@ fn d_sends_a_download_for_the_selected_finished_job() {
 fn cancel_and_forget_ask_first() {
     let mut app = app_with(jobs_in_every_state());
     focus_queue(&mut app);
-    app.queue.selected = Some(4);
+    app.queue.selected = Some(RowKey::Job(4));
     assert!(app.on_key(key(KeyCode::Char('c'))).is_empty());
     assert!(matches!(app.popup, Some(Popup::Confirm { .. })));
     assert!(app.on_key(key(KeyCode::Char('n'))).is_empty());
@@ -156,10 +162,10 @@ fn r_sends_again_only_an_unconfirmed_submission_and_asks_first() {
         .find(|j| matches!(j.submission, Submission::Unconfirmed { .. }))
         .map(|j| j.local_id)
         .expect("the fixture has an unconfirmed submission");
-    app.queue.selected = Some(4);
+    app.queue.selected = Some(RowKey::Job(4));
     assert!(app.on_key(key(KeyCode::Char('R'))).is_empty());
     assert!(app.popup.is_none(), "a running job is not sent again");
-    app.queue.selected = Some(unconfirmed);
+    app.queue.selected = Some(RowKey::Job(unconfirmed));
     assert!(app.on_key(key(KeyCode::Char('R'))).is_empty());
     match &app.popup {
         Some(Popup::Confirm { question, .. }) => {
@@ -179,12 +185,12 @@ fn r_sends_again_only_an_unconfirmed_submission_and_asks_first() {
 fn y_copies_the_job_id_or_the_file() {
     let mut app = app_with(jobs_in_every_state());
     focus_queue(&mut app);
-    app.queue.selected = Some(4);
+    app.queue.selected = Some(RowKey::Job(4));
     assert_eq!(
         app.on_key(key(KeyCode::Char('y'))),
         [Effect::Clipboard("job_0004deadbeefcafe00000004".into())]
     );
-    app.queue.selected = Some(6);
+    app.queue.selected = Some(RowKey::Job(6));
     assert_eq!(
         app.on_key(key(KeyCode::Char('y'))),
         [Effect::Clipboard(
@@ -197,7 +203,7 @@ fn y_copies_the_job_id_or_the_file() {
 fn e_copies_a_jobs_parameters_back_into_the_editor() {
     let mut app = app_with(jobs_in_every_state());
     focus_queue(&mut app);
-    app.queue.selected = Some(3);
+    app.queue.selected = Some(RowKey::Job(3));
     app.on_key(key(KeyCode::Char('e')));
     assert_eq!(app.focus, Focus::Editor);
     assert_eq!(app.prompt(), "time-lapse of a city at night");
@@ -450,4 +456,181 @@ fn finished_history_is_read_a_page_at_a_time_as_the_list_scrolls() {
         history_asked(&effects).last(),
         Some(&(5, Some("f".into()), Status, 0))
     );
+}
+
+fn batch_app() -> App {
+    let (jobs, overview) = batch_jobs();
+    let mut app = app_with(jobs);
+    app.on_engine(Event::Overview { seq: 1, overview });
+    while app.focus != Focus::Queue {
+        app.on_key(key(KeyCode::Tab));
+    }
+    app
+}
+
+fn engine_commands(effects: Vec<Effect>) -> Vec<Command> {
+    effects
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Engine(c) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn open_batch(app: &mut App, text: &str) -> (tempfile::TempDir, Vec<Command>) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("opening.jsonl");
+    std::fs::write(&file, text).unwrap();
+    app.on_key(key(KeyCode::Char('b')));
+    type_text(app, &file.display().to_string());
+    let commands = engine_commands(app.on_key(key(KeyCode::Enter)));
+    (dir, commands)
+}
+
+#[test]
+fn a_batch_file_is_priced_then_sent_in_order_only_once_confirmed() {
+    let mut app = batch_app();
+    let (dir, asked) = open_batch(
+        &mut app,
+        "{\"prompt\": \"{dawn|dusk} over the bay\", \"duration\": [5, 10]}\n\
+         {\"prompt\": \"dawn over the bay\", \"duration\": 5}\n",
+    );
+    // Five requests, four of them distinct: four dry runs, nothing paid.
+    assert_eq!(asked.len(), 4, "{asked:?}");
+    let mut quotes = Vec::new();
+    for command in asked {
+        let Command::Estimate { seq, request } = command else {
+            panic!("only dry runs before the plan is confirmed: {command:?}");
+        };
+        quotes.push((seq, request.duration as f64 * 15.0));
+    }
+    // Confirming before the prices are in sends nothing.
+    let (first, rest) = quotes.split_first().unwrap();
+    app.on_engine(Event::Estimate {
+        seq: first.0,
+        cost: Ok(first.1),
+    });
+    assert!(engine_commands(app.on_key(key(KeyCode::Enter))).is_empty());
+    assert!(matches!(app.popup, Some(Popup::BatchPlan(_))));
+    for (seq, cost) in rest {
+        app.on_engine(Event::Estimate {
+            seq: *seq,
+            cost: Ok(*cost),
+        });
+    }
+    // The editor's own estimate is not taken for the plan's, nor the other way round.
+    assert_eq!(app.cost, Cost::Unknown);
+    let sent = engine_commands(app.on_key(key(KeyCode::Enter)));
+    assert!(app.popup.is_none());
+    let mut tokens = std::collections::HashSet::new();
+    let summary: Vec<(usize, usize, u32, Option<f64>)> = sent
+        .iter()
+        .map(|c| match c {
+            Command::Submit {
+                token,
+                request,
+                batch,
+                quote,
+                download_dir,
+                ..
+            } => {
+                assert!(tokens.insert(token.clone().unwrap()));
+                assert_eq!(
+                    download_dir.as_deref(),
+                    Some(dir.path().join("opening").as_path())
+                );
+                let tag = batch.as_ref().unwrap();
+                assert_eq!(tag.name, "opening");
+                (tag.index, tag.row, request.duration, *quote)
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (0, 1, 5, Some(75.0)),
+            (1, 1, 10, Some(150.0)),
+            (2, 1, 5, Some(75.0)),
+            (3, 1, 10, Some(150.0)),
+            (4, 2, 5, Some(75.0)),
+        ]
+    );
+}
+
+#[test]
+fn a_batch_plan_dropped_sends_nothing() {
+    let mut app = batch_app();
+    let (_dir, asked) = open_batch(&mut app, "{\"prompt\": \"one shot\"}\n");
+    let Command::Estimate { seq, .. } = asked[0] else {
+        panic!("{asked:?}");
+    };
+    app.on_engine(Event::Estimate {
+        seq,
+        cost: Ok(75.0),
+    });
+    assert!(engine_commands(app.on_key(key(KeyCode::Esc))).is_empty());
+    assert!(app.popup.is_none());
+}
+
+#[test]
+fn a_bad_batch_file_is_refused_by_line_and_field_and_nothing_is_asked() {
+    let mut app = batch_app();
+    let (_dir, asked) = open_batch(
+        &mut app,
+        "{\"prompt\": \"fine\"}\n{\"prompt\": \"too long\", \"duration\": 20}\n",
+    );
+    assert!(asked.is_empty(), "{asked:?}");
+    let Some(Popup::Problems(problems)) = &app.popup else {
+        panic!("no problems shown");
+    };
+    assert!(
+        problems.iter().any(|p| p.starts_with("line 2: duration")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn r_on_a_batch_header_sends_its_failed_requests_again_once_confirmed() {
+    let mut app = batch_app();
+    for _ in 0..2 {
+        app.on_key(key(KeyCode::Down));
+    }
+    assert_eq!(app.queue.selected, Some(RowKey::Batch("shots".into())));
+    assert!(engine_commands(app.on_key(key(KeyCode::Char('R')))).is_empty());
+    let Some(Popup::Confirm { question, .. }) = &app.popup else {
+        panic!("no question asked");
+    };
+    assert!(
+        question.contains("the 1 failed request(s) of batch shots"),
+        "{question}"
+    );
+    let sent = engine_commands(app.on_key(key(KeyCode::Char('y'))));
+    assert_eq!(
+        sent,
+        [Command::RetryBatch {
+            name: "shots".into()
+        }]
+    );
+}
+
+#[test]
+fn enter_on_a_header_folds_and_the_filter_finds_a_batch_by_name() {
+    let mut app = batch_app();
+    assert_eq!(app.queue.rows().len(), 9);
+    for _ in 0..2 {
+        app.on_key(key(KeyCode::Down));
+    }
+    // Enter on a header folds it (on a job it copies the parameters).
+    assert!(engine_commands(app.on_key(key(KeyCode::Enter))).is_empty());
+    assert_eq!(app.queue.rows().len(), 3);
+    assert_eq!(app.focus, Focus::Queue);
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!(app.queue.rows().len(), 9);
+    app.on_key(key(KeyCode::Char('/')));
+    type_text(&mut app, "shots");
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!(app.queue.rows().len(), 7, "the header and its six requests");
+    assert_eq!(app.queue.rows()[0], RowKey::Batch("shots".into()));
 }

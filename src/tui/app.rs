@@ -7,10 +7,11 @@ use std::collections::HashSet;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::{TextArea, WrapMode};
 
+use super::batch::BatchPlan;
 use super::form::{self, FIELDS, Field};
 use super::keys::{Action, Keymap, Scope};
-use super::queue::{Queue, Transfer};
-use crate::engine::{Command, Event, JobRecord, LocalId, Submission};
+use super::queue::{Queue, RowKey, Transfer};
+use crate::engine::{Command, Event, JobRecord, LocalId, Overview, Submission};
 use crate::kling::{KlingRequest, Problem, PromptRef, Shot, prompt_references};
 use crate::media::{Role, check_file};
 use crate::sanitize::{sanitize, sanitize_multiline};
@@ -32,11 +33,13 @@ impl Focus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirmed {
     Cancel(LocalId),
     Forget(LocalId),
     Resend(LocalId),
+    /// Send again the failed requests of the batch.
+    RetryBatch(String),
     Quit,
 }
 
@@ -59,6 +62,13 @@ pub enum Popup {
         selected: usize,
         editing: Option<TextArea<'static>>,
     },
+    /// The path of a batch file to open; Tab completes.
+    BatchFile {
+        editor: TextArea<'static>,
+        candidates: Vec<String>,
+    },
+    /// A batch's plan: its requests and their cost, sent once confirmed.
+    BatchPlan(Box<BatchPlan>),
 }
 
 /// Finished jobs asked of the ledger at a time.
@@ -134,6 +144,12 @@ pub struct App {
     pub detached: Option<String>,
     /// The engine runs in the background and goes on after the app quits.
     pub engine_shared: bool,
+    /// Today's spend against the daily cap and where each batch stands, as last asked.
+    pub overview: Option<Overview>,
+    /// Something changed that the overview counts: ask it again (the runner paces this).
+    pub overview_due: bool,
+    /// Batch plans opened, so a late answer for an earlier plan is told apart.
+    plans: u64,
 }
 
 fn new_editor(text: &str) -> TextArea<'static> {
@@ -177,6 +193,9 @@ impl App {
             download_dir: None,
             detached: None,
             engine_shared: false,
+            overview: None,
+            overview_due: true,
+            plans: 0,
         };
         app.revalidate();
         app
@@ -301,7 +320,25 @@ impl App {
     pub fn on_engine(&mut self, event: Event) {
         self.dirty = true;
         match event {
-            Event::Job(job) => self.queue.upsert(*job),
+            Event::Job(job) => {
+                // A batch's counts and today's spend come from the engine: ask again.
+                let old = self.queue.jobs.get(&job.local_id);
+                if job.batch.is_some()
+                    || job.held.is_some()
+                    || old.is_none_or(|o| o.cost != job.cost || o.status != job.status)
+                {
+                    self.overview_due = true;
+                }
+                self.queue.upsert(*job)
+            }
+            Event::Overview { overview, .. } => {
+                self.queue.batches = overview
+                    .batches
+                    .iter()
+                    .map(|b| (b.name.clone(), b.clone()))
+                    .collect();
+                self.overview = Some(overview);
+            }
             Event::Forgotten(id) => self.queue.remove(id),
             Event::DownloadProgress {
                 local_id,
@@ -331,7 +368,10 @@ impl App {
                 }
             }
             Event::Estimate { seq, cost } => {
-                if seq == self.estimate_seq {
+                if let Some(Popup::BatchPlan(plan)) = &mut self.popup
+                    && plan.on_estimate(seq, cost.clone())
+                {
+                } else if seq == self.estimate_seq {
                     self.cost = match cost {
                         Ok(units) => Cost::Known(units),
                         Err(e) => Cost::Failed(e),
@@ -374,6 +414,7 @@ impl App {
                     seq: self.history.seq,
                     ..History::default()
                 };
+                self.overview_due = true;
                 if restarted {
                     self.warn("engine restarted — reattached");
                 } else if self.detached.take().is_some() {
@@ -392,7 +433,7 @@ impl App {
         self.dirty = true;
         let mut effects = Vec::new();
         match &mut self.popup {
-            Some(Popup::Input { editor, .. }) => {
+            Some(Popup::Input { editor, .. } | Popup::BatchFile { editor, .. }) => {
                 editor.insert_str(sanitize(text));
             }
             Some(Popup::Shots {
@@ -608,6 +649,42 @@ impl App {
                 Some(_) => self.warn("only a running job can be canceled"),
                 None => {}
             },
+            Action::Reuse if matches!(self.queue.selected_row(), Some(RowKey::Batch(_))) => {
+                self.queue.toggle_fold();
+            }
+            Action::Fold => {
+                if !self.queue.toggle_fold() {
+                    self.warn("the selected job is not part of a batch");
+                }
+            }
+            Action::OpenBatch => {
+                self.popup = Some(Popup::BatchFile {
+                    editor: line_editor(""),
+                    candidates: Vec::new(),
+                });
+            }
+            Action::Resend if matches!(self.queue.selected_row(), Some(RowKey::Batch(_))) => {
+                let Some(name) = self.queue.selected_batch() else {
+                    return;
+                };
+                let summary = self.queue.batch_summary(&name);
+                if summary.failed == 0 {
+                    self.warn(format!(
+                        "batch {} has no failed request to send again",
+                        sanitize(&name)
+                    ));
+                } else {
+                    self.popup = Some(Popup::Confirm {
+                        question: format!(
+                            "Send again the {} failed request(s) of batch {}? Each is a new, \
+                             paid submission.",
+                            summary.failed,
+                            sanitize(&name)
+                        ),
+                        action: Confirmed::RetryBatch(name),
+                    });
+                }
+            }
             Action::Reuse => {
                 if let Some(job) = self.queue.selected_job() {
                     let request = job.request.clone();
@@ -783,7 +860,102 @@ impl App {
                 }
             },
             Popup::Shots { selected, editing } => self.shots_key(key, selected, editing, effects),
+            Popup::BatchFile {
+                mut editor,
+                candidates,
+            } => match key.code {
+                KeyCode::Enter => {
+                    let text = editor.lines().join(" ");
+                    self.open_batch(text.trim(), effects)
+                }
+                KeyCode::Esc => None,
+                KeyCode::Tab => {
+                    let text = editor.lines().join(" ");
+                    let (completed, candidates) = super::complete::complete_path(&text);
+                    Some(Popup::BatchFile {
+                        editor: line_editor(&completed),
+                        candidates,
+                    })
+                }
+                _ if ctrl_c => {
+                    self.act(Action::ForceQuit, effects);
+                    self.popup.take()
+                }
+                _ => {
+                    let _ = candidates;
+                    editor.input(key);
+                    Some(Popup::BatchFile {
+                        editor,
+                        candidates: Vec::new(),
+                    })
+                }
+            },
+            Popup::BatchPlan(mut plan) => match key.code {
+                KeyCode::Enter | KeyCode::Char('y' | 'Y') => {
+                    let (answered, asked) = plan.answered();
+                    if answered < asked {
+                        self.warn(format!(
+                            "still pricing the batch ({answered}/{asked} dry runs answered)"
+                        ));
+                        Some(Popup::BatchPlan(plan))
+                    } else {
+                        let commands = plan.submit_commands();
+                        self.say(format!(
+                            "batch {}: {} requests sent to the engine; videos go to {}",
+                            sanitize(&plan.name),
+                            commands.len(),
+                            sanitize(&plan.out.display().to_string())
+                        ));
+                        effects.extend(commands.into_iter().map(Effect::Engine));
+                        self.overview_due = true;
+                        None
+                    }
+                }
+                KeyCode::Esc | KeyCode::Char('n' | 'N' | 'q') => {
+                    self.say("batch not sent");
+                    None
+                }
+                KeyCode::Down | KeyCode::Char('j') => {
+                    plan.scroll = (plan.scroll + 1).min(plan.requests.len().saturating_sub(1));
+                    Some(Popup::BatchPlan(plan))
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
+                    plan.scroll = plan.scroll.saturating_sub(1);
+                    Some(Popup::BatchPlan(plan))
+                }
+                KeyCode::PageDown => {
+                    plan.scroll = (plan.scroll + 10).min(plan.requests.len().saturating_sub(1));
+                    Some(Popup::BatchPlan(plan))
+                }
+                KeyCode::PageUp => {
+                    plan.scroll = plan.scroll.saturating_sub(10);
+                    Some(Popup::BatchPlan(plan))
+                }
+                _ if ctrl_c => {
+                    self.act(Action::ForceQuit, effects);
+                    self.popup.take()
+                }
+                _ => Some(Popup::BatchPlan(plan)),
+            },
         };
+    }
+
+    /// Reads batch file `path` and asks the engine to price it; every problem if it does not
+    /// pass (nothing is asked or sent then).
+    fn open_batch(&mut self, path: &str, effects: &mut Vec<Effect>) -> Option<Popup> {
+        if path.is_empty() {
+            return None;
+        }
+        self.plans += 1;
+        match BatchPlan::open(std::path::Path::new(path), self.plans) {
+            Ok(plan) => {
+                effects.extend(plan.quote_commands().into_iter().map(Effect::Engine));
+                Some(Popup::BatchPlan(Box::new(plan)))
+            }
+            Err(problems) => Some(Popup::Problems(
+                problems.iter().map(|p| sanitize(p)).collect(),
+            )),
+        }
     }
 
     // One arm per key, each with its own condition, is the readable shape here.
@@ -908,6 +1080,13 @@ impl App {
             Confirmed::Resend(id) => {
                 effects.push(Effect::Engine(Command::Resend(id)));
                 self.say(format!("#{id} sent again at your request"));
+            }
+            Confirmed::RetryBatch(name) => {
+                self.say(format!(
+                    "sending the failed requests of {} again",
+                    sanitize(&name)
+                ));
+                effects.push(Effect::Engine(Command::RetryBatch { name }));
             }
             Confirmed::Quit => effects.push(Effect::Quit),
         }

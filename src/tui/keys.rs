@@ -53,6 +53,8 @@ pub enum Action {
     Sort,
     Refresh,
     Resend,
+    OpenBatch,
+    Fold,
 }
 
 /// One entry of the built-in table.
@@ -186,7 +188,19 @@ pub const BINDINGS: &[Binding] = &[
         Queue,
         [(Char('R'), NONE)],
         Resend,
-        "send again an unconfirmed submission not found on the server (asks first)"
+        "send again: a lost submission, or a batch's failed requests (asks)"
+    ),
+    bind!(
+        Queue,
+        [(Char('z'), NONE)],
+        Fold,
+        "fold or unfold the selected batch (Enter on its header too)"
+    ),
+    bind!(
+        OutsideEditor,
+        [(Char('b'), NONE)],
+        OpenBatch,
+        "open a batch file: its plan and cost, then send it"
     ),
 ];
 
@@ -218,6 +232,8 @@ impl Action {
             Action::Sort => "sort",
             Action::Refresh => "refresh",
             Action::Resend => "resend",
+            Action::OpenBatch => "open_batch",
+            Action::Fold => "fold",
         }
     }
 }

@@ -4,6 +4,7 @@
 //! synchronized output so a slow SSH link never shows half a frame.
 
 pub mod app;
+pub mod batch;
 mod clipboard;
 mod complete;
 pub mod form;
@@ -37,6 +38,8 @@ type Term = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
 const TICK: Duration = Duration::from_millis(250);
 /// The cost estimate waits for typing to pause this long.
 const ESTIMATE_DELAY: Duration = Duration::from_millis(400);
+/// Today's spend and the batches' counts are asked again at most this often.
+const OVERVIEW_PACE: Duration = Duration::from_millis(500);
 
 pub async fn run(cli: &Cli) -> Result<i32, CliError> {
     let session = Session::open(cli).await?;
@@ -98,6 +101,9 @@ async fn event_loop(
     let in_tmux = std::env::var_os("TMUX").is_some();
     let mut input = spawn_input_reader();
     let mut estimate_at: Option<Instant> = None;
+    // The overview (today's spend, batches) is asked at most once a second.
+    let mut overview_at: Option<Instant> = None;
+    let mut overview_seq: u64 = 0;
     let mut next_tick = Instant::now() + TICK;
     let mut effects: Vec<Effect> = Vec::new();
     // The newest finished jobs, for the first frame; older ones as the list scrolls.
@@ -155,6 +161,11 @@ async fn event_loop(
                 app.dirty = true;
                 next_tick = Instant::now() + TICK;
             }
+            _ = tokio::time::sleep_until(overview_at.unwrap_or_else(Instant::now)), if overview_at.is_some() => {
+                overview_at = None;
+                overview_seq += 1;
+                let _ = engine.commands.send(engine::Command::Overview { seq: overview_seq });
+            }
             _ = tokio::time::sleep_until(estimate_at.unwrap_or_else(Instant::now)), if estimate_at.is_some() => {
                 estimate_at = None;
                 if let Some(command) = app.estimate_command() {
@@ -165,6 +176,10 @@ async fn event_loop(
         }
         while let Ok(event) = engine.events.try_recv() {
             app.on_engine(event);
+        }
+        if app.overview_due && overview_at.is_none() {
+            app.overview_due = false;
+            overview_at = Some(Instant::now() + OVERVIEW_PACE);
         }
         // Reattached: the history is read again from its start.
         if app.history.total.is_none() && !app.history.pending {

@@ -11,6 +11,7 @@ use unicode_width::UnicodeWidthStr;
 use super::app::{App, Cost, Focus, Popup};
 use super::form::{self, FIELDS};
 use super::keys::Scope;
+use super::queue::RowKey;
 use crate::api::types::JobStatus;
 use crate::engine::{JobRecord, Submission};
 use crate::kling::MAX_PROMPT_CHARS;
@@ -150,6 +151,7 @@ fn draw_editor(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
 
 fn status_symbol(job: &JobRecord, tick: u64) -> &'static str {
     match (&job.submission, &job.status) {
+        (Submission::Queued, _) if job.held.is_some() => "⏸",
         (Submission::Queued, _) => "⧗",
         (Submission::Sending, _) => "↑",
         (Submission::Uploading, _) => "⇡",
@@ -172,7 +174,7 @@ fn status_style(job: &JobRecord, theme: &Theme) -> Style {
         (_, Some(JobStatus::Failure)) => theme.error(),
         (_, Some(JobStatus::Success)) => theme.fg(Color::Green),
         (_, Some(JobStatus::Canceled)) => theme.dim(),
-        _ if job.trouble.is_some() => theme.fg(Color::Yellow),
+        _ if job.trouble.is_some() || job.held.is_some() => theme.fg(Color::Yellow),
         _ => theme.fg(Color::Cyan),
     }
 }
@@ -251,14 +253,16 @@ fn fit(text: &str, width: usize) -> String {
 
 fn draw_queue(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let focused = app.focus == Focus::Queue && app.popup.is_none();
-    let order = app.queue.visible();
+    let rows = app.queue.rows();
+    // Jobs of a folded batch count: they are there, under their header.
+    let jobs_shown = app.queue.matching();
     // More finished jobs in the ledger than loaded so far: they come as the list scrolls.
     let more = if app.history.exhausted || app.history.total.is_none() {
         ""
     } else {
         "+"
     };
-    let mut title = format!(" Jobs {}{more} ", order.len());
+    let mut title = format!(" Jobs {jobs_shown}{more} ");
     if !app.queue.filter.is_empty() || app.filtering {
         title.push_str(&format!(
             "/{}{} ",
@@ -278,9 +282,9 @@ fn draw_queue(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         .border_style(theme.border(focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    if order.is_empty() {
+    if rows.is_empty() {
         let hint = if app.queue.jobs.is_empty() {
-            "No jobs yet. Write a prompt and press Ctrl+R to submit."
+            "No jobs yet: Ctrl+R submits the prompt, b opens a batch file."
         } else {
             "No job matches the filter."
         };
@@ -290,9 +294,10 @@ fn draw_queue(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     // Wide: every column. Compact (80 columns and less): state, prompt, progress, files.
     let wide = inner.width >= 90;
     let rows_visible = inner.height as usize;
-    let selected = app.queue.selected_id();
+    let selected = app.queue.selected_row();
     let selected_at = selected
-        .and_then(|id| order.iter().position(|j| *j == id))
+        .as_ref()
+        .and_then(|key| rows.iter().position(|r| r == key))
         .unwrap_or(0);
     let skip = selected_at.saturating_sub(rows_visible.saturating_sub(1));
     let widths: Vec<Constraint> = if wide {
@@ -320,47 +325,184 @@ fn draw_queue(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         13 + 4 + 7 + 3
     };
     let prompt_width = inner.width.saturating_sub(fixed) as usize;
-    let rows: Vec<Row> = order
+    let table_rows: Vec<Row> = rows
         .iter()
         .skip(skip)
         .take(rows_visible)
-        .filter_map(|id| app.queue.jobs.get(id))
-        .map(|job| {
-            let state_width = if wide { 14 } else { 13 };
-            let state = fit(
-                &format!("{} {}", status_symbol(job, app.tick), job.state_word()),
-                state_width,
-            );
-            let prompt = fit(&sanitize(&job.request.prompt), prompt_width);
-            let percent = format!("{:>3.0}%", job.progress.clamp(0.0, 1.0) * 100.0);
-            let cells = if wide {
-                vec![
-                    Cell::from(state).style(status_style(job, theme)),
-                    Cell::from(short_id(job)),
-                    Cell::from(prompt),
-                    Cell::from(job.request.mode.to_string()),
-                    Cell::from(format!("{}s", job.request.duration)),
-                    Cell::from(format!("{} {percent}", bar(job.progress, 10))),
-                    Cell::from(elapsed(job, app.now)),
-                    Cell::from(download_state(app, job)),
-                ]
-            } else {
-                vec![
-                    Cell::from(state).style(status_style(job, theme)),
-                    Cell::from(prompt),
-                    Cell::from(percent),
-                    Cell::from(download_state(app, job)),
-                ]
+        .filter_map(|key| {
+            let row = match key {
+                RowKey::Batch(name) => batch_row(app, theme, name, wide, prompt_width),
+                RowKey::Job(id) => job_row(app, theme, app.queue.jobs.get(id)?, wide, prompt_width),
             };
-            let row = Row::new(cells);
-            if Some(job.local_id) == selected {
+            Some(if Some(key) == selected.as_ref() {
                 row.style(theme.selected())
             } else {
                 row
-            }
+            })
         })
         .collect();
-    frame.render_widget(Table::new(rows, widths).column_spacing(1), inner);
+    frame.render_widget(Table::new(table_rows, widths).column_spacing(1), inner);
+}
+
+fn job_row<'a>(
+    app: &App,
+    theme: &Theme,
+    job: &JobRecord,
+    wide: bool,
+    prompt_width: usize,
+) -> Row<'a> {
+    let state_width = if wide { 14 } else { 13 };
+    let state = fit(
+        &format!("{} {}", status_symbol(job, app.tick), job.state_word()),
+        state_width,
+    );
+    // A batch's jobs sit under its header, indented.
+    let indent = if job.batch.is_some() { "  " } else { "" };
+    let prompt = fit(
+        &format!("{indent}{}", sanitize(&job.request.prompt)),
+        prompt_width,
+    );
+    let percent = format!("{:>3.0}%", job.progress.clamp(0.0, 1.0) * 100.0);
+    let cells = if wide {
+        vec![
+            Cell::from(state).style(status_style(job, theme)),
+            Cell::from(short_id(job)),
+            Cell::from(prompt),
+            Cell::from(job.request.mode.to_string()),
+            Cell::from(format!("{}s", job.request.duration)),
+            Cell::from(format!("{} {percent}", bar(job.progress, 10))),
+            Cell::from(elapsed(job, app.now)),
+            Cell::from(download_state(app, job)),
+        ]
+    } else {
+        vec![
+            Cell::from(state).style(status_style(job, theme)),
+            Cell::from(prompt),
+            Cell::from(percent),
+            Cell::from(download_state(app, job)),
+        ]
+    };
+    Row::new(cells)
+}
+
+/// A batch's header: folded or not, its name, how far it is, its failures and holds, and
+/// what it spent (against its cap).
+fn batch_row<'a>(app: &App, theme: &Theme, name: &str, wide: bool, prompt_width: usize) -> Row<'a> {
+    let summary = app.queue.batch_summary(name);
+    let folded = app.queue.folded.contains(name);
+    let arrow = if folded { "▸" } else { "▾" };
+    let finished = summary.succeeded + summary.failed + summary.canceled;
+    let fraction = if summary.total == 0 {
+        0.0
+    } else {
+        finished as f64 / summary.total as f64
+    };
+    let mut text = format!(
+        "{}  {}/{} done",
+        sanitize(name),
+        summary.succeeded,
+        summary.total
+    );
+    if summary.failed > 0 {
+        text.push_str(&format!("  {} failed", summary.failed));
+    }
+    if summary.held > 0 {
+        text.push_str(&format!("  {} held", summary.held));
+    }
+    text.push_str(&format!(
+        "  {} CU",
+        crate::units::format_units(summary.spent)
+    ));
+    if let Some(cap) = summary.max_cost {
+        text.push_str(&format!(" of {}", crate::units::format_units(cap)));
+    }
+    let state_style = if summary.failed > 0 {
+        theme.error()
+    } else if summary.held > 0 {
+        theme.fg(Color::Yellow)
+    } else if finished == summary.total {
+        theme.fg(Color::Green)
+    } else {
+        theme.fg(Color::Cyan)
+    };
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let percent = format!("{:>3.0}%", fraction * 100.0);
+    let cells = if wide {
+        vec![
+            Cell::from(format!("{arrow} batch")).style(state_style),
+            Cell::from(""),
+            Cell::from(fit(&text, prompt_width)).style(bold),
+            Cell::from(""),
+            Cell::from(""),
+            Cell::from(format!("{} {percent}", bar(fraction, 10))),
+            Cell::from(""),
+            Cell::from(""),
+        ]
+    } else {
+        vec![
+            Cell::from(format!("{arrow} batch")).style(state_style),
+            Cell::from(fit(&text, prompt_width)).style(bold),
+            Cell::from(percent),
+            Cell::from(""),
+        ]
+    };
+    Row::new(cells)
+}
+
+/// What the details pane says of a batch whose header is selected.
+fn batch_detail(app: &App, theme: &Theme, name: &str) -> Vec<Line<'static>> {
+    let summary = app.queue.batch_summary(name);
+    let finished = summary.succeeded + summary.failed + summary.canceled;
+    let mut lines = vec![
+        Line::from(Span::styled(
+            format!("batch {}", sanitize(name)),
+            Style::new().add_modifier(Modifier::BOLD),
+        )),
+        Line::from(format!("{} requests", summary.total)),
+        Line::from(Span::styled(
+            format!("{} succeeded", summary.succeeded),
+            theme.fg(Color::Green),
+        )),
+    ];
+    if summary.failed > 0 {
+        lines.push(Line::from(Span::styled(
+            format!("{} failed (R sends them again)", summary.failed),
+            theme.error(),
+        )));
+    }
+    if summary.canceled > 0 {
+        lines.push(Line::from(format!("{} canceled", summary.canceled)));
+    }
+    if summary.held > 0 {
+        lines.push(Line::from(Span::styled(
+            format!("{} held by a spend cap", summary.held),
+            theme.fg(Color::Yellow),
+        )));
+    }
+    let running = summary.total.saturating_sub(finished + summary.held);
+    if running > 0 {
+        lines.push(Line::from(format!("{running} queued or running")));
+    }
+    lines.push(Line::from(match summary.max_cost {
+        Some(cap) => format!(
+            "spent {} of {} CU",
+            format_units(summary.spent),
+            format_units(cap)
+        ),
+        None => format!("spent {} CU", format_units(summary.spent)),
+    }));
+    if !summary.created_at.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!("started {}", short_time(&summary.created_at)),
+            theme.dim(),
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "z/Enter fold · / filters by name · R re-sends failed",
+        theme.dim(),
+    )));
+    lines
 }
 
 fn draw_sidebar(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
@@ -418,7 +560,16 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         .title(" Details ")
         .border_style(theme.dim());
     let Some(job) = app.selected() else {
-        frame.render_widget(Paragraph::new("").block(block), area);
+        let lines = match app.queue.selected_batch() {
+            Some(name) => batch_detail(app, theme, &name),
+            None => Vec::new(),
+        };
+        frame.render_widget(
+            Paragraph::new(Text::from(lines))
+                .block(block)
+                .wrap(Wrap { trim: false }),
+            area,
+        );
         return;
     };
     let r = &job.request;
@@ -455,6 +606,25 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     ];
     if let Some(cost) = job.cost {
         lines.push(Line::from(format!("cost {} CU", format_units(cost))));
+    } else if let Some(quote) = job.quote {
+        lines.push(Line::from(format!("quoted {} CU", format_units(quote))));
+    }
+    if let Some(tag) = &job.batch {
+        lines.push(Line::from(format!(
+            "batch {} · #{} · line {}",
+            sanitize(&tag.name),
+            tag.index + 1,
+            tag.row
+        )));
+    }
+    if let Some(hold) = &job.held {
+        // Its reason is the state line above.
+        if hold.cap.is_some() {
+            lines.push(Line::from(Span::styled(
+                "a higher cap sends it (--max-cost, max_spend_per_day)",
+                theme.dim(),
+            )));
+        }
     }
     if let Some(id) = &r.start_image {
         lines.push(Line::from(format!("start {}", sanitize(id.as_str()))));
@@ -574,6 +744,33 @@ fn draw_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         ),
         Span::raw(format!(" {} CU spent ", format_units(app.spent()))),
     ];
+    if let Some(overview) = &app.overview {
+        // Today's spend (UTC) as the engine counts it against max_spend_per_day.
+        match overview.day_cap {
+            Some(cap) => {
+                let style = if overview.today >= cap - 1e-9 {
+                    theme.error()
+                } else if overview.today >= cap * 0.8 {
+                    theme.fg(Color::Yellow)
+                } else {
+                    Style::new()
+                };
+                spans.push(Span::styled(
+                    format!(
+                        "· today {} of {} CU ",
+                        format_units(overview.today),
+                        format_units(cap)
+                    ),
+                    style,
+                ));
+            }
+            None if overview.today > 0.0 => spans.push(Span::raw(format!(
+                "· today {} CU ",
+                format_units(overview.today)
+            ))),
+            None => {}
+        }
+    }
     if !uploading.is_empty() {
         spans.push(Span::styled(
             format!(" ⇡ {} ", uploading.join(", ")),
@@ -722,6 +919,26 @@ fn draw_popup(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
             )));
             frame.render_widget(&*editor, rect);
         }
+        Popup::BatchFile { editor, candidates } => {
+            let shown = candidates.len().min(8) as u16;
+            let rect = centered(area, 70, 3 + shown);
+            frame.render_widget(Clear, rect);
+            let [input_area, list_area] =
+                Layout::vertical([Constraint::Length(3), Constraint::Min(0)]).areas(rect);
+            let list: Vec<Line> = candidates
+                .iter()
+                .take(8)
+                .map(|c| Line::from(Span::styled(format!("  {}", sanitize(c)), theme.dim())))
+                .collect();
+            frame.render_widget(Paragraph::new(list), list_area);
+            editor.set_block(
+                Block::bordered().title(
+                    " Batch file (.jsonl) — Tab completes; Enter shows its plan, Esc drops ",
+                ),
+            );
+            frame.render_widget(&*editor, input_area);
+        }
+        Popup::BatchPlan(plan) => draw_plan(frame, plan, theme, area),
         Popup::Shots { selected, editing } => {
             let shots = app.request.multi_prompt.clone().unwrap_or_default();
             let total: u32 = shots.iter().map(|s| s.duration).sum();
@@ -795,4 +1012,68 @@ fn draw_popup(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
             }
         }
     }
+}
+
+/// A batch's plan: what each request costs, the total, and the question.
+fn draw_plan(frame: &mut Frame, plan: &crate::tui::batch::BatchPlan, theme: &Theme, area: Rect) {
+    let width = area.width.saturating_sub(4).min(110);
+    let height = area
+        .height
+        .saturating_sub(2)
+        .min(plan.requests.len().min(1000) as u16 + 6);
+    let rect = centered(area, width, height);
+    frame.render_widget(Clear, rect);
+    let inner_width = width.saturating_sub(2) as usize;
+    let list_rows = (height as usize).saturating_sub(6).max(1);
+    let mut lines: Vec<Line> = Vec::new();
+    let start = plan
+        .scroll
+        .min(plan.requests.len().saturating_sub(list_rows.max(1)));
+    for i in (start..plan.requests.len()).take(list_rows) {
+        let style = match plan.quote(i) {
+            Some(Err(_)) => theme.error(),
+            _ => Style::new(),
+        };
+        lines.push(Line::from(Span::styled(
+            fit(&plan.line(i), inner_width),
+            style,
+        )));
+    }
+    lines.push(Line::from(""));
+    let (answered, asked) = plan.answered();
+    let (total, unknown) = plan.total();
+    let mut summary = format!(
+        "total  {} requests  {} CU",
+        plan.requests.len(),
+        crate::units::format_units(total)
+    );
+    if answered < asked {
+        summary.push_str(&format!("  (pricing: {answered}/{asked} dry runs)"));
+    } else if unknown > 0 {
+        summary.push_str(&format!("  ({unknown} could not be quoted: not counted)"));
+    }
+    lines.push(Line::from(Span::styled(
+        summary,
+        theme.fg(Color::Cyan).add_modifier(Modifier::BOLD),
+    )));
+    lines.push(Line::from(fit(
+        &format!("videos to {}", sanitize(&plan.out.display().to_string())),
+        inner_width,
+    )));
+    lines.push(Line::from(Span::styled(
+        "Enter/y send (paid)   Esc/n drop   ↑/↓ PgUp/PgDn scroll",
+        theme.dim(),
+    )));
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .title(format!(
+                    " Batch {} — {} requests, priced by free dry runs ",
+                    sanitize(&plan.name),
+                    plan.requests.len()
+                ))
+                .border_style(theme.fg(Color::Yellow)),
+        ),
+        rect,
+    );
 }

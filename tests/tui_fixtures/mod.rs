@@ -192,3 +192,94 @@ pub fn app_with(jobs: Vec<JobRecord>) -> App {
     app.message = None;
     app
 }
+
+/// Batch `shots` of six requests (two done, one failed, one running, two held by its cap)
+/// beside two jobs of its own, and the engine's overview of the day and the batch.
+pub fn batch_jobs() -> (Vec<JobRecord>, kling_tui::engine::Overview) {
+    use JobStatus::*;
+    use kling_tui::engine::{BatchSummary, BatchTag, Hold, Overview};
+    let accepted = Submission::Accepted;
+    let tag = |index: usize| BatchTag {
+        name: "shots".into(),
+        index,
+        row: 1 + index / 3,
+        max_cost: Some(400.0),
+    };
+    let mut jobs = vec![
+        job(
+            1,
+            "a lighthouse at dusk, watercolour",
+            accepted.clone(),
+            Some(Success),
+            1.0,
+        ),
+        job(
+            2,
+            "a lighthouse at dusk, noir",
+            accepted.clone(),
+            Some(Success),
+            1.0,
+        ),
+        job(
+            3,
+            "a lighthouse at dusk, anime",
+            accepted.clone(),
+            Some(Failure),
+            0.4,
+        ),
+        job(
+            4,
+            "the keeper climbs the stairs",
+            accepted.clone(),
+            Some(InProgress),
+            0.5,
+        ),
+        job(
+            5,
+            "the keeper lights the lamp",
+            Submission::Queued,
+            None,
+            0.0,
+        ),
+        job(
+            6,
+            "the lamp turns over the sea",
+            Submission::Queued,
+            None,
+            0.0,
+        ),
+    ];
+    for (index, job) in jobs.iter_mut().enumerate() {
+        job.batch = Some(tag(index));
+    }
+    for job in &mut jobs[4..] {
+        job.held = Some(Hold {
+            reason: "spend cap (375 of 400 CU for the batch, this one 75)".into(),
+            cap: Some(400.0),
+        });
+    }
+    jobs.push(job(
+        9,
+        "a single job of its own",
+        accepted.clone(),
+        Some(InProgress),
+        0.2,
+    ));
+    jobs.push(job(10, "an older single job", accepted, Some(Success), 1.0));
+    let overview = Overview {
+        today: 450.0,
+        day_cap: Some(500.0),
+        batches: vec![BatchSummary {
+            name: "shots".into(),
+            total: 6,
+            succeeded: 2,
+            failed: 1,
+            canceled: 0,
+            held: 2,
+            spent: 225.0,
+            max_cost: Some(400.0),
+            created_at: "2026-11-24T12:00:00Z".into(),
+        }],
+    };
+    (jobs, overview)
+}
