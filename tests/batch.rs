@@ -70,6 +70,17 @@ fn a_plan_prices_every_expanded_request_with_dry_runs_only() {
     // The last line repeats the one before it in pro: quoted once.
     assert_eq!((stats.generate_posts, stats.dry_runs), (0, 8));
     stop_engine(&sim, home.path());
+
+    // Planned again by a new engine: the same prices, from the ledger, with no dry run.
+    let again = against(&sim, home.path())
+        .args(["batch", "--plan", "--json"])
+        .arg(&file)
+        .assert()
+        .success();
+    assert_eq!(json_lines(&again.get_output().stdout), lines);
+    let stats = sim.stats();
+    assert_eq!((stats.generate_posts, stats.dry_runs), (0, 8));
+    stop_engine(&sim, home.path());
 }
 
 #[test]

@@ -88,6 +88,7 @@ pub(crate) enum Internal {
     },
     Estimated {
         seq: u64,
+        request: Box<crate::kling::KlingRequest>,
         cost: Result<f64, String>,
     },
     /// Bytes of a file a client asked to upload on its own.
@@ -525,11 +526,20 @@ impl Worker {
                 drop(request);
             }
             Command::Estimate { seq, request } => {
+                // Asked before (a batch planned again): no request spent on it.
+                if let Some(cost) = self.ledger.cached_quote(&request, QUOTE_KEPT) {
+                    self.emit(Event::Estimate {
+                        seq,
+                        cost: Ok(cost),
+                    });
+                    return;
+                }
                 let client = self.client.clone();
                 let tx = self.internal_tx.clone();
                 tokio::spawn(async move {
                     let cost = dry_run_cost(&client, &request).await;
-                    let _ = tx.send(Internal::Estimated { seq, cost });
+                    let request = Box::new(request);
+                    let _ = tx.send(Internal::Estimated { seq, request, cost });
                 });
             }
             Command::Upload { seq, .. } if self.halted.is_some() => {
@@ -764,12 +774,21 @@ impl Worker {
         if day_cap.is_none() && batch_cap.is_none() {
             return Ok(());
         }
-        let Some(quote) = job.quote else {
-            self.ask_quote(id);
-            return Err(super::Hold {
-                reason: "spend cap: asking what it costs".into(),
-                cap: None,
-            });
+        let quote = match job.quote {
+            Some(quote) => quote,
+            None => match self.ledger.cached_quote(&job.request, QUOTE_KEPT) {
+                Some(cost) => {
+                    self.record(Record::Quoted { local_id: id, cost }, true);
+                    cost
+                }
+                None => {
+                    self.ask_quote(id);
+                    return Err(super::Hold {
+                        reason: "spend cap: asking what it costs".into(),
+                        cap: None,
+                    });
+                }
+            },
         };
         let units = crate::units::format_units;
         if let Some(cap) = day_cap {
@@ -1152,11 +1171,19 @@ impl Worker {
                 }
                 self.emit_job(local_id);
             }
-            Internal::Estimated { seq, cost } => self.emit(Event::Estimate { seq, cost }),
+            Internal::Estimated { seq, request, cost } => {
+                if let Ok(units) = cost {
+                    self.ledger.keep_quote(&request, units);
+                }
+                self.emit(Event::Estimate { seq, cost });
+            }
             Internal::Quoted { local_id, cost } => {
                 self.quoting.remove(&local_id);
                 match cost {
                     Ok(cost) => {
+                        if let Some(job) = self.ledger.job(local_id) {
+                            self.ledger.keep_quote(&job.request, cost);
+                        }
                         self.record(Record::Quoted { local_id, cost }, true);
                         self.drain_queue();
                     }
@@ -1483,6 +1510,11 @@ enum Unmoved {
 
 /// A failure that may pass by itself (the network, the server, a link), as opposed to one on
 /// our side (a full disk, a refused file) that needs the user.
+/// How long a dry run's price is trusted for the same request: a batch planned in the
+/// evening and sent overnight is not priced twice, and a change of price is seen by the
+/// next day.
+const QUOTE_KEPT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// The start of today (UTC), as the ledger writes times.
 fn today_start() -> Option<String> {
     format!("{:.0}", jiff::Timestamp::now())

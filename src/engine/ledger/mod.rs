@@ -391,6 +391,54 @@ impl Ledger {
         .map_err(|e| sql_err(&self.path(), e))
     }
 
+    /// What a dry run said `request` costs, if one did within `max_age`.
+    pub fn cached_quote(
+        &self,
+        request: &KlingRequest,
+        max_age: std::time::Duration,
+    ) -> Option<f64> {
+        let since = jiff::Timestamp::now()
+            .checked_sub(jiff::SignedDuration::try_from(max_age).ok()?)
+            .ok()?;
+        self.conn
+            .prepare_cached(
+                "SELECT cost FROM quotes
+                 WHERE request = ?1 AND julianday(quoted_at) >= julianday(?2)",
+            )
+            .and_then(|mut q| {
+                q.query_row(
+                    rusqlite::params![quote_key(request), since.to_string()],
+                    |r| r.get::<_, f64>(0),
+                )
+            })
+            .ok()
+            .filter(|cost| cost.is_finite() && *cost >= 0.0)
+    }
+
+    /// Keeps what a dry run said `request` costs. Only a cache: a failure to write it is
+    /// logged, nothing more.
+    pub fn keep_quote(&self, request: &KlingRequest, cost: f64) {
+        if !cost.is_finite() || cost < 0.0 {
+            return;
+        }
+        let kept = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO quotes (request, cost, quoted_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (request) DO UPDATE SET cost = ?2, quoted_at = ?3",
+            )
+            .and_then(|mut q| {
+                q.execute(rusqlite::params![
+                    quote_key(request),
+                    cost,
+                    jiff::Timestamp::now().to_string()
+                ])
+            });
+        if let Err(e) = kept {
+            tracing::warn!("cannot keep a quote in the ledger: {e}");
+        }
+    }
+
     pub fn job(&self, id: LocalId) -> Option<&JobRecord> {
         self.jobs.get(&id)
     }
@@ -639,6 +687,15 @@ impl Ledger {
 }
 
 /// Takes the lock file `name` in `dir` for as long as the returned file is open.
+/// A request's name in the quote cache: the digest of what would be sent.
+fn quote_key(request: &KlingRequest) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(request.to_json().to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn lock(dir: &Path, name: &str) -> Result<File, LedgerError> {
     let path = dir.join(name);
     let file = OpenOptions::new()

@@ -91,6 +91,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // 7: spend caps: what a dry run quoted for a job before it was sent, and its batch's cap.
     "ALTER TABLE jobs ADD COLUMN quote REAL;
     ALTER TABLE jobs ADD COLUMN batch_max_cost REAL;",
+    // 8: what dry runs said requests cost, so a batch planned again is priced from here.
+    "CREATE TABLE quotes (
+        request   TEXT PRIMARY KEY,           -- SHA-256 of the request's JSON, as sent
+        cost      REAL NOT NULL,              -- creative units
+        quoted_at TEXT NOT NULL               -- RFC 3339
+    );",
 ];
 
 #[derive(Debug, thiserror::Error)]
