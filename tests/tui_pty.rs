@@ -227,3 +227,63 @@ fn y_inside_tmux_wraps_osc52_for_passthrough() {
         "OSC 52 with {id} in base64 ({payload}) was written, wrapped for tmux"
     );
 }
+
+#[test]
+fn a_batch_file_opened_with_b_is_priced_confirmed_sent_and_saved_in_order() {
+    let dirs = Dirs::new();
+    common::write_config(&dirs.home, "auto_download = true\n", 0o600);
+    std::fs::write(
+        dirs.work.join("shots.jsonl"),
+        "{\"prompt\": \"a lighthouse at dusk, {watercolour|noir|anime}\", \"mode\": \"standard\"}\n",
+    )
+    .unwrap();
+    let mut app = dirs
+        .command(PtyCommand::app())
+        .args(["--demo"])
+        .size(120, 32)
+        .spawn();
+    app.wait_for("the app's first frame", |s| s.contains("No jobs yet"));
+    // Out of the editor, where b is a letter of the prompt.
+    app.keys(&[Key::Tab, Key::Tab]);
+    app.type_text("b");
+    app.wait_for("the batch file question", |s| s.contains("Batch file"));
+    // Tab completes the name from the work folder.
+    app.type_text("sho");
+    app.press(Key::Tab);
+    app.wait_for("the completed name", |s| s.contains("shots.jsonl"));
+    app.press(Key::Enter);
+    let plan = app.wait_for("the priced plan", |s| {
+        s.contains("total  3 requests") && !s.contains("pricing")
+    });
+    assert!(plan.contains("Batch shots — 3 requests"), "{plan}");
+    assert!(
+        files_in(&dirs.work).len() == 1,
+        "nothing sent before the answer"
+    );
+    app.press(Key::Enter);
+    let screen = app.wait_for("the batch done and saved", |s| {
+        queue_rows(s).iter().any(|r| r.contains("shots  3/3 done"))
+            && queue_rows(s)
+                .iter()
+                .filter(|r| r.contains("✓ saved"))
+                .count()
+                == 3
+    });
+    let rows = queue_rows(&screen);
+    let order: Vec<usize> = ["watercolour", "noir", "anime"]
+        .iter()
+        .map(|w| rows.iter().position(|r| r.contains(w)).unwrap())
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "in the file's order:\n{screen}"
+    );
+    let mut files = files_in(&dirs.work.join("shots"));
+    files.sort();
+    assert_eq!(files.len(), 3, "{files:?}");
+    for (n, file) in files.iter().enumerate() {
+        assert!(file.starts_with(&format!("{n:04}_job_")), "{files:?}");
+    }
+    app.type_text("q");
+    app.wait_exit();
+}
