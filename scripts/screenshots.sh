@@ -8,6 +8,8 @@
 #   help.png       the key help (`?`)
 #   multishot.png  the multi-shot editor with three shots
 #   failed.png     a failed job selected, its error in the details pane
+#   batchplan.png  a batch file opened with `b`: its requests priced, before it is sent
+#   batch.png      the batch under its header, three requests held by max_spend_per_day
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -256,6 +258,35 @@ t send-keys -t shot Enter
 wait_for "3\.  4 s  Drone pull-back"
 wait_for "Cost: [0-9]"
 capture multishot
+t kill-server
+
+# --- batchplan.png, batch.png: a batch file in the app, against a daily cap ---------------
+mkdir -p "$WORK/home-batch/config/kling-tui"
+printf 'max_spend_per_day = 500\n' >"$WORK/home-batch/config/kling-tui/config.toml"
+chmod 600 "$WORK/home-batch/config/kling-tui/config.toml"
+cat >"$WORK/videos/opening.jsonl" <<'JSONL'
+# The opening: the establishing shot in three styles at two lengths, then the keeper in both modes.
+{"prompt": "A lighthouse on a cliff at dusk, waves below, {watercolour|film noir|anime} style", "duration": [5, 10], "mode": "standard"}
+{"prompt": "The keeper climbs the spiral stairs, handheld, {lantern light|moonlight}", "mode": ["standard", "pro"], "aspectRatio": "9:16"}
+JSONL
+start_app batch "$BIN" --demo
+t send-keys -t shot Tab Tab b
+wait_for "Batch file"
+t send-keys -t shot -l "open"
+t send-keys -t shot Tab
+wait_for "opening.jsonl"
+t send-keys -t shot Enter
+wait_for "total  10 requests  700 CU"
+capture batchplan
+t send-keys -t shot Enter
+# Seven fit under the day's 500 CU; the last three wait, held, in order.
+wait_for "held: spend" 3
+wait_for "✓ saved" 7
+wait_for "today 500 of 500 CU"
+# The selection on the first held request: its cap in the details pane.
+for _ in 1 2 3 4 5 6 7 8; do t send-keys -t shot j; done
+wait_for "a higher cap sends it"
+capture batch
 t kill-server
 
 # --- failed.png: a simulator whose every job fails ----------------------------------------

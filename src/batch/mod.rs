@@ -129,6 +129,20 @@ pub fn distinct_requests<'a>(expanded: &[&'a Expanded]) -> Distinct<'a> {
     Distinct { requests, of }
 }
 
+/// How many requests, in order, a batch cap of `cap` lets through before the first that would
+/// go over (the engine holds that one and every one after it, in order), and what they cost.
+/// A request with no quote stops the count: the engine holds it until it has one.
+pub fn fitting(quotes: &[Option<f64>], cap: f64) -> (usize, f64) {
+    let mut spent = 0.0;
+    for (i, quote) in quotes.iter().enumerate() {
+        match quote {
+            Some(cost) if spent + cost <= cap + 1e-9 => spent += cost,
+            _ => return (i, spent),
+        }
+    }
+    (quotes.len(), spent)
+}
+
 /// Reads the batch `file`: its name (the file's stem) and its requests, or every problem.
 pub fn read(file: &Path) -> Result<(String, Vec<Expanded>), Vec<String>> {
     let shown = sanitize(&file.display().to_string());
@@ -1209,5 +1223,17 @@ mod tests {
             r#"unknown field "refrenceImage" (did you mean "referenceImages"?)"#
         );
         assert!(unknown_field("seed").contains("the fields are prompt, mode"));
+    }
+
+    #[test]
+    fn a_cap_lets_requests_through_in_order_until_the_first_that_would_go_over() {
+        let quotes = [Some(50.0), Some(100.0), Some(50.0), Some(100.0), Some(50.0)];
+        assert_eq!(fitting(&quotes, 200.0), (3, 200.0));
+        // The fifth would fit after the fourth is held, but the engine holds in order.
+        assert_eq!(fitting(&quotes, 250.0), (3, 200.0));
+        assert_eq!(fitting(&quotes, 350.0), (5, 350.0));
+        assert_eq!(fitting(&quotes, 10.0), (0, 0.0));
+        // A request with no price is held until it has one, and those after it with it.
+        assert_eq!(fitting(&[Some(50.0), None, Some(50.0)], 1000.0), (1, 50.0));
     }
 }

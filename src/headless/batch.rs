@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::batch::{self, Distinct, Expanded, distinct_requests, token};
+use crate::batch::{self, Distinct, Expanded, distinct_requests, fitting, token};
 use crate::cli::Cli;
 use crate::engine::{Command, Event};
 use crate::kling::KlingRequest;
@@ -37,7 +37,12 @@ struct PlanTotal<'a> {
     creative_units_cost: f64,
 }
 
-pub async fn plan(cli: &Cli, file: &Path, json: bool) -> Result<i32, CliError> {
+pub async fn plan(
+    cli: &Cli,
+    file: &Path,
+    json: bool,
+    max_cost: Option<f64>,
+) -> Result<i32, CliError> {
     // Every line checked, every file looked at, before anything is asked of anyone.
     let (name, requests) = batch::read(file).map_err(CliError::Invalid)?;
     let session = Session::open(cli).await?;
@@ -49,6 +54,11 @@ pub async fn plan(cli: &Cli, file: &Path, json: bool) -> Result<i32, CliError> {
     } = distinct_requests(&all);
     let quotes = quote(&session, &distinct).await?;
     let name = sanitize(&name);
+    let in_order: Vec<Option<f64>> = quote_of
+        .iter()
+        .map(|which| quotes[*which].as_ref().ok().copied())
+        .collect();
+    let fit = max_cost.map(|cap| (cap, fitting(&in_order, cap)));
     let mut total = 0.0;
     let mut failed = 0;
     let mut out = std::io::stdout().lock();
@@ -102,8 +112,31 @@ pub async fn plan(cli: &Cli, file: &Path, json: bool) -> Result<i32, CliError> {
                 n => format!("  ({n} could not be quoted: not counted)"),
             }
         );
+        if let Some((cap, (fits, spent))) = fit {
+            let _ = writeln!(out, "{}", cap_line(cap, fits, spent, requests.len()));
+        }
     }
     Ok(if failed == 0 { exit::OK } else { exit::API })
+}
+
+fn cap_line(cap: f64, fits: usize, spent: f64, all: usize) -> String {
+    let units = crate::units::format_units;
+    if fits == all {
+        format!("cap    {} CU: all fit ({} CU)", units(cap), units(spent))
+    } else if fits == 0 {
+        format!(
+            "cap    {} CU: not even #1 fits; all {all} would be held until the cap is raised",
+            units(cap)
+        )
+    } else {
+        format!(
+            "cap    {} CU: #1–#{fits} fit ({} CU); #{}–#{all} would be held until the cap is \
+             raised",
+            units(cap),
+            units(spent),
+            fits + 1
+        )
+    }
 }
 
 fn line(expanded: &Expanded, quote: &Result<f64, String>) -> String {
@@ -260,6 +293,16 @@ pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
                 Err(_) => unknown += 1,
             }
             eprintln!("{}", line(expanded, q));
+        }
+        if let Some(cap) = how.max_cost
+            && known.is_empty()
+        {
+            let in_order: Vec<Option<f64>> = fresh
+                .iter()
+                .map(|e| quoted.get(&e.index).copied())
+                .collect();
+            let (fits, spent) = fitting(&in_order, cap);
+            eprintln!("{}", cap_line(cap, fits, spent, fresh.len()));
         }
         let resumed = match known.len() {
             0 => String::new(),
@@ -756,4 +799,21 @@ pub async fn retry(cli: &Cli, name: &str, yes: bool) -> Result<i32, CliError> {
     };
     engine.shutdown().await;
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_line_names_what_fits_and_what_would_wait() {
+        assert_eq!(
+            cap_line(200.0, 3, 200.0, 5),
+            "cap    200 CU: #1–#3 fit (200 CU); #4–#5 would be held until the cap is raised"
+        );
+        assert_eq!(
+            cap_line(400.0, 5, 350.0, 5),
+            "cap    400 CU: all fit (350 CU)"
+        );
+    }
 }

@@ -78,7 +78,9 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Batch(args)) => match (&args.action, &args.file) {
             (Some(BatchAction::Status { name, json }), _) => batch::status(&cli, name, *json).await,
             (Some(BatchAction::Retry { name, yes }), _) => batch::retry(&cli, name, *yes).await,
-            (None, Some(file)) if args.plan => batch::plan(&cli, file, args.json).await,
+            (None, Some(file)) if args.plan => {
+                batch::plan(&cli, file, args.json, args.max_cost).await
+            }
             (None, Some(file)) => {
                 let how = batch::Send {
                     yes: args.yes,

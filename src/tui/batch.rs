@@ -127,6 +127,31 @@ impl BatchPlan {
         format!("{cost}  {}  (line {})", expanded.summary(), expanded.row)
     }
 
+    /// What the day's cap lets through, when there is one: the engine holds the first request
+    /// that would go over and every one after it, in order.
+    pub fn day_cap_line(&self, overview: &crate::engine::Overview) -> Option<String> {
+        let cap = overview.day_cap?;
+        let left = (cap - overview.today).max(0.0);
+        let quotes: Vec<Option<f64>> = (0..self.requests.len())
+            .map(|i| self.quote(i).and_then(|q| q.as_ref().ok()).copied())
+            .collect();
+        let (fits, _) = batch::fitting(&quotes, left);
+        let all = self.requests.len();
+        let head = format!(
+            "today {} of {} CU spent:",
+            format_units(overview.today),
+            format_units(cap)
+        );
+        Some(match fits {
+            n if n == all => format!("{head} all fit under max_spend_per_day"),
+            0 => format!("{head} all {all} would be held by max_spend_per_day"),
+            n => format!(
+                "{head} #1–#{n} fit; #{}–#{all} would be held by max_spend_per_day",
+                n + 1
+            ),
+        })
+    }
+
     /// Every request, in order, with its batch tag and token, to the batch's folder.
     pub fn submit_commands(&self) -> Vec<Command> {
         self.requests

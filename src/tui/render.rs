@@ -151,7 +151,8 @@ fn draw_editor(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
 
 fn status_symbol(job: &JobRecord, tick: u64) -> &'static str {
     match (&job.submission, &job.status) {
-        (Submission::Queued, _) if job.held.is_some() => "⏸",
+        // Not ⏸: emoji-width in some terminals, missing from common monospace fonts.
+        (Submission::Queued, _) if job.held.is_some() => "‖",
         (Submission::Queued, _) => "⧗",
         (Submission::Sending, _) => "↑",
         (Submission::Uploading, _) => "⇡",
@@ -938,7 +939,7 @@ fn draw_popup(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
             );
             frame.render_widget(&*editor, input_area);
         }
-        Popup::BatchPlan(plan) => draw_plan(frame, plan, theme, area),
+        Popup::BatchPlan(plan) => draw_plan(frame, plan, app.overview.as_ref(), theme, area),
         Popup::Shots { selected, editing } => {
             let shots = app.request.multi_prompt.clone().unwrap_or_default();
             let total: u32 = shots.iter().map(|s| s.duration).sum();
@@ -1015,16 +1016,22 @@ fn draw_popup(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
 }
 
 /// A batch's plan: what each request costs, the total, and the question.
-fn draw_plan(frame: &mut Frame, plan: &crate::tui::batch::BatchPlan, theme: &Theme, area: Rect) {
-    let width = area.width.saturating_sub(4).min(110);
+fn draw_plan(
+    frame: &mut Frame,
+    plan: &crate::tui::batch::BatchPlan,
+    overview: Option<&crate::engine::Overview>,
+    theme: &Theme,
+    area: Rect,
+) {
+    let width = area.width.saturating_sub(4).min(150);
     let height = area
         .height
         .saturating_sub(2)
-        .min(plan.requests.len().min(1000) as u16 + 6);
+        .min(plan.requests.len().min(1000) as u16 + 7);
     let rect = centered(area, width, height);
     frame.render_widget(Clear, rect);
     let inner_width = width.saturating_sub(2) as usize;
-    let list_rows = (height as usize).saturating_sub(6).max(1);
+    let list_rows = (height as usize).saturating_sub(7).max(1);
     let mut lines: Vec<Line> = Vec::new();
     let start = plan
         .scroll
@@ -1056,6 +1063,9 @@ fn draw_plan(frame: &mut Frame, plan: &crate::tui::batch::BatchPlan, theme: &The
         summary,
         theme.fg(Color::Cyan).add_modifier(Modifier::BOLD),
     )));
+    if let Some(line) = overview.and_then(|o| plan.day_cap_line(o)) {
+        lines.push(Line::from(Span::styled(line, theme.fg(Color::Yellow))));
+    }
     lines.push(Line::from(fit(
         &format!("videos to {}", sanitize(&plan.out.display().to_string())),
         inner_width,
