@@ -3,7 +3,8 @@
 concurrency ceiling of 10:
 
 - planning it (`batch FILE --plan`): time, and how many dry runs it took (identical requests
-  are quoted once: the file holds 100 shots, ten takes of each);
+  are quoted once: the file holds 100 shots, ten takes of each); then planning it again, its
+  prices kept in the ledger;
 - sending it (`batch FILE --yes`) until every video is on disk: time, API requests per second
   (peak over any one-second window, sampled from the simulator's counters, and the average)
   against the budget, the simulator's 429 answers, and the engine's peak RSS.
@@ -112,6 +113,17 @@ def main():
             raise SystemExit(plan.stderr.decode())
         dry_runs = stats(api)["dryRuns"] - before["dryRuns"]
 
+        # Again, as after an edit of the file: the prices are in the ledger.
+        before = stats(api)
+        started = time.monotonic()
+        again = subprocess.run(
+            [BIN, "batch", "--plan", file], env=env, cwd=home, capture_output=True
+        )
+        again_seconds = time.monotonic() - started
+        if again.returncode != 0 or again.stdout != plan.stdout:
+            raise SystemExit("the second plan differs:\n" + again.stderr.decode())
+        again_dry_runs = stats(api)["dryRuns"] - before["dryRuns"]
+
         before_send = api_requests(api)
         sampler = Sampler(api)
         sampler.start()
@@ -135,6 +147,8 @@ def main():
         print("|---|---|")
         print(f"| Plan: time / dry runs (identical requests quoted once) | "
               f"{plan_seconds:.1f} s / {dry_runs} |")
+        print(f"| Plan again (prices kept in the ledger): time / dry runs | "
+              f"{again_seconds:.2f} s / {again_dry_runs} |")
         print(f"| Send until every video is on disk: time | {send_seconds:.1f} s |")
         print(f"| Generate POSTs / jobs made / videos on disk | {after['generatePosts'] - before['generatePosts']}"
               f" / {after['jobsCreated'] - before['jobsCreated']} / {len(files)} |")
