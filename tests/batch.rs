@@ -388,6 +388,18 @@ fn a_single_submit_past_max_spend_per_day_is_held_and_not_sent() {
         stderr.contains("held: spend cap (75 of 100 CU today, this one 75)"),
         "{stderr}"
     );
+    // The day's count starts again at midnight (UTC): then it goes by itself.
+    let tomorrow = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .tomorrow()
+        .unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "or from {tomorrow}T00:00:00Z when a new day's count starts"
+        )),
+        "{stderr}"
+    );
     assert_eq!(sim.stats().generate_posts, 1);
     // Raised in config.toml: the next command releases it.
     common::write_config(home.path(), "max_spend_per_day = 200\n", 0o600);

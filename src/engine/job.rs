@@ -67,6 +67,10 @@ pub struct Hold {
     /// The cap that holds it, in creative units; none while its cost is being asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cap: Option<f64>,
+    /// When it goes by itself (RFC 3339): the next day (UTC) for `max_spend_per_day`, whose
+    /// count starts again at midnight. `None`: it waits for a person to raise a cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 /// A job's place in a batch: the batch's name, the request's place in the expanded batch

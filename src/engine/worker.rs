@@ -786,6 +786,7 @@ impl Worker {
                     return Err(super::Hold {
                         reason: "spend cap: asking what it costs".into(),
                         cap: None,
+                        until: None,
                     });
                 }
             },
@@ -805,6 +806,9 @@ impl Worker {
                         units(quote)
                     ),
                     cap: Some(cap),
+                    // Tomorrow's count starts from nothing; a request dearer than the whole
+                    // cap waits for a person.
+                    until: (quote <= cap + 1e-9).then(tomorrow_start).flatten(),
                 });
             }
         }
@@ -822,6 +826,7 @@ impl Worker {
                         units(quote)
                     ),
                     cap: Some(cap),
+                    until: None,
                 });
             }
         }
@@ -1192,6 +1197,7 @@ impl Worker {
                         let hold = super::Hold {
                             reason: format!("spend cap: its cost is not known yet ({e})"),
                             cap: None,
+                            until: None,
                         };
                         if self.ledger.set_held(local_id, Some(hold)) {
                             self.emit_job(local_id);
@@ -1522,6 +1528,13 @@ fn today_start() -> Option<String> {
         .map(|day| format!("{day}T00:00:00Z"))
 }
 
+/// The start of tomorrow (UTC), when the daily cap's count starts again.
+fn tomorrow_start() -> Option<String> {
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let tomorrow = now.date().tomorrow().ok()?;
+    Some(format!("{tomorrow}T00:00:00Z"))
+}
+
 fn passing(err: &ApiError) -> bool {
     // A refused download (not the asset) is not fetched again by itself: that would only
     // fetch the same wrong thing; a refresh or the next start tries again.
@@ -1533,6 +1546,7 @@ fn unreadable(e: &super::LedgerError) -> super::Hold {
     super::Hold {
         reason: format!("spend cap: cannot read the ledger: {e}"),
         cap: None,
+        until: None,
     }
 }
 

@@ -162,14 +162,22 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
             }
             Submission::Queued if job.held.as_ref().is_some_and(|h| h.cap.is_some()) => {
                 JobReport::from_record(&job).print(args.json);
-                let reason = job
+                let (reason, until) = job
                     .held
                     .as_ref()
-                    .map(|h| h.reason.clone())
+                    .map(|h| (h.reason.clone(), h.until.clone()))
                     .unwrap_or_default();
+                let tomorrow = match until {
+                    Some(at) => format!(
+                        ", or from {} when a new day's count starts, while the engine runs",
+                        sanitize(&at)
+                    ),
+                    None => String::new(),
+                };
                 eprintln!(
                     "held: {reason}: it is in the ledger and is sent, in order, once \
-                     max_spend_per_day allows it (raise it in config.toml, then any command)"
+                     max_spend_per_day allows it (raise it in config.toml, then any \
+                     command){tomorrow}"
                 );
                 break Ok(exit::HELD);
             }

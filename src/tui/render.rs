@@ -620,7 +620,15 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     }
     if let Some(hold) = &job.held {
         // Its reason is the state line above.
-        if hold.cap.is_some() {
+        if let Some(until) = &hold.until {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "sent by itself from {} (a new day's count), or with a higher cap",
+                    short_time(until)
+                ),
+                theme.dim(),
+            )));
+        } else if hold.cap.is_some() {
             lines.push(Line::from(Span::styled(
                 "a higher cap sends it (--max-cost, max_spend_per_day)",
                 theme.dim(),

@@ -256,6 +256,7 @@ pub fn batch_jobs() -> (Vec<JobRecord>, kling_tui::engine::Overview) {
         job.held = Some(Hold {
             reason: "spend cap (375 of 400 CU for the batch, this one 75)".into(),
             cap: Some(400.0),
+            until: None,
         });
     }
     jobs.push(job(
