@@ -1,5 +1,6 @@
 //! Time to draw one full frame of the app at 160×48 with 1,000 jobs in the queue, on ratatui's
-//! TestBackend (the drawing itself, without the terminal). `cargo bench --bench render`.
+//! TestBackend (the drawing itself, without the terminal), and to rank 10,000 prompts of the
+//! prompt history against a query at each key typed. `cargo bench --bench render`.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -58,6 +59,54 @@ fn main() {
         "render 160x48 with 1000 jobs: median {:.3} ms, p95 {:.3} ms over {} frames",
         median.as_secs_f64() * 1000.0,
         p95.as_secs_f64() * 1000.0,
+        samples.len()
+    );
+    history_search();
+}
+
+/// The prompt history's search: 10,000 prompts ranked again at each key of a query typed
+/// with its words out of order and a letter left out.
+fn history_search() {
+    let subjects = [
+        "fox",
+        "lighthouse",
+        "paper boat",
+        "tram",
+        "glacier",
+        "koi pond",
+    ];
+    let times = ["dawn", "dusk", "night", "noon"];
+    let entries: Vec<kling_tui::engine::PromptEntry> = (0..10_000usize)
+        .map(|i| kling_tui::engine::PromptEntry {
+            local_id: (10_000 - i) as u64,
+            request: KlingRequest::new(format!(
+                "take {i}: a {} at {}, slow dolly shot, shallow focus, film grain",
+                subjects[i % subjects.len()],
+                times[i % times.len()]
+            )),
+            created_at: "2026-11-30T10:00:00Z".into(),
+            state: "success".into(),
+        })
+        .collect();
+    let query = "dsk lghthouse grain";
+    let mut samples = Vec::new();
+    for _ in 0..20 {
+        let mut search = kling_tui::tui::history::PromptSearch::new(1);
+        search.fill(entries.clone());
+        for end in 1..=query.len() {
+            let start = Instant::now();
+            search.set_query(query[..end].to_string());
+            samples.push(start.elapsed());
+            black_box(search.matches.len());
+        }
+    }
+    samples.sort();
+    let median = samples[samples.len() / 2];
+    let worst = samples[samples.len() - 1];
+    println!(
+        "prompt history, 10000 prompts: median {:.3} ms, worst {:.3} ms per key over {} keys",
+        median.as_secs_f64() * 1000.0,
+        worst.as_secs_f64() * 1000.0,
         samples.len()
     );
 }

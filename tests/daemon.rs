@@ -1000,3 +1000,27 @@ fn paths_and_folders_mean_what_they_meant_where_the_command_ran() {
     );
     stop_engine(&sim, home.path());
 }
+
+#[test]
+fn the_unsent_prompt_and_parameters_survive_a_hung_up_session() {
+    let (_rt, sim) = sim_running(2.0, 10);
+    let home = tempfile::tempdir().unwrap();
+    let mut first = app(&sim, home.path());
+    first_frame(&first);
+    first.type_text("a koi pond seen from above, leaves drifting");
+    // The mode, one step along in the parameters.
+    first.keys(&[Key::Tab, Key::Left, Key::BackTab]);
+    first.wait_for("the prompt and the mode", |s| {
+        s.contains("a koi pond seen from above") && s.contains("Mode            standard")
+    });
+    // As a dropped SSH session does it.
+    first.signal(libc::SIGHUP);
+    first.wait_exit();
+    let second = app(&sim, home.path());
+    let screen = second.wait_for("the draft back", |s| {
+        s.contains("a koi pond seen from above, leaves drifting")
+    });
+    assert!(screen.contains("Mode            standard"), "{screen}");
+    drop(second);
+    stop_engine(&sim, home.path());
+}

@@ -236,3 +236,32 @@ fn a_batch_plan_before_it_is_sent() {
     }
     insta::assert_snapshot!(screen(&mut app, 120, 30));
 }
+
+#[test]
+fn the_prompt_history_searched() {
+    let mut app = busy_app();
+    let effects = app.on_key(ctrl('p'));
+    let seq = effects
+        .iter()
+        .find_map(|e| match e {
+            kling_tui::tui::app::Effect::Engine(kling_tui::engine::Command::Prompts {
+                seq,
+                ..
+            }) => Some(*seq),
+            _ => None,
+        })
+        .expect("the prompts asked of the engine");
+    let prompts = jobs_in_every_state()
+        .into_iter()
+        .rev()
+        .map(|j| kling_tui::engine::PromptEntry {
+            local_id: j.local_id,
+            created_at: j.created_at.clone(),
+            state: j.state_word(),
+            request: j.request,
+        })
+        .collect();
+    app.on_engine(kling_tui::engine::Event::Prompts { seq, prompts });
+    type_text(&mut app, "snow fx");
+    insta::assert_snapshot!(screen(&mut app, 120, 30));
+}

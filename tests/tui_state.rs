@@ -634,3 +634,78 @@ fn enter_on_a_header_folds_and_the_filter_finds_a_batch_by_name() {
     assert_eq!(app.queue.rows().len(), 7, "the header and its six requests");
     assert_eq!(app.queue.rows()[0], RowKey::Batch("shots".into()));
 }
+
+fn prompt_entries(n: usize) -> Vec<kling_tui::engine::PromptEntry> {
+    (0..n)
+        .map(|i| {
+            let mut request = kling_tui::kling::KlingRequest::new(format!(
+                "take {i}: a {} at {}",
+                ["fox", "lighthouse", "paper boat", "tram"][i % 4],
+                ["dawn", "dusk", "night"][i % 3]
+            ));
+            if i % 2 == 0 {
+                request.mode = kling_tui::kling::Mode::Standard;
+                request.duration = 10;
+            }
+            kling_tui::engine::PromptEntry {
+                local_id: (n - i) as u64,
+                request,
+                created_at: "2026-11-30T10:00:00Z".into(),
+                state: "success".into(),
+            }
+        })
+        .collect()
+}
+
+fn open_history(app: &mut App, entries: Vec<kling_tui::engine::PromptEntry>) {
+    let asked = engine_commands(app.on_key(ctrl('p')));
+    let [Command::Prompts { seq, .. }] = asked.as_slice() else {
+        panic!("{asked:?}");
+    };
+    app.on_engine(Event::Prompts {
+        seq: *seq,
+        prompts: entries,
+    });
+}
+
+#[test]
+fn ctrl_p_finds_a_prompt_among_ten_thousand_and_enter_fills_the_editor_undoably() {
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "my unsent words");
+    open_history(&mut app, prompt_entries(10_000));
+    // Out of order, a letter left out, another case.
+    type_text(&mut app, "DSK lghthouse 9997");
+    let Some(Popup::History(search)) = &app.popup else {
+        panic!("no search");
+    };
+    assert_eq!(
+        search.selected_entry().unwrap().request.prompt,
+        "take 9997: a lighthouse at dusk"
+    );
+    app.on_key(key(KeyCode::Enter));
+    assert!(app.popup.is_none());
+    assert_eq!(app.prompt(), "take 9997: a lighthouse at dusk");
+    // Only the prompt: the parameters stay the editor's own.
+    assert_eq!(app.request.mode, kling_tui::kling::Mode::Pro);
+    app.on_key(ctrl('u'));
+    assert_eq!(app.prompt(), "my unsent words");
+}
+
+#[test]
+fn alt_enter_fills_the_prompt_and_its_parameters() {
+    let mut app = app_with(vec![]);
+    open_history(&mut app, prompt_entries(10));
+    type_text(&mut app, "take 4");
+    app.on_key(crossterm::event::KeyEvent::new(
+        KeyCode::Enter,
+        crossterm::event::KeyModifiers::ALT,
+    ));
+    assert_eq!(app.prompt(), "take 4: a fox at dusk");
+    assert_eq!(app.request.mode, kling_tui::kling::Mode::Standard);
+    assert_eq!(app.request.duration, 10);
+    // Esc leaves the editor as it was.
+    open_history(&mut app, prompt_entries(10));
+    app.on_key(key(KeyCode::Down));
+    app.on_key(key(KeyCode::Esc));
+    assert_eq!(app.prompt(), "take 4: a fox at dusk");
+}

@@ -27,7 +27,9 @@ pub use job::{
     BatchTag, DownloadRecord, Hold, JobRecord, LocalId, PollTrouble, Submission, is_local_file,
     local_files, with_absolute_files,
 };
-pub use ledger::{BatchSummary, HistoryOrder, JobQuery, Ledger, LedgerError, Spend, SpendBy};
+pub use ledger::{
+    BatchSummary, HistoryOrder, JobQuery, Ledger, LedgerError, PromptEntry, Spend, SpendBy,
+};
 pub use pacer::Pacer;
 
 /// A file that is now an asset.
@@ -159,6 +161,9 @@ pub enum Command {
     /// Today's spend against the daily cap, and where every batch stands; answered by
     /// [`Event::Overview`] with the same `seq`.
     Overview { seq: u64 },
+    /// Every distinct prompt of the ledger with its latest use, newest first, at most
+    /// `limit`; answered by [`Event::Prompts`] with the same `seq`.
+    Prompts { seq: u64, limit: usize },
     /// Send again, as new paid submissions, the requests of batch `name` whose latest attempt
     /// failed or was refused. The user's explicit, confirmed call.
     RetryBatch { name: String },
@@ -175,7 +180,8 @@ impl Command {
             | Command::Estimate { seq, .. }
             | Command::Upload { seq, .. }
             | Command::History { seq, .. }
-            | Command::Overview { seq } => Some(seq),
+            | Command::Overview { seq }
+            | Command::Prompts { seq, .. } => Some(seq),
             _ => None,
         }
     }
@@ -281,6 +287,11 @@ pub enum Event {
         seq: u64,
         overview: Overview,
     },
+    /// The answer to [`Command::Prompts`].
+    Prompts {
+        seq: u64,
+        prompts: Vec<PromptEntry>,
+    },
     /// Work started again after [`Event::Settled`].
     Busy,
     /// Every job is final and, where it succeeded, downloaded (or its download failed and
@@ -298,7 +309,8 @@ impl Event {
             | Event::Submitted { seq, .. }
             | Event::NotSubmitted { seq, .. }
             | Event::UploadDone { seq, .. }
-            | Event::Overview { seq, .. } => Some((seq, true)),
+            | Event::Overview { seq, .. }
+            | Event::Prompts { seq, .. } => Some((seq, true)),
             Event::UploadProgress { seq, .. } => Some((seq, false)),
             _ => None,
         }

@@ -604,6 +604,14 @@ impl Worker {
                 self.emit(Event::Overview { seq, overview });
             }
             Command::RetryBatch { name } => self.retry_batch(&name),
+            Command::Prompts { seq, limit } => {
+                let prompts = self.ledger.prompts(limit).unwrap_or_else(|e| {
+                    // Answered all the same, so the asker does not wait for it forever.
+                    self.error(None, format!("cannot read the prompt history: {e}"));
+                    Vec::new()
+                });
+                self.emit(Event::Prompts { seq, prompts });
+            }
             Command::Shutdown => {}
         }
     }

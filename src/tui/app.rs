@@ -9,6 +9,7 @@ use ratatui_textarea::{TextArea, WrapMode};
 
 use super::batch::BatchPlan;
 use super::form::{self, FIELDS, Field};
+use super::history::{PROMPTS_ASKED, PromptSearch};
 use super::keys::{Action, Keymap, Scope};
 use super::queue::{Queue, RowKey, Transfer};
 use crate::engine::{Command, Event, JobRecord, LocalId, Overview, Submission};
@@ -69,6 +70,8 @@ pub enum Popup {
     },
     /// A batch's plan: its requests and their cost, sent once confirmed.
     BatchPlan(Box<BatchPlan>),
+    /// The fuzzy search over every prompt used before.
+    History(Box<PromptSearch>),
 }
 
 /// Finished jobs asked of the ledger at a time.
@@ -150,6 +153,11 @@ pub struct App {
     pub overview_due: bool,
     /// Batch plans opened, so a late answer for an earlier plan is told apart.
     plans: u64,
+    /// Prompt searches opened, likewise.
+    searches: u64,
+    /// What the editor held before a prompt from the history replaced it, and the text put
+    /// there: Ctrl+U, with that text untouched, brings it back in one step.
+    before_fill: Option<(TextArea<'static>, KlingRequest, String)>,
 }
 
 fn new_editor(text: &str) -> TextArea<'static> {
@@ -196,6 +204,8 @@ impl App {
             overview: None,
             overview_due: true,
             plans: 0,
+            searches: 0,
+            before_fill: None,
         };
         app.revalidate();
         app
@@ -331,6 +341,13 @@ impl App {
                 }
                 self.queue.upsert(*job)
             }
+            Event::Prompts { seq, prompts } => {
+                if let Some(Popup::History(search)) = &mut self.popup
+                    && search.pending == Some(seq)
+                {
+                    search.fill(prompts);
+                }
+            }
             Event::Overview { overview, .. } => {
                 self.queue.batches = overview
                     .batches
@@ -436,6 +453,10 @@ impl App {
             Some(Popup::Input { editor, .. } | Popup::BatchFile { editor, .. }) => {
                 editor.insert_str(sanitize(text));
             }
+            Some(Popup::History(search)) => {
+                let query = format!("{}{}", search.query, sanitize(text));
+                search.set_query(query);
+            }
             Some(Popup::Shots {
                 editing: Some(editor),
                 ..
@@ -523,6 +544,20 @@ impl App {
             if key.code == KeyCode::Esc {
                 self.queue.filter.clear();
             }
+            return effects;
+        }
+        let undo = key.code == KeyCode::Char('u') && key.modifiers == KeyModifiers::CONTROL;
+        // Once the filled text is edited, its undo is the editor's own again.
+        if undo
+            && self.focus == Focus::Editor
+            && let Some((editor, request, filled)) = self.before_fill.take()
+            && self.prompt() == filled
+        {
+            self.editor = editor;
+            self.request = request;
+            self.recheck_files();
+            self.say("prompt from the history undone");
+            self.changed(&mut effects);
             return effects;
         }
         match self.keymap.lookup(self.focus.scope(), &key) {
@@ -656,6 +691,14 @@ impl App {
                 if !self.queue.toggle_fold() {
                     self.warn("the selected job is not part of a batch");
                 }
+            }
+            Action::History => {
+                self.searches += 1;
+                effects.push(Effect::Engine(Command::Prompts {
+                    seq: self.searches,
+                    limit: PROMPTS_ASKED,
+                }));
+                self.popup = Some(Popup::History(Box::new(PromptSearch::new(self.searches))));
             }
             Action::OpenBatch => {
                 self.popup = Some(Popup::BatchFile {
@@ -890,6 +933,65 @@ impl App {
                     })
                 }
             },
+            Popup::History(mut search) => {
+                let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+                match key.code {
+                    KeyCode::Esc => None,
+                    KeyCode::Char('c') if ctrl => {
+                        self.act(Action::ForceQuit, effects);
+                        self.popup.take()
+                    }
+                    KeyCode::Enter => {
+                        let with_parameters = key.modifiers.contains(KeyModifiers::ALT);
+                        if let Some(entry) = search.selected_entry().cloned() {
+                            self.fill_from_history(entry, with_parameters, effects);
+                            None
+                        } else {
+                            Some(Popup::History(search))
+                        }
+                    }
+                    KeyCode::Up => {
+                        search.move_by(-1);
+                        Some(Popup::History(search))
+                    }
+                    KeyCode::Down => {
+                        search.move_by(1);
+                        Some(Popup::History(search))
+                    }
+                    KeyCode::Char('p' | 'k') if ctrl => {
+                        search.move_by(-1);
+                        Some(Popup::History(search))
+                    }
+                    KeyCode::Char('n' | 'j') if ctrl => {
+                        search.move_by(1);
+                        Some(Popup::History(search))
+                    }
+                    KeyCode::PageUp => {
+                        search.move_by(-10);
+                        Some(Popup::History(search))
+                    }
+                    KeyCode::PageDown => {
+                        search.move_by(10);
+                        Some(Popup::History(search))
+                    }
+                    KeyCode::Char('u') if ctrl => {
+                        search.set_query(String::new());
+                        Some(Popup::History(search))
+                    }
+                    KeyCode::Backspace => {
+                        let mut query = search.query.clone();
+                        query.pop();
+                        search.set_query(query);
+                        Some(Popup::History(search))
+                    }
+                    KeyCode::Char(c) if !ctrl => {
+                        let query = format!("{}{c}", search.query);
+                        search.set_query(query);
+                        Some(Popup::History(search))
+                    }
+                    _ => Some(Popup::History(search)),
+                }
+            }
             Popup::BatchPlan(mut plan) => match key.code {
                 KeyCode::Enter | KeyCode::Char('y' | 'Y') => {
                     let (answered, asked) = plan.answered();
@@ -938,6 +1040,48 @@ impl App {
                 _ => Some(Popup::BatchPlan(plan)),
             },
         };
+    }
+
+    /// Takes up the draft left when the app last closed.
+    pub fn restore_draft(&mut self, request: KlingRequest) {
+        self.editor = new_editor(&request.prompt);
+        self.request = KlingRequest {
+            prompt: String::new(),
+            ..request
+        };
+        self.recheck_files();
+        self.revalidate();
+    }
+
+    /// Puts a prompt from the history in the editor (and its parameters, when asked); what
+    /// was there comes back with Ctrl+U.
+    fn fill_from_history(
+        &mut self,
+        entry: crate::engine::PromptEntry,
+        with_parameters: bool,
+        effects: &mut Vec<Effect>,
+    ) {
+        let text = entry.request.prompt.clone();
+        self.before_fill = Some((self.editor.clone(), self.request.clone(), text.clone()));
+        self.editor = new_editor(&text);
+        if with_parameters {
+            self.request = KlingRequest {
+                prompt: String::new(),
+                ..entry.request
+            };
+            self.recheck_files();
+            self.say(format!(
+                "prompt and parameters of #{} in the editor (Ctrl+U undoes)",
+                entry.local_id
+            ));
+        } else {
+            self.say(format!(
+                "prompt of #{} in the editor (Ctrl+U undoes)",
+                entry.local_id
+            ));
+        }
+        self.focus = Focus::Editor;
+        self.changed(effects);
     }
 
     /// Reads batch file `path` and asks the engine to price it; every problem if it does not

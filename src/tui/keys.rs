@@ -55,6 +55,7 @@ pub enum Action {
     Resend,
     OpenBatch,
     Fold,
+    History,
 }
 
 /// One entry of the built-in table.
@@ -93,6 +94,12 @@ pub const BINDINGS: &[Binding] = &[
     bind!(Anywhere, [(Tab, NONE)], FocusNext, "next pane"),
     bind!(Anywhere, [(BackTab, SHIFT)], FocusPrev, "previous pane"),
     bind!(Anywhere, [(Char('c'), CTRL)], ForceQuit, "quit"),
+    bind!(
+        Anywhere,
+        [(Char('p'), CTRL)],
+        History,
+        "search every prompt used before (Enter fills, Alt+Enter with its parameters)"
+    ),
     bind!(OutsideEditor, [(Char('?'), NONE)], Help, "this help"),
     bind!(OutsideEditor, [(Char('q'), NONE)], Quit, "quit"),
     bind!(Editor, [(Char('y'), CTRL)], Redo, "redo (Ctrl+U undoes)"),
@@ -234,6 +241,7 @@ impl Action {
             Action::Resend => "resend",
             Action::OpenBatch => "open_batch",
             Action::Fold => "fold",
+            Action::History => "history",
         }
     }
 }

@@ -7,7 +7,9 @@ pub mod app;
 pub mod batch;
 mod clipboard;
 mod complete;
+mod draft;
 pub mod form;
+pub mod history;
 pub mod keys;
 pub mod queue;
 pub mod render;
@@ -63,6 +65,11 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
             .map_err(|e| CliError::Invalid(vec![format!("config.toml: {e}")]))?;
     }
 
+    // What was being written when the app last left.
+    let draft_file = draft::path(&session.ledger_dir);
+    if let Some(draft) = draft::load(&draft_file) {
+        app.restore_draft(draft.request);
+    }
     let config = session.engine_config(None);
     let (mut engine, status) = session.engine(config).await?;
     app.engine_shared = status.is_some();
@@ -73,8 +80,14 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
     }
     let mut terminal = enter(cli.mouse)
         .map_err(|e| CliError::Local(format!("cannot set up the terminal: {e}")))?;
-    let outcome = event_loop(&mut terminal, &mut app, &mut engine).await;
+    let outcome = event_loop(&mut terminal, &mut app, &mut engine, &draft_file).await;
     leave(cli.mouse);
+    draft::save(
+        &draft_file,
+        &draft::Draft {
+            request: app.current_request(),
+        },
+    );
     let _ = terminal.show_cursor();
     engine.shutdown().await;
     if let Some(status) = status {
@@ -97,6 +110,7 @@ async fn event_loop(
     terminal: &mut Term,
     app: &mut App,
     engine: &mut engine::EngineHandle,
+    draft_file: &std::path::Path,
 ) -> Result<i32, CliError> {
     let in_tmux = std::env::var_os("TMUX").is_some();
     let mut input = spawn_input_reader();
@@ -168,6 +182,8 @@ async fn event_loop(
             }
             _ = tokio::time::sleep_until(estimate_at.unwrap_or_else(Instant::now)), if estimate_at.is_some() => {
                 estimate_at = None;
+                // Typing paused: the draft is kept, as it stands, against a lost session.
+                draft::save(draft_file, &draft::Draft { request: app.current_request() });
                 if let Some(command) = app.estimate_command() {
                     let _ = engine.commands.send(command);
                 }

@@ -947,6 +947,7 @@ fn draw_popup(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
             );
             frame.render_widget(&*editor, input_area);
         }
+        Popup::History(search) => draw_history(frame, search, theme, area),
         Popup::BatchPlan(plan) => draw_plan(frame, plan, app.overview.as_ref(), theme, area),
         Popup::Shots { selected, editing } => {
             let shots = app.request.multi_prompt.clone().unwrap_or_default();
@@ -1091,6 +1092,89 @@ fn draw_plan(
                     plan.requests.len()
                 ))
                 .border_style(theme.fg(Color::Yellow)),
+        ),
+        rect,
+    );
+}
+
+/// The prompt history: the query, then the best matches with their mode, length, date and
+/// how their latest job ended.
+fn draw_history(
+    frame: &mut Frame,
+    search: &crate::tui::history::PromptSearch,
+    theme: &Theme,
+    area: Rect,
+) {
+    let width = area.width.saturating_sub(4).min(140);
+    let height = area.height.saturating_sub(2).min(30);
+    let rect = centered(area, width, height);
+    frame.render_widget(Clear, rect);
+    let inner_width = width.saturating_sub(2) as usize;
+    let list_rows = (height as usize).saturating_sub(5).max(1);
+    let mut lines: Vec<Line> = Vec::new();
+    let count = match search.pending {
+        Some(_) => "reading the ledger…".to_string(),
+        None => format!("{} of {} prompts", search.matches.len(), search.len()),
+    };
+    lines.push(Line::from(vec![
+        Span::styled("› ", theme.fg(Color::Cyan)),
+        Span::raw(format!("{}▏", sanitize(&search.query))),
+        Span::styled(format!("  {count}"), theme.dim()),
+    ]));
+    lines.push(Line::from(""));
+    let skip = search.selected.saturating_sub(list_rows.saturating_sub(1));
+    for i in (skip..search.matches.len()).take(list_rows) {
+        let Some(entry) = search.entry(i) else {
+            break;
+        };
+        let r = &entry.request;
+        let when = entry
+            .created_at
+            .parse::<jiff::Timestamp>()
+            .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default();
+        let head = format!(
+            "{when:<16} {:<10} {:<8} {:>2}s  ",
+            fit(&sanitize(&entry.state), 10),
+            r.mode.as_str(),
+            r.duration
+        );
+        let prompt = fit(
+            &sanitize(&r.prompt.replace('\n', " ")),
+            inner_width.saturating_sub(head.width()),
+        );
+        let style = if i == search.selected {
+            theme.selected()
+        } else {
+            Style::new()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(head, style.patch(theme.dim())),
+            Span::styled(prompt, style),
+        ]));
+    }
+    if search.pending.is_none() && search.matches.is_empty() {
+        lines.push(Line::from(Span::styled(
+            if search.is_empty() {
+                "No prompt in the ledger yet."
+            } else {
+                "No prompt matches."
+            },
+            theme.dim(),
+        )));
+    }
+    while lines.len() < list_rows + 2 {
+        lines.push(Line::from(""));
+    }
+    lines.push(Line::from(Span::styled(
+        "Enter fill the editor   Alt+Enter with its parameters   ↑/↓ choose   Esc close",
+        theme.dim(),
+    )));
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .title(" Prompt history — type to search: words in any order, letters may be left out ")
+                .border_style(theme.fg(Color::Cyan)),
         ),
         rect,
     );

@@ -12,7 +12,7 @@ mod query;
 mod rows;
 mod schema;
 
-pub use query::{BatchSummary, HistoryOrder, JobQuery, Spend, SpendBy};
+pub use query::{BatchSummary, HistoryOrder, JobQuery, PromptEntry, Spend, SpendBy};
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -368,6 +368,11 @@ impl Ledger {
     ) -> Result<(Vec<JobRecord>, u64), LedgerError> {
         query::history(&self.conn, FINISHED, search, order, offset, limit)
             .map_err(|e| sql_err(&self.path(), e))
+    }
+
+    /// Every distinct prompt with its latest use, newest first, at most `limit`.
+    pub fn prompts(&self, limit: usize) -> Result<Vec<PromptEntry>, LedgerError> {
+        query::prompts(&self.conn, limit).map_err(|e| sql_err(&self.path(), e))
     }
 
     /// Where every batch (or the one named) stands, newest first.

@@ -265,3 +265,41 @@ pub(super) fn batches(
     })?;
     rows.collect()
 }
+
+/// A prompt used before, with the parameters of its latest use, for the prompt history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromptEntry {
+    /// Its latest job.
+    pub local_id: crate::engine::LocalId,
+    pub request: crate::kling::KlingRequest,
+    /// When that job was made (RFC 3339).
+    pub created_at: String,
+    /// Where that job ended or stands: the server's status, else the submission's phase.
+    pub state: String,
+}
+
+/// Every distinct prompt, each with its latest use, newest first, at most `limit`.
+pub(super) fn prompts(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<PromptEntry>> {
+    let mut query = conn.prepare_cached(
+        "SELECT local_id, request, prompt, created_at, COALESCE(status, phase) FROM jobs
+         WHERE local_id IN (SELECT max(local_id) FROM jobs WHERE prompt != '' GROUP BY prompt)
+         ORDER BY local_id DESC LIMIT ?1",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = query.query_map([limit], |row| {
+        let text: String = row.get(1)?;
+        // A request this version cannot read still gives its prompt.
+        let request =
+            serde_json::from_str::<crate::kling::KlingRequest>(&text).unwrap_or_else(|_| {
+                crate::kling::KlingRequest::new(row.get::<_, String>(2).unwrap_or_default())
+            });
+        Ok(PromptEntry {
+            local_id: row.get::<_, i64>(0)?.max(0) as crate::engine::LocalId,
+            request,
+            created_at: row.get(3)?,
+            state: row.get(4)?,
+        })
+    })?;
+    rows.collect()
+}

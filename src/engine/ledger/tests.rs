@@ -341,3 +341,29 @@ fn a_jobs_batch_and_place_are_kept_and_queried() {
     assert_eq!(found.len(), 1);
     assert_eq!((found[0].local_id, found[0].batch.clone()), (id, Some(tag)));
 }
+
+#[test]
+fn the_prompt_history_has_each_prompt_once_at_its_latest_use_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = Ledger::open(dir.path()).unwrap();
+    let first = intent(&mut l, "a fox");
+    let _ = intent(&mut l, "a lighthouse");
+    let again = intent(&mut l, "a fox");
+    let _ = intent(&mut l, "");
+    l.append(
+        Record::Rejected {
+            local_id: first,
+            reason: "no".into(),
+        },
+        true,
+    )
+    .unwrap();
+    let prompts = l.prompts(10).unwrap();
+    let seen: Vec<(&str, LocalId)> = prompts
+        .iter()
+        .map(|p| (p.request.prompt.as_str(), p.local_id))
+        .collect();
+    assert_eq!(seen, [("a fox", again), ("a lighthouse", 2)]);
+    assert_eq!(prompts[0].state, "sending");
+    assert_eq!(l.prompts(1).unwrap().len(), 1);
+}
