@@ -50,6 +50,12 @@ pub struct ConfigFile {
     pub engine_idle_exit: Option<Duration>,
     /// Colours of the full-screen app: `default`, or `mono` for none (as with `NO_COLOR`).
     pub theme: Option<Theme>,
+    /// How the app tells of a failed job, an idle queue or a finished batch: `auto` (a
+    /// desktop notification the terminal understands, and the bell), `bell`, or `off`.
+    pub notify: Option<NotifyMode>,
+    /// Pictures of finished videos in the app: `auto` (the best the terminal draws),
+    /// `halfblocks` (coloured characters, anywhere), or `off`.
+    pub preview: Option<PreviewMode>,
     /// Key overrides for the full-screen app: action name → keys, e.g. `submit = "ctrl+s"`.
     pub keys: Option<std::collections::BTreeMap<String, String>>,
 }
@@ -59,6 +65,24 @@ pub struct ConfigFile {
 pub enum Theme {
     Default,
     Mono,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyMode {
+    #[default]
+    Auto,
+    Bell,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PreviewMode {
+    #[default]
+    Auto,
+    Halfblocks,
+    Off,
 }
 
 impl fmt::Debug for ConfigFile {
@@ -81,6 +105,8 @@ impl fmt::Debug for ConfigFile {
             .field("stall_timeout", &self.stall_timeout)
             .field("max_download_bytes", &self.max_download_bytes)
             .field("theme", &self.theme)
+            .field("notify", &self.notify)
+            .field("preview", &self.preview)
             .field("keys", &self.keys)
             .finish()
     }

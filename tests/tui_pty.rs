@@ -287,3 +287,92 @@ fn a_batch_file_opened_with_b_is_priced_confirmed_sent_and_saved_in_order() {
     app.type_text("q");
     app.wait_exit();
 }
+
+/// Runs the app against a simulator whose every job fails, as WezTerm (inside tmux when
+/// `tmux`), submits one job and returns every byte written once the failure is told.
+fn failure_told(tmux: bool, expected: &[u8]) -> Vec<u8> {
+    use kling_tui::sim::{self, SimConfig};
+    let (_rt, sim) = common::sim_with(SimConfig {
+        failure_rate: 1.0,
+        time_scale: 240.0,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let mut command = PtyCommand::app()
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("SCENARIO_API_URL", &sim.api_url)
+        .env("SCENARIO_API_KEY", sim::DEMO_API_KEY)
+        .env("SCENARIO_API_SECRET", sim::DEMO_API_SECRET)
+        // The terminal is WezTerm, whatever runs the tests.
+        .env("TERM_PROGRAM", "WezTerm")
+        .env("KITTY_WINDOW_ID", "")
+        .env("VTE_VERSION", "")
+        .cwd(home)
+        .size(120, 32);
+    if tmux {
+        command = command.env("TMUX", "/tmp/tmux-1000/default,4242,0");
+    }
+    let mut app = command.spawn();
+    app.wait_for("the app's first frame", |s| s.contains("No jobs yet"));
+    app.type_text("a glass tipping over in zero gravity");
+    app.press(Key::Ctrl('r'));
+    app.wait_for("the failure", |s| {
+        queue_rows(s).iter().any(|r| r.contains("failure"))
+    });
+    for _ in 0..100 {
+        if contains(&app.raw(), expected) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let raw = app.raw();
+    app.press(Key::Ctrl('c'));
+    app.wait_exit();
+    let _ = common::process(Some(&sim), home)
+        .args(["engine", "stop"])
+        .output();
+    raw
+}
+
+#[test]
+fn a_failed_job_is_told_with_a_desktop_notification_and_the_bell() {
+    let expected = b"\x1b]9;kling-tui: #1 failed: ";
+    let raw = failure_told(false, expected);
+    let at = raw
+        .windows(expected.len())
+        .position(|w| w == expected)
+        .unwrap_or_else(|| {
+            panic!(
+                "no OSC 9 notification in {:?}",
+                String::from_utf8_lossy(&raw)
+            )
+        });
+    let rest = &raw[at..];
+    let end = rest.windows(2).position(|w| w == b"\x1b\\").unwrap();
+    // The server's error is in it, then the string's end and the bell.
+    assert!(end > expected.len(), "{:?}", String::from_utf8_lossy(rest));
+    assert_eq!(&rest[end..end + 3], b"\x1b\\\x07");
+    // And, the queue gone idle with it, that too.
+    assert!(contains(
+        &raw,
+        b"\x1b]9;kling-tui: all jobs finished (the last: #1 failure)"
+    ));
+}
+
+#[test]
+fn inside_tmux_the_notification_is_wrapped_for_passthrough() {
+    let expected = b"\x1bPtmux;\x1b\x1b]9;kling-tui: #1 failed: ";
+    let raw = failure_told(true, expected);
+    assert!(
+        contains(&raw, expected),
+        "no tmux passthrough in {:?}",
+        String::from_utf8_lossy(&raw)
+    );
+    // Not unwrapped as well.
+    assert!(!contains(&raw, b"\x07\x1b]9;"));
+    assert!(contains(&raw, b"\x1b\x1b\\\x1b\\\x07"));
+}

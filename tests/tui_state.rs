@@ -709,3 +709,48 @@ fn alt_enter_fills_the_prompt_and_its_parameters() {
     app.on_key(key(KeyCode::Esc));
     assert_eq!(app.prompt(), "take 4: a fox at dusk");
 }
+
+#[test]
+fn a_finished_batch_and_an_idle_queue_are_told_once_each() {
+    use kling_tui::engine::BatchTag;
+    let mut running = Vec::new();
+    for id in 1..=2u64 {
+        let mut j = job(
+            id,
+            "a take",
+            Submission::Accepted,
+            Some(JobStatus::InProgress),
+            0.5,
+        );
+        j.batch = Some(BatchTag {
+            name: "takes".into(),
+            index: id as usize - 1,
+            row: 1,
+            max_cost: None,
+        });
+        running.push(j);
+    }
+    let mut app = app_with(running.clone());
+    assert!(app.notifications.is_empty(), "a snapshot is not news");
+    let mut done = running[0].clone();
+    done.status = Some(JobStatus::Success);
+    app.on_engine(Event::Job(Box::new(done)));
+    assert!(app.notifications.is_empty(), "{:?}", app.notifications);
+    let mut failed = running[1].clone();
+    failed.status = Some(JobStatus::Failure);
+    failed.error = Some("content policy".into());
+    app.on_engine(Event::Job(Box::new(failed.clone())));
+    let bodies: Vec<&str> = app.notifications.iter().map(|(_, b)| b.as_str()).collect();
+    assert_eq!(
+        bodies,
+        [
+            "#2 failed: content policy",
+            "batch takes finished: 1 of 2 succeeded",
+            "all jobs finished (the last: #2 failure)"
+        ]
+    );
+    // The same word again is not news.
+    app.notifications.clear();
+    app.on_engine(Event::Job(Box::new(failed)));
+    assert!(app.notifications.is_empty());
+}

@@ -155,6 +155,10 @@ pub struct App {
     plans: u64,
     /// Prompt searches opened, likewise.
     searches: u64,
+    /// How to tell of what happened while the user looked elsewhere.
+    pub notify: crate::config::NotifyMode,
+    /// Notifications (title, body) for the runner to write to the terminal.
+    pub notifications: Vec<(String, String)>,
     /// What the editor held before a prompt from the history replaced it, and the text put
     /// there: Ctrl+U, with that text untouched, brings it back in one step.
     before_fill: Option<(TextArea<'static>, KlingRequest, String)>,
@@ -205,6 +209,8 @@ impl App {
             overview_due: true,
             plans: 0,
             searches: 0,
+            notify: crate::config::NotifyMode::Auto,
+            notifications: Vec::new(),
             before_fill: None,
         };
         app.revalidate();
@@ -339,7 +345,12 @@ impl App {
                 {
                     self.overview_due = true;
                 }
-                self.queue.upsert(*job)
+                // Only a change seen live is news: not what a snapshot or the ledger says.
+                let finished_now = old.is_some_and(|o| !o.is_final()) && job.is_final();
+                self.queue.upsert(*job.clone());
+                if finished_now {
+                    self.tell_finished(&job);
+                }
             }
             Event::Prompts { seq, prompts } => {
                 if let Some(Popup::History(search)) = &mut self.popup
@@ -1040,6 +1051,59 @@ impl App {
                 _ => Some(Popup::BatchPlan(plan)),
             },
         };
+    }
+
+    /// Notifications for a job that just became final: its failure, its batch finished, the
+    /// queue gone idle.
+    fn tell_finished(&mut self, job: &JobRecord) {
+        let id = job.local_id;
+        if !job.succeeded() && job.status != Some(crate::api::types::JobStatus::Canceled) {
+            let why = job
+                .error
+                .clone()
+                .or_else(|| match &job.submission {
+                    Submission::Rejected { reason } => Some(reason.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| job.state_word());
+            self.notifications
+                .push(("kling-tui".into(), format!("#{id} failed: {why}")));
+        }
+        let resting =
+            |j: &JobRecord| j.is_final() || j.held.as_ref().is_some_and(|h| h.cap.is_some());
+        if let Some(tag) = &job.batch {
+            let ours: Vec<&JobRecord> = self
+                .queue
+                .jobs
+                .values()
+                .filter(|j| j.batch.as_ref().is_some_and(|b| b.name == tag.name))
+                .collect();
+            // Every request the engine counted, not only those loaded here.
+            let total = self
+                .queue
+                .batches
+                .get(&tag.name)
+                .map_or(ours.len() as u64, |b| b.total.max(ours.len() as u64));
+            if ours.iter().all(|j| resting(j)) && ours.len() as u64 >= total {
+                let done = ours.iter().filter(|j| j.succeeded()).count();
+                let held = ours.iter().filter(|j| !j.is_final()).count();
+                let mut body = format!(
+                    "batch {} finished: {done} of {} succeeded",
+                    tag.name,
+                    ours.len()
+                );
+                if held > 0 {
+                    body.push_str(&format!(", {held} held by a spend cap"));
+                }
+                self.notifications.push(("kling-tui".into(), body));
+            }
+        }
+        if self.queue.jobs.values().all(resting) {
+            self.notifications.push((
+                "kling-tui".into(),
+                format!("all jobs finished (the last: #{id} {})", job.state_word()),
+            ));
+        }
     }
 
     /// Takes up the draft left when the app last closed.

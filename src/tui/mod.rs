@@ -11,6 +11,7 @@ mod draft;
 pub mod form;
 pub mod history;
 pub mod keys;
+pub mod notify;
 pub mod queue;
 pub mod render;
 
@@ -60,6 +61,7 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
     let file = session.config.clone().unwrap_or_default();
     app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
         || file.theme == Some(crate::config::Theme::Mono);
+    app.notify = file.notify.unwrap_or_default();
     if let Some(keys) = &file.keys {
         app.keymap = keys::Keymap::with_overrides(keys)
             .map_err(|e| CliError::Invalid(vec![format!("config.toml: {e}")]))?;
@@ -113,6 +115,9 @@ async fn event_loop(
     draft_file: &std::path::Path,
 ) -> Result<i32, CliError> {
     let in_tmux = std::env::var_os("TMUX").is_some();
+    let protocol = notify::detect(app.notify, |name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    });
     let mut input = spawn_input_reader();
     let mut estimate_at: Option<Instant> = None;
     // The overview (today's spend, batches) is asked at most once a second.
@@ -192,6 +197,15 @@ async fn event_loop(
         }
         while let Ok(event) = engine.events.try_recv() {
             app.on_engine(event);
+        }
+        let notices = std::mem::take(&mut app.notifications);
+        if !notices.is_empty() {
+            let backend = terminal.backend_mut();
+            for (title, body) in notices {
+                let _ =
+                    backend.write_all(&notify::bytes(app.notify, protocol, &title, &body, in_tmux));
+            }
+            let _ = backend.flush();
         }
         if app.overview_due && overview_at.is_none() {
             app.overview_due = false;
