@@ -265,3 +265,33 @@ fn the_prompt_history_searched() {
     type_text(&mut app, "snow fx");
     insta::assert_snapshot!(screen(&mut app, 120, 30));
 }
+
+#[test]
+fn three_marked_jobs_side_by_side() {
+    let mut jobs = jobs_in_every_state();
+    // Three takes of one shot: the same but for the mode, the length and one word.
+    for (job, (mode, duration, word)) in jobs.iter_mut().skip(5).take(3).zip([
+        (kling_tui::kling::Mode::Pro, 5, "dawn"),
+        (kling_tui::kling::Mode::Standard, 5, "dawn"),
+        (kling_tui::kling::Mode::Pro, 10, "dusk"),
+    ]) {
+        job.request.prompt = format!("drone over a glacier at {word}, slow push in");
+        job.request.mode = mode;
+        job.request.duration = duration;
+        job.status = Some(kling_tui::api::types::JobStatus::Success);
+        job.history = vec![kling_tui::api::types::StatusChange {
+            date: "2026-11-24T12:09:00Z".into(),
+            status: kling_tui::api::types::JobStatus::Success,
+        }];
+    }
+    let mut app = app_with(jobs);
+    while app.focus != Focus::Queue {
+        app.on_key(key(KeyCode::Tab));
+    }
+    for id in [6, 7, 8] {
+        app.queue.selected = Some(RowKey::Job(id));
+        app.on_key(key(KeyCode::Char(' ')));
+    }
+    app.on_key(key(KeyCode::Char('=')));
+    insta::assert_snapshot!(screen(&mut app, 120, 30));
+}

@@ -72,6 +72,8 @@ pub enum Popup {
     BatchPlan(Box<BatchPlan>),
     /// The fuzzy search over every prompt used before.
     History(Box<PromptSearch>),
+    /// Marked jobs side by side.
+    Compare(Vec<LocalId>),
 }
 
 /// Finished jobs asked of the ledger at a time.
@@ -703,6 +705,36 @@ impl App {
                     self.warn("the selected job is not part of a batch");
                 }
             }
+            Action::Mark => {
+                if let Some(id) = self.queue.selected_id() {
+                    if let Some(at) = self.queue.marked.iter().position(|m| *m == id) {
+                        self.queue.marked.remove(at);
+                    } else {
+                        self.queue.marked.push(id);
+                    }
+                    // On to the next row, as in mutt and ranger.
+                    self.queue.move_selection(1);
+                    self.say(format!(
+                        "{} marked: = compares them",
+                        self.queue.marked.len()
+                    ));
+                }
+            }
+            Action::Compare => {
+                let jobs: Vec<LocalId> = self
+                    .queue
+                    .marked
+                    .iter()
+                    .copied()
+                    .filter(|id| self.queue.jobs.contains_key(id))
+                    .take(super::compare::MAX_COMPARED)
+                    .collect();
+                if jobs.len() < 2 {
+                    self.warn("mark two jobs or more with Space, then = compares them");
+                } else {
+                    self.popup = Some(Popup::Compare(jobs));
+                }
+            }
             Action::History => {
                 self.searches += 1;
                 effects.push(Effect::Engine(Command::Prompts {
@@ -864,6 +896,20 @@ impl App {
         let ctrl_c =
             key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
         self.popup = match popup {
+            Popup::Compare(jobs) => match key.code {
+                KeyCode::Char('c') if ctrl_c => {
+                    self.act(Action::ForceQuit, effects);
+                    self.popup.take()
+                }
+                // Space again clears the marks as it closes; anything else just closes.
+                KeyCode::Char(' ') => {
+                    self.queue.marked.clear();
+                    self.say("marks cleared");
+                    None
+                }
+                KeyCode::Char('=') | KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => None,
+                _ => Some(Popup::Compare(jobs)),
+            },
             Popup::Help | Popup::Problems(_) => {
                 if ctrl_c {
                     self.act(Action::ForceQuit, effects);

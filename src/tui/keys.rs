@@ -56,6 +56,8 @@ pub enum Action {
     OpenBatch,
     Fold,
     History,
+    Mark,
+    Compare,
 }
 
 /// One entry of the built-in table.
@@ -199,6 +201,18 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind!(
         Queue,
+        [(Char(' '), NONE)],
+        Mark,
+        "mark or unmark the job, for a comparison"
+    ),
+    bind!(
+        Queue,
+        [(Char('='), NONE)],
+        Compare,
+        "the marked jobs side by side"
+    ),
+    bind!(
+        Queue,
         [(Char('z'), NONE)],
         Fold,
         "fold or unfold the selected batch (Enter on its header too)"
@@ -242,6 +256,8 @@ impl Action {
             Action::OpenBatch => "open_batch",
             Action::Fold => "fold",
             Action::History => "history",
+            Action::Mark => "mark",
+            Action::Compare => "compare",
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod batch;
 mod clipboard;
+pub mod compare;
 mod complete;
 mod draft;
 pub mod form;

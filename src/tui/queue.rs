@@ -70,6 +70,8 @@ pub struct Queue {
     pub sort: SortKey,
     /// Batches shown as their header row only.
     pub folded: HashSet<String>,
+    /// Jobs marked for a comparison, in the order they were marked.
+    pub marked: Vec<LocalId>,
     /// Where each batch stands, as the engine last counted it from the ledger (the jobs
     /// loaded here may be only a page of a long batch).
     pub batches: HashMap<String, BatchSummary>,
@@ -97,6 +99,7 @@ impl Queue {
             filter: String::new(),
             sort: SortKey::Newest,
             folded: HashSet::new(),
+            marked: Vec::new(),
             batches: HashMap::new(),
         }
     }
@@ -135,6 +138,7 @@ impl Queue {
         let rows = self.rows();
         let at = rows.iter().position(|key| *key == RowKey::Job(id));
         self.jobs.remove(&id);
+        self.marked.retain(|m| *m != id);
         self.transfers.retain(|(job, _), _| *job != id);
         if self.selected == Some(RowKey::Job(id)) {
             // The row below takes its place (or the one above, at the bottom).

@@ -357,10 +357,15 @@ fn job_row<'a>(
         &format!("{} {}", status_symbol(job, app.tick), job.state_word()),
         state_width,
     );
-    // A batch's jobs sit under its header, indented.
+    // A batch's jobs sit under its header, indented; a job marked for comparison says so.
     let indent = if job.batch.is_some() { "  " } else { "" };
+    let mark = if app.queue.marked.contains(&job.local_id) {
+        "● "
+    } else {
+        ""
+    };
     let prompt = fit(
-        &format!("{indent}{}", sanitize(&job.request.prompt)),
+        &format!("{indent}{mark}{}", sanitize(&job.request.prompt)),
         prompt_width,
     );
     let percent = format!("{:>3.0}%", job.progress.clamp(0.0, 1.0) * 100.0);
@@ -948,6 +953,10 @@ fn draw_popup(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
             frame.render_widget(&*editor, input_area);
         }
         Popup::History(search) => draw_history(frame, search, theme, area),
+        Popup::Compare(ids) => {
+            let ids = ids.clone();
+            draw_compare(frame, app, &ids, theme, area);
+        }
         Popup::BatchPlan(plan) => draw_plan(frame, plan, app.overview.as_ref(), theme, area),
         Popup::Shots { selected, editing } => {
             let shots = app.request.multi_prompt.clone().unwrap_or_default();
@@ -1178,4 +1187,68 @@ fn draw_history(
         ),
         rect,
     );
+}
+
+/// Marked jobs side by side: a column each, the same rows, the rows that differ highlighted.
+fn draw_compare(frame: &mut Frame, app: &App, ids: &[u64], theme: &Theme, area: Rect) {
+    let jobs: Vec<&JobRecord> = ids.iter().filter_map(|id| app.queue.jobs.get(id)).collect();
+    let rect = Rect {
+        x: area.x + 1,
+        y: area.y + 1,
+        width: area.width.saturating_sub(2),
+        height: area.height.saturating_sub(2),
+    };
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(format!(
+            " Compare {} jobs — highlighted rows differ; Esc closes, Space clears the marks ",
+            jobs.len()
+        ))
+        .border_style(theme.fg(Color::Cyan));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    if jobs.is_empty() {
+        return;
+    }
+    const LABEL: u16 = 12;
+    let mut constraints = vec![Constraint::Length(LABEL)];
+    constraints.extend(jobs.iter().map(|_| Constraint::Fill(1)));
+    let columns = Layout::horizontal(constraints).spacing(1).split(inner);
+    let rows = crate::tui::compare::rows(&jobs);
+    // Labels, then each job's column: its name, then one line per row (the prompt wraps).
+    let mut labels = vec![Line::from(""), Line::from("")];
+    for row in &rows {
+        let style = if row.differ {
+            theme.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+        } else {
+            theme.dim()
+        };
+        labels.push(Line::from(Span::styled(row.label, style)));
+    }
+    frame.render_widget(Paragraph::new(labels), columns[0]);
+    for (n, job) in jobs.iter().enumerate() {
+        let column = columns[n + 1];
+        let width = column.width as usize;
+        let mut lines = vec![
+            Line::from(Span::styled(
+                fit(&format!("#{} {}", job.local_id, short_id(job)), width),
+                Style::new().add_modifier(Modifier::BOLD),
+            )),
+            Line::from(Span::styled("─".repeat(width), theme.dim())),
+        ];
+        for row in &rows {
+            let value = sanitize(&row.values[n]);
+            let style = if row.differ {
+                theme.fg(Color::Yellow)
+            } else {
+                Style::new()
+            };
+            if row.label == "prompt" {
+                lines.push(Line::from(Span::styled(value, style)));
+            } else {
+                lines.push(Line::from(Span::styled(fit(&value, width), style)));
+            }
+        }
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), column);
+    }
 }
