@@ -295,3 +295,82 @@ fn three_marked_jobs_side_by_side() {
     app.on_key(key(KeyCode::Char('=')));
     insta::assert_snapshot!(screen(&mut app, 120, 30));
 }
+
+/// A 320×180 picture: a gradient from blue to orange, left to right, with a dark band at the
+/// bottom, as a video's first frame might be.
+fn picture_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let image = image::RgbImage::from_fn(320, 180, |x, y| {
+        if y > 140 {
+            image::Rgb([20, 20, 30])
+        } else {
+            let t = x as f32 / 319.0;
+            image::Rgb([
+                (40.0 + 200.0 * t) as u8,
+                (90.0 + 60.0 * t) as u8,
+                (220.0 - 190.0 * t) as u8,
+            ])
+        }
+    });
+    let path = dir.join("asset_pic.png");
+    image.save(&path).unwrap();
+    path
+}
+
+/// The app with job #6 (finished) selected and its picture given by the engine.
+fn app_with_picture(dir: &std::path::Path) -> App {
+    let mut app = busy_app();
+    app.queue.selected = Some(RowKey::Job(6));
+    let asked = app.picture_wanted();
+    assert!(
+        matches!(
+            asked,
+            Some(kling_tui::engine::Command::Thumbnail { local_id: 6, .. })
+        ),
+        "{asked:?}"
+    );
+    // Asked once: not again while it loads.
+    assert!(app.picture_wanted().is_none());
+    app.on_engine(kling_tui::engine::Event::Thumbnail {
+        seq: 1,
+        local_id: 6,
+        result: Ok(picture_file(dir)),
+    });
+    app
+}
+
+/// The colours of the half-blocks drawn, to tell a picture from blank cells.
+fn picture_colours(app: &mut App, width: u16, height: u16) -> std::collections::HashSet<String> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| render::draw(frame, app)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    buffer
+        .content()
+        .iter()
+        .filter(|c| c.symbol() == "▀")
+        .map(|c| format!("{:?}/{:?}", c.fg, c.bg))
+        .collect()
+}
+
+#[test]
+fn the_details_pane_with_a_half_block_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app_with_picture(dir.path());
+    // A gradient: many colours, not one.
+    assert!(picture_colours(&mut app, 160, 48).len() > 20);
+    insta::assert_snapshot!(screen(&mut app, 160, 48));
+}
+
+#[test]
+fn the_large_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app_with_picture(dir.path());
+    app.on_key(key(KeyCode::Char('p')));
+    assert!(matches!(
+        app.popup,
+        Some(kling_tui::tui::app::Popup::Picture(6))
+    ));
+    assert!(picture_colours(&mut app, 120, 40).len() > 20);
+    insta::assert_snapshot!(screen(&mut app, 120, 40));
+    app.on_key(key(KeyCode::Char('x')));
+    assert!(app.popup.is_none(), "any key closes it");
+}

@@ -74,6 +74,8 @@ pub enum Popup {
     History(Box<PromptSearch>),
     /// Marked jobs side by side.
     Compare(Vec<LocalId>),
+    /// A job's picture, as large as the screen allows.
+    Picture(LocalId),
 }
 
 /// Finished jobs asked of the ledger at a time.
@@ -161,6 +163,8 @@ pub struct App {
     pub notify: crate::config::NotifyMode,
     /// Notifications (title, body) for the runner to write to the terminal.
     pub notifications: Vec<(String, String)>,
+    /// Pictures of finished jobs, asked of the engine for the selected job only.
+    pub pictures: super::picture::Pictures,
     /// What the editor held before a prompt from the history replaced it, and the text put
     /// there: Ctrl+U, with that text untouched, brings it back in one step.
     before_fill: Option<(TextArea<'static>, KlingRequest, String)>,
@@ -213,6 +217,7 @@ impl App {
             searches: 0,
             notify: crate::config::NotifyMode::Auto,
             notifications: Vec::new(),
+            pictures: super::picture::Pictures::new(crate::config::PreviewMode::Auto),
             before_fill: None,
         };
         app.revalidate();
@@ -429,7 +434,17 @@ impl App {
             | Event::UploadProgress { .. }
             | Event::UploadDone { .. } => {}
             Event::NotSubmitted { message, .. } => self.warn(message),
-            Event::Thumbnail { .. } | Event::Remote { .. } | Event::Imported { .. } => {}
+            Event::Thumbnail {
+                local_id, result, ..
+            } => match result {
+                Ok(file) => self.pictures.load(local_id, &file),
+                Err(e) => {
+                    self.pictures
+                        .by_job
+                        .insert(local_id, super::picture::Picture::Failed(sanitize(&e)));
+                }
+            },
+            Event::Remote { .. } | Event::Imported { .. } => {}
             Event::Attached {
                 jobs,
                 halted,
@@ -706,6 +721,18 @@ impl App {
                     self.warn("the selected job is not part of a batch");
                 }
             }
+            Action::Picture => match self.queue.selected_id() {
+                Some(id)
+                    if matches!(
+                        self.pictures.by_job.get(&id),
+                        Some(super::picture::Picture::Ready(_))
+                    ) =>
+                {
+                    self.popup = Some(Popup::Picture(id));
+                }
+                Some(id) => self.warn(format!("#{id} has no picture to show")),
+                None => {}
+            },
             Action::Mark => {
                 if let Some(id) = self.queue.selected_id() {
                     if let Some(at) = self.queue.marked.iter().position(|m| *m == id) {
@@ -897,6 +924,15 @@ impl App {
         let ctrl_c =
             key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
         self.popup = match popup {
+            // Any key closes it, as an image viewer does.
+            Popup::Picture(_) => {
+                if ctrl_c {
+                    self.act(Action::ForceQuit, effects);
+                    self.popup.take()
+                } else {
+                    None
+                }
+            }
             Popup::Compare(jobs) => match key.code {
                 KeyCode::Char('c') if ctrl_c => {
                     self.act(Action::ForceQuit, effects);
@@ -1151,6 +1187,31 @@ impl App {
                 format!("all jobs finished (the last: #{id} {})", job.state_word()),
             ));
         }
+    }
+
+    /// The picture to ask of the engine now: the selected finished job's (and the marked
+    /// ones' while they are compared), once; nothing for jobs not looked at.
+    pub fn picture_wanted(&mut self) -> Option<Command> {
+        if self.pictures.mode == crate::config::PreviewMode::Off {
+            return None;
+        }
+        let mut looked_at: Vec<LocalId> = self.queue.selected_id().into_iter().collect();
+        if let Some(Popup::Compare(ids)) = &self.popup {
+            looked_at.extend(ids.iter().copied());
+        }
+        let id = looked_at.into_iter().find(|id| {
+            !self.pictures.by_job.contains_key(id)
+                && self.queue.jobs.get(id).is_some_and(JobRecord::succeeded)
+        })?;
+        self.pictures
+            .by_job
+            .insert(id, super::picture::Picture::Loading);
+        self.pictures.asked += 1;
+        self.dirty = true;
+        Some(Command::Thumbnail {
+            seq: self.pictures.asked,
+            local_id: id,
+        })
     }
 
     /// Takes up the draft left when the app last closed.

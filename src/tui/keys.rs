@@ -58,6 +58,7 @@ pub enum Action {
     History,
     Mark,
     Compare,
+    Picture,
 }
 
 /// One entry of the built-in table.
@@ -207,6 +208,12 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind!(
         Queue,
+        [(Char('p'), NONE)],
+        Picture,
+        "the selected job's picture, large"
+    ),
+    bind!(
+        Queue,
         [(Char('='), NONE)],
         Compare,
         "the marked jobs side by side"
@@ -258,6 +265,7 @@ impl Action {
             Action::History => "history",
             Action::Mark => "mark",
             Action::Compare => "compare",
+            Action::Picture => "picture",
         }
     }
 }

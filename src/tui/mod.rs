@@ -13,6 +13,7 @@ pub mod form;
 pub mod history;
 pub mod keys;
 pub mod notify;
+pub mod picture;
 pub mod queue;
 pub mod render;
 
@@ -83,6 +84,13 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
     }
     let mut terminal = enter(cli.mouse)
         .map_err(|e| CliError::Local(format!("cannot set up the terminal: {e}")))?;
+    // Asked before anything else reads the terminal's input, with a short deadline.
+    app.pictures.mode = file.preview.unwrap_or_default();
+    app.pictures.picker = picture::picker(
+        app.pictures.mode,
+        std::env::var_os("TMUX").is_some(),
+        picture::QUERY_TIMEOUT,
+    );
     let outcome = event_loop(&mut terminal, &mut app, &mut engine, &draft_file).await;
     leave(cli.mouse);
     draft::save(
@@ -148,6 +156,10 @@ async fn event_loop(
                 }
                 Effect::Quit => return Ok(exit::OK),
             }
+        }
+        // The selected job's picture, asked once, only for what is looked at.
+        if let Some(command) = app.picture_wanted() {
+            let _ = engine.commands.send(command);
         }
         if app.dirty {
             draw(terminal, app).map_err(|e| CliError::Local(format!("cannot draw: {e}")))?;

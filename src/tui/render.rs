@@ -93,6 +93,7 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         draw_editor(frame, app, &theme, editor);
         draw_queue(frame, app, &theme, queue);
         draw_sidebar(frame, app, &theme, sidebar);
+        let detail = draw_detail_picture(frame, app, &theme, detail);
         draw_detail(frame, app, &theme, detail);
     } else {
         // Narrow: the editor, then the focused one of sidebar and queue; no detail pane.
@@ -690,6 +691,18 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     if let Some(hint) = &job.hint {
         lines.push(Line::from(format!("hint: {}", sanitize(hint))));
     }
+    match app.pictures.by_job.get(&job.local_id) {
+        Some(crate::tui::picture::Picture::Loading) => {
+            lines.push(Line::from(Span::styled("picture: loading…", theme.dim())));
+        }
+        Some(crate::tui::picture::Picture::Failed(why)) => {
+            lines.push(Line::from(Span::styled(
+                format!("no picture: {why}"),
+                theme.dim(),
+            )));
+        }
+        _ => {}
+    }
     for d in &job.downloads {
         match (&d.file, &d.error) {
             (Some(file), _) => {
@@ -957,6 +970,22 @@ fn draw_popup(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
             let ids = ids.clone();
             draw_compare(frame, app, &ids, theme, area);
         }
+        Popup::Picture(id) => {
+            let id = *id;
+            let rect = Rect {
+                x: area.x + 1,
+                y: area.y + 1,
+                width: area.width.saturating_sub(2),
+                height: area.height.saturating_sub(2),
+            };
+            frame.render_widget(Clear, rect);
+            let block = Block::bordered()
+                .title(format!(" #{id} — any key closes "))
+                .border_style(theme.fg(Color::Cyan));
+            let inner = block.inner(rect);
+            frame.render_widget(block, rect);
+            render_picture(frame, &mut app.pictures, id, inner);
+        }
         Popup::BatchPlan(plan) => draw_plan(frame, plan, app.overview.as_ref(), theme, area),
         Popup::Shots { selected, editing } => {
             let shots = app.request.multi_prompt.clone().unwrap_or_default();
@@ -1189,9 +1218,56 @@ fn draw_history(
     );
 }
 
+/// Draws job `id`'s picture in `area` if it is ready; whether it was.
+fn render_picture(
+    frame: &mut Frame,
+    pictures: &mut crate::tui::picture::Pictures,
+    id: u64,
+    area: Rect,
+) -> bool {
+    match pictures.by_job.get_mut(&id) {
+        Some(crate::tui::picture::Picture::Ready(protocol)) => {
+            frame.render_stateful_widget(
+                ratatui_image::StatefulImage::default(),
+                area,
+                protocol.as_mut(),
+            );
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The selected job's picture above its details, when there is one; the area left.
+fn draw_detail_picture(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) -> Rect {
+    use crate::tui::picture::Picture;
+    let Some(id) = app.queue.selected_id() else {
+        return area;
+    };
+    if !matches!(app.pictures.by_job.get(&id), Some(Picture::Ready(_))) {
+        return area;
+    }
+    // A 16:9 picture across the pane, at most half its height.
+    let rows = ((area.width.saturating_sub(2) as u32 * 9 / 32) as u16 + 2)
+        .min(area.height / 2)
+        .max(3);
+    let [top, rest] = Layout::vertical([Constraint::Length(rows), Constraint::Min(1)]).areas(area);
+    let block = Block::bordered()
+        .title(" Details — p: large ")
+        .border_style(theme.dim());
+    let inner = block.inner(top);
+    frame.render_widget(block, top);
+    render_picture(frame, &mut app.pictures, id, inner);
+    rest
+}
+
 /// Marked jobs side by side: a column each, the same rows, the rows that differ highlighted.
-fn draw_compare(frame: &mut Frame, app: &App, ids: &[u64], theme: &Theme, area: Rect) {
-    let jobs: Vec<&JobRecord> = ids.iter().filter_map(|id| app.queue.jobs.get(id)).collect();
+fn draw_compare(frame: &mut Frame, app: &mut App, ids: &[u64], theme: &Theme, area: Rect) {
+    let jobs: Vec<JobRecord> = ids
+        .iter()
+        .filter_map(|id| app.queue.jobs.get(id).cloned())
+        .collect();
+    let jobs: Vec<&JobRecord> = jobs.iter().collect();
     let rect = Rect {
         x: area.x + 1,
         y: area.y + 1,
@@ -1213,6 +1289,32 @@ fn draw_compare(frame: &mut Frame, app: &App, ids: &[u64], theme: &Theme, area: 
     const LABEL: u16 = 12;
     let mut constraints = vec![Constraint::Length(LABEL)];
     constraints.extend(jobs.iter().map(|_| Constraint::Fill(1)));
+    // Pictures on top when any job has one, the same height for all.
+    let with_pictures = jobs.iter().any(|j| {
+        matches!(
+            app.pictures.by_job.get(&j.local_id),
+            Some(crate::tui::picture::Picture::Ready(_))
+        )
+    });
+    let inner = if with_pictures {
+        let rows = (inner.height / 3).clamp(3, 12);
+        let [top, rest] =
+            Layout::vertical([Constraint::Length(rows), Constraint::Min(1)]).areas(inner);
+        let columns = Layout::horizontal(constraints.clone())
+            .spacing(1)
+            .split(top);
+        for (n, job) in jobs.iter().enumerate() {
+            if !render_picture(frame, &mut app.pictures, job.local_id, columns[n + 1]) {
+                frame.render_widget(
+                    Paragraph::new("no picture").style(theme.dim()),
+                    columns[n + 1],
+                );
+            }
+        }
+        rest
+    } else {
+        inner
+    };
     let columns = Layout::horizontal(constraints).spacing(1).split(inner);
     let rows = crate::tui::compare::rows(&jobs);
     // Labels, then each job's column: its name, then one line per row (the prompt wraps).

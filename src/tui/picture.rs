@@ -1,0 +1,228 @@
+//! Pictures of finished videos: which protocol the terminal draws images with (asked once, at
+//! start, with a short deadline), and each job's picture decoded for it. The engine fetches
+//! the pictures and keeps them on disk; the app only reads the file it is given.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ratatui_image::FontSize;
+use ratatui_image::picker::{Picker, ProtocolType};
+use ratatui_image::protocol::StatefulProtocol;
+
+use crate::config::PreviewMode;
+use crate::engine::LocalId;
+
+/// How long a terminal has to answer; one that does not gets half-blocks.
+pub const QUERY_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// The kitty graphics query (a 1×1 image that is only checked, never shown), the cell size in
+/// pixels, and the primary device attributes, which every terminal answers: the sentinel.
+const KITTY_QUERY: &str = "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\";
+const CELL_SIZE_QUERY: &str = "\x1b[16t";
+const DEVICE_ATTRIBUTES: &str = "\x1b[c";
+
+/// What the terminal said of itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer {
+    pub kitty: bool,
+    pub sixel: bool,
+    pub cell: Option<(u16, u16)>,
+    /// The device attributes came back: the terminal answered everything it would.
+    pub complete: bool,
+}
+
+/// Reads what the terminal wrote back so far.
+pub fn parse_answer(bytes: &[u8]) -> Answer {
+    let text = String::from_utf8_lossy(bytes);
+    let kitty = text.contains("\x1b_Gi=31;OK");
+    // `ESC [ 6 ; height ; width t`
+    let cell = text.split("\x1b[6;").nth(1).and_then(|rest| {
+        let end = rest.find('t')?;
+        let mut parts = rest[..end].split(';');
+        let height = parts.next()?.parse().ok()?;
+        let width = parts.next()?.parse().ok()?;
+        Some((width, height))
+    });
+    // `ESC [ ? 62 ; 4 ; ... c`: attribute 4 is sixel graphics.
+    let attributes = text.split("\x1b[?").skip(1).find_map(|rest| {
+        let end = rest.find('c')?;
+        let body = &rest[..end];
+        body.bytes()
+            .all(|b| b.is_ascii_digit() || b == b';')
+            .then_some(body)
+    });
+    Answer {
+        kitty,
+        sixel: attributes.is_some_and(|a| a.split(';').any(|n| n == "4")),
+        cell,
+        complete: attributes.is_some(),
+    }
+}
+
+/// Asks the terminal (stdin/stdout, already in raw mode, before anything else reads its input)
+/// how it draws pictures, waiting at most `timeout`. Inside tmux the queries go through to the
+/// outer terminal in a passthrough (tmux answers the device attributes itself). What no answer
+/// settles falls back to half-blocks, which draw anywhere.
+pub fn picker(mode: PreviewMode, in_tmux: bool, timeout: Duration) -> Picker {
+    if mode != PreviewMode::Auto {
+        return Picker::halfblocks();
+    }
+    let wrap = |q: &str| {
+        if in_tmux {
+            format!("\x1bPtmux;{}\x1b\\", q.replace('\x1b', "\x1b\x1b"))
+        } else {
+            q.to_string()
+        }
+    };
+    let query = format!(
+        "{}{}{DEVICE_ATTRIBUTES}",
+        wrap(KITTY_QUERY),
+        wrap(CELL_SIZE_QUERY)
+    );
+    let mut out = std::io::stdout();
+    if out
+        .write_all(query.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
+        return Picker::halfblocks();
+    }
+    let answer = read_answer(timeout, in_tmux);
+    let protocol = if answer.kitty {
+        ProtocolType::Kitty
+    } else if answer.sixel {
+        ProtocolType::Sixel
+    } else if iterm2_by_name() {
+        ProtocolType::Iterm2
+    } else {
+        ProtocolType::Halfblocks
+    };
+    let (width, height) = answer.cell.unwrap_or((10, 20));
+    // The font size is what the terminal said; the picker's own query is not used, because it
+    // leaves a thread blocked on stdin when a terminal stays silent.
+    #[allow(deprecated)]
+    let mut picker = Picker::from_fontsize(FontSize::new(width.max(1), height.max(1)));
+    picker.set_protocol_type(protocol);
+    picker
+}
+
+/// iTerm2 answers no query for its own protocol: it is known by name (sent along over SSH as
+/// `LC_TERMINAL`).
+fn iterm2_by_name() -> bool {
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    var("TERM_PROGRAM") == "iTerm.app" || var("LC_TERMINAL") == "iTerm2"
+}
+
+/// Reads stdin until the device attributes come back or `timeout` passes, never longer: a
+/// silent terminal costs the deadline, not a hang.
+fn read_answer(timeout: Duration, in_tmux: bool) -> Answer {
+    let fd = std::io::stdin().as_raw_fd();
+    let start = Instant::now();
+    let mut bytes = Vec::new();
+    // Inside tmux the outer terminal's answers may come after tmux's own.
+    let mut grace_until: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        let deadline = grace_until.unwrap_or(start + timeout);
+        if now >= deadline {
+            break;
+        }
+        let left = (deadline - now).as_millis().min(i32::MAX as u128) as i32;
+        let mut poll = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, for the call's duration.
+        let ready = unsafe { libc::poll(&mut poll, 1, left) };
+        if ready <= 0 {
+            break;
+        }
+        let mut buf = [0u8; 512];
+        // SAFETY: reading into a buffer we own, of its length.
+        let read = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if read <= 0 {
+            break;
+        }
+        bytes.extend_from_slice(&buf[..read as usize]);
+        let answer = parse_answer(&bytes);
+        if answer.complete {
+            if !in_tmux || answer.kitty {
+                return answer;
+            }
+            grace_until.get_or_insert(Instant::now() + Duration::from_millis(60));
+        }
+    }
+    parse_answer(&bytes)
+}
+
+/// Where one job's picture stands.
+pub enum Picture {
+    /// Asked of the engine.
+    Loading,
+    Ready(Box<StatefulProtocol>),
+    /// Why there is none (no picture, a failed fetch, a file that is no image).
+    Failed(String),
+}
+
+/// Pictures by job, decoded for the terminal's protocol.
+pub struct Pictures {
+    pub mode: PreviewMode,
+    pub picker: Picker,
+    pub by_job: HashMap<LocalId, Picture>,
+    /// Numbers the asks, so an answer is matched to its job.
+    pub asked: u64,
+}
+
+impl Pictures {
+    pub fn new(mode: PreviewMode) -> Self {
+        Self {
+            mode,
+            picker: Picker::halfblocks(),
+            by_job: HashMap::new(),
+            asked: 0,
+        }
+    }
+
+    /// Reads and decodes the picture the engine kept at `file`.
+    pub fn load(&mut self, id: LocalId, file: &Path) {
+        let picture = match image::ImageReader::open(file)
+            .and_then(|r| r.with_guessed_format())
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.decode().map_err(|e| e.to_string()))
+        {
+            Ok(image) => Picture::Ready(Box::new(self.picker.new_resize_protocol(image))),
+            Err(e) => Picture::Failed(format!("the picture cannot be read: {e}")),
+        };
+        self.by_job.insert(id, picture);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_read_whatever_their_order_and_company() {
+        let kitty = parse_answer(b"\x1b_Gi=31;OK\x1b\\\x1b[6;20;9t\x1b[?62;22c");
+        assert_eq!(
+            kitty,
+            Answer {
+                kitty: true,
+                sixel: false,
+                cell: Some((9, 20)),
+                complete: true
+            }
+        );
+        let sixel = parse_answer(b"\x1b[?63;1;2;4;6;9;15;22c");
+        assert!(sixel.sixel && !sixel.kitty && sixel.complete);
+        let partial = parse_answer(b"\x1b_Gi=31;OK\x1b\\");
+        assert!(partial.kitty && !partial.complete);
+        assert!(!parse_answer(b"").complete);
+        // An error from kitty's query is no support.
+        assert!(!parse_answer(b"\x1b_Gi=31;ENOTSUPPORTED\x1b\\\x1b[?62c").kitty);
+    }
+}
