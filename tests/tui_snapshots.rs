@@ -374,3 +374,63 @@ fn the_large_picture() {
     app.on_key(key(KeyCode::Char('x')));
     assert!(app.popup.is_none(), "any key closes it");
 }
+
+fn remote_jobs() -> Vec<kling_tui::engine::RemoteJob> {
+    use kling_tui::api::types::JobStatus;
+    let made = |minutes: i64| (now() - jiff::SignedDuration::from_secs(60 * minutes)).to_string();
+    vec![
+        kling_tui::engine::RemoteJob {
+            job_id: "job_7f3a9c0e5d2b4a18c6e1f093".into(),
+            status: JobStatus::InProgress,
+            progress: 0.4,
+            created_at: made(3),
+            prompt: "a teammate's shot: rain on a neon street, slow pan".into(),
+            mode: Some("pro".into()),
+            duration: Some(10),
+            cost: Some(150.0),
+            local_id: None,
+        },
+        kling_tui::engine::RemoteJob {
+            job_id: "job_0006deadbeefcafe00000006".into(),
+            status: JobStatus::Success,
+            progress: 1.0,
+            created_at: made(60 * 5),
+            prompt: "drone over a glacier".into(),
+            mode: Some("standard".into()),
+            duration: Some(10),
+            cost: Some(75.0),
+            local_id: Some(6),
+        },
+        kling_tui::engine::RemoteJob {
+            job_id: "job_52c1d0a9e87f6b3412ad9e77".into(),
+            status: JobStatus::Failure,
+            progress: 0.7,
+            created_at: made(60 * 26),
+            prompt: "made in the web app: a paper crane unfolding".into(),
+            mode: Some("pro".into()),
+            duration: Some(5),
+            cost: None,
+            local_id: None,
+        },
+    ]
+}
+
+#[test]
+fn the_server_view() {
+    let mut app = busy_app();
+    let effects = app.on_key(key(KeyCode::Char('S')));
+    let seq = effects
+        .iter()
+        .find_map(|e| match e {
+            kling_tui::tui::app::Effect::Engine(kling_tui::engine::Command::Remote {
+                seq, ..
+            }) => Some(*seq),
+            _ => None,
+        })
+        .expect("the listing asked of the engine");
+    app.on_engine(kling_tui::engine::Event::Remote {
+        seq,
+        result: Ok(remote_jobs()),
+    });
+    insta::assert_snapshot!(screen(&mut app, 160, 30));
+}

@@ -754,3 +754,47 @@ fn a_finished_batch_and_an_idle_queue_are_told_once_each() {
     app.on_engine(Event::Job(Box::new(failed)));
     assert!(app.notifications.is_empty());
 }
+
+#[test]
+fn i_in_the_server_view_imports_the_selected_job_once() {
+    let mut app = app_with(jobs_in_every_state());
+    while app.focus != Focus::Queue {
+        app.on_key(key(KeyCode::Tab));
+    }
+    let asked = engine_commands(app.on_key(key(KeyCode::Char('S'))));
+    let [Command::Remote { seq, since: None }] = asked.as_slice() else {
+        panic!("{asked:?}");
+    };
+    let listed = vec![
+        kling_tui::engine::RemoteJob {
+            job_id: "job_made_elsewhere".into(),
+            ..Default::default()
+        },
+        kling_tui::engine::RemoteJob {
+            job_id: "job_ours".into(),
+            local_id: Some(6),
+            ..Default::default()
+        },
+    ];
+    app.on_engine(Event::Remote {
+        seq: *seq,
+        result: Ok(listed),
+    });
+    let sent = engine_commands(app.on_key(key(KeyCode::Char('i'))));
+    let [Command::Import { job_ids, .. }] = sent.as_slice() else {
+        panic!("{sent:?}");
+    };
+    assert_eq!(job_ids, &["job_made_elsewhere".to_string()]);
+    app.on_engine(Event::Imported {
+        seq: 2,
+        results: vec![("job_made_elsewhere".into(), Ok(15))],
+    });
+    // Marked as in the ledger now: i again sends nothing.
+    assert!(engine_commands(app.on_key(key(KeyCode::Char('i')))).is_empty());
+    // The one already in the ledger is not imported again.
+    app.on_key(key(KeyCode::Down));
+    assert!(engine_commands(app.on_key(key(KeyCode::Char('i')))).is_empty());
+    // S goes back to the ledger's jobs.
+    app.on_key(key(KeyCode::Char('S')));
+    assert!(app.server.is_none());
+}

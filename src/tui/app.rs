@@ -165,6 +165,10 @@ pub struct App {
     pub notifications: Vec<(String, String)>,
     /// Pictures of finished jobs, asked of the engine for the selected job only.
     pub pictures: super::picture::Pictures,
+    /// The team's jobs on the server, shown in place of the ledger's while open.
+    pub server: Option<super::server::ServerView>,
+    /// Listings and imports asked, numbered.
+    remote_asks: u64,
     /// What the editor held before a prompt from the history replaced it, and the text put
     /// there: Ctrl+U, with that text untouched, brings it back in one step.
     before_fill: Option<(TextArea<'static>, KlingRequest, String)>,
@@ -218,6 +222,8 @@ impl App {
             notify: crate::config::NotifyMode::Auto,
             notifications: Vec::new(),
             pictures: super::picture::Pictures::new(crate::config::PreviewMode::Auto),
+            server: None,
+            remote_asks: 0,
             before_fill: None,
         };
         app.revalidate();
@@ -444,7 +450,29 @@ impl App {
                         .insert(local_id, super::picture::Picture::Failed(sanitize(&e)));
                 }
             },
-            Event::Remote { .. } | Event::Imported { .. } => {}
+            Event::Remote { seq, result } => {
+                if let Some(view) = &mut self.server
+                    && view.pending == Some(seq)
+                {
+                    view.answered(result.map_err(|e| sanitize(&e)));
+                }
+            }
+            Event::Imported { results, .. } => {
+                for (job_id, result) in results {
+                    let shown = sanitize(&job_id);
+                    match result {
+                        Ok(local_id) => {
+                            if let Some(view) = &mut self.server {
+                                view.imported(&job_id, local_id);
+                            }
+                            self.say(format!(
+                                "{shown} is #{local_id} in the ledger: followed and downloaded"
+                            ));
+                        }
+                        Err(e) => self.warn(format!("{shown} not imported: {}", sanitize(&e))),
+                    }
+                }
+            }
             Event::Attached {
                 jobs,
                 halted,
@@ -602,6 +630,9 @@ impl App {
     }
 
     fn act(&mut self, action: Action, effects: &mut Vec<Effect>) {
+        if self.server.is_some() && self.focus == Focus::Queue && self.server_act(action, effects) {
+            return;
+        }
         match action {
             Action::Submit => self.submit(effects),
             Action::FocusNext | Action::FocusPrev => {
@@ -721,6 +752,18 @@ impl App {
                     self.warn("the selected job is not part of a batch");
                 }
             }
+            Action::Server => {
+                if self.server.take().is_none() {
+                    self.remote_asks += 1;
+                    effects.push(Effect::Engine(Command::Remote {
+                        seq: self.remote_asks,
+                        since: None,
+                    }));
+                    self.server = Some(super::server::ServerView::new(self.remote_asks));
+                    self.focus = Focus::Queue;
+                }
+            }
+            Action::Import => self.warn("i imports in the Server view (S opens it)"),
             Action::Picture => match self.queue.selected_id() {
                 Some(id)
                     if matches!(
@@ -1189,10 +1232,68 @@ impl App {
         }
     }
 
+    /// The job list's keys in the Server view; whether `action` was one of them.
+    fn server_act(&mut self, action: Action, effects: &mut Vec<Effect>) -> bool {
+        let Some(view) = &mut self.server else {
+            return false;
+        };
+        match action {
+            Action::Up => view.move_by(-1),
+            Action::Down => view.move_by(1),
+            Action::Refresh => {
+                self.remote_asks += 1;
+                view.pending = Some(self.remote_asks);
+                effects.push(Effect::Engine(Command::Remote {
+                    seq: self.remote_asks,
+                    since: None,
+                }));
+            }
+            Action::Import | Action::Download | Action::Reuse => {
+                let Some(job) = view.selected_job() else {
+                    return true;
+                };
+                if let Some(id) = job.local_id {
+                    let text = format!("{} is #{id} in the ledger already", job.job_id);
+                    self.say(text);
+                } else {
+                    let job_id = job.job_id.clone();
+                    self.remote_asks += 1;
+                    effects.push(Effect::Engine(Command::Import {
+                        seq: self.remote_asks,
+                        job_ids: vec![job_id.clone()],
+                        download_dir: self.download_dir.clone(),
+                    }));
+                    self.say(format!("importing {job_id}"));
+                }
+            }
+            Action::Yank => {
+                if let Some(job) = view.selected_job() {
+                    let id = job.job_id.clone();
+                    self.say(format!("copied {id}"));
+                    effects.push(Effect::Clipboard(id));
+                }
+            }
+            Action::Cancel
+            | Action::Forget
+            | Action::Resend
+            | Action::Fold
+            | Action::Mark
+            | Action::Compare
+            | Action::Picture
+            | Action::DownloadAll
+            | Action::Sort
+            | Action::Filter => {
+                self.warn("not in the Server view: i imports a job, S goes back");
+            }
+            _ => return false,
+        }
+        true
+    }
+
     /// The picture to ask of the engine now: the selected finished job's (and the marked
     /// ones' while they are compared), once; nothing for jobs not looked at.
     pub fn picture_wanted(&mut self) -> Option<Command> {
-        if self.pictures.mode == crate::config::PreviewMode::Off {
+        if self.pictures.mode == crate::config::PreviewMode::Off || self.server.is_some() {
             return None;
         }
         let mut looked_at: Vec<LocalId> = self.queue.selected_id().into_iter().collect();

@@ -59,6 +59,8 @@ pub enum Action {
     Mark,
     Compare,
     Picture,
+    Server,
+    Import,
 }
 
 /// One entry of the built-in table.
@@ -226,6 +228,18 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind!(
         OutsideEditor,
+        [(Char('S'), NONE)],
+        Server,
+        "the team's jobs on the server (again: this ledger's)"
+    ),
+    bind!(
+        Queue,
+        [(Char('i'), NONE)],
+        Import,
+        "in the Server view: take the job into the ledger and download it"
+    ),
+    bind!(
+        OutsideEditor,
         [(Char('b'), NONE)],
         OpenBatch,
         "open a batch file: its plan and cost, then send it"
@@ -266,6 +280,8 @@ impl Action {
             Action::Mark => "mark",
             Action::Compare => "compare",
             Action::Picture => "picture",
+            Action::Server => "server",
+            Action::Import => "import",
         }
     }
 }

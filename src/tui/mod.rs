@@ -16,6 +16,7 @@ pub mod notify;
 pub mod picture;
 pub mod queue;
 pub mod render;
+pub mod server;
 
 use std::io::{BufWriter, Stdout, Write};
 use std::time::Duration;

@@ -254,6 +254,10 @@ fn fit(text: &str, width: usize) -> String {
 }
 
 fn draw_queue(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    if let Some(view) = &app.server {
+        draw_server(frame, app, view, theme, area);
+        return;
+    }
     let focused = app.focus == Focus::Queue && app.popup.is_none();
     let rows = app.queue.rows();
     // Jobs of a folded batch count: they are there, under their header.
@@ -456,6 +460,148 @@ fn batch_row<'a>(app: &App, theme: &Theme, name: &str, wide: bool, prompt_width:
     Row::new(cells)
 }
 
+/// The Server view: the team's Kling V3 Omni jobs, newest first, those in this ledger marked.
+fn draw_server(
+    frame: &mut Frame,
+    app: &App,
+    view: &crate::tui::server::ServerView,
+    theme: &Theme,
+    area: Rect,
+) {
+    let focused = app.focus == Focus::Queue && app.popup.is_none();
+    let state = match (&view.pending, &view.error) {
+        (Some(_), _) => " listing… ".to_string(),
+        (None, Some(_)) => " listing failed ".to_string(),
+        (None, None) => format!(" {} ", view.jobs.len()),
+    };
+    let block = Block::bordered()
+        .title(format!(" Server: the team's Kling V3 Omni jobs{state}"))
+        .title(
+            Line::from(Span::styled(" i import · r refresh · S back ", theme.dim()))
+                .alignment(Alignment::Right),
+        )
+        .border_style(theme.border(focused));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if let Some(error) = &view.error {
+        frame.render_widget(
+            Paragraph::new(format!("cannot list the team's jobs: {error}"))
+                .style(theme.error())
+                .wrap(Wrap { trim: false }),
+            inner,
+        );
+        return;
+    }
+    if view.jobs.is_empty() {
+        let text = if view.pending.is_some() {
+            "Asking the server…"
+        } else {
+            "No Kling V3 Omni job on the server."
+        };
+        frame.render_widget(Paragraph::new(text).style(theme.dim()), inner);
+        return;
+    }
+    let rows_visible = inner.height as usize;
+    let skip = view.selected.saturating_sub(rows_visible.saturating_sub(1));
+    let prompt_width = inner.width.saturating_sub(12 + 10 + 9 + 4 + 8 + 7 + 6) as usize;
+    let rows: Vec<Row> = view
+        .jobs
+        .iter()
+        .enumerate()
+        .skip(skip)
+        .take(rows_visible)
+        .map(|(i, job)| {
+            let status = job.status.to_string();
+            let style = match job.status {
+                JobStatus::Success => theme.fg(Color::Green),
+                JobStatus::Failure => theme.error(),
+                JobStatus::Canceled => theme.dim(),
+                _ => theme.fg(Color::Cyan),
+            };
+            let id = sanitize(job.job_id.strip_prefix("job_").unwrap_or(&job.job_id));
+            let row = Row::new(vec![
+                Cell::from(fit(&status, 12)).style(style),
+                Cell::from(id.chars().take(8).collect::<String>()),
+                Cell::from(fit(&sanitize(&job.prompt), prompt_width)),
+                Cell::from(job.mode.as_deref().map(sanitize).unwrap_or_default()),
+                Cell::from(job.duration.map(|d| format!("{d}s")).unwrap_or_default()),
+                Cell::from(
+                    job.cost
+                        .map(|c| format!("{} CU", format_units(c)))
+                        .unwrap_or_default(),
+                ),
+                Cell::from(short_date(&job.created_at)),
+                Cell::from(match job.local_id {
+                    Some(n) => format!("#{n}"),
+                    None => String::new(),
+                })
+                .style(theme.fg(Color::Green)),
+            ]);
+            if i == view.selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(12),
+        Constraint::Length(8),
+        Constraint::Fill(1),
+        Constraint::Length(8),
+        Constraint::Length(3),
+        Constraint::Length(8),
+        Constraint::Length(11),
+        Constraint::Length(6),
+    ];
+    frame.render_widget(Table::new(rows, widths).column_spacing(1), inner);
+}
+
+/// `MM-DD HH:MM` of an RFC 3339 time, in UTC.
+fn short_date(rfc3339: &str) -> String {
+    rfc3339
+        .parse::<jiff::Timestamp>()
+        .map(|t| t.strftime("%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// What the details pane says of a job in the Server view.
+fn server_detail(job: &crate::engine::RemoteJob, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::from(Span::styled(sanitize(&job.job_id), theme.dim())),
+        Line::from(format!(
+            "{} {:.0}%",
+            job.status,
+            job.progress.clamp(0.0, 1.0) * 100.0
+        )),
+        Line::from(format!(
+            "{} · {}",
+            job.mode
+                .as_deref()
+                .map(sanitize)
+                .unwrap_or_else(|| "—".into()),
+            job.duration.map_or("—".into(), |d| format!("{d} s"))
+        )),
+    ];
+    if let Some(cost) = job.cost {
+        lines.push(Line::from(format!("cost {} CU", format_units(cost))));
+    }
+    lines.push(Line::from(format!("made {}", short_time(&job.created_at))));
+    lines.push(match job.local_id {
+        Some(n) => Line::from(Span::styled(
+            format!("in this ledger as #{n}"),
+            theme.fg(Color::Green),
+        )),
+        None => Line::from(Span::styled(
+            "not in this ledger: i imports and downloads it",
+            theme.dim(),
+        )),
+    });
+    lines.push(Line::from(Span::styled("prompt:", theme.dim())));
+    lines.push(Line::from(sanitize(&job.prompt)));
+    lines
+}
+
 /// What the details pane says of a batch whose header is selected.
 fn batch_detail(app: &App, theme: &Theme, name: &str) -> Vec<Line<'static>> {
     let summary = app.queue.batch_summary(name);
@@ -566,6 +712,19 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let block = Block::bordered()
         .title(" Details ")
         .border_style(theme.dim());
+    if let Some(view) = &app.server {
+        let lines = view
+            .selected_job()
+            .map(|j| server_detail(j, theme))
+            .unwrap_or_default();
+        frame.render_widget(
+            Paragraph::new(Text::from(lines))
+                .block(block)
+                .wrap(Wrap { trim: false }),
+            area,
+        );
+        return;
+    }
     let Some(job) = app.selected() else {
         let lines = match app.queue.selected_batch() {
             Some(name) => batch_detail(app, theme, &name),
@@ -1241,7 +1400,7 @@ fn render_picture(
 /// The selected job's picture above its details, when there is one; the area left.
 fn draw_detail_picture(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) -> Rect {
     use crate::tui::picture::Picture;
-    let Some(id) = app.queue.selected_id() else {
+    let Some(id) = app.queue.selected_id().filter(|_| app.server.is_none()) else {
         return area;
     };
     if !matches!(app.pictures.by_job.get(&id), Some(Picture::Ready(_))) {
