@@ -10,6 +10,7 @@ mod pacer;
 mod phase;
 mod reconcile;
 mod record;
+mod remote;
 mod schedule;
 mod trouble;
 pub mod upload_cache;
@@ -39,6 +40,7 @@ pub struct UploadedAsset {
     pub reused: bool,
 }
 pub use record::Record;
+pub use remote::RemoteJob;
 
 use crate::api::{ApiError, ClientOptions, Gate};
 use crate::kling::KlingRequest;
@@ -162,6 +164,26 @@ pub enum Command {
     /// Send again, as new paid submissions, the requests of batch `name` whose latest attempt
     /// failed or was refused. The user's explicit, confirmed call.
     RetryBatch { name: String },
+    /// The picture of a finished job: its first output's `thumbnail` (else `firstFrame`)
+    /// image, fetched once and kept on disk by asset id; answered by [`Event::Thumbnail`]
+    /// with the same `seq`.
+    Thumbnail { seq: u64, local_id: LocalId },
+    /// The team's Kling V3 Omni jobs on the server, newest first, made after `since` (ISO
+    /// 8601) if given; answered by [`Event::Remote`] with the same `seq`.
+    Remote {
+        seq: u64,
+        #[serde(default)]
+        since: Option<String>,
+    },
+    /// Add jobs made elsewhere (the web app, another client) to the ledger by their server id
+    /// and follow them like any job; answered by [`Event::Imported`] with the same `seq`.
+    /// Their videos go to `download_dir` (an absolute path), else the engine's folder.
+    Import {
+        seq: u64,
+        job_ids: Vec<String>,
+        #[serde(default)]
+        download_dir: Option<PathBuf>,
+    },
     /// Stop: finish writing the ledger and end the event stream.
     Shutdown,
 }
@@ -175,7 +197,10 @@ impl Command {
             | Command::Estimate { seq, .. }
             | Command::Upload { seq, .. }
             | Command::History { seq, .. }
-            | Command::Overview { seq } => Some(seq),
+            | Command::Overview { seq }
+            | Command::Thumbnail { seq, .. }
+            | Command::Remote { seq, .. }
+            | Command::Import { seq, .. } => Some(seq),
             _ => None,
         }
     }
@@ -281,6 +306,24 @@ pub enum Event {
         seq: u64,
         overview: Overview,
     },
+    /// The answer to [`Command::Thumbnail`]: the picture's file on disk (PNG, JPEG or
+    /// WebP), or why there is none.
+    Thumbnail {
+        seq: u64,
+        local_id: LocalId,
+        result: Result<PathBuf, String>,
+    },
+    /// The answer to [`Command::Remote`]: the team's Kling V3 Omni jobs, newest first.
+    Remote {
+        seq: u64,
+        result: Result<Vec<RemoteJob>, String>,
+    },
+    /// The answer to [`Command::Import`]: per server id, in the order asked, the job's
+    /// number in the ledger (the one it already had, if any) or why it was not imported.
+    Imported {
+        seq: u64,
+        results: Vec<(String, Result<LocalId, String>)>,
+    },
     /// Work started again after [`Event::Settled`].
     Busy,
     /// Every job is final and, where it succeeded, downloaded (or its download failed and
@@ -298,7 +341,10 @@ impl Event {
             | Event::Submitted { seq, .. }
             | Event::NotSubmitted { seq, .. }
             | Event::UploadDone { seq, .. }
-            | Event::Overview { seq, .. } => Some((seq, true)),
+            | Event::Overview { seq, .. }
+            | Event::Thumbnail { seq, .. }
+            | Event::Remote { seq, .. }
+            | Event::Imported { seq, .. } => Some((seq, true)),
             Event::UploadProgress { seq, .. } => Some((seq, false)),
             _ => None,
         }

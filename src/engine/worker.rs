@@ -604,6 +604,23 @@ impl Worker {
                 self.emit(Event::Overview { seq, overview });
             }
             Command::RetryBatch { name } => self.retry_batch(&name),
+            // Answered, so that no client waits forever, until the engine does them.
+            Command::Thumbnail { seq, local_id } => self.emit(Event::Thumbnail {
+                seq,
+                local_id,
+                result: Err("not available yet".into()),
+            }),
+            Command::Remote { seq, .. } => self.emit(Event::Remote {
+                seq,
+                result: Err("not available yet".into()),
+            }),
+            Command::Import { seq, job_ids, .. } => self.emit(Event::Imported {
+                seq,
+                results: job_ids
+                    .into_iter()
+                    .map(|id| (id, Err("not available yet".to_string())))
+                    .collect(),
+            }),
             Command::Shutdown => {}
         }
     }

@@ -399,6 +399,7 @@ impl App {
             | Event::UploadProgress { .. }
             | Event::UploadDone { .. } => {}
             Event::NotSubmitted { message, .. } => self.warn(message),
+            Event::Thumbnail { .. } | Event::Remote { .. } | Event::Imported { .. } => {}
             Event::Attached {
                 jobs,
                 halted,
