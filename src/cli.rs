@@ -340,6 +340,13 @@ pub struct SimArgs {
     /// Serve a synthetic video of this many bytes instead of the small demo clip.
     #[arg(long, value_name = "BYTES")]
     pub video_size: Option<u64>,
+    /// Start with this many finished jobs in the team's job list, as if made earlier in the
+    /// web app (for `jobs --remote` and `import`).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed_jobs: usize,
+    /// Fraction of the seeded jobs made with other models than Kling V3 Omni, 0 to 1.
+    #[arg(long, default_value_t = 0.2, value_name = "FRACTION")]
+    pub seed_other_models: f64,
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
