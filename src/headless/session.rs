@@ -213,6 +213,7 @@ impl Session {
             engine.requests_per_second =
                 c.requests_per_second.unwrap_or(engine.requests_per_second);
             engine.max_spend_per_day = c.max_spend_per_day;
+            engine.on_finish = c.on_finish.clone().unwrap_or_default();
         }
         if let Some(rate) = self.requests_per_second {
             engine.requests_per_second = rate;
