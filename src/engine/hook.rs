@@ -168,3 +168,60 @@ fn log_lines(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> Finished {
+        Finished {
+            local_id: 7,
+            job_id: "job_1".into(),
+            status: "success".into(),
+            files: vec![PathBuf::from("relative.mp4")],
+            prompt: "a\0b".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hook_past_its_time_is_killed_with_what_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        // The hook starts a child of its own, then both outlive the timeout.
+        let script = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
+        let argv = ["/bin/sh".to_string(), "-c".to_string(), script];
+        let hook = FinishHook::new(&argv, Duration::from_millis(300)).unwrap();
+        let started = std::time::Instant::now();
+        let err = hook.run_now(job()).await.unwrap_err();
+        assert!(err.contains("killed"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // Gone, or at most a zombie waiting for a parent that was killed too.
+        let mut alive = true;
+        for _ in 0..100 {
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            alive = !state.is_empty() && !state.contains(") Z ");
+            if !alive {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!alive, "the hook's own child still runs");
+    }
+
+    #[tokio::test]
+    async fn what_cannot_start_or_fails_is_an_error_to_log() {
+        let missing = FinishHook::new(&["/nonexistent/hook".into()], HOOK_TIMEOUT).unwrap();
+        let err = missing.run_now(job()).await.unwrap_err();
+        assert!(err.contains("cannot start"), "{err}");
+        let failing = FinishHook::new(&["/bin/false".into()], HOOK_TIMEOUT).unwrap();
+        let err = failing.run_now(job()).await.unwrap_err();
+        assert!(err.contains("ended with"), "{err}");
+        assert!(FinishHook::new(&[], HOOK_TIMEOUT).is_none());
+        assert!(FinishHook::new(&[" ".into()], HOOK_TIMEOUT).is_none());
+    }
+}
