@@ -243,3 +243,74 @@ async fn a_hook_that_cannot_start_is_only_logged() {
     }
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_job_runs_the_hook_once_it_is_at_rest() {
+    let sim = start(SimConfig {
+        seed_jobs: 2,
+        seed: 2,
+        failure_rate: 0.5,
+        ..quick_config()
+    })
+    .await;
+    let listed = client_for(&sim).list_jobs(10, None, None).await.unwrap();
+    let ids: Vec<String> = listed.jobs.iter().map(|j| j.job_id.clone()).collect();
+    let statuses: Vec<String> = listed
+        .jobs
+        .iter()
+        .map(|j| j.status.as_str().to_string())
+        .collect();
+    // One of each, with this seed: failed on the server before, and succeeded (to download).
+    let mut sorted = statuses.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["failure", "success"]);
+    let home = tempfile::tempdir().unwrap();
+    let seen = home.path().join("seen");
+    std::fs::create_dir(&seen).unwrap();
+    let mut options = ClientOptions::new(
+        parse_api_url(&sim.api_url).unwrap(),
+        Credentials::new(sim::DEMO_API_KEY, sim::DEMO_API_SECRET),
+    );
+    options.retry = fast_retry();
+    let config = EngineConfig {
+        download_dir: home.path().join("out"),
+        on_finish: vec![
+            recording_hook(home.path()).display().to_string(),
+            seen.display().to_string(),
+        ],
+        ..EngineConfig::default()
+    };
+    let ledger = Ledger::open(&home.path().join("ledger")).unwrap();
+    let mut engine = engine::start(options, ledger, config).unwrap();
+    engine
+        .commands
+        .send(Command::Import {
+            seq: 4,
+            job_ids: ids.clone(),
+            download_dir: None,
+        })
+        .unwrap();
+    let results = loop {
+        match engine.events.recv().await {
+            Some(Event::Imported { seq: 4, results }) => break results,
+            Some(_) => {}
+            None => panic!("the engine stopped"),
+        }
+    };
+    let seen_dir = seen.clone();
+    let local: Vec<u64> = results.iter().map(|(_, r)| *r.as_ref().unwrap()).collect();
+    let records = tokio::task::spawn_blocking(move || {
+        local
+            .iter()
+            .map(|id| recorded(&seen_dir, *id).0)
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for ((env, id), status) in records.iter().zip(&ids).zip(&statuses) {
+        assert_eq!(&env["KLING_TUI_JOB_ID"], id);
+        assert_eq!(&env["KLING_TUI_STATUS"], status);
+        assert_eq!(env["KLING_TUI_FILES"].is_empty(), status != "success");
+    }
+    engine.shutdown().await;
+}

@@ -208,8 +208,9 @@ impl Worker {
         if let Some(job) = self.ledger.job(local_id) {
             self.phases.set(local_id, Phase::of(job));
         }
-        self.emit_job(local_id);
-        // The answer just fetched is its first poll.
+        // New to this ledger: when it is at rest, the hook runs (as for a job sent here).
+        self.resting.insert(local_id, false);
+        // The answer just fetched is its first poll, and tells clients of it.
         self.schedule.add(local_id, false);
         self.polled(local_id, Ok(job));
         Ok(local_id)
