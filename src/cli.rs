@@ -100,8 +100,23 @@ pub enum Command {
     /// order in --out with a manifest. Run again, it resumes: nothing is sent twice.
     /// `batch status NAME` shows a batch; `batch retry NAME` sends its failed requests again.
     Batch(BatchArgs),
-    /// List the jobs in the journal (works while another kling-tui is running).
+    /// List the jobs in the journal (works while another kling-tui is running); with
+    /// --remote, the team's Kling V3 Omni jobs on the server.
     Jobs(JobsArgs),
+    /// Add jobs made elsewhere (Scenario's web app, another client) to the journal by their
+    /// job id, then follow them until final and save their videos. A job already in the
+    /// journal is not added twice. Exit codes as `submit --download`.
+    Import {
+        #[arg(required = true, value_name = "JOB")]
+        jobs: Vec<String>,
+        /// Folder for the videos (default: download_dir from config.toml, else the current
+        /// folder).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// One JSON object per job on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Creative units spent: confirmed costs of the jobs the server took, failed (refunded)
     /// ones left out.
     Spend {
@@ -241,8 +256,12 @@ pub struct JobsArgs {
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Only the jobs of this batch (the name of its file, without the extension).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "remote")]
     pub batch: Option<String>,
+    /// The team's Kling V3 Omni jobs on the server instead (every page; other models left
+    /// out), those already in the journal marked with their number; `import` adds others.
+    #[arg(long)]
+    pub remote: bool,
     /// One JSON object per job on stdout.
     #[arg(long)]
     pub json: bool,
@@ -340,6 +359,13 @@ pub struct SimArgs {
     /// Serve a synthetic video of this many bytes instead of the small demo clip.
     #[arg(long, value_name = "BYTES")]
     pub video_size: Option<u64>,
+    /// Start with this many finished jobs in the team's job list, as if made earlier in the
+    /// web app (for `jobs --remote` and `import`).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed_jobs: usize,
+    /// Fraction of the seeded jobs made with other models than Kling V3 Omni, 0 to 1.
+    #[arg(long, default_value_t = 0.2, value_name = "FRACTION")]
+    pub seed_other_models: f64,
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {

@@ -58,6 +58,10 @@ pub struct ConfigFile {
     pub preview: Option<PreviewMode>,
     /// Key overrides for the full-screen app: action name → keys, e.g. `submit = "ctrl+s"`.
     pub keys: Option<std::collections::BTreeMap<String, String>>,
+    /// A program and its arguments, run by the engine for each job that comes to rest (no
+    /// shell): `on_finish = ["/usr/bin/notify-send", "kling-tui"]`.
+    #[serde(default, deserialize_with = "argument_list")]
+    pub on_finish: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -108,6 +112,7 @@ impl fmt::Debug for ConfigFile {
             .field("notify", &self.notify)
             .field("preview", &self.preview)
             .field("keys", &self.keys)
+            .field("on_finish", &self.on_finish)
             .finish()
     }
 }
@@ -188,6 +193,28 @@ fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, 
     crate::units::parse_duration(&text)
         .map(Some)
         .map_err(serde::de::Error::custom)
+}
+
+/// A program and its arguments: a list whose first item names the program. A plain string
+/// is refused rather than split, since splitting it is what a shell would do.
+fn argument_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::List(list) if list.is_empty() => Ok(None),
+        Raw::List(list) if list[0].trim().is_empty() => Err(serde::de::Error::custom(
+            "the first item must name the program to run",
+        )),
+        Raw::List(list) => Ok(Some(list)),
+        Raw::Text(text) => Err(serde::de::Error::custom(format!(
+            "must be a list of the program and its arguments, e.g. {:?}; no shell runs it",
+            text.split_whitespace().collect::<Vec<_>>()
+        ))),
+    }
 }
 
 /// A duration where `0` means "never".
@@ -380,6 +407,29 @@ mod tests {
         let path = write(dir.path(), "theme = \"neon\"\n", 0o600);
         let err = load(&path).unwrap_err().to_string();
         assert!(err.contains("theme") && err.contains("mono"), "{err}");
+    }
+
+    #[test]
+    fn on_finish_is_an_argument_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "on_finish = [\"/bin/echo\", \"$HOME\"]\n",
+            0o600,
+        );
+        let config = load(&path).unwrap().unwrap();
+        assert_eq!(
+            config.on_finish,
+            Some(vec!["/bin/echo".to_string(), "$HOME".to_string()])
+        );
+        let path = write(dir.path(), "on_finish = \"notify-send done\"\n", 0o600);
+        let err = load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("on_finish") && err.contains("no shell"),
+            "{err}"
+        );
+        let path = write(dir.path(), "on_finish = [\"\"]\n", 0o600);
+        assert!(load(&path).is_err());
     }
 
     #[test]

@@ -161,7 +161,10 @@ async fn a_job_runs_to_success_and_its_video_downloads() {
         Some(job.status_history[5].date.as_str())
     );
     assert_eq!(job.progress, Some(1.0));
-    assert_eq!(job.metadata.input, Some(body()));
+    // The input as sent, plus the model that ran it (as the real service records it).
+    let mut input = body();
+    input["modelId"] = json!("model_kling-v3-omni-video");
+    assert_eq!(job.metadata.input, Some(input));
     assert_eq!(job.billing.unwrap().cu_cost, Some(75.0));
     assert_eq!(job.metadata.asset_ids.len(), 1);
 
@@ -529,4 +532,109 @@ async fn the_job_list_leaves_out_jobs_created_before_created_after() {
     )
     .await;
     assert_eq!(both.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn seeded_jobs_of_several_models_page_newest_first_before_new_ones() {
+    let (sim, c) = start(SimConfig {
+        seed_jobs: 25,
+        seed_other_models: 0.2,
+        ..SimConfig::default()
+    })
+    .await;
+    let made = create_job(&c, &sim).await;
+    let list: JobList = get(&c, &sim, "jobs?pageSize=100")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.jobs.len(), 26);
+    assert_eq!(list.jobs[0].job_id, made.job_id);
+    let model = |job: &Job| {
+        job.metadata.input.as_ref().unwrap()["modelId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Jobs made here name their model in their input, as on the real service.
+    assert_eq!(model(&list.jobs[0]), "model_kling-v3-omni-video");
+    let others = list
+        .jobs
+        .iter()
+        .filter(|j| model(j) != "model_kling-v3-omni-video")
+        .count();
+    assert_eq!(others, 5);
+    let created: Vec<jiff::Timestamp> = list
+        .jobs
+        .iter()
+        .map(|j| j.created_at.as_deref().unwrap().parse().unwrap())
+        .collect();
+    assert!(created.windows(2).all(|w| w[0] > w[1]), "{created:?}");
+    assert!(list.jobs[1..].iter().all(|j| j.status.is_final()));
+    // The seeded jobs are an hour to days old: a day back leaves the older ones out.
+    let day = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(3);
+    let recent: JobList = get(&c, &sim, &format!("jobs?pageSize=100&createdAfter={day}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(recent.jobs.len(), 1 + 12);
+}
+
+#[tokio::test]
+async fn a_finished_video_has_a_thumbnail_and_first_frame_served_as_png() {
+    let (sim, c) = start(SimConfig::default()).await;
+    let job = create_job(&c, &sim).await;
+    let job = wait_final(&c, &sim, &job.job_id).await;
+    let asset_id = &job.metadata.asset_ids[0];
+    let asset: Value = get(&c, &sim, &format!("assets/{asset_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let asset = &asset["asset"];
+    for (field, expected) in [
+        ("thumbnail", SimHandle::thumbnail_bytes(asset_id)),
+        ("firstFrame", SimHandle::first_frame_bytes(asset_id)),
+    ] {
+        let url = asset[field]["url"].as_str().unwrap();
+        assert!(url.starts_with(&sim.cdn_base), "{url}");
+        let still_id = asset[field]["assetId"].as_str().unwrap();
+        // Without credentials, as every CDN link.
+        let served = c.get(url).send().await.unwrap();
+        assert_eq!(served.status(), StatusCode::OK);
+        assert_eq!(served.headers()["content-type"], "image/png");
+        let bytes = served.bytes().await.unwrap();
+        assert_eq!(bytes.as_ref(), expected.as_slice());
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+        // The still is an asset of its own, too.
+        let still: AssetEnvelope = get(&c, &sim, &format!("assets/{still_id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(still.asset.mime_type.as_deref(), Some("image/png"));
+        assert_eq!(still.asset.expected_size(), Some(expected.len() as u64));
+    }
+    assert_ne!(
+        SimHandle::thumbnail_bytes(asset_id),
+        SimHandle::first_frame_bytes(asset_id)
+    );
+    assert_eq!(sim.stats().cdn_with_authorization, 0);
+
+    sim.inject(Fault::AssetWithoutThumbnail { count: 1 });
+    let asset: Value = get(&c, &sim, &format!("assets/{asset_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(asset["asset"].get("thumbnail").is_none());
+    assert!(asset["asset"]["firstFrame"]["url"].is_string());
+    sim.inject(Fault::AssetWithoutPictures { count: 1 });
+    let asset: Value = get(&c, &sim, &format!("assets/{asset_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(asset["asset"].get("firstFrame").is_none());
 }

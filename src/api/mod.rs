@@ -15,8 +15,8 @@ pub use client::{
     ClientOptions, DEFAULT_MAX_DOWNLOAD, DEFAULT_STALL_TIMEOUT, Gate, RequestGate, ScenarioClient,
 };
 pub use download::{
-    Destination, DownloadObserver, DownloadProgress, OnProgress, Saved, extension_for_mime,
-    job_file_stem, part_path,
+    Destination, DownloadObserver, DownloadProgress, MAX_PICTURE_BYTES, OnProgress, PictureType,
+    Saved, extension_for_mime, job_file_stem, part_path,
 };
 pub use endpoint::{DEFAULT_API_URL, check_url, parse_api_url};
 pub use error::ApiError;

@@ -222,6 +222,31 @@ pub struct Asset {
     pub metadata: AssetMetadata,
     #[serde(default, deserialize_with = "null_as_default")]
     pub properties: AssetProperties,
+    /// A still picture of a video: shown without decoding it.
+    #[serde(
+        default,
+        deserialize_with = "lenient_image",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub thumbnail: Option<AssetImage>,
+    /// The video's first frame, as an image.
+    #[serde(
+        default,
+        deserialize_with = "lenient_image",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub first_frame: Option<AssetImage>,
+}
+
+/// An image that stands for an asset (its thumbnail, its first frame): an asset of its own,
+/// with a signed CDN link fetched without credentials.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetImage {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub asset_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub url: Option<String>,
 }
 
 impl Asset {
@@ -303,6 +328,12 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// A picture field in any other shape than an object (a bare string, a number) is as good
+/// as absent: it never fails the asset it belongs to.
+fn lenient_image<'de, D: Deserializer<'de>>(d: D) -> Result<Option<AssetImage>, D::Error> {
+    Ok(serde_json::from_value(Value::deserialize(d)?).ok())
+}
+
 fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Null => None,
@@ -374,6 +405,21 @@ mod tests {
         assert_eq!(job.metadata.asset_ids, ["asset_1"]);
         assert_eq!(job.progress, Some(1.0));
         assert_eq!(job.billing.unwrap().cu_cost, Some(12.0));
+    }
+
+    #[test]
+    fn asset_pictures_are_read_leniently() {
+        let asset: Asset = serde_json::from_value(json!({
+            "id": "asset_1", "thumbnail": {"assetId": "asset_2", "url": "https://c/t.png"},
+            "firstFrame": "not an object"
+        }))
+        .unwrap();
+        let thumbnail = asset.thumbnail.unwrap();
+        assert_eq!(thumbnail.asset_id.as_deref(), Some("asset_2"));
+        assert_eq!(thumbnail.url.as_deref(), Some("https://c/t.png"));
+        assert_eq!(asset.first_frame, None);
+        let bare: Asset = serde_json::from_value(json!({"id": "a", "thumbnail": null})).unwrap();
+        assert_eq!(bare.thumbnail, None);
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub struct EngineSettings {
     pub idle_exit_secs: f64,
     #[serde(default)]
     pub max_spend_per_day: Option<f64>,
+    /// The `on_finish` program and its arguments; empty: none.
+    #[serde(default)]
+    pub on_finish: Vec<String>,
 }
 
 impl fmt::Debug for EngineSettings {
@@ -79,6 +82,7 @@ impl EngineSettings {
             max_download_bytes: options.max_download_bytes,
             idle_exit_secs: idle_exit.as_secs_f64(),
             max_spend_per_day: config.max_spend_per_day,
+            on_finish: config.on_finish.clone(),
         }
     }
 
@@ -106,6 +110,7 @@ impl EngineSettings {
             poll_max: secs(self.poll_max_secs),
             give_up_after: self.give_up_after_secs.map(secs),
             max_spend_per_day: self.max_spend_per_day,
+            on_finish: self.on_finish.clone(),
             ..EngineConfig::default()
         }
     }

@@ -4,6 +4,7 @@
 //! clients of these two channels.
 
 mod downloads;
+mod hook;
 mod job;
 mod ledger;
 mod pacer;
@@ -12,6 +13,7 @@ mod reconcile;
 mod record;
 mod remote;
 mod schedule;
+mod thumbnail;
 mod trouble;
 pub mod upload_cache;
 mod worker;
@@ -24,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+pub use hook::HOOK_TIMEOUT;
 pub use job::{
     BatchTag, DownloadRecord, Hold, JobRecord, LocalId, PollTrouble, Submission, is_local_file,
     local_files, with_absolute_files,
@@ -75,6 +78,9 @@ pub struct EngineConfig {
     /// Take up the journal's unfinished work on start (polls, downloads, unconfirmed
     /// submissions). Off for a one-shot `submit`, which must not wait behind them.
     pub resume: bool,
+    /// A program and its arguments (no shell) run for each job that comes to rest: failed,
+    /// canceled, or succeeded and downloaded. Empty: none.
+    pub on_finish: Vec<String>,
 }
 
 impl Default for EngineConfig {
@@ -90,6 +96,7 @@ impl Default for EngineConfig {
             report_after: 2,
             give_up_after: Some(DEFAULT_GIVE_UP_AFTER),
             resume: true,
+            on_finish: Vec::new(),
         }
     }
 }

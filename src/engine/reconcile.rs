@@ -73,7 +73,11 @@ fn same_input(sent: &Value, job: &Job) -> bool {
     else {
         return false;
     };
-    sent.iter().all(|(k, v)| input.get(k) == Some(v))
+    // A job of another model is never ours, whatever its prompt (the list holds them all).
+    let other_model = input
+        .get("modelId")
+        .is_some_and(|m| m.as_str() != Some(crate::kling::MODEL_ID));
+    !other_model && sent.iter().all(|(k, v)| input.get(k) == Some(v))
 }
 
 #[cfg(test)]
@@ -94,6 +98,14 @@ mod tests {
         assert!(same_input(&request.to_json(), &job));
         job.metadata.input = Some(KlingRequest::new("wolf").to_json());
         assert!(!same_input(&request.to_json(), &job));
+        let mut other = request.to_json();
+        other["modelId"] = json!("model_kling-v3-t2v-4k");
+        job.metadata.input = Some(other);
+        assert!(!same_input(&request.to_json(), &job));
+        let mut ours = request.to_json();
+        ours["modelId"] = json!(crate::kling::MODEL_ID);
+        job.metadata.input = Some(ours);
+        assert!(same_input(&request.to_json(), &job));
         job.metadata.input = None;
         assert!(!same_input(&request.to_json(), &job));
     }

@@ -1,7 +1,9 @@
 //! The engine's one task: owns the ledger and the schedule, turns commands and the results of
 //! its background requests into ledger records and events.
 
-use std::collections::HashSet;
+mod team;
+
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,6 +109,23 @@ pub(crate) enum Internal {
         seq: u64,
         result: Result<super::UploadedAsset, UploadError>,
     },
+    /// A video's picture is on disk, or why not.
+    Pictured {
+        asset_id: String,
+        result: Result<PathBuf, String>,
+    },
+    /// The team's Kling V3 Omni jobs, newest first, for a [`Command::Remote`].
+    Listed {
+        seq: u64,
+        result: Result<Vec<Job>, String>,
+    },
+    /// The jobs a [`Command::Import`] named, in its order: fetched, or `None` for those the
+    /// ledger had already.
+    Fetched {
+        seq: u64,
+        download_dir: Option<PathBuf>,
+        jobs: Vec<(String, Option<Result<Job, String>>)>,
+    },
     /// The client is waiting before it tries a request again.
     Retrying {
         message: String,
@@ -140,6 +159,13 @@ pub(crate) struct Worker {
     last_wait_told: Option<Instant>,
     /// Asked to stop: nothing new is sent; answers of what was sent are still ledgered.
     stopping: bool,
+    /// The user's `on_finish` program.
+    hook: Option<super::hook::FinishHook>,
+    /// Whether each job told of in this run was at rest (final, and downloaded if it
+    /// succeeded) when last told of: the hook runs when that turns true.
+    resting: HashMap<LocalId, bool>,
+    /// Pictures being fetched, by video asset id, with everyone waiting for each.
+    pictures: HashMap<String, Vec<(u64, LocalId)>>,
 }
 
 impl Worker {
@@ -162,6 +188,7 @@ impl Worker {
         let uploads = Arc::new(std::sync::Mutex::new(UploadCache::load(ledger.dir())));
         let troubles = Troubles::new(config.report_after, config.give_up_after);
         let phases = Phases::of(ledger.jobs().values());
+        let hook = super::hook::FinishHook::new(&config.on_finish, super::HOOK_TIMEOUT);
         Ok(Self {
             client,
             ledger,
@@ -181,6 +208,9 @@ impl Worker {
             halted: None,
             last_wait_told: None,
             stopping: false,
+            hook,
+            resting: HashMap::new(),
+            pictures: HashMap::new(),
         })
     }
 
@@ -250,9 +280,41 @@ impl Worker {
         let _ = self.events.send(event);
     }
 
-    fn emit_job(&self, id: LocalId) {
+    fn emit_job(&mut self, id: LocalId) {
         if let Some(job) = self.ledger.job(id) {
             self.emit(Event::Job(Box::new(job.clone())));
+            self.note_rest(id);
+        }
+    }
+
+    /// Runs the `on_finish` hook when job `id` has just come to rest. Only a change seen in
+    /// this run counts: a job first told of at rest (brought back from the history for a
+    /// command) has finished before.
+    fn note_rest(&mut self, id: LocalId) {
+        let Some(job) = self.ledger.job(id) else {
+            return;
+        };
+        let at_rest =
+            job.submission == Submission::Accepted && job.is_settled(self.config.auto_download);
+        let before = self.resting.insert(id, at_rest);
+        if !at_rest || before != Some(false) {
+            return;
+        }
+        if let Some(hook) = &self.hook {
+            hook.run(super::hook::Finished {
+                local_id: id,
+                job_id: job.job_id.clone().unwrap_or_default(),
+                status: job
+                    .status
+                    .as_ref()
+                    .map_or_else(String::new, |s| s.as_str().to_string()),
+                files: job
+                    .downloads
+                    .iter()
+                    .filter_map(|d| d.file.clone())
+                    .collect(),
+                prompt: job.request.prompt.clone(),
+            });
         }
     }
 
@@ -323,6 +385,7 @@ impl Worker {
         self.ledger.evict_settled();
         let ledger = &self.ledger;
         self.phases.prune(|id| ledger.job(id).is_some());
+        self.resting.retain(|id, _| ledger.job(*id).is_some());
     }
 
     /// Picks up where the last run stopped: polls every unfinished job, resumes downloads,
@@ -612,23 +675,13 @@ impl Worker {
                 });
                 self.emit(Event::Prompts { seq, prompts });
             }
-            // Answered, so that no client waits forever, until the engine does them.
-            Command::Thumbnail { seq, local_id } => self.emit(Event::Thumbnail {
+            Command::Thumbnail { seq, local_id } => self.picture(seq, local_id),
+            Command::Remote { seq, since } => self.list_remote(seq, since),
+            Command::Import {
                 seq,
-                local_id,
-                result: Err("not available yet".into()),
-            }),
-            Command::Remote { seq, .. } => self.emit(Event::Remote {
-                seq,
-                result: Err("not available yet".into()),
-            }),
-            Command::Import { seq, job_ids, .. } => self.emit(Event::Imported {
-                seq,
-                results: job_ids
-                    .into_iter()
-                    .map(|id| (id, Err("not available yet".to_string())))
-                    .collect(),
-            }),
+                job_ids,
+                download_dir,
+            } => self.import(seq, job_ids, download_dir),
             Command::Shutdown => {}
         }
     }
@@ -1311,6 +1364,13 @@ impl Worker {
                 let _ = self.step(local_id, Step::RetryFetch);
                 self.start_downloads(local_id);
             }
+            Internal::Pictured { asset_id, result } => self.pictured(&asset_id, result),
+            Internal::Listed { seq, result } => self.listed(seq, result),
+            Internal::Fetched {
+                seq,
+                download_dir,
+                jobs,
+            } => self.fetched(seq, download_dir, jobs),
             Internal::Canceled { local_id, result } => match result {
                 Ok(()) => {
                     self.schedule.all_now();

@@ -6,6 +6,7 @@ mod docs;
 mod download;
 mod engine_cmd;
 mod media;
+mod remote;
 pub(crate) mod report;
 mod session;
 mod sim;
@@ -65,7 +66,11 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Download { jobs, out, json }) => {
             download::run(&cli, jobs, out.as_deref(), *json).await
         }
+        Some(Command::Jobs(args)) if args.remote => remote::list(&cli, args).await,
         Some(Command::Jobs(args)) => watch::jobs(&cli, args).await,
+        Some(Command::Import { jobs, out, json }) => {
+            remote::import(&cli, jobs, out.as_deref(), *json).await
+        }
         Some(Command::Spend { since, by, json }) => {
             watch::spend(&cli, *since, by.as_deref(), *json).await
         }

@@ -14,6 +14,8 @@ use super::CliError;
 
 /// Jobs run this many times faster than real time in `--demo`: a two-minute job takes ~5 s.
 const DEMO_TIME_SCALE: f64 = 24.0;
+/// Jobs the demo's team made before, in the web app as it were.
+const DEMO_TEAM_JOBS: usize = 12;
 /// With no client and nothing to do for this long, the background engine leaves.
 pub const DEFAULT_ENGINE_IDLE_EXIT: std::time::Duration = std::time::Duration::from_secs(600);
 
@@ -90,6 +92,9 @@ impl Session {
             time_scale: DEMO_TIME_SCALE,
             // A fresh seed per run, so two demo sessions never show the same job ids.
             seed: rand::random(),
+            // A team's earlier jobs, some with other models, for `jobs --remote` and import.
+            seed_jobs: DEMO_TEAM_JOBS,
+            seed_other_models: 0.25,
             ..SimConfig::default()
         })
         .await
@@ -213,6 +218,7 @@ impl Session {
             engine.requests_per_second =
                 c.requests_per_second.unwrap_or(engine.requests_per_second);
             engine.max_spend_per_day = c.max_spend_per_day;
+            engine.on_finish = c.on_finish.clone().unwrap_or_default();
         }
         if let Some(rate) = self.requests_per_second {
             engine.requests_per_second = rate;

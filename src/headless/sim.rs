@@ -18,6 +18,12 @@ pub async fn run(args: &SimArgs) -> Result<i32, CliError> {
             args.failure_rate
         )]));
     }
+    if !(0.0..=1.0).contains(&args.seed_other_models) {
+        return Err(CliError::Invalid(vec![format!(
+            "--seed-other-models: must be between 0 and 1, got {}",
+            args.seed_other_models
+        )]));
+    }
     let handle = sim::start(SimConfig {
         api_addr: args.addr,
         time_scale: args.time_scale,
@@ -25,6 +31,8 @@ pub async fn run(args: &SimArgs) -> Result<i32, CliError> {
         seed: args.seed,
         concurrency_limit: args.concurrency_limit,
         video_size: args.video_size,
+        seed_jobs: args.seed_jobs,
+        seed_other_models: args.seed_other_models,
         ..SimConfig::default()
     })
     .await

@@ -230,7 +230,7 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
 }
 
 /// The exit code once this job needs nothing more, or `None` while it does.
-fn finished(job: &JobRecord, download: bool) -> Option<Result<i32, CliError>> {
+pub(super) fn finished(job: &JobRecord, download: bool) -> Option<Result<i32, CliError>> {
     if !job.is_final() {
         return None;
     }

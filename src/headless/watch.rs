@@ -187,7 +187,7 @@ fn wants_download(job: &JobRecord) -> bool {
 }
 
 /// One line per job state worth a line: no progress ticks, so logs stay short.
-fn line(job: &JobRecord) -> String {
+pub(super) fn line(job: &JobRecord) -> String {
     let done = job.downloads.iter().filter(|d| d.is_done()).count();
     let mut text = format!(
         "#{}  {}  {}  {:.0}%",

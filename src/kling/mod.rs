@@ -1,6 +1,7 @@
 //! The Kling V3 Omni request: its parameters with the API's defaults, the rules the API
 //! enforces, and the exact JSON body it expects.
 
+mod recorded;
 mod references;
 mod request;
 mod validate;

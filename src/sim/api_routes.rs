@@ -14,16 +14,19 @@ use axum::routing::{get, post};
 use serde_json::Value;
 
 use super::Route;
+use super::faults::Pictures;
 use super::gate::{gate, query_map};
 use super::generate::generate;
 use super::jobs::{PageFilter, decode_token, encode_token};
+use super::picture::{self, Still};
 use super::sniff;
+use super::state::Inner;
 use super::state::Sim;
 use super::upload_routes::{
     ASSET_BODY_LIMIT, create_asset, create_upload, get_upload, upload_action,
 };
 use crate::api::types::{
-    Asset, AssetEnvelope, AssetMetadata, AssetProperties, JobEnvelope, JobList,
+    Asset, AssetEnvelope, AssetImage, AssetMetadata, AssetProperties, JobEnvelope, JobList,
 };
 
 const DEFAULT_PAGE_SIZE: usize = 10;
@@ -206,6 +209,9 @@ async fn get_asset(
         let url = sim.signed_file_url(&inner, &id, sniff::extension(&asset.mime_type));
         return Json(serde_json::json!({ "asset": asset.render(url) })).into_response();
     }
+    if let Some(still) = still_asset(&sim, &inner, &id) {
+        return Json(AssetEnvelope { asset: still }).into_response();
+    }
     let shape = inner
         .jobs
         .finished_asset(&id, sim.now(), sim.time_scale)
@@ -215,8 +221,22 @@ async fn get_asset(
     };
     let (width, height, duration) = sim.video.shape(shape);
     let size = (!inner.faults.asset_without_size()).then(|| sim.video.len());
+    let (thumbnail, first_frame) = match inner.faults.asset_pictures() {
+        Pictures::Both => (true, true),
+        Pictures::NoThumbnail => (false, true),
+        Pictures::None => (false, false),
+    };
+    let picture = |still: Still| {
+        let still_id = format!("{id}{}", still.suffix());
+        AssetImage {
+            url: Some(sim.signed_file_url(&inner, &still_id, "png")),
+            asset_id: Some(still_id),
+        }
+    };
     let asset = Asset {
         url: Some(sim.signed_url(&inner, &id)),
+        thumbnail: thumbnail.then(|| picture(Still::Thumbnail)),
+        first_frame: first_frame.then(|| picture(Still::FirstFrame)),
         id,
         mime_type: Some("video/mp4".to_string()),
         kind: Some("video".to_string()),
@@ -231,4 +251,25 @@ async fn get_asset(
         },
     };
     Json(AssetEnvelope { asset }).into_response()
+}
+
+/// A finished video's thumbnail or first frame, looked up as an asset of its own.
+fn still_asset(sim: &Sim, inner: &Inner, id: &str) -> Option<Asset> {
+    let (video, _) = Still::split(id)?;
+    inner
+        .jobs
+        .finished_asset(video, sim.now(), sim.time_scale)?;
+    let size = Some(picture::png_len());
+    Some(Asset {
+        id: id.to_string(),
+        url: Some(sim.signed_file_url(inner, id, "png")),
+        mime_type: Some("image/png".to_string()),
+        kind: Some("image".to_string()),
+        metadata: AssetMetadata {
+            size,
+            width: Some(u64::from(picture::WIDTH)),
+            height: Some(u64::from(picture::HEIGHT)),
+        },
+        ..Asset::default()
+    })
 }

@@ -21,10 +21,12 @@ use super::Route;
 use super::cdn_tricks as tricks;
 use super::faults::Breakage;
 use super::gate::query_map;
+use super::picture::{self, Still};
 use super::range::{Wanted, parse_range};
 use super::signing::Denial;
 use super::state::{Sim, unix_now};
 use super::upload_routes::{PART_BODY_LIMIT, put_part};
+use super::uploads::etag_of;
 use super::video::{VideoSource, break_after};
 
 pub(crate) fn router(sim: Arc<Sim>) -> Router {
@@ -166,6 +168,20 @@ async fn download(
                 header_value(asset.mime_type.clone()),
                 asset.etag.clone(),
                 httpdate::fmt_http_date(asset.created_wall),
+            )
+        } else if let Some((video, still)) = Still::split(&asset_id)
+            && inner
+                .jobs
+                .finished_asset(video, now, sim.time_scale)
+                .is_some()
+        {
+            let png = picture::png(video, still);
+            let etag = etag_of(&png);
+            (
+                Content::Stored(Bytes::from(png)),
+                HeaderValue::from_static("image/png"),
+                etag,
+                httpdate::fmt_http_date(sim.started_wall),
             )
         } else if inner
             .jobs

@@ -46,6 +46,16 @@ pub(crate) fn answer(trick: Breakage, file: Chunks, size: u64, mime: HeaderValue
                 None,
             )
         }
+        Breakage::ForeignFile => {
+            // As long as the file, so only its bytes tell.
+            let text: Vec<u8> = b"This is not the file you asked for.\n"
+                .iter()
+                .copied()
+                .cycle()
+                .take(size as usize)
+                .collect();
+            (Body::from(text), Some(size), mime, None)
+        }
         Breakage::Endless => (
             Body::from_stream(file.chain(filler(size))),
             None,
@@ -150,7 +160,7 @@ async fn gzip(file: Chunks) -> std::io::Result<Bytes> {
     Ok(Bytes::from(out))
 }
 
-fn crc32_update(mut crc: u32, bytes: &[u8]) -> u32 {
+pub(crate) fn crc32_update(mut crc: u32, bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= u32::from(b);
         for _ in 0..8 {

@@ -26,6 +26,12 @@ pub struct SimConfig {
     pub video_size: Option<u64>,
     pub api_addr: SocketAddr,
     pub faults: Faults,
+    /// Finished jobs the team made before the simulator started (in the web app, or with
+    /// other clients), an hour to days ago, for listings: `GET /jobs` pages through them.
+    pub seed_jobs: usize,
+    /// Fraction (0 to 1) of the seeded jobs made with other models than Kling V3 Omni: exactly
+    /// `floor(seed_jobs * share)` of them, spread evenly.
+    pub seed_other_models: f64,
 }
 
 impl Default for SimConfig {
@@ -41,6 +47,8 @@ impl Default for SimConfig {
             video_size: None,
             api_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             faults: Faults::default(),
+            seed_jobs: 0,
+            seed_other_models: 0.0,
         }
     }
 }

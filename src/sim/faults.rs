@@ -88,6 +88,15 @@ pub enum Fault {
     CdnForeignEtag { count: u32 },
     /// The next `count` asset lookups leave out the file's size.
     AssetWithoutSize { count: u32 },
+    /// The next `count` lookups of a finished video leave out its `thumbnail` (its
+    /// `firstFrame` stays).
+    AssetWithoutThumbnail { count: u32 },
+    /// The next `count` lookups of a finished video leave out both `thumbnail` and
+    /// `firstFrame`.
+    AssetWithoutPictures { count: u32 },
+    /// The next `count` CDN downloads answer 200 with the announced type and length but
+    /// another file's bytes (a text file), as a misconfigured origin does.
+    CdnForeignFile { count: u32 },
     /// The next job created gets this id instead of a generated one (ids are the server's
     /// to choose: nothing says they are safe as file names).
     NextJobId { id: String },
@@ -122,6 +131,9 @@ impl Fault {
             | Fault::CdnCorrupt { count }
             | Fault::CdnForeignEtag { count }
             | Fault::AssetWithoutSize { count }
+            | Fault::AssetWithoutThumbnail { count }
+            | Fault::AssetWithoutPictures { count }
+            | Fault::CdnForeignFile { count }
             | Fault::UploadPartFail { count }
             | Fault::ImportFail { count } => Some(count),
             Fault::ExpireAllLinks | Fault::NextJobId { .. } => None,
@@ -152,6 +164,15 @@ pub(crate) enum Breakage {
     /// Which byte past the middle to change.
     Corrupt(u64),
     ForeignEtag,
+    ForeignFile,
+}
+
+/// Which pictures a video's asset lookup carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pictures {
+    Both,
+    NoThumbnail,
+    None,
 }
 
 /// Counted faults waiting to be used, oldest first.
@@ -242,6 +263,15 @@ impl PendingFaults {
             .is_some()
     }
 
+    pub(crate) fn asset_pictures(&mut self) -> Pictures {
+        self.take(|f| match f {
+            Fault::AssetWithoutThumbnail { .. } => Some(Pictures::NoThumbnail),
+            Fault::AssetWithoutPictures { .. } => Some(Pictures::None),
+            _ => None,
+        })
+        .unwrap_or(Pictures::Both)
+    }
+
     pub(crate) fn upload_part_fail(&mut self) -> bool {
         self.take(|f| matches!(f, Fault::UploadPartFail { .. }).then_some(()))
             .is_some()
@@ -265,6 +295,7 @@ impl PendingFaults {
             // The count left tells the uses apart, so each changes another byte.
             Fault::CdnCorrupt { count } => Some(Breakage::Corrupt(u64::from(*count))),
             Fault::CdnForeignEtag { .. } => Some(Breakage::ForeignEtag),
+            Fault::CdnForeignFile { .. } => Some(Breakage::ForeignFile),
             _ => None,
         })
     }

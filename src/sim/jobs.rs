@@ -34,6 +34,9 @@ pub(crate) struct SimJob {
     pub id: String,
     pub asset_id: String,
     pub created: Instant,
+    /// Simulated seconds the job had already run when `created` was taken: a seeded job
+    /// starts out long finished.
+    pub head_start: f64,
     pub created_at: Timestamp,
     /// The body as received, after the server's own clean-up.
     pub input: Value,
@@ -45,7 +48,7 @@ pub(crate) struct SimJob {
 
 impl SimJob {
     fn elapsed(&self, now: Instant, time_scale: f64) -> f64 {
-        now.saturating_duration_since(self.created).as_secs_f64() * time_scale
+        now.saturating_duration_since(self.created).as_secs_f64() * time_scale + self.head_start
     }
 
     pub(crate) fn snapshot(&self, now: Instant, time_scale: f64) -> Snapshot {

@@ -20,7 +20,9 @@ mod gate;
 mod generate;
 mod jobs;
 mod lifecycle;
+mod picture;
 mod range;
+mod seed;
 mod signing;
 mod sniff;
 mod state;
@@ -102,6 +104,16 @@ impl SimHandle {
     /// `len` bytes of the synthetic body served when `video_size` is set, from `offset`.
     pub fn synthetic_bytes(offset: u64, len: usize) -> Vec<u8> {
         video::synthetic_bytes(offset, len)
+    }
+
+    /// The PNG the CDN serves as the `thumbnail` of the finished video `asset_id`.
+    pub fn thumbnail_bytes(asset_id: &str) -> Vec<u8> {
+        picture::png(asset_id, picture::Still::Thumbnail)
+    }
+
+    /// The PNG the CDN serves as the `firstFrame` of the finished video `asset_id`.
+    pub fn first_frame_bytes(asset_id: &str) -> Vec<u8> {
+        picture::png(asset_id, picture::Still::FirstFrame)
     }
 
     /// The embedded demo video, when that is what the CDN serves.

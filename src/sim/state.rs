@@ -19,7 +19,7 @@ use super::stats::SimStats;
 use super::uploads::UploadStore;
 use super::video::VideoSource;
 use super::{Route, SimConfig};
-use crate::kling::KlingRequest;
+use crate::kling::{KlingRequest, MODEL_ID};
 
 pub(crate) struct Sim {
     pub config: SimConfig,
@@ -51,8 +51,10 @@ impl Sim {
     pub(crate) fn new(config: SimConfig, cdn_base: String) -> Self {
         let mut ids = StdRng::seed_from_u64(config.seed);
         let links = LinkSigner::new(ids.random());
+        let mut jobs = JobStore::default();
+        super::seed::seed(&mut jobs, &config);
         let inner = Inner {
-            jobs: JobStore::default(),
+            jobs,
             stats: SimStats::default(),
             faults: PendingFaults::default(),
             links,
@@ -130,9 +132,13 @@ impl Sim {
         &self,
         inner: &'a mut Inner,
         request: KlingRequest,
-        input: serde_json::Value,
+        mut input: serde_json::Value,
         cost: u64,
     ) -> &'a SimJob {
+        // As on the real service, the recorded input names its model.
+        if let Some(fields) = input.as_object_mut() {
+            fields.insert("modelId".into(), MODEL_ID.into());
+        }
         // Draw every value whatever the failure rate, so ids do not depend on it.
         let id = format!("job_{}", hex24(&mut inner.ids));
         let id = inner.faults.next_job_id().unwrap_or(id);
@@ -145,6 +151,7 @@ impl Sim {
             id,
             asset_id,
             created: self.now(),
+            head_start: 0.0,
             created_at: jiff::Timestamp::now(),
             input,
             request,
@@ -206,7 +213,7 @@ pub(crate) fn unix_now() -> Duration {
         .unwrap_or_default()
 }
 
-fn hex24(rng: &mut StdRng) -> String {
+pub(crate) fn hex24(rng: &mut StdRng) -> String {
     let bytes: [u8; 12] = rng.random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -4,6 +4,7 @@
 //! never over another file.
 
 mod files;
+mod picture;
 mod verify;
 
 use std::future::Future;
@@ -24,6 +25,7 @@ use verify::{Container, HEAD};
 
 pub(crate) use files::file_error;
 pub use files::{extension_for_mime, job_file_stem, part_path};
+pub use picture::{MAX_PICTURE_BYTES, PictureType};
 
 /// How far a download has come. `total` is known once the API or the CDN says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -531,12 +531,48 @@ impl Ledger {
         Ok(local_id)
     }
 
+    /// Records, durably, a job made elsewhere that the server accepted as `job`; returns its
+    /// local id. One record: no moment where it looks like a submission on its way.
+    pub fn record_import(&mut self, mut job: JobRecord) -> Result<LocalId, LedgerError> {
+        let local_id = self.next_id.ok_or_else(|| LedgerError::Io {
+            path: self.path(),
+            detail: "no local job number is left; move this ledger aside to start a new one".into(),
+        })?;
+        job.local_id = local_id;
+        self.append(Record::Job { job: Box::new(job) }, true)?;
+        self.next_id = local_id
+            .checked_add(1)
+            .filter(|n| i64::try_from(*n).is_ok());
+        Ok(local_id)
+    }
+
+    /// The local id of every job the server knows, by its server id, finished ones included.
+    pub fn local_ids(&self) -> std::collections::HashMap<String, LocalId> {
+        let read = || -> rusqlite::Result<std::collections::HashMap<String, LocalId>> {
+            let mut query = self.conn.prepare(
+                "SELECT server_id, MIN(local_id) FROM jobs WHERE server_id IS NOT NULL
+                 GROUP BY server_id",
+            )?;
+            let ids = query.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as LocalId)))?;
+            ids.collect()
+        };
+        read().unwrap_or_else(|e| {
+            tracing::warn!("cannot list the ledger's server ids: {e}");
+            self.jobs
+                .values()
+                .filter_map(|j| Some((j.job_id.clone()?, j.local_id)))
+                .collect()
+        })
+    }
+
     /// Applies one record and stores the job it changes; `durable` commits it with a full
     /// fsync, others are safe from a crash of the process and made durable by the next.
     pub fn append(&mut self, record: Record, durable: bool) -> Result<(), LedgerError> {
         let path = self.path();
         let id = super::record::record_id(&record);
         let is_intent = matches!(record, Record::Intent { .. });
+        // A whole job may be a new one (an import): its number is noted as given too.
+        let gives_id = is_intent || matches!(record, Record::Job { .. });
         if !is_intent && !matches!(record, Record::Job { .. }) {
             // A record about a finished job: it is read back before it changes.
             self.admit(id);
@@ -563,7 +599,7 @@ impl Ledger {
             None => rows::delete(&tx, id),
         }
         .map_err(|e| sql_err(&path, e))?;
-        if is_intent {
+        if gives_id {
             rows::note_id(&tx, id).map_err(|e| sql_err(&path, e))?;
         }
         tx.commit().map_err(|e| sql_err(&path, e))?;
