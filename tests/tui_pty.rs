@@ -376,3 +376,53 @@ fn inside_tmux_the_notification_is_wrapped_for_passthrough() {
     assert!(!contains(&raw, b"\x07\x1b]9;"));
     assert!(contains(&raw, b"\x1b\x1b\\\x1b\\\x07"));
 }
+
+/// The demo app in a terminal that answers the picture query as kitty does (or stays silent),
+/// one job made and selected; returns every byte written and the last screen.
+fn picture_in_terminal(answer: Option<&'static [u8]>) -> (Vec<u8>, String) {
+    let dirs = Dirs::new();
+    let mut app = dirs
+        .command(PtyCommand::app())
+        .args(["--demo"])
+        .env("KITTY_WINDOW_ID", "")
+        .env("TERM_PROGRAM", "")
+        .env("LC_TERMINAL", "")
+        .size(140, 40)
+        .spawn();
+    if let Some(answer) = answer {
+        // Answered as a terminal does, as soon as the query is seen.
+        let asked = std::time::Instant::now();
+        while !contains(&app.raw(), b"\x1b_Gi=31,s=1,v=1,a=q") {
+            assert!(asked.elapsed().as_secs() < 10, "the app never asked");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        app.send(answer);
+    }
+    let screen = submit_and_wait(&app);
+    assert!(queue_rows(&screen).len() == 1, "{screen}");
+    app.keys(&[Key::Tab, Key::Tab]);
+    let screen = app.wait_for("the picture", |s| s.contains("p: large"));
+    let raw = app.raw();
+    app.type_text("q");
+    app.wait_exit();
+    (raw, screen)
+}
+
+#[test]
+fn a_terminal_that_answers_as_kitty_gets_the_picture_as_kitty_images() {
+    let (raw, _) = picture_in_terminal(Some(b"\x1b_Gi=31;OK\x1b\\\x1b[6;20;10t\x1b[?62;22c"));
+    assert!(contains(&raw, b"\x1b_Gq=2,i="), "no kitty image was sent");
+    assert!(contains(&raw, b",a=T,"), "no kitty image was sent");
+}
+
+#[test]
+fn a_silent_terminal_gets_half_blocks_after_the_deadline() {
+    let (raw, screen) = picture_in_terminal(None);
+    assert!(
+        !contains(&raw, b"\x1b_Gq=2"),
+        "a kitty image to a terminal that said nothing"
+    );
+    // The details pane's picture, in half-block characters.
+    let pictured = screen.lines().filter(|l| l.contains("▀▀▀▀")).count();
+    assert!(pictured > 0, "{screen}");
+}
