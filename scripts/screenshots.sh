@@ -4,7 +4,9 @@
 # with its colours (capture-pane -e), turned into HTML and photographed by headless Chromium.
 # Nothing leaves loopback.
 #
-#   main.png       a busy queue: jobs running and finished, in several modes
+#   main.png       a busy queue: jobs running and finished, in several modes, a picture of the
+#                  selected finished one in the details pane
+#   compare.png    three finished jobs marked with Space and compared with =
 #   help.png       the key help (`?`)
 #   multishot.png  the multi-shot editor with three shots
 #   failed.png     a failed job selected, its error in the details pane
@@ -233,7 +235,17 @@ for _ in 1 2 3 4 5; do t send-keys -t shot j; done
 # Three finished and on disk, the rest still running, and the prompt's cost estimated.
 wait_for "✓ saved" 3
 wait_for "Cost: [0-9]"
+wait_for "p: large"
 capture main
+
+# Three finished takes side by side: the selected one and the two below it, marked, then =.
+wait_for "✓ saved" 5
+t send-keys -t shot Space Space Space =
+wait_for "Compare 3 jobs"
+wait_for "time taken"
+sleep 1
+capture compare
+t send-keys -t shot Space
 
 t send-keys -t shot '?'
 wait_for "any key closes"
@@ -285,7 +297,7 @@ wait_for "✓ saved" 7
 wait_for "today 500 of 500 CU"
 # The selection on the first held request: its cap in the details pane.
 for _ in 1 2 3 4 5 6 7 8; do t send-keys -t shot j; done
-wait_for "a higher cap sends it"
+wait_for "sent by itself"
 capture batch
 t kill-server
 
