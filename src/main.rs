@@ -12,11 +12,17 @@ fn main() {
     } else {
         init_logging()
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // The engine is one thread: its work is one task that takes each thing in turn, and its
+    // clients wait on sockets. A second worker thread only added wake-ups between threads and
+    // a second memory arena to the process that stays in the background.
+    let mut builder = if serving {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2);
+        builder
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
