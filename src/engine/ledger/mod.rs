@@ -595,7 +595,7 @@ impl Ledger {
         }
         let tx = self.conn.transaction().map_err(|e| sql_err(&path, e))?;
         match changed.get(&id) {
-            Some(job) => rows::save(&tx, job),
+            Some(job) => rows::save_over(&tx, self.jobs.get(&id), job),
             None => rows::delete(&tx, id),
         }
         .map_err(|e| sql_err(&path, e))?;
