@@ -486,6 +486,11 @@ impl Phases {
         self.jobs.get(&id)
     }
 
+    /// Jobs with a phase.
+    pub(crate) fn len(&self) -> usize {
+        self.jobs.len()
+    }
+
     pub(crate) fn set(&mut self, id: LocalId, phase: Phase) {
         self.jobs.insert(id, phase);
     }

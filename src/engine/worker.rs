@@ -382,10 +382,20 @@ impl Worker {
     /// Finished work leaves memory a moment after its last event went out. (Records are
     /// committed as they are made: nothing else waits for this.)
     fn sync(&mut self) {
-        self.ledger.evict_settled();
-        let ledger = &self.ledger;
-        self.phases.prune(|id| ledger.job(id).is_some());
-        self.resting.retain(|id, _| ledger.job(*id).is_some());
+        // What is kept of jobs no longer held comes from evictions, or from a forgotten job
+        // (whose phase goes with its last answer): looked through only when there may be some.
+        let evicted = self.ledger.evict_settled();
+        if evicted || self.outlived() {
+            let ledger = &self.ledger;
+            self.phases.prune(|id| ledger.job(id).is_some());
+            self.resting.retain(|id, _| ledger.job(*id).is_some());
+        }
+    }
+
+    /// Phases or rest marks are kept of jobs no longer held.
+    fn outlived(&self) -> bool {
+        let held = self.ledger.jobs().len();
+        self.phases.len() > held || self.resting.len() > held
     }
 
     /// Picks up where the last run stopped: polls every unfinished job, resumes downloads,
