@@ -1437,10 +1437,10 @@ impl Worker {
     }
 
     fn polled(&mut self, id: LocalId, result: Result<Job, ApiError>) {
-        let Some(known) = self.ledger.job(id).cloned() else {
+        if self.ledger.job(id).is_none() {
             self.schedule.remove(id);
             return;
-        };
+        }
         match result {
             Ok(job) => {
                 let record = Record::status_of(id, &job);
@@ -1456,13 +1456,18 @@ impl Worker {
                     return;
                 };
                 let status = status.clone();
-                let known_assets: Vec<&String> =
-                    known.downloads.iter().map(|d| &d.asset_id).collect();
-                let changed = known.status.as_ref() != Some(&status)
-                    || (known.progress - progress).abs() >= 0.005
-                    || known.error != *error
-                    || known.history.len() != history.len()
-                    || known_assets != asset_ids.iter().collect::<Vec<_>>();
+                // Compared with the job as held: no copy of it for every poll.
+                let changed = self.ledger.job(id).is_none_or(|known| {
+                    known.status.as_ref() != Some(&status)
+                        || (known.progress - progress).abs() >= 0.005
+                        || known.error != *error
+                        || known.history.len() != history.len()
+                        || !known
+                            .downloads
+                            .iter()
+                            .map(|d| &d.asset_id)
+                            .eq(asset_ids.iter())
+                });
                 self.troubles.cleared(id);
                 let was_stale = self.ledger.set_trouble(id, None);
                 if changed {
