@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc};
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 
 use super::downloads::DownloadTask;
 use super::job::{JobRecord, LocalId, Submission};
@@ -33,6 +33,10 @@ const MAX_POLLS_IN_FLIGHT: usize = 8;
 const UPLOAD_PROGRESS_EVERY: Duration = Duration::from_millis(200);
 /// How long a stop waits for the answers of POSTs already sent.
 const STOP_GRACE: Duration = Duration::from_secs(8);
+/// How long finished work stays in memory after it may have finished.
+const SYNC_AFTER: Duration = Duration::from_millis(500);
+/// How often queued submissions are looked at, while there are some.
+const QUEUE_EVERY: Duration = Duration::from_secs(2);
 
 /// Results of the background requests the worker starts.
 pub(crate) enum Internal {
@@ -224,10 +228,10 @@ impl Worker {
         if self.config.resume {
             self.resume();
         }
-        let mut sync_tick = tokio::time::interval(Duration::from_millis(500));
-        sync_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut queue_tick = tokio::time::interval(Duration::from_secs(2));
-        queue_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // Each clock runs only while it has something to do (both do at the start): ticking
+        // regardless, they woke the engine for nothing several times a second.
+        let mut sync_at = Some(Instant::now());
+        let mut queue_at = Some(Instant::now());
         // Once asked to stop: POSTs already sent get their answers ledgered, within bounds.
         let mut stop_by: Option<Instant> = None;
         let mut commands_open = true;
@@ -245,6 +249,12 @@ impl Worker {
                 } else {
                     None
                 };
+            if sync_at.is_none() && (self.ledger.may_evict() || self.outlived()) {
+                sync_at = Some(Instant::now() + SYNC_AFTER);
+            }
+            if queue_at.is_none() && self.phases.queued() > 0 {
+                queue_at = Some(Instant::now() + QUEUE_EVERY);
+            }
             let far = Instant::now() + Duration::from_secs(3600);
             tokio::select! {
                 command = commands.recv(), if commands_open => match command {
@@ -260,8 +270,14 @@ impl Worker {
                 _ = tokio::time::sleep_until(next_poll.unwrap_or(far)), if next_poll.is_some() => {
                     self.launch_polls();
                 }
-                _ = sync_tick.tick() => self.sync(),
-                _ = queue_tick.tick() => self.drain_queue(),
+                _ = tokio::time::sleep_until(sync_at.unwrap_or(far)), if sync_at.is_some() => {
+                    sync_at = None;
+                    self.sync();
+                }
+                _ = tokio::time::sleep_until(queue_at.unwrap_or(far)), if queue_at.is_some() => {
+                    queue_at = None;
+                    self.drain_queue();
+                }
             }
             self.check_settled();
         }

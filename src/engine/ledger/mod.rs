@@ -265,6 +265,11 @@ impl Ledger {
         &self.jobs
     }
 
+    /// Whether a job in memory may have nothing left to do (see [`Ledger::evict_settled`]).
+    pub fn may_evict(&self) -> bool {
+        self.may_evict
+    }
+
     /// Lets go of jobs that have nothing left to do: memory holds unfinished work only.
     /// Whether any was let go of.
     pub fn evict_settled(&mut self) -> bool {
