@@ -12,11 +12,17 @@ fn main() {
     } else {
         init_logging()
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // The engine is one thread: its work is one task that takes each thing in turn, and its
+    // clients wait on sockets. A second worker thread only added wake-ups between threads and
+    // a second memory arena to the process that stays in the background.
+    let mut builder = if serving {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2);
+        builder
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -43,10 +49,14 @@ fn main() {
     std::process::exit(code);
 }
 
+/// Log lines waiting for the thread that writes them; more are dropped. The library's default
+/// (128,000) is a buffer of about 4 MB, all of it touched when it is made, in every process.
+const LOG_LINES_BUFFERED: usize = 4096;
+
 /// The engine's logs go to its stderr, which is its log file, opened for it by the client
 /// that started it.
 fn init_engine_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    log_to(tracing_appender::non_blocking(std::io::stderr()))
+    log_to(non_blocking(std::io::stderr()))
 }
 
 /// Logs go to a file in the data folder, never to stdout or stderr: the terminal belongs to
@@ -55,7 +65,18 @@ fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let dirs = Dirs::locate().ok()?;
     std::fs::create_dir_all(&dirs.data_dir).ok()?;
     let appender = tracing_appender::rolling::never(&dirs.data_dir, "kling-tui.log");
-    log_to(tracing_appender::non_blocking(appender))
+    log_to(non_blocking(appender))
+}
+
+fn non_blocking<W: std::io::Write + Send + 'static>(
+    writer: W,
+) -> (
+    tracing_appender::non_blocking::NonBlocking,
+    tracing_appender::non_blocking::WorkerGuard,
+) {
+    tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_LINES_BUFFERED)
+        .finish(writer)
 }
 
 fn log_to(

@@ -1,8 +1,9 @@
-//! The engine process's view of its clients: a mirror of the jobs the engine holds (for
-//! snapshots), numbered deltas fanned out to every client, and the answers to one client's
-//! questions sent to that client only.
+//! The engine process's view of its clients: what the jobs the engine holds look like on the
+//! wire (for snapshots), numbered deltas fanned out to every client, and the answers to one
+//! client's questions sent to that client only.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io::Write;
 use std::sync::Mutex;
 
 use bytes::Bytes;
@@ -26,10 +27,20 @@ pub(super) struct Hub {
     auto_download: bool,
 }
 
+/// A job as the mirror keeps it: its record as JSON, a slice of the delta that last told it
+/// (shared, not copied), which a snapshot joins as it is; and what the status needs of it.
+/// Kept as records, the mirror was a second copy of every job the engine holds, cloned at
+/// each change and cloned again and serialized for each snapshot.
+struct Held {
+    json: Bytes,
+    settled: bool,
+    needs_poll: bool,
+}
+
 #[derive(Default)]
 struct State {
     seq: u64,
-    jobs: BTreeMap<LocalId, JobRecord>,
+    jobs: BTreeMap<LocalId, Held>,
     settled_order: VecDeque<LocalId>,
     halted: Option<String>,
     /// The engine said everything came to rest (and has not said otherwise since).
@@ -99,11 +110,7 @@ impl Hub {
     /// Jobs held, and how many of them still have work.
     pub(super) fn counts(&self) -> (usize, usize) {
         let state = self.lock();
-        let unfinished = state
-            .jobs
-            .values()
-            .filter(|j| !j.is_settled(self.auto_download))
-            .count();
+        let unfinished = state.jobs.values().filter(|j| !j.settled).count();
         (state.jobs.len(), unfinished)
     }
 
@@ -116,7 +123,7 @@ impl Hub {
     /// the server (even one whose polls were given up).
     pub(super) fn busy(&self) -> bool {
         let state = self.lock();
-        !state.at_rest || state.jobs.values().any(JobRecord::needs_poll)
+        !state.at_rest || state.jobs.values().any(|j| j.needs_poll)
     }
 
     /// A client's command, its question numbers made the engine's own so that the answer
@@ -158,22 +165,32 @@ impl Hub {
         }
         match &event {
             Event::Job(job) => {
-                if job.is_settled(self.auto_download)
-                    && !state.settled_order.contains(&job.local_id)
-                {
-                    state.settled_order.push_back(job.local_id);
+                let id = job.local_id;
+                let settled = job.is_settled(self.auto_download);
+                if settled && !state.settled_order.contains(&id) {
+                    state.settled_order.push_back(id);
                 }
-                state.jobs.insert(job.local_id, (**job).clone());
+                state.seq += 1;
+                let seq = state.seq;
+                let (frame, json) = encode_job(seq, job);
+                let needs_poll = job.needs_poll();
+                state.jobs.insert(
+                    id,
+                    Held {
+                        json,
+                        settled,
+                        needs_poll,
+                    },
+                );
                 while state.settled_order.len() > SETTLED_KEPT {
                     if let Some(old) = state.settled_order.pop_front()
-                        && state
-                            .jobs
-                            .get(&old)
-                            .is_some_and(|j| j.is_settled(self.auto_download))
+                        && state.jobs.get(&old).is_some_and(|j| j.settled)
                     {
                         state.jobs.remove(&old);
                     }
                 }
+                let _ = self.deltas.send((seq, frame));
+                return;
             }
             Event::Forgotten(id) => {
                 state.jobs.remove(id);
@@ -199,14 +216,46 @@ impl Hub {
     }
 }
 
+/// The delta telling `job`, and the record's own JSON within it. Written by hand around the
+/// record so that the mirror can keep that part: the same bytes as [`encode`] would give.
+fn encode_job(seq: u64, job: &JobRecord) -> (Bytes, Bytes) {
+    let mut out = Vec::with_capacity(1024);
+    let _ = write!(out, r#"{{"kind":"event","seq":{seq},"event":{{"job":"#);
+    let start = out.len();
+    if serde_json::to_writer(&mut out, job).is_err() {
+        // Our own type always serializes; a record that did not is left out of snapshots.
+        let frame = encode(&ServerMsg::Event {
+            seq,
+            event: Event::Job(Box::new(job.clone())),
+        });
+        return (frame, Bytes::new());
+    }
+    let end = out.len();
+    out.extend_from_slice(b"}}");
+    // Kept for as long as the job is held: no spare capacity.
+    out.shrink_to_fit();
+    let frame = Bytes::from(out);
+    let json = frame.slice(start..end);
+    (frame, json)
+}
+
+/// Every job held, as of delta `seq`: the records' JSON joined as kept, the same bytes as
+/// [`encode`] of a [`ServerMsg::Snapshot`] of them would give.
 fn snapshot_of(state: &State) -> (u64, Bytes) {
-    let message = ServerMsg::Snapshot {
-        seq: state.seq,
-        jobs: state.jobs.values().cloned().collect(),
-        halted: state.halted.clone(),
-        at_rest: state.at_rest,
-    };
-    (state.seq, encode(&message))
+    let jobs = state.jobs.values().filter(|j| !j.json.is_empty());
+    let size: usize = jobs.clone().map(|j| j.json.len() + 1).sum();
+    let mut out = Vec::with_capacity(size + 128);
+    let _ = write!(out, r#"{{"kind":"snapshot","seq":{},"jobs":["#, state.seq);
+    for (n, job) in jobs.enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&job.json);
+    }
+    out.extend_from_slice(br#"],"halted":"#);
+    let _ = serde_json::to_writer(&mut out, &state.halted);
+    let _ = write!(out, r#","at_rest":{}}}"#, state.at_rest);
+    (state.seq, Bytes::from(out))
 }
 
 #[cfg(test)]
@@ -284,6 +333,48 @@ mod tests {
         }
         assert_eq!(last, SETTLED_KEPT as u64 + 11);
         assert!(hub.busy(), "a job still on the server is work");
+    }
+
+    /// What a job's record looks like to a client: its `Event::Job` delta.
+    fn record(event: &Event) -> JobRecord {
+        match event {
+            Event::Job(job) => (**job).clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn deltas_and_snapshots_are_the_bytes_serde_gives() {
+        let hub = Hub::new(true);
+        let (_, _, (_, empty), mut deltas) = hub.join();
+        let expected = ServerMsg::Snapshot {
+            seq: 0,
+            jobs: Vec::new(),
+            halted: None,
+            at_rest: false,
+        };
+        assert_eq!(empty, encode(&expected));
+        let mut latest = BTreeMap::new();
+        for (id, done) in [(3, false), (1, true), (3, true), (2, false)] {
+            let event = job(id, done);
+            latest.insert(id, record(&event));
+            hub.publish(event.clone());
+            let (seq, frame) = deltas.try_recv().unwrap();
+            assert_eq!(frame, encode(&ServerMsg::Event { seq, event }));
+        }
+        hub.publish(Event::Halted {
+            reason: "refused \"quoted\"".into(),
+        });
+        hub.publish(Event::Settled);
+        let (seq, frame) = hub.snapshot();
+        assert_eq!(seq, 6);
+        let expected = ServerMsg::Snapshot {
+            seq,
+            jobs: latest.into_values().collect(),
+            halted: Some("refused \"quoted\"".into()),
+            at_rest: true,
+        };
+        assert_eq!(frame, encode(&expected));
     }
 
     #[test]

@@ -305,7 +305,7 @@ fn keep_socket(
     bound: &mut Option<(u64, u64)>,
     touch_now: bool,
 ) -> Result<Option<UnixListener>, String> {
-    if identity(socket).is_some() && identity(socket) == *bound {
+    if bound.is_some() && identity(socket) == *bound {
         if touch_now {
             for path in [socket, dir] {
                 touch(path);

@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::api::RequestGate;
@@ -21,6 +22,8 @@ const MAX_COOL_DOWN: Duration = Duration::from_secs(120);
 pub struct Pacer {
     spacing: Duration,
     state: Mutex<State>,
+    /// The line moved: a request went, or gave up waiting.
+    moved: Notify,
 }
 
 /// Slots are given when they are due, never reserved ahead: a request someone waits on can
@@ -58,6 +61,7 @@ impl Pacer {
                 rest: BTreeSet::new(),
                 tickets: 0,
             }),
+            moved: Notify::new(),
         }
     }
 
@@ -82,7 +86,11 @@ impl Pacer {
             ticket,
         };
         loop {
-            let wake = {
+            // Registered before the line is looked at, so that a move after the look is seen.
+            let moved = self.moved.notified();
+            tokio::pin!(moved);
+            moved.as_mut().enable();
+            let slot = {
                 let mut state = self.state();
                 let now = Instant::now();
                 let ahead = if first {
@@ -94,10 +102,20 @@ impl Pacer {
                     state.next = now + self.spacing;
                     return;
                 }
-                // Its turn, as things stand; woken then to look again.
-                state.next.max(now) + self.spacing * ahead as u32
+                (ahead == 0).then_some(state.next)
             };
-            tokio::time::sleep_until(wake).await;
+            // Only the first in line waits for the clock; the others wait for the line to move,
+            // and look again. Woken each at its own reckoning of its turn, they woke too early
+            // (every request ahead goes a little after its slot) and again, several times each.
+            match slot {
+                Some(slot) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(slot) => {}
+                        _ = moved => {}
+                    }
+                }
+                None => moved.await,
+            }
         }
     }
 
@@ -120,6 +138,7 @@ impl Drop for InLine<'_> {
     fn drop(&mut self) {
         let ticket = self.ticket;
         self.pacer.state().line(self.first).remove(&ticket);
+        self.pacer.moved.notify_waiters();
     }
 }
 

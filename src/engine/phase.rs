@@ -469,25 +469,45 @@ impl Phase {
 #[derive(Debug, Default)]
 pub(crate) struct Phases {
     jobs: BTreeMap<LocalId, Phase>,
+    /// How many are queued, kept as they change: asked after every event.
+    queued: usize,
 }
 
 impl Phases {
     /// The phases of the jobs the ledger holds at start-up.
     pub(crate) fn of<'a>(jobs: impl IntoIterator<Item = &'a JobRecord>) -> Self {
-        Self {
-            jobs: jobs
-                .into_iter()
-                .map(|j| (j.local_id, Phase::of(j)))
-                .collect(),
+        let jobs: BTreeMap<LocalId, Phase> = jobs
+            .into_iter()
+            .map(|j| (j.local_id, Phase::of(j)))
+            .collect();
+        let queued = jobs.values().filter(|p| **p == Phase::Queued).count();
+        Self { jobs, queued }
+    }
+
+    fn counted(&mut self, phase: Option<&Phase>, by: isize) {
+        if phase == Some(&Phase::Queued) {
+            self.queued = self.queued.saturating_add_signed(by);
         }
+    }
+
+    /// Jobs waiting to be sent.
+    pub(crate) fn queued(&self) -> usize {
+        self.queued
     }
 
     pub(crate) fn get(&self, id: LocalId) -> Option<&Phase> {
         self.jobs.get(&id)
     }
 
+    /// Jobs with a phase.
+    pub(crate) fn len(&self) -> usize {
+        self.jobs.len()
+    }
+
     pub(crate) fn set(&mut self, id: LocalId, phase: Phase) {
-        self.jobs.insert(id, phase);
+        self.counted(Some(&phase), 1);
+        let before = self.jobs.insert(id, phase);
+        self.counted(before.as_ref(), -1);
     }
 
     /// How many jobs are in a phase that `is`.
@@ -523,7 +543,8 @@ impl Phases {
     /// is then taken, and lets it go).
     pub(crate) fn forget(&mut self, id: LocalId) {
         if self.jobs.get(&id).is_some_and(|p| !p.busy()) {
-            self.jobs.remove(&id);
+            let gone = self.jobs.remove(&id);
+            self.counted(gone.as_ref(), -1);
         }
     }
 
@@ -531,6 +552,7 @@ impl Phases {
     /// flight: a job read back later starts again from its record.
     pub(crate) fn prune(&mut self, held: impl Fn(LocalId) -> bool) {
         self.jobs.retain(|id, p| held(*id) || p.busy());
+        self.queued = self.count_in(|p| *p == Phase::Queued);
     }
 }
 
@@ -1042,5 +1064,23 @@ mod tests {
                 other => other,
             }
         }
+    }
+
+    #[test]
+    fn queued_jobs_are_counted_as_their_phases_change() {
+        let mut phases = Phases::of([&job(Submission::Queued)]);
+        assert_eq!(phases.queued(), 1);
+        phases.set(8, Phase::Queued);
+        phases.set(9, Phase::Queued);
+        assert_eq!(phases.queued(), 3);
+        phases.set(ID, Phase::Sending);
+        phases.set(8, Phase::Queued);
+        assert_eq!(phases.queued(), 2);
+        phases.forget(8);
+        assert_eq!(phases.queued(), 1);
+        phases.set(8, Phase::Queued);
+        phases.prune(|id| id != 9);
+        assert_eq!(phases.queued(), 1);
+        assert_eq!(phases.count_in(|p| *p == Phase::Queued), 1);
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc};
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 
 use super::downloads::DownloadTask;
 use super::job::{JobRecord, LocalId, Submission};
@@ -33,6 +33,10 @@ const MAX_POLLS_IN_FLIGHT: usize = 8;
 const UPLOAD_PROGRESS_EVERY: Duration = Duration::from_millis(200);
 /// How long a stop waits for the answers of POSTs already sent.
 const STOP_GRACE: Duration = Duration::from_secs(8);
+/// How long finished work stays in memory after it may have finished.
+const SYNC_AFTER: Duration = Duration::from_millis(500);
+/// How often queued submissions are looked at, while there are some.
+const QUEUE_EVERY: Duration = Duration::from_secs(2);
 
 /// Results of the background requests the worker starts.
 pub(crate) enum Internal {
@@ -224,10 +228,10 @@ impl Worker {
         if self.config.resume {
             self.resume();
         }
-        let mut sync_tick = tokio::time::interval(Duration::from_millis(500));
-        sync_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut queue_tick = tokio::time::interval(Duration::from_secs(2));
-        queue_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // Each clock runs only while it has something to do (both do at the start): ticking
+        // regardless, they woke the engine for nothing several times a second.
+        let mut sync_at = Some(Instant::now());
+        let mut queue_at = Some(Instant::now());
         // Once asked to stop: POSTs already sent get their answers ledgered, within bounds.
         let mut stop_by: Option<Instant> = None;
         let mut commands_open = true;
@@ -245,6 +249,12 @@ impl Worker {
                 } else {
                     None
                 };
+            if sync_at.is_none() && (self.ledger.may_evict() || self.outlived()) {
+                sync_at = Some(Instant::now() + SYNC_AFTER);
+            }
+            if queue_at.is_none() && self.phases.queued() > 0 {
+                queue_at = Some(Instant::now() + QUEUE_EVERY);
+            }
             let far = Instant::now() + Duration::from_secs(3600);
             tokio::select! {
                 command = commands.recv(), if commands_open => match command {
@@ -260,8 +270,14 @@ impl Worker {
                 _ = tokio::time::sleep_until(next_poll.unwrap_or(far)), if next_poll.is_some() => {
                     self.launch_polls();
                 }
-                _ = sync_tick.tick() => self.sync(),
-                _ = queue_tick.tick() => self.drain_queue(),
+                _ = tokio::time::sleep_until(sync_at.unwrap_or(far)), if sync_at.is_some() => {
+                    sync_at = None;
+                    self.sync();
+                }
+                _ = tokio::time::sleep_until(queue_at.unwrap_or(far)), if queue_at.is_some() => {
+                    queue_at = None;
+                    self.drain_queue();
+                }
             }
             self.check_settled();
         }
@@ -382,10 +398,20 @@ impl Worker {
     /// Finished work leaves memory a moment after its last event went out. (Records are
     /// committed as they are made: nothing else waits for this.)
     fn sync(&mut self) {
-        self.ledger.evict_settled();
-        let ledger = &self.ledger;
-        self.phases.prune(|id| ledger.job(id).is_some());
-        self.resting.retain(|id, _| ledger.job(*id).is_some());
+        // What is kept of jobs no longer held comes from evictions, or from a forgotten job
+        // (whose phase goes with its last answer): looked through only when there may be some.
+        let evicted = self.ledger.evict_settled();
+        if evicted || self.outlived() {
+            let ledger = &self.ledger;
+            self.phases.prune(|id| ledger.job(id).is_some());
+            self.resting.retain(|id, _| ledger.job(*id).is_some());
+        }
+    }
+
+    /// Phases or rest marks are kept of jobs no longer held.
+    fn outlived(&self) -> bool {
+        let held = self.ledger.jobs().len();
+        self.phases.len() > held || self.resting.len() > held
     }
 
     /// Picks up where the last run stopped: polls every unfinished job, resumes downloads,
@@ -1427,10 +1453,10 @@ impl Worker {
     }
 
     fn polled(&mut self, id: LocalId, result: Result<Job, ApiError>) {
-        let Some(known) = self.ledger.job(id).cloned() else {
+        if self.ledger.job(id).is_none() {
             self.schedule.remove(id);
             return;
-        };
+        }
         match result {
             Ok(job) => {
                 let record = Record::status_of(id, &job);
@@ -1446,13 +1472,18 @@ impl Worker {
                     return;
                 };
                 let status = status.clone();
-                let known_assets: Vec<&String> =
-                    known.downloads.iter().map(|d| &d.asset_id).collect();
-                let changed = known.status.as_ref() != Some(&status)
-                    || (known.progress - progress).abs() >= 0.005
-                    || known.error != *error
-                    || known.history.len() != history.len()
-                    || known_assets != asset_ids.iter().collect::<Vec<_>>();
+                // Compared with the job as held: no copy of it for every poll.
+                let changed = self.ledger.job(id).is_none_or(|known| {
+                    known.status.as_ref() != Some(&status)
+                        || (known.progress - progress).abs() >= 0.005
+                        || known.error != *error
+                        || known.history.len() != history.len()
+                        || !known
+                            .downloads
+                            .iter()
+                            .map(|d| &d.asset_id)
+                            .eq(asset_ids.iter())
+                });
                 self.troubles.cleared(id);
                 let was_stale = self.ledger.set_trouble(id, None);
                 if changed {

@@ -87,6 +87,9 @@ pub struct Ledger {
     /// Whether the connection commits with a full fsync right now.
     full_sync: bool,
     notices: Vec<String>,
+    /// A job in memory may have nothing left to do: [`Ledger::evict_settled`] looks through
+    /// them only then, not twice a second while a thousand run.
+    may_evict: bool,
 }
 
 impl Ledger {
@@ -116,6 +119,7 @@ impl Ledger {
             next_id: None,
             full_sync: true,
             notices: Vec::new(),
+            may_evict: true,
         };
         ledger.take_over_journal()?;
         ledger.jobs = rows::load_where(&ledger.conn, LIVE, &[])
@@ -261,10 +265,21 @@ impl Ledger {
         &self.jobs
     }
 
+    /// Whether a job in memory may have nothing left to do (see [`Ledger::evict_settled`]).
+    pub fn may_evict(&self) -> bool {
+        self.may_evict
+    }
+
     /// Lets go of jobs that have nothing left to do: memory holds unfinished work only.
-    pub fn evict_settled(&mut self) {
+    /// Whether any was let go of.
+    pub fn evict_settled(&mut self) -> bool {
+        if !std::mem::take(&mut self.may_evict) {
+            return false;
+        }
+        let held = self.jobs.len();
         self.jobs
             .retain(|_, job| !job.is_settled(true) || job.trouble.is_some());
+        self.jobs.len() != held
     }
 
     /// Brings a finished job back into memory, for a command about it; whether it exists.
@@ -285,6 +300,7 @@ impl Ledger {
                 let mut any = false;
                 for job in jobs {
                     any = true;
+                    self.may_evict = true;
                     self.jobs.insert(job.local_id, job);
                 }
                 any
@@ -453,6 +469,8 @@ impl Ledger {
     pub fn set_trouble(&mut self, id: LocalId, trouble: Option<PollTrouble>) -> bool {
         match self.jobs.get_mut(&id) {
             Some(job) if job.trouble != trouble => {
+                // A finished job is kept while its polls are in trouble, and let go of after.
+                self.may_evict |= trouble.is_none();
                 job.trouble = trouble;
                 true
             }
@@ -595,7 +613,7 @@ impl Ledger {
         }
         let tx = self.conn.transaction().map_err(|e| sql_err(&path, e))?;
         match changed.get(&id) {
-            Some(job) => rows::save(&tx, job),
+            Some(job) => rows::save_over(&tx, self.jobs.get(&id), job),
             None => rows::delete(&tx, id),
         }
         .map_err(|e| sql_err(&path, e))?;
@@ -609,6 +627,7 @@ impl Ledger {
                 let before = self.jobs.get(&id);
                 job.trouble = before.and_then(|j| j.trouble.clone());
                 job.held = before.and_then(|j| j.held.clone());
+                self.may_evict |= job.is_settled(true);
                 self.jobs.insert(id, job);
             }
             None => {

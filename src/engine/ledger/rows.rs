@@ -96,21 +96,40 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
         job.quote,
         job.batch.as_ref().and_then(|b| b.max_cost),
     ])?;
-    tx.prepare_cached("DELETE FROM status_history WHERE local_id = ?1")?
-        .execute([id])?;
+    save_history(tx, id, &job.history, 0)?;
+    save_downloads(tx, id, &job.downloads)
+}
+
+/// The status history from its `from`-th change on; what was there from then on goes.
+fn save_history(
+    tx: &Transaction<'_>,
+    id: i64,
+    history: &[StatusChange],
+    from: usize,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM status_history WHERE local_id = ?1 AND seq >= ?2")?
+        .execute(params![id, from as i64])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO status_history (local_id, seq, date, status) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    for (seq, change) in job.history.iter().enumerate() {
+    for (seq, change) in history.iter().enumerate().skip(from) {
         insert.execute(params![id, seq as i64, change.date, change.status.as_str()])?;
     }
+    Ok(())
+}
+
+fn save_downloads(
+    tx: &Transaction<'_>,
+    id: i64,
+    downloads: &[DownloadRecord],
+) -> rusqlite::Result<()> {
     tx.prepare_cached("DELETE FROM downloads WHERE local_id = ?1")?
         .execute([id])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO downloads (local_id, idx, asset_id, file, size, placing, error)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    for (idx, d) in job.downloads.iter().enumerate() {
+    for (idx, d) in downloads.iter().enumerate() {
         insert.execute(params![
             id,
             idx as i64,
@@ -120,6 +139,119 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
             d.placing.as_ref().map(|p| p.to_string_lossy().into_owned()),
             d.error,
         ])?;
+    }
+    Ok(())
+}
+
+/// Writes job `job` over `before`, the record its rows hold now. What was given when the job
+/// was made (its request, token and place in a batch) is left as it is, and an indexed column,
+/// the status history or the downloads are written only when they changed: written whole at
+/// every poll, a job rewrote its entry in each of the table's six indexes and its whole status
+/// history, most of the pages each commit wrote.
+pub(super) fn save_over(
+    tx: &Transaction<'_>,
+    before: Option<&JobRecord>,
+    job: &JobRecord,
+) -> rusqlite::Result<()> {
+    match before {
+        Some(before) if made_alike(before, job) => save_changes(tx, before, job),
+        _ => save(tx, job),
+    }
+}
+
+/// What the rows keep of the job as it was made is the same.
+fn made_alike(before: &JobRecord, after: &JobRecord) -> bool {
+    fn place(j: &JobRecord) -> Option<(&str, usize, usize)> {
+        j.batch.as_ref().map(|b| (b.name.as_str(), b.index, b.row))
+    }
+    before.local_id == after.local_id
+        && before.created_at == after.created_at
+        && before.request == after.request
+        && before.token == after.token
+        && place(before) == place(after)
+}
+
+fn save_changes(tx: &Transaction<'_>, before: &JobRecord, job: &JobRecord) -> rusqlite::Result<()> {
+    // Every field is named, so that one added later has to be placed here.
+    let JobRecord {
+        local_id,
+        // As made: the same as `before`'s.
+        created_at: _,
+        request: _,
+        token: _,
+        submission,
+        job_id,
+        status,
+        progress,
+        cost,
+        error,
+        hint,
+        history,
+        downloads,
+        // Facts of this run only, not kept in rows.
+        trouble: _,
+        held: _,
+        download_dir,
+        batch,
+        quote,
+        upload_total,
+        damage,
+    } = job;
+    let id = sql_id(*local_id)?;
+    let (phase, reason) = phase(submission);
+    let updated = tx
+        .prepare_cached(
+            "UPDATE jobs SET phase = ?2, phase_reason = ?3, progress = ?4, cost = ?5, error = ?6,
+                hint = ?7, upload_total = ?8, updated_at = ?9, damage = ?10, download_dir = ?11,
+                quote = ?12, batch_max_cost = ?13
+             WHERE local_id = ?1",
+        )?
+        .execute(params![
+            id,
+            phase,
+            reason,
+            progress,
+            cost,
+            error,
+            hint,
+            *upload_total as i64,
+            jiff::Timestamp::now().to_string(),
+            damage,
+            download_dir
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
+            quote,
+            batch.as_ref().and_then(|b| b.max_cost),
+        ])?;
+    if updated == 0 {
+        tracing::debug!("job {local_id} had no row to update: written whole");
+        return save(tx, job);
+    }
+    // Indexed columns: each written only when it changed.
+    if *job_id != before.job_id {
+        tx.prepare_cached("UPDATE jobs SET server_id = ?2 WHERE local_id = ?1")?
+            .execute(params![id, job_id])?;
+    }
+    if *status != before.status {
+        tx.prepare_cached("UPDATE jobs SET status = ?2 WHERE local_id = ?1")?
+            .execute(params![id, status.as_ref().map(JobStatus::as_str)])?;
+    }
+    let settled = job.is_settled(true);
+    if settled != before.is_settled(true) {
+        tx.prepare_cached("UPDATE jobs SET settled = ?2 WHERE local_id = ?1")?
+            .execute(params![id, settled])?;
+    }
+    if *history != before.history {
+        // A new status is added to the end; anything else is written again.
+        let kept = if history.starts_with(&before.history) {
+            before.history.len()
+        } else {
+            0
+        };
+        save_history(tx, id, history, kept)?;
+    }
+    if *downloads != before.downloads {
+        save_downloads(tx, id, downloads)?;
     }
     Ok(())
 }

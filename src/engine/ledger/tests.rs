@@ -367,3 +367,77 @@ fn the_prompt_history_has_each_prompt_once_at_its_latest_use_newest_first() {
     assert_eq!(prompts[0].state, "sending");
     assert_eq!(l.prompts(1).unwrap().len(), 1);
 }
+
+#[test]
+fn a_job_written_by_its_changes_reads_back_as_written_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = Ledger::open(dir.path()).unwrap();
+    let a = intent(&mut l, "a");
+    let status = |status, progress, asset_ids: &[&str], history: &[JobStatus]| Record::Status {
+        local_id: a,
+        status,
+        progress,
+        asset_ids: asset_ids.iter().map(|s| s.to_string()).collect(),
+        error: None,
+        cost: Some(5.0),
+        hint: None,
+        history: history
+            .iter()
+            .map(|s| crate::api::types::StatusChange {
+                date: "d".into(),
+                status: s.clone(),
+            })
+            .collect(),
+    };
+    use JobStatus::{InProgress, Pending, Success};
+    let downloaded = |index| Record::Downloaded {
+        local_id: a,
+        index,
+        file: format!("out/a_{index}.mp4").into(),
+        size: Some(99),
+    };
+    let records = [
+        Record::Accepted {
+            local_id: a,
+            job_id: "job_a".into(),
+            cost: Some(5.0),
+        },
+        status(InProgress, 0.1, &[], &[InProgress]),
+        // Nothing but the progress.
+        status(InProgress, 0.4, &[], &[InProgress]),
+        // A new status at the end of the history, and the assets.
+        status(
+            Success,
+            1.0,
+            &["asset_1", "asset_2"],
+            &[InProgress, Success],
+        ),
+        downloaded(0),
+        // The last file makes it settled.
+        downloaded(1),
+        // A history that is not the one before with more at its end.
+        status(Success, 1.0, &["asset_1", "asset_2"], &[Pending, Success]),
+    ];
+    for record in records {
+        let told = format!("{record:?}");
+        l.append(record, false).unwrap();
+        let held = l.job(a).unwrap().clone();
+        let read = Ledger::read_only(dir.path()).unwrap();
+        assert_eq!(read.get(&a), Some(&held), "after {told}");
+        let (settled, status, server_id): (bool, Option<String>, Option<String>) = l
+            .conn
+            .query_row(
+                "SELECT settled, status, server_id FROM jobs WHERE local_id = ?1",
+                [a as i64],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(settled, held.is_settled(true), "after {told}");
+        assert_eq!(
+            status.as_deref(),
+            held.status.as_ref().map(JobStatus::as_str)
+        );
+        assert_eq!(server_id, held.job_id);
+    }
+    assert!(l.job(a).unwrap().is_settled(true));
+}
