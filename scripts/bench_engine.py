@@ -35,7 +35,7 @@ from bench import (  # noqa: E402
     proc_cpu_seconds, proc_peak_rss_kib, proc_rss_kib, reset_peak_rss, start_sim, stats,
     stop_engine, submit_jobs,
 )
-from bench_tui import read_for, spawn_in_pty, stop  # noqa: E402
+from bench_tui import answer_terminal_queries, read_for, spawn_in_pty, stop  # noqa: E402
 
 PROTOCOL = 1
 
@@ -128,12 +128,14 @@ def app_times(env, runs, marker):
         pid, fd = spawn_in_pty(env)
         seen = bytearray()
         first = full = None
+        answered = False
         while full is None:
             ready, _, _ = select.select([fd], [], [], 10)
             if not ready:
                 stop(pid, fd)
                 raise SystemExit("the app drew no frame with the jobs within 10 s")
             seen += os.read(fd, 65536)
+            answered = answer_terminal_queries(fd, seen, answered)
             now = time.perf_counter() - started
             if first is None and b"Parameters" in seen:
                 first = now

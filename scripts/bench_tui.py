@@ -57,13 +57,30 @@ def read_for(fd, seconds):
                 return bytes(out)
 
 
+# The app asks the terminal how it draws pictures, ending with the device attributes query,
+# which every terminal answers at once (xterm, tmux: `ESC [ ? 62 ; 22 c`); this pty answers as
+# they do, so the first frame is not held by a wait no real terminal causes.
+DEVICE_ATTRIBUTES = b"\x1b[c"
+DEVICE_ANSWER = b"\x1b[?62;22c"
+
+
+def answer_terminal_queries(fd, seen, answered):
+    """Answers the device attributes query once it is in `seen`; returns whether it was."""
+    if not answered and DEVICE_ATTRIBUTES in seen:
+        os.write(fd, DEVICE_ANSWER)
+        return True
+    return answered
+
+
 def first_frame(fd, started, marker=b"Parameters"):
     seen = bytearray()
+    answered = False
     while marker not in seen:
         ready, _, _ = select.select([fd], [], [], 10)
         if not ready:
             raise SystemExit("no frame within 10 s")
         seen += os.read(fd, 65536)
+        answered = answer_terminal_queries(fd, seen, answered)
     return time.perf_counter() - started
 
 
