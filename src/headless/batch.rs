@@ -242,21 +242,7 @@ pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
     let shown = sanitize(&name);
 
     // What an earlier run of this batch already handed to the engine is not sent again.
-    let mut known: std::collections::BTreeMap<usize, crate::engine::JobRecord> =
-        std::collections::BTreeMap::new();
-    crate::engine::Ledger::query(
-        &session.ledger_dir,
-        &crate::engine::JobQuery {
-            batch: Some(name.clone()),
-            ..crate::engine::JobQuery::default()
-        },
-        |job| {
-            if let Some(tag) = &job.batch {
-                known.insert(tag.index, job);
-            }
-        },
-    )
-    .map_err(|e| CliError::Local(e.to_string()))?;
+    let known = batch_jobs(&session, &name)?;
     for (index, job) in &known {
         let same = requests
             .get(*index)
@@ -320,20 +306,8 @@ pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
             fresh.len(),
             sanitize(&out.display().to_string())
         );
-        if !how.yes {
-            if !std::io::stdin().is_terminal() {
-                return Err(CliError::Invalid(vec![format!(
-                    "{question} Not sent: confirm with --yes"
-                )]));
-            }
-            eprint!("{question} [y/N] ");
-            let _ = std::io::stderr().flush();
-            let mut answer = String::new();
-            let _ = std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer);
-            if !matches!(answer.trim(), "y" | "Y" | "yes") {
-                eprintln!("not sent");
-                return Ok(exit::INVALID);
-            }
+        if !super::confirm(&question, how.yes)? {
+            return Ok(exit::INVALID);
         }
     }
     std::fs::create_dir_all(&out)
@@ -610,8 +584,9 @@ impl Manifest {
     }
 }
 
-/// The batch's requests as the ledger holds them, each by its latest attempt, in order.
-fn latest_of_batch(
+/// The batch's requests the ledger holds, each by its latest attempt, by place; none if the
+/// batch was never sent.
+fn batch_jobs(
     session: &Session,
     name: &str,
 ) -> Result<std::collections::BTreeMap<usize, crate::engine::JobRecord>, CliError> {
@@ -630,6 +605,15 @@ fn latest_of_batch(
         },
     )
     .map_err(|e| CliError::Local(e.to_string()))?;
+    Ok(latest)
+}
+
+/// Like [`batch_jobs`], for a batch that must exist.
+fn latest_of_batch(
+    session: &Session,
+    name: &str,
+) -> Result<std::collections::BTreeMap<usize, crate::engine::JobRecord>, CliError> {
+    let latest = batch_jobs(session, name)?;
     if latest.is_empty() {
         return Err(CliError::Invalid(vec![format!(
             "batch: no batch named {} in the ledger",
@@ -759,20 +743,8 @@ pub async fn retry(cli: &Cli, name: &str, yes: bool) -> Result<i32, CliError> {
         "batch {shown}: send again the {failed} failed request(s)? Each is a new, paid \
          submission."
     );
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(CliError::Invalid(vec![format!(
-                "{question} Not sent: confirm with --yes"
-            )]));
-        }
-        eprint!("{question} [y/N] ");
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        let _ = std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("not sent");
-            return Ok(exit::INVALID);
-        }
+    if !super::confirm(&question, yes)? {
+        return Ok(exit::INVALID);
     }
     let (mut engine, _) = session.engine(session.engine_config(None)).await?;
     let _ = engine.commands.send(Command::RetryBatch {

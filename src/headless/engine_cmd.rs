@@ -1,7 +1,7 @@
 //! `kling-tui engine status|stop|logs|serve` and `kling-tui resend`: the background engine
 //! seen and handled from the command line.
 
-use std::io::{BufRead, IsTerminal, Seek, Write};
+use std::io::{BufRead, Seek, Write};
 use std::time::Duration;
 
 use crate::cli::{Cli, EngineCommand};
@@ -229,20 +229,8 @@ pub async fn resend(cli: &Cli, job: &str, yes: bool) -> Result<i32, CliError> {
          Sending it again may charge twice if the first did reach the server.",
         sanitize(&record.request.prompt)
     );
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(CliError::Invalid(vec![format!(
-                "{warning} Not sent: confirm with --yes"
-            )]));
-        }
-        eprint!("{warning} Send again? [y/N] ");
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("not sent");
-            return Ok(exit::INVALID);
-        }
+    if !super::confirm(&format!("{warning} Send again?"), yes)? {
+        return Ok(exit::INVALID);
     }
     let (mut engine, _) = session.engine(session.engine_config(None)).await?;
     let _ = engine.commands.send(Command::Resend(id));

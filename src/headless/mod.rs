@@ -111,3 +111,27 @@ pub async fn run(cli: Cli) -> i32 {
         }
     }
 }
+
+/// Asks `question` on the terminal before something paid is sent; `yes` (`--yes`) answers for
+/// the user. Off a terminal without `--yes` it is refused, naming `--yes`. `Ok(false)`: the user
+/// said no (and was told nothing was sent).
+pub(crate) fn confirm(question: &str, yes: bool) -> Result<bool, CliError> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Invalid(vec![format!(
+            "{question} Not sent: confirm with --yes"
+        )]));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    let go = matches!(answer.trim(), "y" | "Y" | "yes");
+    if !go {
+        eprintln!("not sent");
+    }
+    Ok(go)
+}
