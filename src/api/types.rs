@@ -111,6 +111,10 @@ pub struct JobMetadata {
     pub output: Option<Value>,
 }
 
+/// What a job cost, as the SDK describes it: `cuCost` for the main action, plus add-on fees per
+/// action in `cuCostDetails` (the job's total is the sum). On failure the add-ons read 0
+/// (refunded) while `cuCost` still shows the original charge; `disableRefund` says a failed
+/// job is not refunded at all.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Billing {
@@ -118,6 +122,28 @@ pub struct Billing {
     pub cu_cost: Option<f64>,
     #[serde(default, deserialize_with = "lenient_f64")]
     pub cu_discount: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cu_cost_details: Option<Value>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub disable_refund: Option<bool>,
+}
+
+impl Billing {
+    /// The add-on fees, summed: every number in `cuCostDetails` (numbers in strings too;
+    /// anything else counts as nothing).
+    pub fn add_ons(&self) -> Option<f64> {
+        let details = self.cu_cost_details.as_ref()?.as_object()?;
+        let sum = details
+            .values()
+            .filter_map(|v| match v {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            })
+            .filter(|n| n.is_finite() && *n >= 0.0)
+            .sum();
+        Some(sum)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -144,14 +170,16 @@ pub struct Job {
 }
 
 impl Job {
-    /// Progress clamped to 0..=1; a finished successful job counts as complete.
+    /// Progress as a fraction from 0 to 1; a finished successful job counts as complete. The
+    /// SDK says 0 to 1, but a value above 1 can only be a percentage (`25` is a quarter).
     pub fn progress_fraction(&self) -> f64 {
         if self.status == JobStatus::Success {
             return 1.0;
         }
         self.progress
             .filter(|p| p.is_finite())
-            .map_or(0.0, |p| p.clamp(0.0, 1.0))
+            .map_or(0.0, |p| if p > 1.0 { p / 100.0 } else { p })
+            .clamp(0.0, 1.0)
     }
 }
 
@@ -167,6 +195,22 @@ pub struct GenerateResponse {
     pub job: Job,
     #[serde(default, deserialize_with = "lenient_f64")]
     pub creative_units_cost: Option<f64>,
+    /// IP detection, charged outside the job (`creativeUnitsCharged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_detection: Option<Value>,
+}
+
+impl GenerateResponse {
+    /// What IP detection charged for this request, outside the job's own billing.
+    pub fn ip_detection_charge(&self) -> Option<f64> {
+        let v = self.ip_detection.as_ref()?.get("creativeUnitsCharged")?;
+        let n = match v {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }?;
+        (n.is_finite() && n > 0.0).then_some(n)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -250,9 +294,11 @@ pub struct AssetImage {
 }
 
 impl Asset {
-    /// The size the file must have once downloaded, where the server says.
+    /// The size the file must have once downloaded, where the server says: the SDK's byte
+    /// size is `properties.size`. `metadata.size` is one of the generation's parameters, not
+    /// the file's size, and is never used for it.
     pub fn expected_size(&self) -> Option<u64> {
-        self.metadata.size.or(self.properties.size)
+        self.properties.size
     }
 }
 
@@ -265,6 +311,8 @@ pub struct AssetEnvelope {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadPart {
+    /// A number from 1; the SDK types it `number`, so `1.0` is as good as `1`.
+    #[serde(deserialize_with = "part_number")]
     pub number: u32,
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -281,7 +329,11 @@ pub struct Upload {
     #[serde(default, deserialize_with = "null_as_default")]
     pub parts: Vec<UploadPart>,
     /// The asset id, once imported.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub entity_id: Option<String>,
     #[serde(
         default,
@@ -348,6 +400,29 @@ fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     })
+}
+
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Bool(b) => Some(b),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// A part number: a whole number, written as an integer or a float (`1.0`), or a string.
+fn part_number<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = match Value::deserialize(d)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    match n {
+        Some(n) if n.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(&n) => Ok(n as u32),
+        _ => Err(serde::de::Error::custom(
+            "a part number must be a whole number from 1",
+        )),
+    }
 }
 
 fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -429,11 +504,54 @@ mod tests {
             progress: Some(7.0),
             ..Job::default()
         };
+        assert_eq!(job.progress_fraction(), 0.07);
+        job.progress = Some(25.0);
+        assert_eq!(job.progress_fraction(), 0.25);
+        job.progress = Some(250.0);
         assert_eq!(job.progress_fraction(), 1.0);
+        job.progress = Some(0.4);
+        assert_eq!(job.progress_fraction(), 0.4);
         job.progress = Some(-1.0);
         assert_eq!(job.progress_fraction(), 0.0);
         job.progress = Some(f64::NAN);
         assert_eq!(job.progress_fraction(), 0.0);
+    }
+
+    #[test]
+    fn the_byte_size_is_properties_size_never_metadata_size() {
+        let asset: Asset = serde_json::from_value(json!({
+            "id": "a", "metadata": {"size": 1024}, "properties": {"size": 2_000_000}
+        }))
+        .unwrap();
+        assert_eq!(asset.expected_size(), Some(2_000_000));
+        let asset: Asset =
+            serde_json::from_value(json!({"id": "a", "metadata": {"size": 1024}})).unwrap();
+        assert_eq!(asset.expected_size(), None);
+    }
+
+    #[test]
+    fn billing_add_ons_and_refunds_are_read_leniently() {
+        let billing: Billing = serde_json::from_value(json!({
+            "cuCost": 75.0, "cuDiscount": 0, "cuCostDetails": {"quality-gate": 5, "upscale": "2.5",
+            "odd": {"x": 1}}, "disableRefund": true
+        }))
+        .unwrap();
+        assert_eq!(billing.add_ons(), Some(7.5));
+        assert_eq!(billing.disable_refund, Some(true));
+        let answer: GenerateResponse = serde_json::from_value(json!({
+            "job": {"jobId": "j"}, "creativeUnitsCost": 75,
+            "ipDetection": {"creativeUnitsCharged": 3.0, "other": null}
+        }))
+        .unwrap();
+        assert_eq!(answer.ip_detection_charge(), Some(3.0));
+    }
+
+    #[test]
+    fn part_numbers_may_be_floats_but_must_be_whole() {
+        let part: UploadPart = serde_json::from_value(json!({"number": 1.0, "url": "u"})).unwrap();
+        assert_eq!(part.number, 1);
+        assert!(serde_json::from_value::<UploadPart>(json!({"number": 1.5, "url": "u"})).is_err());
+        assert!(serde_json::from_value::<UploadPart>(json!({"number": 0, "url": "u"})).is_err());
     }
 
     #[test]

@@ -103,14 +103,18 @@ impl ScenarioClient {
         self.complete_upload(&upload.id).await?;
         for _ in 0..IMPORT_POLLS {
             let now = self.get_upload(&upload.id).await?;
-            match now.status.as_str() {
-                "imported" => {
-                    return now.entity_id.ok_or_else(|| ApiError::Decode {
+            // Done once it names its asset in any of the SDK's done states; `imported`
+            // without one is a broken answer, the others may still be working.
+            let named = now.entity_id.as_deref().filter(|id| !id.trim().is_empty());
+            match (now.status.as_str(), named) {
+                ("complete" | "validated" | "imported", Some(id)) => return Ok(id.to_string()),
+                ("imported", None) => {
+                    return Err(ApiError::Decode {
                         host: self.host().to_string(),
                         detail: "an imported upload without an asset id".into(),
                     });
                 }
-                "failed" => {
+                ("failed", _) => {
                     return Err(ApiError::Upload {
                         file: sanitize(&path.display().to_string()),
                         detail: sanitize(

@@ -110,7 +110,35 @@ enum Next {
     Again,
 }
 
+/// Looks at an asset that answers 404 this many times more, waiting twice as long each time
+/// from half a second (about 30 s in all), before the 404 counts.
+const ASSET_404_RETRIES: u32 = 6;
+
 impl ScenarioClient {
+    /// The asset, looked up again a few times while it answers 404: right after its job's
+    /// success, an asset may not be visible everywhere yet. (5xx are retried by the client's
+    /// own policy.)
+    async fn asset_once_visible(
+        &self,
+        asset_id: &str,
+    ) -> Result<crate::api::types::Asset, ApiError> {
+        let mut wait = std::time::Duration::from_millis(500);
+        for _ in 0..ASSET_404_RETRIES {
+            match self.get_asset(asset_id).await {
+                Err(e) if e.status() == Some(404) => {
+                    tracing::info!(
+                        "asset {}: 404, looked at again in {wait:?}",
+                        crate::sanitize::sanitize(asset_id)
+                    );
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                other => return other,
+            }
+        }
+        self.get_asset(asset_id).await
+    }
+
     /// Downloads asset `asset_id` to `<stem>.<ext>` in the destination folder (or
     /// `<stem>_1.<ext>`, ... when taken) and returns where it went. Data goes to `<name>.part`
     /// first; an earlier attempt's `.part` is resumed when its bytes are a verified prefix.
@@ -120,7 +148,7 @@ impl ScenarioClient {
         to: &Destination<'_>,
         observer: &mut dyn DownloadObserver,
     ) -> Result<Saved, ApiError> {
-        let asset = self.get_asset(asset_id).await?;
+        let asset = self.asset_once_visible(asset_id).await?;
         let ext = extension_for_mime(asset.mime_type.as_deref());
         if let Some((path, size)) = to.recorded
             && asset.expected_size().is_none_or(|s| s == size)
