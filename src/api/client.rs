@@ -274,6 +274,19 @@ impl ScenarioClient {
         Ok(envelope.asset)
     }
 
+    /// The model as the server describes it (`{"model": {...}}`), kept as JSON: read
+    /// leniently by [`crate::kling::Rules::from_model`].
+    pub async fn get_model(&self, model_id: &str) -> Result<serde_json::Value, ApiError> {
+        check_id("model id", model_id)?;
+        self.get(self.url(&["models", model_id], &[])).await
+    }
+
+    /// The team's plan limits (`parallelCustomJobs` among them), as JSON.
+    pub async fn team_limits(&self, team_id: &str) -> Result<serde_json::Value, ApiError> {
+        check_id("team id", team_id)?;
+        self.get(self.url(&["teams", team_id, "limits"], &[])).await
+    }
+
     pub(crate) fn host(&self) -> &str {
         self.base.host_str().unwrap_or("api")
     }

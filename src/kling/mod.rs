@@ -4,11 +4,13 @@
 mod recorded;
 mod references;
 mod request;
+mod rules;
 mod validate;
 
 pub use references::{PromptRef, prompt_references};
 pub use request::{AspectRatio, AssetId, KlingRequest, Mode, ParseError, Shot, VideoReferenceType};
-pub use validate::{MAX_PROMPT_CHARS, Problem};
+pub use rules::Rules;
+pub use validate::{MAX_DURATION, MAX_PROMPT_CHARS, MIN_DURATION, Problem};
 
 /// The model this request is for, as it appears in the generate route.
 pub const MODEL_ID: &str = "model_kling-v3-omni-video";

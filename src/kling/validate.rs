@@ -5,6 +5,7 @@ use std::fmt;
 
 use super::references::{PromptRef, prompt_references};
 use super::request::{KlingRequest, Mode};
+use super::rules::Rules;
 
 pub const MAX_PROMPT_CHARS: usize = 2500;
 pub const MIN_DURATION: u32 = 3;
@@ -37,17 +38,50 @@ impl fmt::Display for Problem {
 }
 
 impl KlingRequest {
-    /// Every rule this request breaks; empty when it may be sent.
+    /// Every rule of this version's own table this request breaks; empty when it may be sent.
     pub fn validate(&self) -> Vec<Problem> {
-        let mut problems = Vec::new();
-        check_prompt("prompt", &self.prompt, &mut problems);
+        self.validate_with(&Rules::builtin())
+    }
 
-        if !(MIN_DURATION..=MAX_DURATION).contains(&self.duration) {
+    /// Every rule this request breaks, with the limits of `rules` (the server's, where it
+    /// describes the model) in place of the built-in ones.
+    pub fn validate_with(&self, rules: &Rules) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        check_prompt(
+            "prompt",
+            &self.prompt,
+            rules.max_prompt_chars,
+            &mut problems,
+        );
+
+        let (min, max) = (rules.min_duration, rules.max_duration);
+        if !(min..=max).contains(&self.duration) {
             problems.push(Problem::new(
                 "duration",
                 format!(
-                    "must be between {MIN_DURATION} and {MAX_DURATION} seconds, got {}",
+                    "must be between {min} and {max} seconds, got {}",
                     self.duration
+                ),
+            ));
+        }
+        if !rules.modes.iter().any(|m| m == self.mode.as_str()) {
+            problems.push(Problem::new(
+                "mode",
+                format!(
+                    "the server does not take {} now (it takes {})",
+                    self.mode,
+                    rules.modes.join(", ")
+                ),
+            ));
+        }
+        if let Some(ratio) = self.aspect_ratio
+            && !rules.aspect_ratios.iter().any(|a| a == ratio.as_str())
+        {
+            problems.push(Problem::new(
+                "aspectRatio",
+                format!(
+                    "the server does not take {ratio} now (it takes {})",
+                    rules.aspect_ratios.join(", ")
                 ),
             ));
         }
@@ -57,10 +91,11 @@ impl KlingRequest {
 
         let has_video = self.reference_video.is_some();
         let images = self.reference_images.len();
-        if images > MAX_REFERENCE_IMAGES {
+        let most = rules.max_reference_images;
+        if images > most {
             problems.push(Problem::new(
                 "referenceImages",
-                format!("at most {MAX_REFERENCE_IMAGES} images, got {images}"),
+                format!("at most {most} images, got {images}"),
             ));
         } else if has_video && images > MAX_REFERENCE_IMAGES_WITH_VIDEO {
             problems.push(Problem::new(
@@ -113,7 +148,7 @@ impl KlingRequest {
         }
 
         if let Some(shots) = &self.multi_prompt {
-            self.check_shots(shots, &mut problems);
+            self.check_shots(shots, rules.max_prompt_chars, &mut problems);
         }
 
         let mut prompts = vec![("prompt".to_string(), self.prompt.as_str())];
@@ -129,7 +164,7 @@ impl KlingRequest {
         problems
     }
 
-    fn check_shots(&self, shots: &[super::Shot], problems: &mut Vec<Problem>) {
+    fn check_shots(&self, shots: &[super::Shot], max_chars: usize, problems: &mut Vec<Problem>) {
         if shots.is_empty() || shots.len() > MAX_SHOTS {
             problems.push(Problem::new(
                 "multiPrompt",
@@ -138,7 +173,12 @@ impl KlingRequest {
         }
         for (i, shot) in shots.iter().enumerate() {
             let n = i + 1;
-            check_prompt(&format!("multiPrompt[{n}].prompt"), &shot.prompt, problems);
+            check_prompt(
+                &format!("multiPrompt[{n}].prompt"),
+                &shot.prompt,
+                max_chars,
+                problems,
+            );
             if shot.duration < MIN_SHOT_DURATION {
                 problems.push(Problem::new(
                     format!("multiPrompt[{n}].duration"),
@@ -183,14 +223,14 @@ impl KlingRequest {
     }
 }
 
-fn check_prompt(field: &str, text: &str, problems: &mut Vec<Problem>) {
+fn check_prompt(field: &str, text: &str, max_chars: usize, problems: &mut Vec<Problem>) {
     let chars = text.chars().count();
     if text.trim().is_empty() {
         problems.push(Problem::new(field, "must not be empty"));
-    } else if chars > MAX_PROMPT_CHARS {
+    } else if chars > max_chars {
         problems.push(Problem::new(
             field,
-            format!("at most {MAX_PROMPT_CHARS} characters, got {chars}"),
+            format!("at most {max_chars} characters, got {chars}"),
         ));
     }
 }
