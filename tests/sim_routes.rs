@@ -506,7 +506,9 @@ async fn jobs_picked_to_fail_end_in_failure_with_a_reason() {
             .starts_with("The generation failed")
     );
     assert!(job.metadata.hint.is_some());
-    assert!(job.metadata.asset_ids.is_empty() && job.billing.is_none());
+    // Billed as the SDK shows a failure: the original charge, add-ons refunded to 0.
+    assert!(job.metadata.asset_ids.is_empty());
+    assert_eq!(job.billing.unwrap().cu_cost, Some(75.0));
 }
 
 #[tokio::test]

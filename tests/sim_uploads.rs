@@ -217,7 +217,7 @@ async fn a_small_png_becomes_an_asset_a_job_can_reference() {
     assert_eq!(asset["name"], "frame.png");
     assert_eq!(
         asset["metadata"],
-        json!({"size": image.len(), "width": 3, "height": 2})
+        json!({"kind": "image", "type": "uploaded", "size": image.len(), "width": 3, "height": 2})
     );
 
     // A data URL works as well, and the existing asset route knows both.
@@ -505,6 +505,6 @@ async fn imports_fail_on_a_fault_the_wrong_type_or_the_wrong_size() {
     assert_eq!(asset["kind"], "image");
     assert_eq!(
         asset["metadata"],
-        json!({"size": image.len(), "width": 4, "height": 4})
+        json!({"kind": "image", "type": "uploaded", "size": image.len(), "width": 4, "height": 4})
     );
 }

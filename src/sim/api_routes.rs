@@ -13,21 +13,20 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::Value;
 
+use serde_json::json;
+
 use super::Route;
-use super::faults::Pictures;
+use super::assets;
 use super::gate::{gate, query_map};
 use super::generate::generate;
 use super::jobs::{PageFilter, decode_token, encode_token};
-use super::picture::{self, Still};
+use super::models::{get_model, team_limits};
 use super::sniff;
-use super::state::Inner;
 use super::state::Sim;
 use super::upload_routes::{
     ASSET_BODY_LIMIT, create_asset, create_upload, get_upload, upload_action,
 };
-use crate::api::types::{
-    Asset, AssetEnvelope, AssetImage, AssetMetadata, AssetProperties, JobEnvelope, JobList,
-};
+use super::variation::{ASSET_ENVELOPE, JOB_ENVELOPE, JOB_PAGE};
 
 const DEFAULT_PAGE_SIZE: usize = 10;
 const MAX_PAGE_SIZE: usize = 100;
@@ -46,6 +45,8 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
         .route("/v1/uploads", post(create_upload))
         .route("/v1/uploads/{upload_id}", get(get_upload))
         .route("/v1/uploads/{upload_id}/action", post(upload_action))
+        .route("/v1/models/{model_id}", get(get_model))
+        .route("/v1/teams/{team_id}/limits", get(team_limits))
         .route("/_sim/stats", get(stats))
         .fallback(not_found)
         .with_state(sim)
@@ -73,6 +74,8 @@ async fn stats(State(sim): State<Arc<Sim>>) -> Response {
         "uploadCompletes": s.upload_completes,
         "uploadPartsPut": s.upload_parts_put,
         "uploadPutWithAuthorization": s.upload_put_with_authorization,
+        "getModel": s.get_model,
+        "teamLimits": s.team_limits,
         "unauthorized": s.unauthorized,
         "requests": s.requests.len(),
         "uptimeSeconds": sim.now().saturating_duration_since(sim.started).as_secs_f64(),
@@ -95,14 +98,11 @@ async fn get_job(
     }
     let mut inner = sim.lock();
     let now = sim.now();
-    let job = path.ok().and_then(|Path(id)| {
-        inner
-            .jobs
-            .get(&id)
-            .map(|job| job.render(now, sim.time_scale))
-    });
+    let job = path
+        .ok()
+        .and_then(|Path(id)| inner.jobs.get(&id).map(|job| job.render(&sim, now)));
     match job {
-        Some(job) => Json(JobEnvelope { job }).into_response(),
+        Some(job) => sim.reply(&JOB_ENVELOPE, json!({ "job": job })),
         None => inner.error(StatusCode::NOT_FOUND, "Job not found"),
     }
 }
@@ -155,14 +155,12 @@ async fn list_jobs(
         },
     };
     let filter = PageFilter { status, after };
-    let (jobs, next) = inner
-        .jobs
-        .page(before, size, &filter, sim.now(), sim.time_scale);
-    Json(JobList {
-        jobs,
-        next_pagination_token: next.map(encode_token),
-    })
-    .into_response()
+    let (jobs, next) = inner.jobs.page(before, size, &filter, &sim, sim.now());
+    let mut page = json!({ "jobs": jobs });
+    if let Some(next) = next {
+        page["nextPaginationToken"] = encode_token(next).into();
+    }
+    sim.reply(&JOB_PAGE, page)
 }
 
 async fn job_action(
@@ -205,71 +203,23 @@ async fn get_asset(
     let Ok(Path(id)) = path else {
         return inner.error(StatusCode::NOT_FOUND, "Asset not found");
     };
-    if let Some(asset) = inner.uploads.asset(&id, sim.now()) {
+    let now = sim.now();
+    if let Some(asset) = inner.uploads.asset(&id, now) {
         let url = sim.signed_file_url(&inner, &id, sniff::extension(&asset.mime_type));
-        return Json(serde_json::json!({ "asset": asset.render(url) })).into_response();
+        return sim.reply(&ASSET_ENVELOPE, json!({ "asset": asset.render(url) }));
     }
-    if let Some(still) = still_asset(&sim, &inner, &id) {
-        return Json(AssetEnvelope { asset: still }).into_response();
+    if let Some(still) = assets::still(&sim, &inner, &id, now) {
+        return sim.reply(&ASSET_ENVELOPE, json!({ "asset": still }));
     }
-    let shape = inner
+    let found = inner
         .jobs
-        .finished_asset(&id, sim.now(), sim.time_scale)
-        .map(|job| job.requested_shape());
-    let Some(shape) = shape else {
+        .finished_asset(&id, sim.video_count(), now, sim.time_scale)
+        .map(|(job, take)| (job.clone(), take));
+    let Some((job, take)) = found else {
         return inner.error(StatusCode::NOT_FOUND, "Asset not found");
     };
-    let (width, height, duration) = sim.video.shape(shape);
-    let size = (!inner.faults.asset_without_size()).then(|| sim.video.len());
-    let (thumbnail, first_frame) = match inner.faults.asset_pictures() {
-        Pictures::Both => (true, true),
-        Pictures::NoThumbnail => (false, true),
-        Pictures::None => (false, false),
-    };
-    let picture = |still: Still| {
-        let still_id = format!("{id}{}", still.suffix());
-        AssetImage {
-            url: Some(sim.signed_file_url(&inner, &still_id, "png")),
-            asset_id: Some(still_id),
-        }
-    };
-    let asset = Asset {
-        url: Some(sim.signed_url(&inner, &id)),
-        thumbnail: thumbnail.then(|| picture(Still::Thumbnail)),
-        first_frame: first_frame.then(|| picture(Still::FirstFrame)),
-        id,
-        mime_type: Some("video/mp4".to_string()),
-        kind: Some("video".to_string()),
-        metadata: AssetMetadata {
-            size,
-            width: Some(width),
-            height: Some(height),
-        },
-        properties: AssetProperties {
-            size,
-            duration: Some(duration),
-        },
-    };
-    Json(AssetEnvelope { asset }).into_response()
-}
-
-/// A finished video's thumbnail or first frame, looked up as an asset of its own.
-fn still_asset(sim: &Sim, inner: &Inner, id: &str) -> Option<Asset> {
-    let (video, _) = Still::split(id)?;
-    inner
-        .jobs
-        .finished_asset(video, sim.now(), sim.time_scale)?;
-    let size = Some(picture::png_len());
-    Some(Asset {
-        id: id.to_string(),
-        url: Some(sim.signed_file_url(inner, id, "png")),
-        mime_type: Some("image/png".to_string()),
-        kind: Some("image".to_string()),
-        metadata: AssetMetadata {
-            size,
-            width: Some(u64::from(picture::WIDTH)),
-            height: Some(u64::from(picture::HEIGHT)),
-        },
-        ..Asset::default()
-    })
+    let with_size = !inner.faults.asset_without_size();
+    let pictures = inner.faults.asset_pictures();
+    let asset = assets::video(&sim, &inner, &job, take, &id, with_size, pictures);
+    sim.reply(&ASSET_ENVELOPE, json!({ "asset": asset }))
 }

@@ -27,7 +27,7 @@ use super::signing::Denial;
 use super::state::{Sim, unix_now};
 use super::upload_routes::{PART_BODY_LIMIT, put_part};
 use super::uploads::etag_of;
-use super::video::{VideoSource, break_after};
+use super::video::{VideoFile, break_after};
 
 pub(crate) fn router(sim: Arc<Sim>) -> Router {
     Router::new()
@@ -43,9 +43,9 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
 /// Bodies of stored files go out in pieces of this size.
 const CHUNK: usize = 64 * 1024;
 
-/// What a link serves: the generated video, or a file someone uploaded.
+/// What a link serves: a generated video, or a stored file (uploaded, or a video's still).
 pub(crate) enum Content {
-    Video(VideoSource),
+    Video(VideoFile),
     Stored(Bytes),
 }
 
@@ -132,7 +132,7 @@ async fn download(
         return xml(status, "ServiceUnavailable", "Please try again.");
     }
 
-    // Generated videos end in .mp4; uploaded files in their own type's extension.
+    // Every link ends in its file's extension; the id is what comes before it.
     let asset_id = path.ok().and_then(|Path(file)| {
         file.rsplit_once('.')
             .map(|(stem, _)| stem.to_owned())
@@ -172,7 +172,7 @@ async fn download(
         } else if let Some((video, still)) = Still::split(&asset_id)
             && inner
                 .jobs
-                .finished_asset(video, now, sim.time_scale)
+                .finished_asset(video, sim.video_count(), now, sim.time_scale)
                 .is_some()
         {
             let png = picture::png(video, still);
@@ -183,15 +183,16 @@ async fn download(
                 etag,
                 httpdate::fmt_http_date(sim.started_wall),
             )
-        } else if inner
-            .jobs
-            .finished_asset(&asset_id, now, sim.time_scale)
-            .is_some()
+        } else if let Some((_, take)) =
+            inner
+                .jobs
+                .finished_asset(&asset_id, sim.video_count(), now, sim.time_scale)
         {
+            let file = sim.video_file(take);
             (
-                Content::Video(sim.video),
-                HeaderValue::from_static("video/mp4"),
-                sim.video.etag(),
+                Content::Video(file),
+                HeaderValue::from_static(file.mime()),
+                file.etag(),
                 httpdate::fmt_http_date(sim.started_wall),
             )
         } else {

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::kling::{KlingRequest, Mode};
 
 /// Creative units per second of video for a mode.
-fn per_second(mode: Mode) -> u64 {
+pub(crate) fn per_second(mode: Mode) -> u64 {
     match mode {
         Mode::Standard => 10,
         Mode::Pro => 15,
@@ -13,8 +13,12 @@ fn per_second(mode: Mode) -> u64 {
     }
 }
 
+/// Creative units per second of the `4k-hdr` mode that [`super::ModelSchema::Extended`]
+/// adds.
+pub(crate) const HDR_PER_SECOND: u64 = 40;
+
 /// Extra creative units per second when native audio is generated.
-const AUDIO_PER_SECOND: u64 = 5;
+pub(crate) const AUDIO_PER_SECOND: u64 = 5;
 
 fn audio(request: &KlingRequest) -> u64 {
     if request.generate_audio == Some(true) {
@@ -30,15 +34,19 @@ pub fn cost(request: &KlingRequest) -> u64 {
     u64::from(request.duration) * (per_second(request.mode) + audio(request))
 }
 
-/// The breakdown a dry run reports next to the total.
-pub(crate) fn cost_details(request: &KlingRequest) -> Value {
-    json!({
-        "mode": request.mode.as_str(),
-        "duration": request.duration,
-        "perSecond": per_second(request.mode),
-        "audioPerSecond": audio(request),
-        "total": cost(request),
-    })
+/// What a request costs, `hdr` meaning its mode is `4k-hdr` (read as `4k` otherwise).
+pub(crate) fn cost_with(request: &KlingRequest, hdr: bool) -> u64 {
+    if hdr {
+        u64::from(request.duration) * (HDR_PER_SECOND + audio(request))
+    } else {
+        cost(request)
+    }
+}
+
+/// The breakdown next to the total, by the SDK's keys (action names): all of it is the
+/// custom model's generation.
+pub(crate) fn cost_details(total: u64) -> Value {
+    json!({ "custom-generation": total })
 }
 
 #[cfg(test)]
@@ -55,5 +63,8 @@ mod tests {
         req.mode = Mode::FourK;
         req.generate_audio = Some(true);
         assert_eq!(cost(&req), 350);
+        assert_eq!(cost_with(&req, false), 350);
+        assert_eq!(cost_with(&req, true), 450);
+        assert_eq!(cost_details(350), json!({"custom-generation": 350}));
     }
 }

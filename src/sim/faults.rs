@@ -20,6 +20,10 @@ pub enum Route {
     UploadAction,
     /// A part `PUT` to the CDN host.
     UploadPart,
+    /// `GET /models/{modelId}`.
+    GetModel,
+    /// `GET /teams/{teamId}/limits`.
+    TeamLimits,
 }
 
 impl Route {
@@ -27,7 +31,13 @@ impl Route {
     pub(crate) fn is_get(self) -> bool {
         matches!(
             self,
-            Route::GetJob | Route::ListJobs | Route::GetAsset | Route::Cdn | Route::GetUpload
+            Route::GetJob
+                | Route::ListJobs
+                | Route::GetAsset
+                | Route::Cdn
+                | Route::GetUpload
+                | Route::GetModel
+                | Route::TeamLimits
         )
     }
 }
@@ -89,10 +99,10 @@ pub enum Fault {
     /// The next `count` asset lookups leave out the file's size.
     AssetWithoutSize { count: u32 },
     /// The next `count` lookups of a finished video leave out its `thumbnail` (its
-    /// `firstFrame` stays).
+    /// `firstFrame`, `lastFrame` and `preview` stay).
     AssetWithoutThumbnail { count: u32 },
-    /// The next `count` lookups of a finished video leave out both `thumbnail` and
-    /// `firstFrame`.
+    /// The next `count` lookups of a finished video leave out every picture: `thumbnail`,
+    /// `firstFrame`, `lastFrame` and `preview`.
     AssetWithoutPictures { count: u32 },
     /// The next `count` CDN downloads answer 200 with the announced type and length but
     /// another file's bytes (a text file), as a misconfigured origin does.
@@ -170,7 +180,7 @@ pub(crate) enum Breakage {
 /// Which pictures a video's asset lookup carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Pictures {
-    Both,
+    All,
     NoThumbnail,
     None,
 }
@@ -269,7 +279,7 @@ impl PendingFaults {
             Fault::AssetWithoutPictures { .. } => Some(Pictures::None),
             _ => None,
         })
-        .unwrap_or(Pictures::Both)
+        .unwrap_or(Pictures::All)
     }
 
     pub(crate) fn upload_part_fail(&mut self) -> bool {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -72,7 +72,7 @@ pub(crate) async fn gate(
             "trace_id": inner.trace_id(),
             "remainingSeconds": seconds,
         });
-        return Err((StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response());
+        return Err(inner.error_body(StatusCode::TOO_MANY_REQUESTS, body));
     }
     if route.is_get() && inner.roll(sim.config.faults.rate_5xx) {
         let status = inner.pick_5xx();

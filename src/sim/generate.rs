@@ -13,13 +13,14 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use serde_json::{Value, json};
 
-use super::Route;
-use super::cost::{cost, cost_details};
+use super::cost::{cost_details, cost_with};
 use super::faults::AfterCreate;
 use super::gate::{gate, query_map};
+use super::models::HDR_MODE;
 use super::state::{Inner, Sim};
+use super::variation::{DRY_RUN, GENERATE};
 use super::video::break_after;
-use crate::api::types::{DryRunResponse, GenerateResponse};
+use super::{ModelSchema, Route};
 use crate::kling::{KlingRequest, MODEL_ID};
 
 /// The status the live API gives a dry run.
@@ -72,24 +73,29 @@ fn answer(
         }
     };
     inner.stats.last_generate_body = Some(raw_body.clone());
-    let (request, input) = match read_request(raw_body) {
+    let extended = sim.config.model_schema == ModelSchema::Extended;
+    let (request, input, hdr) = match read_request(raw_body, extended) {
         Ok(read) => read,
         Err(reason) => return now(inner.error(StatusCode::BAD_REQUEST, &reason)),
     };
-    let problems = request.validate();
+    // The rules the model endpoint describes, no more and no fewer.
+    let problems: Vec<String> = request
+        .validate_with(&super::models::rules(extended))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     if !problems.is_empty() {
-        let reason: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        return now(inner.error(StatusCode::BAD_REQUEST, &reason.join("; ")));
+        return now(inner.error(StatusCode::BAD_REQUEST, &problems.join("; ")));
     }
-    let cost = cost(&request);
+    let cost = cost_with(&request, hdr);
     if dry_run {
         let status = StatusCode::from_u16(DRY_RUN_STATUS).unwrap_or(StatusCode::OK);
-        let answer = DryRunResponse {
-            creative_units_cost: Some(cost as f64),
-            creative_units_discount: Some(0.0),
-            cost_details: Some(cost_details(&request)),
-        };
-        return now((status, Json(answer)).into_response());
+        let answer = json!({
+            "creativeUnitsCost": cost,
+            "creativeUnitsDiscount": 0,
+            "costDetails": cost_details(cost),
+        });
+        return now(sim.reply_status(status, &DRY_RUN, answer));
     }
 
     let limit = sim.config.concurrency_limit;
@@ -107,11 +113,24 @@ fn answer(
     }
     let job = sim
         .create_job(&mut inner, request, input, cost)
-        .render(sim.now(), sim.time_scale);
-    let answer = GenerateResponse {
-        job,
-        creative_units_cost: Some(cost as f64),
-    };
+        .render(sim, sim.now());
+    let mut body = json!({
+        "job": job,
+        "creativeUnitsCost": cost,
+        "creativeUnitsDiscount": 0,
+        "costDetails": cost_details(cost),
+    });
+    if sim.config.billing_extras {
+        body["ipDetection"] = json!({
+            "action": "allowed",
+            "analyzedImagesCount": 0,
+            "creativeUnitsCharged": super::config::BILLED_IP_DETECTION,
+            "evaluatedFilters": 1,
+            "findings": [],
+            "flagged": false,
+        });
+    }
+    let answer = sim.written(&GENERATE, body);
     match inner.faults.after_create() {
         None => now(Json(answer).into_response()),
         Some(AfterCreate::Status(status)) => now(inner.error_code(status)),
@@ -124,16 +143,22 @@ fn answer(
 }
 
 /// The body as the real server reads it: a JSON object whose bare-string `referenceImages`
-/// is silently dropped, then typed. Returns the request and the input to store on the job.
-fn read_request(mut body: Value) -> Result<(KlingRequest, Value), String> {
+/// is silently dropped, then typed. Returns the request, the input to store on the job, and
+/// whether its mode is `4k-hdr` (which only the `extended` model has; typed as `4k`).
+fn read_request(mut body: Value, extended: bool) -> Result<(KlingRequest, Value, bool), String> {
     let Some(fields) = body.as_object_mut() else {
         return Err("The request body must be a JSON object".to_string());
     };
     if fields.get("referenceImages").is_some_and(Value::is_string) {
         fields.remove("referenceImages");
     }
-    match serde_path_to_error::deserialize::<_, KlingRequest>(&body) {
-        Ok(request) => Ok((request, body)),
+    let hdr = extended && fields.get("mode").and_then(Value::as_str) == Some(HDR_MODE);
+    let mut typed = body.clone();
+    if hdr {
+        typed["mode"] = "4k".into();
+    }
+    match serde_path_to_error::deserialize::<_, KlingRequest>(&typed) {
+        Ok(request) => Ok((request, body, hdr)),
         Err(e) => {
             let field = e.path().to_string();
             let message = e.inner().to_string();
@@ -155,12 +180,12 @@ fn too_many(inner: &mut Inner, limit: usize, remaining_seconds: u64) -> Response
         "details": {"actionName": "generate", "actionLimit": limit},
         "remainingSeconds": remaining_seconds,
     });
-    (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
+    inner.error_body(StatusCode::TOO_MANY_REQUESTS, body)
 }
 
 /// A 200 whose body stops half-way and whose connection then breaks: the job exists, but
 /// the client cannot know it.
-fn reset_mid_answer(answer: &GenerateResponse) -> Response {
+fn reset_mid_answer(answer: &Value) -> Response {
     let body = Bytes::from(serde_json::to_vec(answer).unwrap_or_default());
     let half = body.slice(..body.len() / 2);
     let headers = [
@@ -177,9 +202,12 @@ mod tests {
 
     #[test]
     fn a_bare_string_reference_image_is_dropped() {
-        let (request, input) = read_request(json!({
-            "prompt": "x", "aspectRatio": "16:9", "referenceImages": "asset_1"
-        }))
+        let (request, input, _) = read_request(
+            json!({
+                "prompt": "x", "aspectRatio": "16:9", "referenceImages": "asset_1"
+            }),
+            false,
+        )
         .unwrap();
         assert!(request.reference_images.is_empty());
         assert!(input.get("referenceImages").is_none());
@@ -187,14 +215,26 @@ mod tests {
 
     #[test]
     fn type_errors_name_their_field() {
-        let reason = read_request(json!({"prompt": "x", "duration": "five"})).unwrap_err();
+        let read = |body| read_request(body, false);
+        let reason = read(json!({"prompt": "x", "duration": "five"})).unwrap_err();
         assert!(reason.starts_with("duration: "), "{reason}");
-        let reason = read_request(json!({"mode": "pro"})).unwrap_err();
+        let reason = read(json!({"mode": "pro"})).unwrap_err();
         assert!(reason.contains("prompt"), "{reason}");
-        let reason = read_request(json!({"prompt": "x", "multiPrompt": "[1]"})).unwrap_err();
+        let reason = read(json!({"prompt": "x", "multiPrompt": "[1]"})).unwrap_err();
         assert!(
             reason.starts_with("multiPrompt: ") && !reason.contains("multiPrompt: multiPrompt")
         );
-        assert!(read_request(json!([1])).is_err());
+        assert!(read(json!([1])).is_err());
+    }
+
+    #[test]
+    fn the_hdr_mode_exists_only_in_the_extended_model() {
+        let body = json!({"prompt": "x", "aspectRatio": "16:9", "mode": "4k-hdr"});
+        let reason = read_request(body.clone(), false).unwrap_err();
+        assert!(reason.starts_with("mode: "), "{reason}");
+        let (request, input, hdr) = read_request(body, true).unwrap();
+        assert!(hdr);
+        assert_eq!(request.mode, crate::kling::Mode::FourK);
+        assert_eq!(input["mode"], "4k-hdr");
     }
 }

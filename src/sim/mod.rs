@@ -6,11 +6,17 @@
 //! expiring links. Jobs move through their statuses as a function of their age, scaled by
 //! [`SimConfig::time_scale`]; ids, failures and fault rolls follow [`SimConfig::seed`].
 //!
+//! Answers carry every field the official SDK's response models require (scenario-sdk 2.4.0;
+//! tests/sdk_contract.rs checks them against its JSON Schemas), and [`SimConfig`] has switches
+//! for the ways the real service may differ from the simulator's habits while staying within
+//! those types: assets listed late, statuses, a changed model, other ways of writing answers.
+//!
 //! Reference media come in as on the real service: small images inline (`POST /assets`),
 //! anything else as a multipart upload whose parts are PUT to the CDN host without
 //! credentials, then imported over a few simulated seconds into an asset.
 
 mod api_routes;
+mod assets;
 mod cdn;
 mod cdn_tricks;
 mod config;
@@ -20,6 +26,7 @@ mod gate;
 mod generate;
 mod jobs;
 mod lifecycle;
+mod models;
 mod picture;
 mod range;
 mod seed;
@@ -29,6 +36,7 @@ mod state;
 mod stats;
 mod upload_routes;
 mod uploads;
+mod variation;
 mod video;
 
 use std::io;
@@ -40,13 +48,19 @@ use rand::Rng;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use config::{DEMO_API_KEY, DEMO_API_SECRET, Faults, SimConfig};
+pub use config::{
+    BILLED_ADD_ON, BILLED_IP_DETECTION, DEMO_API_KEY, DEMO_API_SECRET, Faults, LateAssets,
+    ModelSchema, SimConfig, UploadDone, Variation,
+};
 pub use cost::cost;
 pub use faults::{Fault, Route};
 pub use stats::SimStats;
 
 use state::Sim;
 use video::{DEMO_VIDEO, VideoSource};
+
+/// The field [`Variation::UnknownFields`] adds to every object of every answer.
+pub const UNKNOWN_FIELD: &str = variation::UNKNOWN_FIELD;
 
 /// The size of the clip the simulator serves unless told to make a synthetic body.
 pub const DEMO_VIDEO_LEN: usize = DEMO_VIDEO.len();
@@ -116,10 +130,30 @@ impl SimHandle {
         picture::png(asset_id, picture::Still::FirstFrame)
     }
 
-    /// The embedded demo video, when that is what the CDN serves.
+    /// The PNG the CDN serves as the `lastFrame` of the finished video `asset_id`.
+    pub fn last_frame_bytes(asset_id: &str) -> Vec<u8> {
+        picture::png(asset_id, picture::Still::LastFrame)
+    }
+
+    /// The PNG the CDN serves as the `preview` of the finished video `asset_id`.
+    pub fn preview_bytes(asset_id: &str) -> Vec<u8> {
+        picture::png(asset_id, picture::Still::Preview)
+    }
+
+    /// The embedded demo video as the CDN serves a job's first video (with the QuickTime
+    /// brand under [`Variation::Quicktime`]), when the demo video is what it serves.
     pub fn video_bytes(&self) -> Option<&'static [u8]> {
+        self.take_bytes(0)
+    }
+
+    /// The demo video as the CDN serves a job's video number `take` (from 0; the second one
+    /// exists under [`Variation::SeveralAssets`]), when the demo video is what it serves.
+    pub fn take_bytes(&self, take: usize) -> Option<&'static [u8]> {
         match self.sim.video {
-            VideoSource::Demo => Some(DEMO_VIDEO),
+            VideoSource::Demo => {
+                let quicktime = self.sim.config.variation == Some(Variation::Quicktime);
+                Some(video::demo_bytes(take, quicktime))
+            }
             VideoSource::Synthetic(_) => None,
         }
     }

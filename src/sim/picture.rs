@@ -1,6 +1,7 @@
-//! The pictures the simulator gives finished videos (their `thumbnail` and `firstFrame`):
-//! a small landscape drawn in code, its colours and sun placed by the job's id so every job
-//! looks different, encoded as a real PNG. The encoder writes deflate's stored blocks, as the
+//! The pictures the simulator gives finished videos (their `thumbnail`, `firstFrame`,
+//! `lastFrame` and `preview`): a small landscape drawn in code, its colours and sun placed by
+//! the video's asset id so every video looks different, the sun rising through the clip, encoded
+//! as a real PNG. The encoder writes deflate's stored blocks, as the
 //! CDN's gzip trick does: no compression is needed to be a valid file, and no crate is.
 
 use super::cdn_tricks::crc32_update;
@@ -8,11 +9,13 @@ use super::cdn_tricks::crc32_update;
 pub(crate) const WIDTH: u32 = 320;
 pub(crate) const HEIGHT: u32 = 180;
 
-/// Which still of a video: the two differ, so a client's choice between them shows.
+/// Which still of a video: they all differ, so a client's choice between them shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Still {
     Thumbnail,
     FirstFrame,
+    LastFrame,
+    Preview,
 }
 
 impl Still {
@@ -21,12 +24,32 @@ impl Still {
         match self {
             Still::Thumbnail => "_thumb",
             Still::FirstFrame => "_frame",
+            Still::LastFrame => "_last",
+            Still::Preview => "_preview",
+        }
+    }
+
+    /// Every still, in the order the asset lists them.
+    pub(crate) const ALL: [Still; 4] = [
+        Still::Thumbnail,
+        Still::FirstFrame,
+        Still::LastFrame,
+        Still::Preview,
+    ];
+
+    /// The asset field that names this still.
+    pub(crate) fn field(self) -> &'static str {
+        match self {
+            Still::Thumbnail => "thumbnail",
+            Still::FirstFrame => "firstFrame",
+            Still::LastFrame => "lastFrame",
+            Still::Preview => "preview",
         }
     }
 
     /// The video's asset id and the still, from the still's asset id.
     pub(crate) fn split(asset_id: &str) -> Option<(&str, Still)> {
-        [Still::Thumbnail, Still::FirstFrame]
+        Still::ALL
             .into_iter()
             .find_map(|still| Some((asset_id.strip_suffix(still.suffix())?, still)))
             .filter(|(video, _)| !video.is_empty())
@@ -43,15 +66,18 @@ pub(crate) fn png_len() -> u64 {
     png("", Still::Thumbnail).len() as u64
 }
 
-/// RGB rows: a sky in the job's colours over darker ground, and a sun that has risen higher
-/// by the time of the thumbnail than in the first frame.
+/// RGB rows: a sky in the video's colours over darker ground, and a sun that rises and
+/// drifts right through the clip: low in the first frame, higher in the preview (the middle)
+/// and the thumbnail, highest in the last frame.
 fn draw(asset_id: &str, still: Still) -> Vec<u8> {
     let hash = fnv1a(asset_id.as_bytes());
     let hue = (hash % 360) as f64;
-    let sun_x = 40.0 + ((hash >> 16) % 240) as f64;
-    let sun_y = match still {
-        Still::Thumbnail => 45.0,
-        Still::FirstFrame => 95.0,
+    let sun_x = 40.0 + ((hash >> 16) % 200) as f64;
+    let (sun_x, sun_y) = match still {
+        Still::FirstFrame => (sun_x, 95.0),
+        Still::Preview => (sun_x + 15.0, 70.0),
+        Still::Thumbnail => (sun_x + 20.0, 45.0),
+        Still::LastFrame => (sun_x + 40.0, 25.0),
     };
     let horizon = 120.0;
     let mut rgb = Vec::with_capacity((WIDTH * HEIGHT * 3) as usize);
@@ -90,7 +116,7 @@ fn hsv(hue: f64, saturation: f64, value: f64) -> [u8; 3] {
     [byte(r), byte(g), byte(b)]
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
         (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
@@ -159,7 +185,13 @@ mod tests {
         assert_eq!(&bytes[16..24], &[0, 0, 1, 0x40, 0, 0, 0, 0xb4]);
         assert!(bytes.ends_with(b"IEND\xaeB`\x82"));
         assert_eq!(bytes, png("asset_1", Still::Thumbnail));
-        assert_ne!(bytes, png("asset_1", Still::FirstFrame));
+        for other in [Still::FirstFrame, Still::LastFrame, Still::Preview] {
+            assert_ne!(bytes, png("asset_1", other));
+        }
+        assert_ne!(
+            png("asset_1", Still::FirstFrame),
+            png("asset_1", Still::LastFrame)
+        );
         assert_ne!(bytes, png("asset_2", Still::Thumbnail));
     }
 
@@ -178,6 +210,14 @@ mod tests {
         assert_eq!(
             Still::split("asset_9_frame"),
             Some(("asset_9", Still::FirstFrame))
+        );
+        assert_eq!(
+            Still::split("asset_9_last"),
+            Some(("asset_9", Still::LastFrame))
+        );
+        assert_eq!(
+            Still::split("asset_9_preview"),
+            Some(("asset_9", Still::Preview))
         );
         assert_eq!(Still::split("_thumb"), None);
         assert_eq!(Still::split("asset_9"), None);

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::faults::PendingFaults;
@@ -17,9 +17,19 @@ use super::jobs::{FAILURES, JobStore, SimJob};
 use super::signing::LinkSigner;
 use super::stats::SimStats;
 use super::uploads::UploadStore;
-use super::video::VideoSource;
-use super::{Route, SimConfig};
+use super::variation::{self, Shape};
+use super::video::{VideoFile, VideoSource};
+use super::{Route, SimConfig, Variation};
 use crate::kling::{KlingRequest, MODEL_ID};
+
+/// The user every job, asset and upload is made by, and the team that owns them.
+pub(crate) const AUTHOR_ID: &str = "user_5b1f0c7e2d9a4e8f3c6b1a07";
+pub(crate) const OWNER_ID: &str = "team_8c3d2e1f0a9b8c7d6e5f4a3b";
+
+/// A time as the API writes it: UTC with milliseconds.
+pub(crate) fn iso(at: jiff::Timestamp) -> String {
+    format!("{at:.3}")
+}
 
 pub(crate) struct Sim {
     pub config: SimConfig,
@@ -40,6 +50,8 @@ pub(crate) struct Inner {
     pub faults: PendingFaults,
     pub links: LinkSigner,
     pub uploads: UploadStore,
+    /// How answers are written (a copy of the configuration's), for error bodies too.
+    pub variation: Option<Variation>,
     /// Separate streams so that, say, the number of errors seen never changes job ids.
     ids: StdRng,
     rolls: StdRng,
@@ -59,6 +71,7 @@ impl Sim {
             faults: PendingFaults::default(),
             links,
             uploads: UploadStore::default(),
+            variation: config.variation,
             upload_ids: StdRng::seed_from_u64(config.seed ^ 0x0b10_ad5e),
             rolls: StdRng::seed_from_u64(config.seed ^ 0x5eed_f417),
             traces: StdRng::seed_from_u64(config.seed ^ 0x7ace_7ace),
@@ -96,9 +109,40 @@ impl Sim {
         inner.stats.requests.push((at, route));
     }
 
-    /// A signed CDN link to an asset, valid for the configured lifetime from now.
-    pub(crate) fn signed_url(&self, inner: &Inner, asset_id: &str) -> String {
-        self.signed_file_url(inner, asset_id, "mp4")
+    /// How many videos a successful job has.
+    pub(crate) fn video_count(&self) -> usize {
+        if self.config.variation == Some(Variation::SeveralAssets) {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// The file of a job's video number `take` (from 0).
+    pub(crate) fn video_file(&self, take: usize) -> VideoFile {
+        VideoFile {
+            source: self.video,
+            take,
+            quicktime: self.config.variation == Some(Variation::Quicktime),
+        }
+    }
+
+    /// A 200 answer with `body`, written as the configured variation says.
+    pub(crate) fn reply(&self, shape: &Shape, body: Value) -> Response {
+        self.reply_status(StatusCode::OK, shape, body)
+    }
+
+    /// An answer with `status` and `body`, written as the configured variation says.
+    pub(crate) fn reply_status(&self, status: StatusCode, shape: &Shape, body: Value) -> Response {
+        (status, Json(self.written(shape, body))).into_response()
+    }
+
+    /// `body` as the configured variation writes it.
+    pub(crate) fn written(&self, shape: &Shape, mut body: Value) -> Value {
+        if let Some(variation) = self.config.variation {
+            variation::apply(variation, Some(shape), &mut body);
+        }
+        body
     }
 
     /// A signed CDN link to an asset whose file has the extension `ext`.
@@ -195,6 +239,15 @@ impl Inner {
     /// The API's error body: `{"reason", "trace_id"}`.
     pub(crate) fn error(&mut self, status: StatusCode, reason: &str) -> Response {
         let body = json!({"reason": reason, "trace_id": self.trace_id()});
+        self.error_body(status, body)
+    }
+
+    /// An error answer with its body written as the configured variation says (error bodies
+    /// have no SDK schema: only the changes that need none apply).
+    pub(crate) fn error_body(&self, status: StatusCode, mut body: Value) -> Response {
+        if let Some(variation) = self.variation {
+            variation::apply(variation, None, &mut body);
+        }
         (status, Json(body)).into_response()
     }
 

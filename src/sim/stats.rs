@@ -34,6 +34,10 @@ pub struct SimStats {
     /// Part PUTs that carried an `Authorization` header: credentials leaking off the API
     /// host. Must stay 0.
     pub upload_put_with_authorization: u64,
+    /// `GET /models/{id}` requests that passed auth.
+    pub get_model: u64,
+    /// `GET /teams/{id}/limits` requests that passed auth.
+    pub team_limits: u64,
     /// Requests answered 401.
     pub unauthorized: u64,
     /// The `projectId` query of the last API request that had one.
@@ -62,6 +66,8 @@ impl SimStats {
             Route::GetUpload => &mut self.get_upload,
             Route::UploadAction => &mut self.upload_completes,
             Route::UploadPart => &mut self.upload_parts_put,
+            Route::GetModel => &mut self.get_model,
+            Route::TeamLimits => &mut self.team_limits,
         };
         *counter += 1;
     }

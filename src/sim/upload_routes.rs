@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
@@ -25,6 +24,7 @@ use super::uploads::{
     Declared, IMPORT_FAILED, MAX_IMAGE_SIZE, MAX_INLINE_IMAGE, MAX_PARTS, MAX_VIDEO_SIZE,
     SimUpload, StoredAsset, etag_of, import_delay, import_problem,
 };
+use super::variation::{ASSET_ENVELOPE, UPLOAD_ENVELOPE};
 
 /// Room for the base64 of an image just under the inline limit, and the JSON around it.
 pub(crate) const ASSET_BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -89,7 +89,7 @@ pub(crate) async fn create_asset(
     };
     let url = sim.signed_file_url(&inner, &id, sniff::extension(mime));
     let asset = inner.uploads.insert_asset(asset).render(url);
-    Json(json!({ "asset": asset })).into_response()
+    sim.reply(&ASSET_ENVELOPE, json!({ "asset": asset }))
 }
 
 const UNSUPPORTED_IMAGE: &str = "Unsupported image type: the image must be PNG, JPEG or WebP";
@@ -171,11 +171,11 @@ pub(crate) async fn create_upload(
     let mut upload = inner
         .uploads
         .insert_upload(SimUpload::new(id, declared))
-        .render(sim.now(), sim.time_scale);
+        .render(sim.now(), sim.time_scale, sim.config.upload_done_status);
     if let Some(fields) = upload.as_object_mut() {
         fields.insert("parts".into(), parts.into());
     }
-    Json(json!({ "upload": upload })).into_response()
+    sim.reply(&UPLOAD_ENVELOPE, json!({ "upload": upload }))
 }
 
 fn read_declared(body: &[u8]) -> Result<Declared, String> {
@@ -254,14 +254,15 @@ pub(crate) async fn get_upload(
         return answer;
     }
     let mut inner = sim.lock();
+    let end = sim.config.upload_done_status;
     let upload = path.ok().and_then(|Path(id)| {
         inner
             .uploads
             .upload(&id)
-            .map(|upload| upload.render(sim.now(), sim.time_scale))
+            .map(|upload| upload.render(sim.now(), sim.time_scale, end))
     });
     match upload {
-        Some(upload) => Json(json!({ "upload": upload })).into_response(),
+        Some(upload) => sim.reply(&UPLOAD_ENVELOPE, json!({ "upload": upload })),
         None => inner.error(StatusCode::NOT_FOUND, "Upload not found"),
     }
 }
@@ -344,8 +345,8 @@ pub(crate) async fn upload_action(
     match inner.uploads.upload_mut(&id) {
         Some(upload) => {
             upload.complete(now, outcome);
-            let upload = upload.render(now, sim.time_scale);
-            Json(json!({ "upload": upload })).into_response()
+            let upload = upload.render(now, sim.time_scale, sim.config.upload_done_status);
+            sim.reply(&UPLOAD_ENVELOPE, json!({ "upload": upload }))
         }
         None => inner.error(StatusCode::NOT_FOUND, "Upload not found"),
     }

@@ -9,7 +9,10 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
+use super::UploadDone;
+use super::assets::Common;
 use super::sniff::FileType;
+use super::state::{AUTHOR_ID, OWNER_ID, iso};
 
 /// Most parts one upload may have, as with S3.
 pub(crate) const MAX_PARTS: u64 = 10_000;
@@ -46,22 +49,30 @@ impl StoredAsset {
     pub(crate) fn render(&self, url: String) -> Value {
         let size = self.bytes.len() as u64;
         let mut metadata = Map::new();
+        let mut properties = Map::new();
         metadata.insert("size".into(), size.into());
+        properties.insert("size".into(), size.into());
         if let Some((width, height)) = self.dimensions {
-            metadata.insert("width".into(), width.into());
-            metadata.insert("height".into(), height.into());
+            for fields in [&mut metadata, &mut properties] {
+                fields.insert("width".into(), width.into());
+                fields.insert("height".into(), height.into());
+            }
         }
-        let mut asset = json!({
-            "id": self.id,
-            "url": url,
-            "kind": self.kind,
-            "mimeType": self.mime_type,
-            "source": "uploaded",
-            "status": "success",
-            "metadata": metadata,
-            "properties": {"size": size},
-            "createdAt": format!("{:.3}", self.created_at),
-        });
+        let mut asset = Common {
+            id: &self.id,
+            url,
+            kind: self.kind,
+            mime_type: &self.mime_type,
+            source: if self.kind == "video" {
+                "uploaded-video"
+            } else {
+                "uploaded"
+            },
+            created_at: self.created_at,
+            metadata,
+            properties,
+        }
+        .render();
         if let (Some(name), Some(fields)) = (&self.name, asset.as_object_mut()) {
             fields.insert("name".into(), name.clone().into());
         }
@@ -174,7 +185,9 @@ impl SimUpload {
     /// Checks that every part is there and big enough, and hands over the assembled file.
     pub(crate) fn assemble(&mut self, now: Instant, time_scale: f64) -> Result<Bytes, Refusal> {
         if self.completion.is_some() {
-            return Err(Refusal::AlreadyCompleted(self.status(now, time_scale).0));
+            return Err(Refusal::AlreadyCompleted(
+                self.status(now, time_scale, UploadDone::Imported).0,
+            ));
         }
         let parts = self.declared.parts;
         let missing: Vec<u32> = (1..=parts)
@@ -209,25 +222,36 @@ impl SimUpload {
         });
     }
 
-    /// The status at `now`, and the simulated seconds after completion it began at.
-    fn status(&self, now: Instant, time_scale: f64) -> (&'static str, f64) {
+    /// The status at `now`, the simulated seconds after completion it began at, and whether
+    /// the upload is done (its asset exists). `end` is the status a successful one ends at.
+    fn status(&self, now: Instant, time_scale: f64, end: UploadDone) -> (&'static str, f64, bool) {
         let Some(done) = &self.completion else {
-            return ("pending", 0.0);
+            return ("pending", 0.0, false);
         };
         let elapsed = now.saturating_duration_since(done.at).as_secs_f64() * time_scale;
+        let first = match end {
+            UploadDone::Complete => "complete",
+            UploadDone::Imported | UploadDone::Validated => "validating",
+        };
         if elapsed < PHASE_SECONDS {
-            return ("validating", 0.0);
+            return (first, 0.0, false);
         }
+        let (second, last) = match end {
+            UploadDone::Imported => ("validated", "imported"),
+            UploadDone::Validated => ("validated", "validated"),
+            UploadDone::Complete => ("complete", "complete"),
+        };
         match &done.outcome {
-            Err(_) => ("failed", PHASE_SECONDS),
-            Ok(_) if elapsed < 2.0 * PHASE_SECONDS => ("validated", PHASE_SECONDS),
-            Ok(_) => ("imported", 2.0 * PHASE_SECONDS),
+            Err(_) => ("failed", PHASE_SECONDS, false),
+            Ok(_) if elapsed < 2.0 * PHASE_SECONDS => (second, PHASE_SECONDS, false),
+            Ok(_) => (last, 2.0 * PHASE_SECONDS, true),
         }
     }
 
-    /// The upload as `GET /uploads/{id}` shows it at `now`.
-    pub(crate) fn render(&self, now: Instant, time_scale: f64) -> Value {
-        let (status, since) = self.status(now, time_scale);
+    /// The upload as `GET /uploads/{id}` shows it at `now`, `end` being the status a
+    /// successful one ends at.
+    pub(crate) fn render(&self, now: Instant, time_scale: f64, end: UploadDone) -> Value {
+        let (status, since, finished) = self.status(now, time_scale, end);
         let d = &self.declared;
         let mut upload = json!({
             "id": self.id,
@@ -237,7 +261,10 @@ impl SimUpload {
             "kind": d.kind,
             "fileSize": d.file_size,
             "partsCount": d.parts,
-            "createdAt": format!("{:.3}", self.created_at),
+            "source": "multipart",
+            "authorId": AUTHOR_ID,
+            "ownerId": OWNER_ID,
+            "createdAt": iso(self.created_at),
         });
         let updated = match &self.completion {
             None => self.created_at,
@@ -250,9 +277,9 @@ impl SimUpload {
         let Some(fields) = upload.as_object_mut() else {
             return upload;
         };
-        fields.insert("updatedAt".into(), format!("{updated:.3}").into());
+        fields.insert("updatedAt".into(), iso(updated).into());
         match (status, self.completion.as_ref().map(|done| &done.outcome)) {
-            ("imported", Some(Ok(asset_id))) => {
+            (_, Some(Ok(asset_id))) if finished => {
                 fields.insert("entityId".into(), asset_id.clone().into());
             }
             ("failed", Some(Err(message))) => {
@@ -264,7 +291,7 @@ impl SimUpload {
     }
 }
 
-/// When an imported upload's asset appears: once the upload reads `imported`.
+/// When an imported upload's asset appears: once the upload reads done, with `entityId`.
 pub(crate) fn import_delay(time_scale: f64) -> Duration {
     Duration::try_from_secs_f64(2.0 * PHASE_SECONDS / time_scale).unwrap_or_default()
 }
@@ -360,20 +387,47 @@ mod tests {
     #[test]
     fn status_walks_to_imported_or_stops_at_failed() {
         let start = Instant::now();
+        let end = UploadDone::Imported;
         let mut ok = SimUpload::new("upload_1".into(), declared(1, 1));
-        assert_eq!(ok.status(start, 1.0).0, "pending");
+        assert_eq!(ok.status(start, 1.0, end).0, "pending");
         ok.complete(start, Ok("asset_1".into()));
         let at = |s: f64| start + Duration::from_secs_f64(s);
-        assert_eq!(ok.status(at(1.0), 1.0).0, "validating");
-        assert_eq!(ok.status(at(4.0), 1.0).0, "validated");
-        assert_eq!(ok.status(at(6.0), 1.0).0, "imported");
-        assert_eq!(ok.render(at(6.0), 1.0)["entityId"], "asset_1");
-        assert_eq!(ok.status(at(0.01), 600.0).0, "imported");
+        assert_eq!(ok.status(at(1.0), 1.0, end).0, "validating");
+        assert_eq!(ok.status(at(4.0), 1.0, end).0, "validated");
+        assert!(ok.render(at(4.0), 1.0, end).get("entityId").is_none());
+        assert_eq!(ok.status(at(6.0), 1.0, end).0, "imported");
+        assert_eq!(ok.render(at(6.0), 1.0, end)["entityId"], "asset_1");
+        assert_eq!(ok.status(at(0.01), 600.0, end).0, "imported");
+
+        for (end, statuses) in [
+            (UploadDone::Complete, ["complete", "complete", "complete"]),
+            (
+                UploadDone::Validated,
+                ["validating", "validated", "validated"],
+            ),
+        ] {
+            let seen: Vec<(&str, bool)> = [1.0, 4.0, 6.0]
+                .iter()
+                .map(|s| {
+                    let shown = ok.render(at(*s), 1.0, end);
+                    let status = ok.status(at(*s), 1.0, end).0;
+                    (status, shown.get("entityId").is_some())
+                })
+                .collect();
+            assert_eq!(
+                seen,
+                [
+                    (statuses[0], false),
+                    (statuses[1], false),
+                    (statuses[2], true)
+                ]
+            );
+        }
 
         let mut bad = SimUpload::new("upload_2".into(), declared(1, 1));
         bad.complete(start, Err("no".into()));
-        assert_eq!(bad.status(at(1.0), 1.0).0, "validating");
-        let shown = bad.render(at(3.0), 1.0);
+        assert_eq!(bad.status(at(1.0), 1.0, end).0, "validating");
+        let shown = bad.render(at(3.0), 1.0, end);
         assert_eq!(shown["status"], "failed");
         assert_eq!(shown["errorMessage"], "no");
         assert!(shown.get("entityId").is_none());

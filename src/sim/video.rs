@@ -43,15 +43,31 @@ fn base_block() -> &'static [u8] {
 /// What every synthetic body starts with: an MP4 `ftyp` box, so it passes for the video its
 /// type announces; the rest is filler.
 const SYNTHETIC_HEAD: &[u8; 24] = b"\0\0\0\x18ftypisom\0\0\x02\0isommp41";
+/// The same box for a body served as QuickTime: the `qt  ` brand.
+const SYNTHETIC_HEAD_QT: &[u8; 24] = b"\0\0\0\x18ftypqt  \0\0\x02\0qt  isom";
+/// Where the filler of a job's second video starts: far enough that no stretch matches the
+/// first video's, and a whole number of blocks.
+const TAKE_SHIFT: u64 = 1 << 44;
 
 /// `len` bytes of the synthetic body from `offset`.
 pub(crate) fn synthetic_bytes(offset: u64, len: usize) -> Vec<u8> {
-    let mut out = filler_bytes(offset, len);
-    let head = SYNTHETIC_HEAD.len() as u64;
-    if offset < head {
+    synthetic_file_bytes(offset, len, 0, false)
+}
+
+/// `len` bytes from `offset` of the synthetic body of a job's video number `take` (from 0),
+/// as MP4 or as QuickTime.
+fn synthetic_file_bytes(offset: u64, len: usize, take: usize, quicktime: bool) -> Vec<u8> {
+    let shift = TAKE_SHIFT.wrapping_mul(take as u64);
+    let mut out = filler_bytes(offset.wrapping_add(shift), len);
+    let head = if quicktime {
+        SYNTHETIC_HEAD_QT
+    } else {
+        SYNTHETIC_HEAD
+    };
+    if offset < head.len() as u64 {
         let from = offset as usize;
-        let n = (SYNTHETIC_HEAD.len() - from).min(len);
-        out[..n].copy_from_slice(&SYNTHETIC_HEAD[from..from + n]);
+        let n = (head.len() - from).min(len);
+        out[..n].copy_from_slice(&head[from..from + n]);
     }
     out
 }
@@ -73,8 +89,39 @@ fn filler_bytes(offset: u64, len: usize) -> Vec<u8> {
     out
 }
 
-/// Which body the CDN serves for every asset.
-#[derive(Debug, Clone, Copy)]
+/// The demo clip as served for a job's video number `take` (from 0), as MP4 or QuickTime.
+/// The first MP4 is the embedded file itself. QuickTime changes the major brand of the
+/// `ftyp` box to `qt  ` (same length, so every offset in the file holds); a later video has a
+/// `free` box appended, naming its number: a distinct file that plays the same.
+pub(crate) fn demo_bytes(take: usize, quicktime: bool) -> &'static [u8] {
+    static VARIANTS: OnceLock<[Vec<u8>; 4]> = OnceLock::new();
+    if take == 0 && !quicktime {
+        return DEMO_VIDEO;
+    }
+    let variants = VARIANTS.get_or_init(|| {
+        let make = |second: bool, quicktime: bool| {
+            let mut bytes = DEMO_VIDEO.to_vec();
+            if quicktime && bytes.get(4..8) == Some(b"ftyp") {
+                bytes[8..12].copy_from_slice(b"qt  ");
+            }
+            if second {
+                bytes.extend_from_slice(b"\0\0\0\x18free");
+                bytes.extend_from_slice(b"kling-tui sim #2");
+            }
+            bytes
+        };
+        [
+            DEMO_VIDEO.to_vec(),
+            make(false, true),
+            make(true, false),
+            make(true, true),
+        ]
+    });
+    &variants[usize::from(take > 0) * 2 + usize::from(quicktime)]
+}
+
+/// Which body the CDN serves for every generated video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum VideoSource {
     Demo,
     Synthetic(u64),
@@ -85,13 +132,6 @@ impl VideoSource {
         video_size.map_or(VideoSource::Demo, VideoSource::Synthetic)
     }
 
-    pub(crate) fn len(self) -> u64 {
-        match self {
-            VideoSource::Demo => DEMO_VIDEO.len() as u64,
-            VideoSource::Synthetic(n) => n,
-        }
-    }
-
     /// Width, height and seconds to report: the clip's own for the demo video, else what
     /// the request asked for.
     pub(crate) fn shape(self, requested: (u64, u64, f64)) -> (u64, u64, f64) {
@@ -100,15 +140,51 @@ impl VideoSource {
             VideoSource::Synthetic(_) => requested,
         }
     }
+}
+
+/// Frames a second of every generated video (the demo clip's).
+pub(crate) const FRAME_RATE: u64 = 24;
+
+/// One generated video file: its body, which of its job's videos it is, and its container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct VideoFile {
+    pub source: VideoSource,
+    /// 0 for a job's first video, 1 for its second.
+    pub take: usize,
+    pub quicktime: bool,
+}
+
+impl VideoFile {
+    pub(crate) fn len(self) -> u64 {
+        match self.source {
+            VideoSource::Demo => demo_bytes(self.take, self.quicktime).len() as u64,
+            VideoSource::Synthetic(n) => n,
+        }
+    }
+
+    pub(crate) fn mime(self) -> &'static str {
+        if self.quicktime {
+            "video/quicktime"
+        } else {
+            "video/mp4"
+        }
+    }
+
+    /// What its CDN link ends with.
+    pub(crate) fn extension(self) -> &'static str {
+        super::sniff::extension(self.mime())
+    }
 
     /// A strong validator that changes whenever the content would: the MD5 of the demo clip,
     /// as S3 and CloudFront give for a file stored in one piece, and a multipart-style tag
     /// (not a digest) for the synthetic body, as they give for a big one.
     pub(crate) fn etag(self) -> String {
-        match self {
-            VideoSource::Demo => super::uploads::etag_of(DEMO_VIDEO),
+        match self.source {
+            VideoSource::Demo => super::uploads::etag_of(demo_bytes(self.take, self.quicktime)),
             VideoSource::Synthetic(n) => {
-                format!("\"{:016x}-{}\"", splitmix64(n), n.div_ceil(8 << 20))
+                let variant = (self.take as u64) << 1 | u64::from(self.quicktime);
+                let tag = splitmix64(n) ^ variant.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                format!("\"{tag:016x}-{}\"", n.div_ceil(8 << 20))
             }
         }
     }
@@ -124,14 +200,17 @@ impl VideoSource {
                 return None;
             }
             let next = end.min(pos + CHUNK);
-            let chunk = match self {
+            let chunk = match self.source {
                 VideoSource::Demo => {
                     let range = usize::try_from(pos).ok()?..usize::try_from(next).ok()?;
-                    Bytes::from_static(DEMO_VIDEO.get(range)?)
+                    Bytes::from_static(demo_bytes(self.take, self.quicktime).get(range)?)
                 }
-                VideoSource::Synthetic(_) => {
-                    Bytes::from(synthetic_bytes(pos, usize::try_from(next - pos).ok()?))
-                }
+                VideoSource::Synthetic(_) => Bytes::from(synthetic_file_bytes(
+                    pos,
+                    usize::try_from(next - pos).ok()?,
+                    self.take,
+                    self.quicktime,
+                )),
             };
             Some((Ok(chunk), next))
         })
@@ -173,9 +252,17 @@ mod tests {
         }
     }
 
+    fn file(source: VideoSource) -> VideoFile {
+        VideoFile {
+            source,
+            take: 0,
+            quicktime: false,
+        }
+    }
+
     #[tokio::test]
     async fn streams_cover_the_range_exactly() {
-        let source = VideoSource::Synthetic(300_000);
+        let source = file(VideoSource::Synthetic(300_000));
         let chunks: Vec<_> = source.stream(1000, 200_000).collect().await;
         let mut body = Vec::new();
         for chunk in chunks {
@@ -185,11 +272,43 @@ mod tests {
         }
         assert_eq!(body, synthetic_bytes(1000, 199_000));
 
-        let demo: Vec<_> = VideoSource::Demo
-            .stream(0, VideoSource::Demo.len())
-            .collect()
-            .await;
+        let demo = file(VideoSource::Demo);
+        let demo: Vec<_> = demo.stream(0, demo.len()).collect().await;
         let demo: Vec<u8> = demo.into_iter().flat_map(|c| c.unwrap().to_vec()).collect();
         assert_eq!(demo, DEMO_VIDEO);
+    }
+
+    #[test]
+    fn second_videos_and_quicktime_bodies_differ_but_keep_their_container() {
+        let first = demo_bytes(0, false);
+        let second = demo_bytes(1, false);
+        let qt = demo_bytes(0, true);
+        assert_eq!(first, DEMO_VIDEO);
+        assert_ne!(first, second);
+        assert!(second.starts_with(first));
+        assert_eq!(&qt[4..12], b"ftypqt  ");
+        assert_eq!(qt.len(), first.len());
+        assert_eq!(&demo_bytes(1, true)[8..12], b"qt  ");
+
+        let a = synthetic_file_bytes(0, 4 * BLOCK, 0, false);
+        let b = synthetic_file_bytes(0, 4 * BLOCK, 1, false);
+        assert_eq!(a, synthetic_bytes(0, 4 * BLOCK));
+        assert_eq!(&a[..24], &b[..24]);
+        let same = a.iter().zip(&b).filter(|(x, y)| x == y).count();
+        assert!(same < BLOCK / 16, "{same} equal bytes");
+        let q = synthetic_file_bytes(0, 100, 1, true);
+        assert_eq!(&q[4..12], b"ftypqt  ");
+        assert_eq!(q[24..], b[24..100]);
+        let mut tags = std::collections::HashSet::new();
+        for (take, quicktime) in [(0, false), (0, true), (1, false), (1, true)] {
+            let f = VideoFile {
+                source: VideoSource::Synthetic(300_000),
+                take,
+                quicktime,
+            };
+            assert_eq!(f.len(), 300_000);
+            tags.insert(f.etag());
+        }
+        assert_eq!(tags.len(), 4);
     }
 }
