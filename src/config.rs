@@ -24,6 +24,9 @@ pub struct ConfigFile {
     pub api_secret: Option<String>,
     pub api_url: Option<String>,
     pub project_id: Option<String>,
+    /// The team (as Scenario names it), so the engine can read its plan's concurrency
+    /// ceiling instead of learning it from refusals.
+    pub team_id: Option<String>,
     /// Where `download`, `watch` and `submit --download` put files when no folder is given.
     pub download_dir: Option<PathBuf>,
     /// Download every successful job as soon as it finishes (default true).
@@ -58,6 +61,10 @@ pub struct ConfigFile {
     pub preview: Option<PreviewMode>,
     /// Key overrides for the full-screen app: action name → keys, e.g. `submit = "ctrl+s"`.
     pub keys: Option<std::collections::BTreeMap<String, String>>,
+    /// How long a job the server calls a success is waited for while it names no video, e.g.
+    /// `"10m"` (the default), before it is shown as a success without a video.
+    #[serde(default, deserialize_with = "duration")]
+    pub video_wait: Option<Duration>,
     /// A program and its arguments, run by the engine for each job that comes to rest (no
     /// shell): `on_finish = ["/usr/bin/notify-send", "kling-tui"]`.
     #[serde(default, deserialize_with = "argument_list")]
@@ -99,6 +106,7 @@ impl fmt::Debug for ConfigFile {
             )
             .field("api_url", &self.api_url)
             .field("project_id", &self.project_id)
+            .field("team_id", &self.team_id)
             .field("download_dir", &self.download_dir)
             .field("auto_download", &self.auto_download)
             .field("max_downloads", &self.max_downloads)
@@ -113,6 +121,7 @@ impl fmt::Debug for ConfigFile {
             .field("preview", &self.preview)
             .field("keys", &self.keys)
             .field("on_finish", &self.on_finish)
+            .field("video_wait", &self.video_wait)
             .finish()
     }
 }
@@ -178,13 +187,67 @@ pub fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
         }
     };
     check_private(path)?;
-    toml::from_str(&text)
+    parse(&text)
         .map(Some)
-        .map_err(|e| ConfigError::Invalid {
+        .map_err(|detail| ConfigError::Invalid {
             path: path.to_path_buf(),
-            detail: crate::sanitize::sanitize(e.message()).to_string()
-                + &describe_span(&text, e.span()),
+            detail,
         })
+}
+
+/// Every key `config.toml` may hold, for the did-you-mean of an unknown one.
+const KEYS: &[&str] = &[
+    "api_key",
+    "api_secret",
+    "api_url",
+    "project_id",
+    "team_id",
+    "download_dir",
+    "auto_download",
+    "max_downloads",
+    "requests_per_second",
+    "give_up_after",
+    "stall_timeout",
+    "max_download_bytes",
+    "max_spend_per_day",
+    "engine_idle_exit",
+    "video_wait",
+    "theme",
+    "notify",
+    "preview",
+    "keys",
+    "on_finish",
+];
+
+/// The file's settings, or what is wrong with it: the rule, the line and key, and for an
+/// unknown key the known one it is nearest to.
+pub fn parse(text: &str) -> Result<ConfigFile, String> {
+    toml::from_str(text).map_err(|e| {
+        let message = e.message();
+        let mut detail = crate::sanitize::sanitize(message) + &describe_span(text, e.span());
+        if let Some(near) = unknown_key(message).and_then(nearest_key) {
+            detail.push_str(&format!("; did you mean `{near}`?"));
+        }
+        detail.push_str(
+            ". Nothing was done: fix the file (it is never skipped, since it may set a spend cap)",
+        );
+        detail
+    })
+}
+
+/// The name in toml's "unknown field `x`, expected one of ...".
+fn unknown_key(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(&rest[..rest.find('`')?])
+}
+
+/// The known key nearest to `key`, if it is a near miss.
+fn nearest_key(key: &str) -> Option<&'static str> {
+    KEYS.iter()
+        .map(|k| (strsim::damerau_levenshtein(key, k), *k))
+        .filter(|(distance, k)| *distance <= 3.max(k.len() / 4))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
 }
 
 /// A duration written as people write them (`"90s"`, `"30m"`, `"2h"`).
@@ -356,6 +419,46 @@ mod tests {
         let path = write(dir.path(), "api_key = \"k\"\napi_secrt = \"s\"\n", 0o600);
         let err = load(&path).unwrap_err().to_string();
         assert!(err.contains("api_secrt") && err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn a_near_miss_gets_a_did_you_mean() {
+        let err = parse("max_spend_per_dya = 100\n").unwrap_err();
+        assert!(
+            err.contains("line 1") && err.contains("did you mean `max_spend_per_day`?"),
+            "{err}"
+        );
+        let err = parse("\n\nzzzzzz = 1\n").unwrap_err();
+        assert!(
+            err.contains("line 3") && !err.contains("did you mean"),
+            "{err}"
+        );
+        let err = parse("max_spend_per_day = \"100\"\n").unwrap_err();
+        assert!(
+            err.contains("max_spend_per_day") && err.contains("line 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_known_key_is_read() {
+        // The did-you-mean list and the file's fields agree: each key alone parses.
+        for key in KEYS {
+            let value = match *key {
+                "auto_download" => "true",
+                "max_downloads" | "max_download_bytes" => "1",
+                "requests_per_second" | "max_spend_per_day" => "1.5",
+                "give_up_after" | "stall_timeout" | "engine_idle_exit" | "video_wait" => "\"1m\"",
+                "theme" => "\"mono\"",
+                "notify" => "\"off\"",
+                "preview" => "\"off\"",
+                "keys" => "{}",
+                "on_finish" => "[\"/bin/true\"]",
+                _ => "\"x\"",
+            };
+            let text = format!("{key} = {value}\n");
+            assert!(parse(&text).is_ok(), "{text}: {:?}", parse(&text).err());
+        }
     }
 
     #[test]

@@ -25,6 +25,17 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// A time the server wrote (ISO 8601, any offset, with or without fractions) in the user's
+/// own time zone, formatted with `format` (strftime); `None` when it is not a time.
+pub fn local_time(text: &str, format: &str) -> Option<String> {
+    let t = text.trim().parse::<jiff::Timestamp>().ok()?;
+    Some(
+        t.to_zoned(jiff::tz::TimeZone::system())
+            .strftime(format)
+            .to_string(),
+    )
+}
+
 /// A span of time as people say it: `45 s`, `12 min`, `2 h 5 min`, `11574 d`.
 pub fn human_duration(d: std::time::Duration) -> String {
     let secs = d.as_secs();

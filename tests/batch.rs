@@ -305,10 +305,14 @@ fn a_cap_that_fits_three_of_five_holds_two_and_raising_it_sends_exactly_those() 
         .map(|l| l["status"].as_str().unwrap())
         .collect();
     assert_eq!(&statuses[..3], ["success", "success", "success"]);
-    for status in &statuses[3..] {
+    for line in &lines[3..] {
+        assert_eq!(line["status"], "held", "{lines:?}");
         assert!(
-            status.starts_with("held: spend cap (150 of 150 CU for the batch"),
-            "{statuses:?}"
+            line["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("spend cap (150 of 150 CU for the batch"),
+            "{lines:?}"
         );
     }
     assert!(lines[3]["jobId"].is_null());
@@ -319,10 +323,7 @@ fn a_cap_that_fits_three_of_five_holds_two_and_raising_it_sends_exactly_those() 
         .success();
     let listed = json_lines(&listed.get_output().stdout);
     assert_eq!(listed.len(), 5, "{listed:?}");
-    let held = listed
-        .iter()
-        .filter(|j| j["status"] == "queued-locally")
-        .count();
+    let held = listed.iter().filter(|j| j["status"] == "held").count();
     assert_eq!(held, 2, "{listed:?}");
 
     // Raised: the two held are sent, in order, and nothing else.
@@ -355,11 +356,12 @@ fn max_spend_per_day_holds_across_batches() {
     assert!(stderr.contains("done 1/2  failed 0  held 1"), "{stderr}");
     assert_eq!(sim.stats().generate_posts, 4);
     let lines = json_lines(&std::fs::read(home.path().join("second/manifest.jsonl")).unwrap());
+    assert_eq!(lines[1]["status"], "held", "{lines:?}");
     assert!(
-        lines[1]["status"]
+        lines[1]["reason"]
             .as_str()
             .unwrap()
-            .starts_with("held: spend cap (200 of 200 CU today"),
+            .starts_with("spend cap (200 of 200 CU today"),
         "{lines:?}"
     );
     stop_engine(&sim, home.path());

@@ -41,6 +41,7 @@ fn submit_wait_download_json_exits_0_with_the_file() {
             "creativeUnitsCost",
             "files",
             "jobId",
+            "localId",
             "progress",
             "status"
         ]

@@ -280,7 +280,12 @@ fn known_history() -> (SimHandle, tempfile::TempDir) {
                     local_id: id,
                     status: JobStatus::parse(status),
                     progress: 0.5,
-                    asset_ids: vec![],
+                    // A success names its video (one that names none is waiting for it).
+                    asset_ids: if status == "success" {
+                        vec![format!("asset_{id}")]
+                    } else {
+                        vec![]
+                    },
                     error: None,
                     cost: Some(cost),
                     hint: None,

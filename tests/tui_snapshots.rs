@@ -279,6 +279,12 @@ fn three_marked_jobs_side_by_side() {
         job.request.mode = mode;
         job.request.duration = duration;
         job.status = Some(kling_tui::api::types::JobStatus::Success);
+        if job.downloads.is_empty() {
+            job.downloads = vec![kling_tui::engine::DownloadRecord {
+                asset_id: format!("asset_{}", job.local_id),
+                ..Default::default()
+            }];
+        }
         job.history = vec![kling_tui::api::types::StatusChange {
             date: "2026-11-24T12:09:00Z".into(),
             status: kling_tui::api::types::JobStatus::Success,
@@ -389,6 +395,7 @@ fn remote_jobs() -> Vec<kling_tui::engine::RemoteJob> {
             duration: Some(10),
             cost: Some(150.0),
             local_id: None,
+            model_unknown: false,
         },
         kling_tui::engine::RemoteJob {
             job_id: "job_0006deadbeefcafe00000006".into(),
@@ -400,6 +407,7 @@ fn remote_jobs() -> Vec<kling_tui::engine::RemoteJob> {
             duration: Some(10),
             cost: Some(75.0),
             local_id: Some(6),
+            model_unknown: false,
         },
         kling_tui::engine::RemoteJob {
             job_id: "job_52c1d0a9e87f6b3412ad9e77".into(),
@@ -411,6 +419,7 @@ fn remote_jobs() -> Vec<kling_tui::engine::RemoteJob> {
             duration: Some(5),
             cost: None,
             local_id: None,
+            model_unknown: false,
         },
     ]
 }

@@ -734,6 +734,11 @@ fn a_finished_batch_and_an_idle_queue_are_told_once_each() {
     assert!(app.notifications.is_empty(), "a snapshot is not news");
     let mut done = running[0].clone();
     done.status = Some(JobStatus::Success);
+    // Finished once its video is named.
+    done.downloads = vec![kling_tui::engine::DownloadRecord {
+        asset_id: "asset_1".into(),
+        ..Default::default()
+    }];
     app.on_engine(Event::Job(Box::new(done)));
     assert!(app.notifications.is_empty(), "{:?}", app.notifications);
     let mut failed = running[1].clone();
@@ -797,4 +802,41 @@ fn i_in_the_server_view_imports_the_selected_job_once() {
     // S goes back to the ledger's jobs.
     app.on_key(key(KeyCode::Char('S')));
     assert!(app.server.is_none());
+}
+
+#[test]
+fn a_submission_a_cap_holds_is_told_as_held_not_submitted() {
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "a red fox in snow");
+    app.on_key(ctrl('r'));
+    // Sent to the engine: not yet "submitted", since the engine may hold it.
+    assert_eq!(
+        app.message.as_ref().map(|m| m.0.as_str()),
+        Some("sent to the engine")
+    );
+    let mut held = job(7, "a red fox in snow", Submission::Queued, None, 0.0);
+    held.held = Some(kling_tui::engine::Hold {
+        reason: "spend cap (925 of 950 CU today, this one 75)".into(),
+        cap: Some(950.0),
+        until: None,
+    });
+    app.on_engine(Event::Job(Box::new(held)));
+    app.on_engine(Event::Submitted {
+        seq: 0,
+        local_id: 7,
+    });
+    let (text, warning) = app.message.clone().unwrap();
+    assert_eq!(
+        text,
+        "#7 held: spend cap (925 of 950 CU today, this one 75)"
+    );
+    assert!(warning);
+    // One the engine sends is told as submitted.
+    let sent = job(8, "another", Submission::Sending, None, 0.0);
+    app.on_engine(Event::Job(Box::new(sent)));
+    app.on_engine(Event::Submitted {
+        seq: 0,
+        local_id: 8,
+    });
+    assert_eq!(app.message.clone().unwrap().0, "#8 submitted");
 }

@@ -143,6 +143,16 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
     ready(Ok(()));
 
     let (commands, mut events, engine_task) = engine.into_parts();
+    // The file as it reads now wins over the settings a client read before: a cap changed
+    // since (or a file broken since) applies from the first request.
+    let mut config_seen = settings
+        .config_file
+        .as_deref()
+        .map(engine::config_file::fingerprint);
+    if let Some(path) = settings.config_file.as_deref() {
+        tracing::info!("watching {}", path.display());
+        let _ = commands.send(Command::ReadConfig);
+    }
     let hub = Arc::new(Hub::new(settings.auto_download));
     let pump = {
         let hub = hub.clone();
@@ -208,6 +218,16 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
             _ = tick.tick() => {
                 if !ledger_dir.join("ledger.sqlite3").exists() {
                     break "its ledger folder was removed".to_string();
+                }
+                if let (Some(path), Some(seen)) =
+                    (settings.config_file.as_deref(), config_seen.as_mut())
+                {
+                    let now = engine::config_file::fingerprint(path);
+                    if now != *seen {
+                        *seen = now;
+                        tracing::info!("{} changed: read again", path.display());
+                        let _ = commands.send(Command::ReadConfig);
+                    }
                 }
                 let touch_now = kept_alive.elapsed() >= KEEPALIVE;
                 if touch_now {

@@ -37,6 +37,14 @@ pub struct EngineSettings {
     /// The `on_finish` program and its arguments; empty: none.
     #[serde(default)]
     pub on_finish: Vec<String>,
+    #[serde(default)]
+    pub video_wait_secs: Option<f64>,
+    /// The config file the settings came from: the engine reads it again at its start and
+    /// whenever it changes, so its caps are never older than the file.
+    #[serde(default)]
+    pub config_file: Option<PathBuf>,
+    #[serde(default)]
+    pub team_id: Option<String>,
 }
 
 impl fmt::Debug for EngineSettings {
@@ -83,6 +91,9 @@ impl EngineSettings {
             idle_exit_secs: idle_exit.as_secs_f64(),
             max_spend_per_day: config.max_spend_per_day,
             on_finish: config.on_finish.clone(),
+            video_wait_secs: Some(config.video_wait.as_secs_f64()),
+            config_file: None,
+            team_id: config.team_id.clone(),
         }
     }
 
@@ -111,6 +122,11 @@ impl EngineSettings {
             give_up_after: self.give_up_after_secs.map(secs),
             max_spend_per_day: self.max_spend_per_day,
             on_finish: self.on_finish.clone(),
+            video_wait: self
+                .video_wait_secs
+                .map_or(crate::engine::DEFAULT_VIDEO_WAIT, secs),
+            team_id: self.team_id.clone(),
+            config_file: self.config_file.clone(),
             ..EngineConfig::default()
         }
     }

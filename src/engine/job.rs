@@ -139,6 +139,28 @@ pub struct JobRecord {
     /// Part of what was recorded of this job could not be read: what was recovered, to show.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub damage: Option<String>,
+    /// Add-on fees the server billed beside `cost` (the sum of `billing.cuCostDetails`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_on_cost: Option<f64>,
+    /// What IP detection charged for the request, outside the job (from the generate answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_detection_cost: Option<f64>,
+    /// The server said a failure of this job is not refunded (`billing.disableRefund`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_refund: bool,
+    /// When a queued or running job should be done (RFC 3339), from the server's typical
+    /// time for its mode: a fact of the engine's run, told to clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_at: Option<String>,
+}
+
+/// Where a job stands, as scripts read it: a status word that never changes meaning, and why,
+/// where there is more to say. `success` means the video is known (and, where asked, on disk);
+/// a success whose video the server has not named is `waiting-for-video`, then `no-video`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub status: String,
+    pub reason: Option<String>,
 }
 
 /// Polls of a job that have failed since its last good answer.
@@ -228,6 +250,10 @@ impl JobRecord {
             token: None,
             upload_total: 0,
             damage: None,
+            add_on_cost: None,
+            ip_detection_cost: None,
+            no_refund: false,
+            expected_at: None,
         }
     }
 
@@ -236,13 +262,35 @@ impl JobRecord {
         local_files(&self.request)
     }
 
-    /// The server will not change this job any more (or it never reached the server).
+    /// The server will not change this job any more (or it never reached the server). A
+    /// success that names no video is not final: its video is still to be named, and it is
+    /// polled until it is (or the wait for it is given up).
     pub fn is_final(&self) -> bool {
         match &self.submission {
             Submission::Rejected { .. } => true,
-            Submission::Accepted => self.status.as_ref().is_some_and(JobStatus::is_final),
+            Submission::Accepted => {
+                self.status.as_ref().is_some_and(JobStatus::is_final) && !self.awaits_video()
+            }
             _ => false,
         }
+    }
+
+    /// The server says `success` but has named no video file (yet): nothing to download.
+    pub fn awaits_video(&self) -> bool {
+        self.submission == Submission::Accepted && self.succeeded() && self.downloads.is_empty()
+    }
+
+    /// What the job cost, as the SDK counts it: `cuCost` plus the add-ons, unless it failed
+    /// (or was canceled) and was refunded; plus any IP-detection charge, billed outside the
+    /// job. `None` while its cost is not known (a quote stands for it then).
+    pub fn charged(&self) -> Option<f64> {
+        let refunded = matches!(self.status, Some(JobStatus::Failure | JobStatus::Canceled))
+            && !self.no_refund;
+        let ip = self.ip_detection_cost.unwrap_or(0.0);
+        if refunded {
+            return Some(ip);
+        }
+        self.cost.map(|c| c + self.add_on_cost.unwrap_or(0.0) + ip)
     }
 
     pub fn needs_poll(&self) -> bool {
@@ -253,9 +301,11 @@ impl JobRecord {
         self.status == Some(JobStatus::Success)
     }
 
-    /// Succeeded and every asset is on disk.
+    /// Succeeded, named its video, and every asset is on disk.
     pub fn fully_downloaded(&self) -> bool {
-        self.succeeded() && self.downloads.iter().all(DownloadRecord::is_done)
+        self.succeeded()
+            && !self.downloads.is_empty()
+            && self.downloads.iter().all(DownloadRecord::is_done)
     }
 
     /// Nothing more will happen to it: final, and downloaded if it succeeded.
@@ -278,6 +328,10 @@ impl JobRecord {
             Submission::Sending => "submitting".into(),
             Submission::Unconfirmed { .. } => "unconfirmed".into(),
             Submission::Rejected { .. } => "rejected".into(),
+            Submission::Accepted if self.awaits_video() => match &self.trouble {
+                Some(t) if t.gave_up => "success without a video".into(),
+                _ => "success, waiting for the video".into(),
+            },
             Submission::Accepted => {
                 let status = self
                     .status
@@ -289,6 +343,51 @@ impl JobRecord {
                     None => status,
                 }
             }
+        }
+    }
+}
+
+impl JobRecord {
+    /// Where the job stands, for `--json` output and manifests: one status word and its
+    /// reason. Local states (`held`, `queued-locally`, `uploading`, `submitting`,
+    /// `unconfirmed`, `rejected`) before the server has it; then the server's status, with
+    /// `waiting-for-video` and `no-video` for a success that has named no video file.
+    pub fn standing(&self) -> Standing {
+        let (status, reason): (String, Option<String>) = match &self.submission {
+            Submission::Queued => match &self.held {
+                Some(hold) => ("held".into(), Some(hold.reason.clone())),
+                None => (
+                    "queued-locally".into(),
+                    Some("the team is at its concurrency ceiling".into()),
+                ),
+            },
+            Submission::Uploading => ("uploading".into(), None),
+            Submission::Sending => ("submitting".into(), None),
+            Submission::Unconfirmed { reason } => ("unconfirmed".into(), Some(reason.clone())),
+            Submission::Rejected { reason } => ("rejected".into(), Some(reason.clone())),
+            Submission::Accepted if self.awaits_video() => match &self.trouble {
+                Some(t) if t.gave_up => ("no-video".into(), Some(t.error.clone())),
+                _ => (
+                    "waiting-for-video".into(),
+                    Some("the server says success but has not named the video yet".into()),
+                ),
+            },
+            Submission::Accepted => {
+                let status = self
+                    .status
+                    .as_ref()
+                    .map_or("pending".to_string(), |s| s.as_str().to_string());
+                let reason = match &self.trouble {
+                    Some(t) if t.gave_up => Some(format!("gave up polling: {}", t.error)),
+                    Some(t) => Some(format!("polls failing: {}", t.error)),
+                    None => self.error.clone(),
+                };
+                (status, reason)
+            }
+        };
+        Standing {
+            status: crate::sanitize::sanitize(&status),
+            reason: reason.map(|r| crate::sanitize::sanitize(&r)),
         }
     }
 }

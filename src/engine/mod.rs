@@ -3,6 +3,7 @@
 //! [`Event`]s on another; it draws nothing, so the CLI and the full-screen app are both just
 //! clients of these two channels.
 
+pub mod config_file;
 mod downloads;
 mod hook;
 mod job;
@@ -28,8 +29,8 @@ use tokio::task::JoinHandle;
 
 pub use hook::HOOK_TIMEOUT;
 pub use job::{
-    BatchTag, DownloadRecord, Hold, JobRecord, LocalId, PollTrouble, Submission, is_local_file,
-    local_files, with_absolute_files,
+    BatchTag, DownloadRecord, Hold, JobRecord, LocalId, PollTrouble, Standing, Submission,
+    is_local_file, local_files, with_absolute_files,
 };
 pub use ledger::{
     BatchSummary, HistoryOrder, JobQuery, Ledger, LedgerError, PromptEntry, Spend, SpendBy,
@@ -81,7 +82,17 @@ pub struct EngineConfig {
     /// A program and its arguments (no shell) run for each job that comes to rest: failed,
     /// canceled, or succeeded and downloaded. Empty: none.
     pub on_finish: Vec<String>,
+    /// How long a job the server calls a success is polled for while it names no video, before
+    /// it is shown as a success without a video.
+    pub video_wait: Duration,
+    /// The team whose plan limits give the concurrency ceiling, where known.
+    pub team_id: Option<String>,
+    /// config.toml, which the engine reads again when asked ([`Command::ReadConfig`]).
+    pub config_file: Option<PathBuf>,
 }
+
+/// How long a success without its video is waited for, unless `video_wait` says otherwise.
+pub const DEFAULT_VIDEO_WAIT: Duration = Duration::from_secs(600);
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -97,6 +108,9 @@ impl Default for EngineConfig {
             give_up_after: Some(DEFAULT_GIVE_UP_AFTER),
             resume: true,
             on_finish: Vec::new(),
+            video_wait: DEFAULT_VIDEO_WAIT,
+            team_id: None,
+            config_file: None,
         }
     }
 }
@@ -128,6 +142,19 @@ pub enum Command {
     /// The most all jobs made today (UTC) may spend, from the client's config.toml; `None`:
     /// no such cap. Held requests that now fit are sent, in order.
     DailyCap(Option<f64>),
+    /// config.toml as it reads now, from the engine's own watch on it: its money settings
+    /// apply at once. With `problem`, the file cannot be read: nothing is sent until it can.
+    /// Read config.toml again now (the engine reads it itself: a client's reading may be
+    /// older). Sent by the engine's own watch on the file and by every client that attaches.
+    ReadConfig,
+    ConfigFile {
+        #[serde(default)]
+        max_spend_per_day: Option<f64>,
+        #[serde(default)]
+        video_wait_secs: Option<f64>,
+        #[serde(default)]
+        problem: Option<String>,
+    },
     /// The most batch `name` may spend; held requests that now fit are sent, in order.
     BatchCap { name: String, max: Option<f64> },
     /// Ask the server to cancel; its refusal comes back as an [`Event::Error`].

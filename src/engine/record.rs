@@ -116,6 +116,16 @@ pub enum Record {
     Resend {
         local_id: LocalId,
     },
+    /// What the server billed beside the job's own cost; each `None` leaves what is known.
+    Charges {
+        local_id: LocalId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        add_ons: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ip_detection: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        no_refund: Option<bool>,
+    },
     /// A whole job, as written by compaction.
     Job {
         job: Box<JobRecord>,
@@ -295,6 +305,18 @@ pub(crate) fn apply(jobs: &mut BTreeMap<LocalId, JobRecord>, record: Record) {
         Record::Forgotten { local_id } => {
             jobs.remove(&local_id);
         }
+        Record::Charges {
+            local_id,
+            add_ons,
+            ip_detection,
+            no_refund,
+        } => {
+            if let Some(j) = jobs.get_mut(&local_id) {
+                j.add_on_cost = add_ons.or(j.add_on_cost);
+                j.ip_detection_cost = ip_detection.or(j.ip_detection_cost);
+                j.no_refund = no_refund.unwrap_or(j.no_refund);
+            }
+        }
         Record::Quoted { local_id, cost } => {
             if let Some(j) = jobs.get_mut(&local_id) {
                 j.quote = Some(cost);
@@ -326,6 +348,7 @@ pub(crate) fn record_id(record: &Record) -> LocalId {
         | Record::Unconfirmed { local_id, .. }
         | Record::Rejected { local_id, .. }
         | Record::Status { local_id, .. }
+        | Record::Charges { local_id, .. }
         | Record::Placing { local_id, .. }
         | Record::Downloaded { local_id, .. }
         | Record::DownloadFailed { local_id, .. }

@@ -37,6 +37,10 @@ pub struct RemoteJob {
     pub cost: Option<f64>,
     /// Its number in this ledger, when it is already there.
     pub local_id: Option<LocalId>,
+    /// The server did not say which model made it (the SDK defines no model id in a job's
+    /// input): listed, shown as "model unknown", importable with a warning.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub model_unknown: bool,
 }
 
 impl RemoteJob {
@@ -68,19 +72,22 @@ impl RemoteJob {
                 .and_then(|b| b.cu_cost)
                 .filter(|c| c.is_finite()),
             local_id,
+            model_unknown: model_of(job).is_none(),
         }
     }
 }
 
 /// The model a job ran, as its recorded input names it.
 pub(crate) fn model_of(job: &Job) -> Option<&str> {
-    job.metadata.input.as_ref()?.get("modelId")?.as_str()
+    let model = job.metadata.input.as_ref()?.get("modelId")?;
+    // Named, but not as text: some model, not this one.
+    Some(model.as_str().unwrap_or("(a model id that is not text)"))
 }
 
-/// Whether `job` was made with Kling V3 Omni. A job whose input names no model is not
-/// taken for one: importing an image job as a video would only fail later.
+/// Whether `job` may be a Kling V3 Omni job: it names that model, or names none (the SDK
+/// does not promise a model id in a job's input, so such a job is listed, marked unknown).
 pub(crate) fn is_kling(job: &Job) -> bool {
-    model_of(job) == Some(MODEL_ID)
+    model_of(job).is_none_or(|model| model == MODEL_ID)
 }
 
 /// Every Kling V3 Omni job of the team made after `since` (ISO 8601), newest first, each
@@ -158,8 +165,11 @@ mod tests {
     fn only_jobs_naming_this_model_count() {
         assert!(is_kling(&job(json!({"modelId": MODEL_ID}))));
         assert!(!is_kling(&job(json!({"modelId": "model_flux-1-dev"}))));
-        assert!(!is_kling(&job(json!({"prompt": "x"}))));
         assert!(!is_kling(&job(json!({"modelId": 7}))));
+        // The SDK promises no model id: such a job is listed, marked unknown.
+        assert!(is_kling(&job(json!({"prompt": "x"}))));
+        assert!(RemoteJob::of(&job(json!({"prompt": "x"})), None).model_unknown);
+        assert!(!RemoteJob::of(&job(json!({"modelId": MODEL_ID})), None).model_unknown);
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub(crate) struct Troubles {
     streaks: HashMap<LocalId, Streak>,
     report_after: u32,
     give_up_after: Option<Duration>,
+    /// Jobs the server calls a success without naming their video: since when, here.
+    without_video: HashMap<LocalId, (Instant, String)>,
 }
 
 impl Troubles {
@@ -41,7 +43,48 @@ impl Troubles {
             streaks: HashMap::new(),
             report_after: report_after.max(1),
             give_up_after,
+            without_video: HashMap::new(),
         }
+    }
+
+    /// The server called `id` a success again without naming its video. After `bound` of
+    /// that, the wait is given up: the message and the trouble to show. The job is still
+    /// looked at again on a refresh, a `download`, or the engine's next start.
+    pub(crate) fn no_video(
+        &mut self,
+        id: LocalId,
+        bound: Duration,
+        now: Instant,
+    ) -> Option<(String, PollTrouble)> {
+        let (since, since_wall) = self
+            .without_video
+            .entry(id)
+            .or_insert_with(|| (now, jiff::Timestamp::now().to_string()));
+        let waited = now.saturating_duration_since(*since);
+        if waited < bound {
+            return None;
+        }
+        let error = format!(
+            "success without a video: the server named no video file in {}",
+            human_duration(waited)
+        );
+        let trouble = PollTrouble {
+            since: since_wall.clone(),
+            failures: 0,
+            error: error.clone(),
+            gave_up: true,
+        };
+        self.without_video.remove(&id);
+        let message = format!(
+            "{error}; nothing was saved. `kling-tui download`, a refresh or the engine's next \
+             start looks again"
+        );
+        Some((message, trouble))
+    }
+
+    /// The job named its video, or is no longer waited for.
+    pub(crate) fn video_named(&mut self, id: LocalId) {
+        self.without_video.remove(&id);
     }
 
     /// The poll of `id` failed for the `failures`-th time in a row, with `error`.
@@ -116,6 +159,22 @@ mod tests {
         assert_eq!(t.failed(1, 1, "x", at(601)), Verdict::Quiet);
         t.cleared(1);
         assert_eq!(t.failed(1, 1, "x", at(700)), Verdict::Quiet);
+    }
+
+    #[test]
+    fn a_success_without_a_video_is_waited_for_then_given_up() {
+        let mut t = Troubles::new(2, None);
+        let start = Instant::now();
+        let bound = Duration::from_secs(600);
+        assert_eq!(t.no_video(3, bound, start), None);
+        assert_eq!(t.no_video(3, bound, start + Duration::from_secs(599)), None);
+        let (message, trouble) = t.no_video(3, bound, start + bound).unwrap();
+        assert!(message.contains("no video file in 10 min"), "{message}");
+        assert!(trouble.gave_up);
+        // Looked at again later: a new wait starts.
+        assert_eq!(t.no_video(3, bound, start + bound * 2), None);
+        t.video_named(3);
+        assert_eq!(t.no_video(3, bound, start + bound * 4), None);
     }
 
     #[test]

@@ -40,6 +40,10 @@ const QUEUE_EVERY: Duration = Duration::from_secs(2);
 
 /// Results of the background requests the worker starts.
 pub(crate) enum Internal {
+    /// The server's description of the model, or why it could not be read.
+    Model(Result<serde_json::Value, ApiError>),
+    /// The team's plan limits, or why they could not be read.
+    TeamLimits(Result<serde_json::Value, ApiError>),
     Submitted {
         local_id: LocalId,
         result: Result<GenerateResponse, ApiError>,
@@ -170,6 +174,13 @@ pub(crate) struct Worker {
     resting: HashMap<LocalId, bool>,
     /// Pictures being fetched, by video asset id, with everyone waiting for each.
     pictures: HashMap<String, Vec<(u64, LocalId)>>,
+    /// config.toml cannot be read: no request is sent (it may have set a cap) until it can.
+    config_problem: Option<String>,
+    /// The rules requests are checked against: the server's description of the model over
+    /// the built-in table.
+    rules: crate::kling::Rules,
+    /// A read of the model's description is under way.
+    model_asked: bool,
 }
 
 impl Worker {
@@ -213,6 +224,9 @@ impl Worker {
             last_wait_told: None,
             stopping: false,
             hook,
+            config_problem: None,
+            rules: crate::kling::Rules::builtin(),
+            model_asked: false,
             resting: HashMap::new(),
             pictures: HashMap::new(),
         })
@@ -225,6 +239,11 @@ impl Worker {
                 message: sanitize(&message),
             });
         }
+        if let Some((_, model)) = self.ledger.model() {
+            self.rules = crate::kling::Rules::from_model(&model);
+        }
+        self.ask_model();
+        self.ask_team_limits();
         if self.config.resume {
             self.resume();
         }
@@ -296,11 +315,112 @@ impl Worker {
         let _ = self.events.send(event);
     }
 
+    /// Reads the server's description of the model, unless one read less than a day ago is
+    /// kept (or a read is under way).
+    fn ask_model(&mut self) {
+        let fresh = self.ledger.model().is_some_and(|(at, _)| {
+            at.parse::<jiff::Timestamp>()
+                .is_ok_and(|t| jiff::Timestamp::now().duration_since(t).as_secs() < MODEL_KEPT_SECS)
+        });
+        if fresh || self.model_asked {
+            return;
+        }
+        self.model_asked = true;
+        let client = self.client.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let result = client.get_model(crate::kling::MODEL_ID).await;
+            let _ = tx.send(Internal::Model(result));
+        });
+    }
+
+    /// Reads the team's concurrency ceiling, when the team is known, rather than finding it
+    /// by 429s.
+    fn ask_team_limits(&mut self) {
+        let Some(team) = self.config.team_id.clone() else {
+            return;
+        };
+        let client = self.client.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let result = client.team_limits(&team).await;
+            let _ = tx.send(Internal::TeamLimits(result));
+        });
+    }
+
+    /// The server's description of the model: kept, its rules taken, and each way it differs
+    /// from the built-in table told once (ever, per ledger).
+    fn model_read(&mut self, result: Result<serde_json::Value, ApiError>) {
+        self.model_asked = false;
+        match result {
+            Ok(model) => {
+                self.ledger.keep_model(&model);
+                self.rules = crate::kling::Rules::from_model(&model);
+                let differences = self.rules.differences();
+                let told = self.ledger.told_rules();
+                for difference in differences.iter().filter(|d| !told.contains(d)) {
+                    tracing::info!("{difference}");
+                    self.emit(Event::Notice {
+                        message: sanitize(difference),
+                    });
+                }
+                if differences != told {
+                    self.ledger.keep_told_rules(&differences);
+                }
+            }
+            Err(e) => {
+                let message = format!(
+                    "the model's description could not be read ({}): the built-in rules apply",
+                    sanitize(&e.to_string())
+                );
+                tracing::info!("{message}");
+                self.emit(Event::Notice { message });
+            }
+        }
+    }
+
+    fn team_limits_read(&mut self, result: Result<serde_json::Value, ApiError>) {
+        let ceiling = result.as_ref().ok().and_then(|limits| {
+            let limits = limits.get("limits").unwrap_or(limits);
+            let n = limits.get("parallelCustomJobs")?;
+            n.as_u64()
+                .or_else(|| n.as_f64().filter(|f| *f >= 1.0).map(|f| f as u64))
+        });
+        match (ceiling, result) {
+            (Some(n), _) if n >= 1 => {
+                tracing::info!("the team runs at most {n} jobs at once (its plan's limits)");
+                self.action_limit = Some(n);
+                self.drain_queue();
+            }
+            (_, Err(e)) => tracing::info!(
+                "the team's limits could not be read ({}): its ceiling is learnt from 429s",
+                sanitize(&e.to_string())
+            ),
+            _ => tracing::info!("the team's limits name no ceiling: it is learnt from 429s"),
+        }
+    }
+
     fn emit_job(&mut self, id: LocalId) {
         if let Some(job) = self.ledger.job(id) {
-            self.emit(Event::Job(Box::new(job.clone())));
+            let mut job = job.clone();
+            job.expected_at = self.expected_at(&job);
+            self.emit(Event::Job(Box::new(job)));
             self.note_rest(id);
         }
+    }
+
+    /// When a queued or running job should be done, from the server's typical time for its
+    /// mode (queue included) counted from when it was made.
+    fn expected_at(&self, job: &JobRecord) -> Option<String> {
+        let waiting = matches!(job.submission, Submission::Queued | Submission::Sending)
+            || (job.submission == Submission::Accepted && !job.is_final());
+        if !waiting || job.succeeded() {
+            return None;
+        }
+        let secs = self.rules.expected_seconds(job.request.mode)?;
+        let made = job.created_at.parse::<jiff::Timestamp>().ok()?;
+        let span = jiff::SignedDuration::try_from_secs_f64(secs).ok()?;
+        Some(made.checked_add(span).ok()?.to_string())
     }
 
     /// Runs the `on_finish` hook when job `id` has just come to rest. Only a change seen in
@@ -566,6 +686,12 @@ impl Worker {
                 // Asked for by a person: a saved file that is gone (or not as it was
                 // written) is fetched again rather than reported as saved.
                 self.forget_missing_files(id);
+                if self.ledger.job(id).is_some_and(JobRecord::awaits_video) {
+                    // Nothing to fetch yet: ask the server again now, with a new wait.
+                    self.troubles.video_named(id);
+                    self.ledger.set_trouble(id, None);
+                    self.schedule.add(id, true);
+                }
                 // The asker first hears what the ledger holds now, then the download.
                 self.emit_job(id);
                 self.start_downloads(id);
@@ -672,6 +798,45 @@ impl Worker {
                 self.drain_queue();
                 // Whoever set it hears where each held job stands now.
                 self.emit_held(|_| true);
+            }
+            Command::ReadConfig => {
+                if let Some(path) = self.config.config_file.clone() {
+                    self.command(super::config_file::read(&path));
+                }
+            }
+            Command::ConfigFile {
+                max_spend_per_day,
+                video_wait_secs,
+                problem,
+            } => {
+                if problem != self.config_problem {
+                    match &problem {
+                        Some(p) => {
+                            tracing::error!("config.toml: {p}; nothing is sent until it is fixed")
+                        }
+                        None if self.config_problem.is_some() => {
+                            tracing::info!("config.toml reads again")
+                        }
+                        None => {}
+                    }
+                    self.config_problem = problem.clone();
+                    if let Some(p) = problem {
+                        self.emit(Event::Notice {
+                            message: sanitize(&format!(
+                                "config.toml cannot be read ({p}); nothing is sent until it is fixed"
+                            )),
+                        });
+                        return;
+                    }
+                }
+                if problem.is_none() {
+                    if let Some(wait) =
+                        video_wait_secs.and_then(|s| Duration::try_from_secs_f64(s).ok())
+                    {
+                        self.config.video_wait = wait;
+                    }
+                    self.command(Command::DailyCap(max_spend_per_day));
+                }
             }
             Command::BatchCap { name, max } => {
                 let ids: Vec<LocalId> = self
@@ -790,7 +955,14 @@ impl Worker {
         if self.stopping {
             return Err("not submitted: the engine is stopping; submit again in a moment".into());
         }
-        let problems = request.validate();
+        if let Some(problem) = &self.config_problem {
+            return Err(format!(
+                "not submitted: config.toml cannot be read ({problem}); fix it and submit again"
+            ));
+        }
+        // A description older than a day is read again; this request goes by the one held.
+        self.ask_model();
+        let problems = request.validate_with(&self.rules);
         if !problems.is_empty() {
             let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
             return Err(format!("not submitted: {}", list.join("; ")));
@@ -847,7 +1019,7 @@ impl Worker {
 
     /// Sends queued submissions while the team is below its ceiling, oldest first.
     fn drain_queue(&mut self) {
-        if self.halted.is_some() || self.stopping {
+        if self.halted.is_some() || self.stopping || self.config_problem.is_some() {
             return;
         }
         for id in self.phases.ids_in(|p| *p == Phase::Queued) {
@@ -867,6 +1039,13 @@ impl Worker {
     /// the cost of every job the server took or may have taken today (its quote until its
     /// cost is known), refunded ones left out, plus this one's quote.
     fn spend_allows(&mut self, id: LocalId) -> Result<(), super::Hold> {
+        if let Some(problem) = &self.config_problem {
+            return Err(super::Hold {
+                reason: format!("config.toml cannot be read ({problem})"),
+                cap: None,
+                until: None,
+            });
+        }
         let Some(job) = self.ledger.job(id) else {
             return Ok(());
         };
@@ -937,6 +1116,44 @@ impl Worker {
         Ok(())
     }
 
+    /// A job still queued once its price is known says why: over a cap (and which), behind
+    /// an earlier job a cap holds, or at the team's ceiling. Never left at "asking what it
+    /// costs", which a client waits on.
+    fn explain_hold(&mut self, id: LocalId) {
+        if self.phase(id) != Some(&Phase::Queued) {
+            return;
+        }
+        let Some(job) = self.ledger.job(id) else {
+            return;
+        };
+        if job.held.as_ref().is_some_and(|h| h.cap.is_some()) {
+            return;
+        }
+        let hold = match self.spend_allows(id) {
+            Err(hold) => Some(hold),
+            Ok(()) => {
+                // It fits: it waits its turn behind an earlier request a cap holds.
+                let ahead = self
+                    .phases
+                    .ids_in(|p| *p == Phase::Queued)
+                    .into_iter()
+                    .take_while(|other| *other < id)
+                    .find_map(|other| {
+                        let held = self.ledger.job(other)?.held.clone()?;
+                        held.cap.map(|_| (other, held))
+                    });
+                ahead.map(|(other, held)| super::Hold {
+                    reason: format!("waiting behind #{other}, which {}", held.reason),
+                    cap: held.cap,
+                    until: held.until,
+                })
+            }
+        };
+        if self.ledger.set_held(id, hold) {
+            self.emit_job(id);
+        }
+    }
+
     /// Tells every held job `pick` chooses as it stands.
     fn emit_held(&self, pick: impl Fn(&JobRecord) -> bool) {
         for job in self.ledger.jobs().values() {
@@ -980,15 +1197,18 @@ impl Worker {
             }
             return;
         }
-        if self.ledger.set_held(id, None) {
-            self.emit_job(id);
-        }
+        // Told together with the step it makes way for: a client never sees it queued with
+        // no reason in between (it would take that for the team's ceiling).
+        let cleared = self.ledger.set_held(id, None);
         let Ok(moved) = self.step(id, Step::Send) else {
+            if cleared {
+                self.emit_job(id);
+            }
             return;
         };
         if self.phase(id) != Some(&Phase::Sending) {
             // Held: told only when that changed its record.
-            if moved.wrote {
+            if moved.wrote || cleared {
                 self.emit_job(id);
             }
             return;
@@ -1173,6 +1393,8 @@ impl Worker {
 
     fn internal(&mut self, message: Internal) {
         match message {
+            Internal::Model(result) => self.model_read(result),
+            Internal::TeamLimits(result) => self.team_limits_read(result),
             Internal::Submitted { local_id, result } => self.submitted(local_id, result),
             Internal::Polled { local_id, result } => self.polled(local_id, result),
             Internal::Progress {
@@ -1295,6 +1517,7 @@ impl Worker {
                         }
                         self.record(Record::Quoted { local_id, cost }, true);
                         self.drain_queue();
+                        self.explain_hold(local_id);
                     }
                     Err(e) => {
                         // Held until a quote comes: tried again with the queue's next look.
@@ -1414,6 +1637,15 @@ impl Worker {
                     cost: answer.creative_units_cost,
                 };
                 let _ = self.step(id, accepted);
+                if let Some(charge) = answer.ip_detection_charge() {
+                    let charges = Record::Charges {
+                        local_id: id,
+                        add_ons: None,
+                        ip_detection: Some(charge),
+                        no_refund: None,
+                    };
+                    self.record(charges, true);
+                }
                 self.schedule.add(id, false);
             }
             Ok(_) => {
@@ -1492,10 +1724,26 @@ impl Worker {
                 } else {
                     self.schedule.unchanged(id);
                 }
-                if changed || was_stale {
+                let charged = self.note_charges(id, &job);
+                if changed || was_stale || charged {
                     self.emit_job(id);
                 }
-                if status.is_final() {
+                // A success that names no video is not done: polled on (with the schedule's
+                // backoff) until it names one, for a bounded time.
+                let awaits_video = self.ledger.job(id).is_some_and(JobRecord::awaits_video);
+                if awaits_video {
+                    if let Some((message, trouble)) =
+                        self.troubles
+                            .no_video(id, self.config.video_wait, Instant::now())
+                    {
+                        self.schedule.remove(id);
+                        self.ledger.set_trouble(id, Some(trouble));
+                        self.error(Some(id), message);
+                        self.emit_job(id);
+                    }
+                    self.drain_queue();
+                } else if status.is_final() {
+                    self.troubles.video_named(id);
                     self.schedule.remove(id);
                     let _ = self.step(id, Step::Finished);
                     if status == JobStatus::Success && self.config.auto_download {
@@ -1528,6 +1776,29 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Records what the server billed beside the job's cost, when that changed; whether it
+    /// did.
+    fn note_charges(&mut self, id: LocalId, job: &Job) -> bool {
+        let Some(billing) = &job.billing else {
+            return false;
+        };
+        let add_ons = billing.add_ons();
+        let no_refund = billing.disable_refund;
+        let known = self.ledger.job(id);
+        let new_add_ons = add_ons.filter(|a| known.is_none_or(|k| k.add_on_cost != Some(*a)));
+        let new_refund = no_refund.filter(|n| known.is_none_or(|k| k.no_refund != *n));
+        if new_add_ons.is_none() && new_refund.is_none() {
+            return false;
+        }
+        let record = Record::Charges {
+            local_id: id,
+            add_ons: new_add_ons,
+            ip_detection: None,
+            no_refund: new_refund,
+        };
+        self.record(record, true)
     }
 
     /// Stops every request: the credentials were refused, and repeating them would only be
@@ -1632,6 +1903,9 @@ enum Unmoved {
 
 /// A failure that may pass by itself (the network, the server, a link), as opposed to one on
 /// our side (a full disk, a refused file) that needs the user.
+/// The model's description is read again after a day.
+const MODEL_KEPT_SECS: i64 = 24 * 60 * 60;
+
 /// How long a dry run's price is trusted for the same request: a batch planned in the
 /// evening and sent overnight is not priced twice, and a change of price is seen by the
 /// next day.
@@ -1654,7 +1928,10 @@ fn tomorrow_start() -> Option<String> {
 fn passing(err: &ApiError) -> bool {
     // A refused download (not the asset) is not fetched again by itself: that would only
     // fetch the same wrong thing; a refresh or the next start tries again.
-    err.is_transient() || matches!(err, ApiError::Download { .. } | ApiError::Decode { .. })
+    // A 404 right after a success is the asset not yet visible everywhere: it passes too.
+    err.is_transient()
+        || matches!(err, ApiError::Download { .. } | ApiError::Decode { .. })
+        || err.status() == Some(404)
 }
 
 /// A hold for a ledger that cannot be read: nothing is sent past a cap it cannot check.

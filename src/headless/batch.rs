@@ -225,7 +225,13 @@ struct ManifestLine<'a> {
     index: usize,
     request: &'a KlingRequest,
     job_id: Option<&'a str>,
+    /// Its number in the ledger, once it was handed to the engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    local_id: Option<crate::engine::LocalId>,
+    /// One word scripts can branch on, and why (see `JobRecord::standing`).
     status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
     creative_units_cost: Option<f64>,
     files: Vec<String>,
 }
@@ -538,12 +544,17 @@ impl Manifest {
             .iter()
             .map(|e| {
                 let job = ids[e.index].and_then(|id| jobs.get(&id));
+                let standing = job.map(crate::engine::JobRecord::standing);
                 let line = ManifestLine {
                     row: e.row,
                     index: e.index,
                     request: &e.request,
                     job_id: job.and_then(|j| j.job_id.as_deref()),
-                    status: job.map_or_else(|| "not sent".to_string(), |j| j.state_word()),
+                    local_id: job.map(|j| j.local_id),
+                    status: standing
+                        .as_ref()
+                        .map_or_else(|| "not-sent".to_string(), |s| s.status.clone()),
+                    reason: standing.and_then(|s| s.reason),
                     creative_units_cost: job.and_then(|j| j.cost),
                     files: job
                         .map(|j| {
@@ -672,7 +683,9 @@ pub async fn status(cli: &Cli, name: &str, json: bool) -> Result<i32, CliError> 
                 index: *index,
                 request: &job.request,
                 job_id: job.job_id.as_deref(),
-                status: job.state_word(),
+                local_id: Some(job.local_id),
+                status: job.standing().status,
+                reason: job.standing().reason,
                 creative_units_cost: job.cost,
                 files,
             };

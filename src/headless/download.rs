@@ -48,6 +48,14 @@ pub async fn run(
         let outcome = async {
             let job = client.get_job(job_id).await?;
             match job.status {
+                JobStatus::Success if job.metadata.asset_ids.is_empty() => {
+                    JobReport::new(&job, None, vec![]).print(json);
+                    Err(CliError::Local(format!(
+                        "{}: success without a video: the server has not named its video \
+                         yet; nothing was saved (try again in a moment)",
+                        sanitize(job_id)
+                    )))
+                }
                 JobStatus::Success => {
                     let (files, failed) = download_job(&client, &job, &dir, &mut ledger).await;
                     report_downloads(&job, files, failed, json)
@@ -104,6 +112,7 @@ async fn via_engine(
     let (mut engine, _) = session.engine(session.engine_config(Some(&dir))).await?;
     // The first word on each job is what the ledger holds now; later ones are the download.
     let mut seen: BTreeMap<LocalId, bool> = BTreeMap::new();
+    let mut told_waiting: std::collections::BTreeSet<LocalId> = std::collections::BTreeSet::new();
     let mut waiting: BTreeMap<LocalId, &str> = BTreeMap::new();
     for (job_id, id) in jobs {
         let _ = engine.commands.send(engine::Command::Destination {
@@ -201,6 +210,27 @@ async fn via_engine(
             );
             code = code.max(exit::JOB_FAILED);
             waiting.remove(&job.local_id);
+        } else if job.awaits_video() {
+            // The engine asks the server again (a new wait) on our word: what it said before
+            // that is not its answer.
+            match &job.trouble {
+                Some(t) if t.gave_up && !first => {
+                    progress.finish();
+                    JobReport::from_record(&job).print(json);
+                    eprintln!("error: {name}: {}; nothing was saved", t.error);
+                    code = code.max(exit::API);
+                    waiting.remove(&job.local_id);
+                }
+                Some(t) if t.gave_up => {}
+                _ if !told_waiting.contains(&job.local_id) => {
+                    told_waiting.insert(job.local_id);
+                    eprintln!(
+                        "{name}: the server says success but has not named the video yet; \
+                         waiting for it"
+                    );
+                }
+                _ => {}
+            }
         } else if !job.is_final() {
             eprintln!(
                 "error: {name}: not finished yet ({}); nothing to download",

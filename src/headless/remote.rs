@@ -92,11 +92,9 @@ fn line(job: &RemoteJob) -> String {
     let mark = job
         .local_id
         .map_or_else(|| "-".to_string(), |id| format!("#{id}"));
-    let when: String = sanitize(&job.created_at)
-        .replacen('T', " ", 1)
-        .chars()
-        .take(16)
-        .collect();
+    // In the user's own zone, whatever offset the server wrote.
+    let when: String = crate::units::local_time(&job.created_at, "%Y-%m-%d %H:%M")
+        .unwrap_or_else(|| sanitize(&job.created_at).chars().take(16).collect());
     let shape = format!(
         "{} {}",
         job.mode
@@ -109,8 +107,13 @@ fn line(job: &RemoteJob) -> String {
         .cost
         .map_or_else(|| "- CU".into(), |c| format!("{} CU", format_units(c)));
     let prompt: String = sanitize(&job.prompt).chars().take(40).collect();
+    let model = if job.model_unknown {
+        "  (model unknown)"
+    } else {
+        ""
+    };
     format!(
-        "{mark:<5} {}  {}  {when}  {shape}  {cost}  {prompt}",
+        "{mark:<5} {}  {}  {when}  {shape}  {cost}  {prompt}{model}",
         sanitize(&job.job_id),
         job.status
     )

@@ -17,8 +17,16 @@ pub use crate::units::{format_units, human_bytes};
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobReport {
+    /// The ledger's number for it, where it is in the ledger.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_id: Option<crate::engine::LocalId>,
     pub job_id: String,
+    /// One word that scripts can branch on (see [`crate::engine::Standing`]).
     pub status: JobStatus,
+    /// Why it stands there, where there is more to say (held by a cap, waiting for its
+    /// video, refused, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     pub progress: f64,
     pub asset_ids: Vec<String>,
     pub files: Vec<PathBuf>,
@@ -26,28 +34,38 @@ pub struct JobReport {
     pub creative_units_cost: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// When a queued or running job should be done, from the server's typical time for its
+    /// mode (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_at: Option<String>,
 }
 
 impl JobReport {
     pub fn new(job: &Job, cost: Option<f64>, files: Vec<PathBuf>) -> Self {
+        let no_video = job.status == JobStatus::Success && job.metadata.asset_ids.is_empty();
         Self {
+            local_id: None,
             job_id: sanitize(&job.job_id),
-            status: JobStatus::parse(&sanitize(job.status.as_str())),
+            status: if no_video {
+                JobStatus::Unknown("waiting-for-video".into())
+            } else {
+                JobStatus::parse(&sanitize(job.status.as_str()))
+            },
+            reason: no_video
+                .then(|| "the server says success but has not named the video yet".into()),
             progress: job.progress_fraction(),
             asset_ids: job.metadata.asset_ids.iter().map(|a| sanitize(a)).collect(),
             files,
             creative_units_cost: cost.or(job.billing.as_ref().and_then(|b| b.cu_cost)),
             error: job.metadata.error.as_deref().map(sanitize),
+            expected_at: None,
         }
     }
 
     /// The report of a job the engine knows. A submission that never became a server job
     /// shows its local state (`queued-locally`, `unconfirmed`, `rejected`) as its status.
     pub fn from_record(job: &JobRecord) -> Self {
-        let status = match (&job.submission, &job.status) {
-            (Submission::Accepted, Some(status)) => JobStatus::parse(&sanitize(status.as_str())),
-            _ => JobStatus::Unknown(job.state_word()),
-        };
+        let standing = job.standing();
         let error = match &job.submission {
             Submission::Unconfirmed { reason } | Submission::Rejected { reason } => {
                 Some(sanitize(reason))
@@ -55,8 +73,10 @@ impl JobReport {
             _ => job.error.as_deref().map(sanitize),
         };
         Self {
+            local_id: Some(job.local_id),
             job_id: job.job_id.as_deref().map(sanitize).unwrap_or_default(),
-            status,
+            status: JobStatus::parse(&standing.status),
+            reason: standing.reason,
             progress: job.progress.clamp(0.0, 1.0),
             asset_ids: job
                 .downloads
@@ -70,6 +90,7 @@ impl JobReport {
                 .collect(),
             creative_units_cost: job.cost,
             error,
+            expected_at: job.expected_at.clone(),
         }
     }
 
@@ -102,6 +123,8 @@ impl JobReport {
         }
         if let Some(error) = &self.error {
             line.push_str(&format!("  error: {error}"));
+        } else if let Some(reason) = &self.reason {
+            line.push_str(&format!("  ({reason})"));
         }
         line
     }
@@ -127,7 +150,11 @@ impl ProgressLine {
 
     pub fn record(&mut self, job: &JobRecord) {
         let status = match (&job.submission, &job.status) {
-            (Submission::Accepted, Some(status)) if job.trouble.is_none() => status.clone(),
+            (Submission::Accepted, Some(status))
+                if job.trouble.is_none() && !job.awaits_video() =>
+            {
+                status.clone()
+            }
             _ => JobStatus::Unknown(job.state_word()),
         };
         self.show(job.job_id.as_deref().unwrap_or("-"), &status, job.progress);

@@ -7,7 +7,7 @@ use crate::api::{ClientOptions, Credentials, DEFAULT_API_URL, ScenarioClient, pa
 use crate::cli::Cli;
 use crate::config::{self, ConfigError, ConfigFile, Dirs};
 use crate::daemon::{self, EngineStatus, Reach};
-use crate::engine::{self, Command, EngineConfig, EngineHandle, Ledger};
+use crate::engine::{self, EngineConfig, EngineHandle, Ledger};
 use crate::sim::{self, SimConfig, SimHandle};
 
 use super::CliError;
@@ -27,6 +27,8 @@ pub struct Session {
     pub ledger_dir: PathBuf,
     /// The background engine's log.
     pub engine_log: PathBuf,
+    /// The config file, where there is a home for one: the engine watches it.
+    pub config_file: Option<PathBuf>,
     pub demo: bool,
     requests_per_second: Option<f64>,
     give_up_after: Option<std::time::Duration>,
@@ -42,17 +44,10 @@ impl Session {
         }
         let from_env = config::env_credentials(|name| std::env::var(name).ok())?;
         let dirs = Dirs::locate();
+        // A file that cannot be read stops the command, credentials in the environment or
+        // not: it may hold a spend cap, and a cap is never dropped by accident.
         let config = match &dirs {
-            Ok(dirs) => match config::load(&dirs.config_file) {
-                Ok(config) => config,
-                // With credentials in the environment the file is not needed for them; a
-                // file others can read is still reported, but does not stop the work.
-                Err(e) if from_env.is_some() => {
-                    eprintln!("warning: ignoring the config file: {e}");
-                    None
-                }
-                Err(e) => return Err(e.into()),
-            },
+            Ok(dirs) => config::load(&dirs.config_file)?,
             Err(_) if from_env.is_some() => None,
             Err(_) => return Err(ConfigError::NoHome.into()),
         };
@@ -79,6 +74,7 @@ impl Session {
             config,
             ledger_dir,
             engine_log: engine_log(&dirs, &key),
+            config_file: Some(dirs.config_file.clone()),
             demo: false,
             requests_per_second: cli.requests_per_second,
             give_up_after: cli.give_up_after,
@@ -104,12 +100,11 @@ impl Session {
             Credentials::new(sim::DEMO_API_KEY, sim::DEMO_API_SECRET),
         );
         options.project_id = cli.project_id.clone();
-        // Preferences still apply in the demo; a file others can read holds no secret the
-        // demo would use, so only an invalid one stops it.
-        let config = match Dirs::locate().map(|d| config::load(&d.config_file)) {
-            Ok(Ok(config)) => config,
-            Ok(Err(ConfigError::Permissions { .. })) | Err(_) => None,
-            Ok(Err(e)) => return Err(e.into()),
+        // Preferences apply in the demo too, and the file is read as strictly as anywhere:
+        // what the demo accepts, a real run accepts.
+        let config = match Dirs::locate() {
+            Ok(dirs) => config::load(&dirs.config_file)?,
+            Err(_) => None,
         };
         tune(&mut options, config.as_ref(), cli);
         // The simulator lives only as long as this process, and so do its jobs.
@@ -123,6 +118,7 @@ impl Session {
             config,
             ledger_dir: demo_dir.path().to_path_buf(),
             engine_log: demo_dir.path().join("engine.log"),
+            config_file: None,
             demo: true,
             requests_per_second: cli.requests_per_second,
             give_up_after: cli.give_up_after,
@@ -151,7 +147,7 @@ impl Session {
     /// name, without needing credentials.
     pub fn engine_paths(cli: &Cli) -> Result<(PathBuf, PathBuf), CliError> {
         let dirs = Dirs::locate()?;
-        let config = config::load(&dirs.config_file).ok().flatten();
+        let config = config::load(&dirs.config_file)?;
         let (base_url, project) = endpoint(cli, config.as_ref())?;
         let key = journal_key(base_url.as_str(), project.as_deref());
         Ok((
@@ -167,15 +163,17 @@ impl Session {
             .as_ref()
             .and_then(|c| c.engine_idle_exit)
             .unwrap_or(DEFAULT_ENGINE_IDLE_EXIT);
+        let mut settings = daemon::EngineSettings::new(
+            &self.options,
+            config,
+            self.ledger_dir.clone(),
+            self.engine_log.clone(),
+            idle_exit,
+        );
+        settings.config_file = self.config_file.clone();
         Reach {
             ledger_dir: self.ledger_dir.clone(),
-            settings: Some(daemon::EngineSettings::new(
-                &self.options,
-                config,
-                self.ledger_dir.clone(),
-                self.engine_log.clone(),
-                idle_exit,
-            )),
+            settings: Some(settings),
         }
     }
 
@@ -189,12 +187,14 @@ impl Session {
             let ledger = self.open_ledger()?;
             return Ok((engine::start(self.options.clone(), ledger, config)?, None));
         }
-        let cap = config.max_spend_per_day;
+        // The engine reads config.toml itself, at its start and whenever it changes: its
+        // caps are the file's, never a client's older reading of it.
         let attached = daemon::attach(self.reach(&config))
             .await
             .map_err(|e| CliError::Local(e.to_string()))?;
-        // A running engine takes this config's cap: raised or lowered, it applies from now.
-        let _ = attached.handle.commands.send(Command::DailyCap(cap));
+        // A change to the file made just before this command is taken now, not at the
+        // engine's next look.
+        let _ = attached.handle.commands.send(engine::Command::ReadConfig);
         Ok((attached.handle, Some(attached.status)))
     }
 
@@ -219,6 +219,13 @@ impl Session {
                 c.requests_per_second.unwrap_or(engine.requests_per_second);
             engine.max_spend_per_day = c.max_spend_per_day;
             engine.on_finish = c.on_finish.clone().unwrap_or_default();
+            engine.video_wait = c.video_wait.unwrap_or(engine.video_wait);
+            engine.team_id = c.team_id.clone();
+        }
+        if let Ok(team) = std::env::var("SCENARIO_TEAM_ID")
+            && !team.trim().is_empty()
+        {
+            engine.team_id = Some(team);
         }
         if let Some(rate) = self.requests_per_second {
             engine.requests_per_second = rate;

@@ -16,7 +16,13 @@ use super::{CliError, Session, exit};
 
 pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
     // Input is checked before credentials or network: bad input never costs a request.
-    let mut request = build_request(args)?;
+    // The server's rules where the engine has read them (kept in the ledger), else the
+    // built-in table: a value the server newly allows is not refused here.
+    let rules = match cli.demo {
+        true => crate::kling::Rules::builtin(),
+        false => crate::engine::Ledger::rules(&Session::ledger_dir_for(cli)?),
+    };
+    let mut request = build_request(args, &rules)?;
     super::media::check_request_files(&request)?;
     let session = Session::open(cli).await?;
     if args.dry_run {
@@ -194,6 +200,20 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
                 JobReport::from_record(&job).print(args.json);
                 break Ok(exit::OK);
             }
+            Submission::Accepted if job.awaits_video() && job.trouble.is_some() => {
+                progress.finish();
+                JobReport::from_record(&job).print(args.json);
+                break Err(CliError::Local(format!(
+                    "#{}: {}",
+                    job.local_id,
+                    job.trouble
+                        .as_ref()
+                        .map(|t| t.error.as_str())
+                        .unwrap_or("")
+                        .to_string()
+                        + "; nothing was saved. `kling-tui download` looks again"
+                )));
+            }
             Submission::Accepted if job.trouble.as_ref().is_some_and(|t| t.gave_up) => {
                 progress.finish();
                 JobReport::from_record(&job).print(args.json);
@@ -284,7 +304,10 @@ pub fn final_code(job: &Job) -> i32 {
 }
 
 /// The request the flags describe, or every problem with it.
-pub fn build_request(args: &SubmitArgs) -> Result<KlingRequest, CliError> {
+pub fn build_request(
+    args: &SubmitArgs,
+    rules: &crate::kling::Rules,
+) -> Result<KlingRequest, CliError> {
     let mut problems = Vec::new();
     let mut request = KlingRequest::new(args.prompt.clone());
     if let Some(mode) = args.mode {
@@ -328,7 +351,12 @@ pub fn build_request(args: &SubmitArgs) -> Result<KlingRequest, CliError> {
     request.reference_images = args.reference_images.iter().cloned().map(AssetId).collect();
     request.reference_video = args.reference_video.clone().map(AssetId);
 
-    problems.extend(request.validate().iter().map(|p| sanitize(&p.to_string())));
+    problems.extend(
+        request
+            .validate_with(rules)
+            .iter()
+            .map(|p| sanitize(&p.to_string())),
+    );
     if problems.is_empty() {
         Ok(request)
     } else {

@@ -205,6 +205,13 @@ pub(super) fn line(job: &JobRecord) -> String {
     if let Some(error) = &job.error {
         text.push_str(&format!("  error: {}", sanitize(error)));
     }
+    if let Some(at) = job
+        .expected_at
+        .as_deref()
+        .and_then(|at| crate::units::local_time(at, "%H:%M"))
+    {
+        text.push_str(&format!("  expected by {at}"));
+    }
     text
 }
 

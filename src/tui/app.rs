@@ -360,6 +360,15 @@ impl App {
                 }
                 // Only a change seen live is news: not what a snapshot or the ledger says.
                 let finished_now = old.is_some_and(|o| !o.is_final()) && job.is_final();
+                let held_now = job.held.as_ref().is_some_and(|h| h.cap.is_some())
+                    && old.is_some_and(|o| o.held.as_ref().is_none_or(|h| h.cap.is_none()));
+                if held_now && let Some(hold) = &job.held {
+                    self.warn(format!(
+                        "#{} held: {}",
+                        job.local_id,
+                        sanitize(&hold.reason)
+                    ));
+                }
                 self.queue.upsert(*job.clone());
                 if finished_now {
                     self.tell_finished(&job);
@@ -433,9 +442,18 @@ impl App {
                 }
             }
             Event::Halted { reason } => self.halted = Some(sanitize(&reason)),
+            // The engine's answer says what became of it: sent, or held by a cap.
+            Event::Submitted { local_id, .. } => {
+                let hold = self.queue.jobs.get(&local_id).and_then(|j| j.held.clone());
+                match hold {
+                    Some(hold) => {
+                        self.warn(format!("#{local_id} held: {}", sanitize(&hold.reason)))
+                    }
+                    None => self.say(format!("#{local_id} submitted")),
+                }
+            }
             // Answers to a client's own upload: the app uploads through its submissions.
-            Event::Submitted { .. }
-            | Event::Settled
+            Event::Settled
             | Event::Busy
             | Event::UploadProgress { .. }
             | Event::UploadDone { .. } => {}
@@ -925,7 +943,7 @@ impl App {
                 batch: None,
                 quote: None,
             }));
-            self.say("submitted");
+            self.say("sent to the engine");
         } else {
             self.problems = problems.clone();
             self.popup = Some(Popup::Problems(

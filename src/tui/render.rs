@@ -183,10 +183,7 @@ fn status_style(job: &JobRecord, theme: &Theme) -> Style {
 
 /// `HH:MM:SS` of an RFC 3339 time, in UTC, or the text as it is.
 fn short_time(rfc3339: &str) -> String {
-    rfc3339
-        .parse::<jiff::Timestamp>()
-        .map(|t| t.strftime("%H:%M:%S UTC").to_string())
-        .unwrap_or_else(|_| sanitize(rfc3339))
+    crate::units::local_time(rfc3339, "%H:%M:%S %Z").unwrap_or_else(|| sanitize(rfc3339))
 }
 
 fn bar(fraction: f64, width: usize) -> String {
@@ -559,10 +556,7 @@ fn draw_server(
 
 /// `MM-DD HH:MM` of an RFC 3339 time, in UTC.
 fn short_date(rfc3339: &str) -> String {
-    rfc3339
-        .parse::<jiff::Timestamp>()
-        .map(|t| t.strftime("%m-%d %H:%M").to_string())
-        .unwrap_or_default()
+    crate::units::local_time(rfc3339, "%m-%d %H:%M").unwrap_or_default()
 }
 
 /// What the details pane says of a job in the Server view.
@@ -774,6 +768,12 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         lines.push(Line::from(format!("cost {} CU", format_units(cost))));
     } else if let Some(quote) = job.quote {
         lines.push(Line::from(format!("quoted {} CU", format_units(quote))));
+    }
+    if let Some(at) = &job.expected_at {
+        lines.push(Line::from(Span::styled(
+            format!("expected by {} (the server's typical time)", short_time(at)),
+            theme.dim(),
+        )));
     }
     if let Some(tag) = &job.batch {
         lines.push(Line::from(format!(

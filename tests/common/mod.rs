@@ -149,3 +149,61 @@ pub fn files_in(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+pub fn mp4_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut b = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+    b.extend_from_slice(kind);
+    b.extend_from_slice(body);
+    b
+}
+
+/// An MP4 whose header says 4 s at 1280×720, padded with media data to `size` bytes.
+pub fn mp4(dir: &Path, name: &str, size: usize) -> PathBuf {
+    let mut mvhd = vec![0u8; 100];
+    mvhd[12..16].copy_from_slice(&1000u32.to_be_bytes()); // timescale
+    mvhd[16..20].copy_from_slice(&4000u32.to_be_bytes()); // duration: 4 s
+    let mut tkhd = vec![0u8; 84];
+    tkhd[76..80].copy_from_slice(&(1280u32 << 16).to_be_bytes());
+    tkhd[80..84].copy_from_slice(&(720u32 << 16).to_be_bytes());
+    let trak = mp4_box(b"trak", &mp4_box(b"tkhd", &tkhd));
+    let mut moov_body = mp4_box(b"mvhd", &mvhd);
+    moov_body.extend_from_slice(&trak);
+    let mut file = mp4_box(b"ftyp", b"isom\0\0\x02\0isomiso2mp41");
+    file.extend_from_slice(&mp4_box(b"moov", &moov_body));
+    let pad = size.saturating_sub(file.len() + 8);
+    let mut mdat = vec![0u8; pad];
+    for (i, byte) in mdat.iter_mut().enumerate() {
+        *byte = (i % 251) as u8;
+    }
+    file.extend_from_slice(&mp4_box(b"mdat", &mdat));
+    let path = dir.join(name);
+    std::fs::write(&path, file).unwrap();
+    path
+}
+
+/// The engine logs of a test's home, whole (empty before there is one).
+pub fn engine_log(home: &Path) -> String {
+    let state = home.join("state/kling-tui");
+    std::fs::read_dir(&state)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect()
+}
+
+/// Waits (a bounded number of looks, never a timed assertion) until the engine's log says
+/// `text`.
+pub fn wait_for_log(home: &Path, text: &str) {
+    for _ in 0..300 {
+        if engine_log(home).contains(text) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "the engine's log never said {text:?}:\n{}",
+        engine_log(home)
+    );
+}

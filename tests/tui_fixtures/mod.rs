@@ -49,6 +49,15 @@ pub fn job(
         job.job_id = Some(format!("job_{id:04}deadbeefcafe{id:08}"));
         job.cost = Some(75.0);
     }
+    // A success has named its video, and it is saved.
+    if status == Some(JobStatus::Success) {
+        job.downloads = vec![kling_tui::engine::DownloadRecord {
+            asset_id: format!("asset_{id}"),
+            file: Some(format!("job_{id:04}_1.mp4").into()),
+            size: Some(4_000_000),
+            ..Default::default()
+        }];
+    }
     job.status = status;
     job.progress = progress;
     job

@@ -464,6 +464,70 @@ impl Ledger {
         self.jobs.get(&id)
     }
 
+    /// A value kept in the ledger's `meta` table, if any.
+    fn meta(conn: &Connection, key: &str) -> Option<String> {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .ok()
+            .flatten()
+    }
+
+    fn set_meta(&self, key: &str, value: &str) {
+        let kept = self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        );
+        if let Err(e) = kept {
+            tracing::warn!("cannot keep {key} in the ledger: {e}");
+        }
+    }
+
+    /// The model as the server last described it, and when that was read (RFC 3339).
+    pub fn model(&self) -> Option<(String, serde_json::Value)> {
+        let text = Self::meta(&self.conn, "model")?;
+        let kept: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let at = kept.get("readAt")?.as_str()?.to_string();
+        Some((at, kept.get("model")?.clone()))
+    }
+
+    /// Keeps the server's description of the model, read now. Only a cache.
+    pub fn keep_model(&self, model: &serde_json::Value) {
+        let kept = serde_json::json!({
+            "readAt": jiff::Timestamp::now().to_string(),
+            "model": model,
+        });
+        self.set_meta("model", &kept.to_string());
+    }
+
+    /// Differences from the built-in rules already told, so each is told once.
+    pub fn told_rules(&self) -> Vec<String> {
+        Self::meta(&self.conn, "rules_told")
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn keep_told_rules(&self, told: &[String]) {
+        self.set_meta(
+            "rules_told",
+            &serde_json::to_string(told).unwrap_or_default(),
+        );
+    }
+
+    /// The rules requests are checked against: the server's description kept in the ledger
+    /// in `dir`, else the built-in table. Read without locking, for any client.
+    pub fn rules(dir: &Path) -> crate::kling::Rules {
+        let kept = Self::reader(dir)
+            .ok()
+            .flatten()
+            .and_then(|conn| Self::meta(&conn, "model"))
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+        match kept.as_ref().and_then(|k| k.get("model")) {
+            Some(model) => crate::kling::Rules::from_model(model),
+            None => crate::kling::Rules::builtin(),
+        }
+    }
+
     /// Sets what is known of a job's failing polls, in memory only (a fact of this session);
     /// tells whether that changed anything.
     pub fn set_trouble(&mut self, id: LocalId, trouble: Option<PollTrouble>) -> bool {
@@ -478,12 +542,22 @@ impl Ledger {
         }
     }
 
-    /// Why a job is held and not sent (a spend cap), in memory only; tells whether that
-    /// changed anything.
+    /// Why a job is held and not sent (a spend cap); tells whether that changed anything.
+    /// Written to its row too, so that `jobs` and `batch status` read the same reason while
+    /// the engine runs (the engine weighs it again at its next start).
     pub fn set_held(&mut self, id: LocalId, held: Option<super::job::Hold>) -> bool {
         match self.jobs.get_mut(&id) {
             Some(job) if job.held != held => {
+                let text = held.as_ref().and_then(|h| serde_json::to_string(h).ok());
                 job.held = held;
+                let written = rows::sql_id(id).and_then(|sql| {
+                    self.conn
+                        .prepare_cached("UPDATE jobs SET held = ?2 WHERE local_id = ?1")?
+                        .execute(rusqlite::params![sql, text])
+                });
+                if let Err(e) = written {
+                    tracing::warn!("job {id}: cannot write why it is held: {e}");
+                }
                 true
             }
             _ => false,
@@ -503,9 +577,10 @@ impl Ledger {
         let but = i64::try_from(but).unwrap_or(i64::MAX);
         self.conn
             .query_row(
-                "SELECT COALESCE(SUM(COALESCE(cost, quote)), 0) FROM jobs
+                // `charged` holds what a job cost as the SDK counts it (0 or the IP-detection
+                // charge for a refunded failure); before its cost is known, its quote counts.
+                "SELECT COALESCE(SUM(COALESCE(charged, quote)), 0) FROM jobs
                  WHERE phase IN ('sending', 'accepted', 'unconfirmed')
-                   AND (status IS NULL OR status NOT IN ('failure', 'canceled'))
                    AND (?1 IS NULL OR created_at >= ?1)
                    AND (?2 IS NULL OR batch = ?2)
                    AND local_id != ?3",

@@ -56,16 +56,26 @@ pub(super) fn jobs(
     let mut clauses = Vec::new();
     let mut values: Vec<Value> = Vec::new();
     if let Some(status) = &q.status {
-        // The server's status, or where a submission stands locally (`queued-locally` is the
-        // `queued` phase).
-        clauses.push("(status = ? OR phase = ?)");
-        values.push(Value::Text(status.clone()));
-        values.push(Value::Text(
-            status
-                .strip_suffix("-locally")
-                .unwrap_or(status)
-                .to_string(),
-        ));
+        // The words of `JobRecord::standing`: a local state, or the server's status, with a
+        // success that named no video told apart.
+        match status.as_str() {
+            "held" => clauses.push("(phase = 'queued' AND held IS NOT NULL)"),
+            "queued-locally" | "queued" => clauses.push("(phase = 'queued' AND held IS NULL)"),
+            "submitting" => clauses.push("phase = 'sending'"),
+            "waiting-for-video" | "no-video" => clauses.push(
+                "(phase = 'accepted' AND status = 'success'
+                  AND NOT EXISTS (SELECT 1 FROM downloads d WHERE d.local_id = jobs.local_id))",
+            ),
+            "success" => clauses.push(
+                "(phase = 'accepted' AND status = 'success'
+                  AND EXISTS (SELECT 1 FROM downloads d WHERE d.local_id = jobs.local_id))",
+            ),
+            _ => {
+                clauses.push("(status = ? OR phase = ?)");
+                values.push(Value::Text(status.clone()));
+                values.push(Value::Text(status.clone()));
+            }
+        }
     }
     if let Some(since) = q.since {
         clauses.push(SINCE);
@@ -176,7 +186,8 @@ fn like_escaped(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// Confirmed costs of jobs the server took, less failed ones (they are refunded).
+/// What the jobs the server took cost, as the SDK counts it (see `JobRecord::charged`):
+/// add-ons and IP detection included, refunded failures left out.
 pub(super) fn spend(
     conn: &Connection,
     since: Option<jiff::Timestamp>,
@@ -188,8 +199,9 @@ pub(super) fn spend(
         SpendBy::Mode => "mode",
     };
     let sql = format!(
-        "SELECT {group} AS grp, count(*), COALESCE(sum(cost), 0) FROM jobs
-         WHERE phase = 'accepted' AND cost IS NOT NULL AND COALESCE(status, '') != 'failure'
+        "SELECT {group} AS grp, count(*), COALESCE(sum(charged), 0) FROM jobs
+         WHERE phase = 'accepted' AND charged IS NOT NULL
+           AND (charged > 0 OR COALESCE(status, '') NOT IN ('failure', 'canceled'))
            AND (?1 IS NULL OR julianday(created_at) >= julianday(?1))
          GROUP BY grp ORDER BY grp"
     );
@@ -220,7 +232,7 @@ pub struct BatchSummary {
     /// Held by a spend cap: a fact of the engine's run, filled in by the engine.
     #[serde(default)]
     pub held: u64,
-    /// Confirmed costs of its jobs, refunded ones left out.
+    /// What its jobs cost (add-ons and IP detection included), refunded ones left out.
     pub spent: f64,
     /// The most it may spend (`--max-cost`), if capped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,8 +251,7 @@ pub(super) fn batches(
                 sum(status = 'success'),
                 sum(phase = 'rejected' OR status = 'failure'),
                 sum(status = 'canceled'),
-                COALESCE(sum(CASE WHEN COALESCE(status, '') NOT IN ('failure', 'canceled')
-                                  THEN cost END), 0),
+                COALESCE(sum(charged), 0),
                 max(batch_max_cost),
                 min(created_at)
          FROM jobs j

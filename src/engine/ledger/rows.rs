@@ -51,9 +51,10 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
         "INSERT INTO jobs (local_id, created_at, request, prompt, mode, duration, phase,
                            phase_reason, server_id, status, progress, cost, error, hint,
                            upload_total, updated_at, damage, settled, download_dir, client_token,
-                           batch, batch_index, batch_row, quote, batch_max_cost)
+                           batch, batch_index, batch_row, quote, batch_max_cost,
+                           add_on_cost, ip_detection_cost, no_refund, charged)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
+                 ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)
          ON CONFLICT (local_id) DO UPDATE SET
             created_at = excluded.created_at, request = excluded.request,
             prompt = excluded.prompt, mode = excluded.mode, duration = excluded.duration,
@@ -65,7 +66,9 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
             settled = excluded.settled, download_dir = excluded.download_dir,
             client_token = excluded.client_token, batch = excluded.batch,
             batch_index = excluded.batch_index, batch_row = excluded.batch_row,
-            quote = excluded.quote, batch_max_cost = excluded.batch_max_cost",
+            quote = excluded.quote, batch_max_cost = excluded.batch_max_cost,
+            add_on_cost = excluded.add_on_cost, ip_detection_cost = excluded.ip_detection_cost,
+            no_refund = excluded.no_refund, charged = excluded.charged",
     )?
     .execute(params![
         id,
@@ -95,6 +98,10 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
         job.batch.as_ref().map(|b| b.row as i64),
         job.quote,
         job.batch.as_ref().and_then(|b| b.max_cost),
+        job.add_on_cost,
+        job.ip_detection_cost,
+        job.no_refund,
+        job.charged(),
     ])?;
     save_history(tx, id, &job.history, 0)?;
     save_downloads(tx, id, &job.downloads)
@@ -191,11 +198,15 @@ fn save_changes(tx: &Transaction<'_>, before: &JobRecord, job: &JobRecord) -> ru
         // Facts of this run only, not kept in rows.
         trouble: _,
         held: _,
+        expected_at: _,
         download_dir,
         batch,
         quote,
         upload_total,
         damage,
+        add_on_cost,
+        ip_detection_cost,
+        no_refund,
     } = job;
     let id = sql_id(*local_id)?;
     let (phase, reason) = phase(submission);
@@ -203,7 +214,8 @@ fn save_changes(tx: &Transaction<'_>, before: &JobRecord, job: &JobRecord) -> ru
         .prepare_cached(
             "UPDATE jobs SET phase = ?2, phase_reason = ?3, progress = ?4, cost = ?5, error = ?6,
                 hint = ?7, upload_total = ?8, updated_at = ?9, damage = ?10, download_dir = ?11,
-                quote = ?12, batch_max_cost = ?13
+                quote = ?12, batch_max_cost = ?13, add_on_cost = ?14, ip_detection_cost = ?15,
+                no_refund = ?16, charged = ?17
              WHERE local_id = ?1",
         )?
         .execute(params![
@@ -222,6 +234,10 @@ fn save_changes(tx: &Transaction<'_>, before: &JobRecord, job: &JobRecord) -> ru
                 .map(|p| p.to_string_lossy().into_owned()),
             quote,
             batch.as_ref().and_then(|b| b.max_cost),
+            add_on_cost,
+            ip_detection_cost,
+            no_refund,
+            job.charged(),
         ])?;
     if updated == 0 {
         tracing::debug!("job {local_id} had no row to update: written whole");
@@ -263,7 +279,8 @@ pub(super) fn delete(tx: &Transaction<'_>, id: LocalId) -> rusqlite::Result<()> 
 
 const COLUMNS: &str = "local_id, created_at, request, prompt, phase, phase_reason, server_id,
     status, progress, cost, error, hint, upload_total, damage, download_dir, client_token, batch,
-    batch_index, batch_row, quote, batch_max_cost";
+    batch_index, batch_row, quote, batch_max_cost, add_on_cost, ip_detection_cost, no_refund,
+    held";
 
 fn job_from(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
     let id: i64 = row.get(0)?;
@@ -300,6 +317,15 @@ fn job_from(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
         max_cost: row.get::<_, Option<f64>>(20).ok().flatten(),
     });
     job.quote = row.get(19)?;
+    job.add_on_cost = row.get(21)?;
+    job.ip_detection_cost = row.get(22)?;
+    job.no_refund = row.get::<_, Option<bool>>(23)?.unwrap_or(false);
+    // Only while it is queued: a hold the engine has not cleared yet means nothing once sent.
+    if job.submission == Submission::Queued {
+        job.held = row
+            .get::<_, Option<String>>(24)?
+            .and_then(|text| serde_json::from_str(&text).ok());
+    }
     Ok(job)
 }
 

@@ -97,6 +97,20 @@ pub(super) const MIGRATIONS: &[&str] = &[
         cost      REAL NOT NULL,              -- creative units
         quoted_at TEXT NOT NULL               -- RFC 3339
     );",
+    // 9: what a job cost as the SDK counts it: add-on fees (`cuCostDetails`), IP detection
+    // billed outside the job, failures that are not refunded, and the total (`charged`, what
+    // spend and the caps add up). A success that named no video is not settled: its video
+    // is still to come.
+    "ALTER TABLE jobs ADD COLUMN add_on_cost REAL;
+    ALTER TABLE jobs ADD COLUMN ip_detection_cost REAL;
+    ALTER TABLE jobs ADD COLUMN no_refund INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN charged REAL;
+    ALTER TABLE jobs ADD COLUMN held TEXT;     -- why a queued job is not sent (JSON), if it is held
+    UPDATE jobs SET charged = CASE WHEN COALESCE(status, '') IN ('failure', 'canceled') THEN 0
+                                   ELSE cost END;
+    UPDATE jobs SET settled = 0
+        WHERE phase = 'accepted' AND status = 'success'
+          AND NOT EXISTS (SELECT 1 FROM downloads d WHERE d.local_id = jobs.local_id);",
 ];
 
 #[derive(Debug, thiserror::Error)]

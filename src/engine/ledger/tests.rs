@@ -268,12 +268,18 @@ fn memory_holds_unfinished_work_and_history_is_read_in_pages() {
                 5 => JobStatus::InProgress,
                 _ => JobStatus::Success,
             };
+            // A success is at rest once its video is named and on disk.
+            let succeeded = status == JobStatus::Success;
             l.append(
                 Record::Status {
                     local_id: id,
                     status,
                     progress: 0.5,
-                    asset_ids: vec![],
+                    asset_ids: if succeeded {
+                        vec![format!("asset_{n}")]
+                    } else {
+                        vec![]
+                    },
                     error: None,
                     cost: None,
                     hint: None,
@@ -282,6 +288,18 @@ fn memory_holds_unfinished_work_and_history_is_read_in_pages() {
                 true,
             )
             .unwrap();
+            if succeeded {
+                l.append(
+                    Record::Downloaded {
+                        local_id: id,
+                        index: 0,
+                        file: format!("/videos/{n}.mp4").into(),
+                        size: Some(1),
+                    },
+                    true,
+                )
+                .unwrap();
+            }
         }
         l.evict_settled();
         assert_eq!(l.jobs().keys().copied().collect::<Vec<_>>(), [5]);

@@ -174,14 +174,22 @@ impl Worker {
         if job.job_id != id {
             return Err("not imported: the server answered with another job".into());
         }
-        if !remote::is_kling(&job) {
-            return Err(match remote::model_of(&job) {
-                Some(model) => format!(
+        match remote::model_of(&job) {
+            Some(model) if model != MODEL_ID => {
+                return Err(format!(
                     "not imported: made with {}, not Kling V3 Omni ({MODEL_ID})",
                     sanitize(model)
+                ));
+            }
+            Some(_) => {}
+            // The SDK defines no model id in a job's input: taken, and said.
+            None => self.emit(Event::Notice {
+                message: format!(
+                    "{}: the server does not say which model made it; imported as Kling V3 \
+                     Omni",
+                    sanitize(id)
                 ),
-                None => "not imported: the server does not say which model made it".into(),
-            });
+            }),
         }
         let request = job
             .metadata
