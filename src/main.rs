@@ -61,11 +61,34 @@ fn init_engine_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> 
 
 /// Logs go to a file in the data folder, never to stdout or stderr: the terminal belongs to
 /// the output and, later, to the full-screen app. `KLING_TUI_LOG` sets the filter.
+/// A log that cannot be opened (a read-only folder, a file left by another user) is said
+/// once, and the command goes on without one.
 fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let dirs = Dirs::locate().ok()?;
-    std::fs::create_dir_all(&dirs.data_dir).ok()?;
-    let appender = tracing_appender::rolling::never(&dirs.data_dir, "kling-tui.log");
-    log_to(non_blocking(appender))
+    let path = dirs.data_dir.join("kling-tui.log");
+    // Prompts and paths are private: the folder 0700 and the file 0600 when made here.
+    let opened = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dirs.data_dir)
+        .and_then(|()| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&path)
+        });
+    match opened {
+        Ok(file) => log_to(non_blocking(file)),
+        Err(e) => {
+            eprintln!(
+                "warning: cannot write the log {}: {e}; going on without it",
+                path.display()
+            );
+            None
+        }
+    }
 }
 
 fn non_blocking<W: std::io::Write + Send + 'static>(

@@ -1,6 +1,7 @@
 //! `kling-tui engine status|stop|logs|serve` and `kling-tui resend`: the background engine
 //! seen and handled from the command line.
 
+use super::outln;
 use std::io::{BufRead, Seek, Write};
 use std::time::Duration;
 
@@ -45,7 +46,7 @@ async fn start(cli: &Cli) -> Result<i32, CliError> {
         } else {
             "started"
         };
-        println!(
+        outln!(
             "engine {how}: pid {}, socket {}, log {}",
             status.pid,
             status.socket.display(),
@@ -60,11 +61,11 @@ async fn status(cli: &Cli, json: bool) -> Result<i32, CliError> {
     let warning = daemon::linger_warning();
     let Some(status) = daemon::engine_status(&ledger_dir).await.map_err(local)? else {
         if json {
-            println!("{}", serde_json::json!({ "running": false, "log": log }));
+            outln!("{}", serde_json::json!({ "running": false, "log": log }));
         } else {
-            println!("no engine is running for {}", ledger_dir.display());
-            println!("log     {}", log.display());
-            println!("(the first command that needs it starts it)");
+            outln!("no engine is running for {}", ledger_dir.display());
+            outln!("log     {}", log.display());
+            outln!("(the first command that needs it starts it)");
         }
         if let Some(w) = warning {
             eprintln!("warning: {w}");
@@ -74,7 +75,7 @@ async fn status(cli: &Cli, json: bool) -> Result<i32, CliError> {
     if json {
         let mut value = serde_json::to_value(&status).unwrap_or_default();
         value["running"] = true.into();
-        println!("{value}");
+        outln!("{value}");
     } else {
         let idle = match status.idle_exit_secs {
             0 => "never".to_string(),
@@ -83,25 +84,28 @@ async fn status(cli: &Cli, json: bool) -> Result<i32, CliError> {
                 human_duration(Duration::from_secs(s))
             ),
         };
-        println!(
+        outln!(
             "engine  pid {}, kling-tui {} (protocol {})",
-            status.pid, status.version, status.protocol
+            status.pid,
+            status.version,
+            status.protocol
         );
-        println!(
+        outln!(
             "up      {} (since {})",
             human_duration(Duration::from_secs(status.uptime_secs)),
             status.started_at
         );
-        println!(
+        outln!(
             "jobs    {} unfinished, {} held",
-            status.unfinished, status.jobs
+            status.unfinished,
+            status.jobs
         );
-        println!("clients {}", status.clients);
-        println!("state   {}", if status.busy { "working" } else { "idle" });
-        println!("leaves  {idle}");
-        println!("socket  {}", status.socket.display());
-        println!("ledger  {}", status.ledger.display());
-        println!("log     {}", status.log.display());
+        outln!("clients {}", status.clients);
+        outln!("state   {}", if status.busy { "working" } else { "idle" });
+        outln!("leaves  {idle}");
+        outln!("socket  {}", status.socket.display());
+        outln!("ledger  {}", status.ledger.display());
+        outln!("log     {}", status.log.display());
     }
     if let Some(w) = warning {
         eprintln!("warning: {w}");
@@ -113,9 +117,9 @@ async fn stop(cli: &Cli) -> Result<i32, CliError> {
     let ledger_dir = Session::ledger_dir_for(cli)?;
     match daemon::stop_engine(&ledger_dir).await.map_err(local)? {
         Some(info) => {
-            println!("stopped the engine (pid {}); the ledger is free", info.pid);
+            outln!("stopped the engine (pid {}); the ledger is free", info.pid);
         }
-        None => println!("no engine was running for {}", ledger_dir.display()),
+        None => outln!("no engine was running for {}", ledger_dir.display()),
     }
     Ok(exit::OK)
 }
@@ -240,7 +244,7 @@ pub async fn resend(cli: &Cli, job: &str, yes: bool) -> Result<i32, CliError> {
         match engine.events.recv().await {
             Some(Event::Job(job)) if job.local_id == id => {
                 if !matches!(job.submission, Submission::Unconfirmed { .. }) {
-                    println!("#{id} sent again; `kling-tui watch` follows it");
+                    outln!("#{id} sent again; `kling-tui watch` follows it");
                     break exit::OK;
                 }
             }
@@ -248,7 +252,7 @@ pub async fn resend(cli: &Cli, job: &str, yes: bool) -> Result<i32, CliError> {
             Some(Event::Attached { jobs, .. }) if std::mem::take(&mut lost) => {
                 match jobs.iter().find(|j| j.local_id == id) {
                     Some(job) if !matches!(job.submission, Submission::Unconfirmed { .. }) => {
-                        println!("#{id} sent again; `kling-tui watch` follows it");
+                        outln!("#{id} sent again; `kling-tui watch` follows it");
                         break exit::OK;
                     }
                     // A new connection that may never have heard it: asked again (the engine

@@ -1,6 +1,7 @@
 //! Local files named where an asset id may go: every file is checked before any upload, then
 //! uploaded (or found in the upload cache) and replaced by its asset id.
 
+use super::outln;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -188,10 +189,10 @@ pub async fn upload_command(
                 size: info.size,
                 reused,
             };
-            println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            outln!("{}", serde_json::to_string(&report).unwrap_or_default());
         } else {
             let note = if reused { "  (already uploaded)" } else { "" };
-            println!(
+            outln!(
                 "{}  {asset_id}{note}",
                 sanitize(&info.path.display().to_string())
             );

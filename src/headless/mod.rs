@@ -20,6 +20,23 @@ use crate::config::ConfigError;
 
 pub use session::Session;
 
+/// Prints a line on stdout. A closed stdout (`| head -1`) ends the command quietly, as `cat`
+/// does, instead of the panic of `println!`.
+macro_rules! outln {
+    () => { $crate::headless::out_line(format_args!("")) };
+    ($($arg:tt)*) => { $crate::headless::out_line(format_args!($($arg)*)) };
+}
+pub(crate) use outln;
+
+pub(crate) fn out_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = writeln!(out, "{line}").and_then(|()| out.flush());
+    if written.is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
+        std::process::exit(exit::OK);
+    }
+}
+
 /// Exit codes, as documented in `--help` and the README.
 pub mod exit {
     pub const OK: i32 = 0;

@@ -1,5 +1,6 @@
 //! `kling-tui sim`: the local Scenario simulator, standalone.
 
+use super::outln;
 use crate::cli::SimArgs;
 use crate::sim::{self, SimConfig};
 
@@ -37,20 +38,20 @@ pub async fn run(args: &SimArgs) -> Result<i32, CliError> {
     })
     .await
     .map_err(|e| CliError::Local(format!("cannot listen on {}: {e}", args.addr)))?;
-    println!("Scenario simulator running (Ctrl+C to stop)");
-    println!("  API URL     {}", handle.api_url);
-    println!("  CDN         {}", handle.cdn_base);
-    println!("  API key     {}", sim::DEMO_API_KEY);
-    println!("  API secret  {}", sim::DEMO_API_SECRET);
-    println!();
-    println!("Use it from another terminal:");
-    println!(
+    outln!("Scenario simulator running (Ctrl+C to stop)");
+    outln!("  API URL     {}", handle.api_url);
+    outln!("  CDN         {}", handle.cdn_base);
+    outln!("  API key     {}", sim::DEMO_API_KEY);
+    outln!("  API secret  {}", sim::DEMO_API_SECRET);
+    outln!();
+    outln!("Use it from another terminal:");
+    outln!(
         "  export SCENARIO_API_URL={} SCENARIO_API_KEY={} SCENARIO_API_SECRET={}",
         handle.api_url,
         sim::DEMO_API_KEY,
         sim::DEMO_API_SECRET
     );
-    println!("  kling-tui submit --prompt \"a red fox in snow\" --wait --download ./out");
+    outln!("  kling-tui submit --prompt \"a red fox in snow\" --wait --download ./out");
     let _ = tokio::signal::ctrl_c().await;
     handle.shutdown();
     Ok(exit::OK)

@@ -1,5 +1,6 @@
 //! `kling-tui status` and `kling-tui cancel`.
 
+use super::outln;
 use crate::cli::Cli;
 use crate::sanitize::sanitize;
 
@@ -29,6 +30,6 @@ pub async fn status(cli: &Cli, jobs: &[String], json: bool) -> Result<i32, CliEr
 pub async fn cancel(cli: &Cli, job_id: &str) -> Result<i32, CliError> {
     let session = Session::open(cli).await?;
     session.client.cancel_job(job_id).await?;
-    println!("cancel requested for {}", sanitize(job_id));
+    outln!("cancel requested for {}", sanitize(job_id));
     Ok(exit::OK)
 }

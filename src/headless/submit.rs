@@ -1,6 +1,7 @@
 //! `kling-tui submit`: validate, then dry-run, or record and send through the engine, then
 //! optionally wait and download.
 
+use super::outln;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -286,11 +287,11 @@ async fn dry_run(
             "creativeUnitsCost": cost.creative_units_cost,
             "creativeUnitsDiscount": cost.creative_units_discount,
         });
-        println!("{body}");
+        outln!("{body}");
     } else {
         match cost.creative_units_cost {
-            Some(units) => println!("{} creative units", format_units(units)),
-            None => println!("the server gave no cost"),
+            Some(units) => outln!("{} creative units", format_units(units)),
+            None => outln!("the server gave no cost"),
         }
     }
     Ok(exit::OK)

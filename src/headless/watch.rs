@@ -1,6 +1,7 @@
 //! `kling-tui watch` and `kling-tui jobs`: follow the ledger's jobs until everything is final
 //! and on disk, and list them.
 
+use super::outln;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
@@ -316,9 +317,9 @@ pub async fn spend(
         jobs += group.jobs;
         units += group.creative_units;
         if json {
-            println!("{}", serde_json::to_string(group).unwrap_or_default());
+            outln!("{}", serde_json::to_string(group).unwrap_or_default());
         } else if by != SpendBy::Total {
-            println!(
+            outln!(
                 "{:<12} {:>6} jobs  {:>10} CU",
                 sanitize(&group.group),
                 group.jobs,
@@ -327,13 +328,13 @@ pub async fn spend(
         }
     }
     if groups.is_empty() && json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"group": "total", "jobs": 0, "creativeUnits": 0.0})
         );
     }
     if !json {
-        println!(
+        outln!(
             "{:<12} {:>6} jobs  {:>10} CU",
             "total",
             jobs,

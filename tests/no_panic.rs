@@ -1,0 +1,99 @@
+//! No command ends in a panic: not with its stdout closed by the reader (`| head -1`), not with
+//! a log file that cannot be opened.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{process, sim_with};
+use kling_tui::sim::SimConfig;
+
+/// Every subcommand that prints something and ends by itself.
+fn printing_commands(job_id: &str) -> Vec<Vec<String>> {
+    let lists: &[&[&str]] = &[
+        &["jobs"],
+        &["jobs", "--json"],
+        &["jobs", "--remote"],
+        &["spend"],
+        &["spend", "--json", "--by", "day"],
+        &["engine", "status"],
+        &["engine", "status", "--json"],
+        &["engine", "logs"],
+        &["status", job_id],
+        &["status", job_id, "--json"],
+        &["download", job_id],
+        &["download", job_id, "--json"],
+        &["watch"],
+        &["batch", "status", "nothing"],
+        &["submit", "--prompt", "a fox", "--dry-run"],
+        &["completions", "bash"],
+        &["man"],
+        &["--help"],
+        &["submit", "--help"],
+    ];
+    lists
+        .iter()
+        .map(|l| l.iter().map(|s| s.to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn a_closed_stdout_or_an_unwritable_log_never_makes_a_command_panic() {
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 600.0,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let out = common::against(&sim, home.path())
+        .args([
+            "submit",
+            "--prompt",
+            "a fox",
+            "--wait",
+            "--json",
+            "--download",
+        ])
+        .arg(home.path().join("out"))
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let job_id = common::json_lines(&out.stdout)[0]["jobId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for unwritable_log in [false, true] {
+        if unwritable_log {
+            // A folder where the log file should be: no one, root included, can open it.
+            let log = home.path().join("data/kling-tui/kling-tui.log");
+            let _ = std::fs::remove_file(&log);
+            std::fs::create_dir_all(&log).unwrap();
+        }
+        for args in printing_commands(&job_id) {
+            let mut child = process(Some(&sim), home.path())
+                .args(&args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            // The reader goes away before reading a byte.
+            drop(child.stdout.take());
+            let output = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_ne!(output.status.code(), Some(101), "{args:?}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+            if unwritable_log {
+                assert!(
+                    stderr.matches("cannot write the log").count() <= 1,
+                    "{args:?}: said once at most: {stderr}"
+                );
+            }
+        }
+    }
+    common::against(&sim, home.path())
+        .args(["engine", "stop"])
+        .assert()
+        .success();
+}
