@@ -143,11 +143,50 @@ pub fn fitting(quotes: &[Option<f64>], cap: f64) -> (usize, f64) {
     (quotes.len(), spent)
 }
 
+/// The most a batch file may hold: 10,000 requests of full prompts fit in far less.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// The longest line of a batch file.
+pub const MAX_LINE_BYTES: usize = 256 * 1024;
+
+/// The text of a batch file, refused past [`MAX_FILE_BYTES`] or with a line past
+/// [`MAX_LINE_BYTES`], and only from a regular file (a FIFO would block for ever).
+fn read_bounded(file: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(file).map_err(|e| format!("cannot read it: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "{} bytes: a batch file holds at most {MAX_FILE_BYTES}",
+            meta.len()
+        ));
+    }
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_string(&mut text))
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("a batch file holds at most {MAX_FILE_BYTES} bytes"));
+    }
+    if let Some((i, line)) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.len() > MAX_LINE_BYTES)
+    {
+        return Err(format!(
+            "line {}: {} bytes: a line holds at most {MAX_LINE_BYTES}",
+            i + 1,
+            line.len()
+        ));
+    }
+    Ok(text)
+}
+
 /// Reads the batch `file`: its name (the file's stem) and its requests, or every problem.
 pub fn read(file: &Path) -> Result<(String, Vec<Expanded>), Vec<String>> {
     let shown = sanitize(&file.display().to_string());
-    let text =
-        std::fs::read_to_string(file).map_err(|e| vec![format!("{shown}: cannot read it: {e}")])?;
+    let text = read_bounded(file).map_err(|e| vec![format!("{shown}: {e}")])?;
     let base_dir = match file.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -164,6 +203,8 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<Vec<Expanded>, Vec<String>> 
     let mut problems: Vec<(usize, String)> = Vec::new();
     let mut files: Vec<FileUse> = Vec::new();
     let mut requests = Vec::new();
+    // Requests the lines so far expand to, kept or not.
+    let mut total = 0usize;
     let mut over_cap = false;
     // A byte-order mark is not part of the first line's JSON.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -185,28 +226,37 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<Vec<Expanded>, Vec<String>> 
             continue;
         }
         let count = plan.count();
-        if count.saturating_add(requests.len()) > MAX_REQUESTS {
+        if count.saturating_add(total) > MAX_REQUESTS {
             over_cap = true;
             problems.push((
                 row,
                 format!(
                     "the batch would have more than {MAX_REQUESTS} requests: this line adds {}, after {} from the lines before it",
                     show_count(count),
-                    requests.len()
+                    total
                 ),
             ));
             continue;
         }
         // Thousands of requests of a line may break the same rule: keep each message once.
+        // Once anything is wrong no request is kept (none will be sent): an expansion whose
+        // alternatives are long is held one request at a time.
         let mut seen = HashSet::new();
         plan.expand(|request| {
+            let index = total;
+            total += 1;
+            let mut broken = false;
             for problem in request.validate() {
+                broken = true;
                 let message = problem.to_string();
                 if seen.insert(message.clone()) {
                     problems.push((row, message));
                 }
             }
-            let index = requests.len();
+            if broken || !problems.is_empty() {
+                requests.clear();
+                return;
+            }
             requests.push(Expanded {
                 row,
                 index,
@@ -215,7 +265,7 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<Vec<Expanded>, Vec<String>> 
         });
     }
     check_files(&files, &mut problems);
-    if requests.is_empty() && problems.is_empty() {
+    if total == 0 && problems.is_empty() {
         problems.push((
             0,
             "the batch has no request: every line is blank or a comment".into(),
@@ -420,8 +470,28 @@ impl Plan {
 
     /// Adds `text`'s groups as dimensions and returns the prompt that refers to them.
     fn add_prompt(&mut self, text: &str) -> Result<Prompt, String> {
+        let pieces = template::parse(text)?;
+        // Refused before it is multiplied: even its shortest expansion is too long.
+        let shortest: usize = pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Text(text) => text.chars().count(),
+                Piece::Group(alternatives) => alternatives
+                    .iter()
+                    .map(|a| a.chars().count())
+                    .min()
+                    .unwrap_or(0),
+            })
+            .sum();
+        if shortest > crate::kling::MAX_PROMPT_CHARS {
+            return Err(format!(
+                "at most {} characters, got {shortest} (its shortest expansion), before any \
+                 alternative is expanded",
+                crate::kling::MAX_PROMPT_CHARS
+            ));
+        }
         let mut parts = Vec::new();
-        for piece in template::parse(text)? {
+        for piece in pieces {
             match piece {
                 Piece::Text(text) => parts.push(Part::Text(text)),
                 Piece::Group(alternatives) => {

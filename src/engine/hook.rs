@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::Semaphore;
 
 use super::LocalId;
@@ -145,28 +145,103 @@ impl FinishHook {
     }
 }
 
-/// Each line a hook writes, into the log.
+/// Each line a hook writes, into the log, within bounds: read as bytes (a byte that is not
+/// UTF-8 never stops the reading, which would leave the hook to die of SIGPIPE), each line cut
+/// at [`MAX_LINE_BYTES`], at most [`MAX_LINES`] lines and [`MAX_LOGGED_BYTES`] logged per
+/// stream and run. Past that the output is still read, so the hook is never blocked, and
+/// dropped.
 fn log_lines(
     id: LocalId,
     stream: &'static str,
     pipe: impl AsyncRead + Unpin + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut lines = BufReader::new(pipe).lines();
-        let mut kept = 0;
-        while let Ok(Some(line)) = lines.next_line().await {
-            if kept < MAX_LINES {
-                tracing::info!("on_finish for job {id} ({stream}): {}", sanitize(&line));
+        let mut lines = Lines::default();
+        let mut pipe = pipe;
+        let mut chunk = vec![0u8; 8192];
+        loop {
+            match pipe.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    for line in lines.feed(&chunk[..n]) {
+                        tracing::info!("on_finish for job {id} ({stream}): {line}");
+                    }
+                }
             }
-            kept += 1;
         }
-        if kept > MAX_LINES {
+        if let Some(line) = lines.finish() {
+            tracing::info!("on_finish for job {id} ({stream}): {line}");
+        }
+        if lines.dropped > 0 {
             tracing::info!(
                 "on_finish for job {id} ({stream}): {} more lines not logged",
-                kept - MAX_LINES
+                lines.dropped
             );
         }
     })
+}
+
+/// The longest part of one line of a hook's output that is logged.
+const MAX_LINE_BYTES: usize = 4096;
+/// The most of a hook's output logged per stream and run.
+const MAX_LOGGED_BYTES: usize = 64 * 1024;
+
+/// A hook's output cut into loggable lines, holding at most one line's bounded start.
+#[derive(Default)]
+struct Lines {
+    current: Vec<u8>,
+    /// The current line went past [`MAX_LINE_BYTES`]: the rest of it is skipped.
+    cut: bool,
+    logged: usize,
+    logged_bytes: usize,
+    dropped: usize,
+}
+
+impl Lines {
+    /// The lines `bytes` completes, ready to log.
+    fn feed(&mut self, bytes: &[u8]) -> Vec<String> {
+        let mut done = Vec::new();
+        for piece in bytes.split_inclusive(|b| *b == b'\n') {
+            let (body, ends) = match piece.strip_suffix(b"\n") {
+                Some(body) => (body, true),
+                None => (piece, false),
+            };
+            let room = MAX_LINE_BYTES.saturating_sub(self.current.len());
+            if body.len() > room {
+                self.cut = true;
+            }
+            self.current
+                .extend_from_slice(&body[..body.len().min(room)]);
+            if ends && let Some(line) = self.end_line() {
+                done.push(line);
+            }
+        }
+        done
+    }
+
+    /// What is left of an output that did not end with a newline.
+    fn finish(&mut self) -> Option<String> {
+        if self.current.is_empty() && !self.cut {
+            return None;
+        }
+        self.end_line()
+    }
+
+    fn end_line(&mut self) -> Option<String> {
+        let bytes = std::mem::take(&mut self.current);
+        let cut = std::mem::take(&mut self.cut);
+        if self.logged >= MAX_LINES || self.logged_bytes + bytes.len() > MAX_LOGGED_BYTES {
+            self.dropped += 1;
+            return None;
+        }
+        self.logged += 1;
+        self.logged_bytes += bytes.len();
+        let mut line = sanitize(&String::from_utf8_lossy(&bytes));
+        if cut {
+            line.push_str(" [cut]");
+        }
+        Some(line)
+    }
 }
 
 #[cfg(test)]
@@ -211,6 +286,27 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert!(!alive, "the hook's own child still runs");
+    }
+
+    #[test]
+    fn output_is_cut_into_bounded_lines_whatever_its_bytes() {
+        let mut lines = Lines::default();
+        // Not UTF-8, split across reads, then a line far too long, then many short ones.
+        let mut got = lines.feed(b"caf\xe9 ok\nhalf");
+        got.extend(lines.feed(b" line\n"));
+        assert_eq!(got, ["caf\u{fffd} ok", "half line"]);
+        let long = vec![b'x'; 10 * MAX_LINE_BYTES];
+        assert!(lines.feed(&long).is_empty());
+        assert!(lines.current.len() <= MAX_LINE_BYTES);
+        let got = lines.feed(b"\n");
+        assert_eq!(got.len(), 1);
+        assert!(got[0].ends_with(" [cut]") && got[0].len() < MAX_LINE_BYTES + 10);
+        let many = "y\n".repeat(10 * MAX_LINES);
+        let logged = lines.feed(many.as_bytes()).len();
+        assert_eq!(logged + 3, MAX_LINES);
+        assert_eq!(lines.dropped, 10 * MAX_LINES - logged);
+        assert_eq!(lines.feed(b"tail").len(), 0);
+        assert_eq!(lines.finish(), None);
     }
 
     #[tokio::test]

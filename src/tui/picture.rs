@@ -168,13 +168,26 @@ pub enum Picture {
     Failed(String),
 }
 
-/// Pictures by job, decoded for the terminal's protocol.
+/// The largest picture decoded, a side: a small file can claim 11000×11000 pixels (500 MB
+/// once decoded), which is refused before a byte of it is held.
+pub const MAX_PICTURE_SIDE: u32 = 8192;
+/// The most one decode may allocate.
+pub const MAX_DECODE_BYTES: u64 = 96 * 1024 * 1024;
+/// A picture is kept scaled to at most this, a side: more than a terminal's cells show.
+pub const KEPT_SIDE: u32 = 768;
+/// The most the decoded pictures kept may weigh together; the oldest go first.
+pub const MAX_KEPT_BYTES: usize = 48 * 1024 * 1024;
+
+/// Pictures by job, decoded for the terminal's protocol, within [`MAX_KEPT_BYTES`].
 pub struct Pictures {
     pub mode: PreviewMode,
     pub picker: Picker,
     pub by_job: HashMap<LocalId, Picture>,
     /// Numbers the asks, so an answer is matched to its job.
     pub asked: u64,
+    /// What each kept picture weighs, oldest first.
+    kept: std::collections::VecDeque<(LocalId, usize)>,
+    kept_bytes: usize,
 }
 
 impl Pictures {
@@ -184,26 +197,135 @@ impl Pictures {
             picker: Picker::halfblocks(),
             by_job: HashMap::new(),
             asked: 0,
+            kept: std::collections::VecDeque::new(),
+            kept_bytes: 0,
         }
     }
 
-    /// Reads and decodes the picture the engine kept at `file`.
+    /// Reads and decodes the picture the engine kept at `file`, within bounds, scaled down to
+    /// what a terminal shows.
     pub fn load(&mut self, id: LocalId, file: &Path) {
-        let picture = match image::ImageReader::open(file)
-            .and_then(|r| r.with_guessed_format())
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.decode().map_err(|e| e.to_string()))
-        {
-            Ok(image) => Picture::Ready(Box::new(self.picker.new_resize_protocol(image))),
+        let picture = match decode(file) {
+            Ok(image) => {
+                let weight = image.as_bytes().len();
+                self.keep(id, weight);
+                Picture::Ready(Box::new(self.picker.new_resize_protocol(image)))
+            }
             Err(e) => Picture::Failed(format!("the picture cannot be read: {e}")),
         };
         self.by_job.insert(id, picture);
     }
+
+    /// Counts a picture in, letting the oldest go while the total is over the bound.
+    fn keep(&mut self, id: LocalId, weight: usize) {
+        if let Some(at) = self.kept.iter().position(|(kept, _)| *kept == id)
+            && let Some((_, old)) = self.kept.remove(at)
+        {
+            self.kept_bytes -= old;
+        }
+        self.kept.push_back((id, weight));
+        self.kept_bytes += weight;
+        while self.kept_bytes > MAX_KEPT_BYTES && self.kept.len() > 1 {
+            let Some((old_id, old)) = self.kept.pop_front() else {
+                break;
+            };
+            self.kept_bytes -= old;
+            // Asked again if it is shown again.
+            self.by_job.remove(&old_id);
+        }
+    }
+
+    /// What the kept pictures weigh together, decoded.
+    pub fn kept_bytes(&self) -> usize {
+        self.kept_bytes
+    }
+}
+
+/// The picture at `file`, decoded with limits on its size and allocation, scaled down to at
+/// most [`KEPT_SIDE`] a side.
+pub fn decode(file: &Path) -> Result<image::DynamicImage, String> {
+    let mut reader = image::ImageReader::open(file)
+        .and_then(|r| r.with_guessed_format())
+        .map_err(|e| e.to_string())?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_PICTURE_SIDE);
+    limits.max_image_height = Some(MAX_PICTURE_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    let image = reader.decode().map_err(|e| e.to_string())?;
+    Ok(if image.width() > KEPT_SIDE || image.height() > KEPT_SIDE {
+        image.thumbnail(KEPT_SIDE, KEPT_SIDE)
+    } else {
+        image
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn png(dir: &Path, name: &str, w: u32, h: u32) -> std::path::PathBuf {
+        let path = dir.join(name);
+        image::RgbImage::from_pixel(w, h, image::Rgb([200, 90, 20]))
+            .save(&path)
+            .unwrap();
+        path
+    }
+
+    /// A PNG chunk with its CRC.
+    fn chunk(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut crc = 0xffff_ffffu32;
+        for byte in kind.iter().chain(body) {
+            crc ^= u32::from(*byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        let mut out = (body.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(body);
+        out.extend_from_slice(&(!crc).to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn a_picture_that_claims_too_many_pixels_is_refused_before_decoding() {
+        let dir = tempfile::tempdir().unwrap();
+        // A tiny file whose header claims 11000×11000 (363 MB decoded): refused by the limits
+        // before any pixel is held.
+        let mut ihdr = 11_000u32.to_be_bytes().to_vec();
+        ihdr.extend_from_slice(&11_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+        bytes.extend(chunk(b"IHDR", &ihdr));
+        bytes.extend(chunk(b"IEND", &[]));
+        let path = dir.path().join("bomb.png");
+        std::fs::write(&path, bytes).unwrap();
+        let err = decode(&path).unwrap_err();
+        assert!(err.to_lowercase().contains("limit"), "{err}");
+        // A large but allowed one is kept scaled down.
+        let big = png(dir.path(), "big.png", 3000, 1500);
+        let image = decode(&big).unwrap();
+        assert_eq!((image.width(), image.height()), (KEPT_SIDE, KEPT_SIDE / 2));
+    }
+
+    #[test]
+    fn kept_pictures_stay_within_their_bound_oldest_going_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = png(dir.path(), "big.png", 800, 800);
+        let mut pictures = Pictures::new(PreviewMode::Halfblocks);
+        for id in 0..40 {
+            pictures.load(id, &big);
+        }
+        assert!(pictures.kept_bytes() <= MAX_KEPT_BYTES);
+        assert!(pictures.by_job.len() < 40);
+        assert!(pictures.by_job.contains_key(&39), "the newest is kept");
+        assert!(!pictures.by_job.contains_key(&0), "the oldest went");
+    }
 
     #[test]
     fn answers_are_read_whatever_their_order_and_company() {

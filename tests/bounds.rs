@@ -1,0 +1,161 @@
+//! Inputs from outside with hostile sizes: memory stays within a stated bound (the peak
+//! resident size of the process, read from the kernel), the message names the cap, nothing is
+//! lost. Its own test binary, so that the children's peak is only these commands'.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{against, bin, sim_with};
+use kling_tui::sim::SimConfig;
+
+/// The bound every process here must stay under.
+const BOUND_MB: i64 = 200;
+
+/// The largest resident size any waited-for child of this process has had, in MB.
+fn children_peak_mb() -> i64 {
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a plain query into a zeroed struct of the right type.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    usage.ru_maxrss / 1024
+}
+
+/// The peak resident size of a running process, in MB (`VmHWM`).
+fn peak_mb(pid: u32) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
+        .map_or(0, |kb| kb / 1024)
+}
+
+fn batch_file(dir: &Path, line: &str) -> std::path::PathBuf {
+    let path = dir.join("hostile.jsonl");
+    std::fs::write(&path, format!("{line}\n")).unwrap();
+    path
+}
+
+#[test]
+fn a_batch_line_with_a_megabyte_prompt_or_long_alternatives_is_refused_in_bounded_memory() {
+    let home = tempfile::tempdir().unwrap();
+    // A 1 MB prompt: refused by the line's cap, unparsed.
+    let prompt = "x".repeat(1024 * 1024);
+    let line = format!(
+        r#"{{"prompt": "{prompt}", "duration": [3, 5, 8, 10], "mode": ["standard", "pro"]}}"#
+    );
+    let out = bin(home.path())
+        .args(["batch", "--plan"])
+        .arg(batch_file(home.path(), &line))
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("line 1") && stderr.contains("a line holds at most 262144"),
+        "{stderr}"
+    );
+    // 200 KB, under the line's cap: refused for its length before it is multiplied.
+    let prompt = "x".repeat(200 * 1024);
+    let line = format!(
+        r#"{{"prompt": "{prompt}", "duration": [3, 5, 8, 10], "mode": ["standard", "pro"]}}"#
+    );
+    let out = bin(home.path())
+        .args(["batch", "--plan"])
+        .arg(batch_file(home.path(), &line))
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("line 1") && stderr.contains("before any alternative is expanded"),
+        "{stderr}"
+    );
+    // {long|short} thirteen times: 8,192 requests, most of them far too long.
+    let group = format!("{{{}|y}} ", "x".repeat(3000));
+    let line = format!(r#"{{"prompt": "{}"}}"#, group.repeat(13));
+    let out = bin(home.path())
+        .args(["batch", "--plan"])
+        .arg(batch_file(home.path(), &line))
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("at most 2500 characters"), "{stderr}");
+    // A file too big for a batch is refused by its size, unread.
+    let big = home.path().join("big.jsonl");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(kling_tui::batch::MAX_FILE_BYTES + 1).unwrap();
+    let out = bin(home.path())
+        .args(["batch", "--plan"])
+        .arg(&big)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("a batch file holds at most"), "{stderr}");
+    let peak = children_peak_mb();
+    assert!(peak < BOUND_MB, "a command peaked at {peak} MB");
+}
+
+#[test]
+fn a_hook_printing_a_huge_line_leaves_the_engine_within_bounds_and_its_log_short() {
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 600.0,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let done = home.path().join("hook-done");
+    // 300 MB on one line, a byte that is not UTF-8, then a mark that it ran to its end.
+    let script = format!(
+        "head -c 300000000 /dev/zero | tr '\\0' x; printf '\\377 tail\\n'; touch {}",
+        done.display()
+    );
+    common::write_config(
+        home.path(),
+        &format!("on_finish = [\"/bin/sh\", \"-c\", {script:?}]\n"),
+        0o600,
+    );
+    against(&sim, home.path())
+        .args(["submit", "--prompt", "a fox", "--wait", "--download"])
+        .arg(home.path().join("out"))
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success();
+    for _ in 0..600 {
+        if done.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        done.exists(),
+        "the hook ran to its end: never stopped by a full pipe"
+    );
+    common::wait_for_log(home.path(), "[cut]");
+    let status = against(&sim, home.path())
+        .args(["engine", "status", "--json"])
+        .assert()
+        .success();
+    let status: serde_json::Value = serde_json::from_slice(&status.get_output().stdout).unwrap();
+    let pid = status["pid"].as_u64().unwrap() as u32;
+    let peak = peak_mb(pid);
+    assert!(
+        peak > 0 && peak < BOUND_MB,
+        "the engine peaked at {peak} MB"
+    );
+    let log = common::engine_log(home.path());
+    assert!(
+        log.len() < 1024 * 1024,
+        "the log grew to {} bytes",
+        log.len()
+    );
+    against(&sim, home.path())
+        .args(["engine", "stop"])
+        .assert()
+        .success();
+}
