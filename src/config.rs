@@ -174,8 +174,39 @@ impl Dirs {
     }
 }
 
+/// Makes `dir` and its missing parents readable by their owner only (0700): the data, log and
+/// ledger folders hold prompts and paths. A folder that exists keeps its mode.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Makes `file` readable and writable by its owner only (0600), when it is not already.
+pub fn private_file(file: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(file)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
 /// Reads `path` if it exists. A file others can read is refused: it may hold a secret.
 pub fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
+    // A config file is a few lines: anything else (a device, a huge file) is refused unread.
+    if let Ok(meta) = std::fs::metadata(path)
+        && (!meta.is_file() || meta.len() > MAX_CONFIG_BYTES)
+    {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            detail: format!(
+                "not a regular file of at most {MAX_CONFIG_BYTES} bytes; nothing was done"
+            ),
+        });
+    }
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -194,6 +225,9 @@ pub fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
             detail,
         })
 }
+
+/// The largest config.toml read.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// Every key `config.toml` may hold, for the did-you-mean of an unknown one.
 const KEYS: &[&str] = &[

@@ -1024,3 +1024,141 @@ fn the_unsent_prompt_and_parameters_survive_a_hung_up_session() {
     drop(second);
     stop_engine(&sim, home.path());
 }
+
+#[test]
+fn an_engine_whose_ledger_was_removed_stops_and_every_post_is_in_the_ledger_on_disk() {
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 600.0,
+        concurrency_limit: 100,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    against(&sim, home.path())
+        .args(["submit", "--prompt", "before"])
+        .timeout(GUARD)
+        .assert()
+        .success();
+    let first = engine_pid(&sim, home.path()).expect("an engine runs");
+    // The whole data folder goes, under the running engine.
+    std::fs::remove_dir_all(home.path().join("data")).unwrap();
+    for n in 0..10 {
+        // Each either is sent by an engine whose ledger is the one on disk, or is refused
+        // with nothing sent; none is sent from the orphaned ledger.
+        let _ = against(&sim, home.path())
+            .args(["submit", "--prompt", &format!("after {n}")])
+            .timeout(GUARD)
+            .output()
+            .unwrap();
+    }
+    let listed = against(&sim, home.path())
+        .args(["jobs", "--json"])
+        .timeout(GUARD)
+        .assert()
+        .success();
+    let on_disk: std::collections::BTreeSet<String> = json_lines(&listed.get_output().stdout)
+        .iter()
+        .filter_map(|j| {
+            j["jobId"]
+                .as_str()
+                .filter(|id| !id.is_empty())
+                .map(String::from)
+        })
+        .collect();
+    // Every job the server made after the removal is in the ledger on disk: the first (made
+    // before) lives only in the removed folder, as the user asked.
+    let made = sim.stats().jobs_created;
+    assert_eq!(on_disk.len() as u64, made - 1, "{on_disk:?}");
+    assert!(
+        made >= 2,
+        "at least one submission after the removal went through"
+    );
+    assert!(!alive(first), "the orphaned engine stopped");
+    assert_eq!(engines_of(home.path()).len(), 1, "one engine remains");
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn a_flood_of_connections_that_never_prove_themselves_leaves_real_clients_served() {
+    // This test holds 1,100 sockets itself.
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_cur = limit.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+    }
+    if limit.rlim_cur < 2048 {
+        eprintln!(
+            "skipped: this process may open only {} files",
+            limit.rlim_cur
+        );
+        return;
+    }
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 600.0,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    against(&sim, home.path())
+        .args(["engine", "start"])
+        .timeout(GUARD)
+        .assert()
+        .success();
+    let socket = PathBuf::from(status(&sim, home.path())["socket"].as_str().unwrap());
+    let mut flood = Vec::new();
+    for _ in 0..1100 {
+        if let Ok(mut stream) = std::os::unix::net::UnixStream::connect(&socket) {
+            // A hello with no proof, then nothing more.
+            let hello = br#"{"kind":"hello","protocol":1,"build":"x","proof":null,"attach":false}"#;
+            let mut frame = (hello.len() as u32).to_be_bytes().to_vec();
+            frame.extend_from_slice(hello);
+            let _ = stream.write_all(&frame);
+            flood.push(stream);
+        }
+    }
+    assert!(flood.len() > 1000, "{} connections made", flood.len());
+    let out = home.path().join("out");
+    against(&sim, home.path())
+        .args([
+            "submit",
+            "--prompt",
+            "through the flood",
+            "--wait",
+            "--download",
+        ])
+        .arg(&out)
+        .timeout(GUARD)
+        .assert()
+        .success();
+    assert_eq!(files_in(&out).len(), 1);
+    assert_eq!(engines_of(home.path()).len(), 1, "still the one engine");
+    drop(flood);
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn the_app_ended_by_sigterm_or_sighup_leaves_the_terminal_cooked_and_off_the_alternate_screen() {
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 600.0,
+        ..SimConfig::default()
+    });
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let home = tempfile::tempdir().unwrap();
+        let mut app = app(&sim, home.path());
+        first_frame(&app);
+        assert!(
+            app.alternate_screen() && !app.cooked(),
+            "the app runs full screen, raw"
+        );
+        app.signal(signal);
+        app.wait_exit();
+        assert!(
+            !app.alternate_screen(),
+            "signal {signal}: still on the alternate screen"
+        );
+        assert!(app.cooked(), "signal {signal}: the terminal was left raw");
+        stop_engine(&sim, home.path());
+    }
+}

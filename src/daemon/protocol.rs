@@ -118,6 +118,25 @@ pub(super) fn reader<R: AsyncRead>(r: R) -> Reader<R> {
     FramedRead::new(r, codec())
 }
 
+/// The most a client may send in one frame before it has proved it holds the credentials: a
+/// hello, a status, a stop. (The codec reserves what a frame announces.)
+pub(super) const MAX_FRAME_UNPROVED: usize = 64 << 10;
+
+/// A reader that takes frames of at most [`MAX_FRAME_UNPROVED`] until raised with
+/// [`trust`].
+pub(super) fn guarded_reader<R: AsyncRead>(r: R) -> Reader<R> {
+    let mut reader = reader(r);
+    reader
+        .decoder_mut()
+        .set_max_frame_length(MAX_FRAME_UNPROVED);
+    reader
+}
+
+/// Lets a client that proved itself send frames up to the protocol's limit.
+pub(super) fn trust<R>(reader: &mut Reader<R>) {
+    reader.decoder_mut().set_max_frame_length(MAX_FRAME);
+}
+
 pub(super) fn writer<W: AsyncWrite>(w: W) -> Writer<W> {
     FramedWrite::new(w, codec())
 }

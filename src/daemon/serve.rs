@@ -20,7 +20,13 @@ use super::settings::EngineSettings;
 use crate::engine::{self, Command, Ledger};
 
 /// A client that does not say hello in this long is dropped.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections that have not proved they hold the credentials, at once; past it the oldest
+/// of them is closed (as sshd's MaxStartups): a flood never takes the engine's files, and a
+/// real client, which proves itself at once, still gets in.
+const MAX_UNPROVED: usize = 256;
+/// A client that did not attach (status, stop) and says nothing for this long is let go.
+const UNATTACHED_IDLE: Duration = Duration::from_secs(300);
 /// A client that takes this long to accept one frame is dropped (it reattaches).
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the last events may take to reach the clients at the end.
@@ -72,7 +78,30 @@ fn ready(outcome: Result<(), String>) {
     }
 }
 
+/// Raises the soft limit on open files to the hard one: an engine holds a socket per client,
+/// a file per download and the ledger, and the usual soft 1024 is a few hundred clients away.
+fn raise_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain calls on a struct of the right type.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            let wanted = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
+                tracing::info!("open files: up to {}", limit.rlim_max);
+            }
+        }
+    }
+}
+
 async fn serve(settings: EngineSettings) -> Result<(), String> {
+    raise_file_limit();
     let ledger_dir = settings.ledger_dir.clone();
     if let Err(e) = std::fs::create_dir_all(&ledger_dir) {
         let message = format!(
@@ -109,6 +138,7 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
     let setup = async {
         super::check_private_dir(&settings.socket_dir).map_err(|e| e.to_string())?;
         let ledger = Ledger::open(&ledger_dir).map_err(|e| e.to_string())?;
+        let identity = engine::file_identity(&ledger.path());
         let socket = place::socket_path(&settings.socket_dir, &ledger_dir);
         let listener = bind(&socket)?;
         let info = EngineInfo {
@@ -124,9 +154,9 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
         let options = settings.client_options().map_err(|e| e.to_string())?;
         let engine =
             engine::start(options, ledger, settings.engine_config()).map_err(|e| e.to_string())?;
-        Ok::<_, String>((socket, listener, engine))
+        Ok::<_, String>((socket, listener, engine, identity))
     };
-    let (socket, mut listener, engine) = match setup.await {
+    let (socket, mut listener, engine, ledger_identity) = match setup.await {
         Ok(parts) => parts,
         Err(e) => {
             ready(Err(e.clone()));
@@ -172,6 +202,8 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
         stopping: stopping_rx,
         closing: closing_rx,
         connections: AtomicUsize::new(0),
+        unproved: std::sync::Mutex::new(std::collections::VecDeque::new()),
+        next_connection: std::sync::atomic::AtomicU64::new(0),
         nonce_source: settings.credentials(),
         status: StatusSource {
             started,
@@ -216,8 +248,10 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
             _ = hangup.recv() => tracing::info!("SIGHUP ignored: the engine goes on"),
             Some(reason) = stop_rx.recv() => break reason,
             _ = tick.tick() => {
-                if !ledger_dir.join("ledger.sqlite3").exists() {
-                    break "its ledger folder was removed".to_string();
+                // The file it writes must be the one on disk: a folder removed and made again
+                // (by another engine) would leave paid jobs in a file no one reads.
+                if engine::file_identity(&ledger_dir.join("ledger.sqlite3")) != ledger_identity {
+                    break "its ledger was removed or replaced".to_string();
                 }
                 if let (Some(path), Some(seen)) =
                     (settings.config_file.as_deref(), config_seen.as_mut())
@@ -384,6 +418,9 @@ struct Shared {
     closing: watch::Receiver<bool>,
     /// Connections open, greeted or not.
     connections: AtomicUsize,
+    /// Connections not proved yet, oldest first, each with the bell that closes it.
+    unproved: std::sync::Mutex<std::collections::VecDeque<(u64, Arc<tokio::sync::Notify>)>>,
+    next_connection: std::sync::atomic::AtomicU64,
     nonce_source: crate::api::Credentials,
     status: StatusSource,
 }
@@ -409,16 +446,43 @@ impl Shared {
     }
 
     async fn client(self: Arc<Self>, stream: UnixStream) {
-        if let Err(e) = self.client_inner(stream).await {
-            tracing::debug!("client left: {e}");
+        let id = self.next_connection.fetch_add(1, Ordering::SeqCst);
+        let bell = Arc::new(tokio::sync::Notify::new());
+        let evicted = {
+            let mut unproved = self.unproved.lock().unwrap_or_else(|e| e.into_inner());
+            unproved.push_back((id, bell.clone()));
+            (unproved.len() > MAX_UNPROVED).then(|| unproved.pop_front())
+        };
+        if let Some(Some((_, oldest))) = evicted {
+            oldest.notify_one();
         }
+        tokio::select! {
+            result = self.client_inner(stream, id) => {
+                if let Err(e) = result {
+                    tracing::debug!("client left: {e}");
+                }
+            }
+            () = bell.notified() => {
+                tracing::debug!("an unproved connection was let go for a newer one");
+            }
+        }
+        self.proved(id);
         self.connections.fetch_sub(1, Ordering::SeqCst);
     }
 
-    async fn client_inner(&self, stream: UnixStream) -> std::io::Result<()> {
+    /// Connection `id` proved itself (or left): no longer among those a flood may evict.
+    fn proved(&self, id: u64) {
+        self.unproved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(other, _)| *other != id);
+    }
+
+    async fn client_inner(&self, stream: UnixStream, id: u64) -> std::io::Result<()> {
         let peer = stream.peer_cred()?;
         let (r, w) = stream.into_split();
-        let mut reader = protocol::reader(r);
+        // Small frames only until the client proves it holds the credentials.
+        let mut reader = protocol::guarded_reader(r);
         let mut writer = protocol::writer(w);
         if peer.uid() != place::euid() {
             tracing::warn!("refused a client of uid {}", peer.uid());
@@ -458,6 +522,10 @@ impl Shared {
             let _ = protocol::send(&mut writer, &ServerMsg::Refused { reason }).await;
             return Ok(());
         }
+        if trusted {
+            protocol::trust(&mut reader);
+            self.proved(id);
+        }
         let stopping_now = self.stopping.borrow().clone();
         if let Some(reason) = stopping_now {
             // Too late to attach: the client tries again, and starts a new engine if need be.
@@ -473,7 +541,10 @@ impl Shared {
             // Status and stop only.
             loop {
                 tokio::select! {
-                    message = protocol::next::<_, ClientMsg>(&mut reader) => match message? {
+                    message = tokio::time::timeout(
+                        UNATTACHED_IDLE,
+                        protocol::next::<_, ClientMsg>(&mut reader),
+                    ) => match message.map_err(|_| std::io::Error::other("idle"))?? {
                         Some(ClientMsg::Status) => {
                             let status = self.status();
                             write(&mut writer, encode(&ServerMsg::Status { status })).await?;

@@ -211,7 +211,7 @@ async fn start(reach: &Reach) -> Result<(), DaemonError> {
             reach.ledger_dir.display().to_string(),
         ));
     };
-    std::fs::create_dir_all(&reach.ledger_dir)
+    crate::config::private_dir(&reach.ledger_dir)
         .map_err(|e| DaemonError::io(format!("cannot make {}", reach.ledger_dir.display()), e))?;
     let _start_lock = start_lock(&reach.ledger_dir).await?;
     if place::engine_alive(&reach.ledger_dir) {
@@ -256,7 +256,7 @@ fn spawn_engine(settings: &EngineSettings) -> Result<(), DaemonError> {
     let exe = std::env::current_exe()
         .map_err(|e| DaemonError::Start(format!("cannot find this program: {e}")))?;
     if let Some(dir) = settings.log_file.parent() {
-        let _ = std::fs::create_dir_all(dir);
+        let _ = crate::config::private_dir(dir);
     }
     rotate(&settings.log_file);
     let log = OpenOptions::new()

@@ -34,6 +34,7 @@ pub use job::{
 };
 pub use ledger::{
     BatchSummary, HistoryOrder, JobQuery, Ledger, LedgerError, PromptEntry, Spend, SpendBy,
+    file_identity,
 };
 pub use pacer::Pacer;
 

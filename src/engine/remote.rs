@@ -17,6 +17,8 @@ const PAGE_SIZE: u32 = 100;
 /// A bound on one listing: 20,000 jobs is more than anyone scrolls through, and a server
 /// that hands out tokens forever must not keep the engine reading.
 const MAX_PAGES: usize = 200;
+/// The most jobs one listing keeps, however many a page holds.
+pub(crate) const MAX_LISTED: usize = 20_000;
 
 /// A Kling V3 Omni job on the server, as `GET /v1/jobs` lists it: a candidate, not a
 /// snapshot (it is fetched again when imported). Text in it is already sanitized.
@@ -92,24 +94,38 @@ pub(crate) fn is_kling(job: &Job) -> bool {
 
 /// Every Kling V3 Omni job of the team made after `since` (ISO 8601), newest first, each
 /// once.
+/// Every Kling V3 Omni job of the team made after `since`, newest first, each once, within
+/// [`MAX_PAGES`] pages and [`MAX_LISTED`] jobs; with why it may be incomplete when it stopped
+/// at a bound.
 pub(crate) async fn list(
     client: &ScenarioClient,
     since: Option<&str>,
-) -> Result<Vec<Job>, ApiError> {
+) -> Result<(Vec<Job>, Option<String>), ApiError> {
     let mut jobs: Vec<Job> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
+    let mut incomplete = None;
+    for page_number in 1..=MAX_PAGES {
         let page = client.list_jobs(PAGE_SIZE, token.as_deref(), since).await?;
         for job in page.jobs {
             // Jobs made while the pages are read shift them: one may come twice.
-            if is_kling(&job) && seen.insert(job.job_id.clone()) {
+            if jobs.len() < MAX_LISTED && is_kling(&job) && seen.insert(job.job_id.clone()) {
                 jobs.push(job);
             }
         }
         match page.next_pagination_token.filter(|t| !t.is_empty()) {
             // A token handed out again would only repeat the same page.
-            Some(next) if token.as_deref() != Some(next.as_str()) => token = Some(next),
+            Some(next) if token.as_deref() != Some(next.as_str()) => {
+                if jobs.len() >= MAX_LISTED || page_number == MAX_PAGES {
+                    incomplete = Some(format!(
+                        "showing the newest {} jobs (the listing stops at {MAX_LISTED} jobs or \
+                         {MAX_PAGES} pages); the list may be incomplete: --since narrows it",
+                        jobs.len()
+                    ));
+                    break;
+                }
+                token = Some(next);
+            }
             _ => break,
         }
     }
@@ -121,7 +137,7 @@ pub(crate) async fn list(
             .and_then(|t| t.parse::<jiff::Timestamp>().ok())
     };
     jobs.sort_by_key(|job| std::cmp::Reverse(when(job)));
-    Ok(jobs)
+    Ok((jobs, incomplete))
 }
 
 /// The listing's jobs as a client sees them, marked with their numbers in this ledger.

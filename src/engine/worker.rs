@@ -125,7 +125,7 @@ pub(crate) enum Internal {
     /// The team's Kling V3 Omni jobs, newest first, for a [`Command::Remote`].
     Listed {
         seq: u64,
-        result: Result<Vec<Job>, String>,
+        result: Result<(Vec<Job>, Option<String>), String>,
     },
     /// The jobs a [`Command::Import`] named, in its order: fetched, or `None` for those the
     /// ledger had already.
@@ -313,6 +313,22 @@ impl Worker {
     fn emit(&self, event: Event) {
         // A client that stopped listening is not an error for the engine.
         let _ = self.events.send(event);
+    }
+
+    /// The ledger's file is no longer the one on disk (its folder was removed, or replaced by
+    /// another engine's): nothing more is sent, and the engine stops.
+    fn ledger_gone(&mut self) -> bool {
+        if self.ledger.on_disk() {
+            return false;
+        }
+        if !self.stopping {
+            tracing::error!(
+                "the ledger {} was removed or replaced: nothing more is sent from here",
+                self.ledger.path().display()
+            );
+            self.stopping = true;
+        }
+        true
     }
 
     /// Reads the server's description of the model, unless one read less than a day ago is
@@ -960,6 +976,13 @@ impl Worker {
                 "not submitted: config.toml cannot be read ({problem}); fix it and submit again"
             ));
         }
+        if self.ledger_gone() {
+            return Err(
+                "not submitted: this engine's ledger was removed or replaced, and it is \
+                 stopping; submit again in a moment (a new engine takes it)"
+                    .into(),
+            );
+        }
         // A description older than a day is read again; this request goes by the one held.
         self.ask_model();
         let problems = request.validate_with(&self.rules);
@@ -1195,6 +1218,10 @@ impl Worker {
                 tracing::info!("job {id}: held: {reason}");
                 self.emit_job(id);
             }
+            return;
+        }
+        if self.ledger_gone() {
+            // Its record would reach no one: the next engine sends it, from the ledger on disk.
             return;
         }
         // Told together with the step it makes way for: a client never sees it queued with

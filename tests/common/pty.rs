@@ -291,6 +291,20 @@ impl Pty {
         lock(&self.output).parser.screen().alternate_screen()
     }
 
+    /// The terminal's line discipline is cooked (canonical, echoing), as a shell expects it:
+    /// read from the terminal itself, not from what the program printed.
+    pub fn cooked(&self) -> bool {
+        let Some(fd) = self._master.as_raw_fd() else {
+            return false;
+        };
+        // SAFETY: a plain query into a zeroed struct of the right type.
+        let mut termios: libc::termios = unsafe { std::mem::zeroed() };
+        if unsafe { libc::tcgetattr(fd, &mut termios) } != 0 {
+            return false;
+        }
+        termios.c_lflag & libc::ICANON != 0 && termios.c_lflag & libc::ECHO != 0
+    }
+
     pub fn cursor_hidden(&self) -> bool {
         lock(&self.output).parser.screen().hide_cursor()
     }

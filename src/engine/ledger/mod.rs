@@ -90,16 +90,28 @@ pub struct Ledger {
     /// A job in memory may have nothing left to do: [`Ledger::evict_settled`] looks through
     /// them only then, not twice a second while a thousand run.
     may_evict: bool,
+    /// The file this ledger writes, as the file system knows it (device and inode) when it
+    /// was opened: a folder removed (and made again by another engine) leaves this process
+    /// writing a file no one else will read.
+    identity: Option<(u64, u64)>,
+}
+
+/// The device and inode of the file at `path`, if there is one.
+pub fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 impl Ledger {
     /// Opens (or creates) the ledger in `dir` for writing, taking its lock; takes over a 0.1
     /// journal found there.
     pub fn open(dir: &Path) -> Result<Self, LedgerError> {
-        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, &e))?;
+        crate::config::private_dir(dir).map_err(|e| io_err(dir, &e))?;
         let locks = [lock(dir, LOCK_NAME)?, lock(dir, LOCK_0_1)?];
         let path = dir.join(FILE_NAME);
         let mut conn = Connection::open(&path).map_err(|e| sql_err(&path, e))?;
+        // Prompts are private: the file 0600 (SQLite gives its WAL the same mode).
+        crate::config::private_file(&path).map_err(|e| io_err(&path, &e))?;
         check(&conn, &path)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
@@ -120,6 +132,7 @@ impl Ledger {
             full_sync: true,
             notices: Vec::new(),
             may_evict: true,
+            identity: file_identity(&path),
         };
         ledger.take_over_journal()?;
         ledger.jobs = rows::load_where(&ledger.conn, LIVE, &[])
@@ -462,6 +475,12 @@ impl Ledger {
 
     pub fn job(&self, id: LocalId) -> Option<&JobRecord> {
         self.jobs.get(&id)
+    }
+
+    /// The file this ledger writes is still the one at its path: not removed, not replaced.
+    /// What is written otherwise reaches no other process: nothing paid may be sent then.
+    pub fn on_disk(&self) -> bool {
+        self.identity.is_some() && file_identity(&self.path()) == self.identity
     }
 
     /// A value kept in the ledger's `meta` table, if any.

@@ -94,8 +94,15 @@ impl Worker {
         });
     }
 
-    pub(super) fn listed(&mut self, seq: u64, result: Result<Vec<Job>, String>) {
-        let result = result.map(|jobs| remote::mark(&jobs, &self.ledger.local_ids()));
+    pub(super) fn listed(&mut self, seq: u64, result: Result<(Vec<Job>, Option<String>), String>) {
+        let result = result.map(|(jobs, incomplete)| {
+            if let Some(message) = incomplete {
+                tracing::warn!("{message}");
+                // Told before the list, so a client shows both.
+                self.emit(Event::Notice { message });
+            }
+            remote::mark(&jobs, &self.ledger.local_ids())
+        });
         self.emit(Event::Remote { seq, result });
     }
 
