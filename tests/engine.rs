@@ -326,7 +326,8 @@ async fn a_submission_interrupted_mid_upload_uploads_the_rest_and_is_sent_once()
         let asset = client_for(&sim)
             .upload_file(&first, "image/png", &mut |_| {}, Duration::from_millis(10))
             .await
-            .unwrap();
+            .unwrap()
+            .0;
         ledger
             .append(
                 kling_tui::engine::Record::Uploaded {
@@ -381,7 +382,8 @@ async fn a_submission_stopped_after_its_last_upload_is_sent_once_on_restart() {
         let asset = client_for(&sim)
             .upload_file(&frame, "image/png", &mut |_| {}, Duration::from_millis(10))
             .await
-            .unwrap();
+            .unwrap()
+            .0;
         ledger
             .append(
                 kling_tui::engine::Record::Uploaded {

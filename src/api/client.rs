@@ -492,6 +492,31 @@ async fn read_limited(
 }
 
 /// Ids become path segments; `.`, `..` and empty ones would name another route.
+/// An identifier the server handed out (an asset or upload id), taken only in a conservative
+/// shape: letters, digits, `_`, `-` and `.` (not two in a row), at most 128, starting with a
+/// letter or digit. Anything else (escape sequences, `../`, bidi controls) is refused where it
+/// enters, with what it was, made safe to show.
+pub fn server_id(what: &str, id: &str) -> Result<String, ApiError> {
+    let shaped = !id.is_empty()
+        && id.len() <= 128
+        && id.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && !id.contains("..");
+    if shaped {
+        Ok(id.to_string())
+    } else {
+        Err(ApiError::Decode {
+            host: "the server".into(),
+            detail: format!(
+                "{what} {:?} is not an identifier (letters, digits, _ - . only); refused",
+                sanitize(id)
+            ),
+        })
+    }
+}
+
 fn check_id(what: &str, id: &str) -> Result<(), ApiError> {
     if id.trim().is_empty() || id == "." || id == ".." {
         return Err(ApiError::InvalidInput {
@@ -505,6 +530,34 @@ fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str() == b.host_str()
         && a.port_or_known_default() == b.port_or_known_default()
+}
+
+#[cfg(test)]
+mod server_id_tests {
+    use super::server_id;
+
+    #[test]
+    fn only_plain_identifiers_are_taken() {
+        for good in ["asset_8f3a", "up-1.2", "A9"] {
+            assert_eq!(server_id("asset id", good).unwrap(), good);
+        }
+        for bad in [
+            "",
+            "../etc/passwd",
+            "asset_\u{1b}]52;c;aGk=\u{7}",
+            "asset_\u{202e}x",
+            "a..b",
+            ".hidden",
+            "a/b",
+            &"x".repeat(129),
+        ] {
+            let err = server_id("asset id", bad).unwrap_err().to_string();
+            assert!(
+                !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+                "{err}"
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod upload;
 pub use auth::Credentials;
 pub use client::{
     ClientOptions, DEFAULT_MAX_DOWNLOAD, DEFAULT_STALL_TIMEOUT, Gate, RequestGate, ScenarioClient,
+    server_id,
 };
 pub use download::{
     Destination, DownloadObserver, DownloadProgress, MAX_PICTURE_BYTES, OnProgress, PictureType,

@@ -39,27 +39,40 @@ pub fn part_size(file_size: u64) -> u64 {
 
 impl ScenarioClient {
     /// Uploads the file at `path` (already checked: `mime` is its type by content) and returns
-    /// the new asset id.
+    /// the new asset id, with the SHA-256 (hex) of the bytes actually sent: the file may change
+    /// while it goes up, and what the asset holds is what was sent.
     pub async fn upload_file(
         &self,
         path: &Path,
         mime: &str,
         progress: &mut (dyn FnMut(UploadProgress) + Send),
         import_poll: Duration,
-    ) -> Result<String, ApiError> {
-        let size = tokio::fs::metadata(path)
-            .await
-            .map_err(|e| file_error(path, &e))?
-            .len();
+    ) -> Result<(String, String), ApiError> {
+        use sha2::Digest;
+        let opened = crate::media::open_regular(path).map_err(|e| file_error(path, &e))?;
+        let size = opened.metadata().map_err(|e| file_error(path, &e))?.len();
+        let mut digest = sha2::Sha256::new();
+        let hex = |digest: sha2::Sha256| -> String {
+            digest
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
         let name = path
             .file_name()
             .map(|n| sanitize(&n.to_string_lossy()))
             .unwrap_or_else(|| "upload".into());
         let is_image = mime.starts_with("image/");
         if is_image && size < INLINE_IMAGE_LIMIT {
-            let bytes = tokio::fs::read(path)
+            let mut bytes = Vec::new();
+            tokio::fs::File::from_std(opened)
+                .take(INLINE_IMAGE_LIMIT)
+                .read_to_end(&mut bytes)
                 .await
                 .map_err(|e| file_error(path, &e))?;
+            let size = bytes.len() as u64;
+            digest.update(&bytes);
             progress(UploadProgress {
                 sent: 0,
                 total: size,
@@ -69,7 +82,7 @@ impl ScenarioClient {
                 sent: size,
                 total: size,
             });
-            return Ok(id);
+            return Ok((id, hex(digest)));
         }
         let kind = if is_image { "image" } else { "video" };
         let part = part_size(size);
@@ -81,9 +94,7 @@ impl ScenarioClient {
                 detail: format!("asked for {parts} part links, got {}", upload.parts.len()),
             });
         }
-        let mut file = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| file_error(path, &e))?;
+        let mut file = tokio::fs::File::from_std(opened);
         let mut sent = 0;
         progress(UploadProgress { sent, total: size });
         for (i, target) in upload.parts.iter().enumerate() {
@@ -96,6 +107,7 @@ impl ScenarioClient {
             file.read_exact(&mut chunk)
                 .await
                 .map_err(|e| file_error(path, &e))?;
+            digest.update(&chunk);
             self.put_part(&target.url, chunk).await?;
             sent += len;
             progress(UploadProgress { sent, total: size });
@@ -107,7 +119,9 @@ impl ScenarioClient {
             // without one is a broken answer, the others may still be working.
             let named = now.entity_id.as_deref().filter(|id| !id.trim().is_empty());
             match (now.status.as_str(), named) {
-                ("complete" | "validated" | "imported", Some(id)) => return Ok(id.to_string()),
+                ("complete" | "validated" | "imported", Some(id)) => {
+                    return Ok((super::server_id("asset id", id)?, hex(digest)));
+                }
                 ("imported", None) => {
                     return Err(ApiError::Decode {
                         host: self.host().to_string(),
@@ -139,7 +153,7 @@ impl ScenarioClient {
             "name": name,
         });
         let envelope: AssetEnvelope = self.post_json(&["assets"], &body).await?;
-        Ok(envelope.asset.id)
+        super::server_id("asset id", &envelope.asset.id)
     }
 
     pub async fn create_upload(
@@ -158,6 +172,7 @@ impl ScenarioClient {
             "fileSize": file_size,
         });
         let envelope: UploadEnvelope = self.post_json(&["uploads"], &body).await?;
+        super::server_id("upload id", &envelope.upload.id)?;
         Ok(envelope.upload)
     }
 

@@ -36,7 +36,7 @@ impl std::fmt::Debug for UploadCache {
 
 /// SHA-256 of a file's content, read in 1 MiB pieces.
 pub fn content_hash(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
+    let mut file = crate::media::open_regular(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1024 * 1024];
     loop {
@@ -217,7 +217,12 @@ pub async fn upload_with_cache(
         .map_err(|e| UploadError::Failed(format!("{shown}: cannot read it: {e}")))?;
     let project = client.project_id().map(str::to_string);
     let lock = || cache.lock().unwrap_or_else(|p| p.into_inner());
-    let hit = lock().get(&hash, project.as_deref()).map(|c| c.asset_id);
+    // An id kept before ids were checked is taken only in the shape every new one has.
+    let kept = |hit: Option<CachedUpload>| {
+        hit.map(|c| c.asset_id)
+            .filter(|id| crate::api::server_id("asset id", id).is_ok())
+    };
+    let hit = kept(lock().get(&hash, project.as_deref()));
     if let Some(asset_id) = hit {
         return Ok((asset_id, true));
     }
@@ -226,11 +231,11 @@ pub async fn upload_with_cache(
     let key = format!("{}\0{hash}", project.as_deref().unwrap_or(""));
     let slot = in_flight(&key);
     let _turn = slot.lock().await;
-    let hit = lock().get(&hash, project.as_deref()).map(|c| c.asset_id);
+    let hit = kept(lock().get(&hash, project.as_deref()));
     if let Some(asset_id) = hit {
         return Ok((asset_id, true));
     }
-    let asset_id = client
+    let (asset_id, sent_hash) = client
         .upload_file(
             file,
             info.kind.mime(),
@@ -250,7 +255,12 @@ pub async fn upload_with_cache(
         file: shown,
         size: info.size,
     };
-    if let Err(e) = lock().insert(&hash, project.as_deref(), entry) {
+    // Filed under the bytes actually sent: a file changed while it went up is never reused
+    // for the content it had before.
+    if sent_hash != hash {
+        tracing::warn!("{}: changed while it was uploaded", entry.file);
+    }
+    if let Err(e) = lock().insert(&sent_hash, project.as_deref(), entry) {
         tracing::warn!("cannot record an upload for reuse: {e}");
     }
     Ok((asset_id, false))

@@ -157,7 +157,7 @@ pub async fn upload_command(
     let mut checked: Vec<(MediaInfo, Role)> = Vec::new();
     let mut problems = Vec::new();
     for path in files {
-        let role = match std::fs::File::open(path).ok().and_then(|mut f| {
+        let role = match crate::media::open_regular(path).ok().and_then(|mut f| {
             let mut head = [0u8; 32];
             std::io::Read::read(&mut f, &mut head).ok()?;
             MediaKind::sniff(&head)
@@ -193,8 +193,9 @@ pub async fn upload_command(
         } else {
             let note = if reused { "  (already uploaded)" } else { "" };
             outln!(
-                "{}  {asset_id}{note}",
-                sanitize(&info.path.display().to_string())
+                "{}  {}{note}",
+                sanitize(&info.path.display().to_string()),
+                sanitize(&asset_id)
             );
         }
     }

@@ -44,7 +44,7 @@ pub fn check_file(path: &Path, role: Role) -> Result<MediaInfo, Vec<String>> {
         return Err(fail("is not a file".into()));
     }
     let mut head = Vec::with_capacity(64 * 1024);
-    std::fs::File::open(path)
+    super::open_regular(path)
         .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
         .map_err(|e| fail(format!("cannot read it: {e}")))?;
     let kind = MediaKind::sniff(&head).ok_or_else(|| {

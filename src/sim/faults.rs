@@ -110,6 +110,9 @@ pub enum Fault {
     /// The next job created gets this id instead of a generated one (ids are the server's
     /// to choose: nothing says they are safe as file names).
     NextJobId { id: String },
+    /// The next asset an upload makes (inline or multipart) gets this id instead of a
+    /// generated one: a hostile server's escape sequences, `../`, bidi controls.
+    NextAssetId { id: String },
     /// Every link issued so far answers 403 from now on; fresh links still work. This
     /// includes upload part links.
     ExpireAllLinks,
@@ -146,7 +149,7 @@ impl Fault {
             | Fault::CdnForeignFile { count }
             | Fault::UploadPartFail { count }
             | Fault::ImportFail { count } => Some(count),
-            Fault::ExpireAllLinks | Fault::NextJobId { .. } => None,
+            Fault::ExpireAllLinks | Fault::NextJobId { .. } | Fault::NextAssetId { .. } => None,
         }
     }
 }
@@ -264,6 +267,13 @@ impl PendingFaults {
     pub(crate) fn next_job_id(&mut self) -> Option<String> {
         self.take(|f| match f {
             Fault::NextJobId { id } => Some(id.clone()),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn next_asset_id(&mut self) -> Option<String> {
+        self.take(|f| match f {
+            Fault::NextAssetId { id } => Some(id.clone()),
             _ => None,
         })
     }

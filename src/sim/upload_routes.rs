@@ -74,7 +74,8 @@ pub(crate) async fn create_asset(
     let Some(mime) = file_type.image_mime() else {
         return inner.error(StatusCode::BAD_REQUEST, UNSUPPORTED_IMAGE);
     };
-    let id = inner.upload_id("asset");
+    let drawn = inner.upload_id("asset");
+    let id = inner.faults.next_asset_id().unwrap_or(drawn);
     let asset = StoredAsset {
         id: id.clone(),
         name,
@@ -314,7 +315,8 @@ pub(crate) async fn upload_action(
         Err(refusal) => return inner.error(StatusCode::BAD_REQUEST, &refusal.reason()),
     };
     // Drawn whatever the outcome, so faults never shift later ids.
-    let asset_id = inner.upload_id("asset");
+    let drawn = inner.upload_id("asset");
+    let asset_id = inner.faults.next_asset_id().unwrap_or(drawn);
     let problem = if inner.faults.import_fail() {
         Some(IMPORT_FAILED.to_string())
     } else {
