@@ -49,6 +49,11 @@ pub enum ApiError {
     #[error("{}: {detail}", path.display())]
     File { path: PathBuf, detail: String },
 
+    /// A local resource ran out (disk space, quota, file descriptors): it passes when the
+    /// resource comes back, so the work is tried again by itself.
+    #[error("{}: {detail}", path.display())]
+    LocalResource { path: PathBuf, detail: String },
+
     #[error("download of asset {asset_id} failed: {detail}")]
     Download { asset_id: String, detail: String },
 

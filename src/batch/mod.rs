@@ -191,9 +191,13 @@ pub fn read(file: &Path) -> Result<(String, Vec<Expanded>), Vec<String>> {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
+    // The name is a folder's name too: one that would point elsewhere ("", ".", "..") is not
+    // taken.
     let name = file
         .file_stem()
-        .map_or_else(|| "batch".into(), |s| s.to_string_lossy().into_owned());
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !matches!(s.trim_matches('.'), "") && !s.contains('/'))
+        .unwrap_or_else(|| "batch".into());
     parse(&text, base_dir).map(|requests| (name, requests))
 }
 
@@ -829,6 +833,22 @@ fn distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_file_whose_name_points_elsewhere_is_named_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("..jsonl");
+        std::fs::write(&file, "{\"prompt\": \"a fox\"}\n").unwrap();
+        let (name, requests) = read(&file).unwrap();
+        assert_eq!(name, "batch");
+        assert_eq!(requests.len(), 1);
+        let fifo = dir.path().join("pipe.jsonl");
+        let path = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).unwrap();
+        // SAFETY: a plain call with a valid, NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        let problems = read(&fifo).unwrap_err();
+        assert!(problems[0].contains("not a regular file"), "{problems:?}");
+    }
+
     use super::*;
 
     fn ok(text: &str) -> Vec<Expanded> {

@@ -77,10 +77,13 @@ pub fn check_private_dir(dir: &Path) -> Result<(), DaemonError> {
             e,
         )
     })?;
+    // Setting the variable comes first: in a shared /tmp (sticky) a folder another user made
+    // cannot be removed by the one it stands in the way of.
     let refuse = |rule: String| {
         Err(DaemonError::Unsafe(format!(
             "the socket folder {} {rule}: refused (it must be a folder of yours with mode 0700; \
-             remove it, or set {SOCKET_DIR_VAR} to another)",
+             set {SOCKET_DIR_VAR} to a folder of yours, e.g. {SOCKET_DIR_VAR}=$HOME/.kling-tui-run, \
+             or remove it if it is yours to remove)",
             dir.display()
         )))
     };

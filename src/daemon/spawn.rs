@@ -120,7 +120,19 @@ async fn handshake(socket: &Path, reach: &Reach, attach: bool) -> Handshake {
     }
     let stream = match tokio::time::timeout(HELLO_TIMEOUT, UnixStream::connect(socket)).await {
         Ok(Ok(stream)) => stream,
-        Ok(Err(e)) => return Handshake::Unreachable(e.to_string()),
+        Ok(Err(e)) => {
+            // Something else at the socket's name: said, since "connection refused" alone
+            // gives no hint of it.
+            use std::os::unix::fs::FileTypeExt;
+            let what = match std::fs::symlink_metadata(socket) {
+                Ok(meta) if !meta.file_type().is_socket() => format!(
+                    "{e} ({} is not a socket: remove it, or stop what put it there)",
+                    socket.display()
+                ),
+                _ => e.to_string(),
+            };
+            return Handshake::Unreachable(what);
+        }
         Err(_) => return Handshake::Unreachable("no answer".into()),
     };
     match stream.peer_cred() {

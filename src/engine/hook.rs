@@ -100,8 +100,10 @@ impl FinishHook {
         let clean = |text: &str| text.replace('\0', "");
         command
             .env("KLING_TUI_LOCAL_ID", id.to_string())
-            .env("KLING_TUI_JOB_ID", clean(&job.job_id))
-            .env("KLING_TUI_STATUS", clean(&job.status))
+            // From the server: made safe as everywhere else. The prompt is the user's own and
+            // goes as typed (the README says so).
+            .env("KLING_TUI_JOB_ID", clean(&sanitize(&job.job_id)))
+            .env("KLING_TUI_STATUS", clean(&sanitize(&job.status)))
             .env("KLING_TUI_FILES", clean(&files.join("\n")))
             .env("KLING_TUI_PROMPT", clean(&job.prompt));
         let program = sanitize(&self.argv[0]);
@@ -115,6 +117,14 @@ impl FinishHook {
             Err(_) => {
                 #[cfg(unix)]
                 if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+                    // Everything it started, those that left its group with setsid included,
+                    // then the group itself.
+                    for descendant in descendants(pid) {
+                        // SAFETY: a plain signal to a process found under the hook.
+                        unsafe {
+                            libc::kill(descendant, libc::SIGKILL);
+                        }
+                    }
                     // SAFETY: a plain signal to the group this child leads.
                     unsafe {
                         libc::kill(-pid, libc::SIGKILL);
@@ -179,6 +189,40 @@ fn log_lines(
             );
         }
     })
+}
+
+/// The processes below `root` (children, theirs, ...), found by their parents in /proc: a
+/// child that called setsid left the hook's group, not its family.
+fn descendants(root: i32) -> Vec<i32> {
+    let mut parents: Vec<(i32, i32)> = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // After the command name in parentheses: state, then the parent's pid.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<i32>().ok());
+        if let Some(ppid) = ppid {
+            parents.push((pid, ppid));
+        }
+    }
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, ppid)| *ppid == parent)
+                .map(|(pid, _)| *pid),
+        );
+        i += 1;
+    }
+    found.remove(0);
+    found
 }
 
 /// The longest part of one line of a hook's output that is logged.
@@ -307,6 +351,39 @@ mod tests {
         assert_eq!(lines.dropped, 10 * MAX_LINES - logged);
         assert_eq!(lines.feed(b"tail").len(), 0);
         assert_eq!(lines.finish(), None);
+    }
+
+    #[tokio::test]
+    async fn a_child_that_left_the_hooks_group_with_setsid_is_killed_too() {
+        if !std::path::Path::new("/usr/bin/setsid").exists() {
+            eprintln!("skipped: no setsid here");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let script = format!(
+            "setsid sh -c 'echo $$ > {}; exec sleep 30' & wait",
+            pid_file.display()
+        );
+        let argv = ["/bin/sh".to_string(), "-c".to_string(), script];
+        let hook = FinishHook::new(&argv, Duration::from_millis(500)).unwrap();
+        let err = hook.run_now(job()).await.unwrap_err();
+        assert!(err.contains("killed"), "{err}");
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let mut alive = true;
+        for _ in 0..100 {
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            alive = !state.is_empty() && !state.contains(") Z ");
+            if !alive {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!alive, "the setsid child still runs");
     }
 
     #[tokio::test]

@@ -1957,7 +1957,10 @@ fn passing(err: &ApiError) -> bool {
     // fetch the same wrong thing; a refresh or the next start tries again.
     // A 404 right after a success is the asset not yet visible everywhere: it passes too.
     err.is_transient()
-        || matches!(err, ApiError::Download { .. } | ApiError::Decode { .. })
+        || matches!(
+            err,
+            ApiError::Download { .. } | ApiError::Decode { .. } | ApiError::LocalResource { .. }
+        )
         || err.status() == Some(404)
 }
 

@@ -238,9 +238,10 @@ struct ManifestLine<'a> {
 
 pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
     let (name, requests) = batch::read(file).map_err(CliError::Invalid)?;
+    // Beside the file, under the batch's (safe) name: never the file's folder itself.
     let out = match &how.out {
         Some(dir) => dir.clone(),
-        None => file.with_extension(""),
+        None => file.parent().unwrap_or(Path::new(".")).join(&name),
     };
     let out = std::path::absolute(&out)
         .map_err(|e| CliError::Local(format!("{}: {e}", out.display())))?;

@@ -49,9 +49,14 @@ impl BatchPlan {
         let distinct = batch::distinct_requests(&all);
         let quotes = vec![None; distinct.requests.len()];
         let of = distinct.of;
+        // Beside the file, under the batch's (safe) name, as `batch` on the command line.
+        let out = file
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join(&name);
         Ok(Self {
             name,
-            out: file.with_extension(""),
+            out,
             file,
             requests,
             of,

@@ -306,20 +306,41 @@ pub(super) async fn sync_dir(dir: &Path) {
 }
 
 pub(crate) fn file_error(path: &Path, err: &std::io::Error) -> ApiError {
-    let detail = match err.raw_os_error() {
-        Some(libc::ENOSPC) => {
-            "no space left on device (the partial file is kept for a later resume)".into()
-        }
-        _ => err.to_string(),
-    };
-    ApiError::File {
-        path: path.to_path_buf(),
-        detail,
+    let path = path.to_path_buf();
+    match err.raw_os_error() {
+        Some(libc::ENOSPC | libc::EDQUOT) => ApiError::LocalResource {
+            path,
+            detail: "no space left on device (the partial file is kept; tried again by itself)"
+                .into(),
+        },
+        Some(libc::EMFILE | libc::ENFILE) => ApiError::LocalResource {
+            path,
+            detail: format!("{err} (tried again by itself)"),
+        },
+        _ => ApiError::File {
+            path,
+            detail: err.to_string(),
+        },
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_full_disk_or_no_file_descriptors_is_a_local_resource_that_passes() {
+        let path = Path::new("/videos/job_1.mp4");
+        for errno in [libc::ENOSPC, libc::EDQUOT, libc::EMFILE, libc::ENFILE] {
+            let err = file_error(path, &std::io::Error::from_raw_os_error(errno));
+            assert!(
+                matches!(err, ApiError::LocalResource { .. }),
+                "{errno}: {err:?}"
+            );
+            assert!(err.to_string().contains("tried again by itself"), "{err}");
+        }
+        let err = file_error(path, &std::io::Error::from_raw_os_error(libc::EACCES));
+        assert!(matches!(err, ApiError::File { .. }), "{err:?}");
+    }
+
     use super::*;
 
     #[test]
