@@ -159,3 +159,42 @@ fn a_hook_printing_a_huge_line_leaves_the_engine_within_bounds_and_its_log_short
         .assert()
         .success();
 }
+
+#[test]
+fn a_job_list_that_never_ends_stops_at_its_bound_and_says_so() {
+    let (_rt, sim) = sim_with(SimConfig {
+        endless_listing: true,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    // Pages as fast as the server answers: the bound, not the pace, is under test.
+    common::write_config(home.path(), "requests_per_second = 1000\n", 0o600);
+    let out = against(&sim, home.path())
+        .args(["jobs", "--remote", "--json", "--limit", "3"])
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("showing the newest 20000 jobs")
+            && stderr.contains("the list may be incomplete"),
+        "{stderr}"
+    );
+    assert_eq!(common::json_lines(&out.stdout).len(), 3);
+    assert_eq!(sim.stats().list_jobs, 200);
+    let status = against(&sim, home.path())
+        .args(["engine", "status", "--json"])
+        .assert()
+        .success();
+    let status: serde_json::Value = serde_json::from_slice(&status.get_output().stdout).unwrap();
+    let peak = peak_mb(status["pid"].as_u64().unwrap() as u32);
+    assert!(
+        peak > 0 && peak < BOUND_MB,
+        "the engine peaked at {peak} MB"
+    );
+    against(&sim, home.path())
+        .args(["engine", "stop"])
+        .assert()
+        .success();
+}

@@ -1162,3 +1162,30 @@ fn the_app_ended_by_sigterm_or_sighup_leaves_the_terminal_cooked_and_off_the_alt
         stop_engine(&sim, home.path());
     }
 }
+
+#[test]
+fn engine_stop_also_stops_an_engine_found_on_the_socket_path_with_no_lock_naming_it() {
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 600.0,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    against(&sim, home.path())
+        .args(["engine", "start"])
+        .timeout(GUARD)
+        .assert()
+        .success();
+    let pid = engine_pid(&sim, home.path()).expect("an engine runs");
+    std::fs::remove_file(ledger_dir(home.path()).join("engine.lock")).unwrap();
+    let out = against(&sim, home.path())
+        .args(["engine", "stop"])
+        .timeout(GUARD)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout);
+    assert!(
+        stdout.contains(&format!("stopped the engine (pid {pid})")),
+        "{stdout}"
+    );
+    assert!(!alive(pid));
+}

@@ -42,6 +42,8 @@ const COMMANDS: &[&[&str]] = &[
 #[test]
 fn a_config_that_cannot_be_read_stops_every_command_and_the_app_with_exit_2() {
     let (_rt, sim) = sim_with(common::quick_config());
+    // Comments only past its first line, but 2 MiB of them: refused unread.
+    let huge = format!("max_spend_per_day = 100\n{}", "# pad\n".repeat(400_000));
     let cases: &[(&str, u32, &[&str])] = &[
         (
             "# caps\nmax_spend_per_dya = 100\n",
@@ -62,6 +64,7 @@ fn a_config_that_cannot_be_read_stops_every_command_and_the_app_with_exit_2() {
             0o644,
             &["chmod 600", "mode 644"],
         ),
+        (&huge, 0o600, &["at most 1048576 bytes"]),
     ];
     for (text, mode, expected) in cases {
         let home = tempfile::tempdir().unwrap();

@@ -440,6 +440,7 @@ fn the_server_view() {
     app.on_engine(kling_tui::engine::Event::Remote {
         seq,
         result: Ok(remote_jobs()),
+        incomplete: None,
     });
     insta::assert_snapshot!(screen(&mut app, 160, 30));
 }

@@ -784,6 +784,7 @@ fn i_in_the_server_view_imports_the_selected_job_once() {
     app.on_engine(Event::Remote {
         seq: *seq,
         result: Ok(listed),
+        incomplete: None,
     });
     let sent = engine_commands(app.on_key(key(KeyCode::Char('i'))));
     let [Command::Import { job_ids, .. }] = sent.as_slice() else {

@@ -350,6 +350,12 @@ fn rotate(log: &Path) {
 
 /// Asks the engine on `socket` to stop, and waits until the ledger is free.
 async fn stop_at(socket: &Path, ledger_dir: &Path) -> Result<(), DaemonError> {
+    stop_peer(socket, ledger_dir).await.map(drop)
+}
+
+/// Asks the engine at `socket` to stop and waits until it has: its ledger free, and its
+/// process gone. Returns the engine's pid.
+async fn stop_peer(socket: &Path, ledger_dir: &Path) -> Result<Option<i32>, DaemonError> {
     // The same checks as any connection: a private folder, a peer of this user.
     if let Some(dir) = socket.parent() {
         super::check_private_dir(dir)?;
@@ -359,8 +365,8 @@ async fn stop_at(socket: &Path, ledger_dir: &Path) -> Result<(), DaemonError> {
         Ok(Err(e)) => return Err(DaemonError::io(socket.display(), e)),
         Err(_) => return Err(DaemonError::Io(format!("{}: no answer", socket.display()))),
     };
-    match stream.peer_cred() {
-        Ok(peer) if peer.uid() == place::euid() => {}
+    let pid = match stream.peer_cred() {
+        Ok(peer) if peer.uid() == place::euid() => peer.pid(),
         Ok(peer) => {
             return Err(DaemonError::Unsafe(format!(
                 "the socket {} is served by uid {}, not by you: refused",
@@ -369,7 +375,7 @@ async fn stop_at(socket: &Path, ledger_dir: &Path) -> Result<(), DaemonError> {
             )));
         }
         Err(e) => return Err(DaemonError::io(socket.display(), e)),
-    }
+    };
     let (r, w) = stream.into_split();
     let mut reader = protocol::reader(r);
     let mut writer = protocol::writer(w);
@@ -388,7 +394,9 @@ async fn stop_at(socket: &Path, ledger_dir: &Path) -> Result<(), DaemonError> {
         .await
         .map_err(|e| DaemonError::io(socket.display(), e))?;
     let deadline = Instant::now() + STOP_DEADLINE;
-    while place::engine_alive(ledger_dir) {
+    // SAFETY: signal 0 only asks whether the process exists.
+    let running = |pid: i32| unsafe { libc::kill(pid, 0) } == 0;
+    while place::engine_alive(ledger_dir) || pid.is_some_and(running) {
         if Instant::now() >= deadline {
             return Err(DaemonError::Io(format!(
                 "the engine did not stop within {} s",
@@ -397,13 +405,13 @@ async fn stop_at(socket: &Path, ledger_dir: &Path) -> Result<(), DaemonError> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Ok(())
+    Ok(pid)
 }
 
 /// `kling-tui engine stop`: what was stopped, once its ledger is free; `None` if no engine ran.
 pub async fn stop_engine(ledger_dir: &Path) -> Result<Option<EngineInfo>, DaemonError> {
     let info = match place::read_info(ledger_dir)? {
-        None => return Ok(None),
+        None => return stop_orphan(ledger_dir).await,
         Some(info) => info,
     };
     let Some(info) = info else {
@@ -413,6 +421,30 @@ pub async fn stop_engine(ledger_dir: &Path) -> Result<Option<EngineInfo>, Daemon
     };
     stop_at(&info.socket, ledger_dir).await?;
     Ok(Some(info))
+}
+
+/// An engine found on this ledger's socket path with no lock naming it (its ledger folder
+/// was removed under it): stopped as well.
+async fn stop_orphan(ledger_dir: &Path) -> Result<Option<EngineInfo>, DaemonError> {
+    use std::os::unix::fs::FileTypeExt;
+    let socket = place::socket_path(&super::socket_dir(), ledger_dir);
+    let is_socket = std::fs::symlink_metadata(&socket).is_ok_and(|m| m.file_type().is_socket());
+    if !is_socket {
+        return Ok(None);
+    }
+    match stop_peer(&socket, ledger_dir).await {
+        Ok(pid) => Ok(Some(EngineInfo {
+            pid: pid.and_then(|p| u32::try_from(p).ok()).unwrap_or(0),
+            version: String::new(),
+            protocol: 0,
+            socket,
+            started_at: String::new(),
+            log: PathBuf::new(),
+        })),
+        // Nothing answers there: a socket left behind, not an engine.
+        Err(DaemonError::Io(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// `kling-tui engine status`: `None` when no engine runs.

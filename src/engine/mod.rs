@@ -363,6 +363,9 @@ pub enum Event {
     Remote {
         seq: u64,
         result: Result<Vec<RemoteJob>, String>,
+        /// The listing stopped at its bound: why the list may be incomplete.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        incomplete: Option<String>,
     },
     /// The answer to [`Command::Import`]: per server id, in the order asked, the job's
     /// number in the ledger (the one it already had, if any) or why it was not imported.

@@ -34,9 +34,17 @@ pub async fn list(cli: &Cli, args: &JobsArgs) -> Result<i32, CliError> {
         };
         match event {
             None => break Err(CliError::Local("the engine stopped unexpectedly".into())),
-            Some(Event::Remote { seq: 1, result }) => break Ok(Ok(result)),
-            // A listing stopped at its bound says so, as do other news of the engine.
-            Some(Event::Notice { message }) => eprintln!("{}", sanitize(&message)),
+            Some(Event::Remote {
+                seq: 1,
+                result,
+                incomplete,
+            }) => {
+                // A listing stopped at its bound says so.
+                if let Some(message) = incomplete {
+                    eprintln!("warning: {}", sanitize(&message));
+                }
+                break Ok(Ok(result));
+            }
             Some(Event::Halted { reason }) => break Err(CliError::Local(reason)),
             Some(Event::Detached { reason, stopped }) => {
                 if stopped {

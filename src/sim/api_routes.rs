@@ -154,6 +154,12 @@ async fn list_jobs(
             }
         },
     };
+    if sim.config.endless_listing {
+        let page = before.unwrap_or(0) + 1;
+        let jobs: Vec<Value> = (0..size).map(|i| endless_job(page, i)).collect();
+        let body = json!({ "jobs": jobs, "nextPaginationToken": encode_token(page) });
+        return sim.reply(&JOB_PAGE, body);
+    }
     let filter = PageFilter { status, after };
     let (jobs, next) = inner.jobs.page(before, size, &filter, &sim, sim.now());
     let mut page = json!({ "jobs": jobs });
@@ -161,6 +167,25 @@ async fn list_jobs(
         page["nextPaginationToken"] = encode_token(next).into();
     }
     sim.reply(&JOB_PAGE, page)
+}
+
+/// A job made up for an endless listing: the `i`-th of page `page`, each with its own id.
+fn endless_job(page: u64, i: usize) -> Value {
+    json!({
+        "jobId": format!("job_endless_{page}_{i}"),
+        "jobType": "custom",
+        "status": "success",
+        "progress": 1,
+        "createdAt": "2026-11-01T00:00:00.000Z",
+        "updatedAt": "2026-11-01T00:02:00.000Z",
+        "statusHistory": [],
+        "authorId": "user_sim",
+        "ownerId": "team_sim",
+        "metadata": {
+            "assetIds": [format!("asset_endless_{page}_{i}")],
+            "input": {"modelId": crate::kling::MODEL_ID, "prompt": "one more of many"},
+        },
+    })
 }
 
 async fn job_action(

@@ -56,6 +56,9 @@ pub struct SimConfig {
     /// generate answer carries `ipDetection.creativeUnitsCharged` ([`BILLED_IP_DETECTION`] CU,
     /// billed outside the job).
     pub billing_extras: bool,
+    /// `true`: `GET /jobs` never ends: every page is full of Kling V3 Omni jobs made up for
+    /// it, with a new `nextPaginationToken` each time, as a hostile or broken server would.
+    pub endless_listing: bool,
 }
 
 /// The add-on fee a success bills with [`SimConfig::billing_extras`].
@@ -157,6 +160,7 @@ impl Default for SimConfig {
             model_schema: ModelSchema::Builtin,
             variation: None,
             billing_extras: false,
+            endless_listing: false,
         }
     }
 }

@@ -468,7 +468,14 @@ impl App {
                         .insert(local_id, super::picture::Picture::Failed(sanitize(&e)));
                 }
             },
-            Event::Remote { seq, result } => {
+            Event::Remote {
+                seq,
+                result,
+                incomplete,
+            } => {
+                if let Some(message) = incomplete {
+                    self.warn(message);
+                }
                 if let Some(view) = &mut self.server
                     && view.pending == Some(seq)
                 {

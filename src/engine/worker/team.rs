@@ -77,12 +77,17 @@ impl Worker {
                 return self.emit(Event::Remote {
                     seq,
                     result: Err(e),
+                    incomplete: None,
                 });
             }
         };
         if self.halted.is_some() {
             let result = Err(format!("not listed: {HALTED}"));
-            return self.emit(Event::Remote { seq, result });
+            return self.emit(Event::Remote {
+                seq,
+                result,
+                incomplete: None,
+            });
         }
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
@@ -95,15 +100,19 @@ impl Worker {
     }
 
     pub(super) fn listed(&mut self, seq: u64, result: Result<(Vec<Job>, Option<String>), String>) {
-        let result = result.map(|(jobs, incomplete)| {
-            if let Some(message) = incomplete {
+        let mut incomplete = None;
+        let result = result.map(|(jobs, cut)| {
+            if let Some(message) = &cut {
                 tracing::warn!("{message}");
-                // Told before the list, so a client shows both.
-                self.emit(Event::Notice { message });
             }
+            incomplete = cut;
             remote::mark(&jobs, &self.ledger.local_ids())
         });
-        self.emit(Event::Remote { seq, result });
+        self.emit(Event::Remote {
+            seq,
+            result,
+            incomplete,
+        });
     }
 
     /// Takes up a [`super::Command::Import`]: jobs the ledger has are answered with their
