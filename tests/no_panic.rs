@@ -97,3 +97,67 @@ fn a_closed_stdout_or_an_unwritable_log_never_makes_a_command_panic() {
         .assert()
         .success();
 }
+
+#[test]
+fn a_data_folder_the_user_cannot_write_never_makes_a_command_panic() {
+    // Read-only for the command: folders of root's, the command run as nobody. Only root
+    // can set that up; elsewhere, said and skipped.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to run a command as another user");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 600.0,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    // A ledger with a job in it, made by root.
+    let out = common::against(&sim, home.path())
+        .args(["submit", "--prompt", "a fox", "--wait", "--json"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let job_id = common::json_lines(&out.stdout)[0]["jobId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    common::against(&sim, home.path())
+        .args(["engine", "stop"])
+        .assert()
+        .success();
+    // Everything readable, nothing writable, for anyone else.
+    for entry in walk(home.path()) {
+        let mode = if entry.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    for args in printing_commands(&job_id) {
+        let output = process(Some(&sim), home.path())
+            .args(&args)
+            .env("KLING_TUI_SOCKET_DIR", home.path().join("run"))
+            .uid(65534)
+            .gid(65534)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_ne!(output.status.code(), Some(101), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+/// Every folder and file below `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        }
+        found.push(path);
+    }
+    found
+}

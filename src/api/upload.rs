@@ -94,10 +94,22 @@ impl ScenarioClient {
                 detail: format!("asked for {parts} part links, got {}", upload.parts.len()),
             });
         }
+        // Each part once, numbered from 1: a link given twice would leave a part unsent.
+        let mut numbers: Vec<u64> = upload.parts.iter().map(|p| u64::from(p.number)).collect();
+        numbers.sort_unstable();
+        if !numbers.iter().copied().eq(1..=parts) {
+            return Err(ApiError::Decode {
+                host: self.host().to_string(),
+                detail: format!("part links must be numbered 1 to {parts}, each once"),
+            });
+        }
         let mut file = tokio::fs::File::from_std(opened);
         let mut sent = 0;
         progress(UploadProgress { sent, total: size });
-        for (i, target) in upload.parts.iter().enumerate() {
+        // Each link takes the bytes of its own number, in whatever order they were listed.
+        let mut targets: Vec<_> = upload.parts.iter().collect();
+        targets.sort_by_key(|p| p.number);
+        for (i, target) in targets.into_iter().enumerate() {
             let offset = i as u64 * part;
             let len = part.min(size - offset);
             let mut chunk = vec![0u8; len as usize];

@@ -350,12 +350,16 @@ fn rotate(log: &Path) {
 
 /// Asks the engine on `socket` to stop, and waits until the ledger is free.
 async fn stop_at(socket: &Path, ledger_dir: &Path) -> Result<(), DaemonError> {
-    stop_peer(socket, ledger_dir).await.map(drop)
+    stop_peer(socket, ledger_dir, false).await.map(drop)
 }
 
-/// Asks the engine at `socket` to stop and waits until it has: its ledger free, and its
-/// process gone. Returns the engine's pid.
-async fn stop_peer(socket: &Path, ledger_dir: &Path) -> Result<Option<i32>, DaemonError> {
+/// Asks the engine at `socket` to stop and waits until it has: its ledger free and, with
+/// `by_pid` (no lock names it), its process gone. Returns the engine's pid.
+async fn stop_peer(
+    socket: &Path,
+    ledger_dir: &Path,
+    by_pid: bool,
+) -> Result<Option<i32>, DaemonError> {
     // The same checks as any connection: a private folder, a peer of this user.
     if let Some(dir) = socket.parent() {
         super::check_private_dir(dir)?;
@@ -394,9 +398,21 @@ async fn stop_peer(socket: &Path, ledger_dir: &Path) -> Result<Option<i32>, Daem
         .await
         .map_err(|e| DaemonError::io(socket.display(), e))?;
     let deadline = Instant::now() + STOP_DEADLINE;
-    // SAFETY: signal 0 only asks whether the process exists.
-    let running = |pid: i32| unsafe { libc::kill(pid, 0) } == 0;
-    while place::engine_alive(ledger_dir) || pid.is_some_and(running) {
+    // Signal 0 only asks whether the process exists; a zombie (ended, its parent not told
+    // yet) has stopped all the same.
+    let running = |pid: i32| {
+        // SAFETY: a plain query with no effect on the process.
+        let exists = unsafe { libc::kill(pid, 0) } == 0;
+        exists
+            && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|stat| {
+                    !stat
+                        .rsplit_once(')')
+                        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+                })
+                .unwrap_or(false)
+    };
+    while place::engine_alive(ledger_dir) || (by_pid && pid.is_some_and(running)) {
         if Instant::now() >= deadline {
             return Err(DaemonError::Io(format!(
                 "the engine did not stop within {} s",
@@ -432,7 +448,7 @@ async fn stop_orphan(ledger_dir: &Path) -> Result<Option<EngineInfo>, DaemonErro
     if !is_socket {
         return Ok(None);
     }
-    match stop_peer(&socket, ledger_dir).await {
+    match stop_peer(&socket, ledger_dir, true).await {
         Ok(pid) => Ok(Some(EngineInfo {
             pid: pid.and_then(|p| u32::try_from(p).ok()).unwrap_or(0),
             version: String::new(),
