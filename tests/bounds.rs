@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{against, bin, sim_with};
+use common::{against, bin, peak_mb, sim_with};
 use kling_tui::sim::SimConfig;
 
 /// The bound every process here must stay under.
@@ -19,16 +19,6 @@ fn children_peak_mb() -> i64 {
     // SAFETY: a plain query into a zeroed struct of the right type.
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
     usage.ru_maxrss / 1024
-}
-
-/// The peak resident size of a running process, in MB (`VmHWM`).
-fn peak_mb(pid: u32) -> i64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
-        .map_or(0, |kb| kb / 1024)
 }
 
 fn batch_file(dir: &Path, line: &str) -> std::path::PathBuf {

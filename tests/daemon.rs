@@ -1189,3 +1189,37 @@ fn engine_stop_also_stops_an_engine_found_on_the_socket_path_with_no_lock_naming
     );
     assert!(!alive(pid));
 }
+
+#[test]
+fn frames_announced_huge_before_a_proof_are_refused_without_holding_memory() {
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 600.0,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    against(&sim, home.path())
+        .args(["engine", "start"])
+        .timeout(GUARD)
+        .assert()
+        .success();
+    let engine = status(&sim, home.path());
+    let socket = PathBuf::from(engine["socket"].as_str().unwrap());
+    let pid = engine["pid"].as_u64().unwrap() as u32;
+    let mut held = Vec::new();
+    let body = vec![b'{'; 32 << 20];
+    for _ in 0..8 {
+        let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+        // A frame of 256 MiB announced, and 32 MiB of it sent (8 of them: 256 MiB an engine
+        // that took them would hold).
+        let _ = stream.write_all(&((256u32 << 20) - 1).to_be_bytes());
+        let _ = stream.write_all(&body);
+        held.push(stream);
+    }
+    // Still serving, and never held what the frames announced.
+    let again = status(&sim, home.path());
+    assert_eq!(again["pid"], engine["pid"]);
+    let peak = common::peak_mb(pid);
+    assert!(peak > 0 && peak < 200, "the engine peaked at {peak} MB");
+    drop(held);
+    stop_engine(&sim, home.path());
+}

@@ -27,6 +27,9 @@ fn printing_commands(job_id: &str) -> Vec<Vec<String>> {
         &["watch"],
         &["batch", "status", "nothing"],
         &["submit", "--prompt", "a fox", "--dry-run"],
+        &["cancel", job_id],
+        &["import", job_id, "--json"],
+        &["upload", "frame.png"],
         &["completions", "bash"],
         &["man"],
         &["--help"],
@@ -63,6 +66,7 @@ fn a_closed_stdout_or_an_unwritable_log_never_makes_a_command_panic() {
         .as_str()
         .unwrap()
         .to_string();
+    common::png(home.path(), "frame.png", 640, 480);
     for unwritable_log in [false, true] {
         if unwritable_log {
             // A folder where the log file should be: no one, root included, can open it.

@@ -54,6 +54,12 @@ async fn a_redirect_to_another_host_is_not_followed_with_credentials() {
     let client = ScenarioClient::new(options).unwrap();
     let err = client.get_job("job_1").await.unwrap_err();
     assert_eq!(err.status(), Some(302), "{err}");
+    // It says where it was sent and why it did not go.
+    let text = err.to_string();
+    assert!(
+        text.contains("/v1/jobs/job_1") && text.contains("was not followed"),
+        "{text}"
+    );
     let seen = seen.lock().unwrap();
     assert!(
         seen.iter().all(|auth| auth.is_none()),

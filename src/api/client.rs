@@ -420,6 +420,25 @@ impl ScenarioClient {
 /// Turns an error answer into [`ApiError::Http`] with the body's reason and trace id.
 pub(crate) async fn error_from_response(response: Response, host: &str) -> ApiError {
     let status = response.status();
+    if status.is_redirection() {
+        // A redirect lands here only when it was refused: say where to and why.
+        let to = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(sanitize)
+            .unwrap_or_else(|| "nowhere said".into());
+        return ApiError::Http {
+            status: status.as_u16(),
+            reason: format!(
+                "a redirect to {to} was not followed: the API's credentials go only to its own \
+                 origin, and downloads only to https or loopback addresses, within 5 hops"
+            ),
+            trace_id: None,
+            retry_after: None,
+            action_limit: None,
+        };
+    }
     let header_wait = retry_after(response.headers());
     let bytes = read_limited(response, 64 * 1024, host)
         .await

@@ -207,3 +207,13 @@ pub fn wait_for_log(home: &Path, text: &str) {
         engine_log(home)
     );
 }
+
+/// The peak resident size of a running process, in MB (`VmHWM`).
+pub fn peak_mb(pid: u32) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
+        .map_or(0, |kb| kb / 1024)
+}
