@@ -16,6 +16,9 @@ use super::record::Record;
 
 /// A download that failed for a passing reason is tried again this many times by itself.
 pub(crate) const DOWNLOAD_RETRIES: u32 = 6;
+/// A download that failed for want of a local resource is tried again this often, for as
+/// long as it takes.
+pub(crate) const LOCAL_RETRY: Duration = Duration::from_secs(30);
 /// An upload that failed for a passing reason is tried again this many times by itself.
 pub(crate) const UPLOAD_RETRIES: u32 = 6;
 
@@ -108,11 +111,14 @@ pub(crate) enum Step {
         file: PathBuf,
         size: u64,
     },
-    /// One part failed; a passing failure is tried again a few times.
+    /// One part failed; a passing failure is tried again a few times, a lasting one (a full
+    /// disk, no file descriptors: it passes when the resource comes back) every
+    /// [`LOCAL_RETRY`], with no bound.
     FetchFailed {
         index: usize,
         error: String,
         passing: bool,
+        lasting: bool,
     },
     /// The wait after a passing download failure is over.
     RetryFetch,
@@ -430,15 +436,20 @@ impl Phase {
                     index,
                     error,
                     passing,
+                    lasting,
                 },
             ) if parts.in_flight(index) => {
                 let mut parts = parts.clone();
                 parts.in_flight.remove(&index);
                 let failures = parts.failures.entry(index).or_default();
                 *failures += 1;
-                // The link expires: keep trying by ourselves, a little later each time.
-                let retry_in =
-                    (passing && *failures <= DOWNLOAD_RETRIES).then(|| backoff(*failures));
+                // The link expires: keep trying by ourselves, a little later each time. A full
+                // disk: until there is room again.
+                let retry_in = if lasting {
+                    Some(LOCAL_RETRY)
+                } else {
+                    (passing && *failures <= DOWNLOAD_RETRIES).then(|| backoff(*failures))
+                };
                 parts.retry_due |= retry_in.is_some();
                 Next {
                     retry_in,
@@ -899,6 +910,7 @@ mod tests {
             index: 1,
             error: "reset".into(),
             passing,
+            lasting: false,
         };
         let next = go(fetching.clone(), failed(true), &at);
         assert_eq!(next.retry_in, Some(Duration::from_millis(1000)));
@@ -938,6 +950,7 @@ mod tests {
                     index: 1,
                     error: "reset".into(),
                     passing: true,
+                    lasting: false,
                 },
                 &at,
             );
@@ -949,6 +962,23 @@ mod tests {
             phase = go(phase, Step::RetryFetch, &at).phase;
         }
         assert_eq!(retries, DOWNLOAD_RETRIES);
+        // A full disk: tried again, slowly, for as long as it lasts.
+        let mut phase = downloading(&[], false);
+        for _ in 0..DOWNLOAD_RETRIES * 3 {
+            phase = go(phase, Step::Fetch { index: 1 }, &at).phase;
+            let next = go(
+                phase,
+                Step::FetchFailed {
+                    index: 1,
+                    error: "no space left on device".into(),
+                    passing: true,
+                    lasting: true,
+                },
+                &at,
+            );
+            assert_eq!(next.retry_in, Some(LOCAL_RETRY));
+            phase = go(next.phase, Step::RetryFetch, &at).phase;
+        }
         let cleared = go(phase, Step::ClearFetchFailures, &at).phase;
         assert_eq!(cleared, downloading(&[], false));
     }

@@ -1484,6 +1484,7 @@ impl Worker {
                             index,
                             error: message.clone(),
                             passing: passing(&e),
+                            lasting: matches!(e, ApiError::LocalResource { .. }),
                         };
                         let retry_in = self.step(local_id, failed).ok().and_then(|m| m.retry_in);
                         if let Some(wait) = retry_in {
