@@ -108,6 +108,7 @@ impl Session {
         };
         tune(&mut options, config.as_ref(), cli);
         // The simulator lives only as long as this process, and so do its jobs.
+        sweep_stale_demos(&std::env::temp_dir());
         let demo_dir = tempfile::Builder::new()
             .prefix("kling-tui-demo-")
             .tempdir()
@@ -243,6 +244,48 @@ impl Session {
     }
 }
 
+/// The prefix of a demo's throw-away folder in the temp folder.
+pub const DEMO_DIR_PREFIX: &str = "kling-tui-demo-";
+
+/// Removes the folders of demos that were killed (a `kill -9` skips their clean-up): this
+/// user's, older than a minute, whose ledger no process holds. A running demo holds its
+/// ledger's lock for as long as it runs, so it is never touched.
+pub fn sweep_stale_demos(temp: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(temp) else {
+        return;
+    };
+    let me = unsafe { libc::geteuid() };
+    for entry in entries.flatten() {
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(DEMO_DIR_PREFIX)
+        {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(60));
+        if !meta.is_dir() || meta.uid() != me || !old {
+            continue;
+        }
+        let unheld = std::fs::File::open(path.join("ledger.lock"))
+            .map(|lock| lock.try_lock().is_ok())
+            // No lock at all: a demo killed before it made its ledger.
+            .unwrap_or(true);
+        if unheld && std::fs::remove_dir_all(&path).is_ok() {
+            tracing::info!("removed a killed demo's folder {}", path.display());
+        }
+    }
+}
+
 /// Settings of the client itself from the flags and config: how long a stalled transfer is
 /// waited for, how big an unannounced download may grow, how long retries may go on.
 fn tune(options: &mut ClientOptions, config: Option<&ConfigFile>, cli: &Cli) {
@@ -305,6 +348,34 @@ fn journal_key(base_url: &str, project: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_killed_demos_folders_are_swept() {
+        let root = tempfile::tempdir().unwrap();
+        let make = |name: &str, lock: bool, age_secs: u64| {
+            let dir = root.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join("ledger.sqlite3"), b"x").unwrap();
+            let held = lock.then(|| {
+                let file = std::fs::File::create(dir.join("ledger.lock")).unwrap();
+                file.lock().unwrap();
+                file
+            });
+            let when = std::time::SystemTime::now() - std::time::Duration::from_secs(age_secs);
+            std::fs::File::open(&dir)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+            (dir, held)
+        };
+        let (killed, _) = make("kling-tui-demo-killed", false, 600);
+        let (running, _held) = make("kling-tui-demo-running", true, 600);
+        let (starting, _) = make("kling-tui-demo-starting", false, 0);
+        let (other, _) = make("something-else", false, 600);
+        sweep_stale_demos(root.path());
+        assert!(!killed.exists(), "a killed demo's folder goes");
+        assert!(running.exists() && starting.exists() && other.exists());
+    }
 
     #[test]
     fn journal_keys_separate_apis_and_projects() {
