@@ -509,23 +509,64 @@ fn progress(
         .iter()
         .filter_map(|id| id.and_then(|id| jobs.get(&id)))
         .collect();
-    let done = ours.iter().filter(|j| j.fully_downloaded()).count();
-    let failed = ours
-        .iter()
-        .filter(|j| j.is_final() && !j.succeeded())
-        .count();
-    let holding = ours.iter().filter(|j| held(j)).count();
     let spent: f64 = ours
         .iter()
         .filter(|j| j.succeeded() || !j.is_final())
         .filter_map(|j| j.cost)
         .sum();
     format!(
-        "done {done}/{}  failed {failed}  held {holding}  running {}  spent {} CU",
-        requests.len(),
-        ours.len() - done - failed - holding,
+        "{}  spent {} CU",
+        Counts::of(&ours).line(requests.len()),
         crate::units::format_units(spent)
     )
+}
+
+/// Where a batch's latest attempts stand, each in one bucket.
+struct Counts {
+    done: usize,
+    failed: usize,
+    holding: usize,
+    /// Sent, but the answer never came (a crash mid-POST): looked for on the server, never
+    /// counted as running.
+    unconfirmed: usize,
+    running: usize,
+}
+
+impl Counts {
+    fn of(ours: &[&crate::engine::JobRecord]) -> Self {
+        let done = ours.iter().filter(|j| j.fully_downloaded()).count();
+        let failed = ours
+            .iter()
+            .filter(|j| j.is_final() && !j.succeeded())
+            .count();
+        let holding = ours.iter().filter(|j| held(j)).count();
+        let unconfirmed = ours
+            .iter()
+            .filter(|j| matches!(j.submission, crate::engine::Submission::Unconfirmed { .. }))
+            .count();
+        Self {
+            done,
+            failed,
+            holding,
+            unconfirmed,
+            running: ours.len() - done - failed - holding - unconfirmed,
+        }
+    }
+}
+
+impl Counts {
+    /// `done 3/12  failed 1  held 0  running 8`, with `unconfirmed N` before `running` when
+    /// there are any.
+    fn line(&self, total: usize) -> String {
+        let unconfirmed = match self.unconfirmed {
+            0 => String::new(),
+            n => format!("  unconfirmed {n}"),
+        };
+        format!(
+            "done {}/{total}  failed {}  held {}{unconfirmed}  running {}",
+            self.done, self.failed, self.holding, self.running
+        )
+    }
 }
 
 /// `DIR/manifest.jsonl`, one object per expanded request in order, rewritten whole and
@@ -708,21 +749,16 @@ pub async fn status(cli: &Cli, name: &str, json: bool) -> Result<i32, CliError> 
         }
     }
     let ours: Vec<&crate::engine::JobRecord> = latest.values().collect();
-    let done = ours.iter().filter(|j| j.fully_downloaded()).count();
-    let failed = ours
-        .iter()
-        .filter(|j| j.is_final() && !j.succeeded())
-        .count();
-    let holding = ours.iter().filter(|j| held(j)).count();
+    let counts = Counts::of(&ours);
+    let (done, failed, holding) = (counts.done, counts.failed, counts.holding);
     let cap = summary
         .max_cost
         .map(|c| format!(" of {} CU", crate::units::format_units(c)))
         .unwrap_or_default();
     eprintln!(
-        "batch {}: done {done}/{}  failed {failed}  held {holding}  running {}  spent {} CU{cap}",
+        "batch {}: {}  spent {} CU{cap}",
         sanitize(name),
-        ours.len(),
-        ours.len() - done - failed - holding,
+        counts.line(ours.len()),
         crate::units::format_units(summary.spent),
     );
     Ok(if done == ours.len() {
@@ -790,6 +826,36 @@ pub async fn retry(cli: &Cli, name: &str, yes: bool) -> Result<i32, CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unconfirmed_attempts_are_counted_apart_from_running_ones() {
+        use crate::engine::{JobRecord, Submission};
+        let job = |id, submission| {
+            let mut j = JobRecord::new(id, String::new(), crate::kling::KlingRequest::new("x"));
+            j.submission = submission;
+            j
+        };
+        let a = job(
+            1,
+            Submission::Unconfirmed {
+                reason: "killed".into(),
+            },
+        );
+        let b = job(
+            2,
+            Submission::Unconfirmed {
+                reason: "killed".into(),
+            },
+        );
+        let mut c = job(3, Submission::Accepted);
+        c.status = Some(crate::api::types::JobStatus::InProgress);
+        let line = Counts::of(&[&a, &b, &c]).line(3);
+        assert_eq!(line, "done 0/3  failed 0  held 0  unconfirmed 2  running 1");
+        assert_eq!(
+            Counts::of(&[&c]).line(1),
+            "done 0/1  failed 0  held 0  running 1"
+        );
+    }
 
     #[test]
     fn the_cap_line_names_what_fits_and_what_would_wait() {
