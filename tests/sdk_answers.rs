@@ -240,6 +240,11 @@ fn an_upload_done_at_complete_or_validated_names_its_asset() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(0), "{done:?}: {stderr}");
+        // Off a terminal, the upload still says how far it got, in lines.
+        assert!(
+            stderr.contains("uploading") && stderr.contains("6.0 MiB/6.0 MiB"),
+            "{stderr}"
+        );
         let lines = json_lines(&run.stdout);
         let id = lines[0]["assetId"].as_str().unwrap_or_default();
         assert!(id.starts_with("asset_"), "{lines:?}");

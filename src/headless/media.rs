@@ -97,18 +97,54 @@ async fn upload_all(
             let file = std::path::absolute(&path)
                 .map_err(|e| CliError::Local(format!("{shown}: cannot resolve it: {e}")))?;
             let _ = engine.commands.send(Command::Upload { seq, file, role });
+            // Off a terminal: a line per quarter sent, then one a minute while the server
+            // imports it, so a log never goes silent for minutes.
+            let mut told_quarter = None;
+            let started = std::time::Instant::now();
+            let mut told_at = started;
+            let mut sent_all = false;
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            tick.tick().await;
             let result = loop {
-                match engine.events.recv().await {
+                let event = tokio::select! {
+                    event = engine.events.recv() => event,
+                    _ = tick.tick(), if !tty => {
+                        if told_at.elapsed() >= std::time::Duration::from_secs(59) {
+                            told_at = std::time::Instant::now();
+                            let what = if sent_all { "the server imports it" } else { "sending" };
+                            eprintln!(
+                                "uploading {shown}: {what} ({} so far)",
+                                crate::units::human_duration(started.elapsed())
+                            );
+                        }
+                        continue;
+                    }
+                };
+                match event {
                     Some(Event::UploadProgress {
                         seq: s,
                         sent,
                         total,
-                    }) if s == seq && tty => {
-                        eprint!(
-                            "\r\x1b[2Kuploading {shown}  {}/{}",
-                            human_bytes(sent),
-                            human_bytes(total)
-                        );
+                    }) if s == seq => {
+                        sent_all = total > 0 && sent >= total;
+                        if tty {
+                            eprint!(
+                                "\r\x1b[2Kuploading {shown}  {}/{}",
+                                human_bytes(sent),
+                                human_bytes(total)
+                            );
+                        } else {
+                            let quarter = (sent.saturating_mul(4)).checked_div(total).unwrap_or(4);
+                            if told_quarter != Some(quarter) {
+                                told_quarter = Some(quarter);
+                                told_at = std::time::Instant::now();
+                                eprintln!(
+                                    "uploading {shown}  {}/{}",
+                                    human_bytes(sent),
+                                    human_bytes(total)
+                                );
+                            }
+                        }
                     }
                     Some(Event::UploadDone { seq: s, result }) if s == seq => break result,
                     Some(Event::Halted { reason })
