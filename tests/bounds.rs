@@ -188,3 +188,47 @@ fn a_job_list_that_never_ends_stops_at_its_bound_and_says_so() {
         .assert()
         .success();
 }
+
+#[test]
+fn a_listing_stops_when_its_client_goes() {
+    let (_rt, sim) = sim_with(SimConfig {
+        endless_listing: true,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    // Slow enough pages that the client is gone long before the bound.
+    common::write_config(home.path(), "requests_per_second = 10\n", 0o600);
+    let mut client = common::process(Some(&sim), home.path())
+        .args(["jobs", "--remote"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..600 {
+        if sim.stats().list_jobs >= 5 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(sim.stats().list_jobs >= 5, "the listing never started");
+    client.kill().unwrap();
+    client.wait().unwrap();
+    common::wait_for_log(
+        home.path(),
+        "a listing of the team's jobs stopped: its client left",
+    );
+    let after = sim.stats().list_jobs;
+    std::thread::sleep(Duration::from_millis(1500));
+    // At most the page already asked for when it stopped.
+    assert!(
+        sim.stats().list_jobs <= after + 1,
+        "{} then {}",
+        after,
+        sim.stats().list_jobs
+    );
+    assert!(after < 100, "{after} pages");
+    against(&sim, home.path())
+        .args(["engine", "stop"])
+        .assert()
+        .success();
+}

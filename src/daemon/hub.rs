@@ -92,10 +92,19 @@ impl Hub {
         (id, rx, snapshot, deltas)
     }
 
-    pub(super) fn leave(&self, client: u64) {
+    /// A client went: the questions it left unanswered, by the engine's numbers.
+    pub(super) fn leave(&self, client: u64) -> Vec<u64> {
         let mut state = self.lock();
         state.clients.remove(&client);
-        state.routes.retain(|_, (c, _)| *c != client);
+        let mut unanswered = Vec::new();
+        state.routes.retain(|route, (c, _)| {
+            let theirs = *c == client;
+            if theirs {
+                unanswered.push(*route);
+            }
+            !theirs
+        });
+        unanswered
     }
 
     /// A fresh snapshot, for a client that fell behind.

@@ -629,7 +629,11 @@ impl Shared {
             }
         }
         .await;
-        self.hub.leave(id);
+        let unanswered = self.hub.leave(id);
+        if !unanswered.is_empty() {
+            // Work done only for it (a listing of the team's jobs) stops with it.
+            let _ = self.commands.send(Command::Abandoned { seqs: unanswered });
+        }
         result
     }
 }

@@ -145,6 +145,9 @@ pub enum Command {
     DailyCap(Option<f64>),
     /// config.toml as it reads now, from the engine's own watch on it: its money settings
     /// apply at once. With `problem`, the file cannot be read: nothing is sent until it can.
+    /// The client that asked these questions (by `seq`) has gone: work done only to answer
+    /// them (a listing of the team's jobs) is stopped.
+    Abandoned { seqs: Vec<u64> },
     /// Read config.toml again now (the engine reads it itself: a client's reading may be
     /// older). Sent by the engine's own watch on the file and by every client that attaches.
     ReadConfig,

@@ -181,6 +181,8 @@ pub(crate) struct Worker {
     rules: crate::kling::Rules,
     /// A read of the model's description is under way.
     model_asked: bool,
+    /// Listings of the team's jobs under way, by the question they answer.
+    pub(super) listings: HashMap<u64, tokio::task::AbortHandle>,
 }
 
 impl Worker {
@@ -227,6 +229,7 @@ impl Worker {
             config_problem: None,
             rules: crate::kling::Rules::builtin(),
             model_asked: false,
+            listings: HashMap::new(),
             resting: HashMap::new(),
             pictures: HashMap::new(),
         })
@@ -814,6 +817,14 @@ impl Worker {
                 self.drain_queue();
                 // Whoever set it hears where each held job stands now.
                 self.emit_held(|_| true);
+            }
+            Command::Abandoned { seqs } => {
+                for seq in seqs {
+                    if let Some(listing) = self.listings.remove(&seq) {
+                        tracing::info!("a listing of the team's jobs stopped: its client left");
+                        listing.abort();
+                    }
+                }
             }
             Command::ReadConfig => {
                 if let Some(path) = self.config.config_file.clone() {

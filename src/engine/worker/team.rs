@@ -91,15 +91,17 @@ impl Worker {
         }
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
-        tokio::spawn(async move {
+        let listing = tokio::spawn(async move {
             let result = remote::list(&client, since.as_deref())
                 .await
                 .map_err(|e| sanitize(&format!("cannot list the team's jobs: {e}")));
             let _ = tx.send(Internal::Listed { seq, result });
         });
+        self.listings.insert(seq, listing.abort_handle());
     }
 
     pub(super) fn listed(&mut self, seq: u64, result: Result<(Vec<Job>, Option<String>), String>) {
+        self.listings.remove(&seq);
         let mut incomplete = None;
         let result = result.map(|(jobs, cut)| {
             if let Some(message) = &cut {
