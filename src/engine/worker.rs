@@ -433,7 +433,8 @@ impl Worker {
     fn expected_at(&self, job: &JobRecord) -> Option<String> {
         let waiting = matches!(job.submission, Submission::Queued | Submission::Sending)
             || (job.submission == Submission::Accepted && !job.is_final());
-        if !waiting || job.succeeded() {
+        // A request a cap holds has no finish to expect until a person raises the cap.
+        if !waiting || job.succeeded() || job.held.is_some() {
             return None;
         }
         let secs = self.rules.expected_seconds(job.request.mode)?;
