@@ -165,3 +165,43 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     found
 }
+
+#[test]
+fn the_ledger_and_the_logs_are_private_files_in_private_folders() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_rt, sim) = sim_with(common::quick_config());
+    let home = tempfile::tempdir().unwrap();
+    common::against(&sim, home.path())
+        .args(["submit", "--prompt", "a private fox"])
+        .assert()
+        .success();
+    common::against(&sim, home.path())
+        .args(["engine", "stop"])
+        .assert()
+        .success();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let journals = home.path().join("data/kling-tui/journals");
+    let ledger_dir = std::fs::read_dir(&journals)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for dir in [
+        home.path().join("data/kling-tui"),
+        journals.clone(),
+        ledger_dir.clone(),
+    ] {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    }
+    assert_eq!(mode(&ledger_dir.join("ledger.sqlite3")), 0o600);
+    assert_eq!(
+        mode(&home.path().join("data/kling-tui/kling-tui.log")),
+        0o600
+    );
+    for log in std::fs::read_dir(home.path().join("state/kling-tui")).unwrap() {
+        let log = log.unwrap().path();
+        assert_eq!(mode(&log), 0o600, "{}", log.display());
+    }
+    assert_eq!(mode(&home.path().join("state/kling-tui")), 0o700);
+}
