@@ -30,36 +30,37 @@ fn batch_file(dir: &Path, line: &str) -> std::path::PathBuf {
 #[test]
 fn a_batch_line_with_a_megabyte_prompt_or_long_alternatives_is_refused_in_bounded_memory() {
     let home = tempfile::tempdir().unwrap();
+    // Plans `file` and returns what it said, having checked it was refused (exit 2).
+    let refused = |file: std::path::PathBuf| {
+        let out = bin(home.path())
+            .args(["batch", "--plan"])
+            .arg(file)
+            .timeout(Duration::from_secs(300))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        stderr
+    };
+    let with_prompt = |prompt: &str| {
+        format!(
+            r#"{{"prompt": "{prompt}", "duration": [3, 5, 8, 10], "mode": ["standard", "pro"]}}"#
+        )
+    };
     // A 1 MB prompt: refused by the line's cap, unparsed.
-    let prompt = "x".repeat(1024 * 1024);
-    let line = format!(
-        r#"{{"prompt": "{prompt}", "duration": [3, 5, 8, 10], "mode": ["standard", "pro"]}}"#
-    );
-    let out = bin(home.path())
-        .args(["batch", "--plan"])
-        .arg(batch_file(home.path(), &line))
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = refused(batch_file(
+        home.path(),
+        &with_prompt(&"x".repeat(1024 * 1024)),
+    ));
     assert!(
         stderr.contains("line 1") && stderr.contains("a line holds at most 262144"),
         "{stderr}"
     );
     // 200 KB, under the line's cap: refused for its length before it is multiplied.
-    let prompt = "x".repeat(200 * 1024);
-    let line = format!(
-        r#"{{"prompt": "{prompt}", "duration": [3, 5, 8, 10], "mode": ["standard", "pro"]}}"#
-    );
-    let out = bin(home.path())
-        .args(["batch", "--plan"])
-        .arg(batch_file(home.path(), &line))
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = refused(batch_file(
+        home.path(),
+        &with_prompt(&"x".repeat(200 * 1024)),
+    ));
     assert!(
         stderr.contains("line 1") && stderr.contains("before any alternative is expanded"),
         "{stderr}"
@@ -67,26 +68,13 @@ fn a_batch_line_with_a_megabyte_prompt_or_long_alternatives_is_refused_in_bounde
     // {long|short} thirteen times: 8,192 requests, most of them far too long.
     let group = format!("{{{}|y}} ", "x".repeat(3000));
     let line = format!(r#"{{"prompt": "{}"}}"#, group.repeat(13));
-    let out = bin(home.path())
-        .args(["batch", "--plan"])
-        .arg(batch_file(home.path(), &line))
-        .timeout(Duration::from_secs(300))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = refused(batch_file(home.path(), &line));
     assert!(stderr.contains("at most 2500 characters"), "{stderr}");
     // A file too big for a batch is refused by its size, unread.
     let big = home.path().join("big.jsonl");
     let file = std::fs::File::create(&big).unwrap();
     file.set_len(kling_tui::batch::MAX_FILE_BYTES + 1).unwrap();
-    let out = bin(home.path())
-        .args(["batch", "--plan"])
-        .arg(&big)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = refused(big);
     assert!(stderr.contains("a batch file holds at most"), "{stderr}");
     let peak = children_peak_mb();
     assert!(peak < BOUND_MB, "a command peaked at {peak} MB");

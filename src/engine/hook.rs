@@ -302,6 +302,18 @@ mod tests {
         }
     }
 
+    /// Whether `pid` still runs after up to 2 s of looks (a zombie counts as gone).
+    async fn still_runs(pid: i32) -> bool {
+        for _ in 0..100 {
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if state.is_empty() || state.contains(") Z ") {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
+    }
+
     #[tokio::test]
     async fn a_hook_past_its_time_is_killed_with_what_it_started() {
         let dir = tempfile::tempdir().unwrap();
@@ -320,15 +332,7 @@ mod tests {
             .parse()
             .unwrap();
         // Gone, or at most a zombie waiting for a parent that was killed too.
-        let mut alive = true;
-        for _ in 0..100 {
-            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            alive = !state.is_empty() && !state.contains(") Z ");
-            if !alive {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let alive = still_runs(pid).await;
         assert!(!alive, "the hook's own child still runs");
     }
 
@@ -374,15 +378,7 @@ mod tests {
             .trim()
             .parse()
             .unwrap();
-        let mut alive = true;
-        for _ in 0..100 {
-            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            alive = !state.is_empty() && !state.contains(") Z ");
-            if !alive {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let alive = still_runs(pid).await;
         assert!(!alive, "the setsid child still runs");
     }
 
