@@ -178,3 +178,49 @@ fn a_fifo_where_a_file_was_is_refused_at_once() {
     }
     assert_eq!(sim.stats().generate_posts, 0);
 }
+
+#[test]
+fn a_job_id_with_escapes_is_refused_and_the_job_is_not_called_missing() {
+    let (_rt, sim) = sim_with(common::quick_config());
+    let home = tempfile::tempdir().unwrap();
+    sim.inject(Fault::NextJobId {
+        id: "job_\u{1b}]52;c;aGFja2Vk\u{7}/../x".to_string(),
+    });
+    let out = against(&sim, home.path())
+        .args([
+            "submit",
+            "--prompt",
+            "a red fox in snow",
+            "--json",
+            "--wait",
+        ])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let all = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+    assert!(!all.contains(&0x1b), "an escape reached the terminal");
+    assert_ne!(out.status.code(), Some(0));
+    let lines = json_lines(&out.stdout);
+    let report = lines.last().unwrap_or_else(|| {
+        panic!(
+            "no report; exit {:?}, stderr {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(report["status"], "unconfirmed", "{report}");
+    let reason = report["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("is not an identifier"), "{reason}");
+    // Searched for in the job list, where the same id is left out: said, not "not created".
+    let listed = against(&sim, home.path())
+        .args(["jobs", "--json"])
+        .output()
+        .unwrap();
+    assert!(!listed.stdout.contains(&0x1b));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("probably not created"), "{stderr}");
+    against(&sim, home.path())
+        .args(["engine", "stop"])
+        .assert()
+        .success();
+}

@@ -198,8 +198,14 @@ impl ScenarioClient {
                 // 4xx: the server read the request and refused it; nothing was created.
                 return Err(self.error_from(response).await);
             }
+            // A job id that is not an identifier cannot be polled or shown safely: the job
+            // may exist (and cost), so this is "unknown", never "refused".
             self.read_json(response)
                 .await
+                .and_then(|answer: GenerateResponse| {
+                    checked_job(&answer.job)?;
+                    Ok(answer)
+                })
                 .map_err(|e| ApiError::SubmissionUnknown {
                     detail: e.to_string(),
                 })
@@ -236,6 +242,7 @@ impl ScenarioClient {
     pub async fn get_job(&self, job_id: &str) -> Result<Job, ApiError> {
         check_id("job id", job_id)?;
         let envelope: JobEnvelope = self.get(self.url(&["jobs", job_id], &[])).await?;
+        checked_job(&envelope.job)?;
         Ok(envelope.job)
     }
 
@@ -255,7 +262,19 @@ impl ScenarioClient {
         if let Some(after) = created_after {
             query.push(("createdAfter", after));
         }
-        self.get(self.url(&["jobs"], &query)).await
+        let mut page: JobList = self.get(self.url(&["jobs"], &query)).await?;
+        // One malformed job does not hide the page: it is left out, and said.
+        let mut left_out = Vec::new();
+        page.jobs.retain(|job| match checked_job(job) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!("a listed job was left out: {e}");
+                left_out.push(e.to_string());
+                false
+            }
+        });
+        page.left_out = left_out;
+        Ok(page)
     }
 
     /// Asks the server to cancel. Most generation jobs refuse with 400; that refusal is the
@@ -534,6 +553,15 @@ pub fn server_id(what: &str, id: &str) -> Result<String, ApiError> {
             ),
         })
     }
+}
+
+/// A job as it enters: its id and its assets' ids are identifiers.
+fn checked_job(job: &Job) -> Result<(), ApiError> {
+    server_id("job id", &job.job_id)?;
+    for asset in &job.metadata.asset_ids {
+        server_id("asset id", asset)?;
+    }
+    Ok(())
 }
 
 fn check_id(what: &str, id: &str) -> Result<(), ApiError> {

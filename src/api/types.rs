@@ -231,6 +231,9 @@ pub struct JobList {
     pub jobs: Vec<Job>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_pagination_token: Option<String>,
+    /// Why listed jobs were left out (an id that is not an identifier), made safe to show.
+    #[serde(skip)]
+    pub left_out: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

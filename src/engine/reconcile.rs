@@ -33,10 +33,12 @@ pub async fn find(
         .filter(|_| since != i64::MIN)
         .map(|t| t.to_string());
     let mut token: Option<String> = None;
+    let mut left_out = Vec::new();
     for _ in 0..MAX_PAGES {
         let page = client
             .list_jobs(PAGE_SIZE, token.as_deref(), after.as_deref())
             .await?;
+        left_out.extend(page.left_out);
         let mut older_seen = false;
         for job in &page.jobs {
             let created = created_second(job);
@@ -56,6 +58,17 @@ pub async fn find(
             Some(next) => token = Some(next),
             None => break,
         }
+    }
+    // "Not found" would say it was probably never made; with jobs left out, it may be one.
+    if let Some(first) = left_out.first() {
+        return Err(ApiError::Decode {
+            host: "the server".into(),
+            detail: format!(
+                "the job list held {} job(s) that could not be read, and the submission may \
+                 be one of them ({first})",
+                left_out.len()
+            ),
+        });
     }
     Ok(None)
 }

@@ -73,6 +73,8 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
     let mut announced = false;
     let mut download_asked = false;
     let mut unconfirmed = false;
+    // The last word on ours, reported (to scripts too) when the ending is an error.
+    let mut latest: Option<JobRecord> = None;
     let outcome = loop {
         let event = tokio::select! {
             event = engine.events.recv() => event,
@@ -126,6 +128,9 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
                     progress.finish();
                     if unconfirmed {
                         // Searched for on the server and not found: the user's call.
+                        if let Some(job) = &latest {
+                            JobReport::from_record(job).print(args.json);
+                        }
                         break Err(CliError::Local(format!(
                             "submission outcome unknown: {message}; `kling-tui resend {}` \
                              sends it again (it may charge twice)",
@@ -158,6 +163,7 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
             _ => continue,
         };
         unconfirmed = matches!(job.submission, Submission::Unconfirmed { .. });
+        latest = Some((*job).clone());
         match &job.submission {
             Submission::Sending => {}
             Submission::Uploading => progress.record(&job),
@@ -165,6 +171,7 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
                 // The engine is searching the server's job list for it.
             }
             Submission::Rejected { reason } => {
+                JobReport::from_record(&job).print(args.json);
                 break Err(CliError::Local(format!("not submitted: {reason}")));
             }
             Submission::Queued if job.held.as_ref().is_some_and(|h| h.cap.is_some()) => {
