@@ -101,6 +101,26 @@ impl Link {
                 }
                 wait = (wait * 2).min(Duration::from_secs(2));
             };
+            // A listing of the team's jobs is not asked again of a restarted engine (the
+            // listing may be what ended the last one): answered here, to be asked anew.
+            let lost_listings: Vec<u64> = self
+                .unanswered
+                .iter()
+                .filter(|(_, (_, c))| matches!(c, Command::Remote { .. }))
+                .map(|(ours, _)| *ours)
+                .collect();
+            for ours in lost_listings {
+                if let Some((theirs, _)) = self.unanswered.remove(&ours) {
+                    let _ = self.events.send(Event::Remote {
+                        seq: theirs,
+                        result: Err(format!(
+                            "the engine was lost during the listing ({reason}); it was not \
+                             asked again: run the listing again"
+                        )),
+                        incomplete: None,
+                    });
+                }
+            }
             let mut resend: Vec<Command> = self
                 .unanswered
                 .values()

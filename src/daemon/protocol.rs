@@ -101,6 +101,9 @@ pub struct EngineStatus {
     pub socket: PathBuf,
     pub log: PathBuf,
     pub ledger: PathBuf,
+    /// The ledger file it holds open (device, inode): a client checks it is the one on disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_file: Option<(u64, u64)>,
     /// 0: never.
     pub idle_exit_secs: u64,
 }

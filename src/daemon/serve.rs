@@ -211,6 +211,7 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
             socket: socket.clone(),
             log: settings.log_file.clone(),
             ledger: ledger_dir.clone(),
+            ledger_file: ledger_identity,
             idle_exit_secs: settings.idle_exit().map_or(0, |d| d.as_secs()),
         },
     });
@@ -405,6 +406,7 @@ struct StatusSource {
     socket: PathBuf,
     log: PathBuf,
     ledger: PathBuf,
+    ledger_file: Option<(u64, u64)>,
     idle_exit_secs: u64,
 }
 
@@ -441,6 +443,7 @@ impl Shared {
             socket: self.status.socket.clone(),
             log: self.status.log.clone(),
             ledger: self.status.ledger.clone(),
+            ledger_file: self.status.ledger_file,
             idle_exit_secs: self.status.idle_exit_secs,
         }
     }

@@ -66,7 +66,13 @@ pub(super) async fn connect(
     loop {
         let unreachable = match place::read_info(&reach.ledger_dir)? {
             Some(Some(info)) => match handshake(&info.socket, reach, attach).await {
-                Handshake::Ok(connection) => return Ok(*connection),
+                Handshake::Ok(connection) => match serves(&connection.status, &info, reach) {
+                    // Another engine on the same socket path (one whose ledger was removed,
+                    // about to notice and leave): never talked to; the lock's own engine
+                    // takes the path back within a second.
+                    Err(why) => why,
+                    Ok(()) => return Ok(*connection),
+                },
                 Handshake::Failed(e) => return Err(e),
                 Handshake::Other {
                     build,
@@ -109,6 +115,29 @@ pub(super) async fn connect(
             return Err(DaemonError::Io(unreachable));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether the engine that answered is the one `engine.lock` names, serving the ledger file
+/// now on disk.
+fn serves(status: &EngineStatus, info: &EngineInfo, reach: &Reach) -> Result<(), String> {
+    if status.pid != info.pid {
+        return Err(format!(
+            "the engine answering on {} is pid {}, not pid {} of {}",
+            info.socket.display(),
+            status.pid,
+            info.pid,
+            place::LOCK_FILE
+        ));
+    }
+    let on_disk = crate::engine::file_identity(&reach.ledger_dir.join("ledger.sqlite3"));
+    match status.ledger_file {
+        Some(held) if Some(held) != on_disk => Err(format!(
+            "the engine (pid {}) writes a ledger that is no longer {}",
+            status.pid,
+            reach.ledger_dir.join("ledger.sqlite3").display()
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -484,5 +513,60 @@ pub async fn engine_status(ledger_dir: &Path) -> Result<Option<EngineStatus>, Da
             Ok(None) => return Ok(Some(connection.status)),
             Err(e) => return Err(DaemonError::io("the engine", e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(pid: u32, ledger_file: Option<(u64, u64)>) -> EngineStatus {
+        EngineStatus {
+            pid,
+            version: String::new(),
+            protocol: PROTOCOL,
+            started_at: String::new(),
+            uptime_secs: 0,
+            jobs: 0,
+            unfinished: 0,
+            clients: 0,
+            busy: false,
+            socket: PathBuf::new(),
+            log: PathBuf::new(),
+            ledger: PathBuf::new(),
+            ledger_file,
+            idle_exit_secs: 0,
+        }
+    }
+
+    #[test]
+    fn only_the_locks_engine_on_the_ledger_on_disk_is_talked_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.sqlite3");
+        std::fs::write(&ledger, b"first").unwrap();
+        let held = crate::engine::file_identity(&ledger);
+        let info = EngineInfo {
+            pid: 41,
+            version: String::new(),
+            protocol: PROTOCOL,
+            socket: dir.path().join("s"),
+            started_at: String::new(),
+            log: PathBuf::new(),
+        };
+        let reach = Reach {
+            ledger_dir: dir.path().to_path_buf(),
+            settings: None,
+        };
+        assert_eq!(serves(&status(41, held), &info, &reach), Ok(()));
+        // An engine of an older build says nothing of its file: the pid still has to match.
+        assert_eq!(serves(&status(41, None), &info, &reach), Ok(()));
+        let other = serves(&status(42, held), &info, &reach).unwrap_err();
+        assert!(other.contains("pid 42, not pid 41"), "{other}");
+        // The folder removed and made again: a new file under the old name (made while the
+        // first still exists, so it cannot reuse its inode).
+        std::fs::write(dir.path().join("new"), b"second").unwrap();
+        std::fs::rename(dir.path().join("new"), &ledger).unwrap();
+        let replaced = serves(&status(41, held), &info, &reach).unwrap_err();
+        assert!(replaced.contains("no longer"), "{replaced}");
     }
 }
