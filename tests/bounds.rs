@@ -220,3 +220,46 @@ fn a_listing_stops_when_its_client_goes() {
         .assert()
         .success();
 }
+
+#[test]
+fn a_listing_is_not_asked_again_of_a_restarted_engine() {
+    let (_rt, sim) = sim_with(SimConfig {
+        endless_listing: true,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    common::write_config(home.path(), "requests_per_second = 10\n", 0o600);
+    let client = common::process(Some(&sim), home.path())
+        .args(["jobs", "--remote"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..600 {
+        if sim.stats().list_jobs >= 5 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(sim.stats().list_jobs >= 5, "the listing never started");
+    let status = against(&sim, home.path())
+        .args(["engine", "status", "--json"])
+        .assert()
+        .success();
+    let status: serde_json::Value = serde_json::from_slice(&status.get_output().stdout).unwrap();
+    let pid = status["pid"].as_i64().unwrap() as i32;
+    // SAFETY: a signal to the engine this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    let out = client.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("it was not asked again"), "{stderr}");
+    // The client started a new engine to reattach; it lists nothing by itself.
+    let after = sim.stats().list_jobs;
+    std::thread::sleep(Duration::from_millis(2000));
+    assert_eq!(sim.stats().list_jobs, after);
+    against(&sim, home.path())
+        .args(["engine", "stop"])
+        .assert()
+        .success();
+}
