@@ -1,8 +1,9 @@
 //! kling-tui: a terminal client for Kling V3 Omni video generation through the Scenario API.
 //!
-//! Layers, each talking to the next through plain types:
-//! `api` (the wire protocol), `kling` (the request model), `sim` (a local Scenario), and the
-//! binary's `cli`, which wires them together.
+//! Layers, each talking to the next through plain types: `kling` (the request model, its own
+//! crate), `api` (the wire protocol), `engine` (jobs, the ledger), `daemon` (the engine behind
+//! a socket), `headless` and `tui` (the front-ends), and `sim` (a local Scenario, its own crate,
+//! with the `demo` feature). The binary's `cli` wires them together.
 
 pub mod api;
 pub mod batch;
@@ -11,9 +12,10 @@ pub mod config;
 pub mod daemon;
 pub mod engine;
 pub mod headless;
-pub mod kling;
+pub use kling;
 pub mod media;
 pub mod sanitize;
-pub mod sim;
+#[cfg(feature = "demo")]
+pub use kling_sim as sim;
 pub mod tui;
 pub mod units;

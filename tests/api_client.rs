@@ -3,10 +3,10 @@
 mod common;
 
 use common::*;
+use kling_sim::{Fault, Route, SimConfig, SimHandle};
 use kling_tui::api::types::JobStatus;
 use kling_tui::api::{ApiError, Credentials, Destination, DownloadProgress, OnProgress};
 use kling_tui::kling::{KlingRequest, Mode};
-use kling_tui::sim::{Fault, Route, SimConfig, SimHandle};
 
 fn fox() -> KlingRequest {
     KlingRequest::new("a red fox in snow")
@@ -94,7 +94,7 @@ async fn dry_run_answers_269_with_a_cost_and_creates_nothing() {
     let cost = client.dry_run(&request).await.unwrap();
     assert_eq!(
         cost.creative_units_cost,
-        Some(kling_tui::sim::cost(&request) as f64)
+        Some(kling_sim::cost(&request) as f64)
     );
     let stats = sim.stats();
     assert_eq!(
@@ -206,7 +206,7 @@ async fn a_5xx_on_generate_is_never_re_sent() {
 #[tokio::test]
 async fn a_generate_that_times_out_is_never_re_sent() {
     let sim = start(SimConfig {
-        faults: kling_tui::sim::Faults {
+        faults: kling_sim::Faults {
             latency: std::time::Duration::from_secs(2),
             ..Default::default()
         },
@@ -215,10 +215,7 @@ async fn a_generate_that_times_out_is_never_re_sent() {
     .await;
     let mut options = kling_tui::api::ClientOptions::new(
         kling_tui::api::parse_api_url(&sim.api_url).unwrap(),
-        Credentials::new(
-            kling_tui::sim::DEMO_API_KEY,
-            kling_tui::sim::DEMO_API_SECRET,
-        ),
+        Credentials::new(kling_sim::DEMO_API_KEY, kling_sim::DEMO_API_SECRET),
     );
     options.request_timeout = std::time::Duration::from_millis(200);
     options.retry = fast_retry();
@@ -431,10 +428,7 @@ async fn the_project_id_rides_on_every_call() {
     let sim = start(quick_config()).await;
     let mut options = kling_tui::api::ClientOptions::new(
         kling_tui::api::parse_api_url(&sim.api_url).unwrap(),
-        Credentials::new(
-            kling_tui::sim::DEMO_API_KEY,
-            kling_tui::sim::DEMO_API_SECRET,
-        ),
+        Credentials::new(kling_sim::DEMO_API_KEY, kling_sim::DEMO_API_SECRET),
     );
     options.project_id = Some("proj_42".into());
     let client = kling_tui::api::ScenarioClient::new(options).unwrap();

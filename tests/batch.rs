@@ -4,7 +4,7 @@
 mod common;
 
 use common::{against, json_lines, sim_with};
-use kling_tui::sim::SimConfig;
+use kling_sim::SimConfig;
 
 const SHOTS: &str = r#"# the opening, in three styles, at two lengths
 {"prompt": "A lighthouse at dusk, {watercolour|noir|anime} style", "duration": [5, 10], "mode": "standard"}
@@ -13,7 +13,7 @@ const SHOTS: &str = r#"# the opening, in three styles, at two lengths
 {"prompt": "The keeper climbs the stairs, handheld", "mode": "pro", "aspectRatio": "9:16"}
 "#;
 
-fn stop_engine(sim: &kling_tui::sim::SimHandle, home: &std::path::Path) {
+fn stop_engine(sim: &kling_sim::SimHandle, home: &std::path::Path) {
     against(sim, home)
         .args(["engine", "stop"])
         .assert()
@@ -60,7 +60,7 @@ fn a_plan_prices_every_expanded_request_with_dry_runs_only() {
         let request: kling_tui::kling::KlingRequest =
             serde_json::from_value(line["request"].clone()).unwrap();
         let cost = line["creativeUnitsCost"].as_f64().unwrap();
-        assert_eq!(cost, kling_tui::sim::cost(&request) as f64, "{line}");
+        assert_eq!(cost, kling_sim::cost(&request) as f64, "{line}");
         sum += cost;
     }
     assert_eq!(total[0]["creativeUnitsCost"].as_f64(), Some(sum));
@@ -266,7 +266,7 @@ fn takes(count: usize, word: &str) -> String {
 }
 
 fn run_batch(
-    sim: &kling_tui::sim::SimHandle,
+    sim: &kling_sim::SimHandle,
     home: &std::path::Path,
     file: &std::path::Path,
     extra: &[&str],
@@ -444,7 +444,7 @@ fn a_local_reference_file_named_by_every_request_is_uploaded_once() {
 
 #[test]
 fn failed_requests_are_shown_by_batch_status_and_sent_again_by_retry_exactly_once() {
-    use kling_tui::sim::{Fault, Route};
+    use kling_sim::{Fault, Route};
     let (_rt, sim) = sim_with(SimConfig {
         time_scale: 600.0,
         concurrency_limit: 100,

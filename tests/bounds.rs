@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{against, bin, peak_mb, sim_with};
-use kling_tui::sim::SimConfig;
+use kling_sim::SimConfig;
 
 /// The bound every process here must stay under.
 const BOUND_MB: i64 = 200;

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use kling_tui::sim::{self, Fault, Route, SimConfig};
+use kling_sim::{self as sim, Fault, Route, SimConfig};
 use predicates::prelude::*;
 
 #[test]

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
-use kling_tui::sim::{SimConfig, SimHandle};
+use kling_sim::{SimConfig, SimHandle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

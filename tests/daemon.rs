@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::pty::{Key, Pty, PtyCommand};
 use common::{against, files_in, json_lines, process, sim_with, write_config};
-use kling_tui::sim::{self, SimConfig, SimHandle};
+use kling_sim::{self as sim, SimConfig, SimHandle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
@@ -697,7 +697,7 @@ fn a_post_in_flight_when_the_engine_is_stopped_has_its_answer_recorded() {
     );
     submit(&sim, home.path(), "an engine to stop");
     let engine = engine_pid(&sim, home.path()).unwrap();
-    sim.inject(kling_tui::sim::Fault::GenerateSlowAnswer {
+    sim.inject(kling_sim::Fault::GenerateSlowAnswer {
         millis: 1500,
         count: 1,
     });
@@ -793,8 +793,8 @@ fn a_client_with_other_credentials_is_refused_and_sends_nothing() {
 #[test]
 fn resend_sends_a_lost_submission_again_only_when_told_to() {
     let (_rt, sim) = sim_running(1.0, 100);
-    sim.inject(kling_tui::sim::Fault::ApiStatus {
-        route: kling_tui::sim::Route::Generate,
+    sim.inject(kling_sim::Fault::ApiStatus {
+        route: kling_sim::Route::Generate,
         status: 503,
         count: 1,
     });

@@ -8,13 +8,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::*;
+use kling_sim::{self as sim, Fault, SimConfig, SimHandle};
 use kling_tui::api::types::JobStatus;
 use kling_tui::api::{
     ApiError, ClientOptions, Credentials, Destination, DownloadProgress, OnProgress,
     ScenarioClient, parse_api_url,
 };
 use kling_tui::kling::KlingRequest;
-use kling_tui::sim::{self, Fault, SimConfig, SimHandle};
 
 fn no_progress() -> OnProgress<impl FnMut(DownloadProgress) + Send> {
     OnProgress(|_| {})
@@ -93,7 +93,7 @@ async fn refused(fault: Fault) -> String {
 #[tokio::test]
 async fn a_shorter_file_with_consistent_headers_is_not_the_asset() {
     let err = refused(Fault::CdnShortFile { count: 1 }).await;
-    let size = kling_tui::sim::DEMO_VIDEO_LEN;
+    let size = kling_sim::DEMO_VIDEO_LEN;
     assert!(
         err.contains(&format!("announces {} bytes", size / 2))
             && err.contains(&format!("the asset has {size}")),

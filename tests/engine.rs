@@ -8,13 +8,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::*;
+use kling_sim::{self as sim, Fault, Route, SimConfig, SimHandle};
 use kling_tui::api::types::JobStatus;
 use kling_tui::api::{ClientOptions, Credentials, parse_api_url};
 use kling_tui::engine::{
     self, Command, EngineConfig, EngineHandle, Event, JobRecord, Ledger, LocalId,
 };
 use kling_tui::kling::KlingRequest;
-use kling_tui::sim::{self, Fault, Route, SimConfig, SimHandle};
 
 fn options(sim: &SimHandle) -> ClientOptions {
     let mut options = ClientOptions::new(

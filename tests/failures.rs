@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
-use kling_tui::sim::{Fault, Route};
+use kling_sim::{Fault, Route};
 
 /// A guard against a hung binary, not a measurement: every case here ends in seconds.
 const GUARD: Duration = Duration::from_secs(120);
@@ -19,7 +19,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// Submits one job (no waiting) and returns its server id.
-fn submitted(sim: &kling_tui::sim::SimHandle, home: &std::path::Path) -> String {
+fn submitted(sim: &kling_sim::SimHandle, home: &std::path::Path) -> String {
     let out = without_engine_downloads(sim, home, || {
         against(sim, home)
             .args(["submit", "--prompt", "a red fox in snow", "--json"])
@@ -37,7 +37,7 @@ fn submitted(sim: &kling_tui::sim::SimHandle, home: &std::path::Path) -> String 
 /// Runs `f` with an engine that downloads nothing by itself, then stops that engine: the
 /// next command starts one with the test's own settings.
 fn without_engine_downloads<T>(
-    sim: &kling_tui::sim::SimHandle,
+    sim: &kling_sim::SimHandle,
     home: &std::path::Path,
     f: impl FnOnce() -> T,
 ) -> T {
@@ -52,7 +52,7 @@ fn without_engine_downloads<T>(
 }
 
 /// Submits one job, waits for it to finish (without downloading) and returns its server id.
-fn finished(sim: &kling_tui::sim::SimHandle, home: &std::path::Path) -> String {
+fn finished(sim: &kling_sim::SimHandle, home: &std::path::Path) -> String {
     let out = without_engine_downloads(sim, home, || {
         against(sim, home)
             .args([

@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::{against, json_lines, process, sim_with};
-use kling_tui::sim::{Fault, Faults, Route, SimConfig};
+use kling_sim::{Fault, Faults, Route, SimConfig};
 
 #[test]
 fn a_file_replaced_while_it_uploads_is_never_reused_for_its_old_bytes() {

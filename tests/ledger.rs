@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
+use kling_sim::{SimConfig, SimHandle};
 use kling_tui::kling::KlingRequest;
-use kling_tui::sim::{SimConfig, SimHandle};
 
 const GUARD: Duration = Duration::from_secs(120);
 
@@ -115,13 +115,9 @@ fn take_over(name: &str, jobs: usize) -> (String, SimHandle, tempfile::TempDir) 
     let ledger = std::fs::read(dir.join("ledger.sqlite3")).unwrap();
     let encoded = base64::Engine::encode(
         &base64::engine::general_purpose::STANDARD,
-        format!(
-            "{}:{}",
-            kling_tui::sim::DEMO_API_KEY,
-            kling_tui::sim::DEMO_API_SECRET
-        ),
+        format!("{}:{}", kling_sim::DEMO_API_KEY, kling_sim::DEMO_API_SECRET),
     );
-    for secret in [kling_tui::sim::DEMO_API_SECRET, encoded.as_str()] {
+    for secret in [kling_sim::DEMO_API_SECRET, encoded.as_str()] {
         assert!(
             !ledger.windows(secret.len()).any(|w| w == secret.as_bytes()),
             "a credential in the ledger"

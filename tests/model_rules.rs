@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{against, engine_log, json_lines, sim_with, wait_for_log};
-use kling_tui::sim::{ModelSchema, SimConfig, SimHandle};
+use kling_sim::{ModelSchema, SimConfig, SimHandle};
 
 fn stop_engine(sim: &SimHandle, home: &Path) {
     against(sim, home)

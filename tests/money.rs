@@ -8,10 +8,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{against, json_lines, sim_with, wait_for_log};
+use kling_sim::{SimConfig, SimHandle};
 use kling_tui::api::types::{JobStatus, StatusChange};
 use kling_tui::engine::{Ledger, Record};
 use kling_tui::kling::{KlingRequest, Mode};
-use kling_tui::sim::{SimConfig, SimHandle};
 
 fn stop_engine(sim: &SimHandle, home: &Path) {
     against(sim, home)
@@ -343,11 +343,11 @@ fn spend_counts_what_the_server_billed_add_ons_no_refund_and_ip_detection() {
             .unwrap();
         let report = json_lines(&run.stdout).pop().unwrap();
         let cost = report["creativeUnitsCost"].as_f64().unwrap();
-        let ip = kling_tui::sim::BILLED_IP_DETECTION as f64;
+        let ip = kling_sim::BILLED_IP_DETECTION as f64;
         match report["status"].as_str().unwrap() {
             "success" => {
                 succeeded += 1;
-                expected += cost + kling_tui::sim::BILLED_ADD_ON as f64 + ip;
+                expected += cost + kling_sim::BILLED_ADD_ON as f64 + ip;
             }
             "failure" => {
                 failed += 1;

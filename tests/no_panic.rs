@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::{process, sim_with};
-use kling_tui::sim::SimConfig;
+use kling_sim::SimConfig;
 
 /// Every subcommand that prints something and ends by itself.
 fn printing_commands(job_id: &str) -> Vec<Vec<String>> {

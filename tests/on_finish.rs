@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
+use kling_sim::{self as sim, SimConfig};
 use kling_tui::api::{ClientOptions, Credentials, parse_api_url};
 use kling_tui::engine::{self, Command, EngineConfig, Event, Ledger};
 use kling_tui::kling::KlingRequest;
-use kling_tui::sim::{self, SimConfig};
 
 /// A hook that writes what it was given into `dir`: its environment (`env-ID`), its arguments
 /// (`args-ID`) and its stdin (`stdin-ID`), each NUL-separated, then says so on stdout.

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use kling_tui::sim::{SimConfig, SimHandle};
+use kling_sim::{SimConfig, SimHandle};
 
 const KLING: &str = "model_kling-v3-omni-video";
 

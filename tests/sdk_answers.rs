@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{against, json_lines, sim_with};
-use kling_tui::sim::{Fault, LateAssets, Route, SimConfig, SimHandle, UploadDone, Variation};
+use kling_sim::{Fault, LateAssets, Route, SimConfig, SimHandle, UploadDone, Variation};
 use serde_json::Value;
 
 fn stop_engine(sim: &SimHandle, home: &Path) {

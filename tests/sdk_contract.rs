@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use jsonschema::Validator;
-use kling_tui::sim::{
-    self, Fault, LateAssets, ModelSchema, SimConfig, SimHandle, UNKNOWN_FIELD, UploadDone,
+use kling_sim::{
+    self as sim, Fault, LateAssets, ModelSchema, SimConfig, SimHandle, UNKNOWN_FIELD, UploadDone,
     Variation,
 };
 use reqwest::StatusCode;

@@ -4,10 +4,10 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use kling_sim::{self as sim, Fault, SimConfig, SimHandle};
 use kling_tui::api::types::{
     AssetEnvelope, DryRunResponse, GenerateResponse, Job, JobEnvelope, JobList,
 };
-use kling_tui::sim::{self, Fault, SimConfig, SimHandle};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, RANGE};
 use serde_json::{Value, json};

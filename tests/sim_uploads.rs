@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use kling_tui::sim::{self, Fault, SimConfig, SimHandle};
+use kling_sim::{self as sim, Fault, SimConfig, SimHandle};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, ETAG};
 use serde_json::{Value, json};

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
+use kling_sim::{self as sim, Fault, SimConfig, SimHandle};
 use kling_tui::api::{ClientOptions, Credentials, parse_api_url};
 use kling_tui::engine::{self, Command, EngineConfig, EngineHandle, Event, Ledger, LocalId};
 use kling_tui::kling::KlingRequest;
-use kling_tui::sim::{self, Fault, SimConfig, SimHandle};
 
 struct Setup {
     sim: SimHandle,

@@ -6,7 +6,7 @@ mod common;
 
 use common::pty::{Key, Pty, PtyCommand};
 use common::*;
-use kling_tui::sim::{self, Fault, Route};
+use kling_sim::{self as sim, Fault, Route};
 
 /// The status bar: the screen's last line that says anything.
 fn status_bar(screen: &str) -> String {

@@ -291,7 +291,7 @@ fn a_batch_file_opened_with_b_is_priced_confirmed_sent_and_saved_in_order() {
 /// Runs the app against a simulator whose every job fails, as WezTerm (inside tmux when
 /// `tmux`), submits one job and returns every byte written once the failure is told.
 fn failure_told(tmux: bool, expected: &[u8]) -> Vec<u8> {
-    use kling_tui::sim::{self, SimConfig};
+    use kling_sim::{self as sim, SimConfig};
     let (_rt, sim) = common::sim_with(SimConfig {
         failure_rate: 1.0,
         time_scale: 240.0,

@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use kling_tui::sim::{Fault, SimConfig};
+use kling_sim::{Fault, SimConfig};
 use predicates::prelude::*;
 
 struct Files {
@@ -27,11 +27,7 @@ fn files(dir: &Path) -> Files {
     }
 }
 
-fn submit_with(
-    sim: &kling_tui::sim::SimHandle,
-    home: &Path,
-    f: &Files,
-) -> assert_cmd::assert::Assert {
+fn submit_with(sim: &kling_sim::SimHandle, home: &Path, f: &Files) -> assert_cmd::assert::Assert {
     let mut cmd = against(sim, home);
     cmd.args([
         "submit",
@@ -180,7 +176,7 @@ fn bad_files_are_refused_before_anything_is_sent_each_naming_file_and_rule() {
     std::fs::write(&gif, b"GIF89a\x01\0\x01\0").unwrap();
     let short = home.path().join("short.mp4");
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.mp4"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/sim/assets/demo.mp4"),
         &short,
     )
     .unwrap();

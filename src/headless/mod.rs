@@ -9,6 +9,7 @@ mod media;
 mod remote;
 pub(crate) mod report;
 mod session;
+#[cfg(feature = "demo")]
 mod sim;
 mod status;
 mod submit;
@@ -61,6 +62,15 @@ pub enum CliError {
     Local(String),
 }
 
+/// What a build without the `demo` feature says where the simulator is asked for.
+#[cfg_attr(feature = "demo", allow(dead_code))]
+fn no_simulator(what: &str) -> CliError {
+    CliError::Invalid(vec![format!(
+        "{what} needs the local simulator, which this build leaves out (built without the \
+         `demo` feature); build with the default features to have it"
+    )])
+}
+
 impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
@@ -93,7 +103,10 @@ pub async fn run(cli: Cli) -> i32 {
         }
         Some(Command::Upload { files, json }) => media::upload_command(&cli, files, *json).await,
         Some(Command::Watch(args)) => watch::watch(&cli, args).await,
+        #[cfg(feature = "demo")]
         Some(Command::Sim(args)) => sim::run(args).await,
+        #[cfg(not(feature = "demo"))]
+        Some(Command::Sim(_)) => Err(no_simulator("kling-tui sim")),
         Some(Command::Completions { shell }) => docs::completions(*shell),
         Some(Command::Man) => docs::man(),
         Some(Command::Engine(command)) => engine_cmd::run(&cli, command).await,

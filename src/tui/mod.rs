@@ -86,12 +86,15 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
     let mut terminal = enter(cli.mouse)
         .map_err(|e| CliError::Local(format!("cannot set up the terminal: {e}")))?;
     // Asked before anything else reads the terminal's input, with a short deadline.
-    app.pictures.mode = file.preview.unwrap_or_default();
-    app.pictures.picker = picture::picker(
-        app.pictures.mode,
-        std::env::var_os("TMUX").is_some(),
-        picture::QUERY_TIMEOUT,
-    );
+    #[cfg(feature = "preview")]
+    {
+        app.pictures.mode = file.preview.unwrap_or_default();
+        app.pictures.picker = picture::picker(
+            app.pictures.mode,
+            std::env::var_os("TMUX").is_some(),
+            picture::QUERY_TIMEOUT,
+        );
+    }
     let outcome = event_loop(&mut terminal, &mut app, &mut engine, &draft_file).await;
     leave(cli.mouse);
     draft::save(

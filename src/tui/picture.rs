@@ -3,14 +3,19 @@
 //! the pictures and keeps them on disk; the app only reads the file it is given.
 
 use std::collections::HashMap;
+#[cfg(feature = "preview")]
 use std::io::Write;
+#[cfg(feature = "preview")]
 use std::os::fd::AsRawFd;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(feature = "preview")]
+use std::time::Instant;
 
+#[cfg(feature = "preview")]
 use ratatui_image::FontSize;
+#[cfg(feature = "preview")]
 use ratatui_image::picker::{Picker, ProtocolType};
-use ratatui_image::protocol::StatefulProtocol;
 
 use crate::config::PreviewMode;
 use crate::engine::LocalId;
@@ -20,8 +25,11 @@ pub const QUERY_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// The kitty graphics query (a 1×1 image that is only checked, never shown), the cell size in
 /// pixels, and the primary device attributes, which every terminal answers: the sentinel.
+#[cfg(feature = "preview")]
 const KITTY_QUERY: &str = "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\";
+#[cfg(feature = "preview")]
 const CELL_SIZE_QUERY: &str = "\x1b[16t";
+#[cfg(feature = "preview")]
 const DEVICE_ATTRIBUTES: &str = "\x1b[c";
 
 /// What the terminal said of itself.
@@ -66,6 +74,7 @@ pub fn parse_answer(bytes: &[u8]) -> Answer {
 /// how it draws pictures, waiting at most `timeout`. Inside tmux the queries go through to the
 /// outer terminal in a passthrough (tmux answers the device attributes itself). What no answer
 /// settles falls back to half-blocks, which draw anywhere.
+#[cfg(feature = "preview")]
 pub fn picker(mode: PreviewMode, in_tmux: bool, timeout: Duration) -> Picker {
     if mode != PreviewMode::Auto {
         return Picker::halfblocks();
@@ -111,6 +120,7 @@ pub fn picker(mode: PreviewMode, in_tmux: bool, timeout: Duration) -> Picker {
 
 /// iTerm2 answers no query for its own protocol: it is known by name (sent along over SSH as
 /// `LC_TERMINAL`).
+#[cfg(feature = "preview")]
 fn iterm2_by_name() -> bool {
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     var("TERM_PROGRAM") == "iTerm.app" || var("LC_TERMINAL") == "iTerm2"
@@ -118,6 +128,7 @@ fn iterm2_by_name() -> bool {
 
 /// Reads stdin until the device attributes come back or `timeout` passes, never longer: a
 /// silent terminal costs the deadline, not a hang.
+#[cfg(feature = "preview")]
 fn read_answer(timeout: Duration, in_tmux: bool) -> Answer {
     let fd = std::io::stdin().as_raw_fd();
     let start = Instant::now();
@@ -159,11 +170,18 @@ fn read_answer(timeout: Duration, in_tmux: bool) -> Answer {
     parse_answer(&bytes)
 }
 
+/// A picture ready to draw, in the terminal's protocol.
+#[cfg(feature = "preview")]
+pub type Shown = ratatui_image::protocol::StatefulProtocol;
+/// Built without the `preview` feature, no picture is ever ready.
+#[cfg(not(feature = "preview"))]
+pub enum Shown {}
+
 /// Where one job's picture stands.
 pub enum Picture {
     /// Asked of the engine.
     Loading,
-    Ready(Box<StatefulProtocol>),
+    Ready(Box<Shown>),
     /// Why there is none (no picture, a failed fetch, a file that is no image).
     Failed(String),
 }
@@ -181,6 +199,7 @@ pub const MAX_KEPT_BYTES: usize = 48 * 1024 * 1024;
 /// Pictures by job, decoded for the terminal's protocol, within [`MAX_KEPT_BYTES`].
 pub struct Pictures {
     pub mode: PreviewMode,
+    #[cfg(feature = "preview")]
     pub picker: Picker,
     pub by_job: HashMap<LocalId, Picture>,
     /// Numbers the asks, so an answer is matched to its job.
@@ -193,7 +212,15 @@ pub struct Pictures {
 impl Pictures {
     pub fn new(mode: PreviewMode) -> Self {
         Self {
+            // Without the feature there is nothing to draw pictures with: none are asked for.
+            #[cfg(not(feature = "preview"))]
+            mode: {
+                let _ = mode;
+                PreviewMode::Off
+            },
+            #[cfg(feature = "preview")]
             mode,
+            #[cfg(feature = "preview")]
             picker: Picker::halfblocks(),
             by_job: HashMap::new(),
             asked: 0,
@@ -204,6 +231,7 @@ impl Pictures {
 
     /// Reads and decodes the picture the engine kept at `file`, within bounds, scaled down to
     /// what a terminal shows.
+    #[cfg(feature = "preview")]
     pub fn load(&mut self, id: LocalId, file: &Path) {
         let picture = match decode(file) {
             Ok(image) => {
@@ -216,7 +244,17 @@ impl Pictures {
         self.by_job.insert(id, picture);
     }
 
+    /// Built without the `preview` feature: said, never decoded.
+    #[cfg(not(feature = "preview"))]
+    pub fn load(&mut self, id: LocalId, _file: &Path) {
+        self.by_job.insert(
+            id,
+            Picture::Failed("this build draws no pictures (the `preview` feature is off)".into()),
+        );
+    }
+
     /// Counts a picture in, letting the oldest go while the total is over the bound.
+    #[cfg_attr(not(feature = "preview"), allow(dead_code))]
     fn keep(&mut self, id: LocalId, weight: usize) {
         if let Some(at) = self.kept.iter().position(|(kept, _)| *kept == id)
             && let Some((_, old)) = self.kept.remove(at)
@@ -243,6 +281,7 @@ impl Pictures {
 
 /// The picture at `file`, decoded with limits on its size and allocation, scaled down to at
 /// most [`KEPT_SIDE`] a side.
+#[cfg(feature = "preview")]
 pub fn decode(file: &Path) -> Result<image::DynamicImage, String> {
     let mut reader = image::ImageReader::open(file)
         .and_then(|r| r.with_guessed_format())
@@ -260,7 +299,7 @@ pub fn decode(file: &Path) -> Result<image::DynamicImage, String> {
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "preview"))]
 mod tests {
     use super::*;
 

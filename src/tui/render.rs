@@ -1385,6 +1385,7 @@ fn render_picture(
     area: Rect,
 ) -> bool {
     match pictures.by_job.get_mut(&id) {
+        #[cfg(feature = "preview")]
         Some(crate::tui::picture::Picture::Ready(protocol)) => {
             frame.render_stateful_widget(
                 ratatui_image::StatefulImage::default(),
@@ -1392,6 +1393,11 @@ fn render_picture(
                 protocol.as_mut(),
             );
             true
+        }
+        #[cfg(not(feature = "preview"))]
+        Some(crate::tui::picture::Picture::Ready(never)) => {
+            let _ = (frame, area);
+            match **never {}
         }
         _ => false,
     }

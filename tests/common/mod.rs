@@ -9,9 +9,9 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tokio::runtime::Runtime;
 
+use kling_sim::{self as sim, SimConfig, SimHandle};
 use kling_tui::api::types::Job;
 use kling_tui::api::{ClientOptions, Credentials, RetryPolicy, ScenarioClient, parse_api_url};
-use kling_tui::sim::{self, SimConfig, SimHandle};
 
 /// Fast retries, so fault tests finish quickly; the shape of the policy is unchanged.
 pub fn fast_retry() -> RetryPolicy {

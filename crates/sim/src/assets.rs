@@ -11,7 +11,7 @@ use super::jobs::SimJob;
 use super::picture::{self, Still};
 use super::state::{AUTHOR_ID, Inner, OWNER_ID, Sim, iso};
 use super::video::FRAME_RATE;
-use crate::kling::MODEL_ID;
+use kling::MODEL_ID;
 
 /// What can be done with an image asset in the web app.
 const IMAGE_EDITS: [&str; 7] = [

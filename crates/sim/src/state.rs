@@ -20,7 +20,7 @@ use super::uploads::UploadStore;
 use super::variation::{self, Shape};
 use super::video::{VideoFile, VideoSource};
 use super::{Route, SimConfig, Variation};
-use crate::kling::{KlingRequest, MODEL_ID};
+use kling::{KlingRequest, MODEL_ID};
 
 /// The user every job, asset and upload is made by, and the team that owns them.
 pub(crate) const AUTHOR_ID: &str = "user_5b1f0c7e2d9a4e8f3c6b1a07";

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::kling::{KlingRequest, Mode};
+use kling::{KlingRequest, Mode};
 
 /// Creative units per second of video for a mode.
 pub(crate) fn per_second(mode: Mode) -> u64 {

@@ -18,7 +18,7 @@ use super::lifecycle::{self, Status};
 use super::state::{Sim, iso};
 use super::variation::{MODEL_ENVELOPE, TEAM_LIMITS};
 use super::{ModelSchema, Route};
-use crate::kling::{MAX_PROMPT_CHARS, MODEL_ID, Mode};
+use kling::{MAX_PROMPT_CHARS, MODEL_ID, Mode};
 
 /// The mode [`ModelSchema::Extended`] adds.
 pub(crate) const HDR_MODE: &str = "4k-hdr";
@@ -64,8 +64,8 @@ pub(crate) async fn get_model(
 }
 
 /// The rules the generate route enforces: exactly those the model description states.
-pub(crate) fn rules(extended: bool) -> crate::kling::Rules {
-    crate::kling::Rules::from_model(&model(extended, 1.0))
+pub(crate) fn rules(extended: bool) -> kling::Rules {
+    kling::Rules::from_model(&model(extended, 1.0))
 }
 
 /// Kling V3 Omni as the models endpoint describes it.

@@ -11,7 +11,7 @@ use super::SimConfig;
 use super::cost::cost;
 use super::jobs::{FAILURES, JobStore, SimJob};
 use super::state::hex24;
-use crate::kling::{KlingRequest, MODEL_ID, Mode};
+use kling::{KlingRequest, MODEL_ID, Mode};
 
 /// Models other than this one that a team uses too.
 const OTHER_MODELS: [&str; 3] = [

@@ -183,7 +183,7 @@ fn endless_job(page: u64, i: usize) -> Value {
         "ownerId": "team_sim",
         "metadata": {
             "assetIds": [format!("asset_endless_{page}_{i}")],
-            "input": {"modelId": crate::kling::MODEL_ID, "prompt": "one more of many"},
+            "input": {"modelId": kling::MODEL_ID, "prompt": "one more of many"},
         },
     })
 }

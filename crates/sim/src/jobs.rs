@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::lifecycle::{self, Snapshot, Status};
 use super::picture::fnv1a;
 use super::state::{AUTHOR_ID, OWNER_ID, Sim, iso};
-use crate::kling::{AspectRatio, KlingRequest, Mode};
+use kling::{AspectRatio, KlingRequest, Mode};
 
 /// Failures a job may end with: the error and the hint shown to the user.
 pub(crate) const FAILURES: [(&str, &str); 3] = [

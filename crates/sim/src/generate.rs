@@ -21,7 +21,7 @@ use super::state::{Inner, Sim};
 use super::variation::{DRY_RUN, GENERATE};
 use super::video::break_after;
 use super::{ModelSchema, Route};
-use crate::kling::{KlingRequest, MODEL_ID};
+use kling::{KlingRequest, MODEL_ID};
 
 /// The status the live API gives a dry run.
 const DRY_RUN_STATUS: u16 = 269;
@@ -234,7 +234,7 @@ mod tests {
         assert!(reason.starts_with("mode: "), "{reason}");
         let (request, input, hdr) = read_request(body, true).unwrap();
         assert!(hdr);
-        assert_eq!(request.mode, crate::kling::Mode::FourK);
+        assert_eq!(request.mode, kling::Mode::FourK);
         assert_eq!(input["mode"], "4k-hdr");
     }
 }
