@@ -99,6 +99,31 @@ fn missing() -> Response {
     )
 }
 
+/// A CDN body being sent, counted open until it is dropped: sent to its end, or the client
+/// hung up. Tests read the count to see a client really stop a transfer.
+struct OpenBody(Arc<Sim>);
+
+impl Drop for OpenBody {
+    fn drop(&mut self) {
+        self.0
+            .open_bodies
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn counted<S: Stream + Send + 'static>(
+    sim: &Arc<Sim>,
+    body: S,
+) -> impl Stream<Item = S::Item> + Send + use<S> {
+    sim.open_bodies
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let open = OpenBody(sim.clone());
+    body.map(move |chunk| {
+        let _held = &open;
+        chunk
+    })
+}
+
 async fn download(
     State(sim): State<Arc<Sim>>,
     path: Result<Path<String>, PathRejection>,
@@ -227,22 +252,27 @@ async fn download(
     drop(inner);
 
     let body = match breakage {
-        None => Body::from_stream(content.stream(start, end)),
-        Some(Breakage::Truncate) => Body::from_stream(break_after(
-            content.stream(start, start + (end - start) / 2),
+        None => Body::from_stream(counted(&sim, content.stream(start, end))),
+        Some(Breakage::Truncate) => Body::from_stream(counted(
+            &sim,
+            break_after(content.stream(start, start + (end - start) / 2)),
         )),
-        Some(Breakage::Reset) => Body::from_stream(break_after(stream::empty())),
-        Some(Breakage::Stall) => Body::from_stream(
+        Some(Breakage::Reset) => Body::from_stream(counted(&sim, break_after(stream::empty()))),
+        Some(Breakage::Stall) => Body::from_stream(counted(
+            &sim,
             content
                 .stream(start, start + (end - start) / 2)
                 .chain(stream::pending()),
-        ),
-        Some(Breakage::Corrupt(nth)) => Body::from_stream(tricks::flip_middle(
-            content.stream(start, end),
-            start,
-            (size / 2 + nth).min(size.saturating_sub(1)),
         )),
-        Some(Breakage::ForeignEtag) => Body::from_stream(content.stream(start, end)),
+        Some(Breakage::Corrupt(nth)) => Body::from_stream(counted(
+            &sim,
+            tricks::flip_middle(
+                content.stream(start, end),
+                start,
+                (size / 2 + nth).min(size.saturating_sub(1)),
+            ),
+        )),
+        Some(Breakage::ForeignEtag) => Body::from_stream(counted(&sim, content.stream(start, end))),
         Some(trick) => return tricks::answer(trick, content.stream(0, size), size, mime),
     };
     let mut response = (status, body).into_response();

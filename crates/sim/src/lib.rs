@@ -90,6 +90,13 @@ impl SimHandle {
         self.sim.lock().stats.clone()
     }
 
+    /// CDN bodies being sent at this moment (a client that stops a transfer ends its body).
+    pub fn open_downloads(&self) -> usize {
+        self.sim
+            .open_bodies
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Queues a one-shot fault; `ExpireAllLinks` takes effect at once.
     pub fn inject(&self, fault: Fault) {
         let mut inner = self.sim.lock();

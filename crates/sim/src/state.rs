@@ -41,6 +41,8 @@ pub(crate) struct Sim {
     pub cdn_origin: String,
     pub started: Instant,
     pub started_wall: SystemTime,
+    /// CDN bodies being sent now.
+    pub(crate) open_bodies: std::sync::atomic::AtomicUsize,
     inner: Mutex<Inner>,
 }
 
@@ -88,6 +90,7 @@ impl Sim {
             cdn_base,
             started: Instant::now(),
             started_wall: SystemTime::now(),
+            open_bodies: std::sync::atomic::AtomicUsize::new(0),
             inner: Mutex::new(inner),
         }
     }

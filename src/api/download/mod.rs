@@ -38,6 +38,10 @@ pub struct DownloadProgress {
 pub trait DownloadObserver: Send {
     fn progress(&mut self, _progress: DownloadProgress) {}
 
+    /// The bytes go to `part` until the file is verified and placed: whoever may abandon the
+    /// download (forgetting its job) removes it.
+    fn writing(&mut self, _part: &Path) {}
+
     /// The verified file is about to become `path` (`size` bytes); the move waits for this.
     /// A caller that records downloads records it here, durably, so that a stop right after
     /// never leaves a finished file it does not know about. An error (it could not be
@@ -182,6 +186,7 @@ impl ScenarioClient {
         let target = files::free_name(to.dir, to.stem, ext);
         let part = files::part_path(&target, asset_id);
         let file = tokio::fs::File::from_std(files::open_part(&part)?);
+        observer.writing(&part);
         let url = signed_url(asset.url.as_deref()).map_err(|d| fail(asset_id, d))?;
         let mut transfer = Transfer {
             client: self,
