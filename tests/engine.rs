@@ -433,3 +433,65 @@ async fn an_upload_that_fails_for_a_while_is_tried_again_not_given_up() {
     assert_eq!(stats.asset_uploads, 4, "three refused, the fourth taken");
     assert_eq!(stats.generate_posts, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgetting_a_job_stops_its_download_and_leaves_no_file() {
+    let sim = start(SimConfig {
+        video_size: Some(4 * 1024 * 1024),
+        ..quick_config()
+    })
+    .await;
+    // Half the file, then nothing on an open connection: without the forget, the transfer
+    // would wait out the stall timeout.
+    sim.inject(Fault::CdnStall { count: 1 });
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    let ledger = Ledger::open(&home.path().join("ledger")).unwrap();
+    let mut patient = options(&sim);
+    patient.read_timeout = Duration::from_secs(120);
+    let mut engine = engine::start(patient, ledger, fast_engine(&out, 100.0)).unwrap();
+    engine.commands.send(Command::submit(request(0))).unwrap();
+    let mut forgotten = None;
+    while forgotten.is_none() {
+        match engine.events.recv().await {
+            Some(Event::DownloadProgress { local_id, .. }) => {
+                // Forgotten once the server is sending (half the file, then the stall).
+                for _ in 0..200 {
+                    if sim.open_downloads() == 1 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                assert_eq!(sim.open_downloads(), 1, "the download never started");
+                engine.commands.send(Command::Forget(local_id)).unwrap();
+                forgotten = Some(local_id);
+            }
+            Some(_) => {}
+            None => panic!("the engine stopped"),
+        }
+    }
+    loop {
+        match engine.events.recv().await {
+            Some(Event::Forgotten(id)) if Some(id) == forgotten => break,
+            Some(_) => {}
+            None => panic!("the engine stopped"),
+        }
+    }
+    // The server sees the transfer end (polled, bounded by count), and no file is left.
+    let mut open = sim.open_downloads();
+    for _ in 0..200 {
+        if open == 0 && std::fs::read_dir(&out).unwrap().next().is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        open = sim.open_downloads();
+    }
+    assert_eq!(open, 0, "the download was not stopped");
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    engine.shutdown().await;
+}

@@ -1,6 +1,7 @@
 //! One download as the engine runs it: progress reported a few times a second, and the final
 //! name written to the ledger (through the worker, which owns it) before the file takes it.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -28,36 +29,78 @@ pub(crate) struct DownloadTask {
     pub recorded: Option<(PathBuf, u64)>,
 }
 
+/// The `.part` each download writes, by job and file, until its file is placed: what
+/// forgetting the job removes.
+pub(crate) type Parts = Arc<std::sync::Mutex<HashMap<(LocalId, usize), PathBuf>>>;
+
 impl DownloadTask {
-    /// Runs the download once a slot is free and reports its end as [`Internal::Downloaded`].
-    pub(crate) fn spawn(self, slots: Arc<Semaphore>, tx: mpsc::UnboundedSender<Internal>) {
-        tokio::spawn(async move {
-            let Ok(_permit) = slots.acquire_owned().await else {
-                return;
-            };
-            let mut observer = Observer {
-                tx: tx.clone(),
-                local_id: self.local_id,
-                index: self.index,
-                started: Instant::now(),
-                last: Instant::now() - PROGRESS_EVERY,
-                first_bytes: None,
-            };
-            let to = Destination {
-                dir: &self.dir,
-                stem: &self.stem,
-                recorded: self.recorded.as_ref().map(|(p, s)| (p.as_path(), *s)),
-            };
-            let result = self
-                .client
-                .download_asset(&self.asset_id, &to, &mut observer)
-                .await;
-            let _ = tx.send(Internal::Downloaded {
-                local_id: self.local_id,
-                index: self.index,
-                result,
-            });
+    /// The download, once a slot is free, ending in [`Internal::Downloaded`].
+    pub(crate) async fn run(
+        self,
+        slots: Arc<Semaphore>,
+        tx: mpsc::UnboundedSender<Internal>,
+        parts: Parts,
+    ) {
+        let Ok(_permit) = slots.acquire_owned().await else {
+            return;
+        };
+        let mut observer = Observer {
+            tx: tx.clone(),
+            local_id: self.local_id,
+            index: self.index,
+            started: Instant::now(),
+            last: Instant::now() - PROGRESS_EVERY,
+            first_bytes: None,
+            parts: parts.clone(),
+        };
+        let to = Destination {
+            dir: &self.dir,
+            stem: &self.stem,
+            recorded: self.recorded.as_ref().map(|(p, s)| (p.as_path(), *s)),
+        };
+        let result = self
+            .client
+            .download_asset(&self.asset_id, &to, &mut observer)
+            .await;
+        if result.is_ok() {
+            parts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&(self.local_id, self.index));
+        }
+        let _ = tx.send(Internal::Downloaded {
+            local_id: self.local_id,
+            index: self.index,
+            result,
         });
+    }
+}
+
+/// Removes the `.part` files of job `id`'s downloads, once `stopped` (its aborted tasks) have
+/// ended: nothing of a forgotten job's download is left behind.
+pub(crate) async fn remove_parts(
+    parts: Parts,
+    id: LocalId,
+    stopped: Vec<tokio::task::JoinHandle<()>>,
+) {
+    for handle in stopped {
+        let _ = handle.await;
+    }
+    let paths: Vec<PathBuf> = {
+        let mut parts = parts.lock().unwrap_or_else(|e| e.into_inner());
+        let keys: Vec<_> = parts
+            .keys()
+            .filter(|(job, _)| *job == id)
+            .copied()
+            .collect();
+        keys.into_iter().filter_map(|k| parts.remove(&k)).collect()
+    };
+    for path in paths {
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => tracing::info!("job {id} forgotten: removed {}", path.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!("job {id} forgotten: cannot remove {}: {e}", path.display()),
+        }
     }
 }
 
@@ -69,9 +112,17 @@ struct Observer {
     last: Instant,
     /// Where this attempt began, so the rate counts only bytes fetched now.
     first_bytes: Option<u64>,
+    parts: Parts,
 }
 
 impl DownloadObserver for Observer {
+    fn writing(&mut self, part: &Path) {
+        self.parts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((self.local_id, self.index), part.to_path_buf());
+    }
+
     fn progress(&mut self, p: DownloadProgress) {
         let base = *self.first_bytes.get_or_insert(p.bytes);
         let done = p.total.is_some_and(|t| p.bytes >= t);

@@ -14,6 +14,7 @@ mod reconcile;
 mod record;
 mod remote;
 mod schedule;
+mod tasks;
 mod thumbnail;
 mod trouble;
 pub mod upload_cache;

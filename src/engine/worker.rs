@@ -17,6 +17,7 @@ use super::ledger::Ledger;
 use super::phase::{Context, Phase, Phases, Step};
 use super::record::Record;
 use super::schedule::Schedule;
+use super::tasks::Kind;
 use super::trouble::{Troubles, Verdict};
 use super::upload_cache::{UploadCache, UploadError, upload_with_cache};
 use super::{Command, EngineConfig, Event, reconcile};
@@ -183,6 +184,10 @@ pub(crate) struct Worker {
     model_asked: bool,
     /// Listings of the team's jobs under way, by the question they answer.
     pub(super) listings: HashMap<u64, tokio::task::AbortHandle>,
+    /// What is in flight for each job, by handle: forgetting the job stops it.
+    tasks: super::tasks::Tasks,
+    /// The `.part` files downloads are writing.
+    parts: super::downloads::Parts,
 }
 
 impl Worker {
@@ -230,6 +235,8 @@ impl Worker {
             rules: crate::kling::Rules::builtin(),
             model_asked: false,
             listings: HashMap::new(),
+            tasks: super::tasks::Tasks::default(),
+            parts: Default::default(),
             resting: HashMap::new(),
             pictures: HashMap::new(),
         })
@@ -719,6 +726,19 @@ impl Worker {
             Command::Forget(id) => {
                 self.ledger.admit(id);
                 if self.ledger.job(id).is_some() {
+                    // Its uploads, polls and downloads stop now; a POST in flight still has
+                    // its answer recorded.
+                    let stopped = self.tasks.abort_job(id);
+                    self.quoting.remove(&id);
+                    if !stopped.is_empty() {
+                        tracing::info!("job {id} forgotten: {} task(s) stopped", stopped.len());
+                    }
+                    let handles = stopped.into_iter().map(|(_, h)| h).collect();
+                    tokio::spawn(super::downloads::remove_parts(
+                        self.parts.clone(),
+                        id,
+                        handles,
+                    ));
                     self.record(Record::Forgotten { local_id: id }, true);
                     self.schedule.remove(id);
                     self.phases.forget(id);
@@ -1208,7 +1228,7 @@ impl Worker {
         };
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn(id, Kind::Quote, async move {
             let cost = dry_run_cost(&client, &request).await;
             let _ = tx.send(Internal::Quoted { local_id: id, cost });
         });
@@ -1255,7 +1275,7 @@ impl Worker {
         self.emit_job(id);
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn(id, Kind::Submit, async move {
             let result = client.generate(&request).await;
             let _ = tx.send(Internal::Submitted {
                 local_id: id,
@@ -1279,7 +1299,7 @@ impl Worker {
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
         let cache = self.uploads.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn(id, Kind::Upload, async move {
             for (file, role) in files {
                 let outcome = upload_with_cache(
                     &client,
@@ -1328,7 +1348,7 @@ impl Worker {
         let claimed: HashSet<String> = self.ledger.server_ids();
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn(id, Kind::Reconcile, async move {
             let result = reconcile::find(&client, &request, &created_at, &claimed).await;
             let _ = tx.send(Internal::Reconciled {
                 local_id: id,
@@ -1349,7 +1369,7 @@ impl Worker {
             };
             let client = self.client.clone();
             let tx = self.internal_tx.clone();
-            tokio::spawn(async move {
+            self.tasks.spawn(id, Kind::Poll, async move {
                 let result = client.get_job(&job_id).await;
                 let _ = tx.send(Internal::Polled {
                     local_id: id,
@@ -1425,7 +1445,12 @@ impl Worker {
             .collect();
         for task in pending {
             if self.step(id, Step::Fetch { index: task.index }).is_ok() {
-                task.spawn(self.download_slots.clone(), self.internal_tx.clone());
+                let run = task.run(
+                    self.download_slots.clone(),
+                    self.internal_tx.clone(),
+                    self.parts.clone(),
+                );
+                self.tasks.spawn(id, Kind::Download, run);
             }
         }
     }
