@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-makes tests/fixtures/sdk-schemas/: the JSON Schemas (pydantic `model_json_schema()`) of the
-# response models of Scenario's official Python SDK, which tests/sdk_contract.rs validates
+# response models of Scenario's official Python SDK, which tests/it/sdk_contract.rs validates
 # every simulator answer against. The SDK is generated from Scenario's OpenAPI spec, so its
 # types are the best public witness of what the real API answers.
 #
