@@ -3,6 +3,7 @@
 //! [`Event`]s on another; it draws nothing, so the CLI and the full-screen app are both just
 //! clients of these two channels.
 
+mod ceiling;
 pub mod config_file;
 mod downloads;
 mod hook;
@@ -14,6 +15,7 @@ mod reconcile;
 mod record;
 mod remote;
 mod schedule;
+mod spend;
 mod tasks;
 mod thumbnail;
 mod trouble;

@@ -159,7 +159,7 @@ pub(crate) struct Worker {
     /// Where each job stands in this run, and what is in flight for it.
     phases: Phases,
     /// The team's concurrency ceiling, once a 429 has told us.
-    action_limit: Option<u64>,
+    action_limit: super::ceiling::Ceiling,
     settled: Option<bool>,
     troubles: Troubles,
     /// Why every request has stopped: the API refused the credentials.
@@ -224,7 +224,7 @@ impl Worker {
             file_uploads: 0,
             quoting: HashSet::new(),
             phases,
-            action_limit: None,
+            action_limit: super::ceiling::Ceiling::default(),
             settled: None,
             troubles,
             halted: None,
@@ -406,16 +406,15 @@ impl Worker {
     }
 
     fn team_limits_read(&mut self, result: Result<serde_json::Value, ApiError>) {
-        let ceiling = result.as_ref().ok().and_then(|limits| {
-            let limits = limits.get("limits").unwrap_or(limits);
-            let n = limits.get("parallelCustomJobs")?;
-            n.as_u64()
-                .or_else(|| n.as_f64().filter(|f| *f >= 1.0).map(|f| f as u64))
-        });
+        let ceiling = result
+            .as_ref()
+            .ok()
+            .and_then(super::ceiling::Ceiling::from_limits);
         match (ceiling, result) {
-            (Some(n), _) if n >= 1 => {
+            (Some(ceiling), _) => {
+                let n = ceiling.limit().unwrap_or_default();
                 tracing::info!("the team runs at most {n} jobs at once (its plan's limits)");
-                self.action_limit = Some(n);
+                self.action_limit = ceiling;
                 self.drain_queue();
             }
             (_, Err(e)) => tracing::info!(
@@ -1068,8 +1067,7 @@ impl Worker {
     }
 
     fn at_ceiling(&self) -> bool {
-        self.action_limit
-            .is_some_and(|limit| self.running() >= limit)
+        self.action_limit.reached(self.running())
     }
 
     /// Sends queued submissions while the team is below its ceiling, oldest first.
@@ -1129,46 +1127,27 @@ impl Worker {
                 }
             },
         };
-        let units = crate::units::format_units;
-        if let Some(cap) = day_cap {
-            let spent = self
-                .ledger
-                .committed_spend(today_start().as_deref(), None, id)
-                .map_err(|e| unreadable(&e))?;
-            if spent + quote > cap + 1e-9 {
-                return Err(super::Hold {
-                    reason: format!(
-                        "spend cap ({} of {} CU today, this one {})",
-                        units(spent),
-                        units(cap),
-                        units(quote)
-                    ),
-                    cap: Some(cap),
-                    // Tomorrow's count starts from nothing; a request dearer than the whole
-                    // cap waits for a person.
-                    until: (quote <= cap + 1e-9).then(tomorrow_start).flatten(),
-                });
-            }
-        }
-        if let Some((name, cap)) = batch_cap {
-            let spent = self
-                .ledger
-                .committed_spend(None, Some(&name), id)
-                .map_err(|e| unreadable(&e))?;
-            if spent + quote > cap + 1e-9 {
-                return Err(super::Hold {
-                    reason: format!(
-                        "spend cap ({} of {} CU for the batch, this one {})",
-                        units(spent),
-                        units(cap),
-                        units(quote)
-                    ),
-                    cap: Some(cap),
-                    until: None,
-                });
-            }
-        }
-        Ok(())
+        let day = match day_cap {
+            Some(cap) => Some(super::spend::Tally {
+                cap,
+                spent: self
+                    .ledger
+                    .committed_spend(today_start().as_deref(), None, id)
+                    .map_err(|e| unreadable(&e))?,
+            }),
+            None => None,
+        };
+        let batch = match batch_cap {
+            Some((name, cap)) => Some(super::spend::Tally {
+                cap,
+                spent: self
+                    .ledger
+                    .committed_spend(None, Some(&name), id)
+                    .map_err(|e| unreadable(&e))?,
+            }),
+            None => None,
+        };
+        super::spend::weigh(quote, day, batch, tomorrow_start())
     }
 
     /// A job still queued once its price is known says why: over a cap (and which), behind
@@ -1726,8 +1705,8 @@ impl Worker {
                 // Nothing was created: keep it here and send it when a slot frees up. Counted
                 // once it is no longer on its way.
                 let _ = self.step(id, Step::Queue);
-                let running = self.running().max(1);
-                self.action_limit = Some(action_limit.unwrap_or(running));
+                self.action_limit =
+                    super::ceiling::Ceiling::from_refusal(action_limit, self.running());
             }
             Err(e @ ApiError::SubmissionUnknown { .. }) => {
                 let reason = sanitize(&e.to_string());
