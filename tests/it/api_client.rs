@@ -1,6 +1,5 @@
 //! The Scenario client against the simulator, over real loopback HTTP.
 
-
 use crate::common::*;
 use kling_sim::{Fault, Route, SimConfig, SimHandle};
 use kling_tui::api::types::JobStatus;

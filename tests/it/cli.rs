@@ -1,7 +1,6 @@
 //! The real binary against the simulator: exit codes, `--json` shape, no overwrite, and no
 //! request sent for bad input.
 
-
 use crate::common::*;
 use kling_sim::{self as sim, Fault, Route, SimConfig};
 use predicates::prelude::*;

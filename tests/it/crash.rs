@@ -1,7 +1,6 @@
 //! The real binary under abuse: `watch` killed with SIGKILL at random moments, a full disk,
 //! several processes on the same ledger. Nothing may be lost, sent twice or left half-written.
 
-
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;

@@ -2,7 +2,6 @@
 //! folder with things planted in it: every case ends with no wrong file under a final name and
 //! a message that says what happened.
 
-
 use std::path::Path;
 use std::time::Duration;
 

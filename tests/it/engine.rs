@@ -1,7 +1,6 @@
 //! The job engine against the simulator over loopback: many jobs at once within the request
 //! budget, the concurrency ceiling, and faults on every path, with nothing lost.
 
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;

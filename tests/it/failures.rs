@@ -2,7 +2,6 @@
 //! given up after a bound, refused credentials stop every request, a wait asked by the server
 //! is shown, and files on disk are only ever the journal's own.
 
-
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;

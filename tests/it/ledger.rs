@@ -3,7 +3,6 @@
 //! damaged by hand as a crash or a bad disk would) are taken over on first start, and every
 //! job in them is followed to the end, a damaged one included.
 
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

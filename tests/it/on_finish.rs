@@ -2,7 +2,6 @@
 //! with the job in its environment, no shell anywhere (text that a shell would run is passed
 //! as it is), no credentials, stdin closed and output in the engine's log.
 
-
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

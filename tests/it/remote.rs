@@ -1,7 +1,6 @@
 //! The team's jobs on the server through the real binary: `jobs --remote` reads every page
 //! and leaves other models out, `import` saves exact bytes once and never adds a job twice.
 
-
 use crate::common::*;
 use kling_sim::{SimConfig, SimHandle};
 

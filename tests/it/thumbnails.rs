@@ -2,7 +2,6 @@
 //! loopback: the bytes the CDN serves end up on disk once, later asks make no request, and a
 //! CDN that sends anything but a picture is refused with a message that says so.
 
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -2,7 +2,6 @@
 //! bar as they happen, the job is given up after the bound, and refused credentials stop every
 //! request with the reason held on screen.
 
-
 use crate::common::pty::{Key, Pty, PtyCommand};
 use crate::common::*;
 use kling_sim::{self as sim, Fault, Route};

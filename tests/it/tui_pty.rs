@@ -6,9 +6,9 @@ use crate::common;
 
 use std::path::PathBuf;
 
-use base64::Engine;
 use crate::common::files_in;
 use crate::common::pty::{Key, Pty, PtyCommand};
+use base64::Engine;
 
 const EXIT_MARK: &str = "kling-tui exited with status ";
 const PROMPT: &str = "a red fox in snow";

@@ -2,14 +2,13 @@
 //! screen at 80×24 and 160×48 with jobs in every state, help, the multi-shot editor, a refused
 //! submission, the too-small notice. Times are fixed by the fixtures, ids are made up.
 
-
+use crate::tui_fixtures::*;
 use crossterm::event::KeyCode;
 use kling_tui::tui::app::{App, Focus};
 use kling_tui::tui::queue::RowKey;
 use kling_tui::tui::render;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use crate::tui_fixtures::*;
 
 fn screen(app: &mut App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();

@@ -3,12 +3,12 @@
 
 use crate::tui_fixtures;
 
+use crate::tui_fixtures::*;
 use crossterm::event::KeyCode;
 use kling_tui::api::types::JobStatus;
 use kling_tui::engine::{Command, Event, Submission};
 use kling_tui::tui::app::{App, Cost, Effect, Focus, Popup};
 use kling_tui::tui::queue::RowKey;
-use crate::tui_fixtures::*;
 
 fn focus_queue(app: &mut App) {
     while app.focus != Focus::Queue {

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
 use crate::common::pty::{HEIGHT, Key, PtyCommand, WIDTH};
+use base64::Engine;
 
 const PROMPT: &str = "a red fox in snow";
 

@@ -1,7 +1,6 @@
 //! Reference media from local files, through the real binary against the simulator: checks
 //! before anything is sent, both upload paths, reuse of what was uploaded, and faults.
 
-
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
