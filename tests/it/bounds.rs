@@ -205,19 +205,14 @@ fn a_job_list_that_never_ends_stops_at_its_bound_and_says_so() {
         .success();
 }
 
-#[test]
-fn a_listing_stops_when_its_client_goes() {
-    let (_rt, sim) = sim_with(SimConfig {
-        endless_listing: true,
-        ..SimConfig::default()
-    });
-    let home = tempfile::tempdir().unwrap();
-    // Slow enough pages that the client is gone long before the bound.
-    common::write_config(home.path(), "requests_per_second = 10\n", 0o600);
-    let mut client = common::process(Some(&sim), home.path())
+/// `jobs --remote` of an endless list at 10 pages a second (slow enough that the bound is far
+/// off), once five pages have been asked for. Its output is piped, for the test to read.
+fn slow_listing(sim: &kling_sim::SimHandle, home: &Path) -> std::process::Child {
+    common::write_config(home, "requests_per_second = 10\n", 0o600);
+    let client = common::process(Some(sim), home)
         .args(["jobs", "--remote"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     for _ in 0..600 {
@@ -227,6 +222,17 @@ fn a_listing_stops_when_its_client_goes() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(sim.stats().list_jobs >= 5, "the listing never started");
+    client
+}
+
+#[test]
+fn a_listing_stops_when_its_client_goes() {
+    let (_rt, sim) = sim_with(SimConfig {
+        endless_listing: true,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let mut client = slow_listing(&sim, home.path());
     client.kill().unwrap();
     client.wait().unwrap();
     common::wait_for_log(
@@ -256,20 +262,7 @@ fn a_listing_is_not_asked_again_of_a_restarted_engine() {
         ..SimConfig::default()
     });
     let home = tempfile::tempdir().unwrap();
-    common::write_config(home.path(), "requests_per_second = 10\n", 0o600);
-    let client = common::process(Some(&sim), home.path())
-        .args(["jobs", "--remote"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    for _ in 0..600 {
-        if sim.stats().list_jobs >= 5 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(sim.stats().list_jobs >= 5, "the listing never started");
+    let client = slow_listing(&sim, home.path());
     let status = against(&sim, home.path())
         .args(["engine", "status", "--json"])
         .assert()
