@@ -7,12 +7,10 @@ mod ceiling;
 pub mod config_file;
 mod downloads;
 mod hook;
-mod job;
 mod ledger;
+mod lifecycle;
 mod pacer;
-mod phase;
 mod reconcile;
-mod record;
 mod remote;
 mod schedule;
 mod spend;
@@ -31,6 +29,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 pub use hook::HOOK_TIMEOUT;
+use lifecycle::{job, phase, record};
 pub use job::{
     BatchTag, DownloadRecord, Hold, JobRecord, LocalId, PollTrouble, Standing, Submission,
     is_local_file, local_files, with_absolute_files,
