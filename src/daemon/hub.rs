@@ -24,7 +24,6 @@ pub(super) type Delta = (u64, Bytes);
 pub(super) struct Hub {
     state: Mutex<State>,
     deltas: broadcast::Sender<Delta>,
-    auto_download: bool,
 }
 
 /// A job as the mirror keeps it: its record as JSON, a slice of the delta that last told it
@@ -33,8 +32,10 @@ pub(super) struct Hub {
 /// each change and cloned again and serialized for each snapshot.
 struct Held {
     json: Bytes,
+    /// The engine says it is done.
     settled: bool,
-    needs_poll: bool,
+    /// Still the server's to change (see [`crate::engine::Place::on_server`]).
+    on_server: bool,
 }
 
 #[derive(Default)]
@@ -55,12 +56,11 @@ struct State {
 }
 
 impl Hub {
-    pub(super) fn new(auto_download: bool) -> Self {
+    pub(super) fn new() -> Self {
         let (deltas, _) = broadcast::channel(DELTA_BACKLOG);
         Self {
             state: Mutex::new(State::default()),
             deltas,
-            auto_download,
         }
     }
 
@@ -132,7 +132,7 @@ impl Hub {
     /// the server (even one whose polls were given up).
     pub(super) fn busy(&self) -> bool {
         let state = self.lock();
-        !state.at_rest || state.jobs.values().any(|j| j.needs_poll)
+        !state.at_rest || state.jobs.values().any(|j| j.on_server)
     }
 
     /// A client's command, its question numbers made the engine's own so that the answer
@@ -175,20 +175,20 @@ impl Hub {
         match &event {
             Event::Job(job) => {
                 let id = job.local_id;
-                let settled = job.is_settled(self.auto_download);
+                let settled = job.place.is_done();
                 if settled && !state.settled_order.contains(&id) {
                     state.settled_order.push_back(id);
                 }
                 state.seq += 1;
                 let seq = state.seq;
                 let (frame, json) = encode_job(seq, job);
-                let needs_poll = job.needs_poll();
+                let on_server = job.place.on_server();
                 state.jobs.insert(
                     id,
                     Held {
                         json,
                         settled,
-                        needs_poll,
+                        on_server,
                     },
                 );
                 while state.settled_order.len() > SETTLED_KEPT {
@@ -282,12 +282,14 @@ mod tests {
         } else {
             JobStatus::InProgress
         });
+        // As the engine sends it: judged.
+        job.place = crate::engine::Place::of(&job, None, true);
         Event::Job(Box::new(job))
     }
 
     #[test]
     fn answers_go_to_the_asker_with_its_own_number() {
-        let hub = Hub::new(true);
+        let hub = Hub::new();
         let (a, mut a_rx, _, mut a_deltas) = hub.join();
         let (b, mut b_rx, _, _) = hub.join();
         let routed = hub.route(
@@ -326,7 +328,7 @@ mod tests {
 
     #[test]
     fn deltas_are_numbered_and_the_mirror_keeps_unfinished_jobs() {
-        let hub = Hub::new(true);
+        let hub = Hub::new();
         let (_, _, (seq0, _), mut deltas) = hub.join();
         assert_eq!(seq0, 0);
         for id in 1..=SETTLED_KEPT as u64 + 10 {
@@ -354,7 +356,7 @@ mod tests {
 
     #[test]
     fn deltas_and_snapshots_are_the_bytes_serde_gives() {
-        let hub = Hub::new(true);
+        let hub = Hub::new();
         let (_, _, (_, empty), mut deltas) = hub.join();
         let expected = ServerMsg::Snapshot {
             seq: 0,
@@ -388,7 +390,7 @@ mod tests {
 
     #[test]
     fn a_client_that_falls_behind_is_told_so() {
-        let hub = Hub::new(true);
+        let hub = Hub::new();
         let (_, _, _, mut deltas) = hub.join();
         for id in 0..DELTA_BACKLOG as u64 + 5 {
             hub.publish(job(id % 10, true));

@@ -183,7 +183,7 @@ async fn serve(settings: EngineSettings) -> Result<(), String> {
         tracing::info!("watching {}", path.display());
         let _ = commands.send(Command::ReadConfig);
     }
-    let hub = Arc::new(Hub::new(settings.auto_download));
+    let hub = Arc::new(Hub::new());
     let pump = {
         let hub = hub.clone();
         tokio::spawn(async move {

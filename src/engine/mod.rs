@@ -29,7 +29,6 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 pub use hook::HOOK_TIMEOUT;
-use lifecycle::{job, phase, record};
 pub use job::{
     BatchTag, DownloadRecord, Hold, JobRecord, LocalId, PollTrouble, Standing, Submission,
     is_local_file, local_files, with_absolute_files,
@@ -38,6 +37,8 @@ pub use ledger::{
     BatchSummary, HistoryOrder, JobQuery, Ledger, LedgerError, PromptEntry, Spend, SpendBy,
     file_identity,
 };
+pub use lifecycle::place::{Outcome, Place, Wait, Work};
+use lifecycle::{job, phase, record};
 pub use pacer::Pacer;
 
 /// A file that is now an asset.

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use super::downloads::DownloadTask;
 use super::job::{JobRecord, LocalId, Submission};
 use super::ledger::Ledger;
+use super::lifecycle::place::Place;
 use super::phase::{Context, Phase, Phases, Step};
 use super::record::Record;
 use super::schedule::Schedule;
@@ -170,9 +171,9 @@ pub(crate) struct Worker {
     stopping: bool,
     /// The user's `on_finish` program.
     hook: Option<super::hook::FinishHook>,
-    /// Whether each job told of in this run was at rest (final, and downloaded if it
-    /// succeeded) when last told of: the hook runs when that turns true.
-    resting: HashMap<LocalId, bool>,
+    /// Where each job told of in this run was when last told of: the hook runs when one
+    /// comes to be done.
+    told: HashMap<LocalId, Place>,
     /// Pictures being fetched, by video asset id, with everyone waiting for each.
     pictures: HashMap<String, Vec<(u64, LocalId)>>,
     /// config.toml cannot be read: no request is sent (it may have set a cap) until it can.
@@ -237,7 +238,7 @@ impl Worker {
             listings: HashMap::new(),
             tasks: super::tasks::Tasks::default(),
             parts: Default::default(),
-            resting: HashMap::new(),
+            told: HashMap::new(),
             pictures: HashMap::new(),
         })
     }
@@ -429,8 +430,12 @@ impl Worker {
         if let Some(job) = self.ledger.job(id) {
             let mut job = job.clone();
             job.expected_at = self.expected_at(&job);
+            job.place = Place::of(&job, self.phases.get(id), self.config.auto_download);
+            let before = self.told.insert(id, job.place.clone());
+            if job.place.finished_since(before.as_ref()) {
+                self.run_hook(&job);
+            }
             self.emit(Event::Job(Box::new(job)));
-            self.note_rest(id);
         }
     }
 
@@ -449,22 +454,11 @@ impl Worker {
         Some(made.checked_add(span).ok()?.to_string())
     }
 
-    /// Runs the `on_finish` hook when job `id` has just come to rest. Only a change seen in
-    /// this run counts: a job first told of at rest (brought back from the history for a
-    /// command) has finished before.
-    fn note_rest(&mut self, id: LocalId) {
-        let Some(job) = self.ledger.job(id) else {
-            return;
-        };
-        let at_rest =
-            job.submission == Submission::Accepted && job.is_settled(self.config.auto_download);
-        let before = self.resting.insert(id, at_rest);
-        if !at_rest || before != Some(false) {
-            return;
-        }
+    /// Runs the `on_finish` hook for a job that has just finished.
+    fn run_hook(&self, job: &JobRecord) {
         if let Some(hook) = &self.hook {
             hook.run(super::hook::Finished {
-                local_id: id,
+                local_id: job.local_id,
                 job_id: job.job_id.clone().unwrap_or_default(),
                 status: job
                     .status
@@ -550,14 +544,14 @@ impl Worker {
         if evicted || self.outlived() {
             let ledger = &self.ledger;
             self.phases.prune(|id| ledger.job(id).is_some());
-            self.resting.retain(|id, _| ledger.job(*id).is_some());
+            self.told.retain(|id, _| ledger.job(*id).is_some());
         }
     }
 
     /// Phases or rest marks are kept of jobs no longer held.
     fn outlived(&self) -> bool {
         let held = self.ledger.jobs().len();
-        self.phases.len() > held || self.resting.len() > held
+        self.phases.len() > held || self.told.len() > held
     }
 
     /// Picks up where the last run stopped: polls every unfinished job, resumes downloads,
@@ -690,7 +684,12 @@ impl Worker {
                 offset,
                 limit,
             } => match self.ledger.history(search.as_deref(), order, offset, limit) {
-                Ok((jobs, total)) => self.emit(Event::History { seq, jobs, total }),
+                Ok((mut jobs, total)) => {
+                    for job in &mut jobs {
+                        job.place = Place::of(job, None, self.config.auto_download);
+                    }
+                    self.emit(Event::History { seq, jobs, total })
+                }
                 Err(e) => {
                     self.error(None, format!("cannot read the history: {e}"));
                     // Answered all the same, so the asker does not wait for it forever.
@@ -1324,6 +1323,8 @@ impl Worker {
         if self.step(id, Step::Search).is_err() {
             return;
         }
+        // Looked for again (a refresh of an unresolved one): it is working once more.
+        self.emit_job(id);
         let claimed: HashSet<String> = self.ledger.server_ids();
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
@@ -1910,13 +1911,7 @@ impl Worker {
         // The jobs first: with any running, that answers at the first one, where the phases'
         // look goes through every job, after every turn of the loop.
         let settled = self.ledger.jobs().values().all(|j| {
-            j.is_settled(self.config.auto_download)
-                    // Held by a cap: nothing happens to it until a person raises the cap.
-                    || j.held.as_ref().is_some_and(|h| h.cap.is_some())
-                    || self.phases.get(j.local_id) == Some(&Phase::Unresolved)
-                    || j.trouble.as_ref().is_some_and(|t| t.gave_up)
-                    || (j.succeeded()
-                        && j.downloads.iter().all(|d| d.is_done() || d.error.is_some()))
+            Place::of(j, self.phases.get(j.local_id), self.config.auto_download).at_rest()
         }) && self.file_uploads == 0
             && !self.phases.busy();
         if settled && self.settled != Some(true) {

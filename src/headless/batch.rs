@@ -359,13 +359,13 @@ pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
     let tty = std::io::stderr().is_terminal();
     let outcome: Result<(), CliError> = loop {
         let sent = ids.iter().all(Option::is_some);
-        // Settled, or held by a cap (as the engine said since this run's caps reached it):
-        // nothing more happens to it without a person.
+        // Done, or waiting for a person (held by a cap only as the engine said since this
+        // run's caps reached it): nothing more happens to it by itself.
         let done = sent
             && requests.iter().all(|e| {
                 ids[e.index]
                     .and_then(|id| jobs.get(&id))
-                    .is_some_and(|j| settled(j) || held_now(j, how.max_cost, day_cap))
+                    .is_some_and(|j| at_rest_now(j, how.max_cost, day_cap))
             });
         if done || (sent && !how.wait) {
             break Ok(());
@@ -470,29 +470,22 @@ pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
 
 /// Held by a spend cap: waits for the cap to be raised.
 fn held(job: &crate::engine::JobRecord) -> bool {
-    job.held.is_some() && job.submission == crate::engine::Submission::Queued
+    job.place.held_by().is_some()
 }
 
-/// Held by a cap this run knows to be in effect: the batch's (as given now, else as
-/// recorded) or the day's. A hold by a cap since changed is not the last word.
-fn held_now(job: &crate::engine::JobRecord, batch_cap: Option<f64>, day_cap: Option<f64>) -> bool {
+/// At rest as the engine judges it, a hold counting only when by a cap this run knows to
+/// be in effect: the batch's (as given now, else as recorded) or the day's. A hold by a cap
+/// since changed is not the last word.
+fn at_rest_now(
+    job: &crate::engine::JobRecord,
+    batch_cap: Option<f64>,
+    day_cap: Option<f64>,
+) -> bool {
     let batch_cap = batch_cap.or_else(|| job.batch.as_ref().and_then(|b| b.max_cost));
-    held(job)
-        && job
-            .held
-            .as_ref()
-            .and_then(|h| h.cap)
-            .is_some_and(|cap| Some(cap) == batch_cap || Some(cap) == day_cap)
-}
-
-/// Nothing more will happen to it by itself.
-fn settled(job: &crate::engine::JobRecord) -> bool {
-    job.is_final()
-        && (!job.succeeded()
-            || job
-                .downloads
-                .iter()
-                .all(|d| d.is_done() || d.error.is_some()))
+    match job.place.held_by() {
+        Some(cap) => Some(cap) == batch_cap || Some(cap) == day_cap,
+        None => job.place.at_rest(),
+    }
 }
 
 fn same_request(a: &KlingRequest, b: &KlingRequest) -> bool {

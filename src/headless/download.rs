@@ -9,7 +9,7 @@ use std::pin::Pin;
 use crate::api::types::{Job, JobStatus};
 use crate::api::{Destination, DownloadObserver, DownloadProgress, ScenarioClient, job_file_stem};
 use crate::cli::Cli;
-use crate::engine::{self, JobRecord, LedgerError, LocalId, Record};
+use crate::engine::{self, JobRecord, LedgerError, LocalId, Place, Record, Wait};
 use crate::sanitize::sanitize;
 
 use super::report::{JobReport, ProgressLine};
@@ -239,10 +239,10 @@ async fn via_engine(
             code = code.max(exit::API);
             waiting.remove(&job.local_id);
         } else if !first
-            && job
-                .downloads
-                .iter()
-                .all(|d| d.is_done() || d.error.is_some())
+            && job.place
+                == (Place::Waits {
+                    why: Wait::DownloadFailed,
+                })
         {
             progress.finish();
             let mut report = JobReport::from_record(&job);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::api::ScenarioClient;
 use crate::api::types::{Job, JobStatus};
 use crate::cli::{Cli, SubmitArgs};
-use crate::engine::{Command, Event, JobRecord, LocalId, Submission};
+use crate::engine::{Command, Event, JobRecord, LocalId, Outcome, Place, Submission, Wait, Work};
 use crate::kling::{AssetId, KlingRequest, Shot};
 use crate::sanitize::sanitize;
 
@@ -257,30 +257,34 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
     outcome
 }
 
-/// The exit code once this job needs nothing more, or `None` while it does.
+/// The exit code once this job needs nothing more, or `None` while it does: the engine's
+/// answer, where the command asked for the videos even when the engine would not fetch them.
 pub(super) fn finished(job: &JobRecord, download: bool) -> Option<Result<i32, CliError>> {
-    if !job.is_final() {
-        return None;
+    match &job.place {
+        Place::Done {
+            how: Outcome::Saved,
+        } => Some(Ok(exit::OK)),
+        Place::Done {
+            how: Outcome::Succeeded,
+        }
+        | Place::Working {
+            on: Work::Downloading,
+        } if !download => Some(Ok(exit::OK)),
+        Place::Done {
+            how: Outcome::Failed | Outcome::Canceled | Outcome::Rejected,
+        } => Some(Ok(exit::JOB_FAILED)),
+        Place::Waits {
+            why: Wait::DownloadFailed,
+        } => {
+            let error = job
+                .downloads
+                .iter()
+                .find_map(|d| d.error.clone())
+                .unwrap_or_default();
+            Some(Err(CliError::Local(format!("download failed: {error}"))))
+        }
+        _ => None,
     }
-    if !job.succeeded() {
-        return Some(Ok(exit::JOB_FAILED));
-    }
-    if !download || job.fully_downloaded() {
-        return Some(Ok(exit::OK));
-    }
-    if job
-        .downloads
-        .iter()
-        .all(|d| d.is_done() || d.error.is_some())
-    {
-        let error = job
-            .downloads
-            .iter()
-            .find_map(|d| d.error.clone())
-            .unwrap_or_default();
-        return Some(Err(CliError::Local(format!("download failed: {error}"))));
-    }
-    None
 }
 
 async fn dry_run(

@@ -7,7 +7,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use crate::cli::{Cli, JobsArgs, WatchArgs};
-use crate::engine::{Command, Event, JobQuery, JobRecord, Ledger, LocalId, SpendBy, Submission};
+use crate::engine::{
+    Command, Event, JobQuery, JobRecord, Ledger, LocalId, Outcome, Place, SpendBy, Wait,
+};
 use crate::sanitize::sanitize;
 
 use super::report::JobReport;
@@ -22,7 +24,6 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
     if let Some(secs) = args.poll_interval {
         config.poll_initial = Duration::from_secs_f64(secs);
     }
-    let auto_download = config.auto_download;
     let (mut engine, _) = session.engine(config).await?;
     if let Some(out) = &args.out {
         // Every job not saved yet goes there: what `--out` says.
@@ -100,8 +101,8 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
                 jobs = now.into_iter().map(|j| (j.local_id, j)).collect();
                 jobs.values().for_each(&mut show);
                 let at_rest = at_rest && !std::mem::take(&mut refreshing);
-                if at_rest && (!auto_download || jobs.values().all(|j| !wants_download(j))) {
-                    break summary(&jobs, auto_download);
+                if at_rest && jobs.values().all(|j| j.place.at_rest()) {
+                    break summary(&jobs);
                 }
             }
             Some(Event::Detached { reason, stopped }) => {
@@ -129,11 +130,11 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
                 eprintln!("error: {reason}");
                 break exit::API;
             }
-            Some(Event::Settled) => break summary(&jobs, auto_download),
+            Some(Event::Settled) => break summary(&jobs),
             Some(_) => {}
         }
         if let Some(name) = batch
-            && let Some(code) = batch_done(name, &earlier, &jobs, auto_download)
+            && let Some(code) = batch_done(name, &earlier, &jobs)
         {
             break code;
         }
@@ -148,7 +149,6 @@ fn batch_done(
     name: &str,
     earlier: &BTreeMap<LocalId, JobRecord>,
     live: &BTreeMap<LocalId, JobRecord>,
-    auto_download: bool,
 ) -> Option<i32> {
     let mut batch: BTreeMap<LocalId, JobRecord> = earlier.clone();
     for job in live.values() {
@@ -163,28 +163,14 @@ fn batch_done(
             latest.insert(tag.index, job);
         }
     }
-    let resting = latest.values().all(|j| {
-        j.is_settled(auto_download)
-            || (j.is_final() && !wants_download(j))
-            || (j.submission == Submission::Queued
-                && j.held.as_ref().is_some_and(|h| h.cap.is_some()))
-    });
+    let resting = latest.values().all(|j| j.place.at_rest());
     if !resting {
         return None;
     }
     let jobs: BTreeMap<LocalId, JobRecord> =
         latest.into_values().map(|j| (j.local_id, j)).collect();
     eprint!("batch {}: ", sanitize(name));
-    Some(summary(&jobs, auto_download))
-}
-
-/// Succeeded, not on disk, and no failed download that waits for the user.
-fn wants_download(job: &JobRecord) -> bool {
-    job.succeeded()
-        && job
-            .downloads
-            .iter()
-            .any(|d| !d.is_done() && d.error.is_none())
+    Some(summary(&jobs))
 }
 
 /// One line per job state worth a line: no progress ticks, so logs stay short.
@@ -224,26 +210,25 @@ fn println_flush(line: &str) {
 
 /// Prints the totals and picks the exit code: 4 if a job failed or was canceled, 3 if one is
 /// unconfirmed, was refused, could not be downloaded, or was given up on, else 0.
-fn summary(jobs: &BTreeMap<LocalId, JobRecord>, auto_download: bool) -> i32 {
+fn summary(jobs: &BTreeMap<LocalId, JobRecord>) -> i32 {
     let mut code = exit::OK;
     let (mut ok, mut failed, mut trouble, mut held) = (0, 0, 0, 0);
     for job in jobs.values() {
-        match &job.submission {
-            Submission::Queued if job.held.as_ref().is_some_and(|h| h.cap.is_some()) => {
+        match &job.place {
+            Place::Waits {
+                why: Wait::Held { .. },
+            } => {
                 held += 1;
                 if code == exit::OK {
                     code = exit::HELD;
                 }
             }
-            Submission::Accepted if job.succeeded() => {
-                if auto_download && !job.fully_downloaded() {
-                    trouble += 1;
-                    code = code.max(exit::API);
-                } else {
-                    ok += 1;
-                }
-            }
-            Submission::Accepted if job.is_final() => {
+            Place::Done {
+                how: Outcome::Saved | Outcome::Succeeded,
+            } => ok += 1,
+            Place::Done {
+                how: Outcome::Failed | Outcome::Canceled,
+            } => {
                 failed += 1;
                 code = code.max(exit::JOB_FAILED);
             }

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::job::{JobRecord, LocalId, PollTrouble};
+use super::lifecycle::place::Place;
 use super::record::{Record, apply};
 use crate::kling::KlingRequest;
 
@@ -291,7 +292,7 @@ impl Ledger {
         }
         let held = self.jobs.len();
         self.jobs
-            .retain(|_, job| !job.is_settled(true) || job.trouble.is_some());
+            .retain(|_, job| !Place::on_record(job).is_done() || job.trouble.is_some());
         self.jobs.len() != held
     }
 
@@ -721,7 +722,8 @@ impl Ledger {
                 let before = self.jobs.get(&id);
                 job.trouble = before.and_then(|j| j.trouble.clone());
                 job.held = before.and_then(|j| j.held.clone());
-                self.may_evict |= job.is_settled(true);
+                job.place = Place::on_record(&job);
+                self.may_evict |= job.place.is_done();
                 self.jobs.insert(id, job);
             }
             None => {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use crate::api::types::{JobStatus, StatusChange};
+use crate::engine::Place;
 use crate::engine::job::{DownloadRecord, JobRecord, LocalId, Submission};
 use crate::kling::KlingRequest;
 
@@ -88,7 +89,7 @@ pub(super) fn save(tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()
         job.upload_total as i64,
         jiff::Timestamp::now().to_string(),
         job.damage,
-        job.is_settled(true),
+        Place::on_record(job).is_done(),
         job.download_dir
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned()),
@@ -199,6 +200,8 @@ fn save_changes(tx: &Transaction<'_>, before: &JobRecord, job: &JobRecord) -> ru
         trouble: _,
         held: _,
         expected_at: _,
+        // Judged again from the rest each time it is read.
+        place: _,
         download_dir,
         batch,
         quote,
@@ -252,8 +255,8 @@ fn save_changes(tx: &Transaction<'_>, before: &JobRecord, job: &JobRecord) -> ru
         tx.prepare_cached("UPDATE jobs SET status = ?2 WHERE local_id = ?1")?
             .execute(params![id, status.as_ref().map(JobStatus::as_str)])?;
     }
-    let settled = job.is_settled(true);
-    if settled != before.is_settled(true) {
+    let settled = Place::on_record(job).is_done();
+    if settled != Place::on_record(before).is_done() {
         tx.prepare_cached("UPDATE jobs SET settled = ?2 WHERE local_id = ?1")?
             .execute(params![id, settled])?;
     }
@@ -397,6 +400,7 @@ pub(super) fn for_each_where(
             }
             next_download = downloads.next()?.map(download_from).transpose()?;
         }
+        job.place = Place::on_record(&job);
         each(job);
     }
     drop((jobs, history, downloads));

@@ -450,12 +450,12 @@ fn a_job_written_by_its_changes_reads_back_as_written_whole() {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .unwrap();
-        assert_eq!(settled, held.is_settled(true), "after {told}");
+        assert_eq!(settled, held.place.is_done(), "after {told}");
         assert_eq!(
             status.as_deref(),
             held.status.as_ref().map(JobStatus::as_str)
         );
         assert_eq!(server_id, held.job_id);
     }
-    assert!(l.job(a).unwrap().is_settled(true));
+    assert!(l.job(a).unwrap().place.is_done());
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::place::Place;
 use crate::api::types::{JobStatus, StatusChange};
 use crate::kling::KlingRequest;
 
@@ -152,6 +153,10 @@ pub struct JobRecord {
     /// time for its mode: a fact of the engine's run, told to clients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_at: Option<String>,
+    /// Where it is, as the engine last judged it (see [`Place::of`]): what every reader asks
+    /// instead of judging the record itself.
+    #[serde(default)]
+    pub place: Place,
 }
 
 /// Where a job stands, as scripts read it: a status word that never changes meaning, and why,
@@ -254,6 +259,7 @@ impl JobRecord {
             ip_detection_cost: None,
             no_refund: false,
             expected_at: None,
+            place: Place::default(),
         }
     }
 
@@ -306,11 +312,6 @@ impl JobRecord {
         self.succeeded()
             && !self.downloads.is_empty()
             && self.downloads.iter().all(DownloadRecord::is_done)
-    }
-
-    /// Nothing more will happen to it: final, and downloaded if it succeeded.
-    pub fn is_settled(&self, auto_download: bool) -> bool {
-        self.is_final() && (!auto_download || !self.succeeded() || self.fully_downloaded())
     }
 
     /// A short word for where the job is, for lists.

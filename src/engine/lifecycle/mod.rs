@@ -5,4 +5,5 @@
 
 pub mod job;
 pub(crate) mod phase;
+pub mod place;
 pub mod record;

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::super::job::{JobRecord, LocalId, Submission};
+use super::super::lifecycle::place::Place;
 use super::super::phase::Phase;
 use super::super::{Event, remote, thumbnail};
 use super::{Internal, Worker};
@@ -234,8 +235,8 @@ impl Worker {
         if let Some(job) = self.ledger.job(local_id) {
             self.phases.set(local_id, Phase::of(job));
         }
-        // New to this ledger: when it is at rest, the hook runs (as for a job sent here).
-        self.resting.insert(local_id, false);
+        // New to this ledger: when it is done, the hook runs (as for a job sent here).
+        self.told.insert(local_id, Place::default());
         // The answer just fetched is its first poll, and tells clients of it.
         self.schedule.add(local_id, false);
         self.polled(local_id, Ok(job));
