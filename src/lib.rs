@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod entry;
 pub mod headless;
 pub use kling;
 pub mod media;
