@@ -29,7 +29,7 @@ use super::lifecycle::place::Place;
 use super::phase::{Context, Phase, Phases, Step};
 use super::record::Record;
 use super::schedule::Schedule;
-use super::tasks::Kind;
+use super::tasks::{Kind, Owner};
 use super::trouble::{Troubles, Verdict};
 use super::upload_cache::{UploadCache, UploadError, upload_with_cache};
 use super::{Command, EngineConfig, Event, reconcile};
@@ -91,8 +91,6 @@ pub(crate) struct Worker {
     rules: crate::kling::Rules,
     /// A read of the model's description is under way.
     model_asked: bool,
-    /// Listings of the team's jobs under way, by the question they answer.
-    pub(super) listings: HashMap<u64, tokio::task::AbortHandle>,
     /// What is in flight for each job, by handle: forgetting the job stops it.
     tasks: super::tasks::Tasks,
     /// The `.part` files downloads are writing.
@@ -143,7 +141,6 @@ impl Worker {
             config_problem: None,
             rules: crate::kling::Rules::builtin(),
             model_asked: false,
-            listings: HashMap::new(),
             tasks: super::tasks::Tasks::default(),
             parts: Default::default(),
             told: HashMap::new(),
@@ -225,6 +222,12 @@ impl Worker {
                 "stopped with {unanswered} submission(s) unanswered: they are searched for on the \
                  next start"
             );
+        }
+        // What is left in flight stops here, not whenever the runtime goes: a transfer cut
+        // now is resumed by the next start.
+        let stopped = self.tasks.abort_all();
+        if stopped > 0 {
+            tracing::info!("stopped {stopped} task(s) in flight");
         }
         self.sync();
     }

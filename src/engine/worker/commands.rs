@@ -87,7 +87,7 @@ impl Worker {
                 };
                 let client = self.client.clone();
                 let tx = self.internal_tx.clone();
-                tokio::spawn(async move {
+                self.tasks.spawn(id, Kind::Cancel, async move {
                     let result = client.cancel_job(&job_id).await;
                     let _ = tx.send(Internal::Canceled {
                         local_id: id,
@@ -207,7 +207,8 @@ impl Worker {
                 }
                 let client = self.client.clone();
                 let tx = self.internal_tx.clone();
-                tokio::spawn(async move {
+                let asker = Owner::Question(seq);
+                self.tasks.spawn_for(asker, Kind::Estimate, async move {
                     let cost = dry_run_cost(&client, &request).await;
                     let request = Box::new(request);
                     let _ = tx.send(Internal::Estimated { seq, request, cost });
@@ -225,7 +226,8 @@ impl Worker {
                 let client = self.client.clone();
                 let tx = self.internal_tx.clone();
                 let cache = self.uploads.clone();
-                tokio::spawn(async move {
+                let asker = Owner::Question(seq);
+                self.tasks.spawn_for(asker, Kind::FileUpload, async move {
                     // Told a few times a second at most: it crosses sockets to the asker. Told
                     // through the worker, so that nothing outlives it holding its events.
                     let mut told = Instant::now();
@@ -260,9 +262,11 @@ impl Worker {
             }
             Command::Abandoned { seqs } => {
                 for seq in seqs {
-                    if let Some(listing) = self.listings.remove(&seq) {
+                    // Only a listing: an upload's end is counted, and an import's is wanted.
+                    let asker = Owner::Question(seq);
+                    if self.tasks.runs(asker, Kind::Listing) {
                         tracing::info!("a listing of the team's jobs stopped: its client left");
-                        listing.abort();
+                        self.tasks.abort(asker);
                     }
                 }
             }

@@ -180,7 +180,7 @@ impl Worker {
                                 "download of job {local_id} failed ({message}); again in {wait:?}"
                             );
                             let tx = self.internal_tx.clone();
-                            tokio::spawn(async move {
+                            self.tasks.spawn(local_id, Kind::Timer, async move {
                                 tokio::time::sleep(wait).await;
                                 let _ = tx.send(Internal::RetryDownloads { local_id });
                             });
@@ -307,7 +307,7 @@ impl Worker {
                             "upload for job {local_id} failed ({error}); again in {wait:?}"
                         );
                         let tx = self.internal_tx.clone();
-                        tokio::spawn(async move {
+                        self.tasks.spawn(local_id, Kind::Timer, async move {
                             tokio::time::sleep(wait).await;
                             let _ = tx.send(Internal::RetryUploads { local_id });
                         });

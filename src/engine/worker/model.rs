@@ -19,10 +19,11 @@ impl Worker {
         self.model_asked = true;
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
-        tokio::spawn(async move {
-            let result = client.get_model(crate::kling::MODEL_ID).await;
-            let _ = tx.send(Internal::Model(result));
-        });
+        self.tasks
+            .spawn_for(Owner::Engine, Kind::Model, async move {
+                let result = client.get_model(crate::kling::MODEL_ID).await;
+                let _ = tx.send(Internal::Model(result));
+            });
     }
 
     /// Reads the team's concurrency ceiling, when the team is known, rather than finding it
@@ -33,10 +34,11 @@ impl Worker {
         };
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
-        tokio::spawn(async move {
-            let result = client.team_limits(&team).await;
-            let _ = tx.send(Internal::TeamLimits(result));
-        });
+        self.tasks
+            .spawn_for(Owner::Engine, Kind::Model, async move {
+                let result = client.team_limits(&team).await;
+                let _ = tx.send(Internal::TeamLimits(result));
+            });
     }
 
     /// The server's description of the model: kept, its rules taken, and each way it differs

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::super::job::{JobRecord, LocalId, Submission};
 use super::super::lifecycle::place::Place;
 use super::super::phase::Phase;
+use super::super::tasks::{Kind, Owner};
 use super::super::{Event, remote, thumbnail};
 use super::{Internal, Worker};
 use crate::api::types::Job;
@@ -50,10 +51,11 @@ impl Worker {
         }
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
-        tokio::spawn(async move {
-            let result = thumbnail::fetch(&client, &dir, &asset_id).await;
-            let _ = tx.send(Internal::Pictured { asset_id, result });
-        });
+        self.tasks
+            .spawn_for(Owner::Engine, Kind::Picture, async move {
+                let result = thumbnail::fetch(&client, &dir, &asset_id).await;
+                let _ = tx.send(Internal::Pictured { asset_id, result });
+            });
     }
 
     pub(super) fn pictured(&mut self, asset_id: &str, result: Result<PathBuf, String>) {
@@ -92,17 +94,16 @@ impl Worker {
         }
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
-        let listing = tokio::spawn(async move {
+        let asker = Owner::Question(seq);
+        self.tasks.spawn_for(asker, Kind::Listing, async move {
             let result = remote::list(&client, since.as_deref())
                 .await
                 .map_err(|e| sanitize(&format!("cannot list the team's jobs: {e}")));
             let _ = tx.send(Internal::Listed { seq, result });
         });
-        self.listings.insert(seq, listing.abort_handle());
     }
 
     pub(super) fn listed(&mut self, seq: u64, result: Result<(Vec<Job>, Option<String>), String>) {
-        self.listings.remove(&seq);
         let mut incomplete = None;
         let result = result.map(|(jobs, cut)| {
             if let Some(message) = &cut {
@@ -142,7 +143,8 @@ impl Worker {
             .collect();
         let client = self.client.clone();
         let tx = self.internal_tx.clone();
-        tokio::spawn(async move {
+        let asker = Owner::Question(seq);
+        self.tasks.spawn_for(asker, Kind::Import, async move {
             let mut jobs = Vec::with_capacity(ids.len());
             for (id, known) in ids.into_iter().zip(known) {
                 let fetched = if known {
