@@ -10,7 +10,7 @@ use ratatui_textarea::{TextArea, WrapMode};
 use super::batch::BatchPlan;
 use super::form::{self, FIELDS, Field};
 use super::history::{PROMPTS_ASKED, PromptSearch};
-use super::keys::{Action, Keymap, Scope};
+use super::keys::{Action, Keymap, PopupAction, PopupScope, Scope, popup_action};
 use super::queue::{Queue, RowKey, Transfer};
 use crate::engine::{Command, Event, JobRecord, LocalId, Overview, Submission};
 use crate::kling::{KlingRequest, Problem, PromptRef, Shot, prompt_references};
@@ -34,49 +34,8 @@ impl Focus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Confirmed {
-    Cancel(LocalId),
-    Forget(LocalId),
-    Resend(LocalId),
-    /// Send again the failed requests of the batch.
-    RetryBatch(String),
-    Quit,
-}
-
-pub enum Popup {
-    Help,
-    /// Why submit was refused, one problem a line.
-    Problems(Vec<String>),
-    Confirm {
-        question: String,
-        action: Confirmed,
-    },
-    /// Editing an asset-id or path field; Tab completes paths, `candidates` lists the choices.
-    Input {
-        field: Field,
-        editor: TextArea<'static>,
-        candidates: Vec<String>,
-    },
-    /// The multi-shot editor; `editing` holds a shot's prompt while it is being typed.
-    Shots {
-        selected: usize,
-        editing: Option<TextArea<'static>>,
-    },
-    /// The path of a batch file to open; Tab completes.
-    BatchFile {
-        editor: TextArea<'static>,
-        candidates: Vec<String>,
-    },
-    /// A batch's plan: its requests and their cost, sent once confirmed.
-    BatchPlan(Box<BatchPlan>),
-    /// The fuzzy search over every prompt used before.
-    History(Box<PromptSearch>),
-    /// Marked jobs side by side.
-    Compare(Vec<LocalId>),
-    /// A job's picture, as large as the screen allows.
-    Picture(LocalId),
-}
+use super::popup::{BatchFile, Compare, Confirm, FieldInput, Outcome, Problems, Shots};
+pub use super::popup::{Confirmed, Popup};
 
 /// Finished jobs asked of the ledger at a time.
 pub const HISTORY_PAGE: usize = 200;
@@ -179,12 +138,6 @@ fn new_editor(text: &str) -> TextArea<'static> {
     let mut editor = TextArea::new(lines);
     editor.set_wrap_mode(WrapMode::WordOrGlyph);
     editor.set_placeholder_text("Describe the video… (<<<image_N>>> names a reference image)");
-    editor
-}
-
-fn line_editor(text: &str) -> TextArea<'static> {
-    let mut editor = TextArea::new(vec![text.to_string()]);
-    editor.move_cursor(ratatui_textarea::CursorMove::End);
     editor
 }
 
@@ -532,20 +485,7 @@ impl App {
         self.dirty = true;
         let mut effects = Vec::new();
         match &mut self.popup {
-            Some(Popup::Input { editor, .. } | Popup::BatchFile { editor, .. }) => {
-                editor.insert_str(sanitize(text));
-            }
-            Some(Popup::History(search)) => {
-                let query = format!("{}{}", search.query, sanitize(text));
-                search.set_query(query);
-            }
-            Some(Popup::Shots {
-                editing: Some(editor),
-                ..
-            }) => {
-                editor.insert_str(sanitize(text));
-            }
-            Some(_) => {}
+            Some(popup) => popup.paste(text),
             None if self.filtering => self.queue.filter.push_str(&sanitize(text)),
             None if self.focus == Focus::Editor => {
                 self.editor.insert_str(sanitize_multiline(text));
@@ -613,18 +553,22 @@ impl App {
             return effects;
         }
         if self.filtering {
-            match key.code {
-                KeyCode::Enter | KeyCode::Esc => self.filtering = false,
-                KeyCode::Backspace => {
+            match popup_action(PopupScope::Filter, &key) {
+                Some(PopupAction::Accept) => self.filtering = false,
+                Some(PopupAction::Close) => {
+                    self.filtering = false;
+                    self.queue.filter.clear();
+                }
+                Some(PopupAction::DeleteChar) => {
                     self.queue.filter.pop();
                 }
-                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                    self.queue.filter.push(c);
+                _ => {
+                    if let KeyCode::Char(c) = key.code
+                        && !key.modifiers.contains(KeyModifiers::CONTROL)
+                    {
+                        self.queue.filter.push(c);
+                    }
                 }
-                _ => {}
-            }
-            if key.code == KeyCode::Esc {
-                self.queue.filter.clear();
             }
             return effects;
         }
@@ -670,12 +614,11 @@ impl App {
             Action::Quit | Action::ForceQuit => {
                 // A background engine goes on when the app leaves: nothing to ask.
                 if self.work_in_flight() && !self.engine_shared {
-                    self.popup = Some(Popup::Confirm {
-                        question: "Downloads or unconfirmed submissions are in flight; they \
-                                   resume at the next start. Quit now?"
-                            .into(),
-                        action: Confirmed::Quit,
-                    });
+                    self.popup = Some(Popup::Confirm(Confirm::new(
+                        "Downloads or unconfirmed submissions are in flight; they \
+                         resume at the next start. Quit now?",
+                        Confirmed::Quit,
+                    )));
                 } else {
                     effects.push(Effect::Quit);
                 }
@@ -758,13 +701,13 @@ impl App {
             }
             Action::Cancel => match self.queue.selected_job() {
                 Some(job) if job.job_id.is_some() && !job.is_final() => {
-                    self.popup = Some(Popup::Confirm {
-                        question: format!(
+                    self.popup = Some(Popup::Confirm(Confirm::new(
+                        format!(
                             "Ask the server to cancel #{}? Most Kling jobs refuse.",
                             job.local_id
                         ),
-                        action: Confirmed::Cancel(job.local_id),
-                    });
+                        Confirmed::Cancel(job.local_id),
+                    )));
                 }
                 Some(_) => self.warn("only a running job can be canceled"),
                 None => {}
@@ -828,7 +771,7 @@ impl App {
                 if jobs.len() < 2 {
                     self.warn("mark two jobs or more with Space, then = compares them");
                 } else {
-                    self.popup = Some(Popup::Compare(jobs));
+                    self.popup = Some(Popup::Compare(Compare { jobs }));
                 }
             }
             Action::History => {
@@ -840,10 +783,7 @@ impl App {
                 self.popup = Some(Popup::History(Box::new(PromptSearch::new(self.searches))));
             }
             Action::OpenBatch => {
-                self.popup = Some(Popup::BatchFile {
-                    editor: line_editor(""),
-                    candidates: Vec::new(),
-                });
+                self.popup = Some(Popup::BatchFile(BatchFile::new()));
             }
             Action::Resend if matches!(self.queue.selected_row(), Some(RowKey::Batch(_))) => {
                 let Some(name) = self.queue.selected_batch() else {
@@ -856,15 +796,15 @@ impl App {
                         sanitize(&name)
                     ));
                 } else {
-                    self.popup = Some(Popup::Confirm {
-                        question: format!(
+                    self.popup = Some(Popup::Confirm(Confirm::new(
+                        format!(
                             "Send again the {} failed request(s) of batch {}? Each is a new, \
                              paid submission.",
                             summary.failed,
                             sanitize(&name)
                         ),
-                        action: Confirmed::RetryBatch(name),
-                    });
+                        Confirmed::RetryBatch(name),
+                    )));
                 }
             }
             Action::Reuse => {
@@ -897,27 +837,27 @@ impl App {
             }
             Action::Forget => {
                 if let Some(job) = self.queue.selected_job() {
-                    self.popup = Some(Popup::Confirm {
-                        question: format!(
+                    self.popup = Some(Popup::Confirm(Confirm::new(
+                        format!(
                             "Forget #{}? It leaves the ledger; the job on the server and any \
                              files stay.",
                             job.local_id
                         ),
-                        action: Confirmed::Forget(job.local_id),
-                    });
+                        Confirmed::Forget(job.local_id),
+                    )));
                 }
             }
             Action::Resend => match self.queue.selected_job() {
                 Some(job) if matches!(job.submission, Submission::Unconfirmed { .. }) => {
-                    self.popup = Some(Popup::Confirm {
-                        question: format!(
+                    self.popup = Some(Popup::Confirm(Confirm::new(
+                        format!(
                             "#{} was sent once and never confirmed, and was not found on the \
                              server. Send it again? It may charge twice if the first did \
                              reach the server.",
                             job.local_id
                         ),
-                        action: Confirmed::Resend(job.local_id),
-                    });
+                        Confirmed::Resend(job.local_id),
+                    )));
                 }
                 Some(_) => self.warn("only an unconfirmed submission can be sent again"),
                 None => {}
@@ -953,20 +893,17 @@ impl App {
             self.say("sent to the engine");
         } else {
             self.problems = problems.clone();
-            self.popup = Some(Popup::Problems(
+            self.popup = Some(Popup::Problems(Problems(
                 problems.iter().map(|p| sanitize(&p.to_string())).collect(),
-            ));
+            )));
         }
     }
 
     fn activate_field(&mut self, effects: &mut Vec<Effect>) {
         let field = FIELDS[self.field];
         if field.is_text() {
-            self.popup = Some(Popup::Input {
-                field,
-                editor: line_editor(&form::text_of(&self.request, field)),
-                candidates: Vec::new(),
-            });
+            let text = form::text_of(&self.request, field);
+            self.popup = Some(Popup::Input(FieldInput::new(field, &text)));
         } else if field == Field::MultiShot {
             if self.request.multi_prompt.is_none() {
                 self.request.multi_prompt = Some(vec![Shot {
@@ -975,233 +912,53 @@ impl App {
                 }]);
                 self.changed(effects);
             }
-            self.popup = Some(Popup::Shots {
-                selected: 0,
-                editing: None,
-            });
+            self.popup = Some(Popup::Shots(Shots::default()));
         } else {
             form::step(&mut self.request, field, true);
             self.changed(effects);
         }
     }
 
+    /// A key for the open popup: it says what happened, the app carries it out.
     fn popup_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
-        let Some(popup) = self.popup.take() else {
+        let Some(mut popup) = self.popup.take() else {
             return;
         };
-        let ctrl_c =
-            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
-        self.popup = match popup {
-            // Any key closes it, as an image viewer does.
-            Popup::Picture(_) => {
-                if ctrl_c {
-                    self.act(Action::ForceQuit, effects);
-                    self.popup.take()
-                } else {
-                    None
-                }
+        match popup.handle_key(key, &mut self.request) {
+            Outcome::Stay => self.popup = Some(popup),
+            Outcome::Close => {}
+            Outcome::ForceQuit => self.act(Action::ForceQuit, effects),
+            Outcome::Quit => effects.push(Effect::Quit),
+            Outcome::Confirmed(action) => self.confirmed(action, effects),
+            Outcome::Changed => {
+                self.changed(effects);
+                self.popup = Some(popup);
             }
-            Popup::Compare(jobs) => match key.code {
-                KeyCode::Char('c') if ctrl_c => {
-                    self.act(Action::ForceQuit, effects);
-                    self.popup.take()
-                }
-                // Space again clears the marks as it closes; anything else just closes.
-                KeyCode::Char(' ') => {
-                    self.queue.marked.clear();
-                    self.say("marks cleared");
-                    None
-                }
-                KeyCode::Char('=') | KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => None,
-                _ => Some(Popup::Compare(jobs)),
-            },
-            Popup::Help | Popup::Problems(_) => {
-                if ctrl_c {
-                    self.act(Action::ForceQuit, effects);
-                    self.popup.take()
-                } else {
-                    None
-                }
+            Outcome::SetField(field, text) => {
+                form::set_text(&mut self.request, field, &text);
+                self.recheck_files();
+                self.changed(effects);
             }
-            Popup::Confirm { question, action } => match key.code {
-                KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
-                    self.confirmed(action, effects);
-                    None
-                }
-                KeyCode::Char('c') if ctrl_c && action == Confirmed::Quit => {
-                    effects.push(Effect::Quit);
-                    None
-                }
-                KeyCode::Char('n' | 'N') | KeyCode::Esc => None,
-                _ => Some(Popup::Confirm { question, action }),
-            },
-            Popup::Input {
-                field, mut editor, ..
-            } => match key.code {
-                KeyCode::Enter => {
-                    let text = editor.lines().join(" ");
-                    form::set_text(&mut self.request, field, &sanitize(&text));
-                    self.recheck_files();
-                    self.changed(effects);
-                    None
-                }
-                KeyCode::Esc => None,
-                KeyCode::Tab => {
-                    let text = editor.lines().join(" ");
-                    let (completed, candidates) = super::complete::complete_path(&text);
-                    Some(Popup::Input {
-                        field,
-                        editor: line_editor(&completed),
-                        candidates,
-                    })
-                }
-                _ => {
-                    editor.input(key);
-                    Some(Popup::Input {
-                        field,
-                        editor,
-                        candidates: Vec::new(),
-                    })
-                }
-            },
-            Popup::Shots { selected, editing } => self.shots_key(key, selected, editing, effects),
-            Popup::BatchFile {
-                mut editor,
-                candidates,
-            } => match key.code {
-                KeyCode::Enter => {
-                    let text = editor.lines().join(" ");
-                    self.open_batch(text.trim(), effects)
-                }
-                KeyCode::Esc => None,
-                KeyCode::Tab => {
-                    let text = editor.lines().join(" ");
-                    let (completed, candidates) = super::complete::complete_path(&text);
-                    Some(Popup::BatchFile {
-                        editor: line_editor(&completed),
-                        candidates,
-                    })
-                }
-                _ if ctrl_c => {
-                    self.act(Action::ForceQuit, effects);
-                    self.popup.take()
-                }
-                _ => {
-                    let _ = candidates;
-                    editor.input(key);
-                    Some(Popup::BatchFile {
-                        editor,
-                        candidates: Vec::new(),
-                    })
-                }
-            },
-            Popup::History(mut search) => {
-                let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-                match key.code {
-                    KeyCode::Esc => None,
-                    KeyCode::Char('c') if ctrl => {
-                        self.act(Action::ForceQuit, effects);
-                        self.popup.take()
-                    }
-                    KeyCode::Enter => {
-                        let with_parameters = key.modifiers.contains(KeyModifiers::ALT);
-                        if let Some(entry) = search.selected_entry().cloned() {
-                            self.fill_from_history(entry, with_parameters, effects);
-                            None
-                        } else {
-                            Some(Popup::History(search))
-                        }
-                    }
-                    KeyCode::Up => {
-                        search.move_by(-1);
-                        Some(Popup::History(search))
-                    }
-                    KeyCode::Down => {
-                        search.move_by(1);
-                        Some(Popup::History(search))
-                    }
-                    KeyCode::Char('p' | 'k') if ctrl => {
-                        search.move_by(-1);
-                        Some(Popup::History(search))
-                    }
-                    KeyCode::Char('n' | 'j') if ctrl => {
-                        search.move_by(1);
-                        Some(Popup::History(search))
-                    }
-                    KeyCode::PageUp => {
-                        search.move_by(-10);
-                        Some(Popup::History(search))
-                    }
-                    KeyCode::PageDown => {
-                        search.move_by(10);
-                        Some(Popup::History(search))
-                    }
-                    KeyCode::Char('u') if ctrl => {
-                        search.set_query(String::new());
-                        Some(Popup::History(search))
-                    }
-                    KeyCode::Backspace => {
-                        let mut query = search.query.clone();
-                        query.pop();
-                        search.set_query(query);
-                        Some(Popup::History(search))
-                    }
-                    KeyCode::Char(c) if !ctrl => {
-                        let query = format!("{}{c}", search.query);
-                        search.set_query(query);
-                        Some(Popup::History(search))
-                    }
-                    _ => Some(Popup::History(search)),
-                }
+            Outcome::OpenBatch(path) => self.popup = self.open_batch(&path, effects),
+            Outcome::SendBatch { commands, message } => {
+                self.say(message);
+                effects.extend(commands.into_iter().map(Effect::Engine));
+                self.overview_due = true;
             }
-            Popup::BatchPlan(mut plan) => match key.code {
-                KeyCode::Enter | KeyCode::Char('y' | 'Y') => {
-                    let (answered, asked) = plan.answered();
-                    if answered < asked {
-                        self.warn(format!(
-                            "still pricing the batch ({answered}/{asked} dry runs answered)"
-                        ));
-                        Some(Popup::BatchPlan(plan))
-                    } else {
-                        let commands = plan.submit_commands();
-                        self.say(format!(
-                            "batch {}: {} requests sent to the engine; videos go to {}",
-                            sanitize(&plan.name),
-                            commands.len(),
-                            sanitize(&plan.out.display().to_string())
-                        ));
-                        effects.extend(commands.into_iter().map(Effect::Engine));
-                        self.overview_due = true;
-                        None
-                    }
-                }
-                KeyCode::Esc | KeyCode::Char('n' | 'N' | 'q') => {
-                    self.say("batch not sent");
-                    None
-                }
-                KeyCode::Down | KeyCode::Char('j') => {
-                    plan.scroll = (plan.scroll + 1).min(plan.requests.len().saturating_sub(1));
-                    Some(Popup::BatchPlan(plan))
-                }
-                KeyCode::Up | KeyCode::Char('k') => {
-                    plan.scroll = plan.scroll.saturating_sub(1);
-                    Some(Popup::BatchPlan(plan))
-                }
-                KeyCode::PageDown => {
-                    plan.scroll = (plan.scroll + 10).min(plan.requests.len().saturating_sub(1));
-                    Some(Popup::BatchPlan(plan))
-                }
-                KeyCode::PageUp => {
-                    plan.scroll = plan.scroll.saturating_sub(10);
-                    Some(Popup::BatchPlan(plan))
-                }
-                _ if ctrl_c => {
-                    self.act(Action::ForceQuit, effects);
-                    self.popup.take()
-                }
-                _ => Some(Popup::BatchPlan(plan)),
-            },
-        };
+            Outcome::Say(text) => self.say(text),
+            Outcome::Warn(text) => {
+                self.warn(text);
+                self.popup = Some(popup);
+            }
+            Outcome::ClearMarks => {
+                self.queue.marked.clear();
+                self.say("marks cleared");
+            }
+            Outcome::Fill {
+                entry,
+                with_parameters,
+            } => self.fill_from_history(entry, with_parameters, effects),
+        }
     }
 
     /// Notifications for a job that just became final: its failure, its batch finished, the
@@ -1322,8 +1079,8 @@ impl App {
             return None;
         }
         let mut looked_at: Vec<LocalId> = self.queue.selected_id().into_iter().collect();
-        if let Some(Popup::Compare(ids)) = &self.popup {
-            looked_at.extend(ids.iter().copied());
+        if let Some(Popup::Compare(compare)) = &self.popup {
+            looked_at.extend(compare.jobs.iter().copied());
         }
         let id = looked_at.into_iter().find(|id| {
             !self.pictures.by_job.contains_key(id)
@@ -1394,120 +1151,10 @@ impl App {
                 effects.extend(plan.quote_commands().into_iter().map(Effect::Engine));
                 Some(Popup::BatchPlan(Box::new(plan)))
             }
-            Err(problems) => Some(Popup::Problems(
+            Err(problems) => Some(Popup::Problems(Problems(
                 problems.iter().map(|p| sanitize(p)).collect(),
-            )),
+            ))),
         }
-    }
-
-    // One arm per key, each with its own condition, is the readable shape here.
-    #[allow(clippy::collapsible_match)]
-    fn shots_key(
-        &mut self,
-        key: KeyEvent,
-        mut selected: usize,
-        editing: Option<TextArea<'static>>,
-        effects: &mut Vec<Effect>,
-    ) -> Option<Popup> {
-        let shots = self.request.multi_prompt.get_or_insert_with(Vec::new);
-        if let Some(mut editor) = editing {
-            return match key.code {
-                KeyCode::Enter => {
-                    if let Some(shot) = shots.get_mut(selected) {
-                        shot.prompt = sanitize(&editor.lines().join(" "));
-                    }
-                    self.changed(effects);
-                    Some(Popup::Shots {
-                        selected,
-                        editing: None,
-                    })
-                }
-                KeyCode::Esc => Some(Popup::Shots {
-                    selected,
-                    editing: None,
-                }),
-                _ => {
-                    editor.input(key);
-                    Some(Popup::Shots {
-                        selected,
-                        editing: Some(editor),
-                    })
-                }
-            };
-        }
-        let shift = key.modifiers.contains(KeyModifiers::SHIFT);
-        let mut edited = false;
-        let mut editing = None;
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('q') => return None,
-            KeyCode::Up | KeyCode::Char('K') if shift || key.code == KeyCode::Char('K') => {
-                if selected > 0 && selected < shots.len() {
-                    shots.swap(selected, selected - 1);
-                    selected -= 1;
-                    edited = true;
-                }
-            }
-            KeyCode::Down | KeyCode::Char('J') if shift || key.code == KeyCode::Char('J') => {
-                if selected + 1 < shots.len() {
-                    shots.swap(selected, selected + 1);
-                    selected += 1;
-                    edited = true;
-                }
-            }
-            KeyCode::Up | KeyCode::Char('k') => selected = selected.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => {
-                selected = (selected + 1).min(shots.len().saturating_sub(1))
-            }
-            KeyCode::Left | KeyCode::Char('h') | KeyCode::Char('-') => {
-                if let Some(shot) = shots.get_mut(selected) {
-                    shot.duration = shot.duration.saturating_sub(1).max(1);
-                    edited = true;
-                }
-            }
-            KeyCode::Right | KeyCode::Char('l') | KeyCode::Char('+') => {
-                if let Some(shot) = shots.get_mut(selected) {
-                    shot.duration = (shot.duration + 1).min(15);
-                    edited = true;
-                }
-            }
-            KeyCode::Char('a') => {
-                if shots.len() < 6 {
-                    let used: u32 = shots.iter().map(|s| s.duration).sum();
-                    let left = self.request.duration.saturating_sub(used).max(1);
-                    let shots = self.request.multi_prompt.get_or_insert_with(Vec::new);
-                    shots.push(Shot {
-                        prompt: String::new(),
-                        duration: left,
-                    });
-                    selected = shots.len() - 1;
-                    editing = Some(line_editor(""));
-                    edited = true;
-                }
-            }
-            KeyCode::Char('x') | KeyCode::Delete => {
-                if selected < shots.len() {
-                    shots.remove(selected);
-                    selected = selected.min(shots.len().saturating_sub(1));
-                    edited = true;
-                }
-            }
-            KeyCode::Enter | KeyCode::Char('e') => {
-                if let Some(shot) = shots.get(selected) {
-                    editing = Some(line_editor(&shot.prompt));
-                }
-            }
-            KeyCode::Char('=') => {
-                // Make the video as long as the shots.
-                let total: u32 = shots.iter().map(|s| s.duration).sum();
-                self.request.duration = total.clamp(3, 15);
-                edited = true;
-            }
-            _ => {}
-        }
-        if edited {
-            self.changed(effects);
-        }
-        Some(Popup::Shots { selected, editing })
     }
 
     fn confirmed(&mut self, action: Confirmed, effects: &mut Vec<Effect>) {

@@ -6,28 +6,31 @@ mod editor;
 mod jobs;
 mod layout;
 mod picture;
-mod popups;
 mod queue;
 mod server;
 mod sidebar;
 mod status;
 mod theme;
 
+pub(crate) use jobs::short_id;
+pub(crate) use layout::{centered, fit};
+pub(crate) use picture::render_picture;
+pub use theme::Theme;
+
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::tui::app::{App, Focus};
 use crate::tui::form::FIELDS;
+use crate::tui::popup::DrawContext;
 
 use self::detail::draw_detail;
 use self::editor::draw_editor;
 use self::picture::draw_detail_picture;
-use self::popups::draw_popup;
 use self::queue::draw_queue;
 use self::sidebar::draw_sidebar;
 use self::status::draw_status;
-use self::theme::Theme;
 
 /// Below this the app shows a notice instead of a broken layout.
 pub const MIN_WIDTH: u16 = 50;
@@ -84,4 +87,29 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     }
     draw_status(frame, app, &theme, status);
     draw_popup(frame, app, &theme, area);
+}
+
+fn draw_popup(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
+    let App {
+        popup: Some(popup),
+        keymap,
+        request,
+        problems,
+        pictures,
+        queue,
+        overview,
+        ..
+    } = app
+    else {
+        return;
+    };
+    let cx = DrawContext {
+        keymap,
+        request,
+        problems,
+        pictures,
+        jobs: &queue.jobs,
+        overview: overview.as_ref(),
+    };
+    popup.draw(frame, area, theme, cx);
 }

@@ -3,32 +3,32 @@
 use ratatui::style::{Color, Modifier, Style};
 
 /// Colours, or none at all under `NO_COLOR`.
-pub(crate) struct Theme {
-    pub(crate) color: bool,
+pub struct Theme {
+    pub color: bool,
 }
 
 impl Theme {
-    pub(crate) fn fg(&self, color: Color) -> Style {
+    pub fn fg(&self, color: Color) -> Style {
         if self.color {
             Style::new().fg(color)
         } else {
             Style::new()
         }
     }
-    pub(crate) fn error(&self) -> Style {
+    pub fn error(&self) -> Style {
         self.fg(Color::Red).add_modifier(Modifier::BOLD)
     }
-    pub(crate) fn dim(&self) -> Style {
+    pub fn dim(&self) -> Style {
         if self.color {
             Style::new().fg(Color::DarkGray)
         } else {
             Style::new().add_modifier(Modifier::DIM)
         }
     }
-    pub(crate) fn selected(&self) -> Style {
+    pub fn selected(&self) -> Style {
         Style::new().add_modifier(Modifier::REVERSED)
     }
-    pub(crate) fn border(&self, focused: bool) -> Style {
+    pub fn border(&self, focused: bool) -> Style {
         if focused {
             self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
         } else {
