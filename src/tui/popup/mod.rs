@@ -10,7 +10,7 @@ mod field_input;
 mod help;
 mod history_search;
 mod notice;
-pub mod path_input;
+mod path_input;
 mod picture;
 mod shots;
 
@@ -38,6 +38,7 @@ use crate::engine::{Command, JobRecord, LocalId, Overview, PromptEntry};
 use crate::kling::{KlingRequest, Problem};
 use crate::sanitize::sanitize;
 
+/// The popup open over the panes: it takes every key while it is open.
 pub enum Popup {
     Help,
     /// Why submit was refused, one problem a line.
