@@ -14,6 +14,7 @@ pub mod history;
 pub mod keys;
 pub mod notify;
 pub mod picture;
+pub mod popup;
 pub mod queue;
 pub mod render;
 pub mod server;

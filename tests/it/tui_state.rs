@@ -132,7 +132,7 @@ fn cancel_and_forget_ask_first() {
     focus_queue(&mut app);
     app.queue.selected = Some(RowKey::Job(4));
     assert!(app.on_key(key(KeyCode::Char('c'))).is_empty());
-    assert!(matches!(app.popup, Some(Popup::Confirm { .. })));
+    assert!(matches!(app.popup, Some(Popup::Confirm(_))));
     assert!(app.on_key(key(KeyCode::Char('n'))).is_empty());
     assert!(app.popup.is_none());
     app.on_key(key(KeyCode::Char('c')));
@@ -168,7 +168,7 @@ fn r_sends_again_only_an_unconfirmed_submission_and_asks_first() {
     app.queue.selected = Some(RowKey::Job(unconfirmed));
     assert!(app.on_key(key(KeyCode::Char('R'))).is_empty());
     match &app.popup {
-        Some(Popup::Confirm { question, .. }) => {
+        Some(Popup::Confirm(kling_tui::tui::popup::Confirm { question, .. })) => {
             assert!(question.contains("may charge twice"), "{question}")
         }
         _ => panic!("no confirmation asked"),
@@ -218,7 +218,7 @@ fn quitting_with_work_in_flight_asks_first() {
     assert_eq!(app.on_key(key(KeyCode::Char('q'))), [Effect::Quit]);
     let mut busy = app_with(jobs_in_every_state()); // #12 is being sent, #7 downloading
     assert!(busy.on_key(ctrl('c')).is_empty());
-    assert!(matches!(busy.popup, Some(Popup::Confirm { .. })));
+    assert!(matches!(busy.popup, Some(Popup::Confirm(_))));
     assert_eq!(busy.on_key(ctrl('c')), [Effect::Quit]);
 }
 
@@ -275,7 +275,7 @@ fn the_multi_shot_editor_adds_reorders_and_totals_shots() {
         app.on_key(key(KeyCode::Char('j')));
     }
     app.on_key(key(KeyCode::Enter));
-    assert!(matches!(app.popup, Some(Popup::Shots { .. })));
+    assert!(matches!(app.popup, Some(Popup::Shots(_))));
     // The first shot exists with the whole duration; give it a prompt.
     app.on_key(key(KeyCode::Enter));
     type_text(&mut app, "A cat jumps");
@@ -599,7 +599,7 @@ fn r_on_a_batch_header_sends_its_failed_requests_again_once_confirmed() {
     }
     assert_eq!(app.queue.selected, Some(RowKey::Batch("shots".into())));
     assert!(engine_commands(app.on_key(key(KeyCode::Char('R')))).is_empty());
-    let Some(Popup::Confirm { question, .. }) = &app.popup else {
+    let Some(Popup::Confirm(kling_tui::tui::popup::Confirm { question, .. })) = &app.popup else {
         panic!("no question asked");
     };
     assert!(

@@ -1,0 +1,133 @@
+//! The prompt history as a popup: type to search, Enter fills the editor.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+use unicode_width::UnicodeWidthStr;
+
+use super::Outcome;
+use crate::sanitize::sanitize;
+use crate::tui::history::PromptSearch;
+use crate::tui::keys::{PopupAction, PopupScope, popup_action};
+use crate::tui::render::{Theme, centered, fit};
+
+/// Matches PgUp and PgDn move.
+const PAGE: isize = 10;
+
+impl PromptSearch {
+    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+        match popup_action(PopupScope::History, &key) {
+            Some(PopupAction::Close) => return Outcome::Close,
+            Some(PopupAction::ForceQuit) => return Outcome::ForceQuit,
+            Some(action @ (PopupAction::Fill | PopupAction::FillWithParameters)) => {
+                if let Some(entry) = self.selected_entry().cloned() {
+                    return Outcome::Fill {
+                        entry,
+                        with_parameters: action == PopupAction::FillWithParameters,
+                    };
+                }
+            }
+            Some(PopupAction::Prev) => self.move_by(-1),
+            Some(PopupAction::Next) => self.move_by(1),
+            Some(PopupAction::PagePrev) => self.move_by(-PAGE),
+            Some(PopupAction::PageNext) => self.move_by(PAGE),
+            Some(PopupAction::ClearQuery) => self.set_query(String::new()),
+            Some(PopupAction::DeleteChar) => {
+                let mut query = self.query.clone();
+                query.pop();
+                self.set_query(query);
+            }
+            // Every other letter searches.
+            _ => {
+                if let KeyCode::Char(c) = key.code
+                    && !key.modifiers.contains(KeyModifiers::CONTROL)
+                {
+                    let query = format!("{}{c}", self.query);
+                    self.set_query(query);
+                }
+            }
+        }
+        Outcome::Stay
+    }
+
+    /// The query, then the best matches with their mode, length, date and how their latest
+    /// job ended.
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let width = area.width.saturating_sub(4).min(140);
+        let height = area.height.saturating_sub(2).min(30);
+        let rect = centered(area, width, height);
+        frame.render_widget(Clear, rect);
+        let inner_width = width.saturating_sub(2) as usize;
+        let list_rows = (height as usize).saturating_sub(5).max(1);
+        let mut lines: Vec<Line> = Vec::new();
+        let count = match self.pending {
+            Some(_) => "reading the ledger…".to_string(),
+            None => format!("{} of {} prompts", self.matches.len(), self.len()),
+        };
+        lines.push(Line::from(vec![
+            Span::styled("› ", theme.fg(Color::Cyan)),
+            Span::raw(format!("{}▏", sanitize(&self.query))),
+            Span::styled(format!("  {count}"), theme.dim()),
+        ]));
+        lines.push(Line::from(""));
+        let skip = self.selected.saturating_sub(list_rows.saturating_sub(1));
+        for i in (skip..self.matches.len()).take(list_rows) {
+            let Some(entry) = self.entry(i) else {
+                break;
+            };
+            let r = &entry.request;
+            let when = entry
+                .created_at
+                .parse::<jiff::Timestamp>()
+                .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default();
+            let head = format!(
+                "{when:<16} {:<10} {:<8} {:>2}s  ",
+                fit(&sanitize(&entry.state), 10),
+                r.mode.as_str(),
+                r.duration
+            );
+            let prompt = fit(
+                &sanitize(&r.prompt.replace('\n', " ")),
+                inner_width.saturating_sub(head.width()),
+            );
+            let style = if i == self.selected {
+                theme.selected()
+            } else {
+                Style::new()
+            };
+            lines.push(Line::from(vec![
+                Span::styled(head, style.patch(theme.dim())),
+                Span::styled(prompt, style),
+            ]));
+        }
+        if self.pending.is_none() && self.matches.is_empty() {
+            lines.push(Line::from(Span::styled(
+                if self.is_empty() {
+                    "No prompt in the ledger yet."
+                } else {
+                    "No prompt matches."
+                },
+                theme.dim(),
+            )));
+        }
+        while lines.len() < list_rows + 2 {
+            lines.push(Line::from(""));
+        }
+        lines.push(Line::from(Span::styled(
+            "Enter fill the editor   Alt+Enter with its parameters   ↑/↓ choose   Esc close",
+            theme.dim(),
+        )));
+        frame.render_widget(
+            Paragraph::new(lines).block(
+                Block::bordered()
+                    .title(" Prompt history — type to search: words in any order, letters may be left out ")
+                    .border_style(theme.fg(Color::Cyan)),
+            ),
+            rect,
+        );
+    }
+}

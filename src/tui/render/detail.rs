@@ -1,0 +1,280 @@
+//! The details pane: everything known of the selected job or batch.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use crate::engine::Submission;
+use crate::sanitize::sanitize;
+use crate::tui::app::App;
+use crate::units::{format_units, human_bytes};
+
+use super::jobs::{short_time, status_style};
+use super::server::server_detail;
+use super::theme::Theme;
+
+/// What the details pane says of a batch whose header is selected.
+pub(crate) fn batch_detail(app: &App, theme: &Theme, name: &str) -> Vec<Line<'static>> {
+    let summary = app.queue.batch_summary(name);
+    let finished = summary.succeeded + summary.failed + summary.canceled;
+    let mut lines = vec![
+        Line::from(Span::styled(
+            format!("batch {}", sanitize(name)),
+            Style::new().add_modifier(Modifier::BOLD),
+        )),
+        Line::from(format!("{} requests", summary.total)),
+        Line::from(Span::styled(
+            format!("{} succeeded", summary.succeeded),
+            theme.fg(Color::Green),
+        )),
+    ];
+    if summary.failed > 0 {
+        lines.push(Line::from(Span::styled(
+            format!("{} failed (R sends them again)", summary.failed),
+            theme.error(),
+        )));
+    }
+    if summary.canceled > 0 {
+        lines.push(Line::from(format!("{} canceled", summary.canceled)));
+    }
+    if summary.held > 0 {
+        lines.push(Line::from(Span::styled(
+            format!("{} held by a spend cap", summary.held),
+            theme.fg(Color::Yellow),
+        )));
+    }
+    let running = summary.total.saturating_sub(finished + summary.held);
+    if running > 0 {
+        lines.push(Line::from(format!("{running} queued or running")));
+    }
+    lines.push(Line::from(match summary.max_cost {
+        Some(cap) => format!(
+            "spent {} of {} CU",
+            format_units(summary.spent),
+            format_units(cap)
+        ),
+        None => format!("spent {} CU", format_units(summary.spent)),
+    }));
+    if !summary.created_at.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!("started {}", short_time(&summary.created_at)),
+            theme.dim(),
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "z/Enter fold · / filters by name · R re-sends failed",
+        theme.dim(),
+    )));
+    lines
+}
+
+pub(crate) fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let block = Block::bordered()
+        .title(" Details ")
+        .border_style(theme.dim());
+    if let Some(view) = &app.server {
+        let lines = view
+            .selected_job()
+            .map(|j| server_detail(j, theme))
+            .unwrap_or_default();
+        frame.render_widget(
+            Paragraph::new(Text::from(lines))
+                .block(block)
+                .wrap(Wrap { trim: false }),
+            area,
+        );
+        return;
+    }
+    let Some(job) = app.selected() else {
+        let lines = match app.queue.selected_batch() {
+            Some(name) => batch_detail(app, theme, &name),
+            None => Vec::new(),
+        };
+        frame.render_widget(
+            Paragraph::new(Text::from(lines))
+                .block(block)
+                .wrap(Wrap { trim: false }),
+            area,
+        );
+        return;
+    };
+    let r = &job.request;
+    let mut lines = vec![
+        Line::from(vec![
+            Span::raw(format!("#{} ", job.local_id)),
+            Span::styled(
+                job.job_id
+                    .as_deref()
+                    .map(sanitize)
+                    .unwrap_or_else(|| "(no job id yet)".into()),
+                theme.dim(),
+            ),
+        ]),
+        Line::from(Span::styled(
+            format!(
+                "{} {:.0}%",
+                job.state_word(),
+                job.progress.clamp(0.0, 1.0) * 100.0
+            ),
+            status_style(job, theme),
+        )),
+        Line::from(format!(
+            "{} · {} · {} s · audio {}",
+            r.mode,
+            r.aspect_ratio.map_or("—".into(), |a| a.to_string()),
+            r.duration,
+            if r.generate_audio == Some(true) {
+                "on"
+            } else {
+                "off"
+            }
+        )),
+    ];
+    if let Some(cost) = job.cost {
+        lines.push(Line::from(format!("cost {} CU", format_units(cost))));
+    } else if let Some(quote) = job.quote {
+        lines.push(Line::from(format!("quoted {} CU", format_units(quote))));
+    }
+    if let Some(at) = &job.expected_at {
+        lines.push(Line::from(Span::styled(
+            format!("expected by {} (the server's typical time)", short_time(at)),
+            theme.dim(),
+        )));
+    }
+    if let Some(tag) = &job.batch {
+        lines.push(Line::from(format!(
+            "batch {} · #{} · line {}",
+            sanitize(&tag.name),
+            tag.index + 1,
+            tag.row
+        )));
+    }
+    if let Some(hold) = &job.held {
+        // Its reason is the state line above.
+        if let Some(until) = &hold.until {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "sent by itself from {} (a new day's count), or with a higher cap",
+                    short_time(until)
+                ),
+                theme.dim(),
+            )));
+        } else if hold.cap.is_some() {
+            lines.push(Line::from(Span::styled(
+                "a higher cap sends it (--max-cost, max_spend_per_day)",
+                theme.dim(),
+            )));
+        }
+    }
+    if let Some(id) = &r.start_image {
+        lines.push(Line::from(format!("start {}", sanitize(id.as_str()))));
+    }
+    if let Some(id) = &r.end_image {
+        lines.push(Line::from(format!("end {}", sanitize(id.as_str()))));
+    }
+    for (i, id) in r.reference_images.iter().enumerate() {
+        lines.push(Line::from(format!(
+            "image_{} {}",
+            i + 1,
+            sanitize(id.as_str())
+        )));
+    }
+    if let Some(id) = &r.reference_video {
+        lines.push(Line::from(format!("video_1 {}", sanitize(id.as_str()))));
+    }
+    match &job.submission {
+        Submission::Unconfirmed { reason } | Submission::Rejected { reason } => {
+            lines.push(Line::from(Span::styled(sanitize(reason), theme.error())));
+        }
+        _ => {}
+    }
+    if let Some(error) = &job.error {
+        lines.push(Line::from(Span::styled(
+            format!("error: {}", sanitize(error)),
+            theme.error(),
+        )));
+    }
+    if let Some(damage) = &job.damage {
+        lines.push(Line::from(Span::styled(sanitize(damage), theme.error())));
+    }
+    if let Some(trouble) = &job.trouble {
+        let what = if trouble.gave_up {
+            "polling given up (r tries again)"
+        } else {
+            "polls failing"
+        };
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{what} since {}, {} in a row: {}",
+                short_time(&trouble.since),
+                trouble.failures,
+                sanitize(&trouble.error)
+            ),
+            theme.fg(Color::Yellow),
+        )));
+    }
+    if let Some(hint) = &job.hint {
+        lines.push(Line::from(format!("hint: {}", sanitize(hint))));
+    }
+    match app.pictures.by_job.get(&job.local_id) {
+        Some(crate::tui::picture::Picture::Loading) => {
+            lines.push(Line::from(Span::styled("picture: loading…", theme.dim())));
+        }
+        Some(crate::tui::picture::Picture::Failed(why)) => {
+            lines.push(Line::from(Span::styled(
+                format!("no picture: {why}"),
+                theme.dim(),
+            )));
+        }
+        _ => {}
+    }
+    for d in &job.downloads {
+        match (&d.file, &d.error) {
+            (Some(file), _) => {
+                lines.push(Line::from(Span::styled("✓ saved", theme.fg(Color::Green))));
+                lines.push(Line::from(sanitize(&file.display().to_string())));
+            }
+            (None, Some(e)) => lines.push(Line::from(Span::styled(
+                format!("! {}", sanitize(e)),
+                theme.error(),
+            ))),
+            (None, None) => {}
+        }
+    }
+    for ((id, _), t) in &app.queue.transfers {
+        if *id == job.local_id {
+            lines.push(Line::from(format!(
+                "↓ {} / {} at {}/s",
+                human_bytes(t.bytes),
+                t.total.map_or("?".into(), human_bytes),
+                human_bytes(t.rate as u64)
+            )));
+        }
+    }
+    lines.push(Line::from(Span::styled("prompt:", theme.dim())));
+    lines.push(Line::from(sanitize(&r.prompt)));
+    if !job.history.is_empty() {
+        lines.push(Line::from(Span::styled("history:", theme.dim())));
+        for change in &job.history {
+            // "2026-11-24T12:00:03.120Z" → "12:00:03"
+            let time: String = change
+                .date
+                .split('T')
+                .nth(1)
+                .unwrap_or("")
+                .chars()
+                .take(8)
+                .collect();
+            lines.push(Line::from(format!("  {time}  {}", change.status)));
+        }
+    }
+    frame.render_widget(
+        Paragraph::new(Text::from(lines))
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}

@@ -1,0 +1,115 @@
+//! Drawing: a pure function of the app's state onto a frame. Everything shown that came from
+//! the server, the ledger or the user is sanitized on the way in.
+
+mod detail;
+mod editor;
+mod jobs;
+mod layout;
+mod picture;
+mod queue;
+mod server;
+mod sidebar;
+mod status;
+mod theme;
+
+pub(crate) use jobs::short_id;
+pub(crate) use layout::{centered, fit};
+pub(crate) use picture::render_picture;
+pub use theme::Theme;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::tui::app::{App, Focus};
+use crate::tui::form::FIELDS;
+use crate::tui::popup::DrawContext;
+
+use self::detail::draw_detail;
+use self::editor::draw_editor;
+use self::picture::draw_detail_picture;
+use self::queue::draw_queue;
+use self::sidebar::draw_sidebar;
+use self::status::draw_status;
+
+/// Below this the app shows a notice instead of a broken layout.
+pub const MIN_WIDTH: u16 = 50;
+pub const MIN_HEIGHT: u16 = 14;
+
+const SIDEBAR_WIDTH: u16 = 38;
+
+pub fn draw(frame: &mut Frame, app: &mut App) {
+    let area = frame.area();
+    let theme = Theme {
+        color: !app.no_color,
+    };
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!(
+            "terminal too small: need {MIN_WIDTH}×{MIN_HEIGHT}, have {}×{}",
+            area.width, area.height
+        );
+        frame.render_widget(
+            Paragraph::new(text)
+                .wrap(Wrap { trim: true })
+                .style(theme.error()),
+            area,
+        );
+        return;
+    }
+    let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    if area.width >= 80 && area.height >= 24 {
+        let sidebar_width = if area.width >= 120 { SIDEBAR_WIDTH } else { 32 };
+        let [left, right] =
+            Layout::horizontal([Constraint::Min(30), Constraint::Length(sidebar_width)])
+                .areas(main);
+        let editor_height = if area.height >= 40 { 10 } else { 7 };
+        let [editor, queue] =
+            Layout::vertical([Constraint::Length(editor_height), Constraint::Min(3)]).areas(left);
+        let sidebar_height = (FIELDS.len() as u16 + 4 + app.problems.len().min(6) as u16)
+            .min(right.height.saturating_sub(5));
+        let [sidebar, detail] =
+            Layout::vertical([Constraint::Length(sidebar_height), Constraint::Min(3)]).areas(right);
+        draw_editor(frame, app, &theme, editor);
+        draw_queue(frame, app, &theme, queue);
+        draw_sidebar(frame, app, &theme, sidebar);
+        let detail = draw_detail_picture(frame, app, &theme, detail);
+        draw_detail(frame, app, &theme, detail);
+    } else {
+        // Narrow: the editor, then the focused one of sidebar and queue; no detail pane.
+        let [editor, lower] =
+            Layout::vertical([Constraint::Length(5), Constraint::Min(3)]).areas(main);
+        draw_editor(frame, app, &theme, editor);
+        if app.focus == Focus::Sidebar {
+            draw_sidebar(frame, app, &theme, lower);
+        } else {
+            draw_queue(frame, app, &theme, lower);
+        }
+    }
+    draw_status(frame, app, &theme, status);
+    draw_popup(frame, app, &theme, area);
+}
+
+fn draw_popup(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
+    let App {
+        popup: Some(popup),
+        keymap,
+        request,
+        problems,
+        pictures,
+        queue,
+        overview,
+        ..
+    } = app
+    else {
+        return;
+    };
+    let cx = DrawContext {
+        keymap,
+        request,
+        problems,
+        pictures,
+        jobs: &queue.jobs,
+        overview: overview.as_ref(),
+    };
+    popup.draw(frame, area, theme, cx);
+}
