@@ -108,7 +108,12 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
     engine.shutdown().await;
     if let Some(status) = status {
         // Quitting never stops the work: say where it goes on.
-        let unfinished = app.queue.jobs.values().filter(|j| !j.is_final()).count();
+        let unfinished = app
+            .queue
+            .jobs
+            .values()
+            .filter(|j| !j.place.is_done())
+            .count();
         eprintln!(
             "the engine (pid {}) goes on in the background{}: `kling-tui watch` follows it, \
              `kling-tui engine status` shows it, `kling-tui engine stop` stops it",

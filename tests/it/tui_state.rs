@@ -6,7 +6,7 @@ use crate::tui_fixtures;
 use crate::tui_fixtures::*;
 use crossterm::event::KeyCode;
 use kling_tui::api::types::JobStatus;
-use kling_tui::engine::{Command, Event, Submission};
+use kling_tui::engine::{Command, Event, Place, Submission};
 use kling_tui::tui::app::{App, Cost, Effect, Focus, Popup};
 use kling_tui::tui::queue::RowKey;
 
@@ -734,16 +734,23 @@ fn a_finished_batch_and_an_idle_queue_are_told_once_each() {
     assert!(app.notifications.is_empty(), "a snapshot is not news");
     let mut done = running[0].clone();
     done.status = Some(JobStatus::Success);
-    // Finished once its video is named.
+    // Named, not saved yet: not done.
     done.downloads = vec![kling_tui::engine::DownloadRecord {
         asset_id: "asset_1".into(),
         ..Default::default()
     }];
+    done.place = Place::judge(&done, true);
+    app.on_engine(Event::Job(Box::new(done.clone())));
+    assert!(app.notifications.is_empty(), "{:?}", app.notifications);
+    // Done once its video is on disk.
+    done.downloads[0].file = Some("/videos/take-1.mp4".into());
+    done.place = Place::judge(&done, true);
     app.on_engine(Event::Job(Box::new(done)));
     assert!(app.notifications.is_empty(), "{:?}", app.notifications);
     let mut failed = running[1].clone();
     failed.status = Some(JobStatus::Failure);
     failed.error = Some("content policy".into());
+    failed.place = Place::judge(&failed, true);
     app.on_engine(Event::Job(Box::new(failed.clone())));
     let bodies: Vec<&str> = app.notifications.iter().map(|(_, b)| b.as_str()).collect();
     assert_eq!(

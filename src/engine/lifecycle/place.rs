@@ -126,6 +126,12 @@ impl Place {
         }
     }
 
+    /// Where `job` is by its record alone, as an engine that downloads (or not) would judge
+    /// it with nothing in flight: for what reads records without an engine.
+    pub fn judge(job: &JobRecord, auto_download: bool) -> Self {
+        Self::of(job, None, auto_download)
+    }
+
     /// Where `job` is by its record alone, as any engine would take it up: what the ledger
     /// files it under (finished or not).
     pub(crate) fn on_record(job: &JobRecord) -> Self {

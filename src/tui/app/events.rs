@@ -20,7 +20,7 @@ impl App {
                     self.overview_due = true;
                 }
                 // Only a change seen live is news: not what a snapshot or the ledger says.
-                let finished_now = old.is_some_and(|o| !o.is_final()) && job.is_final();
+                let finished_now = old.is_some_and(|o| !o.place.is_done()) && job.place.is_done();
                 let held_now = job.held.as_ref().is_some_and(|h| h.cap.is_some())
                     && old.is_some_and(|o| o.held.as_ref().is_none_or(|h| h.cap.is_none()));
                 if held_now && let Some(hold) = &job.held {
@@ -189,8 +189,8 @@ impl App {
         }
     }
 
-    /// Notifications for a job that just became final: its failure, its batch finished, the
-    /// queue gone idle.
+    /// Notifications for a job the engine says is now done: its failure, its batch finished,
+    /// the queue gone idle.
     fn tell_finished(&mut self, job: &JobRecord) {
         let id = job.local_id;
         if !job.succeeded() && job.status != Some(crate::api::types::JobStatus::Canceled) {
@@ -205,8 +205,7 @@ impl App {
             self.notifications
                 .push(("kling-tui".into(), format!("#{id} failed: {why}")));
         }
-        let resting =
-            |j: &JobRecord| j.is_final() || j.held.as_ref().is_some_and(|h| h.cap.is_some());
+        let resting = |j: &JobRecord| j.place.at_rest();
         if let Some(tag) = &job.batch {
             let ours: Vec<&JobRecord> = self
                 .queue
@@ -222,7 +221,7 @@ impl App {
                 .map_or(ours.len() as u64, |b| b.total.max(ours.len() as u64));
             if ours.iter().all(|j| resting(j)) && ours.len() as u64 >= total {
                 let done = ours.iter().filter(|j| j.succeeded()).count();
-                let held = ours.iter().filter(|j| !j.is_final()).count();
+                let held = ours.iter().filter(|j| j.place.held_by().is_some()).count();
                 let mut body = format!(
                     "batch {} finished: {done} of {} succeeded",
                     tag.name,

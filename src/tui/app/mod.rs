@@ -258,9 +258,9 @@ impl App {
         })
     }
 
-    /// True while a job runs or a file downloads: only then do spinners and clocks move.
+    /// True while a job is working or a file downloads: only then do spinners and clocks move.
     pub fn animating(&self) -> bool {
-        !self.queue.transfers.is_empty() || self.queue.jobs.values().any(|j| !j.is_final())
+        !self.queue.transfers.is_empty() || self.queue.jobs.values().any(|j| j.place.is_working())
     }
 
     /// Creative units of the jobs made in this session; failed jobs are refunded.

@@ -60,6 +60,8 @@ pub fn job(
     }
     job.status = status;
     job.progress = progress;
+    // Where it is, as the engine would send it.
+    job.place = kling_tui::engine::Place::judge(&job, true);
     job
 }
 
