@@ -113,9 +113,12 @@ impl Link {
                 if let Some((theirs, _)) = self.unanswered.remove(&ours) {
                     let _ = self.events.send(Event::Remote {
                         seq: theirs,
-                        result: Err(format!(
-                            "the engine was lost during the listing ({reason}); it was not \
-                             asked again: run the listing again"
+                        result: Err(crate::engine::Failure::new(
+                            crate::engine::FailureKind::Unavailable,
+                            format!(
+                                "the engine was lost during the listing ({reason}); it was not \
+                                 asked again: run the listing again"
+                            ),
                         )),
                         incomplete: None,
                     });

@@ -14,7 +14,7 @@ use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 use crate::engine::{Command, Event, JobRecord};
 
 /// Changes only when an older peer could misread a message (new kinds and fields do not).
-pub const PROTOCOL: u32 = 1;
+pub const PROTOCOL: u32 = 2;
 /// A frame larger than this is refused: a snapshot of 100,000 live jobs still fits.
 pub(super) const MAX_FRAME: usize = 256 << 20;
 

@@ -6,6 +6,7 @@
 mod ceiling;
 pub mod config_file;
 mod downloads;
+mod failure;
 mod hook;
 mod ledger;
 mod lifecycle;
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+pub use failure::{Failure, FailureKind};
 pub use hook::HOOK_TIMEOUT;
 pub use job::{
     BatchTag, DownloadRecord, Hold, JobRecord, LocalId, PollTrouble, Standing, Submission,
@@ -285,9 +287,10 @@ pub enum Event {
         index: usize,
         path: PathBuf,
     },
+    /// Something went wrong, of a job or of the engine: what kind, and the message to show.
     Error {
         local_id: Option<LocalId>,
-        message: String,
+        error: Failure,
     },
     /// Bytes of a [`Command::Upload`] sent so far.
     UploadProgress {
@@ -303,7 +306,7 @@ pub enum Event {
     /// The answer to [`Command::Estimate`]: creative units, or why there is no figure.
     Estimate {
         seq: u64,
-        cost: Result<f64, String>,
+        cost: Result<f64, Failure>,
     },
     /// The answer to [`Command::History`]: the page, and how many finished jobs match in all.
     History {
@@ -329,7 +332,7 @@ pub enum Event {
     /// The answer to [`Command::Submit`] when nothing was recorded or sent, and why.
     NotSubmitted {
         seq: u64,
-        message: String,
+        error: Failure,
     },
     /// A connection to the engine (re)opened: every job it holds now, replacing what the
     /// client had. `restarted` when the engine is not the one attached to before.
@@ -363,12 +366,12 @@ pub enum Event {
     Thumbnail {
         seq: u64,
         local_id: LocalId,
-        result: Result<PathBuf, String>,
+        result: Result<PathBuf, Failure>,
     },
     /// The answer to [`Command::Remote`]: the team's Kling V3 Omni jobs, newest first.
     Remote {
         seq: u64,
-        result: Result<Vec<RemoteJob>, String>,
+        result: Result<Vec<RemoteJob>, Failure>,
         /// The listing stopped at its bound: why the list may be incomplete.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         incomplete: Option<String>,
@@ -377,7 +380,7 @@ pub enum Event {
     /// number in the ledger (the one it already had, if any) or why it was not imported.
     Imported {
         seq: u64,
-        results: Vec<(String, Result<LocalId, String>)>,
+        results: Vec<(String, Result<LocalId, Failure>)>,
     },
     /// Work started again after [`Event::Settled`].
     Busy,

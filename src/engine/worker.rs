@@ -32,7 +32,7 @@ use super::schedule::Schedule;
 use super::tasks::{Kind, Owner};
 use super::trouble::{Troubles, Verdict};
 use super::upload_cache::{UploadCache, UploadError, upload_with_cache};
-use super::{Command, EngineConfig, Event, reconcile};
+use super::{Command, EngineConfig, Event, Failure, FailureKind, reconcile};
 use crate::api::types::{GenerateResponse, Job, JobStatus};
 use crate::api::{
     ApiError, ClientOptions, DownloadProgress, RetryEvent, RetryNotice, Saved, ScenarioClient,
@@ -301,12 +301,12 @@ impl Worker {
         }
     }
 
-    fn error(&self, local_id: Option<LocalId>, message: String) {
-        tracing::warn!("job {local_id:?}: {message}");
-        self.emit(Event::Error {
-            local_id,
-            message: sanitize(&message),
-        });
+    fn error(&self, local_id: Option<LocalId>, error: Failure) {
+        match local_id {
+            Some(id) => tracing::warn!("job {id}: {error}"),
+            None => tracing::warn!("{error}"),
+        }
+        self.emit(Event::Error { local_id, error });
     }
 
     /// Records and tells whether it is on disk; a failure is reported here.
@@ -314,7 +314,7 @@ impl Worker {
         match self.ledger.append(record, durable) {
             Ok(()) => true,
             Err(e) => {
-                self.error(None, format!("cannot write the ledger: {e}"));
+                self.error(None, Failure::from(e).context("cannot write the ledger"));
                 false
             }
         }
@@ -465,11 +465,11 @@ fn passing(err: &ApiError) -> bool {
 async fn dry_run_cost(
     client: &ScenarioClient,
     request: &crate::kling::KlingRequest,
-) -> Result<f64, String> {
+) -> Result<f64, Failure> {
     match client.dry_run(request).await {
         Ok(answer) => answer
             .creative_units_cost
-            .ok_or_else(|| "the server gave no cost".to_string()),
-        Err(e) => Err(sanitize(&e.to_string())),
+            .ok_or_else(|| Failure::new(FailureKind::Network, "the server gave no cost")),
+        Err(e) => Err(Failure::from(&e)),
     }
 }

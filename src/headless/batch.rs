@@ -180,7 +180,7 @@ async fn quote(
                     .checked_sub(1)
                     .and_then(|i| quotes.get_mut(i));
                 if let Some(slot @ None) = slot {
-                    *slot = Some(cost);
+                    *slot = Some(cost.map_err(|e| e.message));
                     answered += 1;
                     if tty {
                         eprint!("\r\x1b[2Kquoting {answered}/{}", requests.len());
@@ -389,10 +389,10 @@ pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
                     *slot = Some(local_id);
                 }
             }
-            Some(Event::NotSubmitted { seq, message }) => {
-                break Err(CliError::Local(format!(
-                    "request #{seq}: {message}; `kling-tui batch` again sends what is left"
-                )));
+            Some(Event::NotSubmitted { seq, error }) => {
+                let doing = format!("request #{seq}");
+                eprintln!("`kling-tui batch` again sends what is left");
+                break Err(CliError::Engine(error.context(&doing)));
             }
             Some(Event::Job(job)) => {
                 jobs.insert(job.local_id, *job);
@@ -799,7 +799,7 @@ pub async fn retry(cli: &Cli, name: &str, yes: bool) -> Result<i32, CliError> {
                 eprintln!("{message}; `kling-tui watch --batch {shown}` follows them");
                 break exit::OK;
             }
-            Some(Event::Error { message, .. }) => eprintln!("error: {message}"),
+            Some(Event::Error { error, .. }) => eprintln!("error: {error}"),
             Some(Event::Halted { reason })
             | Some(Event::Detached {
                 reason,

@@ -149,7 +149,7 @@ async fn via_engine(
             }
             Some(engine::Event::Error {
                 local_id: Some(id),
-                message,
+                error: message,
             }) if waiting.contains_key(&id) => {
                 progress.finish();
                 eprintln!("error: {}: {message}", sanitize(waiting[&id]));

@@ -264,7 +264,7 @@ pub async fn resend(cli: &Cli, job: &str, yes: bool) -> Result<i32, CliError> {
             }
             Some(Event::Error {
                 local_id: Some(j),
-                message,
+                error: message,
             }) if j == id => {
                 eprintln!("error: {message}");
                 break exit::API;

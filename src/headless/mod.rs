@@ -60,6 +60,9 @@ pub enum CliError {
     Api(#[from] ApiError),
     #[error("{0}")]
     Local(String),
+    /// What the engine could not do, and what kind of failure it was.
+    #[error(transparent)]
+    Engine(#[from] crate::engine::Failure),
 }
 
 /// What a build without the `demo` feature says where the simulator is asked for.
@@ -78,7 +81,10 @@ impl CliError {
             CliError::Api(ApiError::InvalidUrl { .. } | ApiError::InvalidInput { .. }) => {
                 exit::INVALID
             }
-            CliError::Api(_) | CliError::Local(_) => exit::API,
+            CliError::Engine(failure) if failure.kind == crate::engine::FailureKind::Invalid => {
+                exit::INVALID
+            }
+            CliError::Api(_) | CliError::Local(_) | CliError::Engine(_) => exit::API,
         }
     }
 }

@@ -64,7 +64,7 @@ pub async fn list(cli: &Cli, args: &JobsArgs) -> Result<i32, CliError> {
     engine.shutdown().await;
     let jobs = match outcome? {
         Ok(Ok(jobs)) => jobs,
-        Ok(Err(message)) => return Err(CliError::Local(message)),
+        Ok(Err(failure)) => return Err(CliError::Engine(failure)),
         Err(code) => return Ok(code),
     };
     let wanted = |job: &RemoteJob| {
@@ -212,7 +212,7 @@ pub async fn import(
             }
             Some(Event::Error {
                 local_id: Some(id),
-                message,
+                error: message,
             }) if ours.values().any(|(ours, _)| *ours == id) => {
                 eprintln!("#{id}: {message}");
             }

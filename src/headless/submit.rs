@@ -98,8 +98,8 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
                     None => continue,
                 }
             }
-            Event::NotSubmitted { seq: 1, message } => {
-                break Err(CliError::Local(message));
+            Event::NotSubmitted { seq: 1, error } => {
+                break Err(CliError::Engine(error));
             }
             Event::Job(job) if ours.is_none() => {
                 early.insert(job.local_id, *job);
@@ -123,7 +123,10 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
                 eprintln!("warning: engine unreachable — retrying ({reason})");
                 continue;
             }
-            Event::Error { local_id, message } => {
+            Event::Error {
+                local_id,
+                error: message,
+            } => {
                 if local_id.is_some() && local_id == ours {
                     progress.finish();
                     if unconfirmed {

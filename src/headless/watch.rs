@@ -121,7 +121,10 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
                     sanitize(&path.display().to_string())
                 ));
             }
-            Some(Event::Error { local_id, message }) => match local_id {
+            Some(Event::Error {
+                local_id,
+                error: message,
+            }) => match local_id {
                 Some(id) => eprintln!("#{id}: {message}"),
                 None => eprintln!("error: {message}"),
             },

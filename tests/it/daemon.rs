@@ -660,8 +660,9 @@ fn an_engine_of_another_protocol_with_work_in_flight_is_named_and_left_alone() {
     assert!(
         stderr.contains("the running engine is kling-tui 9.9.9 (protocol 99)")
             && stderr.contains(&format!(
-                "this is kling-tui {} (protocol 1)",
-                env!("CARGO_PKG_VERSION")
+                "this is kling-tui {} (protocol {})",
+                env!("CARGO_PKG_VERSION"),
+                kling_tui::daemon::PROTOCOL
             ))
             && stderr.contains("work in flight"),
         "{stderr}"
@@ -680,7 +681,7 @@ fn an_idle_engine_of_another_protocol_is_replaced() {
     submit(&sim, home.path(), "sent through the new engine");
     assert!(fake.was_stopped(), "the old engine was not asked to stop");
     let status = status(&sim, home.path());
-    assert_eq!(status["protocol"], 1);
+    assert_eq!(status["protocol"], kling_tui::daemon::PROTOCOL);
     assert_eq!(sim.stats().generate_posts, 2);
     stop_engine(&sim, home.path());
 }

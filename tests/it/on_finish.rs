@@ -234,7 +234,7 @@ async fn a_hook_that_cannot_start_is_only_logged() {
             Some(Event::Job(job)) if job.fully_downloaded() => {
                 done.insert(job.local_id);
             }
-            Some(Event::Error { message, .. }) => panic!("told as an error: {message}"),
+            Some(Event::Error { error, .. }) => panic!("told as an error: {error}"),
             Some(_) => {}
             None => panic!("the engine stopped"),
         }

@@ -88,7 +88,7 @@ impl Setup {
                     result,
                 }) if s == seq => {
                     assert_eq!(local_id, id);
-                    return result;
+                    return result.map_err(|e| e.message);
                 }
                 Some(_) => {}
                 None => panic!("the engine stopped"),

@@ -15,12 +15,9 @@ impl Worker {
                 quote,
             } => match self.submit(request, download_dir, token, batch.map(|b| *b), quote) {
                 Ok(local_id) => self.emit(Event::Submitted { seq, local_id }),
-                Err(message) => {
-                    tracing::warn!("{message}");
-                    self.emit(Event::NotSubmitted {
-                        seq,
-                        message: sanitize(&message),
-                    });
+                Err(error) => {
+                    tracing::warn!("{error}");
+                    self.emit(Event::NotSubmitted { seq, error });
                 }
             },
             Command::Destination { local_id, dir } => {
@@ -62,9 +59,10 @@ impl Worker {
                     }
                     Err(Unmoved::Refused) => self.error(
                         Some(id),
-                        "not re-sent: only an unconfirmed submission that was searched for \
-                         can be sent again"
-                            .into(),
+                        Failure::invalid(
+                            "not re-sent: only an unconfirmed submission that was searched \
+                             for can be sent again",
+                        ),
                     ),
                     // Told by the ledger's error already.
                     Err(Unmoved::NotRecorded) => {}
@@ -73,7 +71,10 @@ impl Worker {
             Command::Cancel(id) if self.halted.is_some() => {
                 self.error(
                     Some(id),
-                    "cancel not sent: the API refused the credentials; refresh first".into(),
+                    Failure::new(
+                        FailureKind::Credentials,
+                        "cancel not sent: the API refused the credentials; refresh first",
+                    ),
                 );
             }
             Command::Cancel(id) => {
@@ -81,7 +82,7 @@ impl Worker {
                 let Some(job_id) = self.ledger.job(id).and_then(|j| j.job_id.clone()) else {
                     self.error(
                         Some(id),
-                        "cannot cancel: the server has no id for it yet".into(),
+                        Failure::invalid("cannot cancel: the server has no id for it yet"),
                     );
                     return;
                 };
@@ -109,7 +110,7 @@ impl Worker {
                     self.emit(Event::History { seq, jobs, total })
                 }
                 Err(e) => {
-                    self.error(None, format!("cannot read the history: {e}"));
+                    self.error(None, Failure::from(e).context("cannot read the history"));
                     // Answered all the same, so the asker does not wait for it forever.
                     self.emit(Event::History {
                         seq,
@@ -120,7 +121,10 @@ impl Worker {
             },
             Command::Download(id) => {
                 if !self.ledger.admit(id) {
-                    self.error(Some(id), "not in the ledger".into());
+                    self.error(
+                        Some(id),
+                        Failure::new(FailureKind::NotFound, "not in the ledger"),
+                    );
                     return;
                 }
                 // Earlier failures no longer count against the retries; any phase but
@@ -189,7 +193,8 @@ impl Worker {
                 }
             }
             Command::Estimate { seq, request } if self.halted.is_some() => {
-                let reason = "the API refused the credentials".to_string();
+                let reason =
+                    Failure::new(FailureKind::Credentials, "the API refused the credentials");
                 self.emit(Event::Estimate {
                     seq,
                     cost: Err(reason),
@@ -332,7 +337,10 @@ impl Worker {
             Command::Prompts { seq, limit } => {
                 let prompts = self.ledger.prompts(limit).unwrap_or_else(|e| {
                     // Answered all the same, so the asker does not wait for it forever.
-                    self.error(None, format!("cannot read the prompt history: {e}"));
+                    self.error(
+                        None,
+                        Failure::from(e).context("cannot read the prompt history"),
+                    );
                     Vec::new()
                 });
                 self.emit(Event::Prompts { seq, prompts });
@@ -382,7 +390,8 @@ impl Worker {
         let failed = match self.ledger.batch_failures(name) {
             Ok(jobs) => jobs,
             Err(e) => {
-                self.error(None, format!("cannot read batch {}: {e}", sanitize(name)));
+                let doing = format!("cannot read batch {name}");
+                self.error(None, Failure::from(e).context(&doing));
                 return;
             }
         };
@@ -398,7 +407,7 @@ impl Worker {
             let quote = job.quote.or(job.cost);
             match self.submit(job.request, job.download_dir, Some(token), job.batch, quote) {
                 Ok(_) => sent += 1,
-                Err(message) => self.error(Some(job.local_id), sanitize(&message)),
+                Err(error) => self.error(Some(job.local_id), error),
             }
         }
         self.emit(Event::Notice {

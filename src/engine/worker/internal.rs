@@ -53,7 +53,7 @@ pub(crate) enum Internal {
     },
     UploadFailed {
         local_id: LocalId,
-        error: String,
+        error: Failure,
         /// The failure may pass: try again later instead of giving up.
         passing: bool,
     },
@@ -63,7 +63,7 @@ pub(crate) enum Internal {
     Estimated {
         seq: u64,
         request: Box<crate::kling::KlingRequest>,
-        cost: Result<f64, String>,
+        cost: Result<f64, Failure>,
     },
     /// Bytes of a file a client asked to upload on its own.
     FileProgress {
@@ -74,7 +74,7 @@ pub(crate) enum Internal {
     /// A dry run for a job a spend cap must weigh before it is sent.
     Quoted {
         local_id: LocalId,
-        cost: Result<f64, String>,
+        cost: Result<f64, Failure>,
     },
     /// A file a client asked to upload on its own is an asset, or why not.
     FileUploaded {
@@ -89,14 +89,14 @@ pub(crate) enum Internal {
     /// The team's Kling V3 Omni jobs, newest first, for a [`Command::Remote`].
     Listed {
         seq: u64,
-        result: Result<(Vec<Job>, Option<String>), String>,
+        result: Result<(Vec<Job>, Option<String>), Failure>,
     },
     /// The jobs a [`Command::Import`] named, in its order: fetched, or `None` for those the
     /// ledger had already.
     Fetched {
         seq: u64,
         download_dir: Option<PathBuf>,
-        jobs: Vec<(String, Option<Result<Job, String>>)>,
+        jobs: Vec<(String, Option<Result<Job, Failure>>)>,
     },
     /// The client is waiting before it tries a request again.
     Retrying {
@@ -185,7 +185,8 @@ impl Worker {
                                 let _ = tx.send(Internal::RetryDownloads { local_id });
                             });
                         } else {
-                            self.error(Some(local_id), format!("download failed: {message}"));
+                            let failure = Failure::from(&e).context("download failed");
+                            self.error(Some(local_id), failure);
                         }
                     }
                 }
@@ -202,17 +203,20 @@ impl Worker {
                         let _ = self.step(local_id, Step::NotFound);
                         self.error(
                             Some(local_id),
-                            "unconfirmed submission not found on the server: it was probably \
-                             not created; it is never re-sent automatically, submit it again \
-                             if you want it"
-                                .into(),
+                            Failure::new(
+                                FailureKind::NotFound,
+                                "unconfirmed submission not found on the server: it was \
+                                 probably not created; it is never re-sent automatically, \
+                                 submit it again if you want it",
+                            ),
                         );
                     }
                     Err(e) => {
                         let _ = self.step(local_id, Step::NotFound);
                         self.error(
                             Some(local_id),
-                            format!("cannot look for the unconfirmed submission yet: {e}"),
+                            Failure::from(&e)
+                                .context("cannot look for the unconfirmed submission yet"),
                         );
                     }
                 }
@@ -266,7 +270,7 @@ impl Worker {
                     .is_some_and(|at| at.elapsed() < Duration::from_secs(30));
                 if server_asked && !quiet {
                     self.last_wait_told = Some(Instant::now());
-                    self.error(None, message);
+                    self.error(None, Failure::new(FailureKind::Network, message));
                 }
             }
             Internal::Uploaded {
@@ -295,7 +299,7 @@ impl Worker {
                 passing,
             } => {
                 let failed = Step::UploadFailed {
-                    error: error.clone(),
+                    error: error.message.clone(),
                     passing,
                 };
                 match self.step(local_id, failed) {
@@ -340,7 +344,7 @@ impl Worker {
                 Ok(()) => {
                     self.schedule.all_now();
                 }
-                Err(e) => self.error(Some(local_id), format!("cancel refused: {e}")),
+                Err(e) => self.error(Some(local_id), Failure::from(&e).context("cancel refused")),
             },
         }
     }

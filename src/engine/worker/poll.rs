@@ -107,7 +107,7 @@ impl Worker {
                     {
                         self.schedule.remove(id);
                         self.ledger.set_trouble(id, Some(trouble));
-                        self.error(Some(id), message);
+                        self.error(Some(id), Failure::new(FailureKind::Network, message));
                         self.emit_job(id);
                     }
                     self.drain_queue();
@@ -129,17 +129,18 @@ impl Worker {
                     return;
                 }
                 let error = sanitize(&e.to_string());
+                let kind = Failure::from(&e).kind;
                 match self.troubles.failed(id, failures, &error, Instant::now()) {
                     Verdict::Quiet => {}
                     Verdict::Report(message, trouble) => {
                         self.ledger.set_trouble(id, Some(trouble));
-                        self.error(Some(id), message);
+                        self.error(Some(id), Failure::new(kind, message));
                         self.emit_job(id);
                     }
                     Verdict::GiveUp(message, trouble) => {
                         self.schedule.remove(id);
                         self.ledger.set_trouble(id, Some(trouble));
-                        self.error(Some(id), message);
+                        self.error(Some(id), Failure::new(kind, message));
                         self.emit_job(id);
                     }
                 }

@@ -40,33 +40,39 @@ impl Worker {
         token: Option<String>,
         batch: Option<crate::engine::BatchTag>,
         quote: Option<f64>,
-    ) -> Result<LocalId, String> {
+    ) -> Result<LocalId, Failure> {
         if let Some(id) = token.as_deref().and_then(|t| self.ledger.find_token(t)) {
             // Sent again over a new connection: it is already here.
             self.emit_job(id);
             return Ok(id);
         }
         if self.stopping {
-            return Err("not submitted: the engine is stopping; submit again in a moment".into());
-        }
-        if let Some(problem) = &self.config_problem {
-            return Err(format!(
-                "not submitted: config.toml cannot be read ({problem}); fix it and submit again"
+            return Err(Failure::new(
+                FailureKind::Unavailable,
+                "not submitted: the engine is stopping; submit again in a moment",
             ));
         }
+        if let Some(problem) = &self.config_problem {
+            return Err(Failure::local(format!(
+                "not submitted: config.toml cannot be read ({problem}); fix it and submit again"
+            )));
+        }
         if self.ledger_gone() {
-            return Err(
+            return Err(Failure::new(
+                FailureKind::Unavailable,
                 "not submitted: this engine's ledger was removed or replaced, and it is \
-                 stopping; submit again in a moment (a new engine takes it)"
-                    .into(),
-            );
+                 stopping; submit again in a moment (a new engine takes it)",
+            ));
         }
         // A description older than a day is read again; this request goes by the one held.
         self.ask_model();
         let problems = request.validate_with(&self.rules);
         if !problems.is_empty() {
             let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            return Err(format!("not submitted: {}", list.join("; ")));
+            return Err(Failure::invalid(format!(
+                "not submitted: {}",
+                list.join("; ")
+            )));
         }
         // Local files are checked before anything is journaled or sent.
         let mut problems = Vec::new();
@@ -76,13 +82,18 @@ impl Worker {
             }
         }
         if !problems.is_empty() {
-            return Err(format!("not submitted: {}", problems.join("; ")));
+            return Err(Failure::invalid(format!(
+                "not submitted: {}",
+                problems.join("; ")
+            )));
         }
         let created_at = jiff::Timestamp::now().to_string();
         let id = self
             .ledger
             .record_intent(created_at, request, token, batch)
-            .map_err(|e| format!("not submitted: cannot record it in the ledger: {e}"))?;
+            .map_err(|e| {
+                Failure::from(e).context("not submitted: cannot record it in the ledger")
+            })?;
         if let Some(dir) = download_dir {
             self.record(Record::Destination { local_id: id, dir }, true);
         }
@@ -348,18 +359,21 @@ impl Worker {
             Err(e @ ApiError::SubmissionUnknown { .. }) => {
                 let reason = sanitize(&e.to_string());
                 let _ = self.step(id, Step::Unconfirmed { reason });
-                self.error(Some(id), e.to_string());
+                self.error(Some(id), Failure::from(&e));
                 self.start_reconcile(id);
             }
             Err(e @ ApiError::Connect { .. }) => {
                 // Provably never sent: safe to try again later.
                 let _ = self.step(id, Step::Queue);
-                self.error(Some(id), format!("not sent yet, will retry: {e}"));
+                self.error(
+                    Some(id),
+                    Failure::from(&e).context("not sent yet, will retry"),
+                );
             }
             Err(e) => {
                 let reason = sanitize(&e.to_string());
                 let _ = self.step(id, Step::Rejected { reason });
-                self.error(Some(id), format!("rejected: {e}"));
+                self.error(Some(id), Failure::from(&e).context("rejected"));
             }
         }
         self.emit_job(id);

@@ -7,7 +7,7 @@ use super::super::job::{JobRecord, LocalId, Submission};
 use super::super::lifecycle::place::Place;
 use super::super::phase::Phase;
 use super::super::tasks::{Kind, Owner};
-use super::super::{Event, remote, thumbnail};
+use super::super::{Event, Failure, FailureKind, remote, thumbnail};
 use super::{Internal, Worker};
 use crate::api::types::Job;
 use crate::kling::{KlingRequest, MODEL_ID};
@@ -15,11 +15,15 @@ use crate::sanitize::sanitize;
 
 const HALTED: &str = "the API refused the credentials; refresh first";
 
+fn halted(doing: &str) -> Failure {
+    Failure::new(FailureKind::Credentials, format!("{doing}: {HALTED}"))
+}
+
 impl Worker {
     /// Answers a [`super::Command::Thumbnail`]: from disk at once, else once fetched (one
     /// fetch per video, however many ask).
     pub(super) fn picture(&mut self, seq: u64, local_id: LocalId) {
-        let answer = |worker: &Self, result: Result<PathBuf, String>| {
+        let answer = |worker: &Self, result: Result<PathBuf, Failure>| {
             worker.emit(Event::Thumbnail {
                 seq,
                 local_id,
@@ -27,7 +31,8 @@ impl Worker {
             });
         };
         if !self.ledger.admit(local_id) {
-            return answer(self, Err(format!("no job #{local_id} in the ledger")));
+            let why = format!("no job #{local_id} in the ledger");
+            return answer(self, Err(Failure::new(FailureKind::NotFound, why)));
         }
         let asset_id = match self.ledger.job(local_id) {
             Some(job) if job.succeeded() => job.downloads.first().map(|d| d.asset_id.clone()),
@@ -35,14 +40,14 @@ impl Worker {
         };
         let Some(asset_id) = asset_id else {
             let why = format!("job #{local_id} has no finished video to show");
-            return answer(self, Err(why));
+            return answer(self, Err(Failure::new(FailureKind::NotFound, why)));
         };
         let dir = self.ledger.dir().join(thumbnail::FOLDER);
         if let Some(path) = thumbnail::cached(&dir, &asset_id) {
             return answer(self, Ok(path));
         }
         if self.halted.is_some() {
-            return answer(self, Err(format!("no picture: {HALTED}")));
+            return answer(self, Err(halted("no picture")));
         }
         let waiting = self.pictures.entry(asset_id.clone()).or_default();
         waiting.push((seq, local_id));
@@ -62,7 +67,7 @@ impl Worker {
         if let Err(e) = &result {
             tracing::warn!("picture of asset {}: {e}", sanitize(asset_id));
         }
-        let result = result.map_err(|e| sanitize(&e));
+        let result = result.map_err(|e| Failure::new(FailureKind::Network, e));
         for (seq, local_id) in self.pictures.remove(asset_id).unwrap_or_default() {
             self.emit(Event::Thumbnail {
                 seq,
@@ -79,13 +84,13 @@ impl Worker {
             Err(e) => {
                 return self.emit(Event::Remote {
                     seq,
-                    result: Err(e),
+                    result: Err(Failure::invalid(e)),
                     incomplete: None,
                 });
             }
         };
         if self.halted.is_some() {
-            let result = Err(format!("not listed: {HALTED}"));
+            let result = Err(halted("not listed"));
             return self.emit(Event::Remote {
                 seq,
                 result,
@@ -98,12 +103,12 @@ impl Worker {
         self.tasks.spawn_for(asker, Kind::Listing, async move {
             let result = remote::list(&client, since.as_deref())
                 .await
-                .map_err(|e| sanitize(&format!("cannot list the team's jobs: {e}")));
+                .map_err(|e| Failure::from(&e).context("cannot list the team's jobs"));
             let _ = tx.send(Internal::Listed { seq, result });
         });
     }
 
-    pub(super) fn listed(&mut self, seq: u64, result: Result<(Vec<Job>, Option<String>), String>) {
+    pub(super) fn listed(&mut self, seq: u64, result: Result<(Vec<Job>, Option<String>), Failure>) {
         let mut incomplete = None;
         let result = result.map(|(jobs, cut)| {
             if let Some(message) = &cut {
@@ -130,11 +135,14 @@ impl Worker {
         }
         if self.halted.is_some() || self.stopping {
             let why = if self.stopping {
-                "not imported: the engine is stopping; import again in a moment"
+                Failure::new(
+                    FailureKind::Unavailable,
+                    "not imported: the engine is stopping; import again in a moment",
+                )
             } else {
-                "not imported: the API refused the credentials; refresh first"
+                halted("not imported")
             };
-            let results = ids.into_iter().map(|id| (id, Err(why.into()))).collect();
+            let results = ids.into_iter().map(|id| (id, Err(why.clone()))).collect();
             return self.emit(Event::Imported { seq, results });
         }
         let known: Vec<bool> = ids
@@ -150,7 +158,7 @@ impl Worker {
                 let fetched = if known {
                     None
                 } else {
-                    Some(client.get_job(&id).await.map_err(|e| e.to_string()))
+                    Some(client.get_job(&id).await.map_err(|e| Failure::from(&e)))
                 };
                 jobs.push((id, fetched));
             }
@@ -166,7 +174,7 @@ impl Worker {
         &mut self,
         seq: u64,
         dir: Option<PathBuf>,
-        jobs: Vec<(String, Option<Result<Job, String>>)>,
+        jobs: Vec<(String, Option<Result<Job, Failure>>)>,
     ) {
         let mut results = Vec::with_capacity(jobs.len());
         for (id, fetched) in jobs {
@@ -177,30 +185,34 @@ impl Worker {
                     Ok(local_id)
                 }
                 (None, Some(Ok(job))) => self.take_in(&id, job, dir.clone()),
-                (None, Some(Err(e))) => Err(format!("not imported: {e}")),
-                (None, None) => {
-                    Err("not imported: it left the ledger meanwhile; import it again".to_string())
-                }
+                (None, Some(Err(e))) => Err(e.context("not imported")),
+                (None, None) => Err(Failure::new(
+                    FailureKind::Unavailable,
+                    "not imported: it left the ledger meanwhile; import it again",
+                )),
             };
             if let Err(e) = &result {
                 tracing::warn!("import of {}: {e}", sanitize(&id));
             }
-            results.push((sanitize(&id), result.map_err(|e| sanitize(&e))));
+            results.push((sanitize(&id), result));
         }
         self.emit(Event::Imported { seq, results });
     }
 
     /// Records `job` (fetched as `id`) as accepted and follows it like any job.
-    fn take_in(&mut self, id: &str, job: Job, dir: Option<PathBuf>) -> Result<LocalId, String> {
+    fn take_in(&mut self, id: &str, job: Job, dir: Option<PathBuf>) -> Result<LocalId, Failure> {
         if job.job_id != id {
-            return Err("not imported: the server answered with another job".into());
+            return Err(Failure::new(
+                FailureKind::Network,
+                "not imported: the server answered with another job",
+            ));
         }
         match remote::model_of(&job) {
             Some(model) if model != MODEL_ID => {
-                return Err(format!(
+                return Err(Failure::invalid(format!(
                     "not imported: made with {}, not Kling V3 Omni ({MODEL_ID})",
                     sanitize(model)
-                ));
+                )));
             }
             Some(_) => {}
             // The SDK defines no model id in a job's input: taken, and said.
@@ -229,10 +241,9 @@ impl Worker {
         record.submission = Submission::Accepted;
         record.job_id = Some(job.job_id.clone());
         record.download_dir = dir;
-        let local_id = self
-            .ledger
-            .record_import(record)
-            .map_err(|e| format!("not imported: cannot record it in the ledger: {e}"))?;
+        let local_id = self.ledger.record_import(record).map_err(|e| {
+            Failure::from(e).context("not imported: cannot record it in the ledger")
+        })?;
         tracing::info!("job {local_id}: imported {}", sanitize(id));
         if let Some(job) = self.ledger.job(local_id) {
             self.phases.set(local_id, Phase::of(job));

@@ -39,7 +39,7 @@ impl Worker {
                         let passing = matches!(error, UploadError::Passing(_));
                         let _ = tx.send(Internal::UploadFailed {
                             local_id: id,
-                            error: error.to_string(),
+                            error: Failure::from(&error),
                             passing,
                         });
                         return;

@@ -70,7 +70,8 @@ impl App {
                 self.queue.transfers.remove(&(local_id, index));
                 self.say(format!("saved {}", path.display()));
             }
-            Event::Error { local_id, message } => {
+            Event::Error { local_id, error } => {
+                let message = error.message;
                 if let Some(id) = local_id {
                     self.queue.transfers.retain(|(job, _), _| *job != id);
                     self.warn(format!("#{id}: {message}"));
@@ -80,12 +81,12 @@ impl App {
             }
             Event::Estimate { seq, cost } => {
                 if let Some(Popup::BatchPlan(plan)) = &mut self.popup
-                    && plan.on_estimate(seq, cost.clone())
+                    && plan.on_estimate(seq, cost.clone().map_err(|e| e.message))
                 {
                 } else if seq == self.estimate_seq {
                     self.cost = match cost {
                         Ok(units) => Cost::Known(units),
-                        Err(e) => Cost::Failed(e),
+                        Err(e) => Cost::Failed(e.message),
                     };
                 }
             }
@@ -118,7 +119,7 @@ impl App {
             | Event::Busy
             | Event::UploadProgress { .. }
             | Event::UploadDone { .. } => {}
-            Event::NotSubmitted { message, .. } => self.warn(message),
+            Event::NotSubmitted { error, .. } => self.warn(error.message),
             Event::Thumbnail {
                 local_id, result, ..
             } => match result {
@@ -126,7 +127,7 @@ impl App {
                 Err(e) => {
                     self.pictures
                         .by_job
-                        .insert(local_id, crate::tui::picture::Picture::Failed(sanitize(&e)));
+                        .insert(local_id, crate::tui::picture::Picture::Failed(e.message));
                 }
             },
             Event::Remote {
@@ -140,7 +141,7 @@ impl App {
                 if let Some(view) = &mut self.server
                     && view.pending == Some(seq)
                 {
-                    view.answered(result.map_err(|e| sanitize(&e)));
+                    view.answered(result.map_err(|e| e.message));
                 }
             }
             Event::Imported { results, .. } => {
@@ -155,7 +156,7 @@ impl App {
                                 "{shown} is #{local_id} in the ledger: followed and downloaded"
                             ));
                         }
-                        Err(e) => self.warn(format!("{shown} not imported: {}", sanitize(&e))),
+                        Err(e) => self.warn(format!("{shown} not imported: {}", e.message)),
                     }
                 }
             }
