@@ -244,7 +244,8 @@ pub struct SubmitArgs {
 pub struct JobsArgs {
     /// Only jobs in this state: a server status (success, failure, in-progress, ...) or a
     /// local one (queued-locally, unconfirmed, rejected, ...).
-    #[arg(long, value_name = "STATUS")]
+    #[arg(long, value_name = "STATUS",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::engine::STATUS_WORDS))]
     pub status: Option<String>,
     /// Only jobs made since: a date (2026-11-01), a time (RFC 3339) or a span ago (7d, 12h).
     #[arg(long, value_name = "WHEN", value_parser = parse_since)]

@@ -16,6 +16,7 @@ pub mod headless;
 pub use kling;
 pub mod media;
 pub mod sanitize;
+pub mod session;
 #[cfg(feature = "demo")]
 pub use kling_sim as sim;
 pub mod tui;

@@ -17,7 +17,7 @@ pub use client::{
 };
 pub use download::{
     Destination, DownloadObserver, DownloadProgress, MAX_PICTURE_BYTES, OnProgress, PictureType,
-    Saved, extension_for_mime, job_file_stem, part_path,
+    Saved, extension_for_mime, part_path,
 };
 pub use endpoint::{DEFAULT_API_URL, check_url, parse_api_url};
 pub use error::ApiError;

@@ -7,6 +7,7 @@ mod ceiling;
 pub mod config_file;
 mod downloads;
 mod failure;
+mod file_names;
 mod hook;
 mod ledger;
 mod lifecycle;
@@ -30,10 +31,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 pub use failure::{Failure, FailureKind};
+pub use file_names::job_file_stem;
 pub use hook::HOOK_TIMEOUT;
 pub use job::{
-    BatchTag, DownloadRecord, Hold, JobRecord, LocalId, PollTrouble, Standing, Submission,
-    is_local_file, local_files, with_absolute_files,
+    BatchTag, DownloadRecord, Hold, JobRecord, LocalId, PollTrouble, STATUS_WORDS, Standing,
+    Submission, is_local_file, local_files, with_absolute_files,
 };
 pub use ledger::{
     BatchSummary, HistoryOrder, JobQuery, Ledger, LedgerError, PromptEntry, Spend, SpendBy,

@@ -23,6 +23,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 
 use super::downloads::DownloadTask;
+use super::file_names::job_file_stem;
 use super::job::{JobRecord, LocalId, Submission};
 use super::ledger::Ledger;
 use super::lifecycle::place::Place;
@@ -36,7 +37,6 @@ use super::{Command, EngineConfig, Event, Failure, FailureKind, reconcile};
 use crate::api::types::{GenerateResponse, Job, JobStatus};
 use crate::api::{
     ApiError, ClientOptions, DownloadProgress, RetryEvent, RetryNotice, Saved, ScenarioClient,
-    job_file_stem,
 };
 use crate::sanitize::sanitize;
 

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
 use crate::api::types::{Job, JobStatus};
-use crate::api::{Destination, DownloadObserver, DownloadProgress, ScenarioClient, job_file_stem};
+use crate::api::{Destination, DownloadObserver, DownloadProgress, ScenarioClient};
 use crate::cli::Cli;
+use crate::engine::job_file_stem;
 use crate::engine::{self, JobRecord, LedgerError, LocalId, Place, Record, Wait};
 use crate::sanitize::sanitize;
 
@@ -27,14 +28,27 @@ pub async fn run(
     // Jobs of the ledger are the engine's to download (it records every file); others are
     // fetched here.
     let mut known: Vec<(String, LocalId)> = Vec::new();
-    let mut others: Vec<&String> = Vec::new();
-    for job_id in jobs {
-        match (session.demo, in_ledger(&session.ledger_dir, job_id)) {
-            (false, Some(id)) => known.push((job_id.clone(), id)),
-            _ => others.push(job_id),
+    let mut others: Vec<String> = Vec::new();
+    let mut code = exit::OK;
+    for text in jobs {
+        let job = match super::address::resolve(&session.ledger_dir, text) {
+            Ok(job) => job,
+            Err(e) => {
+                eprintln!("error: {e}");
+                code = code.max(e.exit_code());
+                continue;
+            }
+        };
+        match (session.demo, job.local_id(), job.server_id) {
+            (false, Some(id), server_id) => known.push((server_id.unwrap_or(job.shown), id)),
+            (_, _, Some(server_id)) => others.push(server_id),
+            (true, Some(id), None) => {
+                eprintln!("error: #{id}: the server has no id for it yet; nothing to download");
+                code = code.max(exit::API);
+            }
+            (_, None, None) => {}
         }
     }
-    let mut code = exit::OK;
     if !known.is_empty() {
         code = code.max(via_engine(&session, &dir, &known, json).await?);
     }
@@ -44,7 +58,7 @@ pub async fn run(
     // The background engine is the ledger's one writer: jobs it does not know are fetched
     // here and only read against it (a demo's throw-away ledger is this process's own).
     let mut ledger = Records::open(&session.ledger_dir, session.demo)?;
-    for job_id in others {
+    for job_id in &others {
         let outcome = async {
             let job = client.get_job(job_id).await?;
             match job.status {
@@ -86,17 +100,6 @@ pub async fn run(
         };
     }
     Ok(code)
-}
-
-/// The ledger's number for the server job `job_id`, if it knows it.
-fn in_ledger(dir: &Path, job_id: &str) -> Option<LocalId> {
-    let mut found = None;
-    let query = engine::JobQuery {
-        server_id: Some(job_id.to_string()),
-        ..engine::JobQuery::default()
-    };
-    engine::Ledger::query(dir, &query, |j| found = Some(j.local_id)).ok()?;
-    found
 }
 
 /// Asks the engine to download each job into `dir` and reports each once it is on disk (or

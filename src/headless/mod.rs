@@ -1,6 +1,7 @@
 //! The headless subcommands, for scripts: plain lines or JSON on stdout, progress and errors on
 //! stderr, and exit codes a script can branch on.
 
+mod address;
 mod batch;
 mod docs;
 mod download;
@@ -8,18 +9,17 @@ mod engine_cmd;
 mod media;
 mod remote;
 pub(crate) mod report;
-mod session;
 #[cfg(feature = "demo")]
 mod sim;
 mod status;
 mod submit;
 mod watch;
 
-use crate::api::ApiError;
 use crate::cli::{BatchAction, Cli, Command};
-use crate::config::ConfigError;
 
-pub use session::Session;
+#[cfg(not(feature = "demo"))]
+use crate::session::no_simulator;
+pub use crate::session::{CliError, Session, exit};
 
 /// Prints a line on stdout. A closed stdout (`| head -1`) ends the command quietly, as `cat`
 /// does, instead of the panic of `println!`.
@@ -35,57 +35,6 @@ pub(crate) fn out_line(line: std::fmt::Arguments<'_>) {
     let written = writeln!(out, "{line}").and_then(|()| out.flush());
     if written.is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
         std::process::exit(exit::OK);
-    }
-}
-
-/// Exit codes, as documented in `--help` and the README.
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const INVALID: i32 = 2;
-    pub const API: i32 = 3;
-    pub const JOB_FAILED: i32 = 4;
-    /// Requests are held by a spend cap.
-    pub const HELD: i32 = 5;
-    pub const INTERRUPTED: i32 = 130;
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// Every problem with the input, one per line; nothing was sent.
-    #[error("{}", .0.join("\nerror: "))]
-    Invalid(Vec<String>),
-    #[error(transparent)]
-    Api(#[from] ApiError),
-    #[error("{0}")]
-    Local(String),
-    /// What the engine could not do, and what kind of failure it was.
-    #[error(transparent)]
-    Engine(#[from] crate::engine::Failure),
-}
-
-/// What a build without the `demo` feature says where the simulator is asked for.
-#[cfg_attr(feature = "demo", allow(dead_code))]
-fn no_simulator(what: &str) -> CliError {
-    CliError::Invalid(vec![format!(
-        "{what} needs the local simulator, which this build leaves out (built without the \
-         `demo` feature); build with the default features to have it"
-    )])
-}
-
-impl CliError {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            CliError::Config(_) | CliError::Invalid(_) => exit::INVALID,
-            CliError::Api(ApiError::InvalidUrl { .. } | ApiError::InvalidInput { .. }) => {
-                exit::INVALID
-            }
-            CliError::Engine(failure) if failure.kind == crate::engine::FailureKind::Invalid => {
-                exit::INVALID
-            }
-            CliError::Api(_) | CliError::Local(_) | CliError::Engine(_) => exit::API,
-        }
     }
 }
 

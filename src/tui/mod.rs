@@ -36,7 +36,7 @@ use tokio::time::Instant;
 
 use crate::cli::Cli;
 use crate::engine;
-use crate::headless::{CliError, Session, exit};
+use crate::session::{CliError, Session, exit};
 use app::{App, Effect};
 
 type Term = Terminal<CrosstermBackend<BufWriter<Stdout>>>;

@@ -551,3 +551,67 @@ fn download_fetches_again_a_saved_file_that_was_removed() {
         .assert()
         .success();
 }
+
+#[test]
+fn a_job_is_named_by_its_ledger_number_or_its_server_id() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    let out = against(&sim, home.path())
+        .args(["submit", "--prompt", "a red fox in snow"])
+        .assert()
+        .success();
+    let job_id = String::from_utf8_lossy(&out.get_output().stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    // `jobs` calls it #1; every command takes that, with or without the `#`, or the server's id.
+    for name in ["1", "#1", job_id.as_str()] {
+        let asked = against(&sim, home.path())
+            .args(["status", name, "--json"])
+            .assert()
+            .success();
+        let lines = json_lines(&asked.get_output().stdout);
+        assert_eq!(lines[0]["jobId"], job_id.as_str(), "status {name}");
+    }
+    // Once the engine has it finished, fetched again by its number.
+    against(&sim, home.path())
+        .args(["watch", "--poll-interval", "0.1"])
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .success();
+    let fetched = against(&sim, home.path())
+        .args(["download", "#1", "--json"])
+        .assert()
+        .success();
+    let lines = json_lines(&fetched.get_output().stdout);
+    assert_eq!(lines[0]["jobId"], job_id.as_str(), "{lines:?}");
+    assert_eq!(
+        lines[0]["files"].as_array().map(Vec::len),
+        Some(1),
+        "{lines:?}"
+    );
+    // The cancel reaches the server for that job: its own refusal, not a 404 for "1".
+    against(&sim, home.path())
+        .args(["cancel", "1"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("Cannot cancel this type of job"));
+    against(&sim, home.path())
+        .args(["status", "9"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no job #9 in the ledger"));
+}
+
+#[test]
+fn an_unknown_status_is_refused_with_the_choices() {
+    let home = tempfile::tempdir().unwrap();
+    bin(home.path())
+        .args(["jobs", "--status", "succes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("succes"))
+        .stderr(predicate::str::contains("success"))
+        .stderr(predicate::str::contains("in-progress"));
+}

@@ -410,7 +410,7 @@ async fn job_ids_that_collide_after_filtering_get_two_files() {
             .job;
         assert_eq!(job.job_id, id);
         let done = wait_final(&client, id).await;
-        let stem = kling_tui::api::job_file_stem(id, 1);
+        let stem = kling_tui::engine::job_file_stem(id, 1);
         saved.push(
             client
                 .download_asset(

@@ -15,6 +15,7 @@ mod downloads;
 mod engine;
 mod failures;
 mod hostile_uploads;
+mod layers;
 mod ledger;
 mod model_rules;
 mod money;

@@ -24,7 +24,7 @@ use super::{ApiError, ScenarioClient, check_url};
 use verify::{Container, HEAD};
 
 pub(crate) use files::file_error;
-pub use files::{extension_for_mime, job_file_stem, part_path};
+pub use files::{extension_for_mime, part_path};
 pub use picture::{MAX_PICTURE_BYTES, PictureType};
 
 /// How far a download has come. `total` is known once the API or the CDN says.

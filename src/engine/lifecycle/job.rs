@@ -168,6 +168,27 @@ pub struct Standing {
     pub reason: Option<String>,
 }
 
+/// Every word [`JobRecord::standing`] may say, in the order of a job's life: what `jobs
+/// --status` takes (and completes).
+pub const STATUS_WORDS: &[&str] = &[
+    "held",
+    "queued-locally",
+    "uploading",
+    "submitting",
+    "unconfirmed",
+    "rejected",
+    "pending",
+    "queued",
+    "warming-up",
+    "in-progress",
+    "finalizing",
+    "waiting-for-video",
+    "no-video",
+    "success",
+    "failure",
+    "canceled",
+];
+
 /// Polls of a job that have failed since its last good answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

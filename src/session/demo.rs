@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
+use super::CliError;
 use super::{Session, tune};
 use crate::api::{ClientOptions, Credentials, ScenarioClient, parse_api_url};
 use crate::cli::Cli;
 use crate::config::{self, Dirs};
-use crate::headless::CliError;
 use crate::sim::{self, SimConfig};
 
 /// Jobs run this many times faster than real time in `--demo`: a two-minute job takes ~5 s.

@@ -1,5 +1,6 @@
-//! Where a command's client and ledger come from: the real API with credentials and the
-//! ledger in the data folder, or an in-process simulator and a throw-away ledger for `--demo`.
+//! Where a front-end's client, ledger and engine come from: the real API with credentials and
+//! the ledger in the data folder, or an in-process simulator and a throw-away ledger for
+//! `--demo`. The app and the subcommands both start here; neither reaches into the other.
 
 use std::path::{Path, PathBuf};
 
@@ -13,8 +14,11 @@ use crate::sim::SimHandle;
 
 #[cfg(feature = "demo")]
 mod demo;
+mod error;
 
-use super::CliError;
+#[cfg(not(feature = "demo"))]
+pub(crate) use error::no_simulator;
+pub use error::{CliError, exit};
 
 /// With no client and nothing to do for this long, the background engine leaves.
 pub const DEFAULT_ENGINE_IDLE_EXIT: std::time::Duration = std::time::Duration::from_secs(600);
@@ -87,7 +91,7 @@ impl Session {
 
     #[cfg(not(feature = "demo"))]
     async fn demo(_cli: &Cli) -> Result<Self, CliError> {
-        Err(super::no_simulator("--demo"))
+        Err(no_simulator("--demo"))
     }
 
     /// A client that prints every retry on stderr as it happens, so a command that talks to

@@ -1,0 +1,105 @@
+//! The layers of the design hold where the compiler does not check them: the app does no
+//! HTTP and does not reach into the subcommands or the daemon (both go through the engine's
+//! channels and the shared session); nothing outside the app draws; the API names no job.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        panic!("cannot read {}", dir.display());
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every line of the code under each of `dirs` (comments left out) that names one of
+/// `banned`, as `file:line: name`.
+fn offenders(dirs: &[&str], banned: &[&str]) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in dirs {
+        rust_files(&root.join(dir), &mut files);
+    }
+    assert!(!files.is_empty(), "no code found under {dirs:?}");
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            for name in banned.iter().filter(|name| code.contains(*name)) {
+                let shown = file
+                    .strip_prefix(root)
+                    .unwrap_or(&file)
+                    .display()
+                    .to_string();
+                found.push(format!("{shown}:{}: {name}", n + 1));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_app_does_no_http_and_reaches_its_engine_only_through_the_session() {
+    let found = offenders(
+        &["src/tui"],
+        &[
+            "reqwest",
+            "ScenarioClient",
+            "api::client",
+            "api::download",
+            "crate::headless",
+            "crate::daemon",
+            "kling_sim",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "the app leaves its layer:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn nothing_but_the_app_draws() {
+    let found = offenders(
+        &[
+            "src/engine",
+            "src/api",
+            "src/daemon",
+            "src/headless",
+            "src/session",
+            "src/batch",
+            "src/media",
+            "crates",
+        ],
+        &["ratatui", "crossterm"],
+    );
+    assert!(
+        found.is_empty(),
+        "drawing outside the app:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_api_knows_nothing_of_jobs_in_the_ledger() {
+    let found = offenders(
+        &["src/api"],
+        &["crate::engine", "LocalId", "job_file_stem", "crate::tui"],
+    );
+    assert!(
+        found.is_empty(),
+        "the API reaches up:\n{}",
+        found.join("\n")
+    );
+}
