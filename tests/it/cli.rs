@@ -175,19 +175,24 @@ fn plain_http_off_loopback_is_refused_before_sending() {
         .stderr(predicate::str::contains("loopback"));
 }
 
+/// Submits `prompt` without waiting; the server's job id, the first word `submit` prints.
+fn submitted(sim: &sim::SimHandle, home: &std::path::Path, prompt: &str) -> String {
+    let out = against(sim, home)
+        .args(["submit", "--prompt", prompt])
+        .assert()
+        .success();
+    String::from_utf8_lossy(&out.get_output().stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 #[test]
 fn api_errors_exit_3_with_the_servers_reason() {
     let (_rt, sim) = sim_with(quick_config());
     let home = tempfile::tempdir().unwrap();
-    let out = against(&sim, home.path())
-        .args(["submit", "--prompt", "to cancel"])
-        .assert()
-        .success();
-    let job_id = String::from_utf8_lossy(&out.get_output().stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let job_id = submitted(&sim, home.path(), "to cancel");
     against(&sim, home.path())
         .args(["cancel", &job_id])
         .assert()
@@ -556,15 +561,7 @@ fn download_fetches_again_a_saved_file_that_was_removed() {
 fn a_job_is_named_by_its_ledger_number_or_its_server_id() {
     let (_rt, sim) = sim_with(quick_config());
     let home = tempfile::tempdir().unwrap();
-    let out = against(&sim, home.path())
-        .args(["submit", "--prompt", "a red fox in snow"])
-        .assert()
-        .success();
-    let job_id = String::from_utf8_lossy(&out.get_output().stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let job_id = submitted(&sim, home.path(), "a red fox in snow");
     // `jobs` calls it #1; every command takes that, with or without the `#`, or the server's id.
     for name in ["1", "#1", job_id.as_str()] {
         let asked = against(&sim, home.path())

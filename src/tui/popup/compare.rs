@@ -7,7 +7,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::Outcome;
 use crate::engine::{JobRecord, LocalId};
@@ -45,21 +45,11 @@ impl Compare {
             .filter_map(|id| all.get(id).cloned())
             .collect();
         let jobs: Vec<&JobRecord> = jobs.iter().collect();
-        let rect = Rect {
-            x: area.x + 1,
-            y: area.y + 1,
-            width: area.width.saturating_sub(2),
-            height: area.height.saturating_sub(2),
-        };
-        frame.render_widget(Clear, rect);
-        let block = Block::bordered()
-            .title(format!(
-                " Compare {} jobs — highlighted rows differ; Esc closes, Space clears the marks ",
-                jobs.len()
-            ))
-            .border_style(theme.fg(Color::Cyan));
-        let inner = block.inner(rect);
-        frame.render_widget(block, rect);
+        let title = format!(
+            " Compare {} jobs — highlighted rows differ; Esc closes, Space clears the marks ",
+            jobs.len()
+        );
+        let inner = super::full_screen(frame, area, theme, title);
         if jobs.is_empty() {
             return;
         }

@@ -153,3 +153,23 @@ impl Popup {
 
 #[cfg(test)]
 mod tests;
+
+/// A full-screen overlay one cell inside `area`: what it covers cleared, a titled border
+/// drawn; the area inside the border, to draw into.
+pub(super) fn full_screen(frame: &mut Frame, area: Rect, theme: &Theme, title: String) -> Rect {
+    use ratatui::style::Color;
+    use ratatui::widgets::{Block, Clear};
+    let rect = Rect {
+        x: area.x + 1,
+        y: area.y + 1,
+        width: area.width.saturating_sub(2),
+        height: area.height.saturating_sub(2),
+    };
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(title)
+        .border_style(theme.fg(Color::Cyan));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    inner
+}
