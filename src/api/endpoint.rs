@@ -114,6 +114,8 @@ mod tests {
             "ftp://127.0.0.1/v1",
             "https://k:s@api.example/v1",
             "not a url",
+            // No Unicode host names: a look-alike is refused, not mapped to another host.
+            "https://scenаrio.com/v1",
         ] {
             assert!(parse_api_url(bad).is_err(), "{bad}");
         }
