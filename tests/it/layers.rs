@@ -73,13 +73,10 @@ fn the_app_does_no_http_and_reaches_its_engine_only_through_the_session() {
 fn nothing_but_the_app_draws() {
     let found = offenders(
         &[
-            "src/engine",
-            "src/api",
-            "src/daemon",
+            // The engine's crate cannot even name the terminal crates (they are not its
+            // dependencies); the front-end's other modules can, so they are checked here.
             "src/headless",
             "src/session",
-            "src/batch",
-            "src/media",
             "crates",
         ],
         &["ratatui", "crossterm"],
@@ -94,7 +91,7 @@ fn nothing_but_the_app_draws() {
 #[test]
 fn the_api_knows_nothing_of_jobs_in_the_ledger() {
     let found = offenders(
-        &["src/api"],
+        &["crates/engine/src/api"],
         &["crate::engine", "LocalId", "job_file_stem", "crate::tui"],
     );
     assert!(

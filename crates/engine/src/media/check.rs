@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn videos_are_checked_where_the_container_says() {
-        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/sim/assets/demo.mp4");
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/assets/demo.mp4");
         let err = check_file(&demo, Role::Video).unwrap_err();
         // 2 s long and 320×180: both rules broken, both reported.
         assert_eq!(err.len(), 2, "{err:?}");

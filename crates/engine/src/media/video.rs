@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn reads_the_demo_clip() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/sim/assets/demo.mp4");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/assets/demo.mp4");
         let facts = video_facts(MediaKind::Mp4, &path).unwrap();
         assert_eq!((facts.width, facts.height), (Some(320), Some(180)));
         let secs = facts.duration_secs.unwrap();
@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn other_containers_say_nothing() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/sim/assets/demo.mp4");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/assets/demo.mp4");
         assert_eq!(
             video_facts(MediaKind::Webm, &path).unwrap(),
             VideoFacts::default()
