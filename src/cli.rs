@@ -325,10 +325,18 @@ pub enum BatchAction {
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
+    /// Follow these jobs (#12 or 12 as `jobs` numbers them, or a server id) until each is final
+    /// and on disk; without them, the jobs not final yet and those made while it runs.
+    #[arg(value_name = "JOB", conflicts_with_all = ["batch", "all"])]
+    pub jobs: Vec<String>,
+    /// Follow every job the engine holds, final or not.
+    #[arg(long, conflicts_with = "batch")]
+    pub all: bool,
     /// Folder for the videos (default: download_dir from config.toml, else the current folder).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Do not download finished jobs.
+    /// Do not wait for the videos: a job is done once it succeeds. An engine started for this
+    /// command downloads nothing; a running one with auto_download on still saves them.
     #[arg(long)]
     pub no_download: bool,
     /// Follow only the jobs of this batch (the name of its file, without the extension), until

@@ -6,6 +6,7 @@ mod batch;
 mod docs;
 mod download;
 mod engine_cmd;
+mod follow;
 mod media;
 mod remote;
 pub(crate) mod report;

@@ -10,6 +10,9 @@ use crate::cli::{Cli, JobsArgs, WatchArgs};
 use crate::engine::{
     Command, Event, JobQuery, JobRecord, Ledger, LocalId, Outcome, Place, SpendBy, Wait,
 };
+
+use super::address::Addressed;
+use super::follow::{Following, Scope};
 use crate::sanitize::sanitize;
 
 use super::report::JobReport;
@@ -42,13 +45,38 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
         let _ = engine.commands.send(Command::Refresh);
     }
     let mut jobs: BTreeMap<LocalId, JobRecord> = BTreeMap::new();
-    // With --batch, the batch's jobs the engine no longer holds (settled long ago) are read
-    // from the ledger: the summary covers the whole batch.
-    let batch = args.batch.as_deref();
+    // Named jobs and a batch's jobs the engine no longer holds (final long ago) are read from
+    // the ledger: the summary covers all of them.
     let mut earlier: BTreeMap<LocalId, JobRecord> = BTreeMap::new();
-    if let Some(name) = batch {
+    let scope = if !args.jobs.is_empty() {
+        let mut ids = std::collections::BTreeSet::new();
+        for text in &args.jobs {
+            let found = super::address::resolve(&session.ledger_dir, text);
+            let record = match found {
+                Ok(Addressed {
+                    record: Some(record),
+                    ..
+                }) => record,
+                Ok(found) => {
+                    engine.shutdown().await;
+                    return Err(CliError::Invalid(vec![format!(
+                        "JOB: {} is not in the ledger (`kling-tui import` adds a job made \
+                         elsewhere)",
+                        found.shown
+                    )]));
+                }
+                Err(e) => {
+                    engine.shutdown().await;
+                    return Err(e);
+                }
+            };
+            ids.insert(record.local_id);
+            earlier.insert(record.local_id, record);
+        }
+        Scope::Named(ids)
+    } else if let Some(name) = &args.batch {
         let query = JobQuery {
-            batch: Some(name.to_string()),
+            batch: Some(name.clone()),
             ..JobQuery::default()
         };
         Ledger::query(&session.ledger_dir, &query, |job| {
@@ -63,13 +91,16 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
                 sanitize(name)
             )]));
         }
-    }
-    let ours = |job: &JobRecord| {
-        batch.is_none_or(|name| job.batch.as_ref().is_some_and(|b| b.name == name))
+        Scope::Batch(name.clone())
+    } else if args.all {
+        Scope::All
+    } else {
+        Scope::Unfinished
     };
+    let mut following = Following::new(scope, args.no_download);
     let mut shown: BTreeMap<LocalId, String> = BTreeMap::new();
-    let mut show = |job: &JobRecord| {
-        if !ours(job) {
+    let mut show = |following: &mut Following, job: &JobRecord| {
+        if !following.follows(job) {
             return;
         }
         let line = line(job);
@@ -78,6 +109,8 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
             shown.insert(job.local_id, line);
         }
     };
+    // Nothing is known of the engine's jobs before its first snapshot.
+    let mut attached = false;
     let code = loop {
         let event = tokio::select! {
             event = engine.events.recv() => event,
@@ -86,23 +119,21 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
         match event {
             None => break exit::API,
             Some(Event::Job(job)) => {
-                show(&job);
+                show(&mut following, &job);
                 jobs.insert(job.local_id, *job);
             }
             Some(Event::Attached {
                 jobs: now,
-                at_rest,
                 restarted,
                 ..
             }) => {
                 if restarted {
                     eprintln!("engine restarted — reattached");
                 }
+                attached = true;
                 jobs = now.into_iter().map(|j| (j.local_id, j)).collect();
-                jobs.values().for_each(&mut show);
-                let at_rest = at_rest && !std::mem::take(&mut refreshing);
-                if at_rest && jobs.values().all(|j| j.place.at_rest()) {
-                    break summary(&jobs);
+                for job in jobs.values() {
+                    show(&mut following, job);
                 }
             }
             Some(Event::Detached { reason, stopped }) => {
@@ -114,18 +145,22 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
             }
             Some(Event::Forgotten(id)) => {
                 jobs.remove(&id);
+                earlier.remove(&id);
             }
             Some(Event::DownloadFinished { local_id, path, .. }) => {
-                println_flush(&format!(
-                    "#{local_id}  downloaded  {}",
-                    sanitize(&path.display().to_string())
-                ));
+                if following.followed(local_id) {
+                    println_flush(&format!(
+                        "#{local_id}  downloaded  {}",
+                        sanitize(&path.display().to_string())
+                    ));
+                }
             }
             Some(Event::Error {
                 local_id,
                 error: message,
             }) => match local_id {
-                Some(id) => eprintln!("#{id}: {message}"),
+                Some(id) if following.followed(id) => eprintln!("#{id}: {message}"),
+                Some(_) => {}
                 None => eprintln!("error: {message}"),
             },
             Some(Event::Notice { message }) => eprintln!("{message}"),
@@ -133,47 +168,29 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
                 eprintln!("error: {reason}");
                 break exit::API;
             }
-            Some(Event::Settled) => break summary(&jobs),
+            Some(Event::Settled) => refreshing = false,
             Some(_) => {}
         }
-        if let Some(name) = batch
-            && let Some(code) = batch_done(name, &earlier, &jobs)
-        {
-            break code;
+        if !attached {
+            continue;
+        }
+        let mine = following.jobs(&earlier, &jobs);
+        if let Some(places) = following.over(&mine, refreshing) {
+            if places.is_empty() {
+                eprintln!(
+                    "no job to wait for: every job is final (`kling-tui watch --all` follows \
+                     them all, `kling-tui jobs` lists them)"
+                );
+                break exit::OK;
+            }
+            if let Scope::Batch(name) = following.scope() {
+                eprint!("batch {}: ", sanitize(name));
+            }
+            break summary(&places);
         }
     };
     engine.shutdown().await;
     Ok(code)
-}
-
-/// With `watch --batch`: once every job of the batch is settled or held by a cap, its summary
-/// and exit code.
-fn batch_done(
-    name: &str,
-    earlier: &BTreeMap<LocalId, JobRecord>,
-    live: &BTreeMap<LocalId, JobRecord>,
-) -> Option<i32> {
-    let mut batch: BTreeMap<LocalId, JobRecord> = earlier.clone();
-    for job in live.values() {
-        if job.batch.as_ref().is_some_and(|b| b.name == name) {
-            batch.insert(job.local_id, job.clone());
-        }
-    }
-    // A request sent again after a failure stands for it: the latest attempt counts.
-    let mut latest: BTreeMap<usize, JobRecord> = BTreeMap::new();
-    for job in batch.into_values() {
-        if let Some(tag) = &job.batch {
-            latest.insert(tag.index, job);
-        }
-    }
-    let resting = latest.values().all(|j| j.place.at_rest());
-    if !resting {
-        return None;
-    }
-    let jobs: BTreeMap<LocalId, JobRecord> =
-        latest.into_values().map(|j| (j.local_id, j)).collect();
-    eprint!("batch {}: ", sanitize(name));
-    Some(summary(&jobs))
 }
 
 /// One line per job state worth a line: no progress ticks, so logs stay short.
@@ -213,11 +230,11 @@ fn println_flush(line: &str) {
 
 /// Prints the totals and picks the exit code: 4 if a job failed or was canceled, 3 if one is
 /// unconfirmed, was refused, could not be downloaded, or was given up on, else 0.
-fn summary(jobs: &BTreeMap<LocalId, JobRecord>) -> i32 {
+fn summary(places: &[Place]) -> i32 {
     let mut code = exit::OK;
     let (mut ok, mut failed, mut trouble, mut held) = (0, 0, 0, 0);
-    for job in jobs.values() {
-        match &job.place {
+    for place in places {
+        match place {
             Place::Waits {
                 why: Wait::Held { .. },
             } => {
@@ -246,8 +263,8 @@ fn summary(jobs: &BTreeMap<LocalId, JobRecord>) -> i32 {
         n => format!(", {n} held by a spend cap"),
     };
     eprintln!(
-        "{} jobs: {ok} done, {failed} failed or canceled, {trouble} need attention{held}",
-        jobs.len()
+        "{}: {ok} done, {failed} failed or canceled, {trouble} need attention{held}",
+        crate::units::count(places.len(), "job", "jobs")
     );
     code
 }

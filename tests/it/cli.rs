@@ -612,3 +612,91 @@ fn an_unknown_status_is_refused_with_the_choices() {
         .stderr(predicate::str::contains("success"))
         .stderr(predicate::str::contains("in-progress"));
 }
+
+/// `watch` with `args`, its exit code and what it printed on stdout and stderr.
+fn watched(sim: &sim::SimHandle, home: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = against(sim, home)
+        .args(["watch", "--poll-interval", "0.1"])
+        .args(args)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn watch_waits_for_the_jobs_not_final_and_its_exit_code_is_about_them_alone() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("videos");
+    let out = out.to_str().unwrap();
+    // An old job that failed: watched then, it ends the watch with 4.
+    sim.inject(Fault::JobFails { count: 1 });
+    submitted(&sim, home.path(), "an old take that fails");
+    let (code, _, said) = watched(&sim, home.path(), &["--out", out]);
+    assert_eq!(code, 4, "{said}");
+    // A new job: `watch` follows it alone and ends with its outcome, not the old failure.
+    submitted(&sim, home.path(), "a new take");
+    let (code, printed, said) = watched(&sim, home.path(), &["--out", out]);
+    assert_eq!(code, 0, "{printed}\n{said}");
+    assert!(printed.contains("#2 "), "{printed}");
+    assert!(
+        !printed.contains("#1 "),
+        "the old job is not listed again: {printed}"
+    );
+    assert!(said.contains("1 job: 1 done"), "{said}");
+    // Nothing left to wait for: said, exit 0, at once.
+    let (code, printed, said) = watched(&sim, home.path(), &[]);
+    assert_eq!(code, 0, "{said}");
+    assert!(printed.is_empty(), "{printed}");
+    assert!(said.contains("no job to wait for"), "{said}");
+    // Every job, or the ones named: the old failure counts again.
+    let (code, printed, said) = watched(&sim, home.path(), &["--all"]);
+    assert_eq!(code, 4, "{said}");
+    assert!(
+        printed.contains("#1 ") && printed.contains("#2 "),
+        "{printed}"
+    );
+    assert_eq!(watched(&sim, home.path(), &["#1"]).0, 4);
+    let (code, printed, _) = watched(&sim, home.path(), &["2"]);
+    assert_eq!(code, 0);
+    assert!(!printed.contains("#1 "), "{printed}");
+    against(&sim, home.path())
+        .args(["watch", "7"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no job #7 in the ledger"));
+    against(&sim, home.path())
+        .args(["engine", "stop"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn watch_without_downloads_ends_when_the_job_succeeds_not_when_its_file_is_saved() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("videos");
+    // The engine saves videos by itself, but this one's download stalls half-way.
+    sim.inject(Fault::CdnStall { count: 1 });
+    submitted(&sim, home.path(), "a take whose download stalls");
+    let (code, printed, said) = watched(
+        &sim,
+        home.path(),
+        &["--no-download", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{printed}\n{said}");
+    assert!(said.contains("1 job: 1 done"), "{said}");
+    assert!(
+        !printed.contains("downloaded"),
+        "it did not wait for the file: {printed}"
+    );
+    against(&sim, home.path())
+        .args(["engine", "stop"])
+        .assert()
+        .success();
+}

@@ -121,6 +121,8 @@ pub enum Fault {
     /// The next `count` uploads completed with every part in place end in `failed`, with
     /// errorMessage "The file could not be imported".
     ImportFail { count: u32 },
+    /// The next `count` jobs created end in `failure`, whatever the failure rate.
+    JobFails { count: u32 },
 }
 
 impl Fault {
@@ -148,7 +150,8 @@ impl Fault {
             | Fault::AssetWithoutPictures { count }
             | Fault::CdnForeignFile { count }
             | Fault::UploadPartFail { count }
-            | Fault::ImportFail { count } => Some(count),
+            | Fault::ImportFail { count }
+            | Fault::JobFails { count } => Some(count),
             Fault::ExpireAllLinks | Fault::NextJobId { .. } | Fault::NextAssetId { .. } => None,
         }
     }
@@ -269,6 +272,11 @@ impl PendingFaults {
             Fault::NextJobId { id } => Some(id.clone()),
             _ => None,
         })
+    }
+
+    pub(crate) fn job_fails(&mut self) -> bool {
+        self.take(|f| matches!(f, Fault::JobFails { .. }).then_some(()))
+            .is_some()
     }
 
     pub(crate) fn next_asset_id(&mut self) -> Option<String> {

@@ -191,6 +191,7 @@ impl Sim {
         let id = inner.faults.next_job_id().unwrap_or(id);
         let asset_id = format!("asset_{}", hex24(&mut inner.ids));
         let fails = inner.ids.random::<f64>() < self.config.failure_rate;
+        let fails = inner.faults.job_fails() || fails;
         let fail_at = inner.ids.random_range(0.2..0.8);
         let which = inner.ids.random_range(0..FAILURES.len());
         let job = SimJob {
