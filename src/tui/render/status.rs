@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 use crate::engine::Submission;
 use crate::sanitize::sanitize;
 use crate::tui::app::{App, Focus};
-use crate::tui::keys::{PopupScope, Scope, popup_bindings};
+use crate::tui::keys::{Action, PopupScope, Scope, popup_bindings};
 use crate::units::format_units;
 use unicode_width::UnicodeWidthStr;
 
@@ -38,7 +38,7 @@ pub(crate) fn draw_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rec
             format!(" {} ", pane_name(app)),
             theme.fg(Color::Cyan).add_modifier(Modifier::BOLD),
         ),
-        Span::raw(format!("{} CU spent ", format_units(app.spent()))),
+        Span::raw(format!("│ {} CU spent ", format_units(app.spent()))),
     ];
     if let Some(overview) = &app.overview {
         // Today's spend (UTC) as the engine counts it against max_spend_per_day.
@@ -94,6 +94,20 @@ pub(crate) fn draw_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rec
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// The job list's actions that work in the Server view too.
+fn in_server_view(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Top
+            | Action::Bottom
+            | Action::Import
+            | Action::Refresh
+            | Action::Yank
+            | Action::Filter
+            | Action::Sort
+    )
+}
+
 /// What the focused pane is called.
 fn pane_name(app: &App) -> &'static str {
     match app.focus {
@@ -128,6 +142,7 @@ pub(crate) fn hints(app: &App, scope: Scope, room: usize) -> String {
             .flatten()
             .flat_map(|s| app.keymap.bindings_for(s))
             .filter(|b| !b.help_action() && !b.action.hint().is_empty())
+            .filter(|b| app.server.is_none() || b.scope != Scope::Queue || in_server_view(b.action))
             .map(|b| entry(b.label(), b.action.hint()))
             .collect()
     };
