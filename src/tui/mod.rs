@@ -297,10 +297,14 @@ fn on_terminal(app: &mut App, event: TermEvent) -> Vec<Effect> {
             Vec::new()
         }
         TermEvent::Mouse(mouse) => {
-            match mouse.kind {
-                MouseEventKind::ScrollDown => app.queue.move_selection(1),
-                MouseEventKind::ScrollUp => app.queue.move_selection(-1),
+            let delta = match mouse.kind {
+                MouseEventKind::ScrollDown => 1,
+                MouseEventKind::ScrollUp => -1,
                 _ => return Vec::new(),
+            };
+            match &mut app.server {
+                Some(view) => view.move_by(delta),
+                None => app.queue.move_selection(delta),
             }
             app.dirty = true;
             Vec::new()

@@ -142,7 +142,10 @@ pub(crate) fn hints(app: &App, scope: Scope, room: usize) -> String {
             .flatten()
             .flat_map(|s| app.keymap.bindings_for(s))
             .filter(|b| !b.help_action() && !b.action.hint().is_empty())
-            .filter(|b| app.server.is_none() || b.scope != Scope::Queue || in_server_view(b.action))
+            .filter(|b| match &app.server {
+                Some(_) => b.scope != Scope::Queue || in_server_view(b.action),
+                None => b.action != Action::Import,
+            })
             .map(|b| entry(b.label(), b.action.hint()))
             .collect()
     };
