@@ -356,6 +356,70 @@ fn the_ledger_pages_finished_jobs_through_the_same_filter() {
     assert_eq!(found("status:nope"), [] as [u64; 0]);
 }
 
+/// The cells of row text `needle` on `app` drawn at 120×40: each character and whether it is
+/// marked as found (underlined), from the first row holding it.
+fn marks(app: &mut App, needle: &str) -> Vec<(String, bool)> {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::style::Modifier;
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal
+        .draw(|frame| kling_tui::tui::render::draw(frame, app))
+        .unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let width = buffer.area.width as usize;
+    let cells = &buffer.content;
+    for row in cells.chunks(width) {
+        let text: String = row.iter().map(|c| c.symbol()).collect();
+        if let Some(at) = text.find(needle) {
+            let start = text[..at].chars().count();
+            return row[start..start + needle.chars().count()]
+                .iter()
+                .map(|c| {
+                    let marked = c.modifier.contains(Modifier::UNDERLINED);
+                    (c.symbol().to_string(), marked)
+                })
+                .collect();
+        }
+    }
+    panic!("no row holds {needle:?}");
+}
+
+#[test]
+fn what_the_filter_and_the_prompt_search_found_is_marked() {
+    let mut app = app_with(jobs_in_every_state());
+    focus_queue(&mut app);
+    app.on_key(key(KeyCode::Char('/')));
+    type_text(&mut app, "status:done GLAC");
+    app.on_key(key(KeyCode::Enter));
+    let found = marks(&mut app, "drone over a glacier");
+    let marked: String = found
+        .iter()
+        .filter(|(_, m)| *m)
+        .map(|(c, _)| c.as_str())
+        .collect();
+    assert_eq!(marked, "glac");
+    // The prompt search marks the letters it matched, in any order of words.
+    app.on_key(ctrl('p'));
+    let Some(Popup::History(search)) = &mut app.popup else {
+        panic!("no prompt search");
+    };
+    search.fill(vec![kling_tui::engine::PromptEntry {
+        local_id: 1,
+        request: kling_tui::kling::KlingRequest::new("a red fox running through deep snow"),
+        created_at: "2026-11-24T10:00:00Z".into(),
+        state: "success".into(),
+    }]);
+    search.set_query("snow fox".into());
+    let found = marks(&mut app, "a red fox running through deep snow");
+    let marked: String = found
+        .iter()
+        .filter(|(_, m)| *m)
+        .map(|(c, _)| c.as_str())
+        .collect();
+    assert_eq!(marked, "foxsnow");
+}
+
 // In a pseudo-terminal.
 
 /// A home whose ledger for the simulator at `sim` holds 500 finished jobs: #N is
