@@ -242,6 +242,18 @@ pub const POPUP_BINDINGS: &[PopupBinding] = &[
         "scroll a page down"
     ),
     popup_bind!(BatchPlan, [(PageUp, NONE)], PagePrev, "scroll a page up"),
+    popup_bind!(
+        BatchPlan,
+        [(Char('g'), NONE), (Home, NONE)],
+        First,
+        "the first request"
+    ),
+    popup_bind!(
+        BatchPlan,
+        [(Char('G'), NONE), (End, NONE)],
+        Last,
+        "the last request"
+    ),
     popup_bind!(BatchPlan, [(Char('c'), CTRL)], ForceQuit, "quit"),
     popup_bind!(History, [(Esc, NONE)], Close, "close"),
     popup_bind!(History, [(Char('c'), CTRL)], ForceQuit, "quit"),
