@@ -433,10 +433,13 @@ fn home_with_500_jobs(sim: &kling_sim::SimHandle) -> tempfile::TempDir {
         .args(["engine", "stop"])
         .output()
         .unwrap();
+    // It says which ledger it looked at: the folder under this home.
     let said = String::from_utf8_lossy(&out.stdout);
+    let root = home.path().to_str().unwrap();
     let dir = said
-        .trim()
-        .strip_prefix("no engine was running for ")
+        .find(root)
+        .and_then(|at| said[at..].lines().next())
+        .map(str::trim)
         .unwrap_or_else(|| panic!("no ledger folder in {said:?}"));
     std::fs::create_dir_all(dir).unwrap();
     let mut ledger = Ledger::open(Path::new(dir)).unwrap();
