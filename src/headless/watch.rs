@@ -103,10 +103,11 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
         if !following.follows(job) {
             return;
         }
-        let line = line(job);
-        if shown.get(&job.local_id) != Some(&line) {
-            println_flush(&line);
-            shown.insert(job.local_id, line);
+        // A line per ten points of progress at most, so logs stay short.
+        let key = line_at(job, job.percent() / 10 * 10);
+        if shown.get(&job.local_id) != Some(&key) {
+            println_flush(&line(job));
+            shown.insert(job.local_id, key);
         }
     };
     // Nothing is known of the engine's jobs before its first snapshot.
@@ -193,18 +194,22 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
     Ok(code)
 }
 
-/// One line per job state worth a line: no progress ticks, so logs stay short.
+/// A job's line, its progress as the app shows it.
 pub(super) fn line(job: &JobRecord) -> String {
+    line_at(job, job.percent())
+}
+
+/// A job's line with its progress given as `percent`.
+fn line_at(job: &JobRecord, percent: u8) -> String {
     let done = job.downloads.iter().filter(|d| d.is_done()).count();
     let mut text = format!(
-        "#{}  {}  {}  {:.0}%",
+        "#{}  {}  {}  {percent}%",
         job.local_id,
         job.job_id
             .as_deref()
             .map(sanitize)
             .unwrap_or_else(|| "-".into()),
         job.state_word(),
-        (job.progress.clamp(0.0, 1.0) * 10.0).floor() * 10.0
     );
     if !job.downloads.is_empty() {
         text.push_str(&format!("  files {done}/{}", job.downloads.len()));

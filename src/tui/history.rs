@@ -20,6 +20,8 @@ pub struct PromptSearch {
     pub matches: Vec<usize>,
     /// The highlighted place in `matches`.
     pub selected: usize,
+    /// Matches the list showed at the last draw: what PgUp and PgDn move.
+    pub page: usize,
     matcher: Matcher,
 }
 
@@ -31,6 +33,7 @@ impl PromptSearch {
             entries: Vec::new(),
             matches: Vec::new(),
             selected: 0,
+            page: 10,
             matcher: Matcher::new(Config::DEFAULT),
         }
     }
@@ -69,6 +72,27 @@ impl PromptSearch {
         }
         let last = self.matches.len() as isize - 1;
         self.selected = (self.selected as isize + delta).clamp(0, last) as usize;
+    }
+
+    pub fn select_last(&mut self) {
+        self.selected = self.matches.len().saturating_sub(1);
+    }
+
+    /// Char indices in `text` of the letters the query finds there, for marking them.
+    pub fn positions(&mut self, text: &str) -> Vec<usize> {
+        let query = self.query.trim();
+        if query.is_empty() {
+            return Vec::new();
+        }
+        let pattern = Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart);
+        let mut buf = Vec::new();
+        let mut indices = Vec::new();
+        pattern.indices(
+            Utf32Str::new(text, &mut buf),
+            &mut self.matcher,
+            &mut indices,
+        );
+        indices.into_iter().map(|i| i as usize).collect()
     }
 
     /// Ranks every prompt against the query: best score first, newer first among equals.

@@ -13,6 +13,7 @@ pub mod form;
 pub mod history;
 pub mod keys;
 pub mod notify;
+pub mod opener;
 pub mod picture;
 pub mod popup;
 pub mod queue;
@@ -47,6 +48,8 @@ const TICK: Duration = Duration::from_millis(250);
 const ESTIMATE_DELAY: Duration = Duration::from_millis(400);
 /// Today's spend and the batches' counts are asked again at most this often.
 const OVERVIEW_PACE: Duration = Duration::from_millis(500);
+/// News stays this long before the key hints come back (errors stay until a key).
+const MESSAGE_TIME: Duration = Duration::from_secs(4);
 
 pub async fn run(cli: &Cli) -> Result<i32, CliError> {
     let session = Session::open(cli).await?;
@@ -66,6 +69,8 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
     app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
         || file.theme == Some(crate::config::Theme::Mono);
     app.notify = file.notify.unwrap_or_default();
+    app.cwd = std::env::current_dir().ok();
+    app.opener = opener::detect(|name| std::env::var(name).ok(), cfg!(target_os = "macos"));
     if let Some(keys) = &file.keys {
         app.keymap = keys::Keymap::with_overrides(keys)
             .map_err(|e| CliError::Invalid(vec![format!("config.toml: {e}")]))?;
@@ -143,6 +148,11 @@ async fn event_loop(
     let mut overview_at: Option<Instant> = None;
     let mut overview_seq: u64 = 0;
     let mut next_tick = Instant::now() + TICK;
+    // The news shown and when it goes.
+    let mut message_seen = app.message_seq;
+    let mut message_at: Option<(u64, Instant)> = None;
+    // Openers that failed after they started, told by the threads that wait for them.
+    let (open_failed_tx, mut open_failed) = tokio::sync::mpsc::unbounded_channel::<String>();
     let mut effects: Vec<Effect> = Vec::new();
     // The newest finished jobs, for the first frame; older ones as the list scrolls.
     app.ask_history(&mut effects);
@@ -164,8 +174,21 @@ async fn event_loop(
                     let _ = backend.write_all(clipboard::osc52(&text, in_tmux).as_bytes());
                     let _ = backend.flush();
                 }
+                Effect::Open { command, file } => {
+                    let tx = open_failed_tx.clone();
+                    if let Err(why) = opener::spawn(&command, &file, move |why| {
+                        let _ = tx.send(why);
+                    }) {
+                        app.open_failed(&why);
+                    }
+                }
                 Effect::Quit => return Ok(exit::OK),
             }
+        }
+        if app.message_seq != message_seen {
+            message_seen = app.message_seq;
+            message_at = matches!(app.message, Some((_, false)))
+                .then(|| (message_seen, Instant::now() + MESSAGE_TIME));
         }
         // The selected job's picture, asked once, only for what is looked at.
         if let Some(command) = app.picture_wanted() {
@@ -191,6 +214,12 @@ async fn event_loop(
                 Some(Err(e)) => return Err(CliError::Local(format!("terminal input failed: {e}"))),
                 None => return Ok(exit::OK),
             },
+            _ = tokio::time::sleep_until(message_at.map_or_else(Instant::now, |(_, at)| at)), if message_at.is_some() => {
+                if let Some((seq, _)) = message_at.take() {
+                    app.message_expired(seq);
+                }
+            }
+            Some(why) = open_failed.recv() => app.open_failed(&why),
             _ = term.recv() => return Ok(143),
             _ = hangup.recv() => return Ok(129),
             event = engine.events.recv() => match event {
@@ -221,6 +250,8 @@ async fn event_loop(
         while let Ok(event) = engine.events.try_recv() {
             app.on_engine(event);
         }
+        // On the way to the end of the list: the next pages once each one is in.
+        app.follow_history(&mut effects);
         let notices = std::mem::take(&mut app.notifications);
         if !notices.is_empty() {
             let backend = terminal.backend_mut();
@@ -266,10 +297,14 @@ fn on_terminal(app: &mut App, event: TermEvent) -> Vec<Effect> {
             Vec::new()
         }
         TermEvent::Mouse(mouse) => {
-            match mouse.kind {
-                MouseEventKind::ScrollDown => app.queue.move_selection(1),
-                MouseEventKind::ScrollUp => app.queue.move_selection(-1),
+            let delta = match mouse.kind {
+                MouseEventKind::ScrollDown => 1,
+                MouseEventKind::ScrollUp => -1,
                 _ => return Vec::new(),
+            };
+            match &mut app.server {
+                Some(view) => view.move_by(delta),
+                None => app.queue.move_selection(delta),
             }
             app.dirty = true;
             Vec::new()

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::api::types::JobStatus;
-use crate::engine::{BatchSummary, JobRecord, LocalId, Submission};
+use crate::engine::{BatchSummary, JobFilter, JobRecord, LocalId, Submission};
 
 /// One row of the list: a job, or the header of a batch its jobs are grouped under.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -147,31 +147,21 @@ impl Queue {
         }
     }
 
-    fn matches(&self, job: &JobRecord) -> bool {
-        if self.filter.is_empty() {
-            return true;
-        }
-        let needle = self.filter.to_lowercase();
-        job.request.prompt.to_lowercase().contains(&needle)
-            || job
-                .job_id
-                .as_deref()
-                .is_some_and(|id| id.to_lowercase().contains(&needle))
-            || job.state_word().contains(&needle)
-            || job
-                .batch
-                .as_ref()
-                .is_some_and(|b| b.name.to_lowercase().contains(&needle))
+    /// The filter as typed, parsed.
+    pub fn parsed_filter(&self) -> JobFilter {
+        JobFilter::parse(&self.filter)
     }
 
     /// How many jobs match the filter, folded or not.
     pub fn matching(&self) -> usize {
-        self.jobs.values().filter(|j| self.matches(j)).count()
+        let filter = self.parsed_filter();
+        self.jobs.values().filter(|j| filter.matches(j)).count()
     }
 
     /// The jobs that match the filter, in the sort order, batches not grouped yet.
     fn sorted(&self) -> Vec<&JobRecord> {
-        let mut rows: Vec<&JobRecord> = self.jobs.values().filter(|j| self.matches(j)).collect();
+        let filter = self.parsed_filter();
+        let mut rows: Vec<&JobRecord> = self.jobs.values().filter(|j| filter.matches(j)).collect();
         match self.sort {
             SortKey::Newest => rows.sort_by_key(|j| std::cmp::Reverse(j.local_id)),
             SortKey::Oldest => rows.sort_by_key(|j| j.local_id),
@@ -239,6 +229,16 @@ impl Queue {
             .unwrap_or(0);
         let next = (current as isize + delta).clamp(0, rows.len() as isize - 1) as usize;
         self.selected = Some(rows[next].clone());
+    }
+
+    /// Selects the first row.
+    pub fn select_first(&mut self) {
+        self.selected = self.rows().first().cloned();
+    }
+
+    /// Selects the last row (of those loaded).
+    pub fn select_last(&mut self) {
+        self.selected = self.rows().last().cloned();
     }
 
     /// Folds the selected row's batch under its header (selecting the header), or unfolds it.

@@ -2,7 +2,7 @@
 
 use crossterm::event::KeyEvent;
 
-use super::{App, Confirmed, Effect, Focus, Popup, new_editor};
+use super::{App, Confirmed, Effect, Focus, Opener, Popup, new_editor};
 use crate::engine::{Command, LocalId, Submission};
 use crate::kling::{KlingRequest, PromptRef, Shot, prompt_references};
 use crate::sanitize::sanitize;
@@ -26,7 +26,7 @@ impl App {
                 let step = if action == Action::FocusNext { 1 } else { 2 };
                 self.focus = order[(i + step) % 3];
             }
-            Action::Help => self.popup = Some(Popup::Help),
+            Action::Help | Action::HelpAnywhere => self.popup = Some(Popup::Help),
             Action::Quit | Action::ForceQuit => {
                 // A background engine goes on when the app leaves: nothing to ask.
                 if self.work_in_flight() && !self.engine_shared {
@@ -69,10 +69,29 @@ impl App {
                             .clamp(0, FIELDS.len() as isize - 1)
                             as usize;
                     }
-                    Focus::Queue => self.queue.move_selection(delta),
+                    Focus::Queue => {
+                        self.history.to_end = false;
+                        self.queue.move_selection(delta);
+                    }
                     Focus::Editor => {}
                 }
             }
+            Action::Top => {
+                self.history.to_end = false;
+                self.queue.select_first();
+            }
+            Action::Bottom => {
+                self.queue.select_last();
+                // The true end: older finished jobs are read from the ledger until the last.
+                self.history.to_end = !self.history.exhausted;
+                self.follow_history(effects);
+            }
+            Action::PageUp | Action::PageDown | Action::HalfPageUp | Action::HalfPageDown => {
+                self.history.to_end = false;
+                let rows = self.page(action);
+                self.queue.move_selection(rows);
+            }
+            Action::Open => self.open_video(effects),
             Action::Decrease | Action::Increase => {
                 let field = FIELDS[self.field];
                 if !field.is_text() && field != Field::MultiShot {
@@ -109,7 +128,14 @@ impl App {
                     .filter(|j| j.succeeded() && !j.fully_downloaded())
                     .map(|j| j.local_id)
                     .collect();
-                self.say(format!("downloading {} jobs", ids.len()));
+                match ids.len() {
+                    0 if self.queue.jobs.values().any(|j| j.succeeded()) => {
+                        self.say("nothing to download: every succeeded job is on disk")
+                    }
+                    0 => self.say("nothing to download yet: no job has succeeded"),
+                    1 => self.say("downloading 1 job"),
+                    n => self.say(format!("downloading {n} jobs")),
+                }
                 effects.extend(
                     ids.into_iter()
                         .map(|id| Effect::Engine(Command::Download(id))),
@@ -243,7 +269,11 @@ impl App {
                     let text = job
                         .downloads
                         .iter()
-                        .find_map(|d| d.file.as_ref().map(|f| f.display().to_string()))
+                        .find_map(|d| {
+                            d.file
+                                .as_ref()
+                                .map(|f| self.absolute(f).display().to_string())
+                        })
                         .or_else(|| job.job_id.clone());
                     if let Some(text) = text {
                         self.say(format!("copied {text}"));
@@ -278,7 +308,11 @@ impl App {
                 Some(_) => self.warn("only an unconfirmed submission can be sent again"),
                 None => {}
             },
-            Action::Filter => self.filtering = true,
+            Action::Filter => {
+                // A new filter, as in k9s: the old one goes.
+                self.queue.filter.clear();
+                self.filtering = true;
+            }
             Action::Sort => {
                 self.queue.sort = self.queue.sort.next();
                 self.say(format!("sorted by {}", self.queue.sort.label()));
@@ -287,6 +321,52 @@ impl App {
                 self.halted = None;
                 effects.push(Effect::Engine(Command::Refresh));
                 self.say("refreshing");
+            }
+        }
+    }
+
+    /// Rows a page key moves: the list's height as last drawn, or half of it.
+    fn page(&self, action: Action) -> isize {
+        let rows = self.list_rows.max(2) as isize;
+        match action {
+            Action::PageUp => 1 - rows,
+            Action::PageDown => rows - 1,
+            Action::HalfPageUp => -rows / 2,
+            _ => rows / 2,
+        }
+    }
+
+    /// `o`: the selected job's video, opened with the user's opener, or (with no display
+    /// here) its path copied and shown.
+    fn open_video(&mut self, effects: &mut Vec<Effect>) {
+        let Some(job) = self.queue.selected_job() else {
+            return;
+        };
+        let id = job.local_id;
+        let file = job
+            .downloads
+            .iter()
+            .find_map(|d| d.file.as_deref())
+            .map(|f| self.absolute(f));
+        let Some(file) = file else {
+            if job.succeeded() {
+                self.warn(format!("#{id} is not on disk yet: d downloads it"));
+            } else {
+                let state = job.state_word();
+                self.warn(format!("#{id} has no video ({state})"));
+            }
+            return;
+        };
+        let shown = file.display().to_string();
+        match self.opener.clone() {
+            Opener::Program(command) => {
+                let program = command.first().cloned().unwrap_or_default();
+                self.say(format!("opening {shown} with {program}"));
+                effects.push(Effect::Open { command, file });
+            }
+            Opener::Copy => {
+                self.say(format!("no display here: copied {shown}"));
+                effects.push(Effect::Clipboard(shown));
             }
         }
     }
@@ -343,6 +423,24 @@ impl App {
         match action {
             Action::Up => view.move_by(-1),
             Action::Down => view.move_by(1),
+            Action::Top => view.select_first(),
+            Action::Bottom => view.select_last(),
+            Action::PageUp | Action::PageDown | Action::HalfPageUp | Action::HalfPageDown => {
+                let rows = self.page(action);
+                if let Some(view) = &mut self.server {
+                    view.move_by(rows);
+                }
+            }
+            Action::Filter => {
+                view.filter.clear();
+                self.filtering = true;
+            }
+            Action::Sort => {
+                view.sort = view.sort.next();
+                let label = view.sort.label();
+                self.say(format!("sorted by {label}"));
+            }
+            Action::Open => self.warn("o opens a video of the ledger: i imports the job first"),
             Action::Refresh => {
                 self.remote_asks += 1;
                 view.pending = Some(self.remote_asks);
@@ -383,9 +481,7 @@ impl App {
             | Action::Mark
             | Action::Compare
             | Action::Picture
-            | Action::DownloadAll
-            | Action::Sort
-            | Action::Filter => {
+            | Action::DownloadAll => {
                 self.warn("not in the Server view: i imports a job, S goes back");
             }
             _ => return false,

@@ -50,7 +50,14 @@ impl App {
                     .collect();
                 self.overview = Some(overview);
             }
-            Event::Forgotten(id) => self.queue.remove(id),
+            Event::Forgotten(id) => {
+                if self.queue.jobs.contains_key(&id) {
+                    self.say(format!(
+                        "#{id} forgotten: it left the ledger (the server's job and any files stay)"
+                    ));
+                }
+                self.queue.remove(id);
+            }
             Event::DownloadProgress {
                 local_id,
                 index,
@@ -93,13 +100,21 @@ impl App {
             Event::Notice { message } => self.say(message),
             Event::History { seq, jobs, total } => {
                 if seq == self.history.seq {
+                    let asked = match self.history.asked {
+                        0 => HISTORY_PAGE,
+                        n => n,
+                    };
                     self.history.pending = false;
                     self.history.total = Some(total);
-                    self.history.exhausted = jobs.len() < HISTORY_PAGE;
+                    self.history.exhausted = jobs.len() < asked;
                     self.history.loaded += jobs.len();
                     for job in jobs {
                         // What the engine says of a job it holds is newer than the ledger.
                         self.queue.jobs.entry(job.local_id).or_insert(job);
+                    }
+                    if self.history.to_end {
+                        self.queue.select_last();
+                        self.history.to_end = !self.history.exhausted;
                     }
                 }
             }

@@ -39,6 +39,8 @@ impl Focus {
 
 /// Finished jobs asked of the ledger at a time.
 pub const HISTORY_PAGE: usize = 200;
+/// Finished jobs asked at a time on the way to the end of the list (G).
+pub const HISTORY_TO_END: usize = 2_000;
 
 /// Where the app stands in reading finished jobs from the ledger.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -52,6 +54,10 @@ pub struct History {
     pub loaded: usize,
     /// How many finished jobs match in all, once known.
     pub total: Option<u64>,
+    /// How many the last request asked for: a shorter answer is the end.
+    pub asked: usize,
+    /// The selection goes to the last row as pages come, until the end is loaded (G).
+    pub to_end: bool,
 }
 
 /// What the runner must do for the app.
@@ -63,7 +69,22 @@ pub enum Effect {
     /// The parameters changed: ask for a cost estimate once typing pauses.
     EstimateLater,
     Clipboard(String),
+    /// Open `file` (an absolute path) with `command` (a program and its first arguments),
+    /// detached, never through a shell.
+    Open {
+        command: Vec<String>,
+        file: std::path::PathBuf,
+    },
     Quit,
+}
+
+/// How a finished video is opened here, as the runner found out from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opener {
+    /// A program (and its first arguments) that takes the file's path.
+    Program(Vec<String>),
+    /// No display here (over SSH): the path goes to the clipboard, and on screen.
+    Copy,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,8 +104,11 @@ pub struct App {
     pub queue: Queue,
     pub popup: Option<Popup>,
     pub filtering: bool,
-    /// The last thing worth telling, and whether it is an error.
+    /// The last thing worth telling, and whether it is an error. The runner takes news away
+    /// after a few seconds; an error stays until the next key.
     pub message: Option<(String, bool)>,
+    /// Counts the messages told, so the runner's timer takes away only the one it timed.
+    pub message_seq: u64,
     /// Why the engine stopped every request (refused credentials), until a refresh.
     pub halted: Option<String>,
     /// Finished jobs come from the ledger a page at a time, as the list is scrolled or filtered.
@@ -106,6 +130,12 @@ pub struct App {
     pub dirty: bool,
     /// Where this app's submissions put their videos (absolute); `None`: the engine's folder.
     pub download_dir: Option<std::path::PathBuf>,
+    /// The folder the app runs in, against which relative file paths are made absolute.
+    pub cwd: Option<std::path::PathBuf>,
+    /// How `o` opens a video here.
+    pub opener: Opener,
+    /// Rows the job list showed at the last draw: the size of a page for PgUp and PgDn.
+    pub list_rows: usize,
     /// Why the engine cannot be reached, while it cannot.
     pub detached: Option<String>,
     /// The engine runs in the background and goes on after the app quits.
@@ -166,6 +196,10 @@ impl App {
             keymap: Keymap::default(),
             dirty: true,
             download_dir: None,
+            cwd: None,
+            opener: Opener::Copy,
+            list_rows: 10,
+            message_seq: 0,
             detached: None,
             engine_shared: false,
             overview: None,
@@ -281,10 +315,47 @@ impl App {
 
     fn say(&mut self, text: impl Into<String>) {
         self.message = Some((sanitize(&text.into()), false));
+        self.message_seq += 1;
     }
 
     fn warn(&mut self, text: impl Into<String>) {
         self.message = Some((sanitize(&text.into()), true));
+        self.message_seq += 1;
+    }
+
+    /// News `seq` has been shown long enough: the key hints come back (errors stay until
+    /// a key is pressed).
+    pub fn message_expired(&mut self, seq: u64) {
+        if seq == self.message_seq && matches!(self.message, Some((_, false))) {
+            self.message = None;
+            self.dirty = true;
+        }
+    }
+
+    /// The runner could not open a video.
+    pub fn open_failed(&mut self, why: &str) {
+        self.warn(format!("cannot open the video: {why}"));
+        self.dirty = true;
+    }
+
+    /// `file` as an absolute path: relative ones are the app's folder's.
+    pub fn absolute(&self, file: &std::path::Path) -> std::path::PathBuf {
+        match &self.cwd {
+            Some(cwd) if file.is_relative() => cwd.join(
+                file.components()
+                    .filter(|c| *c != std::path::Component::CurDir)
+                    .collect::<std::path::PathBuf>(),
+            ),
+            _ => file.to_path_buf(),
+        }
+    }
+
+    /// The filter being typed or in force: the Server view's while it is open.
+    fn filter_mut(&mut self) -> &mut String {
+        match &mut self.server {
+            Some(view) => &mut view.filter,
+            None => &mut self.queue.filter,
+        }
     }
 
     /// Downloads running, or submissions whose outcome is not known yet: quitting now would
@@ -304,7 +375,7 @@ impl App {
         let mut effects = Vec::new();
         match &mut self.popup {
             Some(popup) => popup.paste(text),
-            None if self.filtering => self.queue.filter.push_str(&sanitize(text)),
+            None if self.filtering => self.filter_mut().push_str(&sanitize(text)),
             None if self.focus == Focus::Editor => {
                 self.editor.insert_str(sanitize_multiline(text));
                 self.changed(&mut effects);
@@ -315,8 +386,21 @@ impl App {
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        // An error stays until it is read: the next key says it was.
+        if matches!(self.message, Some((_, true))) {
+            self.message = None;
+        }
         let (filter, sort) = (self.queue.filter.clone(), self.queue.sort);
+        let server_was = self.server.as_ref().map(|v| {
+            let selected = v.selected_job().map(|j| j.job_id.clone());
+            (v.filter.clone(), v.sort, selected)
+        });
         let mut effects = self.on_key_inner(key);
+        if let (Some(view), Some((was_filter, was_sort, selected))) = (&mut self.server, server_was)
+            && (view.filter != was_filter || view.sort != was_sort)
+        {
+            view.reordered(selected);
+        }
         if self.queue.filter != filter || self.queue.sort != sort {
             // Another search or order: history from its start again.
             self.history = History {
@@ -332,16 +416,29 @@ impl App {
 
     /// Asks for the newest page of finished jobs: at start, and for each new search.
     pub fn ask_history(&mut self, effects: &mut Vec<Effect>) {
+        self.ask_history_page(HISTORY_PAGE, effects);
+    }
+
+    fn ask_history_page(&mut self, limit: usize, effects: &mut Vec<Effect>) {
         self.history.seq += 1;
         self.history.pending = true;
+        self.history.asked = limit;
         let search = self.queue.filter.trim().to_string();
         effects.push(Effect::Engine(Command::History {
             seq: self.history.seq,
             search: (!search.is_empty()).then_some(search),
             order: self.queue.sort.history_order(),
             offset: self.history.loaded,
-            limit: HISTORY_PAGE,
+            limit,
         }));
+    }
+
+    /// On the way to the end of the list (G): the next pages, large, until the last.
+    pub fn follow_history(&mut self, effects: &mut Vec<Effect>) {
+        let h = &self.history;
+        if h.to_end && !h.pending && !h.exhausted && h.total.is_some() {
+            self.ask_history_page(HISTORY_TO_END, effects);
+        }
     }
 
     /// Asks for the next page of finished jobs when the selection nears the end of what is
@@ -372,22 +469,42 @@ impl App {
         }
         if self.filtering {
             match popup_action(PopupScope::Filter, &key) {
-                Some(PopupAction::Accept) => self.filtering = false,
+                Some(PopupAction::Accept) => {
+                    self.filtering = false;
+                    let unknown: Vec<String> = crate::engine::JobFilter::parse(self.filter_mut())
+                        .unknown_states()
+                        .iter()
+                        .map(|w| format!("status:{w}"))
+                        .collect();
+                    if !unknown.is_empty() {
+                        self.warn(format!(
+                            "{} names no state: try failed, success, canceled, running, \
+                             waiting, done, held, saved",
+                            unknown.join(", ")
+                        ));
+                    }
+                }
                 Some(PopupAction::Close) => {
                     self.filtering = false;
-                    self.queue.filter.clear();
+                    self.filter_mut().clear();
                 }
                 Some(PopupAction::DeleteChar) => {
-                    self.queue.filter.pop();
+                    self.filter_mut().pop();
                 }
                 _ => {
                     if let KeyCode::Char(c) = key.code
                         && !key.modifiers.contains(KeyModifiers::CONTROL)
                     {
-                        self.queue.filter.push(c);
+                        self.filter_mut().push(c);
                     }
                 }
             }
+            return effects;
+        }
+        // Esc in the list drops the filter in force, as in k9s.
+        if key.code == KeyCode::Esc && self.focus == Focus::Queue && !self.filter_mut().is_empty() {
+            self.filter_mut().clear();
+            self.say("filter cleared");
             return effects;
         }
         let undo = key.code == KeyCode::Char('u') && key.modifiers == KeyModifiers::CONTROL;

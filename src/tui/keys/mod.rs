@@ -67,6 +67,15 @@ pub enum Action {
     Picture,
     Server,
     Import,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    HalfPageUp,
+    HalfPageDown,
+    Open,
+    /// Help from a key that types nothing, so it works in the editor too.
+    HelpAnywhere,
 }
 
 /// One entry of the built-in table.
@@ -93,7 +102,7 @@ macro_rules! bind {
     };
 }
 
-use KeyCode::{BackTab, Char, Down, Enter, F, Left, Right, Tab, Up};
+use KeyCode::{BackTab, Char, Down, End, Enter, F, Home, Left, PageDown, PageUp, Right, Tab, Up};
 
 pub const BINDINGS: &[Binding] = &[
     bind!(
@@ -112,6 +121,12 @@ pub const BINDINGS: &[Binding] = &[
         "search every prompt used before (Enter fills, Alt+Enter with its parameters)"
     ),
     bind!(OutsideEditor, [(Char('?'), NONE)], Help, "this help"),
+    bind!(
+        Anywhere,
+        [(F(1), NONE)],
+        HelpAnywhere,
+        "this help, from the editor too"
+    ),
     bind!(OutsideEditor, [(Char('q'), NONE)], Quit, "quit"),
     bind!(Editor, [(Char('y'), CTRL)], Redo, "redo (Ctrl+U undoes)"),
     bind!(
@@ -160,6 +175,22 @@ pub const BINDINGS: &[Binding] = &[
     bind!(Queue, [(Down, NONE), (Char('j'), NONE)], Down, "next job"),
     bind!(
         Queue,
+        [(Char('g'), NONE), (Home, NONE)],
+        Top,
+        "the first job"
+    ),
+    bind!(
+        Queue,
+        [(Char('G'), NONE), (End, NONE)],
+        Bottom,
+        "the last job (older ones are read from the ledger)"
+    ),
+    bind!(Queue, [(PageUp, NONE)], PageUp, "a page up"),
+    bind!(Queue, [(PageDown, NONE)], PageDown, "a page down"),
+    bind!(Queue, [(Char('u'), CTRL)], HalfPageUp, "half a page up"),
+    bind!(Queue, [(Char('d'), CTRL)], HalfPageDown, "half a page down"),
+    bind!(
+        Queue,
         [(Char('d'), NONE)],
         Download,
         "download the selected job"
@@ -186,7 +217,7 @@ pub const BINDINGS: &[Binding] = &[
         Queue,
         [(Char('y'), NONE)],
         Yank,
-        "copy the job id (or file path) to the clipboard"
+        "copy the video's absolute path (or the job id) to the clipboard"
     ),
     bind!(
         Queue,
@@ -194,7 +225,12 @@ pub const BINDINGS: &[Binding] = &[
         Forget,
         "forget the job (asks first)"
     ),
-    bind!(Queue, [(Char('/'), NONE)], Filter, "filter the jobs"),
+    bind!(
+        Queue,
+        [(Char('/'), NONE)],
+        Filter,
+        "a new filter: text, status:failed, mode:pro, batch:NAME (Esc clears)"
+    ),
     bind!(Queue, [(Char('s'), NONE)], Sort, "cycle the sort order"),
     bind!(
         Queue,
@@ -213,6 +249,12 @@ pub const BINDINGS: &[Binding] = &[
         [(Char(' '), NONE)],
         Mark,
         "mark or unmark the job, for a comparison"
+    ),
+    bind!(
+        Queue,
+        [(Char('o'), NONE)],
+        Open,
+        "open the video with $KLING_TUI_OPEN or the system's opener (over SSH: copy its path)"
     ),
     bind!(
         Queue,
@@ -288,7 +330,62 @@ impl Action {
             Action::Picture => "picture",
             Action::Server => "server",
             Action::Import => "import",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::PageUp => "page_up",
+            Action::PageDown => "page_down",
+            Action::HalfPageUp => "half_page_up",
+            Action::HalfPageDown => "half_page_down",
+            Action::Open => "open",
+            Action::HelpAnywhere => "help_anywhere",
         }
+    }
+}
+
+/// What the status bar calls an action: a word or two, each told apart from its neighbours'
+/// (the help has the whole sentence). Actions not here are left out of the status bar.
+const HINTS: &[(Action, &str)] = &[
+    (Action::Submit, "submit"),
+    (Action::FocusNext, "next pane"),
+    (Action::Help, "help"),
+    (Action::HelpAnywhere, "help"),
+    (Action::Quit, "quit"),
+    (Action::Decrease, "less"),
+    (Action::Increase, "more"),
+    (Action::Activate, "edit"),
+    (Action::Redo, "redo"),
+    (Action::InsertImageRef, "image ref"),
+    (Action::InsertVideoRef, "video ref"),
+    (Action::Download, "download"),
+    (Action::DownloadAll, "download all"),
+    (Action::Cancel, "cancel"),
+    (Action::Reuse, "reuse"),
+    (Action::Yank, "copy path"),
+    (Action::Forget, "forget"),
+    (Action::Filter, "filter"),
+    (Action::Sort, "sort"),
+    (Action::Refresh, "refresh"),
+    (Action::Resend, "resend"),
+    (Action::OpenBatch, "batch file"),
+    (Action::Fold, "fold"),
+    (Action::History, "history"),
+    (Action::Mark, "mark"),
+    (Action::Compare, "compare"),
+    (Action::Picture, "picture"),
+    (Action::Server, "server"),
+    (Action::Import, "import"),
+    (Action::Top, "first"),
+    (Action::Bottom, "last"),
+    (Action::Open, "open"),
+];
+
+impl Action {
+    /// The status bar's name for it; empty if the status bar leaves it out.
+    pub fn hint(self) -> &'static str {
+        HINTS
+            .iter()
+            .find(|(action, _)| *action == self)
+            .map_or("", |(_, hint)| hint)
     }
 }
 
@@ -403,6 +500,11 @@ pub struct Bound {
 }
 
 impl Bound {
+    /// Opens the help.
+    pub fn help_action(&self) -> bool {
+        matches!(self.action, Action::Help | Action::HelpAnywhere)
+    }
+
     pub fn label(&self) -> String {
         self.keys
             .iter()

@@ -3,7 +3,9 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{ALT, CTRL, NONE, SHIFT, key_label};
-use KeyCode::{Backspace, Char, Delete, Down, Enter, Esc, Left, PageDown, PageUp, Right, Tab, Up};
+use KeyCode::{
+    Backspace, Char, Delete, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
+};
 
 /// Where a popup's binding applies. A popup takes every key while it is open, so these never
 /// clash with the panes' keys; they are fixed (not in config.toml) and listed in the help.
@@ -66,6 +68,8 @@ pub enum PopupAction {
     Next,
     PagePrev,
     PageNext,
+    First,
+    Last,
     MoveEarlier,
     MoveLater,
     Shorter,
@@ -238,6 +242,18 @@ pub const POPUP_BINDINGS: &[PopupBinding] = &[
         "scroll a page down"
     ),
     popup_bind!(BatchPlan, [(PageUp, NONE)], PagePrev, "scroll a page up"),
+    popup_bind!(
+        BatchPlan,
+        [(Char('g'), NONE), (Home, NONE)],
+        First,
+        "the first request"
+    ),
+    popup_bind!(
+        BatchPlan,
+        [(Char('G'), NONE), (End, NONE)],
+        Last,
+        "the last request"
+    ),
     popup_bind!(BatchPlan, [(Char('c'), CTRL)], ForceQuit, "quit"),
     popup_bind!(History, [(Esc, NONE)], Close, "close"),
     popup_bind!(History, [(Char('c'), CTRL)], ForceQuit, "quit"),
@@ -265,8 +281,15 @@ pub const POPUP_BINDINGS: &[PopupBinding] = &[
         Next,
         "next match"
     ),
-    popup_bind!(History, [(PageUp, NONE)], PagePrev, "ten matches up"),
-    popup_bind!(History, [(PageDown, NONE)], PageNext, "ten matches down"),
+    popup_bind!(History, [(PageUp, NONE)], PagePrev, "a page of matches up"),
+    popup_bind!(
+        History,
+        [(PageDown, NONE)],
+        PageNext,
+        "a page of matches down"
+    ),
+    popup_bind!(History, [(Home, NONE)], First, "the best match"),
+    popup_bind!(History, [(End, NONE)], Last, "the last match"),
     popup_bind!(History, [(Char('u'), CTRL)], ClearQuery, "clear the search"),
     popup_bind!(
         History,

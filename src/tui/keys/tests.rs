@@ -84,3 +84,29 @@ fn keys_parse_as_written() {
     assert_eq!(parse_key("D"), Ok((Char('D'), NONE)));
     assert!(parse_key("f99").is_err());
 }
+
+#[test]
+fn the_status_bar_names_no_two_keys_of_a_pane_alike() {
+    let map = Keymap::default();
+    for scope in [Scope::Editor, Scope::Sidebar, Scope::Queue] {
+        let mut seen = std::collections::HashMap::new();
+        let applies = [scope, Scope::Anywhere, Scope::OutsideEditor]
+            .into_iter()
+            .filter(|s| *s != Scope::OutsideEditor || scope != Scope::Editor);
+        for b in applies.flat_map(|s| map.bindings_for(s)) {
+            let hint = b.action.hint();
+            if hint.is_empty() || b.help_action() {
+                continue;
+            }
+            if let Some(other) = seen.insert(hint, b.label()) {
+                panic!("{} and {} are both \"{hint}\"", other, b.label());
+            }
+        }
+    }
+    // The help opens from the editor with a key that types nothing.
+    assert_eq!(
+        map.lookup(Scope::Editor, &key(F(1), NONE)),
+        Some(Action::HelpAnywhere)
+    );
+    assert_eq!(map.lookup(Scope::Editor, &key(Char('?'), NONE)), None);
+}

@@ -42,6 +42,8 @@ impl BatchPlan {
             Some(PopupAction::Prev) => self.scroll = self.scroll.saturating_sub(1),
             Some(PopupAction::PageNext) => self.scroll = (self.scroll + PAGE).min(last),
             Some(PopupAction::PagePrev) => self.scroll = self.scroll.saturating_sub(PAGE),
+            Some(PopupAction::First) => self.scroll = 0,
+            Some(PopupAction::Last) => self.scroll = last,
             Some(PopupAction::ForceQuit) => return Outcome::ForceQuit,
             _ => {}
         }

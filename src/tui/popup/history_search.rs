@@ -12,10 +12,7 @@ use super::Outcome;
 use crate::sanitize::sanitize;
 use crate::tui::history::PromptSearch;
 use crate::tui::keys::{PopupAction, PopupScope, popup_action};
-use crate::tui::render::{Theme, centered, fit};
-
-/// Matches PgUp and PgDn move.
-const PAGE: isize = 10;
+use crate::tui::render::{Theme, centered, fit, highlighted, match_style};
 
 impl PromptSearch {
     pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
@@ -32,8 +29,10 @@ impl PromptSearch {
             }
             Some(PopupAction::Prev) => self.move_by(-1),
             Some(PopupAction::Next) => self.move_by(1),
-            Some(PopupAction::PagePrev) => self.move_by(-PAGE),
-            Some(PopupAction::PageNext) => self.move_by(PAGE),
+            Some(PopupAction::PagePrev) => self.move_by(1 - self.page.max(2) as isize),
+            Some(PopupAction::PageNext) => self.move_by(self.page.max(2) as isize - 1),
+            Some(PopupAction::First) => self.selected = 0,
+            Some(PopupAction::Last) => self.select_last(),
             Some(PopupAction::ClearQuery) => self.set_query(String::new()),
             Some(PopupAction::DeleteChar) => {
                 let mut query = self.query.clone();
@@ -55,13 +54,14 @@ impl PromptSearch {
 
     /// The query, then the best matches with their mode, length, date and how their latest
     /// job ended.
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+    pub fn draw(&mut self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let width = area.width.saturating_sub(4).min(140);
         let height = area.height.saturating_sub(2).min(30);
         let rect = centered(area, width, height);
         frame.render_widget(Clear, rect);
         let inner_width = width.saturating_sub(2) as usize;
         let list_rows = (height as usize).saturating_sub(5).max(1);
+        self.page = list_rows;
         let mut lines: Vec<Line> = Vec::new();
         let count = match self.pending {
             Some(_) => "reading the ledger…".to_string(),
@@ -75,7 +75,7 @@ impl PromptSearch {
         lines.push(Line::from(""));
         let skip = self.selected.saturating_sub(list_rows.saturating_sub(1));
         for i in (skip..self.matches.len()).take(list_rows) {
-            let Some(entry) = self.entry(i) else {
+            let Some(entry) = self.entry(i).cloned() else {
                 break;
             };
             let r = &entry.request;
@@ -90,19 +90,20 @@ impl PromptSearch {
                 r.mode.as_str(),
                 r.duration
             );
-            let prompt = fit(
-                &sanitize(&r.prompt.replace('\n', " ")),
-                inner_width.saturating_sub(head.width()),
-            );
+            let one_line = sanitize(&r.prompt.replace('\n', " "));
+            let prompt = fit(&one_line, inner_width.saturating_sub(head.width()));
             let style = if i == self.selected {
                 theme.selected()
             } else {
                 Style::new()
             };
-            lines.push(Line::from(vec![
-                Span::styled(head, style.patch(theme.dim())),
-                Span::styled(prompt, style),
-            ]));
+            // The letters the search found, marked where they are shown.
+            let shown = prompt.chars().count();
+            let mut found = self.positions(&one_line);
+            found.retain(|at| *at < shown);
+            let mut line = vec![Span::styled(head, style.patch(theme.dim()))];
+            line.extend(highlighted(&prompt, &found, style, style.patch(match_style(theme))).spans);
+            lines.push(Line::from(line));
         }
         if self.pending.is_none() && self.matches.is_empty() {
             lines.push(Line::from(Span::styled(

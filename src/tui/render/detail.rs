@@ -114,11 +114,7 @@ pub(crate) fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rec
             ),
         ]),
         Line::from(Span::styled(
-            format!(
-                "{} {:.0}%",
-                job.state_word(),
-                job.progress.clamp(0.0, 1.0) * 100.0
-            ),
+            format!("{} {}%", job.state_word(), job.percent()),
             status_style(job, theme),
         )),
         Line::from(format!(
@@ -134,7 +130,13 @@ pub(crate) fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rec
         )),
     ];
     if let Some(cost) = job.cost {
-        lines.push(Line::from(format!("cost {} CU", format_units(cost))));
+        // A refunded failure cost nothing: its price is shown as given back.
+        let refunded = job.charged().is_some_and(|c| c < cost);
+        lines.push(Line::from(if refunded {
+            format!("cost {} CU, refunded", format_units(cost))
+        } else {
+            format!("cost {} CU", format_units(cost))
+        }));
     } else if let Some(quote) = job.quote {
         lines.push(Line::from(format!("quoted {} CU", format_units(quote))));
     }

@@ -3,6 +3,7 @@
 
 mod detail;
 mod editor;
+mod highlight;
 mod jobs;
 mod layout;
 mod picture;
@@ -12,6 +13,7 @@ mod sidebar;
 mod status;
 mod theme;
 
+pub(crate) use highlight::{highlighted, match_style};
 pub(crate) use jobs::short_id;
 pub(crate) use layout::{centered, fit};
 pub(crate) use picture::render_picture;
@@ -70,6 +72,8 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         let [sidebar, detail] =
             Layout::vertical([Constraint::Length(sidebar_height), Constraint::Min(3)]).areas(right);
         draw_editor(frame, app, &theme, editor);
+        // The list's height, for the app's page keys.
+        app.list_rows = queue.height.saturating_sub(2) as usize;
         draw_queue(frame, app, &theme, queue);
         draw_sidebar(frame, app, &theme, sidebar);
         let detail = draw_detail_picture(frame, app, &theme, detail);
@@ -82,6 +86,7 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         if app.focus == Focus::Sidebar {
             draw_sidebar(frame, app, &theme, lower);
         } else {
+            app.list_rows = lower.height.saturating_sub(2) as usize;
             draw_queue(frame, app, &theme, lower);
         }
     }

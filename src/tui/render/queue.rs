@@ -11,6 +11,7 @@ use crate::sanitize::sanitize;
 use crate::tui::app::{App, Focus};
 use crate::tui::queue::RowKey;
 
+use super::highlight::{highlighted, match_style, occurrences};
 use super::jobs::{bar, download_state, elapsed, short_id, status_style, status_symbol};
 use super::layout::fit;
 use super::server::draw_server;
@@ -136,7 +137,10 @@ pub(crate) fn job_row<'a>(
         &format!("{indent}{mark}{}", sanitize(&job.request.prompt)),
         prompt_width,
     );
-    let percent = format!("{:>3.0}%", job.progress.clamp(0.0, 1.0) * 100.0);
+    // What the filter's text found, marked.
+    let found = occurrences(&prompt, &app.queue.parsed_filter().text);
+    let prompt = highlighted(&prompt, &found, Style::new(), match_style(theme));
+    let percent = format!("{:>3}%", job.percent());
     let cells = if wide {
         vec![
             Cell::from(state).style(status_style(job, theme)),

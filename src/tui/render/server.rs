@@ -24,16 +24,32 @@ pub(crate) fn draw_server(
     area: Rect,
 ) {
     let focused = app.focus == Focus::Queue && app.popup.is_none();
+    let shown = view.rows();
     let state = match (&view.pending, &view.error) {
         (Some(_), _) => " listing… ".to_string(),
         (None, Some(_)) => " listing failed ".to_string(),
-        (None, None) => format!(" {} ", view.jobs.len()),
+        (None, None) if shown.len() == view.jobs.len() => format!(" {} ", view.jobs.len()),
+        (None, None) => format!(" {} of {} ", shown.len(), view.jobs.len()),
     };
+    let mut title = format!(" Server: the team's Kling V3 Omni jobs{state}");
+    if !view.filter.is_empty() || app.filtering {
+        title.push_str(&format!(
+            "/{}{} ",
+            sanitize(&view.filter),
+            if app.filtering { "▏" } else { "" }
+        ));
+    }
     let block = Block::bordered()
-        .title(format!(" Server: the team's Kling V3 Omni jobs{state}"))
+        .title(title)
         .title(
-            Line::from(Span::styled(" i import · r refresh · S back ", theme.dim()))
-                .alignment(Alignment::Right),
+            Line::from(Span::styled(
+                format!(
+                    " sort: {} · i import · r refresh · S back ",
+                    view.sort.label()
+                ),
+                theme.dim(),
+            ))
+            .alignment(Alignment::Right),
         )
         .border_style(theme.border(focused));
     let inner = block.inner(area);
@@ -47,9 +63,11 @@ pub(crate) fn draw_server(
         );
         return;
     }
-    if view.jobs.is_empty() {
+    if shown.is_empty() {
         let text = if view.pending.is_some() {
             "Asking the server…"
+        } else if !view.jobs.is_empty() {
+            "No job matches the filter."
         } else {
             "No Kling V3 Omni job on the server."
         };
@@ -59,9 +77,10 @@ pub(crate) fn draw_server(
     let rows_visible = inner.height as usize;
     let skip = view.selected.saturating_sub(rows_visible.saturating_sub(1));
     let prompt_width = inner.width.saturating_sub(12 + 10 + 9 + 4 + 8 + 7 + 6) as usize;
-    let rows: Vec<Row> = view
-        .jobs
+    let needle = crate::engine::JobFilter::parse(&view.filter).text;
+    let rows: Vec<Row> = shown
         .iter()
+        .map(|at| &view.jobs[*at])
         .enumerate()
         .skip(skip)
         .take(rows_visible)
@@ -77,7 +96,11 @@ pub(crate) fn draw_server(
             let row = Row::new(vec![
                 Cell::from(fit(&status, 12)).style(style),
                 Cell::from(id.chars().take(8).collect::<String>()),
-                Cell::from(fit(&sanitize(&job.prompt), prompt_width)),
+                Cell::from(found_in(
+                    &fit(&sanitize(&job.prompt), prompt_width),
+                    &needle,
+                    theme,
+                )),
                 Cell::from(job.mode.as_deref().map(sanitize).unwrap_or_default()),
                 Cell::from(job.duration.map(|d| format!("{d}s")).unwrap_or_default()),
                 Cell::from(
@@ -110,6 +133,17 @@ pub(crate) fn draw_server(
         Constraint::Length(6),
     ];
     frame.render_widget(Table::new(rows, widths).column_spacing(1), inner);
+}
+
+/// `text` with what the filter's text found in it marked.
+fn found_in(text: &str, needle: &str, theme: &Theme) -> Line<'static> {
+    use super::highlight::{highlighted, match_style, occurrences};
+    highlighted(
+        text,
+        &occurrences(text, needle),
+        ratatui::style::Style::new(),
+        match_style(theme),
+    )
 }
 
 /// What the details pane says of a job in the Server view.

@@ -8,6 +8,7 @@ pub mod config_file;
 mod downloads;
 mod failure;
 mod file_names;
+mod filter;
 mod hook;
 mod ledger;
 mod lifecycle;
@@ -32,6 +33,7 @@ use tokio::task::JoinHandle;
 
 pub use failure::{Failure, FailureKind};
 pub use file_names::job_file_stem;
+pub use filter::{JobFilter, PLACE_WORDS, state_words};
 pub use hook::HOOK_TIMEOUT;
 pub use job::{
     BatchTag, DownloadRecord, Hold, JobRecord, LocalId, PollTrouble, STATUS_WORDS, Standing,

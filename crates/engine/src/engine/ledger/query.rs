@@ -144,7 +144,7 @@ impl HistoryOrder {
     }
 }
 
-/// The `finished` jobs (an SQL condition) whose prompt holds `search`, in `order`, from the
+/// The `finished` jobs (an SQL condition) that pass the app's filter `search`, in `order`, from the
 /// `offset`-th, at most `limit`; and how many match in all.
 pub(super) fn history(
     conn: &Connection,
@@ -156,10 +156,14 @@ pub(super) fn history(
 ) -> rusqlite::Result<(Vec<JobRecord>, u64)> {
     let mut filter = finished.to_string();
     let mut values: Vec<Value> = Vec::new();
-    if let Some(text) = search.filter(|t| !t.is_empty()) {
-        // The app's filter finds a batch by its name as well as a job by its prompt.
-        filter.push_str(" AND (prompt LIKE ?1 ESCAPE '\\' OR batch LIKE ?1 ESCAPE '\\')");
-        values.push(Value::Text(format!("%{}%", like_escaped(text))));
+    if let Some(text) = search {
+        // The app's filter, as the app applies it to the jobs it holds.
+        let (condition, given) = crate::engine::JobFilter::parse(text).finished_sql();
+        if !condition.is_empty() {
+            filter.push_str(" AND ");
+            filter.push_str(&condition);
+            values = given;
+        }
     }
     let total: i64 = conn.query_row(
         &format!("SELECT count(*) FROM jobs WHERE {filter}"),

@@ -324,6 +324,11 @@ impl JobRecord {
         self.submission == Submission::Accepted && !self.is_final()
     }
 
+    /// Its progress in whole percent: the one figure every front-end shows.
+    pub fn percent(&self) -> u8 {
+        (self.progress.clamp(0.0, 1.0) * 100.0).round() as u8
+    }
+
     pub fn succeeded(&self) -> bool {
         self.status == Some(JobStatus::Success)
     }
