@@ -9,6 +9,15 @@ pub fn format_units(units: f64) -> String {
     }
 }
 
+/// A count and its noun, singular for one: `1 shot`, `0 jobs`, `3 requests`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Bytes in binary units, one decimal.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

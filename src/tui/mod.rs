@@ -120,7 +120,7 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
             status.pid,
             match unfinished {
                 0 => String::new(),
-                n => format!(" with {n} unfinished job(s)"),
+                n => format!(" with {}", crate::units::count(n, "unfinished job")),
             }
         );
     }

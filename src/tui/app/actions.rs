@@ -12,6 +12,7 @@ use crate::tui::history::{PROMPTS_ASKED, PromptSearch};
 use crate::tui::keys::Action;
 use crate::tui::popup::{BatchFile, Compare, Confirm, FieldInput, Outcome, Problems, Shots};
 use crate::tui::queue::RowKey;
+use crate::units::count;
 
 impl App {
     pub(super) fn act(&mut self, action: Action, effects: &mut Vec<Effect>) {
@@ -109,7 +110,7 @@ impl App {
                     .filter(|j| j.succeeded() && !j.fully_downloaded())
                     .map(|j| j.local_id)
                     .collect();
-                self.say(format!("downloading {} jobs", ids.len()));
+                self.say(format!("downloading {}", count(ids.len(), "job")));
                 effects.extend(
                     ids.into_iter()
                         .map(|id| Effect::Engine(Command::Download(id))),
