@@ -687,7 +687,8 @@ fn ctrl_p_finds_a_prompt_among_ten_thousand_and_enter_fills_the_editor_undoably(
     assert_eq!(app.prompt(), "take 9997: a lighthouse at dusk");
     // Only the prompt: the parameters stay the editor's own.
     assert_eq!(app.request.mode, kling_tui::kling::Mode::Pro);
-    app.on_key(ctrl('u'));
+    // Ctrl+U is readline's kill now; undo brings back what was there.
+    app.on_key(ctrl('z'));
     assert_eq!(app.prompt(), "my unsent words");
 }
 
@@ -847,4 +848,41 @@ fn a_submission_a_cap_holds_is_told_as_held_not_submitted() {
         local_id: 8,
     });
     assert_eq!(app.message.clone().unwrap().0, "#8 submitted");
+}
+
+fn alt(c: char) -> crossterm::event::KeyEvent {
+    crossterm::event::KeyEvent::new(KeyCode::Char(c), crossterm::event::KeyModifiers::ALT)
+}
+
+#[test]
+fn the_editor_has_readline_keys_and_undo_on_ctrl_z() {
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "one two three");
+    app.on_key(ctrl('w'));
+    assert_eq!(app.prompt(), "one two ");
+    app.on_key(ctrl('y'));
+    assert_eq!(app.prompt(), "one two three");
+    app.on_key(ctrl('u'));
+    assert_eq!(app.prompt(), "");
+    app.on_key(ctrl('y'));
+    assert_eq!(app.prompt(), "one two three");
+    app.on_key(key(KeyCode::Home));
+    app.on_key(key(KeyCode::Right));
+    app.on_key(key(KeyCode::Right));
+    app.on_key(key(KeyCode::Right));
+    app.on_key(ctrl('k'));
+    assert_eq!(app.prompt(), "one");
+    app.on_key(ctrl('z'));
+    assert_eq!(app.prompt(), "one two three");
+    app.on_key(alt('z'));
+    assert_eq!(app.prompt(), "one");
+    app.on_key(ctrl('z'));
+    // Ctrl+L clears every line, and undo brings them back.
+    app.on_key(key(KeyCode::End));
+    app.on_key(key(KeyCode::Enter));
+    type_text(&mut app, "four");
+    app.on_key(ctrl('l'));
+    assert_eq!(app.prompt(), "");
+    app.on_key(ctrl('z'));
+    assert_eq!(app.prompt(), "one two three\nfour");
 }

@@ -40,8 +40,23 @@ impl App {
                     effects.push(Effect::Quit);
                 }
             }
-            Action::Redo => {
-                if self.editor.redo() {
+            Action::Undo
+            | Action::Redo
+            | Action::KillToStart
+            | Action::KillToEnd
+            | Action::KillWord
+            | Action::PasteKilled
+            | Action::ClearPrompt => {
+                let edited = match action {
+                    Action::Undo => self.editor.undo(),
+                    Action::Redo => self.editor.redo(),
+                    Action::KillToStart => self.editor.delete_line_by_head(),
+                    Action::KillToEnd => self.editor.delete_line_by_end(),
+                    Action::KillWord => self.editor.delete_word(),
+                    Action::PasteKilled => self.editor.paste(),
+                    _ => self.editor.clear(),
+                };
+                if edited {
                     self.changed(effects);
                 }
             }
@@ -479,7 +494,7 @@ impl App {
     }
 
     /// Puts a prompt from the history in the editor (and its parameters, when asked); what
-    /// was there comes back with Ctrl+U.
+    /// was there comes back with undo.
     fn fill_from_history(
         &mut self,
         entry: crate::engine::PromptEntry,
@@ -487,6 +502,11 @@ impl App {
         effects: &mut Vec<Effect>,
     ) {
         let text = entry.request.prompt.clone();
+        let undo = self
+            .keymap
+            .bindings_for(crate::tui::keys::Scope::Editor)
+            .find(|b| b.action == Action::Undo)
+            .map_or_else(|| "undo".into(), |b| b.label());
         self.before_fill = Some((self.editor.clone(), self.request.clone(), text.clone()));
         self.editor = new_editor(&text);
         if with_parameters {
@@ -496,12 +516,12 @@ impl App {
             };
             self.recheck_files();
             self.say(format!(
-                "prompt and parameters of #{} in the editor (Ctrl+U undoes)",
+                "prompt and parameters of #{} in the editor ({undo} undoes)",
                 entry.local_id
             ));
         } else {
             self.say(format!(
-                "prompt of #{} in the editor (Ctrl+U undoes)",
+                "prompt of #{} in the editor ({undo} undoes)",
                 entry.local_id
             ));
         }

@@ -11,7 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::{TextArea, WrapMode};
 
 use super::form::{self, FIELDS, Field};
-use super::keys::{Keymap, PopupAction, PopupScope, Scope, popup_action};
+use super::keys::{Action, Keymap, PopupAction, PopupScope, Scope, popup_action};
 use super::queue::Queue;
 use crate::engine::{Command, JobRecord, LocalId, Overview, Submission};
 use crate::kling::{KlingRequest, Problem};
@@ -390,9 +390,9 @@ impl App {
             }
             return effects;
         }
-        let undo = key.code == KeyCode::Char('u') && key.modifiers == KeyModifiers::CONTROL;
+        let action = self.keymap.lookup(self.focus.scope(), &key);
         // Once the filled text is edited, its undo is the editor's own again.
-        if undo
+        if action == Some(Action::Undo)
             && self.focus == Focus::Editor
             && let Some((editor, request, filled)) = self.before_fill.take()
             && self.prompt() == filled
@@ -404,7 +404,7 @@ impl App {
             self.changed(&mut effects);
             return effects;
         }
-        match self.keymap.lookup(self.focus.scope(), &key) {
+        match action {
             Some(action) => self.act(action, &mut effects),
             None if self.focus == Focus::Editor => {
                 if self.editor.input(key) {

@@ -251,7 +251,7 @@ pub const POPUP_BINDINGS: &[PopupBinding] = &[
         History,
         [(Enter, NONE)],
         Fill,
-        "put the prompt in the editor (Ctrl+U undoes)"
+        "put the prompt in the editor (Ctrl+Z undoes)"
     ),
     popup_bind!(
         History,
