@@ -73,9 +73,10 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
 
     // What was being written when the app last left.
     let draft_file = draft::path(&session.ledger_dir);
-    if let Some(draft) = draft::load(&draft_file) {
-        app.restore_draft(draft.request);
-    }
+    let opening = match draft::load(&draft_file) {
+        Some(draft) => app.restore_draft(draft.request),
+        None => Vec::new(),
+    };
     let config = session.engine_config(None);
     let (mut engine, status) = session.engine(config).await?;
     app.engine_shared = status.is_some();
@@ -96,7 +97,7 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
             picture::QUERY_TIMEOUT,
         );
     }
-    let outcome = event_loop(&mut terminal, &mut app, &mut engine, &draft_file).await;
+    let outcome = event_loop(&mut terminal, &mut app, &mut engine, &draft_file, opening).await;
     leave(cli.mouse);
     draft::save(
         &draft_file,
@@ -132,6 +133,7 @@ async fn event_loop(
     app: &mut App,
     engine: &mut engine::EngineHandle,
     draft_file: &std::path::Path,
+    mut effects: Vec<Effect>,
 ) -> Result<i32, CliError> {
     let in_tmux = std::env::var_os("TMUX").is_some();
     let protocol = notify::detect(app.notify, |name| {
@@ -143,7 +145,6 @@ async fn event_loop(
     let mut overview_at: Option<Instant> = None;
     let mut overview_seq: u64 = 0;
     let mut next_tick = Instant::now() + TICK;
-    let mut effects: Vec<Effect> = Vec::new();
     // The newest finished jobs, for the first frame; older ones as the list scrolls.
     app.ask_history(&mut effects);
     // Killed politely (SIGTERM, or the SSH session hanging up): leave like a quit, so the

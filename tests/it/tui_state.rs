@@ -886,3 +886,22 @@ fn the_editor_has_readline_keys_and_undo_on_ctrl_z() {
     app.on_key(ctrl('z'));
     assert_eq!(app.prompt(), "one two three\nfour");
 }
+
+#[test]
+fn a_restored_draft_that_may_be_sent_is_priced_at_once() {
+    let mut app = app_with(vec![]);
+    let effects = app.restore_draft(kling_tui::kling::KlingRequest::new("a fox at dawn"));
+    assert_eq!(effects, [Effect::EstimateLater]);
+    assert_eq!(app.cost, Cost::Pending);
+    assert!(matches!(
+        app.estimate_command(),
+        Some(Command::Estimate { .. })
+    ));
+    // One that may not (no prompt) is not asked about.
+    let mut app = app_with(vec![]);
+    assert!(
+        app.restore_draft(kling_tui::kling::KlingRequest::new(""))
+            .is_empty()
+    );
+    assert_eq!(app.cost, Cost::Unknown);
+}

@@ -441,15 +441,20 @@ impl App {
         })
     }
 
-    /// Takes up the draft left when the app last closed.
-    pub fn restore_draft(&mut self, request: KlingRequest) {
+    /// Takes up the draft left when the app last closed; a draft that may be sent is priced
+    /// at once, as an edit would be.
+    pub fn restore_draft(&mut self, request: KlingRequest) -> Vec<Effect> {
         self.editor = new_editor(&request.prompt);
         self.request = KlingRequest {
             prompt: String::new(),
             ..request
         };
         self.recheck_files();
-        self.revalidate();
+        let mut effects = Vec::new();
+        if self.current_request().validate().is_empty() && self.file_problems.is_empty() {
+            self.changed(&mut effects);
+        }
+        effects
     }
 
     /// Ids of jobs in the queue, for tests and the runner.
