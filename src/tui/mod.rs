@@ -260,7 +260,11 @@ fn spawn_input_reader() -> tokio::sync::mpsc::UnboundedReceiver<std::io::Result<
 
 fn on_terminal(app: &mut App, event: TermEvent) -> Vec<Effect> {
     match event {
-        TermEvent::Key(key) if key.kind != KeyEventKind::Release => app.on_key(key),
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
+            // What a key does may depend on when (a submission repeated within a minute).
+            app.now = jiff::Timestamp::now();
+            app.on_key(key)
+        }
         TermEvent::Paste(text) => app.on_paste(&text),
         TermEvent::Resize(..) => {
             app.dirty = true;

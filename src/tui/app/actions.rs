@@ -4,7 +4,7 @@ use crossterm::event::KeyEvent;
 
 use super::{App, Confirmed, Effect, Focus, Popup, new_editor};
 use crate::engine::{Command, LocalId, Submission};
-use crate::kling::{KlingRequest, PromptRef, Shot, prompt_references};
+use crate::kling::{KlingRequest, PromptRef, prompt_references};
 use crate::sanitize::sanitize;
 use crate::tui::batch::BatchPlan;
 use crate::tui::form::{self, FIELDS, Field};
@@ -20,7 +20,7 @@ impl App {
             return;
         }
         match action {
-            Action::Submit => self.submit(effects),
+            Action::Submit => self.submit(effects, false),
             Action::FocusNext | Action::FocusPrev => {
                 let order = [Focus::Editor, Focus::Sidebar, Focus::Queue];
                 let i = order.iter().position(|f| *f == self.focus).unwrap_or(0);
@@ -91,7 +91,13 @@ impl App {
             }
             Action::Decrease | Action::Increase => {
                 let field = FIELDS[self.field];
-                if !field.is_text() && field != Field::MultiShot {
+                if field == Field::MultiShot {
+                    let on = self.request.multi_prompt.is_none();
+                    self.set_multi_shot(on, effects);
+                    if on {
+                        self.say("multi-shot on: Enter edits the shots");
+                    }
+                } else if !field.is_text() {
                     form::step(&mut self.request, field, action == Action::Increase);
                     self.changed(effects);
                 }
@@ -307,43 +313,55 @@ impl App {
         }
     }
 
-    fn submit(&mut self, effects: &mut Vec<Effect>) {
+    /// Sends the editor's request; `again`: the user said yes to sending a repeat.
+    fn submit(&mut self, effects: &mut Vec<Effect>, again: bool) {
         let request = self.current_request();
         // Files may have changed since they were chosen: look at them again.
         self.recheck_files();
-        let mut problems = request.validate();
+        let mut problems: Vec<_> = request.validate().into_iter().map(form::labelled).collect();
         problems.extend(self.file_problems.iter().cloned());
-        if problems.is_empty() {
-            effects.push(Effect::Engine(Command::Submit {
-                seq: 0,
-                token: None,
-                request,
-                download_dir: self.download_dir.clone(),
-                batch: None,
-                quote: None,
-            }));
-            self.say("sent to the engine");
-        } else {
+        if !problems.is_empty() {
             self.problems = problems.clone();
             self.popup = Some(Popup::Problems(Problems(
-                problems.iter().map(|p| sanitize(&p.to_string())).collect(),
+                problems
+                    .iter()
+                    .map(|p| sanitize(&form::describe(p)))
+                    .collect(),
             )));
+            return;
         }
+        if !again && let Some(question) = self.repeat_question(&request) {
+            self.popup = Some(Popup::Confirm(Confirm::new(
+                question,
+                Confirmed::SubmitAgain,
+            )));
+            return;
+        }
+        self.submits += 1;
+        self.last_submit = Some(super::editing::LastSubmit {
+            request: request.clone(),
+            at: self.now,
+            seq: self.submits,
+            local_id: None,
+        });
+        effects.push(Effect::Engine(Command::Submit {
+            seq: self.submits,
+            token: None,
+            request,
+            download_dir: self.download_dir.clone(),
+            batch: None,
+            quote: None,
+        }));
+        self.say("sent to the engine");
     }
 
     fn activate_field(&mut self, effects: &mut Vec<Effect>) {
         let field = FIELDS[self.field];
         if field.is_text() {
-            let text = form::text_of(&self.request, field);
-            self.popup = Some(Popup::Input(FieldInput::new(field, &text)));
+            let items = form::values_of(&self.request, field);
+            self.popup = Some(Popup::Input(FieldInput::new(field, items)));
         } else if field == Field::MultiShot {
-            if self.request.multi_prompt.is_none() {
-                self.request.multi_prompt = Some(vec![Shot {
-                    prompt: String::new(),
-                    duration: self.request.duration,
-                }]);
-                self.changed(effects);
-            }
+            self.set_multi_shot(true, effects);
             self.popup = Some(Popup::Shots(Shots::default()));
         } else {
             form::step(&mut self.request, field, true);
@@ -424,11 +442,19 @@ impl App {
                 self.changed(effects);
                 self.popup = Some(popup);
             }
-            Outcome::SetField(field, text) => {
-                form::set_text(&mut self.request, field, &text);
+            Outcome::SetValues {
+                field,
+                values,
+                close,
+            } => {
+                form::set_values(&mut self.request, field, &values);
                 self.recheck_files();
                 self.changed(effects);
+                if !close {
+                    self.popup = Some(popup);
+                }
             }
+            Outcome::MultiShotOff => self.set_multi_shot(false, effects),
             Outcome::OpenBatch(path) => self.popup = self.open_batch(&path, effects),
             Outcome::SendBatch { commands, message } => {
                 self.say(message);
@@ -471,6 +497,7 @@ impl App {
                 ));
                 effects.push(Effect::Engine(Command::RetryBatch { name }));
             }
+            Confirmed::SubmitAgain => self.submit(effects, true),
             Confirmed::Quit => effects.push(Effect::Quit),
         }
     }

@@ -3,6 +3,7 @@
 //! is testable by feeding keys and events.
 
 mod actions;
+mod editing;
 mod events;
 
 use std::collections::HashSet;
@@ -129,8 +130,14 @@ pub struct App {
     /// Listings and imports asked, numbered.
     remote_asks: u64,
     /// What the editor held before a prompt from the history replaced it, and the text put
-    /// there: Ctrl+U, with that text untouched, brings it back in one step.
+    /// there: undo, with that text untouched, brings it back in one step.
     before_fill: Option<(TextArea<'static>, KlingRequest, String)>,
+    /// The shots of a multi-shot request turned off, to come back when it is turned on.
+    pub shelved_shots: Vec<crate::kling::Shot>,
+    /// What this app submitted last, and when: the same again soon after is asked about.
+    last_submit: Option<editing::LastSubmit>,
+    /// Submissions sent, numbered, so the engine's answer names the job of the last.
+    submits: u64,
 }
 
 fn new_editor(text: &str) -> TextArea<'static> {
@@ -178,6 +185,9 @@ impl App {
             server: None,
             remote_asks: 0,
             before_fill: None,
+            shelved_shots: Vec::new(),
+            last_submit: None,
+            submits: 0,
         };
         app.revalidate();
         app
@@ -203,6 +213,7 @@ impl App {
             .validate()
             .into_iter()
             .filter(|p| !(p.field == "prompt" && request.prompt.trim().is_empty()))
+            .map(form::labelled)
             .collect();
         self.problems.extend(self.file_problems.iter().cloned());
     }
@@ -306,6 +317,7 @@ impl App {
             Some(popup) => popup.paste(text),
             None if self.filtering => self.queue.filter.push_str(&sanitize(text)),
             None if self.focus == Focus::Editor => {
+                // Line breaks stay: a prompt pasted in paragraphs keeps them.
                 self.editor.insert_str(sanitize_multiline(text));
                 self.changed(&mut effects);
             }
