@@ -269,7 +269,7 @@ fn summary(places: &[Place]) -> i32 {
     };
     eprintln!(
         "{}: {ok} done, {failed} failed or canceled, {trouble} need attention{held}",
-        crate::units::count(places.len(), "job", "jobs")
+        crate::units::count(places.len(), "job")
     );
     code
 }

@@ -63,7 +63,7 @@ pub fn rows(jobs: &[&JobRecord]) -> Vec<CompareRow> {
             j.request
                 .multi_prompt
                 .as_ref()
-                .map_or("—".into(), |s| format!("{} shots", s.len()))
+                .map_or("—".into(), |s| crate::units::count(s.len(), "shot"))
         }),
         field("cost", &|j| {
             j.cost

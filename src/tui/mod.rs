@@ -78,9 +78,10 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
 
     // What was being written when the app last left.
     let draft_file = draft::path(&session.ledger_dir);
-    if let Some(draft) = draft::load(&draft_file) {
-        app.restore_draft(draft.request);
-    }
+    let opening = match draft::load(&draft_file) {
+        Some(draft) => app.restore_draft(draft.request),
+        None => Vec::new(),
+    };
     let config = session.engine_config(None);
     let (mut engine, status) = session.engine(config).await?;
     app.engine_shared = status.is_some();
@@ -101,7 +102,7 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
             picture::QUERY_TIMEOUT,
         );
     }
-    let outcome = event_loop(&mut terminal, &mut app, &mut engine, &draft_file).await;
+    let outcome = event_loop(&mut terminal, &mut app, &mut engine, &draft_file, opening).await;
     leave(cli.mouse);
     draft::save(
         &draft_file,
@@ -125,7 +126,7 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
             status.pid,
             match unfinished {
                 0 => String::new(),
-                n => format!(" with {n} unfinished job(s)"),
+                n => format!(" with {}", crate::units::count(n, "unfinished job")),
             }
         );
     }
@@ -137,6 +138,7 @@ async fn event_loop(
     app: &mut App,
     engine: &mut engine::EngineHandle,
     draft_file: &std::path::Path,
+    mut effects: Vec<Effect>,
 ) -> Result<i32, CliError> {
     let in_tmux = std::env::var_os("TMUX").is_some();
     let protocol = notify::detect(app.notify, |name| {
@@ -153,7 +155,6 @@ async fn event_loop(
     let mut message_at: Option<(u64, Instant)> = None;
     // Openers that failed after they started, told by the threads that wait for them.
     let (open_failed_tx, mut open_failed) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let mut effects: Vec<Effect> = Vec::new();
     // The newest finished jobs, for the first frame; older ones as the list scrolls.
     app.ask_history(&mut effects);
     // Killed politely (SIGTERM, or the SSH session hanging up): leave like a quit, so the
@@ -290,7 +291,11 @@ fn spawn_input_reader() -> tokio::sync::mpsc::UnboundedReceiver<std::io::Result<
 
 fn on_terminal(app: &mut App, event: TermEvent) -> Vec<Effect> {
     match event {
-        TermEvent::Key(key) if key.kind != KeyEventKind::Release => app.on_key(key),
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
+            // What a key does may depend on when (a submission repeated within a minute).
+            app.now = jiff::Timestamp::now();
+            app.on_key(key)
+        }
         TermEvent::Paste(text) => app.on_paste(&text),
         TermEvent::Resize(..) => {
             app.dirty = true;

@@ -28,6 +28,7 @@ mod sdk_contract;
 mod sim_routes;
 mod sim_uploads;
 mod thumbnails;
+mod tui_editing;
 mod tui_failures;
 mod tui_moving;
 mod tui_pty;

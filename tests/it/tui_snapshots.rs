@@ -442,3 +442,37 @@ fn the_server_view() {
     });
     insta::assert_snapshot!(screen(&mut app, 160, 30));
 }
+
+#[test]
+fn a_reference_fields_list_with_a_path_being_added() {
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "<<<image_1>>> and <<<image_2>>> in the snow");
+    app.on_key(key(KeyCode::Tab));
+    while kling_tui::tui::form::FIELDS[app.field] != kling_tui::tui::form::Field::ReferenceImages {
+        app.on_key(key(KeyCode::Char('j')));
+    }
+    app.on_key(key(KeyCode::Enter));
+    type_text(&mut app, "asset_fox");
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Char('a')));
+    type_text(&mut app, "asset_hat");
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Char('a')));
+    type_text(&mut app, "refs/sky");
+    insta::assert_snapshot!(screen(&mut app, 120, 36));
+}
+
+#[test]
+fn a_reference_fields_list_and_its_keys() {
+    let mut app = app_with(vec![]);
+    app.request.reference_images = ["asset_fox", "refs/hat.png"]
+        .map(kling_tui::kling::AssetId::new)
+        .to_vec();
+    app.on_key(key(KeyCode::Tab));
+    while kling_tui::tui::form::FIELDS[app.field] != kling_tui::tui::form::Field::ReferenceImages {
+        app.on_key(key(KeyCode::Char('j')));
+    }
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Char('j')));
+    insta::assert_snapshot!(screen(&mut app, 80, 24));
+}

@@ -38,12 +38,15 @@ fn submit_is_refused_with_every_problem_while_any_remain() {
     );
     match &app.popup {
         Some(Popup::Problems(problems)) => {
+            // In the form's labels, not the API's names.
             assert!(
-                problems.iter().any(|p| p.starts_with("prompt:")),
+                problems.iter().any(|p| p.starts_with("Prompt:")),
                 "{problems:?}"
             );
             assert!(
-                problems.iter().any(|p| p.starts_with("endImage:")),
+                problems
+                    .iter()
+                    .any(|p| p == "End image: needs a Start image"),
                 "{problems:?}"
             );
         }
@@ -66,6 +69,8 @@ fn a_valid_request_is_submitted_with_ctrl_r_or_f5_from_anywhere() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].prompt, "a red fox in snow");
     focus_queue(&mut app);
+    // A minute later, so the same request goes without a question.
+    app.now += jiff::SignedDuration::from_secs(60);
     let effects = app.on_key(key(KeyCode::F(5)));
     assert!(
         effects
@@ -687,7 +692,8 @@ fn ctrl_p_finds_a_prompt_among_ten_thousand_and_enter_fills_the_editor_undoably(
     assert_eq!(app.prompt(), "take 9997: a lighthouse at dusk");
     // Only the prompt: the parameters stay the editor's own.
     assert_eq!(app.request.mode, kling_tui::kling::Mode::Pro);
-    app.on_key(ctrl('u'));
+    // Ctrl+U is readline's kill now; undo brings back what was there.
+    app.on_key(ctrl('z'));
     assert_eq!(app.prompt(), "my unsent words");
 }
 
@@ -847,4 +853,313 @@ fn a_submission_a_cap_holds_is_told_as_held_not_submitted() {
         local_id: 8,
     });
     assert_eq!(app.message.clone().unwrap().0, "#8 submitted");
+}
+
+// Editing: multi-shot on and off, reference lists, labels in messages, a repeated submission,
+// readline keys, pasted lines and a restored draft's price.
+
+use kling_tui::tui::form::{FIELDS, Field};
+
+fn to_field(app: &mut App, field: Field) {
+    while app.focus != Focus::Sidebar {
+        app.on_key(key(KeyCode::Tab));
+    }
+    while FIELDS[app.field] != field {
+        let step = if FIELDS.iter().position(|f| *f == field).unwrap() > app.field {
+            'j'
+        } else {
+            'k'
+        };
+        app.on_key(key(KeyCode::Char(step)));
+    }
+}
+
+fn submitted(effects: &[Effect]) -> Vec<kling_tui::kling::KlingRequest> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Engine(Command::Submit { request, .. }) => Some(request.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn alt(c: char) -> crossterm::event::KeyEvent {
+    crossterm::event::KeyEvent::new(KeyCode::Char(c), crossterm::event::KeyModifiers::ALT)
+}
+
+#[test]
+fn multi_shot_turns_off_and_on_and_keeps_its_shots_meanwhile() {
+    use kling_tui::tui::form::value_text;
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "a fox runs");
+    to_field(&mut app, Field::MultiShot);
+    assert_eq!(value_text(&app.request, Field::MultiShot), "off");
+    // → turns it on: one shot of the whole duration.
+    app.on_key(key(KeyCode::Right));
+    assert_eq!(value_text(&app.request, Field::MultiShot), "1 shot, 5/5 s");
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Enter));
+    type_text(&mut app, "it leaps");
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Esc));
+    // ← turns it off: the prompt alone is sent, and the shot waits.
+    app.on_key(key(KeyCode::Left));
+    assert_eq!(app.request.multi_prompt, None);
+    assert_eq!(value_text(&app.request, Field::MultiShot), "off");
+    let sent = submitted(&app.on_key(ctrl('r')));
+    assert_eq!(sent.len(), 1, "{:?}", app.popup.is_some());
+    assert_eq!(sent[0].multi_prompt, None);
+    // On again within the session: the same shot comes back.
+    app.on_key(key(KeyCode::Right));
+    let shots = app.request.multi_prompt.clone().expect("on");
+    assert_eq!(shots.len(), 1);
+    assert_eq!(shots[0].prompt, "it leaps");
+    // Removing the last shot in the editor turns it off, and the request can be sent.
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Char('x')));
+    assert!(app.popup.is_none(), "the editor closes with its last shot");
+    assert_eq!(app.request.multi_prompt, None);
+    assert!(app.problems.is_empty(), "{:?}", app.problems);
+    // `o` in the editor turns it off too.
+    app.on_key(key(KeyCode::Enter));
+    assert!(matches!(app.popup, Some(Popup::Shots(_))));
+    app.on_key(key(KeyCode::Char('o')));
+    assert!(app.popup.is_none());
+    assert_eq!(app.request.multi_prompt, None);
+}
+
+#[test]
+fn a_reference_field_edits_a_list_and_never_appends_to_old_text() {
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "<<<image_1>>> in a hat");
+    to_field(&mut app, Field::ReferenceImages);
+    let images = |app: &App| -> Vec<String> {
+        app.request
+            .reference_images
+            .iter()
+            .map(|a| a.to_string())
+            .collect()
+    };
+    // Empty: the input opens at once.
+    app.on_key(key(KeyCode::Enter));
+    type_text(&mut app, "asset_fox");
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!(images(&app), ["asset_fox"]);
+    let Some(Popup::Input(list)) = &app.popup else {
+        panic!("the list stays open for more");
+    };
+    assert!(!list.typing());
+    app.on_key(key(KeyCode::Char('a')));
+    type_text(&mut app, "asset_hat");
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Esc));
+    assert!(app.popup.is_none());
+    assert_eq!(images(&app), ["asset_fox", "asset_hat"]);
+    // Reopened: the list, and what is typed is a new item, not the end of the old text.
+    app.on_key(key(KeyCode::Enter));
+    let Some(Popup::Input(list)) = &app.popup else {
+        panic!("no list");
+    };
+    assert_eq!(list.items, ["asset_fox", "asset_hat"]);
+    assert!(!list.typing());
+    app.on_key(key(KeyCode::Char('a')));
+    type_text(&mut app, "asset_sky");
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!(images(&app), ["asset_fox", "asset_hat", "asset_sky"]);
+    // The new one is selected: move it first, then remove the one after it.
+    app.on_key(key(KeyCode::Char('K')));
+    app.on_key(key(KeyCode::Char('K')));
+    assert_eq!(images(&app), ["asset_sky", "asset_fox", "asset_hat"]);
+    app.on_key(key(KeyCode::Char('j')));
+    app.on_key(key(KeyCode::Char('x')));
+    assert_eq!(images(&app), ["asset_sky", "asset_hat"]);
+    // Enter replaces the selected one.
+    app.on_key(key(KeyCode::Enter));
+    for _ in 0.."asset_hat".len() {
+        app.on_key(key(KeyCode::Backspace));
+    }
+    type_text(&mut app, "asset_cap");
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!(images(&app), ["asset_sky", "asset_cap"]);
+    app.on_key(key(KeyCode::Esc));
+
+    // A field of one: a new value replaces the old, and the list closes once it is chosen.
+    to_field(&mut app, Field::StartImage);
+    app.on_key(key(KeyCode::Enter));
+    type_text(&mut app, "asset_first");
+    app.on_key(key(KeyCode::Enter));
+    assert!(app.popup.is_none());
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Char('a')));
+    type_text(&mut app, "asset_second");
+    app.on_key(key(KeyCode::Enter));
+    assert!(app.popup.is_none());
+    assert_eq!(
+        app.request.start_image.as_ref().map(|a| a.to_string()),
+        Some("asset_second".to_string())
+    );
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Char('x')));
+    app.on_key(key(KeyCode::Esc));
+    assert_eq!(app.request.start_image, None);
+}
+
+#[test]
+fn tab_offers_only_the_fields_kind_of_file_and_cycles_through_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "fox_day.png",
+        "fox_dusk.jpg",
+        "fox_run.mp4",
+        "fox_notes.txt",
+    ] {
+        std::fs::write(dir.path().join(name), b"").unwrap();
+    }
+    let typed = format!("{}/fox", dir.path().display());
+    let input_of = |app: &App| match &app.popup {
+        Some(Popup::Input(list)) => (list.input.text(), list.input.candidates().to_vec()),
+        _ => panic!("no input"),
+    };
+    let mut app = app_with(vec![]);
+    to_field(&mut app, Field::StartImage);
+    app.on_key(key(KeyCode::Enter));
+    type_text(&mut app, &typed);
+    app.on_key(key(KeyCode::Tab));
+    let (text, choices) = input_of(&app);
+    assert_eq!(choices, ["fox_day.png", "fox_dusk.jpg"], "images only");
+    assert_eq!(text, format!("{typed}_d"));
+    // Tab again steps through the choices, Shift+Tab back.
+    app.on_key(key(KeyCode::Tab));
+    assert_eq!(input_of(&app).0, format!("{typed}_day.png"));
+    app.on_key(key(KeyCode::Tab));
+    assert_eq!(input_of(&app).0, format!("{typed}_dusk.jpg"));
+    app.on_key(key(KeyCode::Tab));
+    assert_eq!(input_of(&app).0, format!("{typed}_day.png"));
+    app.on_key(key(KeyCode::BackTab));
+    assert_eq!(input_of(&app).0, format!("{typed}_dusk.jpg"));
+    app.on_key(key(KeyCode::Esc));
+
+    // The video field is offered the video alone, so one Tab completes it.
+    to_field(&mut app, Field::ReferenceVideo);
+    app.on_key(key(KeyCode::Enter));
+    type_text(&mut app, &typed);
+    app.on_key(key(KeyCode::Tab));
+    assert_eq!(input_of(&app), (format!("{typed}_run.mp4"), Vec::new()));
+}
+
+#[test]
+fn problems_are_told_in_the_forms_labels() {
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "a fox");
+    app.request.video_reference_type = Some(kling_tui::kling::VideoReferenceType::Feature);
+    app.revalidate();
+    let inline: Vec<&str> = app.problems.iter().map(|p| p.message.as_str()).collect();
+    assert_eq!(inline, ["needs a Ref video"]);
+    app.on_key(ctrl('r'));
+    let Some(Popup::Problems(problems)) = &app.popup else {
+        panic!("not refused");
+    };
+    assert_eq!(problems.0, ["Video ref type: needs a Ref video"]);
+}
+
+#[test]
+fn the_same_request_again_within_a_minute_asks_first() {
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "a red fox in snow");
+    let effects = app.on_key(ctrl('r'));
+    assert_eq!(submitted(&effects).len(), 1);
+    let Some(Effect::Engine(Command::Submit { seq, .. })) = effects
+        .iter()
+        .find(|e| matches!(e, Effect::Engine(Command::Submit { .. })))
+    else {
+        unreachable!()
+    };
+    app.on_engine(Event::Submitted {
+        seq: *seq,
+        local_id: 21,
+    });
+    app.now += jiff::SignedDuration::from_secs(20);
+    // Again: a question, nothing sent; no leaves it at one job.
+    assert!(submitted(&app.on_key(ctrl('r'))).is_empty());
+    match &app.popup {
+        Some(Popup::Confirm(confirm)) => assert!(
+            confirm
+                .question
+                .starts_with("Submit the same request again? It was sent 20 s ago (#21)"),
+            "{}",
+            confirm.question
+        ),
+        _ => panic!("no question"),
+    }
+    assert!(submitted(&app.on_key(key(KeyCode::Char('n')))).is_empty());
+    assert!(app.popup.is_none());
+    // Yes sends it.
+    app.on_key(key(KeyCode::F(5)));
+    assert_eq!(submitted(&app.on_key(key(KeyCode::Char('y')))).len(), 1);
+    // Changed, or a minute later, it goes at once.
+    type_text(&mut app, "!");
+    assert_eq!(submitted(&app.on_key(ctrl('r'))).len(), 1);
+    app.now += jiff::SignedDuration::from_secs(60);
+    assert_eq!(submitted(&app.on_key(ctrl('r'))).len(), 1);
+}
+
+#[test]
+fn the_editor_has_readline_keys_and_undo_on_ctrl_z() {
+    let mut app = app_with(vec![]);
+    type_text(&mut app, "one two three");
+    app.on_key(ctrl('w'));
+    assert_eq!(app.prompt(), "one two ");
+    app.on_key(ctrl('y'));
+    assert_eq!(app.prompt(), "one two three");
+    app.on_key(ctrl('u'));
+    assert_eq!(app.prompt(), "");
+    app.on_key(ctrl('y'));
+    assert_eq!(app.prompt(), "one two three");
+    app.on_key(key(KeyCode::Home));
+    app.on_key(key(KeyCode::Right));
+    app.on_key(key(KeyCode::Right));
+    app.on_key(key(KeyCode::Right));
+    app.on_key(ctrl('k'));
+    assert_eq!(app.prompt(), "one");
+    app.on_key(ctrl('z'));
+    assert_eq!(app.prompt(), "one two three");
+    app.on_key(alt('z'));
+    assert_eq!(app.prompt(), "one");
+    app.on_key(ctrl('z'));
+    // Ctrl+L clears every line, and undo brings them back.
+    app.on_key(key(KeyCode::End));
+    app.on_key(key(KeyCode::Enter));
+    type_text(&mut app, "four");
+    app.on_key(ctrl('l'));
+    assert_eq!(app.prompt(), "");
+    app.on_key(ctrl('z'));
+    assert_eq!(app.prompt(), "one two three\nfour");
+}
+
+#[test]
+fn pasted_line_breaks_stay_and_escape_sequences_go() {
+    let mut app = app_with(vec![]);
+    // Terminals send a pasted newline as CR.
+    app.on_paste("one\rtwo\r\nthree\n\u{1b}[31mfour\u{1b}[0m");
+    assert_eq!(app.prompt(), "one\ntwo\nthree\nfour");
+}
+
+#[test]
+fn a_restored_draft_that_may_be_sent_is_priced_at_once() {
+    let mut app = app_with(vec![]);
+    let effects = app.restore_draft(kling_tui::kling::KlingRequest::new("a fox at dawn"));
+    assert_eq!(effects, [Effect::EstimateLater]);
+    assert_eq!(app.cost, Cost::Pending);
+    assert!(matches!(
+        app.estimate_command(),
+        Some(Command::Estimate { .. })
+    ));
+    // One that may not (no prompt) is not asked about.
+    let mut app = app_with(vec![]);
+    assert!(
+        app.restore_draft(kling_tui::kling::KlingRequest::new(""))
+            .is_empty()
+    );
+    assert_eq!(app.cost, Cost::Unknown);
 }

@@ -25,10 +25,12 @@ pub fn sanitize(text: &str) -> String {
     out
 }
 
-/// Like [`sanitize`] but keeps line breaks, for multi-line text such as prompts.
+/// Like [`sanitize`] but keeps line breaks, for multi-line text such as prompts. A lone CR is
+/// a line break too: terminals send pasted newlines as CR.
 pub fn sanitize_multiline(text: &str) -> String {
-    text.split('\n')
-        .map(|line| sanitize(line.trim_end_matches('\r')))
+    text.replace("\r\n", "\n")
+        .split(['\n', '\r'])
+        .map(sanitize)
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -112,6 +114,7 @@ mod tests {
         assert_eq!(sanitize("abc\u{202e}fed\u{2066}"), "abcfed");
         assert_eq!(sanitize("one\r\ntwo\tthree"), "one two three");
         assert_eq!(sanitize_multiline("one\r\ntwo\u{1b}[2J"), "one\ntwo");
+        assert_eq!(sanitize_multiline("one\rtwo\r\rthree"), "one\ntwo\n\nthree");
     }
 
     #[test]

@@ -9,6 +9,15 @@ pub fn format_units(units: f64) -> String {
     }
 }
 
+/// A count and its noun, singular for one: `1 shot`, `0 jobs`, `3 requests`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Bytes in binary units, one decimal.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -72,11 +81,6 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
             "{text:?} is not a duration: a number above 0 with s, m, h or d (e.g. 90s, 30m, 2h)"
         )),
     }
-}
-
-/// `n` and the noun that goes with it: "1 job", "3 jobs".
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use crossterm::event::KeyEvent;
 
 use super::{App, Confirmed, Effect, Focus, Opener, Popup, new_editor};
 use crate::engine::{Command, LocalId, Submission};
-use crate::kling::{KlingRequest, PromptRef, Shot, prompt_references};
+use crate::kling::{KlingRequest, PromptRef, prompt_references};
 use crate::sanitize::sanitize;
 use crate::tui::batch::BatchPlan;
 use crate::tui::form::{self, FIELDS, Field};
@@ -12,6 +12,7 @@ use crate::tui::history::{PROMPTS_ASKED, PromptSearch};
 use crate::tui::keys::Action;
 use crate::tui::popup::{BatchFile, Compare, Confirm, FieldInput, Outcome, Problems, Shots};
 use crate::tui::queue::RowKey;
+use crate::units::count;
 
 impl App {
     pub(super) fn act(&mut self, action: Action, effects: &mut Vec<Effect>) {
@@ -19,7 +20,7 @@ impl App {
             return;
         }
         match action {
-            Action::Submit => self.submit(effects),
+            Action::Submit => self.submit(effects, false),
             Action::FocusNext | Action::FocusPrev => {
                 let order = [Focus::Editor, Focus::Sidebar, Focus::Queue];
                 let i = order.iter().position(|f| *f == self.focus).unwrap_or(0);
@@ -39,8 +40,23 @@ impl App {
                     effects.push(Effect::Quit);
                 }
             }
-            Action::Redo => {
-                if self.editor.redo() {
+            Action::Undo
+            | Action::Redo
+            | Action::KillToStart
+            | Action::KillToEnd
+            | Action::KillWord
+            | Action::PasteKilled
+            | Action::ClearPrompt => {
+                let edited = match action {
+                    Action::Undo => self.editor.undo(),
+                    Action::Redo => self.editor.redo(),
+                    Action::KillToStart => self.editor.delete_line_by_head(),
+                    Action::KillToEnd => self.editor.delete_line_by_end(),
+                    Action::KillWord => self.editor.delete_word(),
+                    Action::PasteKilled => self.editor.paste(),
+                    _ => self.editor.clear(),
+                };
+                if edited {
                     self.changed(effects);
                 }
             }
@@ -94,7 +110,13 @@ impl App {
             Action::Open => self.open_video(effects),
             Action::Decrease | Action::Increase => {
                 let field = FIELDS[self.field];
-                if !field.is_text() && field != Field::MultiShot {
+                if field == Field::MultiShot {
+                    let on = self.request.multi_prompt.is_none();
+                    self.set_multi_shot(on, effects);
+                    if on {
+                        self.say("multi-shot on: Enter edits the shots");
+                    }
+                } else if !field.is_text() {
                     form::step(&mut self.request, field, action == Action::Increase);
                     self.changed(effects);
                 }
@@ -133,8 +155,7 @@ impl App {
                         self.say("nothing to download: every succeeded job is on disk")
                     }
                     0 => self.say("nothing to download yet: no job has succeeded"),
-                    1 => self.say("downloading 1 job"),
-                    n => self.say(format!("downloading {n} jobs")),
+                    n => self.say(format!("downloading {}", count(n, "job"))),
                 }
                 effects.extend(
                     ids.into_iter()
@@ -371,43 +392,55 @@ impl App {
         }
     }
 
-    fn submit(&mut self, effects: &mut Vec<Effect>) {
+    /// Sends the editor's request; `again`: the user said yes to sending a repeat.
+    fn submit(&mut self, effects: &mut Vec<Effect>, again: bool) {
         let request = self.current_request();
         // Files may have changed since they were chosen: look at them again.
         self.recheck_files();
-        let mut problems = request.validate();
+        let mut problems: Vec<_> = request.validate().into_iter().map(form::labelled).collect();
         problems.extend(self.file_problems.iter().cloned());
-        if problems.is_empty() {
-            effects.push(Effect::Engine(Command::Submit {
-                seq: 0,
-                token: None,
-                request,
-                download_dir: self.download_dir.clone(),
-                batch: None,
-                quote: None,
-            }));
-            self.say("sent to the engine");
-        } else {
+        if !problems.is_empty() {
             self.problems = problems.clone();
             self.popup = Some(Popup::Problems(Problems(
-                problems.iter().map(|p| sanitize(&p.to_string())).collect(),
+                problems
+                    .iter()
+                    .map(|p| sanitize(&form::describe(p)))
+                    .collect(),
             )));
+            return;
         }
+        if !again && let Some(question) = self.repeat_question(&request) {
+            self.popup = Some(Popup::Confirm(Confirm::new(
+                question,
+                Confirmed::SubmitAgain,
+            )));
+            return;
+        }
+        self.submits += 1;
+        self.last_submit = Some(super::editing::LastSubmit {
+            request: request.clone(),
+            at: self.now,
+            seq: self.submits,
+            local_id: None,
+        });
+        effects.push(Effect::Engine(Command::Submit {
+            seq: self.submits,
+            token: None,
+            request,
+            download_dir: self.download_dir.clone(),
+            batch: None,
+            quote: None,
+        }));
+        self.say("sent to the engine");
     }
 
     fn activate_field(&mut self, effects: &mut Vec<Effect>) {
         let field = FIELDS[self.field];
         if field.is_text() {
-            let text = form::text_of(&self.request, field);
-            self.popup = Some(Popup::Input(FieldInput::new(field, &text)));
+            let items = form::values_of(&self.request, field);
+            self.popup = Some(Popup::Input(FieldInput::new(field, items)));
         } else if field == Field::MultiShot {
-            if self.request.multi_prompt.is_none() {
-                self.request.multi_prompt = Some(vec![Shot {
-                    prompt: String::new(),
-                    duration: self.request.duration,
-                }]);
-                self.changed(effects);
-            }
+            self.set_multi_shot(true, effects);
             self.popup = Some(Popup::Shots(Shots::default()));
         } else {
             form::step(&mut self.request, field, true);
@@ -504,11 +537,19 @@ impl App {
                 self.changed(effects);
                 self.popup = Some(popup);
             }
-            Outcome::SetField(field, text) => {
-                form::set_text(&mut self.request, field, &text);
+            Outcome::SetValues {
+                field,
+                values,
+                close,
+            } => {
+                form::set_values(&mut self.request, field, &values);
                 self.recheck_files();
                 self.changed(effects);
+                if !close {
+                    self.popup = Some(popup);
+                }
             }
+            Outcome::MultiShotOff => self.set_multi_shot(false, effects),
             Outcome::OpenBatch(path) => self.popup = self.open_batch(&path, effects),
             Outcome::SendBatch { commands, message } => {
                 self.say(message);
@@ -551,6 +592,7 @@ impl App {
                 ));
                 effects.push(Effect::Engine(Command::RetryBatch { name }));
             }
+            Confirmed::SubmitAgain => self.submit(effects, true),
             Confirmed::Quit => effects.push(Effect::Quit),
         }
     }
@@ -574,7 +616,7 @@ impl App {
     }
 
     /// Puts a prompt from the history in the editor (and its parameters, when asked); what
-    /// was there comes back with Ctrl+U.
+    /// was there comes back with undo.
     fn fill_from_history(
         &mut self,
         entry: crate::engine::PromptEntry,
@@ -582,6 +624,11 @@ impl App {
         effects: &mut Vec<Effect>,
     ) {
         let text = entry.request.prompt.clone();
+        let undo = self
+            .keymap
+            .bindings_for(crate::tui::keys::Scope::Editor)
+            .find(|b| b.action == Action::Undo)
+            .map_or_else(|| "undo".into(), |b| b.label());
         self.before_fill = Some((self.editor.clone(), self.request.clone(), text.clone()));
         self.editor = new_editor(&text);
         if with_parameters {
@@ -591,12 +638,12 @@ impl App {
             };
             self.recheck_files();
             self.say(format!(
-                "prompt and parameters of #{} in the editor (Ctrl+U undoes)",
+                "prompt and parameters of #{} in the editor ({undo} undoes)",
                 entry.local_id
             ));
         } else {
             self.say(format!(
-                "prompt of #{} in the editor (Ctrl+U undoes)",
+                "prompt of #{} in the editor ({undo} undoes)",
                 entry.local_id
             ));
         }

@@ -120,7 +120,8 @@ impl App {
             }
             Event::Halted { reason } => self.halted = Some(sanitize(&reason)),
             // The engine's answer says what became of it: sent, or held by a cap.
-            Event::Submitted { local_id, .. } => {
+            Event::Submitted { local_id, seq } => {
+                self.submitted(seq, local_id);
                 let hold = self.queue.jobs.get(&local_id).and_then(|j| j.held.clone());
                 match hold {
                     Some(hold) => {

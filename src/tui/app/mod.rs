@@ -3,6 +3,7 @@
 //! is testable by feeding keys and events.
 
 mod actions;
+mod editing;
 mod events;
 
 use std::collections::HashSet;
@@ -11,7 +12,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::{TextArea, WrapMode};
 
 use super::form::{self, FIELDS, Field};
-use super::keys::{Keymap, PopupAction, PopupScope, Scope, popup_action};
+use super::keys::{Action, Keymap, PopupAction, PopupScope, Scope, popup_action};
 use super::queue::Queue;
 use crate::engine::{Command, JobRecord, LocalId, Overview, Submission};
 use crate::kling::{KlingRequest, Problem};
@@ -159,8 +160,14 @@ pub struct App {
     /// Listings and imports asked, numbered.
     remote_asks: u64,
     /// What the editor held before a prompt from the history replaced it, and the text put
-    /// there: Ctrl+U, with that text untouched, brings it back in one step.
+    /// there: undo, with that text untouched, brings it back in one step.
     before_fill: Option<(TextArea<'static>, KlingRequest, String)>,
+    /// The shots of a multi-shot request turned off, to come back when it is turned on.
+    pub shelved_shots: Vec<crate::kling::Shot>,
+    /// What this app submitted last, and when: the same again soon after is asked about.
+    last_submit: Option<editing::LastSubmit>,
+    /// Submissions sent, numbered, so the engine's answer names the job of the last.
+    submits: u64,
 }
 
 fn new_editor(text: &str) -> TextArea<'static> {
@@ -212,6 +219,9 @@ impl App {
             server: None,
             remote_asks: 0,
             before_fill: None,
+            shelved_shots: Vec::new(),
+            last_submit: None,
+            submits: 0,
         };
         app.revalidate();
         app
@@ -237,6 +247,7 @@ impl App {
             .validate()
             .into_iter()
             .filter(|p| !(p.field == "prompt" && request.prompt.trim().is_empty()))
+            .map(form::labelled)
             .collect();
         self.problems.extend(self.file_problems.iter().cloned());
     }
@@ -377,6 +388,7 @@ impl App {
             Some(popup) => popup.paste(text),
             None if self.filtering => self.filter_mut().push_str(&sanitize(text)),
             None if self.focus == Focus::Editor => {
+                // Line breaks stay: a prompt pasted in paragraphs keeps them.
                 self.editor.insert_str(sanitize_multiline(text));
                 self.changed(&mut effects);
             }
@@ -507,9 +519,9 @@ impl App {
             self.say("filter cleared");
             return effects;
         }
-        let undo = key.code == KeyCode::Char('u') && key.modifiers == KeyModifiers::CONTROL;
+        let action = self.keymap.lookup(self.focus.scope(), &key);
         // Once the filled text is edited, its undo is the editor's own again.
-        if undo
+        if action == Some(Action::Undo)
             && self.focus == Focus::Editor
             && let Some((editor, request, filled)) = self.before_fill.take()
             && self.prompt() == filled
@@ -521,7 +533,7 @@ impl App {
             self.changed(&mut effects);
             return effects;
         }
-        match self.keymap.lookup(self.focus.scope(), &key) {
+        match action {
             Some(action) => self.act(action, &mut effects),
             None if self.focus == Focus::Editor => {
                 if self.editor.input(key) {
@@ -558,15 +570,20 @@ impl App {
         })
     }
 
-    /// Takes up the draft left when the app last closed.
-    pub fn restore_draft(&mut self, request: KlingRequest) {
+    /// Takes up the draft left when the app last closed; a draft that may be sent is priced
+    /// at once, as an edit would be.
+    pub fn restore_draft(&mut self, request: KlingRequest) -> Vec<Effect> {
         self.editor = new_editor(&request.prompt);
         self.request = KlingRequest {
             prompt: String::new(),
             ..request
         };
         self.recheck_files();
-        self.revalidate();
+        let mut effects = Vec::new();
+        if self.current_request().validate().is_empty() && self.file_problems.is_empty() {
+            self.changed(&mut effects);
+        }
+        effects
     }
 
     /// Ids of jobs in the queue, for tests and the runner.

@@ -46,7 +46,13 @@ pub enum Action {
     Decrease,
     Increase,
     Activate,
+    Undo,
     Redo,
+    KillToStart,
+    KillToEnd,
+    KillWord,
+    PasteKilled,
+    ClearPrompt,
     InsertImageRef,
     InsertVideoRef,
     Download,
@@ -128,7 +134,45 @@ pub const BINDINGS: &[Binding] = &[
         "this help, from the editor too"
     ),
     bind!(OutsideEditor, [(Char('q'), NONE)], Quit, "quit"),
-    bind!(Editor, [(Char('y'), CTRL)], Redo, "redo (Ctrl+U undoes)"),
+    // Readline's keys, as in every shell; undo and redo where a terminal can send them
+    // (raw mode leaves Ctrl+Z to the app; Ctrl+Shift+Z arrives as Ctrl+Z).
+    bind!(
+        Editor,
+        [(Char('z'), CTRL)],
+        Undo,
+        "undo (a prompt put here from the history too)"
+    ),
+    bind!(Editor, [(Char('z'), ALT)], Redo, "redo"),
+    bind!(
+        Editor,
+        [(Char('u'), CTRL)],
+        KillToStart,
+        "cut to the start of the line"
+    ),
+    bind!(
+        Editor,
+        [(Char('k'), CTRL)],
+        KillToEnd,
+        "cut to the end of the line"
+    ),
+    bind!(
+        Editor,
+        [(Char('w'), CTRL)],
+        KillWord,
+        "cut the word before the cursor"
+    ),
+    bind!(
+        Editor,
+        [(Char('y'), CTRL)],
+        PasteKilled,
+        "paste what was cut last"
+    ),
+    bind!(
+        Editor,
+        [(Char('l'), CTRL)],
+        ClearPrompt,
+        "clear the prompt (undo brings it back)"
+    ),
     bind!(
         Editor,
         [(Char('i'), ALT)],
@@ -309,7 +353,13 @@ impl Action {
             Action::Decrease => "decrease",
             Action::Increase => "increase",
             Action::Activate => "activate",
+            Action::Undo => "undo",
             Action::Redo => "redo",
+            Action::KillToStart => "kill_to_start",
+            Action::KillToEnd => "kill_to_end",
+            Action::KillWord => "kill_word",
+            Action::PasteKilled => "paste_killed",
+            Action::ClearPrompt => "clear_prompt",
             Action::InsertImageRef => "insert_image_ref",
             Action::InsertVideoRef => "insert_video_ref",
             Action::Download => "download",

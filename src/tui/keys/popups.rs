@@ -4,7 +4,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{ALT, CTRL, NONE, SHIFT, key_label};
 use KeyCode::{
-    Backspace, Char, Delete, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
+    BackTab, Backspace, Char, Delete, Down, End, Enter, Esc, Home, Insert, Left, PageDown, PageUp,
+    Right, Tab, Up,
 };
 
 /// Where a popup's binding applies. A popup takes every key while it is open, so these never
@@ -16,6 +17,8 @@ pub enum PopupScope {
     Confirm,
     /// Every field and popup that takes a path: the reference fields and the batch file.
     PathInput,
+    /// A reference field's files or asset ids.
+    References,
     Shots,
     ShotPrompt,
     BatchPlan,
@@ -26,10 +29,11 @@ pub enum PopupScope {
 }
 
 impl PopupScope {
-    pub const ALL: [PopupScope; 9] = [
+    pub const ALL: [PopupScope; 10] = [
         PopupScope::Notice,
         PopupScope::Confirm,
         PopupScope::PathInput,
+        PopupScope::References,
         PopupScope::Shots,
         PopupScope::ShotPrompt,
         PopupScope::BatchPlan,
@@ -43,6 +47,7 @@ impl PopupScope {
             PopupScope::Notice => "Help, problems and the large picture",
             PopupScope::Confirm => "A question",
             PopupScope::PathInput => "A path or asset id (reference fields, batch file)",
+            PopupScope::References => "A reference field's files or asset ids",
             PopupScope::Shots => "Multi-shot editor",
             PopupScope::ShotPrompt => "A shot's prompt",
             PopupScope::BatchPlan => "A batch's plan",
@@ -64,6 +69,7 @@ pub enum PopupAction {
     /// Keep what was typed.
     Accept,
     Complete,
+    CompletePrev,
     Prev,
     Next,
     PagePrev,
@@ -78,6 +84,7 @@ pub enum PopupAction {
     Remove,
     Edit,
     FitDuration,
+    TurnOff,
     FillWithParameters,
     Fill,
     ClearQuery,
@@ -151,7 +158,56 @@ pub const POPUP_BINDINGS: &[PopupBinding] = &[
         PathInput,
         [(Tab, NONE)],
         Complete,
-        "complete the path; several choices are listed"
+        "complete the path (a field's own kind of file); again: the next choice"
+    ),
+    popup_bind!(
+        PathInput,
+        [(BackTab, NONE)],
+        CompletePrev,
+        "the previous choice"
+    ),
+    popup_bind!(References, [(Esc, NONE), (Char('q'), NONE)], Close, "close"),
+    popup_bind!(
+        References,
+        [(Up, SHIFT), (Char('K'), NONE)],
+        MoveEarlier,
+        "move it earlier"
+    ),
+    popup_bind!(
+        References,
+        [(Down, SHIFT), (Char('J'), NONE)],
+        MoveLater,
+        "move it later"
+    ),
+    popup_bind!(
+        References,
+        [(Up, NONE), (Char('k'), NONE)],
+        Prev,
+        "previous one"
+    ),
+    popup_bind!(
+        References,
+        [(Down, NONE), (Char('j'), NONE)],
+        Next,
+        "next one"
+    ),
+    popup_bind!(
+        References,
+        [(Char('a'), NONE), (Insert, NONE)],
+        Add,
+        "add a file or asset id"
+    ),
+    popup_bind!(
+        References,
+        [(Enter, NONE), (Char('e'), NONE)],
+        Edit,
+        "replace the selected one"
+    ),
+    popup_bind!(
+        References,
+        [(Char('x'), NONE), (Delete, NONE)],
+        Remove,
+        "remove the selected one"
     ),
     popup_bind!(Shots, [(Esc, NONE), (Char('q'), NONE)], Close, "close"),
     popup_bind!(
@@ -203,6 +259,12 @@ pub const POPUP_BINDINGS: &[PopupBinding] = &[
         [(Char('='), NONE)],
         FitDuration,
         "make the video as long as the shots"
+    ),
+    popup_bind!(
+        Shots,
+        [(Char('o'), NONE)],
+        TurnOff,
+        "multi-shot off: one prompt again (the shots come back when it is on)"
     ),
     popup_bind!(ShotPrompt, [(Enter, NONE)], Accept, "keep the prompt"),
     popup_bind!(ShotPrompt, [(Esc, NONE)], Close, "drop the change"),
@@ -267,7 +329,7 @@ pub const POPUP_BINDINGS: &[PopupBinding] = &[
         History,
         [(Enter, NONE)],
         Fill,
-        "put the prompt in the editor (Ctrl+U undoes)"
+        "put the prompt in the editor (Ctrl+Z undoes)"
     ),
     popup_bind!(
         History,

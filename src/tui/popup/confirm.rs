@@ -20,6 +20,8 @@ pub enum Confirmed {
     Resend(LocalId),
     /// Send again the failed requests of the batch.
     RetryBatch(String),
+    /// Submit the editor's request though the same was just sent.
+    SubmitAgain,
     Quit,
 }
 

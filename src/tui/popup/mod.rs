@@ -44,7 +44,7 @@ pub enum Popup {
     /// Why submit was refused, one problem a line.
     Problems(Problems),
     Confirm(Confirm),
-    /// Editing an asset-id or path field.
+    /// Editing a reference field: its files or asset ids.
     Input(FieldInput),
     /// The multi-shot editor.
     Shots(Shots),
@@ -74,8 +74,14 @@ pub enum Outcome {
     Confirmed(Confirmed),
     /// Stays open, the request's shots or duration changed.
     Changed,
-    /// Closes, the field takes the text.
-    SetField(Field, String),
+    /// The reference field takes these files or asset ids; closes when `close`.
+    SetValues {
+        field: Field,
+        values: Vec<String>,
+        close: bool,
+    },
+    /// Closes; multi-shot goes off (its shots kept to come back).
+    MultiShotOff,
     /// Closes, and opens the batch file at this path.
     OpenBatch(String),
     /// Closes, and sends the batch's requests.
@@ -124,7 +130,7 @@ impl Popup {
     /// Pasted text, for the popups that take typing.
     pub fn paste(&mut self, text: &str) {
         match self {
-            Popup::Input(input) => input.input.paste(text),
+            Popup::Input(input) => input.paste(text),
             Popup::BatchFile(input) => input.input.paste(text),
             Popup::History(search) => {
                 let query = format!("{}{}", search.query, sanitize(text));

@@ -13,8 +13,10 @@ use super::Outcome;
 use super::path_input::line_editor;
 use crate::kling::{KlingRequest, Problem, Shot};
 use crate::sanitize::sanitize;
+use crate::tui::form::describe;
 use crate::tui::keys::{PopupAction, PopupScope, popup_action};
 use crate::tui::render::{Theme, centered, fit};
+use crate::units::count;
 
 /// Shots a request may have at most.
 const MAX_SHOTS: usize = 6;
@@ -104,7 +106,12 @@ impl Shots {
                     self.selected = selected.min(shots.len().saturating_sub(1));
                     edited = true;
                 }
+                // No shot left is no multi-shot: a single prompt again, which can be sent.
+                if shots.is_empty() {
+                    return Outcome::MultiShotOff;
+                }
             }
+            Some(PopupAction::TurnOff) => return Outcome::MultiShotOff,
             Some(PopupAction::Edit) => {
                 if let Some(shot) = shots.get(selected) {
                     self.editing = Some(line_editor(&shot.prompt));
@@ -174,9 +181,9 @@ impl Shots {
         };
         lines.push(Line::from(Span::styled(
             format!(
-                "total {total} s of {} s ({} of {MAX_SHOTS} shots)",
+                "total {total} s of {} s ({} of {MAX_SHOTS})",
                 request.duration,
-                shots.len()
+                count(shots.len(), "shot")
             ),
             total_style,
         )));
@@ -184,10 +191,13 @@ impl Shots {
             .iter()
             .filter(|p| p.field.starts_with("multiPrompt"))
         {
-            lines.push(Line::from(Span::styled(format!("⚠ {p}"), theme.error())));
+            lines.push(Line::from(Span::styled(
+                format!("⚠ {}", sanitize(&describe(p))),
+                theme.error(),
+            )));
         }
         lines.push(Line::from(Span::styled(
-            "a add  x remove  Enter edit  ←/→ secs  J/K move  = fit  Esc close",
+            "a add  x remove  Enter edit  ←/→ secs  J/K move  = fit  o off  Esc close",
             theme.dim(),
         )));
         let editing = self.editing.is_some();

@@ -78,7 +78,8 @@ fn enter_keeps_the_typed_path_in_the_field() {
 #[test]
 fn tab_lists_the_paths_that_complete_the_text_in_both_inputs() {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["shot_a.jsonl", "shot_b.jsonl"] {
+    // Pictures, which the start image's input offers too.
+    for name in ["shot_a.png", "shot_b.png"] {
         std::fs::write(dir.path().join(name), "").unwrap();
     }
     let typed = format!("{}/sh", dir.path().display());
@@ -92,7 +93,7 @@ fn tab_lists_the_paths_that_complete_the_text_in_both_inputs() {
             _ => panic!("the input closed"),
         };
         assert_eq!(input.text(), format!("{}/shot_", dir.path().display()));
-        assert_eq!(input.candidates(), ["shot_a.jsonl", "shot_b.jsonl"]);
+        assert_eq!(input.candidates(), ["shot_a.png", "shot_b.png"]);
         // Typing again drops the choices.
         app.on_key(key(KeyCode::Char('a')));
         let Some(

@@ -36,6 +36,21 @@ impl MediaKind {
         None
     }
 
+    /// The type a file's name says (`.png`, `.MOV`), for choosing among names before any file
+    /// is read; what a file is gets judged by its content when it is used.
+    pub fn by_extension(name: &str) -> Option<Self> {
+        let (_, ext) = name.rsplit_once('.')?;
+        Some(match ext.to_ascii_lowercase().as_str() {
+            "png" => MediaKind::Png,
+            "jpg" | "jpeg" => MediaKind::Jpeg,
+            "webp" => MediaKind::Webp,
+            "mp4" | "m4v" => MediaKind::Mp4,
+            "mov" => MediaKind::Mov,
+            "webm" => MediaKind::Webm,
+            _ => return None,
+        })
+    }
+
     pub fn mime(self) -> &'static str {
         match self {
             MediaKind::Png => "image/png",
@@ -94,6 +109,10 @@ mod tests {
             Some(MediaKind::Webm)
         );
         assert_eq!(MediaKind::sniff(b"GIF89a"), None);
+        assert_eq!(MediaKind::by_extension("a.b.JPG"), Some(MediaKind::Jpeg));
+        assert_eq!(MediaKind::by_extension("clip.mov"), Some(MediaKind::Mov));
+        assert_eq!(MediaKind::by_extension("notes.txt"), None);
+        assert_eq!(MediaKind::by_extension("png"), None);
         assert_eq!(MediaKind::sniff(b""), None);
     }
 }
