@@ -13,7 +13,7 @@ use crate::engine::job_file_stem;
 use crate::engine::{self, JobRecord, LedgerError, LocalId, Place, Record, Wait};
 use crate::sanitize::sanitize;
 
-use super::report::{JobReport, ProgressLine};
+use super::report::{JobReport, Print, ProgressLine};
 use super::{CliError, Session, exit};
 
 pub async fn run(
@@ -63,7 +63,7 @@ pub async fn run(
             let job = client.get_job(job_id).await?;
             match job.status {
                 JobStatus::Success if job.metadata.asset_ids.is_empty() => {
-                    JobReport::new(&job, None, vec![]).print(json);
+                    JobReport::from_server(&job, vec![]).print(json);
                     Err(CliError::Local(format!(
                         "{}: success without a video: the server has not named its video \
                          yet; nothing was saved (try again in a moment)",
@@ -75,7 +75,7 @@ pub async fn run(
                     report_downloads(&job, files, failed, json)
                 }
                 JobStatus::Failure | JobStatus::Canceled => {
-                    JobReport::new(&job, None, vec![]).print(json);
+                    JobReport::from_server(&job, vec![]).print(json);
                     eprintln!(
                         "error: {}: the job ended in {}; nothing to download",
                         sanitize(job_id),
@@ -439,7 +439,7 @@ fn report_downloads(
     failed: Option<CliError>,
     json: bool,
 ) -> Result<i32, CliError> {
-    let mut report = JobReport::new(job, None, files);
+    let mut report = JobReport::from_server(job, files);
     match failed {
         None => {
             report.print(json);

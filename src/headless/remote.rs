@@ -10,7 +10,7 @@ use crate::cli::{Cli, JobsArgs};
 use crate::engine::{Command, Event, JobRecord, LocalId, RemoteJob};
 use crate::sanitize::sanitize;
 
-use super::report::{JobReport, format_units};
+use super::report::{JobReport, Print, format_units};
 use super::{CliError, Session, exit};
 
 /// `jobs --remote`: one line (or JSON object) per job, newest first.
@@ -83,7 +83,7 @@ pub async fn list(cli: &Cli, args: &JobsArgs) -> Result<i32, CliError> {
         .take(args.limit.unwrap_or(usize::MAX));
     for job in shown {
         let line = if args.json {
-            serde_json::to_string(job).unwrap_or_default()
+            serde_json::to_string(&JobReport::from_remote(job)).unwrap_or_default()
         } else {
             line(job)
         };

@@ -2,99 +2,26 @@
 //! progress on stderr (redrawn in place on a terminal, one line per change otherwise).
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::time::Instant;
 
-use serde::Serialize;
-
 use crate::api::DownloadProgress;
-use crate::api::types::{Job, JobStatus};
+#[cfg(test)]
+use crate::api::types::Job;
+use crate::api::types::JobStatus;
 use crate::engine::{JobRecord, Submission};
 use crate::sanitize::sanitize;
 pub use crate::units::{format_units, human_bytes};
 
-/// The `--json` shape: one object per job.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobReport {
-    /// The ledger's number for it, where it is in the ledger.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub local_id: Option<crate::engine::LocalId>,
-    pub job_id: String,
-    /// One word that scripts can branch on (see [`crate::engine::Standing`]).
-    pub status: JobStatus,
-    /// Why it stands there, where there is more to say (held by a cap, waiting for its
-    /// video, refused, ...).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    pub progress: f64,
-    pub asset_ids: Vec<String>,
-    pub files: Vec<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub creative_units_cost: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// When a queued or running job should be done, from the server's typical time for its
-    /// mode (RFC 3339).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expected_at: Option<String>,
+pub use crate::engine::JobReport;
+
+/// A job report on stdout: its JSON line, or a plain line for people.
+pub trait Print {
+    fn print(&self, json: bool);
+    fn plain(&self) -> String;
 }
 
-impl JobReport {
-    pub fn new(job: &Job, cost: Option<f64>, files: Vec<PathBuf>) -> Self {
-        let no_video = job.status == JobStatus::Success && job.metadata.asset_ids.is_empty();
-        Self {
-            local_id: None,
-            job_id: sanitize(&job.job_id),
-            status: if no_video {
-                JobStatus::Unknown("waiting-for-video".into())
-            } else {
-                JobStatus::parse(&sanitize(job.status.as_str()))
-            },
-            reason: no_video
-                .then(|| "the server says success but has not named the video yet".into()),
-            progress: job.progress_fraction(),
-            asset_ids: job.metadata.asset_ids.iter().map(|a| sanitize(a)).collect(),
-            files,
-            creative_units_cost: cost.or(job.billing.as_ref().and_then(|b| b.cu_cost)),
-            error: job.metadata.error.as_deref().map(sanitize),
-            expected_at: None,
-        }
-    }
-
-    /// The report of a job the engine knows. A submission that never became a server job
-    /// shows its local state (`queued-locally`, `unconfirmed`, `rejected`) as its status.
-    pub fn from_record(job: &JobRecord) -> Self {
-        let standing = job.standing();
-        let error = match &job.submission {
-            Submission::Unconfirmed { reason } | Submission::Rejected { reason } => {
-                Some(sanitize(reason))
-            }
-            _ => job.error.as_deref().map(sanitize),
-        };
-        Self {
-            local_id: Some(job.local_id),
-            job_id: job.job_id.as_deref().map(sanitize).unwrap_or_default(),
-            status: JobStatus::parse(&standing.status),
-            reason: standing.reason,
-            progress: job.progress.clamp(0.0, 1.0),
-            asset_ids: job
-                .downloads
-                .iter()
-                .map(|d| sanitize(&d.asset_id))
-                .collect(),
-            files: job
-                .downloads
-                .iter()
-                .filter_map(|d| d.file.clone())
-                .collect(),
-            creative_units_cost: job.cost,
-            error,
-            expected_at: job.expected_at.clone(),
-        }
-    }
-
-    pub fn print(&self, json: bool) {
+impl Print for JobReport {
+    fn print(&self, json: bool) {
         let line = if json {
             serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
         } else {
@@ -108,12 +35,16 @@ impl JobReport {
     fn plain(&self) -> String {
         let mut line = format!(
             "{}  {}  {:.0}%",
-            self.job_id,
+            self.job_id.as_deref().unwrap_or("-"),
             self.status,
             self.progress * 100.0
         );
-        if let Some(cost) = self.creative_units_cost {
-            line.push_str(&format!("  {} CU", format_units(cost)));
+        match (self.creative_units, self.refunded) {
+            (Some(cost), Some(true)) => {
+                line.push_str(&format!("  {} CU refunded", format_units(cost)))
+            }
+            (Some(cost), _) => line.push_str(&format!("  {} CU", format_units(cost))),
+            (None, _) => {}
         }
         for file in &self.files {
             line.push_str(&format!("  {}", sanitize(&file.display().to_string())));
@@ -252,7 +183,7 @@ mod tests {
             "metadata": {"error": "bad\u{1b}]0;x\u{7}thing"}
         }))
         .unwrap();
-        let line = JobReport::new(&job, None, vec![]).plain();
+        let line = JobReport::from_server(&job, vec![]).plain();
         assert_eq!(line, "job_1  failure  50%  error: badthing");
     }
 }

@@ -5,7 +5,7 @@ use crate::cli::Cli;
 use crate::sanitize::sanitize;
 
 use super::address;
-use super::report::JobReport;
+use super::report::{JobReport, Print};
 use super::submit::final_code;
 use super::{CliError, Session, exit};
 
@@ -37,7 +37,7 @@ pub async fn status(cli: &Cli, jobs: &[String], json: bool) -> Result<i32, CliEr
         };
         match client.get_job(server_id).await {
             Ok(found) => {
-                JobReport::new(&found, None, vec![]).print(json);
+                JobReport::from_server(&found, vec![]).print(json);
                 code = code.max(final_code(&found));
             }
             Err(e) => {

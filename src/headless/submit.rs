@@ -12,7 +12,7 @@ use crate::engine::{Command, Event, JobRecord, LocalId, Outcome, Place, Submissi
 use crate::kling::{AssetId, KlingRequest, Shot};
 use crate::sanitize::sanitize;
 
-use super::report::{JobReport, ProgressLine, format_units};
+use super::report::{JobReport, Print, ProgressLine, format_units};
 use super::{CliError, Session, exit};
 
 pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {

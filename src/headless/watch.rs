@@ -292,11 +292,7 @@ pub async fn jobs(cli: &Cli, args: &JobsArgs) -> Result<i32, CliError> {
             eprintln!("{}", sanitize(damage));
         }
         let line = if json {
-            let mut value = serde_json::to_value(JobReport::from_record(&job))
-                .unwrap_or(serde_json::Value::Null);
-            value["localId"] = job.local_id.into();
-            value["prompt"] = sanitize(&job.request.prompt).into();
-            value.to_string()
+            serde_json::to_string(&JobReport::from_record(&job)).unwrap_or_default()
         } else {
             let prompt: String = sanitize(&job.request.prompt).chars().take(40).collect();
             format!("{}  {prompt}", line(&job))

@@ -36,11 +36,15 @@ fn submit_wait_download_json_exits_0_with_the_file() {
         keys,
         [
             "assetIds",
-            "creativeUnitsCost",
+            "createdAt",
+            "creativeUnits",
+            "duration",
             "files",
             "jobId",
             "localId",
+            "mode",
             "progress",
+            "prompt",
             "status"
         ]
     );

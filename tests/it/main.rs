@@ -15,6 +15,7 @@ mod downloads;
 mod engine;
 mod failures;
 mod hostile_uploads;
+mod json_shape;
 mod layers;
 mod ledger;
 mod model_rules;

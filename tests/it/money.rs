@@ -342,7 +342,7 @@ fn spend_counts_what_the_server_billed_add_ons_no_refund_and_ip_detection() {
             .output()
             .unwrap();
         let report = json_lines(&run.stdout).pop().unwrap();
-        let cost = report["creativeUnitsCost"].as_f64().unwrap();
+        let cost = report["creativeUnits"].as_f64().unwrap();
         let ip = kling_sim::BILLED_IP_DETECTION as f64;
         match report["status"].as_str().unwrap() {
             "success" => {

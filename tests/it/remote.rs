@@ -78,7 +78,7 @@ fn jobs_remote_reads_three_pages_and_lists_only_kling_v3_omni() {
     let seeded = &lines[1];
     assert_eq!(seeded["status"], "success");
     assert!(seeded["mode"].is_string() && seeded["duration"].is_u64());
-    assert!(seeded["cost"].as_f64().unwrap() > 0.0);
+    assert!(seeded["creativeUnits"].as_f64().unwrap() > 0.0);
 
     // Once imported, a job is marked with its number, in both shapes.
     against(&sim, home.path())

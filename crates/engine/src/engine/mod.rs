@@ -15,6 +15,7 @@ mod lifecycle;
 mod pacer;
 mod reconcile;
 mod remote;
+mod report;
 mod schedule;
 mod spend;
 mod tasks;
@@ -57,6 +58,7 @@ pub struct UploadedAsset {
 }
 pub use record::Record;
 pub use remote::RemoteJob;
+pub use report::{BatchPlace, JobReport};
 
 use crate::api::{ApiError, ClientOptions, Gate};
 use crate::kling::KlingRequest;
