@@ -5,13 +5,13 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui_textarea::{CursorMove, TextArea};
 
 use crate::sanitize::sanitize;
 use crate::tui::complete::complete_path;
 use crate::tui::keys::{PopupAction, PopupScope, popup_action};
-use crate::tui::render::{Theme, centered};
+use crate::tui::render::{Theme, centered, fit};
 
 /// Choices listed under the input at most.
 const SHOWN: usize = 8;
@@ -81,17 +81,31 @@ impl PathInput {
     /// Draws the input centred in `area` under `title`, its choices below it.
     pub fn draw(&mut self, frame: &mut Frame, area: Rect, theme: &Theme, title: String) {
         let shown = self.candidates.len().min(SHOWN) as u16;
-        let rect = centered(area, 70, 3 + shown);
-        frame.render_widget(Clear, rect);
+        // The choices in a box of their own under the input's, closed at the bottom.
+        let rect = centered(area, 70, 3 + if shown > 0 { shown + 1 } else { 0 });
+        crate::tui::render::clear_popup(frame, rect);
         let [input_area, list_area] =
             Layout::vertical([Constraint::Length(3), Constraint::Min(0)]).areas(rect);
         let list: Vec<Line> = self
             .candidates
             .iter()
             .take(SHOWN)
-            .map(|c| Line::from(Span::styled(format!("  {}", sanitize(c)), theme.dim())))
+            .map(|c| {
+                let text = fit(
+                    &format!(" {}", sanitize(c)),
+                    rect.width.saturating_sub(2) as usize,
+                );
+                Line::from(Span::styled(text, theme.dim()))
+            })
             .collect();
-        frame.render_widget(Paragraph::new(list), list_area);
+        if shown > 0 {
+            let sides = Borders::LEFT | Borders::RIGHT | Borders::BOTTOM;
+            frame.render_widget(
+                Paragraph::new(list).block(Block::new().borders(sides)),
+                list_area,
+            );
+        }
+        let title = fit(&title, rect.width.saturating_sub(2) as usize);
         self.editor.set_block(Block::bordered().title(title));
         frame.render_widget(&self.editor, input_area);
     }

@@ -10,6 +10,7 @@ use crate::kling::MAX_PROMPT_CHARS;
 use crate::sanitize::sanitize;
 use crate::tui::app::{App, Focus};
 
+use super::layout::fit;
 use super::theme::Theme;
 
 pub(crate) fn draw_editor(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
@@ -37,7 +38,10 @@ pub(crate) fn draw_editor(frame: &mut Frame, app: &mut App, theme: &Theme, area:
         .border_style(theme.border(focused));
     if let Some(problem) = prompt_problem {
         block = block.title_bottom(Line::from(Span::styled(
-            format!(" ⚠ {problem} "),
+            fit(
+                &format!(" ⚠ {problem} "),
+                area.width.saturating_sub(2) as usize,
+            ),
             theme.error(),
         )));
     }
