@@ -29,6 +29,7 @@ mod sim_routes;
 mod sim_uploads;
 mod thumbnails;
 mod tui_failures;
+mod tui_layout;
 mod tui_pty;
 mod tui_snapshots;
 mod tui_state;
