@@ -47,7 +47,7 @@ pub(crate) fn draw_queue(frame: &mut Frame, app: &App, theme: &Theme, area: Rect
     // The titles share the top border; the sort gives way first.
     let room = area.width.saturating_sub(2) as usize;
     let title = fit(&title, room);
-    let sort = if width_of(&title) + width_of(&sort) + 1 <= room {
+    let sort = if width_of(&title) + width_of(&sort) < room {
         sort
     } else {
         String::new()
