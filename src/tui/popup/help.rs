@@ -18,7 +18,7 @@ use crate::tui::render::{Theme, first_fitting, fit, pad, width_of, wrap};
 /// A column of sections is at least this wide; the help takes as many as fit.
 const MIN_COLUMN: usize = 56;
 /// The keys' column at most; longer keys push their text along.
-const KEY_WIDTH: usize = 14;
+const KEY_WIDTH: usize = 16;
 /// Between columns.
 const GAP: usize = 3;
 
