@@ -164,6 +164,15 @@ fn cases() -> Vec<Case> {
             build: |_| press(on_job(busy_app(), 13), &[KeyCode::Char('R')]),
         },
         Case {
+            name: "confirm_retry_batch",
+            popup: true,
+            build: |_| {
+                let mut app = batch_app();
+                app.queue.selected = Some(RowKey::Batch("shots".into()));
+                press(app, &[KeyCode::Char('R')])
+            },
+        },
+        Case {
             name: "confirm_quit",
             popup: true,
             build: |_| press(busy_app(), &[KeyCode::Char('q')]),

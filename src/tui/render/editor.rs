@@ -13,6 +13,9 @@ use crate::tui::app::{App, Focus};
 use super::layout::fit;
 use super::theme::Theme;
 
+/// What the empty editor says.
+pub const PLACEHOLDER: &str = "Describe the video… (<<<image_N>>> names a reference image)";
+
 pub(crate) fn draw_editor(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let focused = app.focus == Focus::Editor && app.popup.is_none();
     let chars = app.prompt().chars().count();
@@ -46,6 +49,9 @@ pub(crate) fn draw_editor(frame: &mut Frame, app: &mut App, theme: &Theme, area:
         )));
     }
     app.editor.set_block(block);
+    // The hint on one line: the editor does not wrap it, so it is cut to fit with `…`.
+    app.editor
+        .set_placeholder_text(fit(PLACEHOLDER, area.width.saturating_sub(3) as usize));
     let cursor = if focused {
         Style::new().add_modifier(Modifier::REVERSED)
     } else {

@@ -13,6 +13,7 @@ mod sidebar;
 mod status;
 mod theme;
 
+pub use editor::PLACEHOLDER;
 pub(crate) use jobs::short_id;
 pub use layout::{MARGIN_X, MARGIN_Y, centered, first_fitting, fit, pad, width_of, wrap};
 pub(crate) use layout::{clear_popup, popup_frame};
