@@ -31,6 +31,7 @@ mod sim_uploads;
 mod thumbnails;
 mod tui_editing;
 mod tui_failures;
+mod tui_layout;
 mod tui_moving;
 mod tui_pty;
 mod tui_snapshots;

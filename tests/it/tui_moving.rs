@@ -273,12 +273,12 @@ fn help_opens_with_question_mark_outside_the_editor_and_f1_anywhere() {
     assert!(app.popup.is_none());
     assert_eq!(app.prompt(), "?");
     app.on_key(key(KeyCode::F(1)));
-    assert!(matches!(app.popup, Some(Popup::Help)));
+    assert!(matches!(app.popup, Some(Popup::Help(_))));
     app.on_key(key(KeyCode::Esc));
     app.on_key(key(KeyCode::Tab));
     assert_eq!(app.focus, Focus::Sidebar);
     app.on_key(key(KeyCode::Char('?')));
-    assert!(matches!(app.popup, Some(Popup::Help)));
+    assert!(matches!(app.popup, Some(Popup::Help(_))));
 }
 
 #[test]

@@ -240,7 +240,8 @@ fn a_batch_file_opened_with_b_is_priced_confirmed_sent_and_saved_in_order() {
     let mut app = dirs
         .command(PtyCommand::app())
         .args(["--demo"])
-        .size(120, 32)
+        // Wide enough for the requests' prompts, beside their ids and times, to show whole.
+        .size(160, 32)
         .spawn();
     app.wait_for("the app's first frame", |s| s.contains("No jobs yet"));
     // Out of the editor, where b is a letter of the prompt.

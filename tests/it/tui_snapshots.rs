@@ -10,7 +10,7 @@ use kling_tui::tui::render;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-fn screen(app: &mut App, width: u16, height: u16) -> String {
+pub(crate) fn screen(app: &mut App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|frame| render::draw(frame, app)).unwrap();
     let buffer = terminal.backend().buffer().clone();
@@ -30,7 +30,7 @@ fn screen(app: &mut App, width: u16, height: u16) -> String {
     text
 }
 
-fn busy_app() -> App {
+pub(crate) fn busy_app() -> App {
     let mut app = app_with(jobs_in_every_state());
     type_text(
         &mut app,
@@ -70,6 +70,11 @@ fn help_popup() {
 
 #[test]
 fn multi_shot_editor() {
+    insta::assert_snapshot!(screen(&mut multi_shot_app(), 120, 36));
+}
+
+/// The multi-shot editor with three shots, the third being typed.
+pub(crate) fn multi_shot_app() -> App {
     let mut app = app_with(vec![]);
     type_text(&mut app, "a cat, then its landing");
     app.on_key(key(KeyCode::Tab));
@@ -86,18 +91,23 @@ fn multi_shot_editor() {
     app.on_key(key(KeyCode::Enter));
     app.on_key(key(KeyCode::Char('a')));
     type_text(&mut app, "and bows");
-    insta::assert_snapshot!(screen(&mut app, 120, 36));
+    app
 }
 
 #[test]
 fn refused_submission_and_inline_problems() {
+    insta::assert_snapshot!(screen(&mut refused_app(), 100, 30));
+}
+
+/// A submission refused for its problems, which are listed.
+pub(crate) fn refused_app() -> App {
     let mut app = app_with(vec![]);
     type_text(&mut app, "<<<image_2>>> meets <<<video_1>>>");
     app.request.end_image = Some(kling_tui::kling::AssetId::new("asset_end"));
     app.request.generate_audio = Some(true);
     app.revalidate();
     app.on_key(ctrl('r'));
-    insta::assert_snapshot!(screen(&mut app, 100, 30));
+    app
 }
 
 #[test]
@@ -162,7 +172,7 @@ fn failing_polls_in_the_details_and_refused_credentials_in_the_status_bar() {
     insta::assert_snapshot!(screen(&mut app, 160, 30));
 }
 
-fn batch_app() -> App {
+pub(crate) fn batch_app() -> App {
     let (jobs, overview) = batch_jobs();
     let mut app = app_with(jobs);
     app.on_engine(kling_tui::engine::Event::Overview { seq: 1, overview });
@@ -199,7 +209,12 @@ fn a_folded_batch_is_its_header_alone() {
 #[test]
 fn a_batch_plan_before_it_is_sent() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("shots.jsonl");
+    insta::assert_snapshot!(screen(&mut batch_plan_app(dir.path()), 120, 30));
+}
+
+/// A batch file's plan, priced, before it is sent.
+pub(crate) fn batch_plan_app(dir: &std::path::Path) -> App {
+    let file = dir.join("shots.jsonl");
     std::fs::write(
         &file,
         "{\"prompt\": \"A lighthouse at dusk, {watercolour|noir|anime} style\", \"duration\": [5, 10]}\n\
@@ -232,11 +247,16 @@ fn a_batch_plan_before_it_is_sent() {
     } else {
         panic!("no plan shown");
     }
-    insta::assert_snapshot!(screen(&mut app, 120, 30));
+    app
 }
 
 #[test]
 fn the_prompt_history_searched() {
+    insta::assert_snapshot!(screen(&mut history_app(), 120, 30));
+}
+
+/// The prompt history, searched for "snow fx".
+pub(crate) fn history_app() -> App {
     let mut app = busy_app();
     let effects = app.on_key(ctrl('p'));
     let seq = effects
@@ -261,11 +281,16 @@ fn the_prompt_history_searched() {
         .collect();
     app.on_engine(kling_tui::engine::Event::Prompts { seq, prompts });
     type_text(&mut app, "snow fx");
-    insta::assert_snapshot!(screen(&mut app, 120, 30));
+    app
 }
 
 #[test]
 fn three_marked_jobs_side_by_side() {
+    insta::assert_snapshot!(screen(&mut compare_app(), 120, 30));
+}
+
+/// Three takes of one shot, marked and compared.
+pub(crate) fn compare_app() -> App {
     let mut jobs = jobs_in_every_state();
     // Three takes of one shot: the same but for the mode, the length and one word.
     for (job, (mode, duration, word)) in jobs.iter_mut().skip(5).take(3).zip([
@@ -297,7 +322,7 @@ fn three_marked_jobs_side_by_side() {
         app.on_key(key(KeyCode::Char(' ')));
     }
     app.on_key(key(KeyCode::Char('=')));
-    insta::assert_snapshot!(screen(&mut app, 120, 30));
+    app
 }
 
 /// A 320×180 picture: a gradient from blue to orange, left to right, with a dark band at the
@@ -321,7 +346,7 @@ fn picture_file(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 /// The app with job #6 (finished) selected and its picture given by the engine.
-fn app_with_picture(dir: &std::path::Path) -> App {
+pub(crate) fn app_with_picture(dir: &std::path::Path) -> App {
     let mut app = busy_app();
     app.queue.selected = Some(RowKey::Job(6));
     let asked = app.picture_wanted();
@@ -343,7 +368,11 @@ fn app_with_picture(dir: &std::path::Path) -> App {
 }
 
 /// The colours of the half-blocks drawn, to tell a picture from blank cells.
-fn picture_colours(app: &mut App, width: u16, height: u16) -> std::collections::HashSet<String> {
+pub(crate) fn picture_colours(
+    app: &mut App,
+    width: u16,
+    height: u16,
+) -> std::collections::HashSet<String> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|frame| render::draw(frame, app)).unwrap();
     let buffer = terminal.backend().buffer().clone();
@@ -379,7 +408,7 @@ fn the_large_picture() {
     assert!(app.popup.is_none(), "any key closes it");
 }
 
-fn remote_jobs() -> Vec<kling_tui::engine::RemoteJob> {
+pub(crate) fn remote_jobs() -> Vec<kling_tui::engine::RemoteJob> {
     use kling_tui::api::types::JobStatus;
     let made = |minutes: i64| (now() - jiff::SignedDuration::from_secs(60 * minutes)).to_string();
     vec![
@@ -424,6 +453,11 @@ fn remote_jobs() -> Vec<kling_tui::engine::RemoteJob> {
 
 #[test]
 fn the_server_view() {
+    insta::assert_snapshot!(screen(&mut server_app(), 160, 30));
+}
+
+/// The Server view, listed.
+pub(crate) fn server_app() -> App {
     let mut app = busy_app();
     let effects = app.on_key(key(KeyCode::Char('S')));
     let seq = effects
@@ -440,7 +474,7 @@ fn the_server_view() {
         result: Ok(remote_jobs()),
         incomplete: None,
     });
-    insta::assert_snapshot!(screen(&mut app, 160, 30));
+    app
 }
 
 #[test]

@@ -27,7 +27,9 @@ impl App {
                 let step = if action == Action::FocusNext { 1 } else { 2 };
                 self.focus = order[(i + step) % 3];
             }
-            Action::Help | Action::HelpAnywhere => self.popup = Some(Popup::Help),
+            Action::Help | Action::HelpAnywhere => {
+                self.popup = Some(Popup::Help(Default::default()))
+            }
             Action::Quit | Action::ForceQuit => {
                 // A background engine goes on when the app leaves: nothing to ask.
                 if self.work_in_flight() && !self.engine_shared {

@@ -174,7 +174,7 @@ fn new_editor(text: &str) -> TextArea<'static> {
     let lines: Vec<String> = text.split('\n').map(str::to_string).collect();
     let mut editor = TextArea::new(lines);
     editor.set_wrap_mode(WrapMode::WordOrGlyph);
-    editor.set_placeholder_text("Describe the video… (<<<image_N>>> names a reference image)");
+    editor.set_placeholder_text(crate::tui::render::PLACEHOLDER);
     editor
 }
 

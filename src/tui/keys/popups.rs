@@ -12,7 +12,9 @@ use KeyCode::{
 /// clash with the panes' keys; they are fixed (not in config.toml) and listed in the help.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PopupScope {
-    /// The help, the problems of a refused submission and a large picture.
+    /// The keys (`?`): scrolled, any other key closes it.
+    Help,
+    /// The problems of a refused submission and a large picture.
     Notice,
     Confirm,
     /// Every field and popup that takes a path: the reference fields and the batch file.
@@ -29,7 +31,8 @@ pub enum PopupScope {
 }
 
 impl PopupScope {
-    pub const ALL: [PopupScope; 10] = [
+    pub const ALL: [PopupScope; 11] = [
+        PopupScope::Help,
         PopupScope::Notice,
         PopupScope::Confirm,
         PopupScope::PathInput,
@@ -44,7 +47,8 @@ impl PopupScope {
 
     pub fn title(self) -> &'static str {
         match self {
-            PopupScope::Notice => "Help, problems and the large picture",
+            PopupScope::Help => "This help",
+            PopupScope::Notice => "Problems and the large picture",
             PopupScope::Confirm => "A question",
             PopupScope::PathInput => "A path or asset id (reference fields, batch file)",
             PopupScope::References => "A reference field's files or asset ids",
@@ -127,6 +131,24 @@ macro_rules! popup_bind {
 /// In each scope the first binding that matches wins, so the more specific keys (Shift+↑
 /// before ↑, Alt+Enter before Enter) come first.
 pub const POPUP_BINDINGS: &[PopupBinding] = &[
+    popup_bind!(Help, [(Char('c'), CTRL)], ForceQuit, "quit"),
+    popup_bind!(Help, [(Down, NONE), (Char('j'), NONE)], Next, "scroll down"),
+    popup_bind!(Help, [(Up, NONE), (Char('k'), NONE)], Prev, "scroll up"),
+    popup_bind!(
+        Help,
+        [(PageDown, NONE), (Char(' '), NONE), (Char('d'), CTRL)],
+        PageNext,
+        "a page down"
+    ),
+    popup_bind!(
+        Help,
+        [(PageUp, NONE), (Char('u'), CTRL)],
+        PagePrev,
+        "a page up"
+    ),
+    popup_bind!(Help, [(Char('g'), NONE), (Home, NONE)], First, "to the top"),
+    popup_bind!(Help, [(Char('G'), NONE), (End, NONE)], Last, "to the end"),
+    popup_bind!(Help, [], Close, "close"),
     popup_bind!(Notice, [(Char('c'), CTRL)], ForceQuit, "quit"),
     popup_bind!(Notice, [], Close, "close"),
     popup_bind!(

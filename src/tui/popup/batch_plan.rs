@@ -5,14 +5,14 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use super::Outcome;
 use crate::engine::Overview;
 use crate::sanitize::sanitize;
 use crate::tui::batch::BatchPlan;
 use crate::tui::keys::{PopupAction, PopupScope, popup_action};
-use crate::tui::render::{Theme, centered, fit};
+use crate::tui::render::{Theme, centered, first_fitting, fit, popup_frame};
 
 /// Rows PgUp and PgDn move.
 const PAGE: usize = 10;
@@ -58,7 +58,7 @@ impl BatchPlan {
             .saturating_sub(2)
             .min(self.requests.len().min(1000) as u16 + 7);
         let rect = centered(area, width, height);
-        frame.render_widget(Clear, rect);
+        let (width, height) = (rect.width, rect.height);
         let inner_width = width.saturating_sub(2) as usize;
         let list_rows = (height as usize).saturating_sub(7).max(1);
         let mut lines: Vec<Line> = Vec::new();
@@ -89,31 +89,40 @@ impl BatchPlan {
             summary.push_str(&format!("  ({unknown} could not be quoted: not counted)"));
         }
         lines.push(Line::from(Span::styled(
-            summary,
+            fit(&summary, inner_width),
             theme.fg(Color::Cyan).add_modifier(Modifier::BOLD),
         )));
         if let Some(line) = overview.and_then(|o| self.day_cap_line(o)) {
-            lines.push(Line::from(Span::styled(line, theme.fg(Color::Yellow))));
+            lines.push(Line::from(Span::styled(
+                fit(&line, inner_width),
+                theme.fg(Color::Yellow),
+            )));
         }
         lines.push(Line::from(fit(
             &format!("videos to {}", sanitize(&self.out.display().to_string())),
             inner_width,
         )));
         lines.push(Line::from(Span::styled(
-            "Enter/y send (paid)   Esc/n drop   ↑/↓ PgUp/PgDn scroll",
+            first_fitting(
+                &[
+                    "Enter/y send (paid)   Esc/n drop   ↑/↓ PgUp/PgDn scroll",
+                    "Enter send (paid)  Esc drop  ↑/↓ scroll",
+                ],
+                inner_width,
+            ),
             theme.dim(),
         )));
-        frame.render_widget(
-            Paragraph::new(lines).block(
-                Block::bordered()
-                    .title(format!(
-                        " Batch {} — {} requests, priced by free dry runs ",
-                        sanitize(&self.name),
-                        self.requests.len()
-                    ))
-                    .border_style(theme.fg(Color::Yellow)),
-            ),
-            rect,
+        let name = sanitize(&self.name);
+        let n = self.requests.len();
+        let title = first_fitting(
+            &[
+                &format!(" Batch {name} — {n} requests, priced by free dry runs "),
+                &format!(" Batch {name} — {n} requests "),
+                &format!(" Batch {name} "),
+            ],
+            inner_width,
         );
+        let inner = popup_frame(frame, rect, &title, theme.fg(Color::Yellow));
+        frame.render_widget(Paragraph::new(lines), inner);
     }
 }

@@ -14,7 +14,7 @@ use crate::engine::{JobRecord, LocalId};
 use crate::sanitize::sanitize;
 use crate::tui::keys::{PopupAction, PopupScope, popup_action};
 use crate::tui::picture::Pictures;
-use crate::tui::render::{Theme, fit, render_picture, short_id};
+use crate::tui::render::{Theme, first_fitting, fit, render_picture, short_id};
 
 pub struct Compare {
     pub jobs: Vec<LocalId>,
@@ -45,11 +45,18 @@ impl Compare {
             .filter_map(|id| all.get(id).cloned())
             .collect();
         let jobs: Vec<&JobRecord> = jobs.iter().collect();
-        let title = format!(
-            " Compare {} jobs — highlighted rows differ; Esc closes, Space clears the marks ",
-            jobs.len()
+        let n = jobs.len();
+        let title = first_fitting(
+            &[
+                &format!(
+                    " Compare {n} jobs — highlighted rows differ; Esc closes, Space clears the marks "
+                ),
+                &format!(" Compare {n} jobs — Esc closes, Space clears the marks "),
+                &format!(" Compare {n} jobs "),
+            ],
+            area.width.saturating_sub(2) as usize,
         );
-        let inner = super::full_screen(frame, area, theme, title);
+        let inner = super::full_screen(frame, area, theme, &title);
         if jobs.is_empty() {
             return;
         }
@@ -92,7 +99,10 @@ impl Compare {
             } else {
                 theme.dim()
             };
-            labels.push(Line::from(Span::styled(row.label, style)));
+            labels.push(Line::from(Span::styled(
+                fit(row.label, LABEL as usize),
+                style,
+            )));
         }
         frame.render_widget(Paragraph::new(labels), columns[0]);
         for (n, job) in jobs.iter().enumerate() {

@@ -5,12 +5,12 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 use super::Outcome;
 use crate::engine::LocalId;
 use crate::tui::keys::{PopupAction, PopupScope, popup_action};
-use crate::tui::render::{Theme, centered};
+use crate::tui::render::{Theme, centered, fit, popup_frame, width_of, wrap};
 
 /// What a yes does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,21 +49,27 @@ impl Confirm {
         }
     }
 
+    /// The question wrapped to the popup, never cut; the popup as wide as the question needs,
+    /// within the screen.
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let rect = centered(area, 60, 6);
-        frame.render_widget(Clear, rect);
-        let lines = vec![
-            Line::from(self.question.clone()),
-            Line::from(""),
-            Line::from(Span::styled("[y] yes   [n] no", theme.dim())),
-        ];
-        frame.render_widget(
-            Paragraph::new(lines).wrap(Wrap { trim: true }).block(
-                Block::bordered()
-                    .title(" Confirm ")
-                    .border_style(theme.fg(Color::Yellow)),
-            ),
-            rect,
-        );
+        let want = width_of(&self.question) as u16 + 4;
+        let width = want.clamp(44, 72).min(area.width);
+        let inner_width = width.saturating_sub(4) as usize;
+        let question = wrap(&self.question, inner_width);
+        let height = question.len() as u16 + 4;
+        let rect = centered(area, width, height);
+        let inner = popup_frame(frame, rect, " Confirm ", theme.fg(Color::Yellow));
+        let mut lines: Vec<Line> = question.into_iter().map(Line::from).collect();
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            fit("[y] yes   [n] no", inner_width),
+            theme.dim(),
+        )));
+        let inner = Rect {
+            x: inner.x + 1,
+            width: inner.width.saturating_sub(2),
+            ..inner
+        };
+        frame.render_widget(Paragraph::new(lines), inner);
     }
 }

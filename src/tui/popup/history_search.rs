@@ -5,14 +5,15 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
-use unicode_width::UnicodeWidthStr;
+use ratatui::widgets::Paragraph;
 
 use super::Outcome;
 use crate::sanitize::sanitize;
 use crate::tui::history::PromptSearch;
 use crate::tui::keys::{PopupAction, PopupScope, popup_action};
-use crate::tui::render::{Theme, centered, fit, highlighted, match_style};
+use crate::tui::render::{
+    Theme, centered, first_fitting, fit, highlighted, match_style, popup_frame, width_of,
+};
 
 impl PromptSearch {
     pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
@@ -58,7 +59,7 @@ impl PromptSearch {
         let width = area.width.saturating_sub(4).min(140);
         let height = area.height.saturating_sub(2).min(30);
         let rect = centered(area, width, height);
-        frame.render_widget(Clear, rect);
+        let (width, height) = (rect.width, rect.height);
         let inner_width = width.saturating_sub(2) as usize;
         let list_rows = (height as usize).saturating_sub(5).max(1);
         self.page = list_rows;
@@ -67,10 +68,21 @@ impl PromptSearch {
             Some(_) => "reading the ledger…".to_string(),
             None => format!("{} of {} prompts", self.matches.len(), self.len()),
         };
+        // The end of a long query shows, where the typing is.
+        let query = format!("{}▏", sanitize(&self.query));
+        let count = format!("  {count}");
+        let room = inner_width.saturating_sub(2);
+        let query = if width_of(&query) > room {
+            let tail: String = query.chars().rev().collect();
+            fit(&tail, room).chars().rev().collect()
+        } else {
+            query
+        };
+        let count = fit(&count, room.saturating_sub(width_of(&query)));
         lines.push(Line::from(vec![
             Span::styled("› ", theme.fg(Color::Cyan)),
-            Span::raw(format!("{}▏", sanitize(&self.query))),
-            Span::styled(format!("  {count}"), theme.dim()),
+            Span::raw(query),
+            Span::styled(count, theme.dim()),
         ]));
         lines.push(Line::from(""));
         let skip = self.selected.saturating_sub(list_rows.saturating_sub(1));
@@ -90,19 +102,21 @@ impl PromptSearch {
                 r.mode.as_str(),
                 r.duration
             );
+            let head = fit(&head, inner_width);
             let one_line = sanitize(&r.prompt.replace('\n', " "));
-            let prompt = fit(&one_line, inner_width.saturating_sub(head.width()));
             let style = if i == self.selected {
                 theme.selected()
             } else {
                 Style::new()
             };
-            // The letters the search found, marked where they are shown.
-            let shown = prompt.chars().count();
-            let mut found = self.positions(&one_line);
-            found.retain(|at| *at < shown);
-            let mut line = vec![Span::styled(head, style.patch(theme.dim()))];
-            line.extend(highlighted(&prompt, &found, style, style.patch(match_style(theme))).spans);
+            let mut line = vec![Span::styled(head.clone(), style.patch(theme.dim()))];
+            line.extend(prompt_spans(
+                &one_line,
+                &self.positions(&one_line),
+                inner_width.saturating_sub(width_of(&head)),
+                style,
+                theme,
+            ));
             lines.push(Line::from(line));
         }
         if self.pending.is_none() && self.matches.is_empty() {
@@ -119,16 +133,47 @@ impl PromptSearch {
             lines.push(Line::from(""));
         }
         lines.push(Line::from(Span::styled(
-            "Enter fill the editor   Alt+Enter with its parameters   ↑/↓ choose   Esc close",
+            first_fitting(
+                &[
+                    "Enter fill the editor   Alt+Enter with its parameters   ↑/↓ choose   Esc close",
+                    "Enter fill  Alt+Enter with parameters  ↑/↓ choose  Esc close",
+                    "Enter fill  Esc close",
+                ],
+                inner_width,
+            ),
             theme.dim(),
         )));
-        frame.render_widget(
-            Paragraph::new(lines).block(
-                Block::bordered()
-                    .title(" Prompt history — type to search: words in any order, letters may be left out ")
-                    .border_style(theme.fg(Color::Cyan)),
-            ),
-            rect,
+        let title = first_fitting(
+            &[
+                " Prompt history — type to search: words in any order, letters may be left out ",
+                " Prompt history — type to search ",
+                " Prompt history ",
+            ],
+            inner_width,
         );
+        let inner = popup_frame(frame, rect, &title, theme.fg(Color::Cyan));
+        frame.render_widget(Paragraph::new(lines), inner);
     }
+}
+
+/// A prompt in the list, cut to `width`: the one place a match's text is drawn, so a
+/// highlight of what the search matched goes here.
+fn prompt_spans(
+    prompt: &str,
+    found: &[usize],
+    width: usize,
+    style: Style,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    let shown = fit(prompt, width);
+    // The letters the search found, marked where they are shown: none in a cut-off tail,
+    // nor on the `…` that stands for it.
+    let kept = prompt.chars().count().min(shown.chars().count());
+    let kept = if shown.len() < prompt.len() {
+        kept.saturating_sub(1)
+    } else {
+        kept
+    };
+    let found: Vec<usize> = found.iter().copied().filter(|at| *at < kept).collect();
+    highlighted(&shown, &found, style, style.patch(match_style(theme))).spans
 }

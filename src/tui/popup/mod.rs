@@ -24,6 +24,7 @@ pub use batch_file::BatchFile;
 pub use compare::Compare;
 pub use confirm::{Confirm, Confirmed};
 pub use field_input::FieldInput;
+pub use help::Help;
 pub use notice::Problems;
 pub use path_input::PathInput;
 pub use shots::Shots;
@@ -40,7 +41,8 @@ use crate::sanitize::sanitize;
 
 /// The popup open over the panes: it takes every key while it is open.
 pub enum Popup {
-    Help,
+    /// The keys, scrolled.
+    Help(Help),
     /// Why submit was refused, one problem a line.
     Problems(Problems),
     Confirm(Confirm),
@@ -116,7 +118,8 @@ impl Popup {
     /// A key for the open popup; `request` is what the multi-shot editor changes.
     pub fn handle_key(&mut self, key: KeyEvent, request: &mut KlingRequest) -> Outcome {
         match self {
-            Popup::Help | Popup::Problems(_) | Popup::Picture(_) => notice::handle_key(key),
+            Popup::Help(help) => help.handle_key(key),
+            Popup::Problems(_) | Popup::Picture(_) => notice::handle_key(key),
             Popup::Confirm(confirm) => confirm.handle_key(key),
             Popup::Input(input) => input.handle_key(key),
             Popup::Shots(shots) => shots.handle_key(key, request),
@@ -143,7 +146,7 @@ impl Popup {
 
     pub fn draw(&mut self, frame: &mut Frame, area: Rect, theme: &Theme, cx: DrawContext) {
         match self {
-            Popup::Help => help::draw(frame, area, theme, cx.keymap),
+            Popup::Help(help) => help.draw(frame, area, theme, cx.keymap),
             Popup::Problems(problems) => problems.draw(frame, area, theme),
             Popup::Confirm(confirm) => confirm.draw(frame, area, theme),
             Popup::Input(input) => input.draw(frame, area, theme),
@@ -160,22 +163,10 @@ impl Popup {
 #[cfg(test)]
 mod tests;
 
-/// A full-screen overlay one cell inside `area`: what it covers cleared, a titled border
-/// drawn; the area inside the border, to draw into.
-pub(super) fn full_screen(frame: &mut Frame, area: Rect, theme: &Theme, title: String) -> Rect {
+/// A full-screen overlay over `area` (every pane; the status bar is not in it): what it
+/// covers cleared, a titled border drawn; the area inside the border, to draw into. Edge to
+/// edge, so no sliver of a pane shows beside it.
+pub(super) fn full_screen(frame: &mut Frame, area: Rect, theme: &Theme, title: &str) -> Rect {
     use ratatui::style::Color;
-    use ratatui::widgets::{Block, Clear};
-    let rect = Rect {
-        x: area.x + 1,
-        y: area.y + 1,
-        width: area.width.saturating_sub(2),
-        height: area.height.saturating_sub(2),
-    };
-    frame.render_widget(Clear, rect);
-    let block = Block::bordered()
-        .title(title)
-        .border_style(theme.fg(Color::Cyan));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    inner
+    crate::tui::render::popup_frame(frame, area, title, theme.fg(Color::Cyan))
 }

@@ -1,15 +1,15 @@
-//! The popups that only tell something (the help, a refused submission's problems, a large
-//! picture): any key closes them, as an image viewer does.
+//! The popups that only tell something (a refused submission's problems, a large picture):
+//! any key closes them, as an image viewer does.
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 use super::Outcome;
 use crate::tui::keys::{PopupAction, PopupScope, popup_action};
-use crate::tui::render::{Theme, centered};
+use crate::tui::render::{Theme, centered, fit, popup_frame, wrap};
 
 pub fn handle_key(key: KeyEvent) -> Outcome {
     match popup_action(PopupScope::Notice, &key) {
@@ -32,24 +32,32 @@ impl std::ops::Deref for Problems {
 
 impl Problems {
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let width = 72.min(area.width);
+        let inner_width = width.saturating_sub(4) as usize;
         let mut lines = vec![
-            Line::from("Not submitted; fix these first:"),
+            Line::from(fit("Not submitted; fix these first:", inner_width)),
             Line::from(""),
         ];
-        lines.extend(
-            self.0
-                .iter()
-                .map(|p| Line::from(Span::styled(format!("• {p}"), theme.error()))),
-        );
-        let rect = centered(area, 70, lines.len() as u16 + 4);
-        frame.render_widget(Clear, rect);
-        frame.render_widget(
-            Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-                Block::bordered()
-                    .title(" Invalid request ")
-                    .border_style(theme.error()),
-            ),
-            rect,
-        );
+        // Each problem wrapped under its bullet.
+        for problem in &self.0 {
+            for (n, part) in wrap(problem, inner_width.saturating_sub(2))
+                .into_iter()
+                .enumerate()
+            {
+                let bullet = if n == 0 { "• " } else { "  " };
+                lines.push(Line::from(Span::styled(
+                    format!("{bullet}{part}"),
+                    theme.error(),
+                )));
+            }
+        }
+        let rect = centered(area, width, lines.len() as u16 + 2);
+        let inner = popup_frame(frame, rect, " Invalid request ", theme.error());
+        let inner = Rect {
+            x: inner.x + 1,
+            width: inner.width.saturating_sub(2),
+            ..inner
+        };
+        frame.render_widget(Paragraph::new(lines), inner);
     }
 }

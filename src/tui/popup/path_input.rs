@@ -7,7 +7,7 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui_textarea::{CursorMove, TextArea};
 
 use crate::media::Role;
@@ -135,8 +135,9 @@ impl PathInput {
     /// Draws the input centred in `area` under `title`, its choices below it.
     pub fn draw(&mut self, frame: &mut Frame, area: Rect, theme: &Theme, title: String) {
         let shown = self.candidates.len().min(SHOWN);
-        let rect = centered(area, 70, 3 + shown as u16);
-        frame.render_widget(Clear, rect);
+        // The choices in a box of their own under the input's, closed at the bottom.
+        let rect = centered(area, 70, 3 + if shown > 0 { shown as u16 + 1 } else { 0 });
+        crate::tui::render::clear_popup(frame, rect);
         let [input_area, list_area] =
             Layout::vertical([Constraint::Length(3), Constraint::Min(0)]).areas(rect);
         // The window of choices keeps the chosen one in sight.
@@ -161,7 +162,14 @@ impl PathInput {
                 Line::from(Span::styled(text, style))
             })
             .collect();
-        frame.render_widget(Paragraph::new(list), list_area);
+        if shown > 0 {
+            let sides = Borders::LEFT | Borders::RIGHT | Borders::BOTTOM;
+            frame.render_widget(
+                Paragraph::new(list).block(Block::new().borders(sides)),
+                list_area,
+            );
+        }
+        let title = fit(&title, rect.width.saturating_sub(2) as usize);
         self.editor.set_block(Block::bordered().title(title));
         frame.render_widget(&self.editor, input_area);
     }

@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Paragraph};
 use ratatui_textarea::TextArea;
 
 use super::Outcome;
@@ -203,7 +203,7 @@ impl Shots {
         let editing = self.editing.is_some();
         let height = lines.len() as u16 + 2 + if editing { 3 } else { 0 };
         let rect = centered(area, 78, height);
-        frame.render_widget(Clear, rect);
+        crate::tui::render::clear_popup(frame, rect);
         let [list, input] = Layout::vertical([
             Constraint::Min(1),
             Constraint::Length(if editing { 3 } else { 0 }),

@@ -3,8 +3,8 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
 
 use crate::engine::Submission;
 use crate::sanitize::sanitize;
@@ -12,6 +12,7 @@ use crate::tui::app::App;
 use crate::units::{format_units, human_bytes};
 
 use super::jobs::{short_time, status_style};
+use super::layout::wrap_lines;
 use super::server::server_detail;
 use super::theme::Theme;
 
@@ -80,12 +81,7 @@ pub(crate) fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rec
             .selected_job()
             .map(|j| server_detail(j, theme))
             .unwrap_or_default();
-        frame.render_widget(
-            Paragraph::new(Text::from(lines))
-                .block(block)
-                .wrap(Wrap { trim: false }),
-            area,
-        );
+        draw_lines(frame, block, lines, area);
         return;
     }
     let Some(job) = app.selected() else {
@@ -93,12 +89,7 @@ pub(crate) fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rec
             Some(name) => batch_detail(app, theme, &name),
             None => Vec::new(),
         };
-        frame.render_widget(
-            Paragraph::new(Text::from(lines))
-                .block(block)
-                .wrap(Wrap { trim: false }),
-            area,
-        );
+        draw_lines(frame, block, lines, area);
         return;
     };
     let r = &job.request;
@@ -273,10 +264,13 @@ pub(crate) fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rec
             lines.push(Line::from(format!("  {time}  {}", change.status)));
         }
     }
-    frame.render_widget(
-        Paragraph::new(Text::from(lines))
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
-    );
+    draw_lines(frame, block, lines, area);
+}
+
+/// The details in their pane, wrapped; what does not fit ends with `…`.
+fn draw_lines(frame: &mut Frame, block: Block, lines: Vec<Line>, area: Rect) {
+    let inner = block.inner(area);
+    let rows = wrap_lines(lines, inner.width as usize, inner.height as usize);
+    frame.render_widget(block, area);
+    frame.render_widget(Paragraph::new(rows), inner);
 }

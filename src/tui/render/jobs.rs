@@ -54,15 +54,30 @@ pub(crate) fn bar(fraction: f64, width: usize) -> String {
     format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
 }
 
-pub(crate) fn elapsed(job: &JobRecord, now: jiff::Timestamp) -> String {
-    if job.is_final() {
-        return String::new();
-    }
+/// How long a job has run so far, or took once final (to its last change of status):
+/// `m:ss`, or `h:mm:ss` past an hour; nothing when that is not known.
+pub(crate) fn time_taken(job: &JobRecord, now: jiff::Timestamp) -> String {
     let Ok(created) = job.created_at.parse::<jiff::Timestamp>() else {
         return String::new();
     };
-    let secs = (now.as_second() - created.as_second()).max(0);
-    format!("{}:{:02}", secs / 60, secs % 60)
+    let end = if job.is_final() {
+        match job
+            .history
+            .last()
+            .and_then(|c| c.date.parse::<jiff::Timestamp>().ok())
+        {
+            Some(end) => end,
+            None => return String::new(),
+        }
+    } else {
+        now
+    };
+    let secs = (end.as_second() - created.as_second()).max(0);
+    if secs >= 3600 {
+        format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    } else {
+        format!("{}:{:02}", secs / 60, secs % 60)
+    }
 }
 
 pub(crate) fn short_id(job: &JobRecord) -> String {

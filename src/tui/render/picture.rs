@@ -1,4 +1,4 @@
-//! Pictures of finished jobs, above the details.
+//! Pictures of finished jobs, above the details and on their own.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -8,7 +8,8 @@ use crate::tui::app::App;
 
 use super::theme::Theme;
 
-/// Draws job `id`'s picture in `area` if it is ready; whether it was.
+/// Draws job `id`'s picture in `area` if it is ready, as large as the area allows at the
+/// picture's own aspect and centred in it; whether it was ready.
 pub(crate) fn render_picture(
     frame: &mut Frame,
     pictures: &mut crate::tui::picture::Pictures,
@@ -18,9 +19,21 @@ pub(crate) fn render_picture(
     match pictures.by_job.get_mut(&id) {
         #[cfg(feature = "preview")]
         Some(crate::tui::picture::Picture::Ready(protocol)) => {
+            use ratatui_image::{Resize, StatefulImage};
+            // Scaled up as well as down: a small thumbnail fills the large view.
+            let resize = Resize::Scale(None);
+            let size = protocol.size_for(resize.clone(), area.as_size());
+            let width = size.width.min(area.width);
+            let height = size.height.min(area.height);
+            let centred = Rect {
+                x: area.x + (area.width - width) / 2,
+                y: area.y + (area.height - height) / 2,
+                width,
+                height,
+            };
             frame.render_stateful_widget(
-                ratatui_image::StatefulImage::default(),
-                area,
+                StatefulImage::default().resize(resize),
+                centred,
                 protocol.as_mut(),
             );
             true
@@ -54,7 +67,10 @@ pub(crate) fn draw_detail_picture(
         .max(3);
     let [top, rest] = Layout::vertical([Constraint::Length(rows), Constraint::Min(1)]).areas(area);
     let block = Block::bordered()
-        .title(" Details — p: large ")
+        .title(super::layout::first_fitting(
+            &[" Details — p: large ", " p: large ", ""],
+            top.width.saturating_sub(2) as usize,
+        ))
         .border_style(theme.dim());
     let inner = block.inner(top);
     frame.render_widget(block, top);

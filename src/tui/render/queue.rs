@@ -1,19 +1,23 @@
-//! The job list: a row per job, a header per batch.
+//! The job list: a row per job, a header per batch, the columns chosen by the width there is.
 
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Constraint, Rect};
+use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Paragraph};
 
 use crate::engine::JobRecord;
 use crate::sanitize::sanitize;
 use crate::tui::app::{App, Focus};
 use crate::tui::queue::RowKey;
+use crate::units::format_units;
 
+use super::columns::{Column, Columns, JOBS_ROOM, JOBS_SHOWN, cell};
 use super::highlight::{highlighted, match_style, occurrences};
-use super::jobs::{bar, download_state, elapsed, short_id, status_style, status_symbol};
-use super::layout::fit;
+use super::jobs::{
+    bar, download_state, short_date, short_id, status_style, status_symbol, time_taken,
+};
+use super::layout::{fit, pad, pad_left, width_of};
 use super::server::draw_server;
 use super::theme::Theme;
 
@@ -40,15 +44,18 @@ pub(crate) fn draw_queue(frame: &mut Frame, app: &App, theme: &Theme, area: Rect
             if app.filtering { "▏" } else { "" }
         ));
     }
+    let sort = format!(" sort: {} ", app.queue.sort.label());
+    // The titles share the top border; the sort gives way first.
+    let room = area.width.saturating_sub(2) as usize;
+    let title = fit(&title, room);
+    let sort = if width_of(&title) + width_of(&sort) < room {
+        sort
+    } else {
+        String::new()
+    };
     let block = Block::bordered()
         .title(title)
-        .title(
-            Line::from(Span::styled(
-                format!(" sort: {} ", app.queue.sort.label()),
-                theme.dim(),
-            ))
-            .alignment(Alignment::Right),
-        )
+        .title(Line::from(Span::styled(sort, theme.dim())).alignment(Alignment::Right))
         .border_style(theme.border(focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -58,11 +65,14 @@ pub(crate) fn draw_queue(frame: &mut Frame, app: &App, theme: &Theme, area: Rect
         } else {
             "No job matches the filter."
         };
-        frame.render_widget(Paragraph::new(hint).style(theme.dim()), inner);
+        let lines: Vec<Line> = super::layout::wrap(hint, inner.width as usize)
+            .into_iter()
+            .map(Line::from)
+            .collect();
+        frame.render_widget(Paragraph::new(lines).style(theme.dim()), inner);
         return;
     }
-    // Wide: every column. Compact (80 columns and less): state, prompt, progress, files.
-    let wide = inner.width >= 90;
+    let columns = Columns::choose(inner.width as usize, JOBS_SHOWN, JOBS_ROOM);
     let rows_visible = inner.height as usize;
     let selected = app.queue.selected_row();
     let selected_at = selected
@@ -70,62 +80,53 @@ pub(crate) fn draw_queue(frame: &mut Frame, app: &App, theme: &Theme, area: Rect
         .and_then(|key| rows.iter().position(|r| r == key))
         .unwrap_or(0);
     let skip = selected_at.saturating_sub(rows_visible.saturating_sub(1));
-    let widths: Vec<Constraint> = if wide {
-        vec![
-            Constraint::Length(14),
-            Constraint::Length(8),
-            Constraint::Fill(1),
-            Constraint::Length(8),
-            Constraint::Length(3),
-            Constraint::Length(15),
-            Constraint::Length(5),
-            Constraint::Length(8),
-        ]
-    } else {
-        vec![
-            Constraint::Length(13),
-            Constraint::Fill(1),
-            Constraint::Length(4),
-            Constraint::Length(7),
-        ]
-    };
-    let fixed: u16 = if wide {
-        14 + 8 + 8 + 3 + 15 + 5 + 8 + 7
-    } else {
-        13 + 4 + 7 + 3
-    };
-    let prompt_width = inner.width.saturating_sub(fixed) as usize;
-    let table_rows: Vec<Row> = rows
+    let lines: Vec<Line> = rows
         .iter()
         .skip(skip)
         .take(rows_visible)
         .filter_map(|key| {
-            let row = match key {
-                RowKey::Batch(name) => batch_row(app, theme, name, wide, prompt_width),
-                RowKey::Job(id) => job_row(app, theme, app.queue.jobs.get(id)?, wide, prompt_width),
+            let line = match key {
+                RowKey::Batch(name) => batch_line(app, theme, name, &columns),
+                RowKey::Job(id) => job_line(app, theme, app.queue.jobs.get(id)?, &columns),
             };
             Some(if Some(key) == selected.as_ref() {
-                row.style(theme.selected())
+                line.style(theme.selected())
             } else {
-                row
+                line
             })
         })
         .collect();
-    frame.render_widget(Table::new(table_rows, widths).column_spacing(1), inner);
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
-pub(crate) fn job_row<'a>(
+/// A job's prompt in its cell, `width` columns: the one place a row's text is drawn, with
+/// what the filter's text (`needle`) found in it marked.
+pub(crate) fn prompt_cell(
+    text: &str,
+    width: usize,
+    style: Style,
+    needle: &str,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    let shown = pad(text, width);
+    let cut = fit(text, width);
+    // None marked in a cut-off tail, nor on the `…` that stands for it.
+    let kept = if cut.len() < text.len() {
+        cut.chars().count().saturating_sub(1)
+    } else {
+        cut.chars().count()
+    };
+    let mut found = occurrences(&cut, needle);
+    found.retain(|at| *at < kept);
+    highlighted(&shown, &found, style, style.patch(match_style(theme))).spans
+}
+
+pub(crate) fn job_line<'a>(
     app: &App,
     theme: &Theme,
     job: &JobRecord,
-    wide: bool,
-    prompt_width: usize,
-) -> Row<'a> {
-    let state_width = if wide { 14 } else { 13 };
-    let state = fit(
-        &format!("{} {}", status_symbol(job, app.tick), job.state_word()),
-        state_width,
-    );
+    columns: &Columns,
+) -> Line<'a> {
     // A batch's jobs sit under its header, indented; a job marked for comparison says so.
     let indent = if job.batch.is_some() { "  " } else { "" };
     let mark = if app.queue.marked.contains(&job.local_id) {
@@ -133,45 +134,42 @@ pub(crate) fn job_row<'a>(
     } else {
         ""
     };
-    let prompt = fit(
-        &format!("{indent}{mark}{}", sanitize(&job.request.prompt)),
-        prompt_width,
-    );
-    // What the filter's text found, marked.
-    let found = occurrences(&prompt, &app.queue.parsed_filter().text);
-    let prompt = highlighted(&prompt, &found, Style::new(), match_style(theme));
-    let percent = format!("{:>3}%", job.percent());
-    let cells = if wide {
-        vec![
-            Cell::from(state).style(status_style(job, theme)),
-            Cell::from(short_id(job)),
-            Cell::from(prompt),
-            Cell::from(job.request.mode.to_string()),
-            Cell::from(format!("{}s", job.request.duration)),
-            Cell::from(format!("{} {percent}", bar(job.progress, 10))),
-            Cell::from(elapsed(job, app.now)),
-            Cell::from(download_state(app, job)),
-        ]
-    } else {
-        vec![
-            Cell::from(state).style(status_style(job, theme)),
-            Cell::from(prompt),
-            Cell::from(percent),
-            Cell::from(download_state(app, job)),
-        ]
-    };
-    Row::new(cells)
+    let plain = Style::new();
+    columns.line(|column, width| match column {
+        Column::State => cell(
+            format!("{} {}", status_symbol(job, app.tick), job.state_word()),
+            status_style(job, theme),
+        ),
+        Column::Id => cell(short_id(job), theme.dim()),
+        Column::Prompt => prompt_cell(
+            &format!("{indent}{mark}{}", sanitize(&job.request.prompt)),
+            width,
+            plain,
+            &app.queue.parsed_filter().text,
+            theme,
+        ),
+        Column::Mode => cell(job.request.mode.to_string(), plain),
+        Column::Duration => cell(format!("{}s", job.request.duration), plain),
+        Column::Bar => cell(bar(job.progress, width), plain),
+        Column::Percent => cell(format!("{}%", job.percent()), plain),
+        Column::Time => cell(time_taken(job, app.now), theme.dim()),
+        Column::Files => cell(download_state(app, job), plain),
+        Column::Cost => cell(
+            job.charged()
+                .or(job.quote)
+                .map(|c| format!("{} CU", format_units(c)))
+                .unwrap_or_default(),
+            plain,
+        ),
+        Column::Created => cell(short_date(&job.created_at), theme.dim()),
+        Column::Local => cell("", plain),
+    })
 }
 
 /// A batch's header: folded or not, its name, how far it is, its failures and holds, and
-/// what it spent (against its cap).
-pub(crate) fn batch_row<'a>(
-    app: &App,
-    theme: &Theme,
-    name: &str,
-    wide: bool,
-    prompt_width: usize,
-) -> Row<'a> {
+/// what it spent (against its cap). It spans the columns up to its progress, in the longest
+/// form that fits whole; only the name is ever cut.
+pub(crate) fn batch_line<'a>(app: &App, theme: &Theme, name: &str, columns: &Columns) -> Line<'a> {
     let summary = app.queue.batch_summary(name);
     let folded = app.queue.folded.contains(name);
     let arrow = if folded { "▸" } else { "▾" };
@@ -181,25 +179,6 @@ pub(crate) fn batch_row<'a>(
     } else {
         finished as f64 / summary.total as f64
     };
-    let mut text = format!(
-        "{}  {}/{} done",
-        sanitize(name),
-        summary.succeeded,
-        summary.total
-    );
-    if summary.failed > 0 {
-        text.push_str(&format!("  {} failed", summary.failed));
-    }
-    if summary.held > 0 {
-        text.push_str(&format!("  {} held", summary.held));
-    }
-    text.push_str(&format!(
-        "  {} CU",
-        crate::units::format_units(summary.spent)
-    ));
-    if let Some(cap) = summary.max_cost {
-        text.push_str(&format!(" of {}", crate::units::format_units(cap)));
-    }
     let state_style = if summary.failed > 0 {
         theme.error()
     } else if summary.held > 0 {
@@ -209,26 +188,95 @@ pub(crate) fn batch_row<'a>(
     } else {
         theme.fg(Color::Cyan)
     };
-    let bold = Style::new().add_modifier(Modifier::BOLD);
-    let percent = format!("{:>3.0}%", fraction * 100.0);
-    let cells = if wide {
-        vec![
-            Cell::from(format!("{arrow} batch")).style(state_style),
-            Cell::from(""),
-            Cell::from(fit(&text, prompt_width)).style(bold),
-            Cell::from(""),
-            Cell::from(""),
-            Cell::from(format!("{} {percent}", bar(fraction, 10))),
-            Cell::from(""),
-            Cell::from(""),
-        ]
-    } else {
-        vec![
-            Cell::from(format!("{arrow} batch")).style(state_style),
-            Cell::from(fit(&text, prompt_width)).style(bold),
-            Cell::from(percent),
-            Cell::from(""),
-        ]
+    let spent = format_units(summary.spent);
+    let cap = summary.max_cost.map(format_units);
+    let long = {
+        let mut text = format!("{}/{} done", summary.succeeded, summary.total);
+        if summary.failed > 0 {
+            text.push_str(&format!("  {} failed", summary.failed));
+        }
+        if summary.held > 0 {
+            text.push_str(&format!("  {} held", summary.held));
+        }
+        match &cap {
+            Some(cap) => text.push_str(&format!("  {spent} CU of {cap}")),
+            None => text.push_str(&format!("  {spent} CU")),
+        }
+        text
     };
-    Row::new(cells)
+    let short = {
+        let mut text = format!("{}/{} ✓", summary.succeeded, summary.total);
+        if summary.failed > 0 {
+            text.push_str(&format!(" {} ✗", summary.failed));
+        }
+        if summary.held > 0 {
+            text.push_str(&format!(" {} held", summary.held));
+        }
+        match &cap {
+            Some(cap) => text.push_str(&format!(" {spent}/{cap} CU")),
+            None => text.push_str(&format!(" {spent} CU")),
+        }
+        text
+    };
+    // The progress keeps its columns; the header takes everything before them.
+    let progress: Vec<(Column, usize)> = columns
+        .chosen
+        .iter()
+        .copied()
+        .filter(|(c, _)| matches!(c, Column::Bar | Column::Percent))
+        .collect();
+    let total: usize = columns
+        .chosen
+        .iter()
+        .map(|(_, w)| w + 1)
+        .sum::<usize>()
+        .saturating_sub(1);
+    let head_width = match columns
+        .chosen
+        .iter()
+        .position(|(c, _)| matches!(c, Column::Bar | Column::Percent))
+    {
+        Some(at) => columns.chosen[..at]
+            .iter()
+            .map(|(_, w)| w + 1)
+            .sum::<usize>()
+            .saturating_sub(1),
+        None => total,
+    };
+    let name = sanitize(name);
+    let head = [
+        format!("{arrow} batch {name}  {long}"),
+        format!("{arrow} {name}  {long}"),
+        format!("{arrow} {name} {short}"),
+    ]
+    .into_iter()
+    .find(|h| width_of(h) <= head_width)
+    .unwrap_or_else(|| {
+        // Only the name is cut, to what the rest leaves it.
+        let rest = width_of(&short) + 3;
+        format!(
+            "{arrow} {} {short}",
+            fit(&name, head_width.saturating_sub(rest).max(2))
+        )
+    });
+    let (arrow_part, text_part) = head.split_at(arrow.len());
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let mut spans = vec![
+        Span::styled(arrow_part.to_string(), state_style),
+        Span::styled(
+            pad(text_part, head_width.saturating_sub(width_of(arrow_part))),
+            bold,
+        ),
+    ];
+    let mut used = head_width;
+    for (column, width) in progress {
+        spans.push(Span::raw(" "));
+        spans.push(Span::raw(match column {
+            Column::Bar => bar(fraction, width),
+            _ => pad_left(&format!("{:.0}%", fraction * 100.0), width),
+        }));
+        used += 1 + width;
+    }
+    spans.push(Span::raw(pad("", total.saturating_sub(used))));
+    Line::from(spans)
 }

@@ -1,18 +1,20 @@
 //! The Server view: the team's jobs on the server in place of the ledger's.
 
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Constraint, Rect};
-use ratatui::style::Color;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::api::types::JobStatus;
 use crate::sanitize::sanitize;
 use crate::tui::app::{App, Focus};
 use crate::units::format_units;
 
-use super::jobs::{short_date, short_time};
-use super::layout::fit;
+use super::columns::{Column, Columns, SERVER_ROOM, SERVER_SHOWN, cell};
+use super::jobs::{bar, short_date, short_time};
+use super::layout::{first_fitting, width_of};
+use super::queue::prompt_cell;
 use super::theme::Theme;
 
 /// The Server view: the team's Kling V3 Omni jobs, newest first, those in this ledger marked.
@@ -26,31 +28,40 @@ pub(crate) fn draw_server(
     let focused = app.focus == Focus::Queue && app.popup.is_none();
     let shown = view.rows();
     let state = match (&view.pending, &view.error) {
-        (Some(_), _) => " listing… ".to_string(),
-        (None, Some(_)) => " listing failed ".to_string(),
-        (None, None) if shown.len() == view.jobs.len() => format!(" {} ", view.jobs.len()),
-        (None, None) => format!(" {} of {} ", shown.len(), view.jobs.len()),
+        (Some(_), _) => "listing…".to_string(),
+        (None, Some(_)) => "listing failed".to_string(),
+        (None, None) if shown.len() == view.jobs.len() => view.jobs.len().to_string(),
+        (None, None) => format!("{} of {}", shown.len(), view.jobs.len()),
     };
-    let mut title = format!(" Server: the team's Kling V3 Omni jobs{state}");
-    if !view.filter.is_empty() || app.filtering {
-        title.push_str(&format!(
+    let filter = if !view.filter.is_empty() || app.filtering {
+        format!(
             "/{}{} ",
             sanitize(&view.filter),
             if app.filtering { "▏" } else { "" }
-        ));
-    }
+        )
+    } else {
+        String::new()
+    };
+    let room = area.width.saturating_sub(2) as usize;
+    let title = first_fitting(
+        &[
+            &format!(" Server: the team's Kling V3 Omni jobs {state} {filter}"),
+            &format!(" Server: {state} {filter}"),
+            &format!(" Server: {state} "),
+        ],
+        room,
+    );
+    let long = format!(
+        " sort: {} · i import · r refresh · S back ",
+        view.sort.label()
+    );
+    let keys = first_fitting(
+        &[&long, " i import · r refresh · S back ", ""],
+        room.saturating_sub(width_of(&title) + 1),
+    );
     let block = Block::bordered()
         .title(title)
-        .title(
-            Line::from(Span::styled(
-                format!(
-                    " sort: {} · i import · r refresh · S back ",
-                    view.sort.label()
-                ),
-                theme.dim(),
-            ))
-            .alignment(Alignment::Right),
-        )
+        .title(Line::from(Span::styled(keys, theme.dim())).alignment(Alignment::Right))
         .border_style(theme.border(focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -74,18 +85,18 @@ pub(crate) fn draw_server(
         frame.render_widget(Paragraph::new(text).style(theme.dim()), inner);
         return;
     }
+    let columns = Columns::choose(inner.width as usize, SERVER_SHOWN, SERVER_ROOM);
     let rows_visible = inner.height as usize;
     let skip = view.selected.saturating_sub(rows_visible.saturating_sub(1));
-    let prompt_width = inner.width.saturating_sub(12 + 10 + 9 + 4 + 8 + 7 + 6) as usize;
+    let plain = Style::new();
     let needle = crate::engine::JobFilter::parse(&view.filter).text;
-    let rows: Vec<Row> = shown
+    let lines: Vec<Line> = shown
         .iter()
         .map(|at| &view.jobs[*at])
         .enumerate()
         .skip(skip)
         .take(rows_visible)
         .map(|(i, job)| {
-            let status = job.status.to_string();
             let style = match job.status {
                 JobStatus::Success => theme.fg(Color::Green),
                 JobStatus::Failure => theme.error(),
@@ -93,57 +104,62 @@ pub(crate) fn draw_server(
                 _ => theme.fg(Color::Cyan),
             };
             let id = sanitize(job.job_id.strip_prefix("job_").unwrap_or(&job.job_id));
-            let row = Row::new(vec![
-                Cell::from(fit(&status, 12)).style(style),
-                Cell::from(id.chars().take(8).collect::<String>()),
-                Cell::from(found_in(
-                    &fit(&sanitize(&job.prompt), prompt_width),
-                    &needle,
-                    theme,
-                )),
-                Cell::from(job.mode.as_deref().map(sanitize).unwrap_or_default()),
-                Cell::from(job.duration.map(|d| format!("{d}s")).unwrap_or_default()),
-                Cell::from(
+            let line = columns.line(|column, width| match column {
+                Column::State => cell(
+                    format!(
+                        "{} {}",
+                        remote_symbol(&job.status),
+                        sanitize(&job.status.to_string())
+                    ),
+                    style,
+                ),
+                Column::Id => cell(id.chars().take(8).collect::<String>(), theme.dim()),
+                Column::Prompt => prompt_cell(&sanitize(&job.prompt), width, plain, &needle, theme),
+                Column::Mode => cell(job.mode.as_deref().map(sanitize).unwrap_or_default(), plain),
+                Column::Duration => cell(
+                    job.duration.map(|d| format!("{d}s")).unwrap_or_default(),
+                    plain,
+                ),
+                Column::Bar => cell(bar(job.progress, width), plain),
+                Column::Percent => cell(
+                    format!("{:.0}%", job.progress.clamp(0.0, 1.0) * 100.0),
+                    plain,
+                ),
+                Column::Cost => cell(
                     job.cost
                         .map(|c| format!("{} CU", format_units(c)))
                         .unwrap_or_default(),
+                    plain,
                 ),
-                Cell::from(short_date(&job.created_at)),
-                Cell::from(match job.local_id {
-                    Some(n) => format!("#{n}"),
-                    None => String::new(),
-                })
-                .style(theme.fg(Color::Green)),
-            ]);
+                Column::Created => cell(short_date(&job.created_at), theme.dim()),
+                Column::Local => cell(
+                    job.local_id.map(|n| format!("#{n}")).unwrap_or_default(),
+                    theme.fg(Color::Green),
+                ),
+                Column::Time | Column::Files => cell("", plain),
+            });
             if i == view.selected {
-                row.style(theme.selected())
+                line.style(theme.selected())
             } else {
-                row
+                line
             }
         })
         .collect();
-    let widths = [
-        Constraint::Length(12),
-        Constraint::Length(8),
-        Constraint::Fill(1),
-        Constraint::Length(8),
-        Constraint::Length(3),
-        Constraint::Length(8),
-        Constraint::Length(11),
-        Constraint::Length(6),
-    ];
-    frame.render_widget(Table::new(rows, widths).column_spacing(1), inner);
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// `text` with what the filter's text found in it marked.
-fn found_in(text: &str, needle: &str, theme: &Theme) -> Line<'static> {
-    use super::highlight::{highlighted, match_style, occurrences};
-    highlighted(
-        text,
-        &occurrences(text, needle),
-        ratatui::style::Style::new(),
-        match_style(theme),
-    )
+/// A server status as the ledger's list draws it.
+fn remote_symbol(status: &JobStatus) -> &'static str {
+    match status {
+        JobStatus::Success => "✓",
+        JobStatus::Failure => "✗",
+        JobStatus::Canceled => "⊘",
+        JobStatus::InProgress => "◐",
+        JobStatus::Finalizing => "◕",
+        JobStatus::WarmingUp => "◔",
+        JobStatus::Queued => "…",
+        _ => "·",
+    }
 }
 
 /// What the details pane says of a job in the Server view.
