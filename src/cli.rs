@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand, ValueHint};
 
 use crate::kling::{AspectRatio, Mode, VideoReferenceType};
 
@@ -20,42 +21,95 @@ use crate::kling::{AspectRatio, Mode, VideoReferenceType};
         3 API, network or file error, 4 the job ended in failure or canceled."
 )]
 pub struct Cli {
-    /// Scenario API base URL; plain http:// only for loopback hosts.
-    // The value is never echoed by --help: a URL may carry a user and password.
-    #[arg(
-        long,
-        global = true,
-        env = "SCENARIO_API_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
+    /// Let the full-screen app use the mouse (scrolling the job queue).
+    #[arg(long)]
+    pub mouse: bool,
+
+    // After the app's own flags: its heading covers what follows.
+    #[command(flatten)]
+    pub connection: Connection,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Where and how fast to talk to the API. Taken before the subcommand or after it (after
+/// wins), and shown only by the commands that use it: not by `sim`, `completions` or `man`.
+/// The environment variables are read here rather than by clap, so that `--help` never shows
+/// their values (a URL may carry a user and password) and a value typed on either side of the
+/// subcommand wins over them.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct Connection {
+    /// Scenario API base URL; plain http:// only for loopback hosts [env: SCENARIO_API_URL]
+    #[arg(long, value_name = "URL", value_hint = ValueHint::Url)]
     pub api_url: Option<String>,
 
-    /// Scenario project id, sent as ?projectId= on every call.
-    #[arg(long, global = true, env = "SCENARIO_PROJECT_ID", value_name = "ID")]
+    /// Scenario project id, sent as ?projectId= on every call [env: SCENARIO_PROJECT_ID]
+    #[arg(long, value_name = "ID", value_hint = ValueHint::Other)]
     pub project_id: Option<String>,
 
     /// Run against a local simulator started in-process: no account, no credentials, no spend
     /// (--api-url and SCENARIO_API_URL are then ignored).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub demo: bool,
-
-    /// Let the full-screen app use the mouse (scrolling the job queue).
-    #[arg(long, global = true)]
-    pub mouse: bool,
 
     /// API requests per second shared by all polling (default 5, or requests_per_second in
     /// config.toml).
-    #[arg(long, global = true, value_name = "N", value_parser = parse_rate)]
+    #[arg(long, value_name = "N", value_parser = parse_rate, value_hint = ValueHint::Other)]
     pub requests_per_second: Option<f64>,
 
     /// Stop waiting on a job whose status checks keep failing after this long, e.g. 90s, 30m,
-    /// 2h (default 30m, or give_up_after in config.toml); the job stays in the journal.
-    #[arg(long, global = true, value_name = "DURATION", value_parser = crate::units::parse_duration)]
+    /// 2h (default 30m, or give_up_after in config.toml); the job stays in the ledger.
+    #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_duration,
+          value_hint = ValueHint::Other)]
     pub give_up_after: Option<std::time::Duration>,
+}
 
-    #[command(subcommand)]
-    pub command: Option<Command>,
+impl Connection {
+    /// These flags, each one not given taken from `under` (the flags before the subcommand).
+    fn over(self, under: Connection) -> Connection {
+        Connection {
+            api_url: self.api_url.or(under.api_url),
+            project_id: self.project_id.or(under.project_id),
+            demo: self.demo || under.demo,
+            requests_per_second: self.requests_per_second.or(under.requests_per_second),
+            give_up_after: self.give_up_after.or(under.give_up_after),
+        }
+    }
+
+    /// The API and project not given as flags taken from the environment; an empty variable
+    /// counts as unset.
+    fn with_env(mut self, var: impl Fn(&str) -> Option<String>) -> Connection {
+        let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        self.api_url = self.api_url.or_else(|| set("SCENARIO_API_URL"));
+        self.project_id = self.project_id.or_else(|| set("SCENARIO_PROJECT_ID"));
+        self
+    }
+}
+
+impl Cli {
+    /// The arguments of this process, parsed (exiting with clap's message and code 2 when
+    /// they do not parse), with the connection flags of both sides of the subcommand and the
+    /// environment merged into [`Cli::connection`], the one place the rest of the program
+    /// reads.
+    pub fn parse_merged() -> Cli {
+        Cli::parse().merged(|name| std::env::var(name).ok())
+    }
+
+    /// `self` with its connection flags merged (see [`Cli::parse_merged`]), reading the
+    /// environment through `var`.
+    pub fn merged(mut self, var: impl Fn(&str) -> Option<String>) -> Cli {
+        let top = std::mem::take(&mut self.connection);
+        let after = self
+            .command
+            .as_mut()
+            .and_then(Command::connection_mut)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        self.connection = after.over(top).with_env(var);
+        self
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,11 +123,15 @@ pub enum Command {
         /// One JSON object per job on stdout.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        connection: Connection,
     },
     /// Ask the server to cancel a job (most generation jobs refuse: the reason is shown).
     Cancel {
         #[arg(value_name = "JOB")]
         job: String,
+        #[command(flatten)]
+        connection: Connection,
     },
     /// Download every asset of finished jobs.
     Download {
@@ -85,6 +143,8 @@ pub enum Command {
         /// One JSON object per job on stdout.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        connection: Connection,
     },
     /// Upload local images or videos for use as references; prints their asset ids. A file
     /// uploaded before (same content, same project) is not uploaded again.
@@ -94,18 +154,20 @@ pub enum Command {
         /// One JSON object per file on stdout.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        connection: Connection,
     },
     /// Send a batch file: every request it expands to (`{a|b}` alternatives, fields given as
     /// arrays), checked whole, priced by free dry runs and confirmed first; the videos land in
     /// order in --out with a manifest. Run again, it resumes: nothing is sent twice.
     /// `batch status NAME` shows a batch; `batch retry NAME` sends its failed requests again.
     Batch(BatchArgs),
-    /// List the jobs in the journal (works while another kling-tui is running); with
+    /// List the jobs in the ledger (works while another kling-tui is running); with
     /// --remote, the team's Kling V3 Omni jobs on the server.
     Jobs(JobsArgs),
-    /// Add jobs made elsewhere (Scenario's web app, another client) to the journal by their
+    /// Add jobs made elsewhere (Scenario's web app, another client) to the ledger by their
     /// job id, then follow them until final and save their videos. A job already in the
-    /// journal is not added twice. Exit codes as `submit --download`.
+    /// ledger is not added twice. Exit codes as `submit --download`.
     Import {
         #[arg(required = true, value_name = "JOB")]
         jobs: Vec<String>,
@@ -116,6 +178,8 @@ pub enum Command {
         /// One JSON object per job on stdout.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        connection: Connection,
     },
     /// Creative units spent: confirmed costs of the jobs the server took, failed (refunded)
     /// ones left out.
@@ -129,9 +193,11 @@ pub enum Command {
         /// One JSON object per line on stdout.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        connection: Connection,
     },
-    /// Follow every unfinished job in the journal until all are final and downloaded; one
-    /// line per change.
+    /// Follow the jobs in the ledger not final yet (or those named, or --all) until each is
+    /// final and downloaded; one line per change.
     Watch(WatchArgs),
     /// Run the local Scenario simulator until Ctrl+C; prints its URL and demo keys.
     Sim(SimArgs),
@@ -153,23 +219,84 @@ pub enum Command {
         /// Send without asking (needed when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
+        #[command(flatten)]
+        connection: Connection,
     },
+    /// Print the values the shell completions cannot know, one a line: `batches`, the names of
+    /// the ledger's batches. The scripts of `completions` call it.
+    #[command(name = "__complete", hide = true)]
+    Complete {
+        #[arg(value_name = "WHAT", value_parser = ["batches"])]
+        what: String,
+        #[command(flatten)]
+        connection: Connection,
+    },
+}
+
+impl Command {
+    /// The connection flags given after this subcommand, where it takes them.
+    fn connection_mut(&mut self) -> Option<&mut Connection> {
+        match self {
+            Command::Submit(SubmitArgs { connection, .. })
+            | Command::Jobs(JobsArgs { connection, .. })
+            | Command::Batch(BatchArgs {
+                action: None,
+                connection,
+                ..
+            })
+            | Command::Batch(BatchArgs {
+                action:
+                    Some(
+                        BatchAction::Status { connection, .. }
+                        | BatchAction::Retry { connection, .. },
+                    ),
+                ..
+            })
+            | Command::Watch(WatchArgs { connection, .. })
+            | Command::Status { connection, .. }
+            | Command::Cancel { connection, .. }
+            | Command::Download { connection, .. }
+            | Command::Upload { connection, .. }
+            | Command::Import { connection, .. }
+            | Command::Spend { connection, .. }
+            | Command::Resend { connection, .. }
+            | Command::Complete { connection, .. }
+            | Command::Engine(
+                EngineCommand::Start { connection }
+                | EngineCommand::Status { connection, .. }
+                | EngineCommand::Stop { connection }
+                | EngineCommand::Logs { connection, .. },
+            ) => Some(connection),
+            Command::Sim(_)
+            | Command::Completions { .. }
+            | Command::Man
+            | Command::Engine(EngineCommand::Serve) => None,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum EngineCommand {
     /// Start the engine now (any command that needs it starts it too), e.g. from a login
     /// script; says so and returns if it already runs.
-    Start,
+    Start {
+        #[command(flatten)]
+        connection: Connection,
+    },
     /// Pid, uptime, jobs, clients, socket and log of the running engine.
     Status {
         /// One JSON object on stdout.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        connection: Connection,
     },
     /// Stop the engine: nothing new is sent, answers to what was sent are recorded, partial
     /// downloads are kept. Returns once the ledger is free.
-    Stop,
+    Stop {
+        #[command(flatten)]
+        connection: Connection,
+    },
     /// Print the engine's log.
     Logs {
         /// The last N lines.
@@ -178,6 +305,8 @@ pub enum EngineCommand {
         /// Keep printing what is added, until Ctrl+C.
         #[arg(long, short = 'f')]
         follow: bool,
+        #[command(flatten)]
+        connection: Connection,
     },
     /// Run the engine in this process (started so by the clients; settings on stdin).
     #[command(hide = true)]
@@ -190,10 +319,10 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub prompt: String,
     /// standard (720p), pro (1080p) or 4k.
-    #[arg(long, value_parser = parse_mode, value_name = "MODE")]
+    #[arg(long, value_parser = wire_values(Mode::ALL, Mode::as_str), value_name = "MODE")]
     pub mode: Option<Mode>,
     /// 16:9, 9:16 or 1:1 (default 16:9 unless a start image sets the frame).
-    #[arg(long, value_parser = parse_aspect, value_name = "RATIO")]
+    #[arg(long, value_parser = wire_values(AspectRatio::ALL, AspectRatio::as_str), value_name = "RATIO")]
     pub aspect_ratio: Option<AspectRatio>,
     /// Seconds, 3 to 15.
     #[arg(long, value_name = "SECONDS")]
@@ -208,7 +337,7 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub no_original_sound: bool,
     /// feature (style and camera reference) or base (edit the reference video).
-    #[arg(long, value_parser = parse_reference_type, value_name = "TYPE")]
+    #[arg(long, value_parser = wire_values(VideoReferenceType::ALL, VideoReferenceType::as_str), value_name = "TYPE")]
     pub video_reference_type: Option<VideoReferenceType>,
     /// The first frame: a local image (uploaded first) or an asset id.
     #[arg(long, value_name = "ASSET")]
@@ -238,6 +367,8 @@ pub struct SubmitArgs {
     /// Seconds between status checks while waiting [default: 3, or 1 with --demo].
     #[arg(long, value_name = "SECONDS", value_parser = parse_interval)]
     pub poll_interval: Option<f64>,
+    #[command(flatten)]
+    pub connection: Connection,
 }
 
 #[derive(Debug, Args)]
@@ -257,15 +388,29 @@ pub struct JobsArgs {
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Only the jobs of this batch (the name of its file, without the extension).
-    #[arg(long, value_name = "NAME", conflicts_with = "remote")]
+    #[arg(long, value_name = "BATCH", conflicts_with = "remote", value_hint = ValueHint::Other)]
     pub batch: Option<String>,
     /// The team's Kling V3 Omni jobs on the server instead (every page; other models left
-    /// out), those already in the journal marked with their number; `import` adds others.
+    /// out), those already in the ledger marked with their number; `import` adds others.
     #[arg(long)]
     pub remote: bool,
     /// One JSON object per job on stdout.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["format", "no_header"])]
     pub json: bool,
+    /// One line per job made from TEMPLATE, for scripts: {field} is replaced by the job's
+    /// field, \t and \n are a tab and a line break, {{ and }} are braces. Fields: number
+    /// (the ledger's, as in #12), id (the server's, empty before it has one), status (one
+    /// word, as in --json), state (as in the table), progress (percent), mode, duration
+    /// (seconds), aspect, cost (creative units, empty while unknown), created (RFC 3339),
+    /// batch, prompt, error. E.g. --format '{id}\t{status}\t{prompt}'.
+    #[arg(long, value_name = "TEMPLATE", conflicts_with = "remote",
+          value_parser = crate::headless::list::Template::parse, value_hint = ValueHint::Other)]
+    pub format: Option<crate::headless::list::Template>,
+    /// No header line above the table.
+    #[arg(long, conflicts_with = "remote")]
+    pub no_header: bool,
+    #[command(flatten)]
+    pub connection: Connection,
 }
 
 #[derive(Debug, Args)]
@@ -297,6 +442,8 @@ pub struct BatchArgs {
     /// The plan, or at the end the manifest, as JSON Lines on stdout.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub connection: Connection,
 }
 
 #[derive(Debug, Subcommand)]
@@ -306,20 +453,24 @@ pub enum BatchAction {
     /// are held by a spend cap, 3 while some still run.
     Status {
         /// The batch's name: its file's name without the extension.
-        #[arg(value_name = "NAME")]
+        #[arg(value_name = "BATCH", value_hint = ValueHint::Other)]
         name: String,
         /// One JSON object per request, as in manifest.jsonl.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        connection: Connection,
     },
     /// Send again, as new paid submissions, the requests of a batch whose latest attempt
     /// failed or was refused.
     Retry {
-        #[arg(value_name = "NAME")]
+        #[arg(value_name = "BATCH", value_hint = ValueHint::Other)]
         name: String,
         /// Send without asking (needed when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
+        #[command(flatten)]
+        connection: Connection,
     },
 }
 
@@ -341,11 +492,13 @@ pub struct WatchArgs {
     pub no_download: bool,
     /// Follow only the jobs of this batch (the name of its file, without the extension), until
     /// each is final and on disk or held by a spend cap.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "BATCH", value_hint = ValueHint::Other)]
     pub batch: Option<String>,
     /// Seconds before a job's first status check, and after each change.
     #[arg(long, value_name = "SECONDS", value_parser = parse_interval)]
     pub poll_interval: Option<f64>,
+    #[command(flatten)]
+    pub connection: Connection,
 }
 
 #[derive(Debug, Args)]
@@ -377,19 +530,19 @@ pub struct SimArgs {
     pub seed_other_models: f64,
 }
 
-fn parse_mode(s: &str) -> Result<Mode, String> {
-    s.parse()
-        .map_err(|e: crate::kling::ParseError| e.to_string())
-}
-
-fn parse_aspect(s: &str) -> Result<AspectRatio, String> {
-    s.parse()
-        .map_err(|e: crate::kling::ParseError| e.to_string())
-}
-
-fn parse_reference_type(s: &str) -> Result<VideoReferenceType, String> {
-    s.parse()
-        .map_err(|e: crate::kling::ParseError| e.to_string())
+/// A parser that takes exactly the API's words for one of its enums and names them to clap,
+/// so `--help` lists them, a wrong one is refused with the list, and the shell completions
+/// offer them (not file names).
+fn wire_values<T>(
+    all: &'static [T],
+    word: fn(T) -> &'static str,
+) -> impl TypedValueParser<Value = T>
+where
+    T: Copy + Send + Sync + 'static + std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(all.iter().map(|v| PossibleValue::new(word(*v))))
+        .try_map(|s| s.parse::<T>())
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {

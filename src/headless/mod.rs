@@ -7,6 +7,7 @@ mod docs;
 mod download;
 mod engine_cmd;
 mod follow;
+pub(crate) mod list;
 mod media;
 mod remote;
 pub(crate) mod report;
@@ -44,20 +45,22 @@ pub(crate) fn out_line(line: std::fmt::Arguments<'_>) {
 pub async fn run(cli: Cli) -> i32 {
     let result = match &cli.command {
         Some(Command::Submit(args)) => submit::run(&cli, args).await,
-        Some(Command::Status { jobs, json }) => status::status(&cli, jobs, *json).await,
-        Some(Command::Cancel { job }) => status::cancel(&cli, job).await,
-        Some(Command::Download { jobs, out, json }) => {
-            download::run(&cli, jobs, out.as_deref(), *json).await
-        }
+        Some(Command::Status { jobs, json, .. }) => status::status(&cli, jobs, *json).await,
+        Some(Command::Cancel { job, .. }) => status::cancel(&cli, job).await,
+        Some(Command::Download {
+            jobs, out, json, ..
+        }) => download::run(&cli, jobs, out.as_deref(), *json).await,
         Some(Command::Jobs(args)) if args.remote => remote::list(&cli, args).await,
-        Some(Command::Jobs(args)) => watch::jobs(&cli, args).await,
-        Some(Command::Import { jobs, out, json }) => {
-            remote::import(&cli, jobs, out.as_deref(), *json).await
+        Some(Command::Jobs(args)) => list::jobs(&cli, args).await,
+        Some(Command::Import {
+            jobs, out, json, ..
+        }) => remote::import(&cli, jobs, out.as_deref(), *json).await,
+        Some(Command::Spend {
+            since, by, json, ..
+        }) => watch::spend(&cli, *since, by.as_deref(), *json).await,
+        Some(Command::Upload { files, json, .. }) => {
+            media::upload_command(&cli, files, *json).await
         }
-        Some(Command::Spend { since, by, json }) => {
-            watch::spend(&cli, *since, by.as_deref(), *json).await
-        }
-        Some(Command::Upload { files, json }) => media::upload_command(&cli, files, *json).await,
         Some(Command::Watch(args)) => watch::watch(&cli, args).await,
         #[cfg(feature = "demo")]
         Some(Command::Sim(args)) => sim::run(args).await,
@@ -65,10 +68,13 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Sim(_)) => Err(no_simulator("kling-tui sim")),
         Some(Command::Completions { shell }) => docs::completions(*shell),
         Some(Command::Man) => docs::man(),
+        Some(Command::Complete { .. }) => list::batch_names(&cli),
         Some(Command::Engine(command)) => engine_cmd::run(&cli, command).await,
         Some(Command::Batch(args)) => match (&args.action, &args.file) {
-            (Some(BatchAction::Status { name, json }), _) => batch::status(&cli, name, *json).await,
-            (Some(BatchAction::Retry { name, yes }), _) => batch::retry(&cli, name, *yes).await,
+            (Some(BatchAction::Status { name, json, .. }), _) => {
+                batch::status(&cli, name, *json).await
+            }
+            (Some(BatchAction::Retry { name, yes, .. }), _) => batch::retry(&cli, name, *yes).await,
             (None, Some(file)) if args.plan => {
                 batch::plan(&cli, file, args.json, args.max_cost).await
             }
@@ -86,7 +92,7 @@ pub async fn run(cli: Cli) -> i32 {
                 "batch: give a FILE, or `status NAME` or `retry NAME`".into(),
             ])),
         },
-        Some(Command::Resend { job, yes }) => engine_cmd::resend(&cli, job, *yes).await,
+        Some(Command::Resend { job, yes, .. }) => engine_cmd::resend(&cli, job, *yes).await,
         None => Err(CliError::Local("no command given; see --help".into())),
     };
     match result {
