@@ -222,15 +222,6 @@ pub enum Command {
         #[command(flatten)]
         connection: Connection,
     },
-    /// Print the values the shell completions cannot know, one a line: `batches`, the names of
-    /// the ledger's batches. The scripts of `completions` call it.
-    #[command(name = "__complete", hide = true)]
-    Complete {
-        #[arg(value_name = "WHAT", value_parser = ["batches"])]
-        what: String,
-        #[command(flatten)]
-        connection: Connection,
-    },
 }
 
 impl Command {
@@ -260,7 +251,6 @@ impl Command {
             | Command::Import { connection, .. }
             | Command::Spend { connection, .. }
             | Command::Resend { connection, .. }
-            | Command::Complete { connection, .. }
             | Command::Engine(
                 EngineCommand::Start { connection }
                 | EngineCommand::Status { connection, .. }
@@ -454,7 +444,7 @@ pub enum BatchAction {
     Status {
         /// The batch's name: its file's name without the extension.
         #[arg(value_name = "BATCH", value_hint = ValueHint::Other)]
-        name: String,
+        batch: String,
         /// One JSON object per request, as in manifest.jsonl.
         #[arg(long)]
         json: bool,
@@ -465,7 +455,7 @@ pub enum BatchAction {
     /// failed or was refused.
     Retry {
         #[arg(value_name = "BATCH", value_hint = ValueHint::Other)]
-        name: String,
+        batch: String,
         /// Send without asking (needed when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
@@ -592,5 +582,39 @@ mod tests {
     #[test]
     fn flags_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn connection_flags_after_the_subcommand_win_then_before_it_then_the_environment() {
+        let env = |name: &str| match name {
+            "SCENARIO_API_URL" => Some("http://env.example/v1".to_string()),
+            "SCENARIO_PROJECT_ID" => Some(" ".to_string()),
+            _ => None,
+        };
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("kling-tui").chain(args.iter().copied()))
+                .unwrap()
+                .merged(env)
+                .connection
+        };
+        let both = parse(&[
+            "--api-url",
+            "http://a/v1",
+            "--demo",
+            "jobs",
+            "--api-url",
+            "http://b/v1",
+        ]);
+        assert_eq!(both.api_url.as_deref(), Some("http://b/v1"));
+        assert!(both.demo);
+        let before = parse(&["--project-id", "p", "engine", "status"]);
+        assert_eq!(before.project_id.as_deref(), Some("p"));
+        assert_eq!(before.api_url.as_deref(), Some("http://env.example/v1"));
+        // An empty variable is no value.
+        let none = parse(&["watch", "--give-up-after", "90s"]);
+        assert_eq!(none.project_id, None);
+        assert_eq!(none.give_up_after, Some(std::time::Duration::from_secs(90)));
+        assert!(Cli::try_parse_from(["kling-tui", "sim", "--demo"]).is_err());
+        assert!(Cli::try_parse_from(["kling-tui", "submit", "--prompt", "x", "--mouse"]).is_err());
     }
 }

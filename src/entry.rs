@@ -8,6 +8,10 @@ use crate::config::Dirs;
 
 /// Runs the program and exits with its code.
 pub fn main() -> ! {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "__complete") {
+        std::process::exit(crate::headless::complete(&args));
+    }
     let cli = Cli::parse_merged();
     let serving = matches!(cli.command, Some(Command::Engine(EngineCommand::Serve)));
     // The engine's stderr is its log file, opened for it by the client that started it.

@@ -275,15 +275,27 @@ fn field(job: &JobRecord, name: &str) -> String {
     }
 }
 
-/// `kling-tui __complete batches`: the ledger's batch names, one a line, for the shell
-/// completions. Says nothing and succeeds when there are none or no ledger can be read: a
+/// `kling-tui __complete batches [FLAGS]`, which the shell completions run (`args` are the
+/// program's, its name first): the ledger's batch names, one a line; the connection flags
+/// after it name the ledger as they do for `jobs`. Kept out of clap's subcommands, so that the
+/// completions never offer it. Says nothing and succeeds when no ledger can be read: a
 /// completion never prints an error into the user's command line.
-pub fn batch_names(cli: &Cli) -> Result<i32, CliError> {
-    let Ok(dir) = Session::ledger_dir_for(cli) else {
-        return Ok(exit::OK);
+pub fn complete(args: &[std::ffi::OsString]) -> i32 {
+    if args.get(2).and_then(|a| a.to_str()) != Some("batches") {
+        eprintln!("error: __complete: the only thing it completes is `batches`");
+        return exit::INVALID;
+    }
+    let flags = args.iter().skip(3).cloned();
+    let program = std::iter::once(std::ffi::OsString::from("kling-tui"));
+    let Ok(cli) = <Cli as clap::Parser>::try_parse_from(program.chain(flags)) else {
+        return exit::OK;
+    };
+    let cli = cli.merged(|name| std::env::var(name).ok());
+    let Ok(dir) = Session::ledger_dir_for(&cli) else {
+        return exit::OK;
     };
     let Ok(batches) = Ledger::batch_summaries(&dir, None) else {
-        return Ok(exit::OK);
+        return exit::OK;
     };
     let mut names: Vec<String> = batches.into_iter().map(|b| sanitize(&b.name)).collect();
     names.sort();
@@ -294,7 +306,7 @@ pub fn batch_names(cli: &Cli) -> Result<i32, CliError> {
             break;
         }
     }
-    Ok(exit::OK)
+    exit::OK
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use crate::cli::{BatchAction, Cli, Command};
 #[cfg(not(feature = "demo"))]
 use crate::session::no_simulator;
 pub use crate::session::{CliError, Session, exit};
+pub use list::complete;
 
 /// Prints a line on stdout. A closed stdout (`| head -1`) ends the command quietly, as `cat`
 /// does, instead of the panic of `println!`.
@@ -68,13 +69,20 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Sim(_)) => Err(no_simulator("kling-tui sim")),
         Some(Command::Completions { shell }) => docs::completions(*shell),
         Some(Command::Man) => docs::man(),
-        Some(Command::Complete { .. }) => list::batch_names(&cli),
         Some(Command::Engine(command)) => engine_cmd::run(&cli, command).await,
         Some(Command::Batch(args)) => match (&args.action, &args.file) {
-            (Some(BatchAction::Status { name, json, .. }), _) => {
-                batch::status(&cli, name, *json).await
-            }
-            (Some(BatchAction::Retry { name, yes, .. }), _) => batch::retry(&cli, name, *yes).await,
+            (
+                Some(BatchAction::Status {
+                    batch: name, json, ..
+                }),
+                _,
+            ) => batch::status(&cli, name, *json).await,
+            (
+                Some(BatchAction::Retry {
+                    batch: name, yes, ..
+                }),
+                _,
+            ) => batch::retry(&cli, name, *yes).await,
             (None, Some(file)) if args.plan => {
                 batch::plan(&cli, file, args.json, args.max_cost).await
             }
