@@ -118,7 +118,7 @@ pub enum Command {
     Submit(SubmitArgs),
     /// Show the status of jobs.
     Status {
-        #[arg(required = true, value_name = "JOB")]
+        #[arg(required = true, value_name = "JOB", value_hint = ValueHint::Other)]
         jobs: Vec<String>,
         /// One JSON object per job on stdout.
         #[arg(long)]
@@ -128,17 +128,17 @@ pub enum Command {
     },
     /// Ask the server to cancel a job (most generation jobs refuse: the reason is shown).
     Cancel {
-        #[arg(value_name = "JOB")]
+        #[arg(value_name = "JOB", value_hint = ValueHint::Other)]
         job: String,
         #[command(flatten)]
         connection: Connection,
     },
     /// Download every asset of finished jobs.
     Download {
-        #[arg(required = true, value_name = "JOB")]
+        #[arg(required = true, value_name = "JOB", value_hint = ValueHint::Other)]
         jobs: Vec<String>,
         /// Folder for the files (default: download_dir from config.toml, else the current folder).
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
         out: Option<PathBuf>,
         /// One JSON object per job on stdout.
         #[arg(long)]
@@ -149,7 +149,7 @@ pub enum Command {
     /// Upload local images or videos for use as references; prints their asset ids. A file
     /// uploaded before (same content, same project) is not uploaded again.
     Upload {
-        #[arg(required = true, value_name = "FILE")]
+        #[arg(required = true, value_name = "FILE", value_hint = ValueHint::FilePath)]
         files: Vec<PathBuf>,
         /// One JSON object per file on stdout.
         #[arg(long)]
@@ -169,11 +169,11 @@ pub enum Command {
     /// job id, then follow them until final and save their videos. A job already in the
     /// ledger is not added twice. Exit codes as `submit --download`.
     Import {
-        #[arg(required = true, value_name = "JOB")]
+        #[arg(required = true, value_name = "JOB", value_hint = ValueHint::Other)]
         jobs: Vec<String>,
         /// Folder for the videos (default: download_dir from config.toml, else the current
         /// folder).
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
         out: Option<PathBuf>,
         /// One JSON object per job on stdout.
         #[arg(long)]
@@ -185,7 +185,7 @@ pub enum Command {
     /// ones left out.
     Spend {
         /// Only jobs made since: a date (2026-11-01), a time (RFC 3339) or a span ago (7d, 12h).
-        #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+        #[arg(long, value_name = "WHEN", value_hint = ValueHint::Other, value_parser = parse_since)]
         since: Option<jiff::Timestamp>,
         /// One line per day (UTC) or per mode instead of one total.
         #[arg(long, value_name = "day|mode", value_parser = ["day", "mode"])]
@@ -214,7 +214,7 @@ pub enum Command {
     /// Send again a submission that was never confirmed and not found on the server. It may
     /// charge twice if the first did reach the server.
     Resend {
-        #[arg(value_name = "JOB")]
+        #[arg(value_name = "JOB", value_hint = ValueHint::Other)]
         job: String,
         /// Send without asking (needed when stdin is not a terminal).
         #[arg(long)]
@@ -290,7 +290,8 @@ pub enum EngineCommand {
     /// Print the engine's log.
     Logs {
         /// The last N lines.
-        #[arg(long, short = 'n', default_value_t = 50, value_name = "N")]
+        #[arg(long, short = 'n', default_value_t = 50, value_name = "N",
+              value_hint = ValueHint::Other)]
         lines: usize,
         /// Keep printing what is added, until Ctrl+C.
         #[arg(long, short = 'f')]
@@ -306,19 +307,20 @@ pub enum EngineCommand {
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
     /// The prompt; may name references as <<<image_N>>> and <<<video_1>>>.
-    #[arg(long)]
+    #[arg(long, value_hint = ValueHint::Other)]
     pub prompt: String,
     /// standard (720p), pro (1080p) or 4k.
     #[arg(long, value_parser = wire_values(Mode::ALL, Mode::as_str), value_name = "MODE")]
     pub mode: Option<Mode>,
     /// 16:9, 9:16 or 1:1 (default 16:9 unless a start image sets the frame).
-    #[arg(long, value_parser = wire_values(AspectRatio::ALL, AspectRatio::as_str), value_name = "RATIO")]
+    #[arg(long, value_name = "RATIO",
+          value_parser = wire_values(AspectRatio::ALL, AspectRatio::as_str))]
     pub aspect_ratio: Option<AspectRatio>,
     /// Seconds, 3 to 15.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_hint = ValueHint::Other)]
     pub duration: Option<u32>,
     /// Multi-shot: a JSON array of {"prompt": "...", "duration": N}.
-    #[arg(long, value_name = "JSON")]
+    #[arg(long, value_name = "JSON", value_hint = ValueHint::Other)]
     pub multi_prompt: Option<String>,
     /// Generate native audio (not with a reference video).
     #[arg(long)]
@@ -327,20 +329,21 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub no_original_sound: bool,
     /// feature (style and camera reference) or base (edit the reference video).
-    #[arg(long, value_parser = wire_values(VideoReferenceType::ALL, VideoReferenceType::as_str), value_name = "TYPE")]
+    #[arg(long, value_name = "TYPE",
+          value_parser = wire_values(VideoReferenceType::ALL, VideoReferenceType::as_str))]
     pub video_reference_type: Option<VideoReferenceType>,
     /// The first frame: a local image (uploaded first) or an asset id.
-    #[arg(long, value_name = "ASSET")]
+    #[arg(long, value_name = "ASSET", value_hint = ValueHint::FilePath)]
     pub start_image: Option<String>,
     /// The last frame (needs --start-image): a local image or an asset id.
-    #[arg(long, value_name = "ASSET")]
+    #[arg(long, value_name = "ASSET", value_hint = ValueHint::FilePath)]
     pub end_image: Option<String>,
     /// A reference image, <<<image_N>>> in the prompt: a local image or an asset id; repeat
     /// for more (up to 7).
-    #[arg(long = "reference-image", value_name = "ASSET")]
+    #[arg(long = "reference-image", value_name = "ASSET", value_hint = ValueHint::FilePath)]
     pub reference_images: Vec<String>,
     /// The reference video, <<<video_1>>> in the prompt: a local MP4/MOV/WebM or an asset id.
-    #[arg(long, value_name = "ASSET")]
+    #[arg(long, value_name = "ASSET", value_hint = ValueHint::FilePath)]
     pub reference_video: Option<String>,
     /// Print the cost in creative units and submit nothing.
     #[arg(long)]
@@ -349,13 +352,14 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub wait: bool,
     /// Save every asset into DIR once the job succeeds (implies --wait).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub download: Option<PathBuf>,
     /// One JSON object per job on stdout.
     #[arg(long)]
     pub json: bool,
     /// Seconds between status checks while waiting [default: 3, or 1 with --demo].
-    #[arg(long, value_name = "SECONDS", value_parser = parse_interval)]
+    #[arg(long, value_name = "SECONDS", value_hint = ValueHint::Other,
+          value_parser = parse_interval)]
     pub poll_interval: Option<f64>,
     #[command(flatten)]
     pub connection: Connection,
@@ -369,13 +373,13 @@ pub struct JobsArgs {
           value_parser = clap::builder::PossibleValuesParser::new(crate::engine::STATUS_WORDS))]
     pub status: Option<String>,
     /// Only jobs made since: a date (2026-11-01), a time (RFC 3339) or a span ago (7d, 12h).
-    #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+    #[arg(long, value_name = "WHEN", value_hint = ValueHint::Other, value_parser = parse_since)]
     pub since: Option<jiff::Timestamp>,
     /// Only jobs whose prompt contains this text (any case).
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", value_hint = ValueHint::Other)]
     pub search: Option<String>,
     /// At most this many, the newest.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_hint = ValueHint::Other)]
     pub limit: Option<usize>,
     /// Only the jobs of this batch (the name of its file, without the extension).
     #[arg(long, value_name = "BATCH", conflicts_with = "remote", value_hint = ValueHint::Other)]
@@ -410,7 +414,7 @@ pub struct BatchArgs {
     pub action: Option<BatchAction>,
     /// JSON Lines: one request a line, in the API's field names (a file named like a
     /// subcommand is written `./status`).
-    #[arg(value_name = "FILE", required = true)]
+    #[arg(value_name = "FILE", value_hint = ValueHint::FilePath, required = true)]
     pub file: Option<PathBuf>,
     /// Show the plan and its cost (identical requests quoted once); send nothing paid.
     #[arg(long)]
@@ -420,14 +424,14 @@ pub struct BatchArgs {
     pub yes: bool,
     /// Where the videos and manifest.jsonl go (default: a folder named after FILE, beside
     /// it).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub out: Option<PathBuf>,
     /// Return once every request is with the engine; `watch --batch NAME` follows them.
     #[arg(long)]
     pub no_wait: bool,
     /// The most this batch may spend, in creative units: a request that would go over is
     /// held, not sent (run again with a higher cap to release it).
-    #[arg(long, value_name = "CU")]
+    #[arg(long, value_name = "CU", value_hint = ValueHint::Other)]
     pub max_cost: Option<f64>,
     /// The plan, or at the end the manifest, as JSON Lines on stdout.
     #[arg(long)]
@@ -468,13 +472,13 @@ pub enum BatchAction {
 pub struct WatchArgs {
     /// Follow these jobs (#12 or 12 as `jobs` numbers them, or a server id) until each is final
     /// and on disk; without them, the jobs not final yet and those made while it runs.
-    #[arg(value_name = "JOB", conflicts_with_all = ["batch", "all"])]
+    #[arg(value_name = "JOB", value_hint = ValueHint::Other, conflicts_with_all = ["batch", "all"])]
     pub jobs: Vec<String>,
     /// Follow every job the engine holds, final or not.
     #[arg(long, conflicts_with = "batch")]
     pub all: bool,
     /// Folder for the videos (default: download_dir from config.toml, else the current folder).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub out: Option<PathBuf>,
     /// Do not wait for the videos: a job is done once it succeeds. An engine started for this
     /// command downloads nothing; a running one with auto_download on still saves them.
@@ -485,7 +489,8 @@ pub struct WatchArgs {
     #[arg(long, value_name = "BATCH", value_hint = ValueHint::Other)]
     pub batch: Option<String>,
     /// Seconds before a job's first status check, and after each change.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_interval)]
+    #[arg(long, value_name = "SECONDS", value_hint = ValueHint::Other,
+          value_parser = parse_interval)]
     pub poll_interval: Option<f64>,
     #[command(flatten)]
     pub connection: Connection,
@@ -509,14 +514,14 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 20)]
     pub concurrency_limit: usize,
     /// Serve a synthetic video of this many bytes instead of the small demo clip.
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_hint = ValueHint::Other)]
     pub video_size: Option<u64>,
     /// Start with this many finished jobs in the team's job list, as if made earlier in the
     /// web app (for `jobs --remote` and `import`).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed_jobs: usize,
     /// Fraction of the seeded jobs made with other models than Kling V3 Omni, 0 to 1.
-    #[arg(long, default_value_t = 0.2, value_name = "FRACTION")]
+    #[arg(long, default_value_t = 0.2, value_name = "FRACTION", value_hint = ValueHint::Other)]
     pub seed_other_models: f64,
 }
 

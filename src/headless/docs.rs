@@ -101,7 +101,7 @@ fn value_flags(command: &clap::Command) -> Vec<String> {
 
 /// clap's bash script behind a function that answers for batch names first: it finds the
 /// subcommands typed so far (skipping flags and their values), and whether the word under
-/// the cursor is a `BATCH`.
+/// the cursor is a `BATCH`; the API and project typed on the line name the ledger asked.
 fn bash(text: &str, places: &[Place], value_flags: &[String]) -> String {
     let mut cases = String::new();
     let mut paths: Vec<&Vec<String>> = places.iter().map(|p| &p.path).collect();
@@ -125,7 +125,7 @@ fn bash(text: &str, places: &[Place], value_flags: &[String]) -> String {
         r#"
 # Batch names come from the ledger, when asked for: `kling-tui {BATCH_NAMES}`.
 _kling__tui_with_batches() {{
-    local cur prev i skip="" path="" batch=""
+    local cur prev i skip="" path="" batch="" want="" conn=()
     if [[ "${{BASH_VERSINFO[0]}}" -ge 4 ]]; then
         cur="$2"
     else
@@ -135,9 +135,14 @@ _kling__tui_with_batches() {{
     for i in "${{COMP_WORDS[@]:1:COMP_CWORD-1}}"; do
         if [[ -n $skip ]]; then
             skip=""
+            if [[ -n $want ]]; then
+                conn+=("$want" "$i")
+                want=""
+            fi
             continue
         fi
         case "$i" in
+            --api-url|--project-id) skip=1; want="$i" ;;
             {flags}) skip=1 ;;
             -*) ;;
             *) path="$path $i" ;;
@@ -147,7 +152,7 @@ _kling__tui_with_batches() {{
 {cases}    esac
     if [[ -n $batch ]]; then
         local IFS=$'\n'
-        COMPREPLY=( $(compgen -W "$("$1" {BATCH_NAMES} 2>/dev/null)" -- "$cur") )
+        COMPREPLY=( $(compgen -W "$("$1" {BATCH_NAMES} "${{conn[@]}}" 2>/dev/null)" -- "$cur") )
         return 0
     fi
     _kling__tui "$@"

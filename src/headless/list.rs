@@ -58,6 +58,19 @@ pub async fn jobs(cli: &Cli, args: &JobsArgs) -> Result<i32, CliError> {
     })
     .map_err(|e| CliError::Local(e.to_string()))?;
     if terminal && !args.json && args.format.is_none() {
+        // As gh says "no pull requests match": a word for the person, nothing for a script.
+        if rows.is_empty() {
+            let filtered = args.status.is_some()
+                || args.since.is_some()
+                || args.search.is_some()
+                || args.batch.is_some();
+            if filtered {
+                eprintln!("no job in the ledger matches");
+            } else {
+                eprintln!("no job in the ledger yet: `kling-tui submit` or the app sends one");
+            }
+            return Ok(exit::OK);
+        }
         let width = crossterm::terminal::size().map_or(usize::MAX, |(w, _)| usize::from(w));
         for line in table(&rows, !args.no_header, width) {
             emit(&line);

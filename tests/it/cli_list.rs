@@ -179,6 +179,19 @@ fn jobs_on_a_terminal_is_a_table_with_a_header_aligned_columns_and_a_cut_prompt(
     assert_eq!(bare.wait_exit(), 0);
     assert!(!screen.contains("PROMPT"), "{screen}");
     assert!(screen.trim_start().starts_with("#1"), "{screen}");
+
+    // An empty ledger is said in words, not shown as a lone header.
+    let empty = tempfile::tempdir().unwrap();
+    let mut none = PtyCommand::app()
+        .env("HOME", empty.path())
+        .env("XDG_CONFIG_HOME", empty.path().join("config"))
+        .env("XDG_DATA_HOME", empty.path().join("data"))
+        .env("XDG_STATE_HOME", empty.path().join("state"))
+        .arg("jobs")
+        .spawn();
+    let screen = none.wait_for("the word", |s| s.contains("no job in the ledger yet"));
+    assert_eq!(none.wait_exit(), 0);
+    assert!(!screen.contains("PROMPT"), "{screen}");
 }
 
 #[test]
@@ -357,7 +370,7 @@ fn completions_offer_enum_values_and_ask_the_ledger_for_batch_names() {
 }
 
 /// The bash script run by bash itself, as a Tab would: the subcommands' values complete, and
-/// batch names come from the binary.
+/// batch names come from the binary, from the ledger of the project typed on the line.
 #[test]
 fn bash_completes_subcommand_values_and_batch_names() {
     if std::process::Command::new("bash")
@@ -383,6 +396,7 @@ t() {{ COMP_WORDS=("$@"); COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ));
 t {binary} submit --mode ""
 t {binary} batch status ""
 t {binary} watch --batch sp
+t {binary} --project-id elsewhere batch status ""
 "#,
         script = script.display(),
         binary = binary.display()
@@ -404,7 +418,8 @@ t {binary} watch --batch sp
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         said.lines().collect::<Vec<_>>(),
-        ["standard pro 4k", "autumn spring", "spring"],
+        // Another project's ledger, named on the line, has no batches.
+        ["standard pro 4k", "autumn spring", "spring", ""],
         "{said} {}",
         String::from_utf8_lossy(&out.stderr)
     );
