@@ -162,8 +162,9 @@ pub enum Command {
     /// order in --out with a manifest. Run again, it resumes: nothing is sent twice.
     /// `batch status NAME` shows a batch; `batch retry NAME` sends its failed requests again.
     Batch(BatchArgs),
-    /// List the jobs in the ledger (works while another kling-tui is running); with
-    /// --remote, the team's Kling V3 Omni jobs on the server.
+    /// List the jobs in the ledger (works while another kling-tui is running): a table on a
+    /// terminal, tab-separated lines without a header when piped; with --remote, the team's
+    /// Kling V3 Omni jobs on the server.
     Jobs(JobsArgs),
     /// Add jobs made elsewhere (Scenario's web app, another client) to the ledger by their
     /// job id, then follow them until final and save their videos. A job already in the
