@@ -3,14 +3,16 @@
 //! instantiates (the runtime over every future, the log's layers) is compiled once with the
 //! library, in parallel, instead of again, alone, at the end of every build.
 
-use clap::Parser;
-
 use crate::cli::{Cli, Command, EngineCommand};
 use crate::config::Dirs;
 
 /// Runs the program and exits with its code.
 pub fn main() -> ! {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "__complete") {
+        std::process::exit(crate::headless::complete(&args));
+    }
+    let cli = Cli::parse_merged();
     let serving = matches!(cli.command, Some(Command::Engine(EngineCommand::Serve)));
     // The engine's stderr is its log file, opened for it by the client that started it.
     let log_guard = if serving {

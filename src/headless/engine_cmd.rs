@@ -15,10 +15,10 @@ use super::{CliError, Session, exit};
 
 pub async fn run(cli: &Cli, command: &EngineCommand) -> Result<i32, CliError> {
     match command {
-        EngineCommand::Start => start(cli).await,
-        EngineCommand::Status { json } => status(cli, *json).await,
-        EngineCommand::Stop => stop(cli).await,
-        EngineCommand::Logs { lines, follow } => logs(cli, *lines, *follow).await,
+        EngineCommand::Start { .. } => start(cli).await,
+        EngineCommand::Status { json, .. } => status(cli, *json).await,
+        EngineCommand::Stop { .. } => stop(cli).await,
+        EngineCommand::Logs { lines, follow, .. } => logs(cli, *lines, *follow).await,
         EngineCommand::Serve => Ok(daemon::serve_from_stdin().await),
     }
 }

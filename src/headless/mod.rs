@@ -7,6 +7,7 @@ mod docs;
 mod download;
 mod engine_cmd;
 mod follow;
+pub(crate) mod list;
 mod media;
 mod remote;
 pub(crate) mod report;
@@ -21,6 +22,7 @@ use crate::cli::{BatchAction, Cli, Command};
 #[cfg(not(feature = "demo"))]
 use crate::session::no_simulator;
 pub use crate::session::{CliError, Session, exit};
+pub use list::complete;
 
 /// Prints a line on stdout. A closed stdout (`| head -1`) ends the command quietly, as `cat`
 /// does, instead of the panic of `println!`.
@@ -44,20 +46,22 @@ pub(crate) fn out_line(line: std::fmt::Arguments<'_>) {
 pub async fn run(cli: Cli) -> i32 {
     let result = match &cli.command {
         Some(Command::Submit(args)) => submit::run(&cli, args).await,
-        Some(Command::Status { jobs, json }) => status::status(&cli, jobs, *json).await,
-        Some(Command::Cancel { job }) => status::cancel(&cli, job).await,
-        Some(Command::Download { jobs, out, json }) => {
-            download::run(&cli, jobs, out.as_deref(), *json).await
-        }
+        Some(Command::Status { jobs, json, .. }) => status::status(&cli, jobs, *json).await,
+        Some(Command::Cancel { job, .. }) => status::cancel(&cli, job).await,
+        Some(Command::Download {
+            jobs, out, json, ..
+        }) => download::run(&cli, jobs, out.as_deref(), *json).await,
         Some(Command::Jobs(args)) if args.remote => remote::list(&cli, args).await,
-        Some(Command::Jobs(args)) => watch::jobs(&cli, args).await,
-        Some(Command::Import { jobs, out, json }) => {
-            remote::import(&cli, jobs, out.as_deref(), *json).await
+        Some(Command::Jobs(args)) => list::jobs(&cli, args).await,
+        Some(Command::Import {
+            jobs, out, json, ..
+        }) => remote::import(&cli, jobs, out.as_deref(), *json).await,
+        Some(Command::Spend {
+            since, by, json, ..
+        }) => watch::spend(&cli, *since, by.as_deref(), *json).await,
+        Some(Command::Upload { files, json, .. }) => {
+            media::upload_command(&cli, files, *json).await
         }
-        Some(Command::Spend { since, by, json }) => {
-            watch::spend(&cli, *since, by.as_deref(), *json).await
-        }
-        Some(Command::Upload { files, json }) => media::upload_command(&cli, files, *json).await,
         Some(Command::Watch(args)) => watch::watch(&cli, args).await,
         #[cfg(feature = "demo")]
         Some(Command::Sim(args)) => sim::run(args).await,
@@ -67,8 +71,18 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Man) => docs::man(),
         Some(Command::Engine(command)) => engine_cmd::run(&cli, command).await,
         Some(Command::Batch(args)) => match (&args.action, &args.file) {
-            (Some(BatchAction::Status { name, json }), _) => batch::status(&cli, name, *json).await,
-            (Some(BatchAction::Retry { name, yes }), _) => batch::retry(&cli, name, *yes).await,
+            (
+                Some(BatchAction::Status {
+                    batch: name, json, ..
+                }),
+                _,
+            ) => batch::status(&cli, name, *json).await,
+            (
+                Some(BatchAction::Retry {
+                    batch: name, yes, ..
+                }),
+                _,
+            ) => batch::retry(&cli, name, *yes).await,
             (None, Some(file)) if args.plan => {
                 batch::plan(&cli, file, args.json, args.max_cost).await
             }
@@ -86,7 +100,7 @@ pub async fn run(cli: Cli) -> i32 {
                 "batch: give a FILE, or `status NAME` or `retry NAME`".into(),
             ])),
         },
-        Some(Command::Resend { job, yes }) => engine_cmd::resend(&cli, job, *yes).await,
+        Some(Command::Resend { job, yes, .. }) => engine_cmd::resend(&cli, job, *yes).await,
         None => Err(CliError::Local("no command given; see --help".into())),
     };
     match result {

@@ -19,7 +19,7 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
     // Input is checked before credentials or network: bad input never costs a request.
     // The server's rules where the engine has read them (kept in the ledger), else the
     // built-in table: a value the server newly allows is not refused here.
-    let rules = match cli.demo {
+    let rules = match cli.connection.demo {
         true => crate::kling::Rules::builtin(),
         false => crate::engine::Ledger::rules(&Session::ledger_dir_for(cli)?),
     };

@@ -1,12 +1,12 @@
-//! `kling-tui watch` and `kling-tui jobs`: follow the ledger's jobs until everything is final
-//! and on disk, and list them.
+//! `kling-tui watch` and `kling-tui spend`: follow the ledger's jobs until everything is final
+//! and on disk, and add up what they cost.
 
 use super::outln;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
-use crate::cli::{Cli, JobsArgs, WatchArgs};
+use crate::cli::{Cli, WatchArgs};
 use crate::engine::{
     Command, Event, JobQuery, JobRecord, Ledger, LocalId, Outcome, Place, SpendBy, Wait,
 };
@@ -15,7 +15,6 @@ use super::address::Addressed;
 use super::follow::{Following, Scope};
 use crate::sanitize::sanitize;
 
-use super::report::JobReport;
 use super::{CliError, Session, exit};
 
 pub async fn watch(cli: &Cli, args: &WatchArgs) -> Result<i32, CliError> {
@@ -272,37 +271,6 @@ fn summary(places: &[Place]) -> i32 {
         crate::units::count(places.len(), "job")
     );
     code
-}
-
-pub async fn jobs(cli: &Cli, args: &JobsArgs) -> Result<i32, CliError> {
-    let dir = Session::ledger_dir_for(cli)?;
-    let query = JobQuery {
-        status: args.status.clone(),
-        since: args.since,
-        search: args.search.clone(),
-        limit: args.limit,
-        batch: args.batch.clone(),
-        ..JobQuery::default()
-    };
-    let json = args.json;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut broken = false;
-    Ledger::query(&dir, &query, |job| {
-        if let Some(damage) = &job.damage {
-            eprintln!("{}", sanitize(damage));
-        }
-        let line = if json {
-            serde_json::to_string(&JobReport::from_record(&job)).unwrap_or_default()
-        } else {
-            let prompt: String = sanitize(&job.request.prompt).chars().take(40).collect();
-            format!("{}  {prompt}", line(&job))
-        };
-        // A closed pipe (`| head`) ends the listing quietly.
-        broken = broken || writeln!(out, "{line}").is_err();
-    })
-    .map_err(|e| CliError::Local(e.to_string()))?;
-    let _ = out.flush();
-    Ok(exit::OK)
 }
 
 pub async fn spend(

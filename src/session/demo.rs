@@ -31,7 +31,7 @@ impl Session {
             parse_api_url(&handle.api_url)?,
             Credentials::new(sim::DEMO_API_KEY, sim::DEMO_API_SECRET),
         );
-        options.project_id = cli.project_id.clone();
+        options.project_id = cli.connection.project_id.clone();
         // Preferences apply in the demo too, and the file is read as strictly as anywhere:
         // what the demo accepts, a real run accepts.
         let config = match Dirs::locate() {
@@ -53,8 +53,8 @@ impl Session {
             engine_log: demo_dir.path().join("engine.log"),
             config_file: None,
             demo: true,
-            requests_per_second: cli.requests_per_second,
-            give_up_after: cli.give_up_after,
+            requests_per_second: cli.connection.requests_per_second,
+            give_up_after: cli.connection.give_up_after,
             _sim: Some(handle),
             _demo_dir: Some(demo_dir),
         })

@@ -44,7 +44,7 @@ pub struct Session {
 
 impl Session {
     pub async fn open(cli: &Cli) -> Result<Self, CliError> {
-        if cli.demo {
+        if cli.connection.demo {
             return Self::demo(cli).await;
         }
         let from_env = config::env_credentials(|name| std::env::var(name).ok())?;
@@ -81,8 +81,8 @@ impl Session {
             engine_log: engine_log(&dirs, &key),
             config_file: Some(dirs.config_file.clone()),
             demo: false,
-            requests_per_second: cli.requests_per_second,
-            give_up_after: cli.give_up_after,
+            requests_per_second: cli.connection.requests_per_second,
+            give_up_after: cli.connection.give_up_after,
             #[cfg(feature = "demo")]
             _sim: None,
             _demo_dir: None,
@@ -218,6 +218,7 @@ fn tune(options: &mut ClientOptions, config: Option<&ConfigFile>, cli: &Cli) {
         options.max_download_bytes = c.max_download_bytes.unwrap_or(options.max_download_bytes);
     }
     options.retry.give_up_after = cli
+        .connection
         .give_up_after
         .or_else(|| config.and_then(|c| c.give_up_after));
 }
@@ -229,11 +230,13 @@ fn endpoint(
     config: Option<&ConfigFile>,
 ) -> Result<(url::Url, Option<String>), CliError> {
     let url_text = cli
+        .connection
         .api_url
         .clone()
         .or_else(|| config.and_then(|c| c.api_url.clone()))
         .unwrap_or_else(|| DEFAULT_API_URL.to_string());
     let project = cli
+        .connection
         .project_id
         .clone()
         .or_else(|| config.and_then(|c| c.project_id.clone()));

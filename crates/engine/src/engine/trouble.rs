@@ -109,7 +109,7 @@ impl Troubles {
         };
         if self.give_up_after.is_some_and(|bound| lasted >= bound) {
             let message = format!(
-                "gave up polling after {} of failures: {error}; the job stays in the journal \
+                "gave up polling after {} of failures: {error}; the job stays in the ledger \
                  (refresh, or run `kling-tui watch`, to try again)",
                 human_duration(lasted)
             );
