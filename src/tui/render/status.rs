@@ -137,7 +137,7 @@ pub(crate) fn hints(app: &App, scope: Scope, room: usize) -> String {
         } else {
             Some(Scope::OutsideEditor)
         };
-        [Some(scope), Some(Scope::Anywhere), outside]
+        let mut bindings: Vec<_> = [Some(scope), Some(Scope::Anywhere), outside]
             .into_iter()
             .flatten()
             .flat_map(|s| app.keymap.bindings_for(s))
@@ -146,6 +146,15 @@ pub(crate) fn hints(app: &App, scope: Scope, room: usize) -> String {
                 Some(_) => b.scope != Scope::Queue || in_server_view(b.action),
                 None => b.action != Action::Import,
             })
+            .collect();
+        // The pane's own keys first (submitting is what the editor is for), each group by
+        // use as the hint table orders them: what the room leaves out is used least.
+        let own = |b: &crate::tui::keys::Bound| {
+            b.scope == scope || (scope == Scope::Editor && b.action == Action::Submit)
+        };
+        bindings.sort_by_key(|b| (!own(b), b.action.hint_rank()));
+        bindings
+            .into_iter()
             .map(|b| entry(b.label(), b.action.hint()))
             .collect()
     };
