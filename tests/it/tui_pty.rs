@@ -304,7 +304,11 @@ fn a_batch_file_opened_with_b_is_priced_confirmed_sent_and_saved_in_order() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
     assert_eq!(lines.len(), 3, "{lines:?}");
-    for (n, (line, word)) in lines.iter().zip(["watercolour", "noir", "anime"]).enumerate() {
+    for (n, (line, word)) in lines
+        .iter()
+        .zip(["watercolour", "noir", "anime"])
+        .enumerate()
+    {
         assert_eq!(line["index"], n, "{lines:?}");
         assert!(
             line["request"]["prompt"].as_str().unwrap().contains(word),

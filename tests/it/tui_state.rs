@@ -1180,7 +1180,7 @@ fn each_panes_hints_start_with_what_is_used_most() {
     let mut app = tui_fixtures::app_with(Vec::new());
     assert_eq!(app.focus, Focus::Editor);
     let editor = status_bar(&mut app, 100);
-    let hints = editor.split_once(" spent").map(|(_, h)| h.trim_start());
+    let hints = editor.split_once('│').map(|(_, h)| h.trim_start());
     assert!(
         hints.is_some_and(|h| h.starts_with("Ctrl+R/F5 submit")),
         "{editor}"
@@ -1189,7 +1189,7 @@ fn each_panes_hints_start_with_what_is_used_most() {
     for first in ["←/h less", "d download"] {
         app.on_key(key(KeyCode::Tab));
         let bar = status_bar(&mut app, 80);
-        let hints = bar.split_once(" spent").map(|(_, h)| h.trim_start());
+        let hints = bar.split_once('│').map(|(_, h)| h.trim_start());
         assert!(hints.is_some_and(|h| h.starts_with(first)), "{bar}");
     }
 }

@@ -125,14 +125,7 @@ impl Manifest {
     /// Request `index` of the batch, from line `row` of its file.
     pub fn request(&mut self, row: usize, index: usize, request: KlingRequest) {
         let job = self.entries.remove(&index).and_then(|e| e.job);
-        self.entries.insert(
-            index,
-            Entry {
-                row,
-                request,
-                job,
-            },
-        );
+        self.entries.insert(index, Entry { row, request, job });
         self.dirty = true;
     }
 
@@ -145,7 +138,11 @@ impl Manifest {
         let Some(entry) = self.entries.get_mut(&tag.index) else {
             return false;
         };
-        if entry.job.as_ref().is_some_and(|j| j.local_id > job.local_id) {
+        if entry
+            .job
+            .as_ref()
+            .is_some_and(|j| j.local_id > job.local_id)
+        {
             return false;
         }
         let before = entry.line(tag.index);
