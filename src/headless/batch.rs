@@ -500,11 +500,8 @@ fn progress(
         .iter()
         .filter_map(|id| id.and_then(|id| jobs.get(&id)))
         .collect();
-    let spent: f64 = ours
-        .iter()
-        .filter(|j| j.succeeded() || !j.is_final())
-        .filter_map(|j| j.cost)
-        .sum();
+    // What each cost as the bill counts it: a refunded failure nothing.
+    let spent: f64 = ours.iter().filter_map(|j| j.charged()).sum();
     format!(
         "{}  spent {} CU",
         Counts::of(&ours).line(requests.len()),
@@ -689,13 +686,23 @@ pub async fn status(cli: &Cli, name: &str, json: bool) -> Result<i32, CliError> 
                 true => String::new(),
                 false => format!("  {}", sanitize(&files.join(" "))),
             };
+            // A refunded failure cost nothing: its price is told as given back.
+            let refund = match (job.cost, job.charged()) {
+                (Some(cost), Some(charged)) if charged < cost => {
+                    format!(
+                        "  ({} CU refunded)",
+                        crate::units::format_units(cost - charged)
+                    )
+                }
+                _ => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "{:04}  line {:<4} #{:<6} {:>6} CU  {}{files}",
+                "{:04}  line {:<4} #{:<6} {:>6} CU  {}{refund}{files}",
                 index,
                 job.batch.as_ref().map_or(0, |b| b.row),
                 job.local_id,
-                job.cost.map_or("-".into(), crate::units::format_units),
+                job.charged().map_or("-".into(), crate::units::format_units),
                 job.state_word(),
             );
         }

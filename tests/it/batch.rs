@@ -586,3 +586,40 @@ fn off_a_terminal_a_batch_tells_each_change_on_a_line_of_its_own() {
     assert!(totals.iter().any(|l| l.starts_with("done 3/3")), "{stderr}");
     stop_engine(&sim, home.path());
 }
+
+#[test]
+fn failed_requests_are_refunded_in_the_batchs_spend_and_its_status() {
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 600.0,
+        concurrency_limit: 100,
+        failure_rate: 1.0,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let file = batch_file(home.path(), "doomed.jsonl", &takes(2, "take"));
+    let (code, stderr) = run_batch(&sim, home.path(), &file, &[]);
+    assert_eq!(code, Some(4), "{stderr}");
+    // Failed jobs are refunded: nothing was spent.
+    assert!(
+        stderr.contains("done 0/2  failed 2  held 0  running 0  spent 0 CU"),
+        "{stderr}"
+    );
+    let status = against(&sim, home.path())
+        .args(["batch", "status", "doomed"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    for line in stdout.lines() {
+        assert!(
+            line.contains("     0 CU  failure  (50 CU refunded)"),
+            "{stdout}"
+        );
+    }
+    assert!(
+        String::from_utf8_lossy(&status.stderr).contains("spent 0 CU"),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    stop_engine(&sim, home.path());
+}
