@@ -464,7 +464,7 @@ fn a_job_written_by_its_changes_reads_back_as_written_whole() {
 fn forgetting_a_paid_job_keeps_what_it_cost_in_spend_and_against_the_caps() {
     let dir = tempfile::tempdir().unwrap();
     let mut l = Ledger::open(dir.path()).unwrap();
-    let mut finish = |l: &mut Ledger, status: JobStatus| {
+    let finish = |l: &mut Ledger, status: JobStatus| {
         let id = intent(l, "a");
         l.append(
             Record::Accepted {
