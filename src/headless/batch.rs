@@ -217,25 +217,6 @@ pub struct Send {
     pub json: bool,
 }
 
-/// One line of `manifest.jsonl`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ManifestLine<'a> {
-    row: usize,
-    index: usize,
-    request: &'a KlingRequest,
-    job_id: Option<&'a str>,
-    /// Its number in the ledger, once it was handed to the engine.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    local_id: Option<crate::engine::LocalId>,
-    /// One word scripts can branch on, and why (see `JobRecord::standing`).
-    status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
-    creative_units_cost: Option<f64>,
-    files: Vec<String>,
-}
-
 pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
     let (name, requests) = batch::read(file).map_err(CliError::Invalid)?;
     // Beside the file, under the batch's (safe) name: never the file's folder itself.
@@ -351,12 +332,17 @@ pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
     }
     let mut jobs: std::collections::BTreeMap<crate::engine::LocalId, crate::engine::JobRecord> =
         known.into_values().map(|j| (j.local_id, j)).collect();
-    let manifest = Manifest {
-        path: out.join("manifest.jsonl"),
-    };
-    let mut written = std::time::Instant::now();
+    // Written by the one writer the app uses too, kept current as jobs change.
+    let mut manifest = batch::Manifest::new(&out, &name);
+    for e in &requests {
+        manifest.request(e.row, e.index, e.request.clone());
+    }
+    for job in jobs.values() {
+        manifest.job(job);
+    }
     let day_cap = session.engine_config(None).max_spend_per_day;
     let tty = std::io::stderr().is_terminal();
+    let mut told = Told::default();
     let outcome: Result<(), CliError> = loop {
         let sent = ids.iter().all(Option::is_some);
         // Done, or waiting for a person (held by a cap only as the engine said since this
@@ -373,7 +359,7 @@ pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
         let event = tokio::select! {
             event = engine.events.recv() => event,
             _ = tokio::signal::ctrl_c() => {
-                manifest.write(&requests, &ids, &jobs);
+                write_manifest(&mut manifest);
                 eprintln!(
                     "\ninterrupted: the engine goes on with the batch; `kling-tui batch {}` \
                      again resumes it (nothing is sent twice)",
@@ -395,10 +381,15 @@ pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
                 break Err(CliError::Engine(error.context(&doing)));
             }
             Some(Event::Job(job)) => {
+                manifest.job(&job);
+                if !tty && ids.contains(&Some(job.local_id)) {
+                    told.job(&job);
+                }
                 jobs.insert(job.local_id, *job);
             }
             Some(Event::Attached { jobs: now, .. }) => {
                 for job in now {
+                    manifest.job(&job);
                     jobs.insert(job.local_id, job);
                 }
             }
@@ -416,29 +407,36 @@ pub async fn send(cli: &Cli, file: &Path, how: Send) -> Result<i32, CliError> {
             Some(_) => {}
             None => break Err(CliError::Local("the engine stopped unexpectedly".into())),
         }
-        if written.elapsed() >= std::time::Duration::from_millis(500) {
-            written = std::time::Instant::now();
-            manifest.write(&requests, &ids, &jobs);
+        if manifest
+            .due()
+            .is_some_and(|at| at <= std::time::Instant::now())
+        {
+            write_manifest(&mut manifest);
             if tty {
                 eprint!("\r\x1b[2K{}", progress(&requests, &ids, &jobs));
             }
+        }
+        if !tty {
+            told.totals(progress(&requests, &ids, &jobs));
         }
     };
     if tty {
         eprint!("\r\x1b[2K");
     }
     engine.shutdown().await;
-    manifest.write(&requests, &ids, &jobs);
+    write_manifest(&mut manifest);
     outcome?;
     let summary = progress(&requests, &ids, &jobs);
-    eprintln!("{summary}");
+    if tty || summary != told.totals {
+        eprintln!("{summary}");
+    }
     eprintln!(
         "manifest: {}",
-        sanitize(&manifest.path.display().to_string())
+        sanitize(&manifest.path().display().to_string())
     );
     if how.json {
         let mut stdout = std::io::stdout().lock();
-        for text in manifest.lines(&requests, &ids, &jobs) {
+        for text in manifest.lines() {
             let _ = writeln!(stdout, "{text}");
         }
     }
@@ -502,16 +500,41 @@ fn progress(
         .iter()
         .filter_map(|id| id.and_then(|id| jobs.get(&id)))
         .collect();
-    let spent: f64 = ours
-        .iter()
-        .filter(|j| j.succeeded() || !j.is_final())
-        .filter_map(|j| j.cost)
-        .sum();
+    // What each cost as the bill counts it: a refunded failure nothing.
+    let spent: f64 = ours.iter().filter_map(|j| j.charged()).sum();
     format!(
         "{}  spent {} CU",
         Counts::of(&ours).line(requests.len()),
         crate::units::format_units(spent)
     )
+}
+
+/// What a batch prints to a stderr that is not a terminal (a log, a pipe): one line per
+/// change, never a line redrawn in place. A job's line when its state changes or its progress
+/// passes another tenth; the totals when they change.
+#[derive(Default)]
+struct Told {
+    jobs: HashMap<crate::engine::LocalId, (String, u8, usize)>,
+    totals: String,
+}
+
+impl Told {
+    fn job(&mut self, job: &crate::engine::JobRecord) {
+        let saved = job.downloads.iter().filter(|d| d.is_done()).count();
+        let now = (job.state_word(), job.percent() / 10, saved);
+        if self.jobs.get(&job.local_id) != Some(&now) {
+            let row = job.batch.as_ref().map_or(0, |b| b.row);
+            eprintln!("{}  (line {row})", super::watch::line(job));
+            self.jobs.insert(job.local_id, now);
+        }
+    }
+
+    fn totals(&mut self, line: String) {
+        if line != self.totals {
+            eprintln!("{line}");
+            self.totals = line;
+        }
+    }
 }
 
 /// Where a batch's latest attempts stand, each in one bucket.
@@ -562,71 +585,13 @@ impl Counts {
     }
 }
 
-/// `DIR/manifest.jsonl`, one object per expanded request in order, rewritten whole and
-/// atomically (a temporary file renamed over it), so a reader never sees half of it.
-struct Manifest {
-    path: std::path::PathBuf,
-}
-
-impl Manifest {
-    fn lines(
-        &self,
-        requests: &[Expanded],
-        ids: &[Option<crate::engine::LocalId>],
-        jobs: &std::collections::BTreeMap<crate::engine::LocalId, crate::engine::JobRecord>,
-    ) -> Vec<String> {
-        requests
-            .iter()
-            .map(|e| {
-                let job = ids[e.index].and_then(|id| jobs.get(&id));
-                let standing = job.map(crate::engine::JobRecord::standing);
-                let line = ManifestLine {
-                    row: e.row,
-                    index: e.index,
-                    request: &e.request,
-                    job_id: job.and_then(|j| j.job_id.as_deref()),
-                    local_id: job.map(|j| j.local_id),
-                    status: standing
-                        .as_ref()
-                        .map_or_else(|| "not-sent".to_string(), |s| s.status.clone()),
-                    reason: standing.and_then(|s| s.reason),
-                    creative_units_cost: job.and_then(|j| j.cost),
-                    files: job
-                        .map(|j| {
-                            j.downloads
-                                .iter()
-                                .filter_map(|d| d.file.as_ref())
-                                .map(|f| f.display().to_string())
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                };
-                serde_json::to_string(&line).unwrap_or_default()
-            })
-            .collect()
-    }
-
-    fn write(
-        &self,
-        requests: &[Expanded],
-        ids: &[Option<crate::engine::LocalId>],
-        jobs: &std::collections::BTreeMap<crate::engine::LocalId, crate::engine::JobRecord>,
-    ) {
-        let mut text = self.lines(requests, ids, jobs).join("\n");
-        text.push('\n');
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        let written = tempfile::NamedTempFile::new_in(dir).and_then(|mut tmp| {
-            tmp.write_all(text.as_bytes())?;
-            tmp.as_file().sync_all()?;
-            tmp.persist(&self.path).map_err(|e| e.error)?;
-            Ok(())
-        });
-        if let Err(e) = written {
-            eprintln!(
-                "warning: cannot write {}: {e}",
-                sanitize(&self.path.display().to_string())
-            );
-        }
+/// Writes the manifest, saying so when it cannot.
+fn write_manifest(manifest: &mut batch::Manifest) {
+    if let Err(e) = manifest.write() {
+        eprintln!(
+            "warning: cannot write {}: {e}",
+            sanitize(&manifest.path().display().to_string())
+        );
     }
 }
 
@@ -713,30 +678,31 @@ pub async fn status(cli: &Cli, name: &str, json: bool) -> Result<i32, CliError> 
             .map(|f| f.display().to_string())
             .collect();
         if json {
-            let line = ManifestLine {
-                row: job.batch.as_ref().map_or(0, |b| b.row),
-                index: *index,
-                request: &job.request,
-                job_id: job.job_id.as_deref(),
-                local_id: Some(job.local_id),
-                status: job.standing().status,
-                reason: job.standing().reason,
-                creative_units_cost: job.cost,
-                files,
-            };
-            let _ = writeln!(out, "{}", serde_json::to_string(&line).unwrap_or_default());
+            let row = job.batch.as_ref().map_or(0, |b| b.row);
+            let line = batch::ManifestLine::of(row, *index, &job.request, Some(job));
+            let _ = writeln!(out, "{}", line.to_json());
         } else {
             let files = match files.is_empty() {
                 true => String::new(),
                 false => format!("  {}", sanitize(&files.join(" "))),
             };
+            // A refunded failure cost nothing: its price is told as given back.
+            let refund = match (job.cost, job.charged()) {
+                (Some(cost), Some(charged)) if charged < cost => {
+                    format!(
+                        "  ({} CU refunded)",
+                        crate::units::format_units(cost - charged)
+                    )
+                }
+                _ => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "{:04}  line {:<4} #{:<6} {:>6} CU  {}{files}",
+                "{:04}  line {:<4} #{:<6} {:>6} CU  {}{refund}{files}",
                 index,
                 job.batch.as_ref().map_or(0, |b| b.row),
                 job.local_id,
-                job.cost.map_or("-".into(), crate::units::format_units),
+                job.charged().map_or("-".into(), crate::units::format_units),
                 job.state_word(),
             );
         }

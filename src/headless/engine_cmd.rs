@@ -96,7 +96,8 @@ async fn status(cli: &Cli, json: bool) -> Result<i32, CliError> {
             status.started_at
         );
         outln!(
-            "jobs    {} unfinished, {} held",
+            // Jobs kept in memory: the unfinished ones, and those finished moments ago.
+            "jobs    {} unfinished, {} in memory",
             status.unfinished,
             status.jobs
         );

@@ -66,6 +66,8 @@ pub struct ProgressLine {
     tty: bool,
     started: Instant,
     last: Option<(JobStatus, u32)>,
+    /// The file and the tenth of it last told, off a terminal.
+    last_download: Option<(String, Option<u64>)>,
     drawn: bool,
 }
 
@@ -75,6 +77,7 @@ impl ProgressLine {
             tty: std::io::stderr().is_terminal(),
             started: Instant::now(),
             last: None,
+            last_download: None,
             drawn: false,
         }
     }
@@ -108,10 +111,10 @@ impl ProgressLine {
         if self.tty {
             self.redraw(&text);
         } else {
-            // One line per status change, or per 25 points of progress, for logs.
+            // One line per status change, or per tenth of progress, for logs.
             let changed = match &self.last {
                 None => true,
-                Some((status, p)) => *status != now.0 || percent >= p + 25,
+                Some((status, p)) => *status != now.0 || percent / 10 != p / 10,
             };
             if changed {
                 eprintln!("{text}");
@@ -122,6 +125,7 @@ impl ProgressLine {
 
     pub fn download(&mut self, name: &str, p: DownloadProgress) {
         if !self.tty {
+            self.download_logged(name, p);
             return;
         }
         let text = match p.total {
@@ -134,6 +138,33 @@ impl ProgressLine {
             _ => format!("{name}  {}", human_bytes(p.bytes)),
         };
         self.redraw(&text);
+    }
+
+    /// Off a terminal: a line when a file starts and each time it passes another tenth.
+    fn download_logged(&mut self, name: &str, p: DownloadProgress) {
+        let tenth = p
+            .total
+            .filter(|t| *t > 0)
+            .map(|total| (p.bytes.min(total) * 10) / total);
+        let now = (name.to_string(), tenth);
+        if self.last_download.as_ref() == Some(&now) {
+            return;
+        }
+        // Without a known size, only its start is told.
+        if tenth.is_none() && self.last_download.as_ref().is_some_and(|(n, _)| n == name) {
+            return;
+        }
+        let text = match p.total {
+            Some(total) if total > 0 => format!(
+                "{name}  downloading {:>3}%  {}/{}",
+                tenth.unwrap_or(0) * 10,
+                human_bytes(p.bytes),
+                human_bytes(total)
+            ),
+            _ => format!("{name}  downloading  {}", human_bytes(p.bytes)),
+        };
+        eprintln!("{text}");
+        self.last_download = Some(now);
     }
 
     fn redraw(&mut self, text: &str) {

@@ -163,10 +163,13 @@ async fn event_loop(
         .map_err(|e| CliError::Local(format!("cannot watch signals: {e}")))?;
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(|e| CliError::Local(format!("cannot watch signals: {e}")))?;
+    // The manifests of the batches sent from here, beside their videos, as `batch` writes them.
+    let mut manifests = crate::batch::Manifests::default();
     loop {
         for effect in effects.drain(..) {
             match effect {
                 Effect::Engine(command) => {
+                    manifests.sent(&command);
                     let _ = engine.commands.send(command);
                 }
                 Effect::EstimateLater => estimate_at = Some(Instant::now() + ESTIMATE_DELAY),
@@ -224,9 +227,17 @@ async fn event_loop(
             _ = term.recv() => return Ok(143),
             _ = hangup.recv() => return Ok(129),
             event = engine.events.recv() => match event {
-                Some(event) => app.on_engine(event),
+                Some(event) => {
+                    manifests.heard(&event);
+                    app.on_engine(event);
+                }
                 None => return Err(CliError::Local("the engine stopped".into())),
             },
+            _ = tokio::time::sleep_until(manifests.due().map_or_else(Instant::now, Instant::from_std)), if manifests.due().is_some() => {
+                for problem in manifests.write_due(std::time::Instant::now()) {
+                    app.manifest_failed(&crate::sanitize::sanitize(&problem));
+                }
+            }
             _ = tokio::time::sleep_until(next_tick), if animating => {
                 app.tick += 1;
                 app.now = jiff::Timestamp::now();
@@ -249,6 +260,7 @@ async fn event_loop(
             }
         }
         while let Ok(event) = engine.events.try_recv() {
+            manifests.heard(&event);
             app.on_engine(event);
         }
         // On the way to the end of the list: the next pages once each one is in.

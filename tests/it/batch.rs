@@ -546,3 +546,80 @@ fn failed_requests_are_shown_by_batch_status_and_sent_again_by_retry_exactly_onc
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no batch named nosuch"));
     stop_engine(&sim, home.path());
 }
+
+#[test]
+fn off_a_terminal_a_batch_tells_each_change_on_a_line_of_its_own() {
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 120.0,
+        concurrency_limit: 100,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let file = batch_file(
+        home.path(),
+        "three.jsonl",
+        "{\"prompt\": \"a kite {red|green|blue}\", \"mode\": \"standard\"}\n",
+    );
+    let run = against(&sim, home.path())
+        .args(["batch", "--yes", "--requests-per-second", "50"])
+        .arg(&file)
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&run.get_output().stderr).to_string();
+    // Never a line redrawn in place: stderr is a pipe here.
+    assert!(!stderr.contains('\r'), "{stderr:?}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    // Each job's changes, as they came, each on its own line.
+    for id in 1..=3 {
+        let told: Vec<&&str> = lines
+            .iter()
+            .filter(|l| l.starts_with(&format!("#{id}  ")))
+            .collect();
+        assert!(told.len() >= 2, "#{id}: {stderr}");
+        assert!(told.last().unwrap().contains("files 1/1"), "{stderr}");
+        assert!(told.windows(2).all(|w| w[0] != w[1]), "{stderr}");
+    }
+    // The totals whenever they change: from nothing done to all of it.
+    let totals: Vec<&&str> = lines.iter().filter(|l| l.starts_with("done ")).collect();
+    assert!(totals.first().unwrap().starts_with("done 0/3"), "{stderr}");
+    assert!(totals.iter().any(|l| l.starts_with("done 3/3")), "{stderr}");
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn failed_requests_are_refunded_in_the_batchs_spend_and_its_status() {
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 600.0,
+        concurrency_limit: 100,
+        failure_rate: 1.0,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let file = batch_file(home.path(), "doomed.jsonl", &takes(2, "take"));
+    let (code, stderr) = run_batch(&sim, home.path(), &file, &[]);
+    assert_eq!(code, Some(4), "{stderr}");
+    // Failed jobs are refunded: nothing was spent.
+    assert!(
+        stderr.contains("done 0/2  failed 2  held 0  running 0  spent 0 CU"),
+        "{stderr}"
+    );
+    let status = against(&sim, home.path())
+        .args(["batch", "status", "doomed"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    for line in stdout.lines() {
+        assert!(
+            line.contains("     0 CU  failure  (50 CU refunded)"),
+            "{stdout}"
+        );
+    }
+    assert!(
+        String::from_utf8_lossy(&status.stderr).contains("spent 0 CU"),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    stop_engine(&sim, home.path());
+}

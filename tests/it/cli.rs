@@ -704,3 +704,41 @@ fn watch_without_downloads_ends_when_the_job_succeeds_not_when_its_file_is_saved
         .assert()
         .success();
 }
+
+#[test]
+fn off_a_terminal_submit_download_tells_each_change_on_a_line_of_its_own() {
+    let (_rt, sim) = sim_with(SimConfig {
+        time_scale: 60.0,
+        ..SimConfig::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("out");
+    let run = against(&sim, home.path())
+        .args(["submit", "--prompt", "a kite", "--poll-interval", "0.1"])
+        .arg("--download")
+        .arg(&out)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&run.get_output().stderr).to_string();
+    // stderr is a pipe here: never a line redrawn in place.
+    assert!(!stderr.contains('\r'), "{stderr:?}");
+    let told: Vec<&str> = stderr.lines().filter(|l| l.starts_with("job_")).collect();
+    // A line per change: the states it went through, and the download to its end.
+    assert!(told.len() >= 3, "{stderr}");
+    assert!(told.windows(2).all(|w| w[0] != w[1]), "{stderr}");
+    let states: Vec<&str> = told
+        .iter()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(states.last(), Some(&"success"), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("download  downloading 100%")),
+        "{stderr}"
+    );
+    against(&sim, home.path())
+        .args(["engine", "stop"])
+        .assert()
+        .success();
+}

@@ -1224,3 +1224,28 @@ fn frames_announced_huge_before_a_proof_are_refused_without_holding_memory() {
     drop(held);
     stop_engine(&sim, home.path());
 }
+
+#[test]
+fn engine_status_says_which_jobs_it_keeps_in_memory_not_that_they_are_held() {
+    let (_rt, sim) = sim_with(common::quick_config());
+    let home = tempfile::tempdir().unwrap();
+    against(&sim, home.path())
+        .args(["engine", "start"])
+        .timeout(GUARD)
+        .assert()
+        .success();
+    let out = against(&sim, home.path())
+        .args(["engine", "status"])
+        .timeout(GUARD)
+        .assert()
+        .success();
+    let said = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let jobs = said
+        .lines()
+        .find(|l| l.starts_with("jobs "))
+        .unwrap_or_else(|| panic!("{said}"));
+    // "held" is the word for a spend cap's hold, and these are not.
+    assert!(jobs.ends_with("in memory"), "{said}");
+    assert!(!jobs.contains("held"), "{said}");
+    stop_engine(&sim, home.path());
+}

@@ -113,7 +113,7 @@ fn a_cap_changed_in_the_file_applies_to_the_running_engine() {
     assert_eq!(sim.stats().generate_posts, 1);
     // Lowered while the engine runs: it reads the file again by itself.
     common::write_config(home.path(), "max_spend_per_day = 100\n", 0o600);
-    wait_for_log(home.path(), "spend cap per day: Some(100.0) CU");
+    wait_for_log(home.path(), "spend cap per day: 100 CU");
     let held = against(&sim, home.path())
         .args([
             "submit",
@@ -131,7 +131,7 @@ fn a_cap_changed_in_the_file_applies_to_the_running_engine() {
     assert_eq!(sim.stats().generate_posts, 1);
     // Raised again: the held request goes by itself, with no command.
     common::write_config(home.path(), "max_spend_per_day = 200\n", 0o600);
-    wait_for_log(home.path(), "spend cap per day: Some(200.0) CU");
+    wait_for_log(home.path(), "spend cap per day: 200 CU");
     for _ in 0..300 {
         if sim.stats().generate_posts == 2 {
             break;

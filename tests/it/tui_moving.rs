@@ -498,7 +498,9 @@ fn app_in(sim: &kling_sim::SimHandle, home: &Path, extra: &[(&str, &str)]) -> Pt
     });
     app.keys(&[Key::Tab, Key::Tab]);
     app.wait_for("the job list's keys", |s| {
-        s.lines().last().is_some_and(|l| l.contains("G/End last"))
+        s.lines()
+            .last()
+            .is_some_and(|l| l.contains("Jobs │") && l.contains("d download"))
     });
     app
 }

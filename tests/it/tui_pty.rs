@@ -280,10 +280,47 @@ fn a_batch_file_opened_with_b_is_priced_confirmed_sent_and_saved_in_order() {
         "in the file's order:\n{screen}"
     );
     let mut files = files_in(&dirs.work.join("shots"));
+    files.retain(|f| f.ends_with(".mp4"));
     files.sort();
     assert_eq!(files.len(), 3, "{files:?}");
     for (n, file) in files.iter().enumerate() {
         assert!(file.starts_with(&format!("{n:04}_job_")), "{files:?}");
+    }
+    // Beside the videos, the manifest `batch` writes: every request, in order, with its file.
+    let manifest = dirs.work.join("shots").join("manifest.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let lines = loop {
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&manifest)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let complete = lines.len() == 3
+            && lines
+                .iter()
+                .all(|l| l["files"].as_array().is_some_and(|f| f.len() == 1));
+        if complete || std::time::Instant::now() > deadline {
+            break lines;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for (n, (line, word)) in lines
+        .iter()
+        .zip(["watercolour", "noir", "anime"])
+        .enumerate()
+    {
+        assert_eq!(line["index"], n, "{lines:?}");
+        assert!(
+            line["request"]["prompt"].as_str().unwrap().contains(word),
+            "{lines:?}"
+        );
+        assert_eq!(line["status"], "success", "{lines:?}");
+        let file = line["files"][0].as_str().unwrap_or_default();
+        assert!(
+            file.ends_with(&files[n]) && std::path::Path::new(file).is_file(),
+            "{lines:?}"
+        );
     }
     app.type_text("q");
     app.wait_exit();

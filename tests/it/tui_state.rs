@@ -1163,3 +1163,33 @@ fn a_restored_draft_that_may_be_sent_is_priced_at_once() {
     );
     assert_eq!(app.cost, Cost::Unknown);
 }
+
+/// The status bar's last line, drawn at `width` columns.
+fn status_bar(app: &mut App, width: u16) -> String {
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, 30)).unwrap();
+    terminal
+        .draw(|frame| kling_tui::tui::render::draw(frame, app))
+        .unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    (0..width).map(|x| buffer[(x, 29)].symbol()).collect()
+}
+
+#[test]
+fn each_panes_hints_start_with_what_is_used_most() {
+    let mut app = tui_fixtures::app_with(Vec::new());
+    assert_eq!(app.focus, Focus::Editor);
+    let editor = status_bar(&mut app, 100);
+    let hints = editor.split_once('│').map(|(_, h)| h.trim_start());
+    assert!(
+        hints.is_some_and(|h| h.starts_with("Ctrl+R/F5 submit")),
+        "{editor}"
+    );
+    // The other panes: their own keys first, the most used of them first.
+    for first in ["←/h less", "d download"] {
+        app.on_key(key(KeyCode::Tab));
+        let bar = status_bar(&mut app, 80);
+        let hints = bar.split_once('│').map(|(_, h)| h.trim_start());
+        assert!(hints.is_some_and(|h| h.starts_with(first)), "{bar}");
+    }
+}

@@ -344,6 +344,12 @@ impl App {
     }
 
     /// The runner could not open a video.
+    /// A batch's manifest could not be written.
+    pub fn manifest_failed(&mut self, why: &str) {
+        self.warn(why.to_string());
+        self.dirty = true;
+    }
+
     pub fn open_failed(&mut self, why: &str) {
         self.warn(format!("cannot open the video: {why}"));
         self.dirty = true;

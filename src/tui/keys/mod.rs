@@ -393,7 +393,8 @@ impl Action {
 }
 
 /// What the status bar calls an action: a word or two, each told apart from its neighbours'
-/// (the help has the whole sentence). Actions not here are left out of the status bar.
+/// (the help has the whole sentence). Actions not here are left out of the status bar; the
+/// status bar shows them in this order, the most used first.
 const HINTS: &[(Action, &str)] = &[
     (Action::Submit, "submit"),
     (Action::FocusNext, "next pane"),
@@ -436,6 +437,14 @@ impl Action {
             .iter()
             .find(|(action, _)| *action == self)
             .map_or("", |(_, hint)| hint)
+    }
+
+    /// Its place in the status bar's order: the most used first.
+    pub fn hint_rank(self) -> usize {
+        HINTS
+            .iter()
+            .position(|(action, _)| *action == self)
+            .unwrap_or(HINTS.len())
     }
 }
 

@@ -38,10 +38,11 @@ pub(crate) fn draw_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rec
             format!(" {} ", pane_name(app)),
             theme.fg(Color::Cyan).add_modifier(Modifier::BOLD),
         ),
-        Span::raw(format!("│ {} CU spent ", format_units(app.spent()))),
+        Span::raw("│"),
     ];
     if let Some(overview) = &app.overview {
-        // Today's spend (UTC) as the engine counts it against max_spend_per_day.
+        // What this ledger's jobs spent today (UTC), whoever made them, refunds left out:
+        // what max_spend_per_day counts.
         match overview.day_cap {
             Some(cap) => {
                 let style = if overview.today >= cap - 1e-9 {
@@ -53,18 +54,17 @@ pub(crate) fn draw_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rec
                 };
                 spans.push(Span::styled(
                     format!(
-                        "· today {} of {} CU ",
+                        " today {} of {} CU spent ",
                         format_units(overview.today),
                         format_units(cap)
                     ),
                     style,
                 ));
             }
-            None if overview.today > 0.0 => spans.push(Span::raw(format!(
-                "· today {} CU ",
+            None => spans.push(Span::raw(format!(
+                " today {} CU spent ",
                 format_units(overview.today)
             ))),
-            None => {}
         }
     }
     if !uploading.is_empty() {
@@ -137,7 +137,7 @@ pub(crate) fn hints(app: &App, scope: Scope, room: usize) -> String {
         } else {
             Some(Scope::OutsideEditor)
         };
-        [Some(scope), Some(Scope::Anywhere), outside]
+        let mut bindings: Vec<_> = [Some(scope), Some(Scope::Anywhere), outside]
             .into_iter()
             .flatten()
             .flat_map(|s| app.keymap.bindings_for(s))
@@ -146,6 +146,15 @@ pub(crate) fn hints(app: &App, scope: Scope, room: usize) -> String {
                 Some(_) => b.scope != Scope::Queue || in_server_view(b.action),
                 None => b.action != Action::Import,
             })
+            .collect();
+        // The pane's own keys first (submitting is what the editor is for), each group by
+        // use as the hint table orders them: what the room leaves out is used least.
+        let own = |b: &crate::tui::keys::Bound| {
+            b.scope == scope || (scope == Scope::Editor && b.action == Action::Submit)
+        };
+        bindings.sort_by_key(|b| (!own(b), b.action.hint_rank()));
+        bindings
+            .into_iter()
             .map(|b| entry(b.label(), b.action.hint()))
             .collect()
     };

@@ -26,6 +26,7 @@
 //! `line N: field: what is wrong`, all of them at once. A line whose fields cannot be read is
 //! not expanded, so the API's rules are checked on it once its fields read.
 
+pub mod manifest;
 mod template;
 
 use std::collections::HashSet;
@@ -39,6 +40,8 @@ use crate::kling::{AspectRatio, AssetId, KlingRequest, Mode, Shot, VideoReferenc
 use crate::media::{Role, check_file};
 use crate::sanitize::sanitize;
 use template::Piece;
+
+pub use manifest::{MANIFEST_FILE, Manifest, ManifestLine, Manifests};
 
 /// The most requests one batch may expand to.
 pub const MAX_REQUESTS: usize = 10_000;

@@ -475,7 +475,7 @@ impl Ledger {
 
     /// What counts against a spend cap: the cost of every job the server took or may have
     /// taken (its quote while its cost is not known), failed and canceled ones left out (they
-    /// are refunded); made since `since` (RFC 3339), of batch `batch`, where given; job `but`
+    /// are refunded), forgotten ones kept; made since `since` (RFC 3339), of batch `batch`, where given; job `but`
     /// (the one being weighed, recorded as on its way) left out.
     pub fn committed_spend(
         &self,
@@ -488,11 +488,15 @@ impl Ledger {
             .query_row(
                 // `charged` holds what a job cost as the SDK counts it (0 or the IP-detection
                 // charge for a refunded failure); before its cost is known, its quote counts.
-                "SELECT COALESCE(SUM(COALESCE(charged, quote)), 0) FROM jobs
-                 WHERE phase IN ('sending', 'accepted', 'unconfirmed')
-                   AND (?1 IS NULL OR created_at >= ?1)
-                   AND (?2 IS NULL OR batch = ?2)
-                   AND local_id != ?3",
+                // Forgotten jobs were paid for all the same.
+                "SELECT (SELECT COALESCE(SUM(COALESCE(charged, quote)), 0) FROM jobs
+                         WHERE phase IN ('sending', 'accepted', 'unconfirmed')
+                           AND (?1 IS NULL OR created_at >= ?1)
+                           AND (?2 IS NULL OR batch = ?2)
+                           AND local_id != ?3)
+                      + (SELECT COALESCE(SUM(charged), 0) FROM forgotten_spend
+                         WHERE (?1 IS NULL OR created_at >= ?1)
+                           AND (?2 IS NULL OR batch = ?2))",
                 rusqlite::params![since, batch, but],
                 |r| r.get(0),
             )

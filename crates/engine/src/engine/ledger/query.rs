@@ -202,11 +202,16 @@ pub(super) fn spend(
         SpendBy::Day => "substr(created_at, 1, 10)",
         SpendBy::Mode => "mode",
     };
+    // Forgotten jobs were paid for all the same: their cost is kept apart and counted.
     let sql = format!(
-        "SELECT {group} AS grp, count(*), COALESCE(sum(charged), 0) FROM jobs
-         WHERE phase = 'accepted' AND charged IS NOT NULL
-           AND (charged > 0 OR COALESCE(status, '') NOT IN ('failure', 'canceled'))
-           AND (?1 IS NULL OR julianday(created_at) >= julianday(?1))
+        "SELECT grp, count(*), COALESCE(sum(charged), 0) FROM (
+             SELECT {group} AS grp, charged FROM jobs
+             WHERE phase = 'accepted' AND charged IS NOT NULL
+               AND (charged > 0 OR COALESCE(status, '') NOT IN ('failure', 'canceled'))
+               AND (?1 IS NULL OR julianday(created_at) >= julianday(?1))
+             UNION ALL
+             SELECT {group} AS grp, charged FROM forgotten_spend
+             WHERE ?1 IS NULL OR julianday(created_at) >= julianday(?1))
          GROUP BY grp ORDER BY grp"
     );
     let mut query = conn.prepare(&sql)?;

@@ -275,7 +275,15 @@ fn save_changes(tx: &Transaction<'_>, before: &JobRecord, job: &JobRecord) -> ru
     Ok(())
 }
 
+/// Forgets job `id`; what it cost (as spend and the caps count it) is kept apart.
 pub(super) fn delete(tx: &Transaction<'_>, id: LocalId) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR REPLACE INTO forgotten_spend (local_id, created_at, mode, batch, charged)
+         SELECT local_id, created_at, mode, batch, COALESCE(charged, quote) FROM jobs
+         WHERE local_id = ?1 AND phase IN ('sending', 'accepted', 'unconfirmed')
+           AND COALESCE(charged, quote) > 0",
+        [sql_id(id)?],
+    )?;
     tx.execute("DELETE FROM jobs WHERE local_id = ?1", [sql_id(id)?])?;
     Ok(())
 }

@@ -111,6 +111,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
     UPDATE jobs SET settled = 0
         WHERE phase = 'accepted' AND status = 'success'
           AND NOT EXISTS (SELECT 1 FROM downloads d WHERE d.local_id = jobs.local_id);",
+    // 10: what forgotten jobs cost: a job that leaves the ledger was still paid for, and
+    // still counts in spend and against the caps.
+    "CREATE TABLE forgotten_spend (
+        local_id   INTEGER PRIMARY KEY,        -- the job's number, no longer in jobs
+        created_at TEXT NOT NULL,
+        mode       TEXT NOT NULL,
+        batch      TEXT,
+        charged    REAL NOT NULL               -- what it cost (its quote, if that was not known)
+    );",
 ];
 
 #[derive(Debug, thiserror::Error)]

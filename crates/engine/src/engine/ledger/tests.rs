@@ -459,3 +459,58 @@ fn a_job_written_by_its_changes_reads_back_as_written_whole() {
     }
     assert!(l.job(a).unwrap().place.is_done());
 }
+
+#[test]
+fn forgetting_a_paid_job_keeps_what_it_cost_in_spend_and_against_the_caps() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = Ledger::open(dir.path()).unwrap();
+    let finish = |l: &mut Ledger, status: JobStatus| {
+        let id = intent(l, "a");
+        l.append(
+            Record::Accepted {
+                local_id: id,
+                job_id: format!("job_{id}"),
+                cost: Some(5.0),
+            },
+            true,
+        )
+        .unwrap();
+        l.append(
+            Record::Status {
+                local_id: id,
+                status,
+                progress: 1.0,
+                asset_ids: vec![],
+                error: None,
+                cost: Some(5.0),
+                hint: None,
+                history: vec![],
+            },
+            true,
+        )
+        .unwrap();
+        id
+    };
+    let paid = finish(&mut l, JobStatus::Success);
+    finish(&mut l, JobStatus::Success);
+    let refunded = finish(&mut l, JobStatus::Failure);
+    let total = |l: &Ledger| {
+        let spend = Ledger::spend(l.dir(), None, SpendBy::Total).unwrap();
+        (spend[0].jobs, spend[0].creative_units)
+    };
+    assert_eq!(total(&l), (2, 10.0));
+    assert_eq!(l.committed_spend(None, None, 0).unwrap(), 10.0);
+    l.append(Record::Forgotten { local_id: paid }, true)
+        .unwrap();
+    l.append(Record::Forgotten { local_id: refunded }, true)
+        .unwrap();
+    assert_eq!(l.jobs().len(), 1);
+    // Still spent: it left the ledger, not the bill. The refunded one was never spent.
+    assert_eq!(total(&l), (2, 10.0));
+    assert_eq!(l.committed_spend(None, None, 0).unwrap(), 10.0);
+    assert_eq!(
+        l.committed_spend(Some("2026-01-02T00:00:00Z"), None, 0)
+            .unwrap(),
+        0.0
+    );
+}

@@ -258,7 +258,13 @@ impl Worker {
             }
             Command::DailyCap(cap) => {
                 if self.config.max_spend_per_day != cap {
-                    tracing::info!("spend cap per day: {cap:?} CU");
+                    match cap {
+                        Some(cap) => tracing::info!(
+                            "spend cap per day: {} CU",
+                            crate::units::format_units(cap)
+                        ),
+                        None => tracing::info!("spend cap per day: none"),
+                    }
                     self.config.max_spend_per_day = cap;
                 }
                 self.drain_queue();
