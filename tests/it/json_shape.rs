@@ -143,3 +143,70 @@ fn every_command_prints_a_job_in_the_one_shape() {
         .assert()
         .success();
 }
+
+/// The job part of a manifest line (all but where its request came from), checked against
+/// the schema.
+fn manifest_job(line: &Value) -> Value {
+    let mut job = line.clone();
+    let fields = job.as_object_mut().unwrap();
+    for key in ["row", "index", "request"] {
+        assert!(fields.remove(key).is_some(), "no {key} in {line}");
+    }
+    let errors: Vec<String> = validator()
+        .iter_errors(&job)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "manifest line {line}: {errors:?}");
+    job
+}
+
+#[test]
+fn a_batch_manifest_names_each_job_in_the_one_shape() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("takes.jsonl");
+    // Two requests of 75 CU under a cap of 100: one sent, one held (never sent).
+    std::fs::write(
+        &file,
+        "{\"prompt\": \"{take one|take two}\", \"mode\": \"pro\", \"duration\": 5}\n",
+    )
+    .unwrap();
+    let out = home.path().join("takes");
+    let run = against(&sim, home.path())
+        .args(["batch", "--yes", "--max-cost", "100", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&run.stderr).to_string();
+    assert_eq!(run.status.code(), Some(5), "{said}");
+    let lines = json_lines(&std::fs::read(out.join("manifest.jsonl")).unwrap());
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let sent = manifest_job(&lines[0]);
+    assert_eq!(sent["status"], "success", "{sent}");
+    assert_eq!(sent["batch"]["name"], "takes", "{sent}");
+    assert_eq!(sent["files"].as_array().map(Vec::len), Some(1), "{sent}");
+    let held = manifest_job(&lines[1]);
+    assert_eq!(held["status"], "held", "{held}");
+    assert!(held.get("jobId").is_none(), "{held}");
+    // `batch status --json` prints the same lines.
+    let status = against(&sim, home.path())
+        .args(["batch", "status", "takes", "--json"])
+        .output()
+        .unwrap();
+    let listed = json_lines(&status.stdout);
+    assert_eq!(
+        listed.len(),
+        2,
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    for line in &listed {
+        manifest_job(line);
+    }
+    against(&sim, home.path())
+        .args(["engine", "stop"])
+        .assert()
+        .success();
+}

@@ -81,6 +81,11 @@ fn nothing_but_the_app_draws() {
         ],
         &["ratatui", "crossterm"],
     );
+    // Asking the terminal's width (for `jobs`' table) is not drawing.
+    let found: Vec<String> = found
+        .into_iter()
+        .filter(|hit| !hit.ends_with("crossterm") || !terminal_size_only(hit))
+        .collect();
     assert!(
         found.is_empty(),
         "drawing outside the app:\n{}",
@@ -99,4 +104,18 @@ fn the_api_knows_nothing_of_jobs_in_the_ledger() {
         "the API reaches up:\n{}",
         found.join("\n")
     );
+}
+
+/// Whether the line `hit` (`file:line: name`) names crossterm only to ask the terminal's size.
+fn terminal_size_only(hit: &str) -> bool {
+    let mut parts = hit.splitn(3, ':');
+    let (Some(file), Some(line)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join(file)).unwrap_or_default();
+    let n: usize = line.parse().unwrap_or(0);
+    text.lines().nth(n.wrapping_sub(1)).is_some_and(|code| {
+        code.matches("crossterm").count() == code.matches("crossterm::terminal::size()").count()
+    })
 }

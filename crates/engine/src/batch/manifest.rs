@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::engine::{Command, Event, JobRecord, LocalId};
+use crate::engine::{Command, Event, JobRecord, JobReport};
 use crate::kling::KlingRequest;
 
 /// The file's name, in the batch's folder.
@@ -19,24 +19,17 @@ pub const MANIFEST_FILE: &str = "manifest.jsonl";
 /// A manifest whose jobs keep changing is written at most this often.
 pub const WRITE_EVERY: Duration = Duration::from_millis(500);
 
-/// One line of `manifest.jsonl`.
+/// One line of `manifest.jsonl`: the request and where it came from in the file, beside the
+/// job made for it in the one shape of a job (`schemas/job.json`), `not-sent` before the
+/// engine has it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ManifestLine<'a> {
     pub row: usize,
     pub index: usize,
     pub request: &'a KlingRequest,
-    pub job_id: Option<&'a str>,
-    /// Its number in the ledger, once it was handed to the engine.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub local_id: Option<LocalId>,
-    /// One word scripts can branch on, and why (see `JobRecord::standing`); `not-sent`
-    /// before the engine has it.
-    pub status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    pub creative_units_cost: Option<f64>,
-    pub files: Vec<String>,
+    #[serde(flatten)]
+    pub job: JobReport,
 }
 
 impl<'a> ManifestLine<'a> {
@@ -47,27 +40,11 @@ impl<'a> ManifestLine<'a> {
         request: &'a KlingRequest,
         job: Option<&'a JobRecord>,
     ) -> Self {
-        let standing = job.map(JobRecord::standing);
         Self {
             row,
             index,
             request,
-            job_id: job.and_then(|j| j.job_id.as_deref()),
-            local_id: job.map(|j| j.local_id),
-            status: standing
-                .as_ref()
-                .map_or_else(|| "not-sent".to_string(), |s| s.status.clone()),
-            reason: standing.and_then(|s| s.reason),
-            creative_units_cost: job.and_then(|j| j.cost),
-            files: job
-                .map(|j| {
-                    j.downloads
-                        .iter()
-                        .filter_map(|d| d.file.as_ref())
-                        .map(|f| f.display().to_string())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            job: job.map_or_else(JobReport::not_sent, JobReport::from_record),
         }
     }
 

@@ -115,6 +115,29 @@ impl JobReport {
         }
     }
 
+    /// A batch's request the engine does not have yet.
+    pub fn not_sent() -> Self {
+        Self {
+            local_id: None,
+            job_id: None,
+            status: JobStatus::Unknown("not-sent".into()),
+            reason: None,
+            progress: 0.0,
+            created_at: None,
+            prompt: None,
+            mode: None,
+            duration: None,
+            batch: None,
+            creative_units: None,
+            refunded: None,
+            asset_ids: Vec::new(),
+            files: Vec::new(),
+            error: None,
+            expected_at: None,
+            model_unknown: false,
+        }
+    }
+
     /// A job of the team's listing (`jobs --remote`).
     pub fn from_remote(job: &RemoteJob) -> Self {
         Self {
