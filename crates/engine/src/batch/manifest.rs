@@ -247,7 +247,7 @@ impl Manifests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{BatchTag, DownloadRecord};
+    use crate::engine::{BatchTag, DownloadRecord, LocalId};
 
     fn job(local_id: LocalId, index: usize) -> JobRecord {
         let mut job = JobRecord::new(local_id, String::new(), KlingRequest::new("x"));
