@@ -7,7 +7,7 @@
 #   main.png       a busy queue: jobs running and finished, in several modes, a picture of the
 #                  selected finished one in the details pane
 #   compare.png    three finished jobs marked with Space and compared with =
-#   help.png       the key help (`?`)
+#   help.png       the key help (`?`), first of its pages
 #   multishot.png  the multi-shot editor with three shots
 #   failed.png     a failed job selected, its error in the details pane
 #   batchplan.png  a batch file opened with `b`: its requests priced, before it is sent
@@ -248,7 +248,7 @@ capture compare
 t send-keys -t shot Space
 
 t send-keys -t shot '?'
-wait_for "any key closes"
+wait_for "other keys close"
 capture help
 t send-keys -t shot Escape
 
@@ -257,7 +257,7 @@ t send-keys -t shot BTab
 t send-keys -t shot k k k k k k k k k k k j j l l l l l l l
 for _ in 1 2 3 4 5 6 7 8; do t send-keys -t shot j; done
 t send-keys -t shot Enter
-wait_for "of 6 shots"
+wait_for "shots? of 6"
 t send-keys -t shot Enter
 t send-keys -t shot -l "Wide shot: a cyclist crests a hill at sunrise"
 t send-keys -t shot Enter Left Left Left Left Left Left Left
