@@ -214,6 +214,45 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "reference_list",
+            popup: true,
+            build: |_| {
+                let mut app = busy_app();
+                app.request.reference_images = [
+                    "asset_fox",
+                    "refs/a-hat-seen-from-the-side-in-soft-light-with-a-rather-long-name.png",
+                ]
+                .map(kling_tui::kling::AssetId::new)
+                .to_vec();
+                while app.focus != Focus::Sidebar {
+                    app.on_key(key(KeyCode::Tab));
+                }
+                while FIELDS[app.field] != Field::ReferenceImages {
+                    app.on_key(key(KeyCode::Char('j')));
+                }
+                app.on_key(key(KeyCode::Enter));
+                app
+            },
+        },
+        Case {
+            name: "confirm_submit_again",
+            popup: true,
+            build: |_| {
+                use kling_tui::engine::{Command, Event};
+                use kling_tui::tui::app::Effect;
+                let mut app = busy_app();
+                let effects = app.on_key(ctrl('r'));
+                let seq = effects.iter().find_map(|e| match e {
+                    Effect::Engine(Command::Submit { seq, .. }) => Some(*seq),
+                    _ => None,
+                });
+                let seq = seq.expect("the busy app's request is sent");
+                app.on_engine(Event::Submitted { seq, local_id: 15 });
+                app.on_key(ctrl('r'));
+                app
+            },
+        },
+        Case {
             name: "batch_file_with_choices",
             popup: true,
             build: |_| {

@@ -7,7 +7,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use super::Outcome;
@@ -203,7 +203,7 @@ impl FieldInput {
             0
         };
         let rect = centered(area, width, list_height + input_height);
-        frame.render_widget(Clear, rect);
+        crate::tui::render::clear_popup(frame, rect);
         let [list_area, input_area] =
             Layout::vertical([Constraint::Min(1), Constraint::Length(input_height)]).areas(rect);
         let title = if most > 1 {
