@@ -84,22 +84,28 @@ impl Following {
 
     /// The jobs this watch is about, from those the engine holds (`live`) and those read from
     /// the ledger at the start (`earlier`, for named jobs and batches): the live record wins.
-    pub(super) fn jobs(
+    /// Borrowed, not copied: this runs after every event, with a thousand jobs held.
+    pub(super) fn jobs<'a>(
         &mut self,
-        earlier: &BTreeMap<LocalId, JobRecord>,
-        live: &BTreeMap<LocalId, JobRecord>,
-    ) -> Vec<JobRecord> {
-        let mut all = earlier.clone();
-        all.extend(live.iter().map(|(id, job)| (*id, job.clone())));
-        let mine: Vec<JobRecord> = all.into_values().filter(|j| self.follows(j)).collect();
+        earlier: &'a BTreeMap<LocalId, JobRecord>,
+        live: &'a BTreeMap<LocalId, JobRecord>,
+    ) -> Vec<&'a JobRecord> {
+        let older = earlier.iter().filter(|(id, _)| !live.contains_key(id));
+        let mut all: Vec<&JobRecord> = older.chain(live.iter()).map(|(_, job)| job).collect();
+        all.retain(|job| self.follows(job));
         if !matches!(self.scope, Scope::Batch(_)) {
-            return mine;
+            return all;
         }
         // A request sent again after a failure stands for it: the latest attempt counts.
-        let mut latest: BTreeMap<usize, JobRecord> = BTreeMap::new();
-        for job in mine {
+        let mut latest: BTreeMap<usize, &JobRecord> = BTreeMap::new();
+        for job in all {
             if let Some(tag) = &job.batch {
-                latest.insert(tag.index, job);
+                let newer = latest
+                    .get(&tag.index)
+                    .is_none_or(|j| j.local_id < job.local_id);
+                if newer {
+                    latest.insert(tag.index, job);
+                }
             }
         }
         latest.into_values().collect()
@@ -108,7 +114,7 @@ impl Following {
     /// Once every followed job is at rest, the places to sum up; `None` while one works.
     /// While a refresh is under way, a job it may start again (given up, unresolved, a failed
     /// download) is not taken at its word yet.
-    pub(super) fn over(&self, jobs: &[JobRecord], refreshing: bool) -> Option<Vec<Place>> {
+    pub(super) fn over(&self, jobs: &[&JobRecord], refreshing: bool) -> Option<Vec<Place>> {
         let places: Vec<Place> = jobs.iter().map(|j| self.place(j)).collect();
         let working = places.iter().any(|p| !p.at_rest());
         let retried = refreshing
@@ -148,7 +154,8 @@ mod tests {
         assert!(f.follows(&job(2, done(Outcome::Saved))));
         assert!(f.followed(2) && !f.followed(1) && !f.followed(3));
         let live: BTreeMap<_, _> = [(1, old), (2, job(2, done(Outcome::Saved)))].into();
-        let mine = f.jobs(&BTreeMap::new(), &live);
+        let none = BTreeMap::new();
+        let mine = f.jobs(&none, &live);
         assert_eq!(mine.len(), 1);
         assert_eq!(f.over(&mine, false), Some(vec![done(Outcome::Saved)]));
     }
@@ -193,6 +200,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, p)| job(i as LocalId + 1, p.clone()))
                 .collect();
+            let jobs: Vec<&JobRecord> = jobs.iter().collect();
             assert_eq!(
                 f.over(&jobs, *refreshing).is_some(),
                 *over,
@@ -212,12 +220,12 @@ mod tests {
         );
         let f = Following::new(Scope::All, true);
         assert_eq!(
-            f.over(&[downloading.clone(), failed_download.clone()], false),
+            f.over(&[&downloading, &failed_download], false),
             Some(vec![done(Outcome::Succeeded), done(Outcome::Succeeded)])
         );
         let f = Following::new(Scope::All, false);
-        assert_eq!(f.over(&[downloading], false), None);
-        assert!(f.over(&[failed_download], false).is_some());
+        assert_eq!(f.over(&[&downloading], false), None);
+        assert!(f.over(&[&failed_download], false).is_some());
     }
 
     #[test]
