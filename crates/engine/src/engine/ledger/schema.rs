@@ -120,6 +120,45 @@ pub(super) const MIGRATIONS: &[&str] = &[
         batch      TEXT,
         charged    REAL NOT NULL               -- what it cost (its quote, if that was not known)
     );",
+    // 11: from takes to a cut. What the server says of each saved video that the next shot
+    // needs (its last frame, an image asset usable as a startImage; its length). Keep and
+    // reject marks with their reasons; which job continues or re-renders which; named
+    // sequences of shots, each with its takes and at most one chosen. Marks, links and
+    // sequences are the user's own and outlive a forgotten job's row: no foreign key to jobs.
+    "ALTER TABLE downloads ADD COLUMN last_frame TEXT;   -- asset id of the video's lastFrame
+    ALTER TABLE downloads ADD COLUMN duration REAL;        -- seconds, as the server measured it
+    CREATE TABLE marks (
+        local_id  INTEGER PRIMARY KEY,
+        mark      TEXT NOT NULL CHECK (mark IN ('keep', 'reject')),
+        reason    TEXT,                                -- why, from the user's list, if given
+        marked_at TEXT NOT NULL
+    );
+    CREATE TABLE links (
+        child  INTEGER PRIMARY KEY,                    -- the newer job
+        parent INTEGER NOT NULL,
+        kind   TEXT NOT NULL CHECK (kind IN ('continues', 'hero'))
+    );
+    CREATE INDEX links_by_parent ON links(parent);
+    CREATE TABLE sequences (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE shots (
+        id       INTEGER PRIMARY KEY,
+        sequence INTEGER NOT NULL REFERENCES sequences(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,                     -- from 1, no gaps
+        chosen   INTEGER,                              -- the chosen take's local id
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX shots_by_sequence ON shots(sequence, position);
+    CREATE TABLE takes (
+        shot     INTEGER NOT NULL REFERENCES shots(id) ON DELETE CASCADE,
+        local_id INTEGER NOT NULL,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (shot, local_id)
+    );
+    CREATE INDEX takes_by_job ON takes(local_id);",
 ];
 
 #[derive(Debug, thiserror::Error)]
