@@ -7,6 +7,7 @@ mod docs;
 mod download;
 mod engine_cmd;
 mod follow;
+mod lineage;
 pub(crate) mod list;
 mod media;
 mod remote;

@@ -9,6 +9,7 @@ mod api_client;
 mod batch;
 mod bounds;
 mod cli;
+mod cli_continue;
 mod cli_list;
 mod crash;
 mod daemon;
