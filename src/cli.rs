@@ -323,8 +323,8 @@ pub struct SubmitArgs {
               "generate_audio", "no_original_sound", "video_reference_type", "start_image",
               "end_image", "reference_images", "reference_video"])]
     pub hero: Option<String>,
-    /// Send a hero without asking (needed when stdin is not a terminal).
-    #[arg(long, requires = "hero")]
+    /// Send a --hero without asking (needed when stdin is not a terminal).
+    #[arg(long)]
     pub yes: bool,
     /// standard (720p), pro (1080p) or 4k.
     #[arg(long, value_parser = wire_values(Mode::ALL, Mode::as_str), value_name = "MODE")]

@@ -81,11 +81,9 @@ fn continued(
     request.prompt = prompt.clone();
     request.start_image = Some(AssetId::new(last_frame));
     request.end_image = None;
-    // The parent's shots describe the parent: the new prompt replaces them, unless new
-    // shots are given.
-    if request.multi_prompt.take().is_some() && args.duration.is_none() {
-        request.duration = parent.request.duration;
-    }
+    // The parent's shots describe the parent: the new prompt replaces them (its length stays,
+    // unless --duration or new shots say otherwise).
+    request.multi_prompt = None;
     let problems = apply_flags(args, &mut request);
     checked(request, problems, rules)
 }
@@ -175,4 +173,141 @@ pub(super) fn hero_quote(derived: &Derived, units: Option<f64>) -> String {
         "hero of #{} at {}: {cost}, quoted by a dry run",
         derived.parent, derived.request.mode
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::types::JobStatus;
+    use crate::cli::Command;
+    use crate::engine::{DownloadRecord, Submission};
+    use crate::kling::{AspectRatio, Shot};
+    use clap::Parser;
+
+    fn args(line: &[&str]) -> SubmitArgs {
+        let cli = Cli::try_parse_from([&["kling-tui", "submit"], line].concat()).unwrap();
+        match cli.command {
+            Some(Command::Submit(args)) => args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A finished draft: standard, 9:16, two shots, an end frame, a reference and audio; its
+    /// video saved with `last_frame` recorded (or not).
+    fn draft(last_frame: Option<&str>) -> JobRecord {
+        let mut request = KlingRequest::new("a fox");
+        request.mode = Mode::Standard;
+        request.aspect_ratio = Some(AspectRatio::Portrait);
+        request.duration = 8;
+        request.multi_prompt = Some(vec![
+            Shot {
+                prompt: "it sits".into(),
+                duration: 3,
+            },
+            Shot {
+                prompt: "it stands".into(),
+                duration: 5,
+            },
+        ]);
+        request.start_image = Some(AssetId::new("asset_first"));
+        request.end_image = Some(AssetId::new("asset_end"));
+        request.reference_images = vec![AssetId::new("asset_coat")];
+        request.generate_audio = Some(true);
+        let mut job = JobRecord::new(1, "2026-12-01T10:00:00Z".into(), request);
+        job.submission = Submission::Accepted;
+        job.status = Some(JobStatus::Success);
+        job.downloads = vec![DownloadRecord {
+            asset_id: "asset_v".into(),
+            file: Some("v.mp4".into()),
+            size: Some(10),
+            last_frame: last_frame.map(Into::into),
+            duration: Some(8.0),
+            ..DownloadRecord::default()
+        }];
+        job
+    }
+
+    fn refusal(result: Result<KlingRequest, CliError>) -> String {
+        match result {
+            Err(CliError::Invalid(problems)) => problems.join("\n"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_continuation_is_the_parents_request_from_its_last_frame() {
+        let rules = Rules::builtin();
+        let parent = draft(Some("asset_v_last"));
+        let request = continued(
+            &args(&["--after", "1", "--prompt", "it runs", "--mode", "pro"]),
+            &parent,
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(request.start_image, Some(AssetId::new("asset_v_last")));
+        assert_eq!(request.end_image, None);
+        assert_eq!(request.prompt, "it runs");
+        assert_eq!(request.multi_prompt, None);
+        // A flag given replaces the parent's value; the others are carried over.
+        assert_eq!(request.mode, Mode::Pro);
+        assert_eq!(request.aspect_ratio, Some(AspectRatio::Portrait));
+        assert_eq!(request.duration, 8);
+        assert_eq!(request.reference_images, [AssetId::new("asset_coat")]);
+        assert_eq!(request.generate_audio, Some(true));
+        let request = continued(
+            &args(&[
+                "--after",
+                "1",
+                "--prompt",
+                "x",
+                "--reference-image",
+                "asset_b",
+            ]),
+            &parent,
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(request.reference_images, [AssetId::new("asset_b")]);
+        assert_eq!(request.mode, Mode::Standard);
+    }
+
+    #[test]
+    fn what_a_continuation_lacks_is_named_with_what_to_do() {
+        let rules = Rules::builtin();
+        let with_prompt = args(&["--after", "1", "--prompt", "it runs"]);
+        let said = refusal(continued(&args(&["--after", "1"]), &draft(None), &rules));
+        assert!(said.contains("--after needs --prompt"), "{said}");
+        let said = refusal(continued(&with_prompt, &draft(None), &rules));
+        assert!(
+            said.contains("#1's video was saved with no last frame"),
+            "{said}"
+        );
+        assert!(said.contains("`kling-tui download 1`"), "{said}");
+        let mut unsaved = draft(Some("asset_v_last"));
+        unsaved.downloads[0].file = None;
+        let said = refusal(continued(&with_prompt, &unsaved, &rules));
+        assert!(said.contains("#1 has no finished download"), "{said}");
+        unsaved.downloads.clear();
+        let said = refusal(continued(&with_prompt, &unsaved, &rules));
+        assert!(said.contains("#1 has no finished download"), "{said}");
+        let mut running = draft(Some("asset_v_last"));
+        running.status = Some(JobStatus::InProgress);
+        let said = refusal(continued(&with_prompt, &running, &rules));
+        assert!(
+            said.contains("#1 is in-progress, not a finished video"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn hero_and_after_exclude_what_they_would_contradict() {
+        let parse = |line: &[&str]| Cli::try_parse_from([&["kling-tui", "submit"], line].concat());
+        assert!(parse(&["--hero", "1", "--prompt", "x"]).is_err());
+        assert!(parse(&["--hero", "1", "--duration", "5"]).is_err());
+        assert!(parse(&["--after", "1", "--start-image", "asset_s", "--prompt", "x"]).is_err());
+        assert!(parse(&["--after", "1", "--hero", "2"]).is_err());
+        assert!(parse(&["--duration", "5"]).is_err());
+        assert!(parse(&["--hero", "1", "--mode", "4k", "--yes"]).is_ok());
+        assert!(parse(&["--after", "1"]).is_ok());
+    }
 }

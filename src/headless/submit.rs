@@ -39,7 +39,9 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
     }
     let mut quote = None;
     if let Some(derived) = derived.as_ref().filter(|d| d.kind == LinkKind::Hero) {
-        // A hero costs more than its draft: quoted first, sent once the user says so.
+        // A hero costs more than its draft: quoted first, sent once the user says so. (A file
+        // its draft named that never became an asset is uploaded first, as for any quote.)
+        super::media::resolve(&session, &mut request).await?;
         let cost = session.client.dry_run(&request).await?;
         quote = cost.creative_units_cost;
         eprintln!(
