@@ -51,8 +51,19 @@ fn three_shots_two_takes_each_marks_with_reasons_and_cost_per_kept_clip() {
     let saved: std::collections::BTreeMap<_, _> = std::fs::read_dir(&out)
         .unwrap()
         .flatten()
-        .map(|e| (e.path(), std::fs::read(e.path()).unwrap()))
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+        .map(|p| {
+            // Provenance is there as soon as the video is.
+            let sidecar = format!("{}.json", p.display());
+            let side: Value = serde_json::from_slice(&std::fs::read(&sidecar).unwrap()).unwrap();
+            assert_eq!(side["mark"], Value::Null);
+            assert_eq!(side["video"]["size"], std::fs::metadata(&p).unwrap().len());
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
         .collect();
+    assert_eq!(saved.len(), 6);
     run(&sim, h, &["seq", "new", "pier"]);
     run(&sim, h, &["seq", "add", "pier", "1", "--json"]);
     run(&sim, h, &["seq", "take", "pier", "1", "#2"]);
@@ -192,4 +203,31 @@ fn a_sequence_refuses_what_it_cannot_do_and_says_what_to_do() {
     let list = json_lines(&list.stdout);
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["shots"], 0);
+}
+
+#[test]
+fn sidecars_off_in_the_config_leave_the_video_alone() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    write_config(home.path(), "sidecars = false\n", 0o600);
+    let out = home.path().join("v");
+    run(
+        &sim,
+        home.path(),
+        &[
+            "submit",
+            "--prompt",
+            "no provenance",
+            "--wait",
+            "--json",
+            "--poll-interval",
+            "0.1",
+            "--download",
+            out.to_str().unwrap(),
+        ],
+    );
+    run(&sim, home.path(), &["mark", "1", "keep"]);
+    let names = files_in(&out);
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].ends_with(".mp4"), "{names:?}");
 }
