@@ -11,6 +11,7 @@ mod bounds;
 mod cli;
 mod cli_continue;
 mod cli_list;
+mod cli_takes;
 mod crash;
 mod daemon;
 mod downloads;

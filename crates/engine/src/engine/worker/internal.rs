@@ -162,6 +162,7 @@ impl Worker {
                                 duration: saved.duration,
                             },
                         );
+                        self.write_sidecars(local_id);
                         self.emit(Event::DownloadFinished {
                             local_id,
                             index,
