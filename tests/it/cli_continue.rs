@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::common::*;
 use kling_sim::{self as sim, Route, SimHandle};
-use kling_tui::takes::{LinkKind, Mark, Takes};
+use kling_tui::takes::{LinkKind, Takes};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -260,10 +260,11 @@ fn hero_is_the_kept_drafts_request_at_pro_quoted_then_confirmed() {
         .stderr(predicate::str::contains(format!("#{n} is not marked kept")))
         .stderr(predicate::str::contains(format!("kling-tui mark {n} keep")));
     assert_eq!(bodies(&sim).len(), 1, "something was sent");
-    Takes::open(&ledger)
-        .unwrap()
-        .mark(n, Some(Mark::Keep), None)
-        .unwrap();
+    // As the refusal says.
+    against(&sim, home.path())
+        .args(["mark", &n.to_string(), "keep"])
+        .assert()
+        .success();
 
     // Off a terminal without --yes: quoted, then refused; only the free dry run went.
     hero()
