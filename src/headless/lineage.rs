@@ -1,12 +1,13 @@
 //! `submit --after JOB` and `submit --hero JOB`: a new request made from one the ledger holds
-//! as it was sent. A continuation starts from the parent's last frame (the asset the server
-//! named for it, recorded when its video was saved: nothing is decoded here); a hero is the
-//! same request at a higher mode. Either way the new job records where it came from.
+//! as it was sent. A continuation starts from the parent's last frame (the image asset the
+//! server names as its video's `lastFrame`, recorded when the video was saved, else asked of
+//! the server: nothing is decoded here); a hero is the same request at a higher mode. Either
+//! way the new job records where it came from.
 
 use std::path::Path;
 
 use crate::cli::{Cli, SubmitArgs};
-use crate::engine::{JobRecord, LocalId};
+use crate::engine::{DownloadRecord, JobRecord, LocalId};
 use crate::kling::{AssetId, KlingRequest, Mode, Rules};
 use crate::sanitize::sanitize;
 use crate::takes::{LinkKind, Mark, Takes};
@@ -21,6 +22,10 @@ pub(super) struct Derived {
     pub request: KlingRequest,
     pub parent: LocalId,
     pub kind: LinkKind,
+    /// A continuation of a video saved with no last frame recorded (saved by an older
+    /// version, or while the server named none): the video's asset, to ask the server for its
+    /// `lastFrame` before anything is sent.
+    pub ask_last_frame: Option<String>,
 }
 
 /// The request `--after` or `--hero` asks for, or `None` when neither is given.
@@ -52,44 +57,73 @@ pub(super) fn derive(
             found.shown, found.shown
         )]));
     };
-    let request = match kind {
+    let (request, ask_last_frame) = match kind {
         LinkKind::Continues => continued(args, &parent, rules)?,
-        LinkKind::Hero => hero(args, &parent, &ledger_dir, rules)?,
+        LinkKind::Hero => (hero(args, &parent, &ledger_dir, rules)?, None),
     };
     Ok(Some(Derived {
         request,
         parent: parent.local_id,
         kind,
+        ask_last_frame,
     }))
 }
 
+/// Where the ledger has no last frame for the video a continuation starts from, the one the
+/// server names for it now; refused, saying what to do instead, when it names none.
+pub(super) async fn settle(session: &Session, derived: &mut Derived) -> Result<(), CliError> {
+    let Some(video) = derived.ask_last_frame.take() else {
+        return Ok(());
+    };
+    let asset = session.client_telling_retries()?.get_asset(&video).await?;
+    match asset.last_frame_id() {
+        Some(frame) => {
+            derived.request.start_image = Some(AssetId::new(frame));
+            Ok(())
+        }
+        None => Err(CliError::Invalid(vec![format!(
+            "--after: the server names no last frame for the video of #{} ({}), so the next \
+             shot cannot start from it; start from an image of your own instead: \
+             `kling-tui submit --start-image FRAME --prompt ...`",
+            derived.parent,
+            sanitize(&video)
+        )])),
+    }
+}
+
 /// The next shot: the parent's request with its last frame as the start image, no end image,
-/// the new prompt, and every flag given replacing the parent's value.
+/// the new prompt, and every flag given replacing the parent's value. With it, the video's
+/// asset when its last frame is to be asked of the server (see [`settle`]).
 fn continued(
     args: &SubmitArgs,
     parent: &JobRecord,
     rules: &Rules,
-) -> Result<KlingRequest, CliError> {
+) -> Result<(KlingRequest, Option<String>), CliError> {
     let n = parent.local_id;
     let Some(prompt) = &args.prompt else {
         return Err(CliError::Invalid(vec![format!(
             "prompt: --after needs --prompt, what happens in the shot that continues #{n}"
         )]));
     };
-    let last_frame = last_frame_of(parent)?;
+    let video = saved_video(parent)?;
     let mut request = parent.request.clone();
     request.prompt = prompt.clone();
-    request.start_image = Some(AssetId::new(last_frame));
+    // Until the server is asked, the video's id holds the place (checked as any id is).
+    let (start, ask) = match &video.last_frame {
+        Some(frame) => (frame.clone(), None),
+        None => (video.asset_id.clone(), Some(video.asset_id.clone())),
+    };
+    request.start_image = Some(AssetId::new(start));
     request.end_image = None;
     // The parent's shots describe the parent: the new prompt replaces them (its length stays,
     // unless --duration or new shots say otherwise).
     request.multi_prompt = None;
     let problems = apply_flags(args, &mut request);
-    checked(request, problems, rules)
+    Ok((checked(request, problems, rules)?, ask))
 }
 
-/// The asset id of the last frame of the parent's first video, as recorded when it was saved.
-fn last_frame_of(parent: &JobRecord) -> Result<String, CliError> {
+/// The parent's first video, saved.
+fn saved_video(parent: &JobRecord) -> Result<&DownloadRecord, CliError> {
     let n = parent.local_id;
     let refuse = |why: String| Err(CliError::Invalid(vec![format!("--after: {why}")]));
     if !parent.succeeded() {
@@ -105,14 +139,7 @@ fn last_frame_of(parent: &JobRecord) -> Result<String, CliError> {
              `kling-tui download {n}` saves it"
         ));
     };
-    match &video.last_frame {
-        Some(id) => Ok(id.clone()),
-        None => refuse(format!(
-            "#{n}'s video was saved with no last frame recorded (the server named none, or it \
-             was saved by an older version); `kling-tui download {n}` records it if the \
-             server names one"
-        )),
-    }
+    Ok(video)
 }
 
 /// The parent's request as it was sent, at the mode asked (`pro` unless `--mode` says), for
@@ -227,7 +254,7 @@ mod tests {
         job
     }
 
-    fn refusal(result: Result<KlingRequest, CliError>) -> String {
+    fn refusal<T: std::fmt::Debug>(result: Result<T, CliError>) -> String {
         match result {
             Err(CliError::Invalid(problems)) => problems.join("\n"),
             other => panic!("{other:?}"),
@@ -238,12 +265,13 @@ mod tests {
     fn a_continuation_is_the_parents_request_from_its_last_frame() {
         let rules = Rules::builtin();
         let parent = draft(Some("asset_v_last"));
-        let request = continued(
+        let (request, ask) = continued(
             &args(&["--after", "1", "--prompt", "it runs", "--mode", "pro"]),
             &parent,
             &rules,
         )
         .unwrap();
+        assert_eq!(ask, None);
         assert_eq!(request.start_image, Some(AssetId::new("asset_v_last")));
         assert_eq!(request.end_image, None);
         assert_eq!(request.prompt, "it runs");
@@ -254,7 +282,7 @@ mod tests {
         assert_eq!(request.duration, 8);
         assert_eq!(request.reference_images, [AssetId::new("asset_coat")]);
         assert_eq!(request.generate_audio, Some(true));
-        let request = continued(
+        let (request, _) = continued(
             &args(&[
                 "--after",
                 "1",
@@ -277,12 +305,9 @@ mod tests {
         let with_prompt = args(&["--after", "1", "--prompt", "it runs"]);
         let said = refusal(continued(&args(&["--after", "1"]), &draft(None), &rules));
         assert!(said.contains("--after needs --prompt"), "{said}");
-        let said = refusal(continued(&with_prompt, &draft(None), &rules));
-        assert!(
-            said.contains("#1's video was saved with no last frame"),
-            "{said}"
-        );
-        assert!(said.contains("`kling-tui download 1`"), "{said}");
+        // No last frame recorded: the server is to be asked for the video's.
+        let (_, ask) = continued(&with_prompt, &draft(None), &rules).unwrap();
+        assert_eq!(ask.as_deref(), Some("asset_v"));
         let mut unsaved = draft(Some("asset_v_last"));
         unsaved.downloads[0].file = None;
         let said = refusal(continued(&with_prompt, &unsaved, &rules));

@@ -25,13 +25,17 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
         false => crate::engine::Ledger::rules(&Session::ledger_dir_for(cli)?),
     };
     // `--after` and `--hero` start from a job of the ledger, as it was sent.
-    let derived = super::lineage::derive(cli, args, &rules)?;
+    let mut derived = super::lineage::derive(cli, args, &rules)?;
     let mut request = match &derived {
         Some(derived) => derived.request.clone(),
         None => build_request(args, &rules)?,
     };
     super::media::check_request_files(&request)?;
     let session = Session::open(cli).await?;
+    if let Some(derived) = &mut derived {
+        super::lineage::settle(&session, derived).await?;
+        request = derived.request.clone();
+    }
     if args.dry_run {
         // A dry run needs asset ids: upload (or reuse) the files first; it charges nothing.
         super::media::resolve(&session, &mut request).await?;

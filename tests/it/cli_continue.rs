@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
-use kling_sim::{self as sim, Route, SimHandle};
+use kling_sim::{self as sim, Fault, Route, SimHandle};
 use kling_tui::takes::{LinkKind, Takes};
 use predicates::prelude::*;
 use serde_json::Value;
@@ -214,6 +214,75 @@ fn after_a_job_with_no_saved_video_says_what_to_do_and_sends_nothing() {
     let last_frame = asset_on_server(&rt, &sim, video)["lastFrame"]["assetId"].clone();
     against(&sim, home.path())
         .args(["submit", "--after", &n, "--prompt", "the kite falls"])
+        .assert()
+        .success();
+    let sent = bodies(&sim);
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].1["startImage"], last_frame);
+    stop_engine(&sim, home.path());
+}
+
+#[test]
+fn a_video_saved_without_a_last_frame_is_continued_from_the_one_the_server_names_now() {
+    let (rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    let ledger = ledger_dir(&sim, home.path());
+    let out = home.path().join("shots");
+    // Every asset read while this runs names no pictures at all.
+    sim.inject(Fault::AssetWithoutPictures { count: 1000 });
+    let parent = against(&sim, home.path())
+        .args(["submit", "--prompt", "a heron on one leg", "--json"])
+        .args(["--poll-interval", "0.1", "--download"])
+        .arg(&out)
+        .assert()
+        .success();
+    let parent = report(parent.get_output());
+    assert_eq!(parent["files"].as_array().unwrap().len(), 1, "{parent}");
+    let n = parent["localId"].as_u64().unwrap();
+    let mut recorded = None;
+    kling_tui::engine::Ledger::query(
+        &ledger,
+        &kling_tui::engine::JobQuery {
+            local_id: Some(n),
+            ..Default::default()
+        },
+        |job| recorded = Some(job.downloads[0].clone()),
+    )
+    .unwrap();
+    let recorded = recorded.unwrap();
+    assert!(recorded.is_done());
+    assert_eq!(recorded.last_frame, None, "{recorded:?}");
+
+    // The server still names none: refused, saying what to do instead; nothing is sent.
+    against(&sim, home.path())
+        .args([
+            "submit",
+            "--after",
+            &n.to_string(),
+            "--prompt",
+            "it flies off",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "the server names no last frame for the video of #{n}"
+        )))
+        .stderr(predicate::str::contains("--start-image"));
+    assert_eq!(bodies(&sim).len(), 1);
+
+    // Now it names one: that is where the next shot starts.
+    sim.clear_faults();
+    let video = parent["assetIds"][0].as_str().unwrap();
+    let last_frame = asset_on_server(&rt, &sim, video)["lastFrame"]["assetId"].clone();
+    assert!(last_frame.is_string());
+    against(&sim, home.path())
+        .args([
+            "submit",
+            "--after",
+            &n.to_string(),
+            "--prompt",
+            "it flies off",
+        ])
         .assert()
         .success();
     let sent = bodies(&sim);
