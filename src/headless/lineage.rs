@@ -46,7 +46,7 @@ pub(super) fn derive(
     if cli.connection.demo {
         return Err(CliError::Invalid(vec![format!(
             "{flag}: --demo keeps no ledger from one command to the next, so it has no job to \
-             start from; use it in the app (`kling-tui --demo`) or against an API"
+             start from; run `kling-tui sim` and point every command at it instead"
         )]));
     }
     let ledger_dir = Session::ledger_dir_for(cli)?;
@@ -322,6 +322,26 @@ mod tests {
             said.contains("#1 is in-progress, not a finished video"),
             "{said}"
         );
+    }
+
+    #[test]
+    fn a_demo_has_no_job_to_start_from() {
+        for line in [
+            ["--demo", "submit", "--after", "1", "--prompt", "x"],
+            ["submit", "--hero", "1", "--demo", "--yes", "--json"],
+        ] {
+            let cli = Cli::try_parse_from([&["kling-tui"], &line[..]].concat())
+                .unwrap()
+                .merged(|_| None);
+            let Some(Command::Submit(args)) = &cli.command else {
+                panic!("{line:?}");
+            };
+            let said = match derive(&cli, args, &Rules::builtin()) {
+                Err(CliError::Invalid(problems)) => problems.join("\n"),
+                other => panic!("{other:?}"),
+            };
+            assert!(said.contains("--demo keeps no ledger"), "{said}");
+        }
     }
 
     #[test]
