@@ -113,6 +113,20 @@ fn three_shots_two_takes_each_marks_with_reasons_and_cost_per_kept_clip() {
     assert_eq!(shown["duration"], 15.0);
     assert_eq!(shown["kept"], 3);
 
+    let plain = against(&sim, h)
+        .args(["seq", "show", "pier"])
+        .output()
+        .unwrap();
+    let plain = String::from_utf8_lossy(&plain.stdout);
+    assert!(
+        plain.starts_with("pier: 3 shots, 15.0 s chosen\n"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("3 kept of 6, ")
+            && plain.contains("CU per kept clip; rejected: face drift 1, motion 1, no reason 1"),
+        "{plain}"
+    );
     let kept: Vec<u64> = run(&sim, h, &["jobs", "--kept", "--json"])
         .iter()
         .map(|j| j["localId"].as_u64().unwrap())
