@@ -113,6 +113,20 @@ fn three_shots_two_takes_each_marks_with_reasons_and_cost_per_kept_clip() {
     assert_eq!(shown["duration"], 15.0);
     assert_eq!(shown["kept"], 3);
 
+    let plain = against(&sim, h)
+        .args(["seq", "show", "pier"])
+        .output()
+        .unwrap();
+    let plain = String::from_utf8_lossy(&plain.stdout);
+    assert!(
+        plain.starts_with("pier: 3 shots, 15.0 s chosen\n"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("3 kept of 6, ")
+            && plain.contains("CU per kept clip; rejected: face drift 1, motion 1, no reason 1"),
+        "{plain}"
+    );
     let kept: Vec<u64> = run(&sim, h, &["jobs", "--kept", "--json"])
         .iter()
         .map(|j| j["localId"].as_u64().unwrap())
@@ -151,6 +165,9 @@ fn three_shots_two_takes_each_marks_with_reasons_and_cost_per_kept_clip() {
         .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
         .collect();
     assert_eq!(videos.len(), 6);
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/sidecar.json");
+    let schema: Value = serde_json::from_slice(&std::fs::read(schema_path).unwrap()).unwrap();
+    let sidecar_schema = jsonschema::validator_for(&schema).expect("schemas/sidecar.json compiles");
     for video in &videos {
         let sidecar = video.with_file_name(format!(
             "{}.json",
@@ -159,6 +176,11 @@ fn three_shots_two_takes_each_marks_with_reasons_and_cost_per_kept_clip() {
         let text = std::fs::read_to_string(&sidecar)
             .unwrap_or_else(|e| panic!("{}: {e}", sidecar.display()));
         let side: Value = serde_json::from_str(&text).unwrap();
+        let errors: Vec<String> = sidecar_schema
+            .iter_errors(&side)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", sidecar.display());
         assert_eq!(side["model"], "model_kling-v3-omni-video");
         assert!(
             side["request"]["prompt"]
