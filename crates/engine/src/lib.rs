@@ -14,4 +14,5 @@ pub mod engine;
 pub use kling;
 pub mod media;
 pub mod sanitize;
+pub mod takes;
 pub mod units;
