@@ -32,8 +32,8 @@ use output::{Partial, write_atomically};
 use progress::{Said, parse_line};
 
 /// Where ffmpeg comes from, for the message that says it is missing.
-pub const INSTALL_HINT: &str = "install it with `apt-get install ffmpeg` (Debian, Ubuntu), \
-                                `brew install ffmpeg` (macOS) or from \
+pub const INSTALL_HINT: &str = "both come with ffmpeg: `apt-get install ffmpeg` (Debian, \
+                                Ubuntu), `brew install ffmpeg` (macOS), or \
                                 https://ffmpeg.org/download.html";
 
 /// One clip of the cut, in order: its file and its chapter's title.
