@@ -129,7 +129,7 @@ pub async fn seq(cli: &Cli, args: &SeqArgs) -> Result<i32, CliError> {
                 .add_shot(name, Some(record.local_id))
                 .map_err(takes_error)?;
             refresh(&takes, &record);
-            said(json, name, shot, record.local_id, "is shot {shot}, chosen");
+            said(json, name, shot, record.local_id, "shot {shot}, chosen,");
         }
         SeqAction::Take { name, shot, job } => {
             let record = local_job(&dir, job)?;
@@ -217,7 +217,7 @@ fn said(json: bool, name: &str, shot: u32, job: LocalId, what: &str) {
         );
     } else {
         let what = what.replace("{shot}", &shot.to_string());
-        outln!("#{job} {what} of {:?}", sanitize(name.trim()));
+        outln!("#{job}: {what} of {:?}", sanitize(name.trim()));
     }
 }
 
@@ -271,60 +271,57 @@ pub(crate) fn take_seconds(job: &JobRecord) -> f64 {
 
 fn show(dir: &Path, takes: &Takes, sequence: &Sequence, json: bool) -> Result<(), CliError> {
     let (mut total, mut spent, mut chosen_cost, mut kept) = (0.0, 0.0, 0.0, 0u64);
-    let mut shots = Vec::new();
-    let mut lines = Vec::new();
+    // A job may be a take of more than one shot: it was paid for, and is kept, once.
+    let mut counted = std::collections::BTreeSet::new();
+    // Each shot's chosen take first, its other takes after it.
+    let mut rows: Vec<(u32, bool, Value)> = Vec::new();
     for shot in &sequence.shots {
-        let mut shot_takes = Vec::new();
+        let mut others = Vec::new();
         for id in &shot.takes {
             let record = record_of(dir, *id)?;
             let is_chosen = shot.chosen == Some(*id);
             if let Some(job) = &record {
                 let cost = job.charged().unwrap_or(0.0);
-                spent += cost;
+                if counted.insert(*id) {
+                    spent += cost;
+                    let mark = takes.mark_of(*id).ok().flatten();
+                    kept += u64::from(mark.is_some_and(|m| m.mark == Mark::Keep));
+                }
                 if is_chosen {
                     total += take_seconds(job);
                     chosen_cost += cost;
                 }
             }
-            if takes
-                .mark_of(*id)
-                .ok()
-                .flatten()
-                .is_some_and(|m| m.mark == Mark::Keep)
-            {
-                kept += 1;
-            }
             let value = take_json(takes, *id, record.as_ref(), is_chosen);
-            let line = take_line(&value, is_chosen);
-            // The chosen take first, its alternatives under it.
             if is_chosen {
-                lines.push(format!("{:>3}  {line}", shot.position));
+                rows.push((shot.position, true, value));
             } else {
-                shot_takes.push(format!("       {line}"));
+                others.push((shot.position, false, value));
             }
-            shots.push((shot.position, value));
         }
         if shot.chosen.is_none() {
-            lines.push(format!("{:>3}  (no take chosen)", shot.position));
+            rows.push((shot.position, true, Value::Null));
         }
-        lines.extend(shot_takes);
+        rows.extend(others);
     }
-    let per_kept = crate::engine::per_kept(spent, kept);
     if json {
         let shots: Vec<Value> = sequence
             .shots
             .iter()
             .map(|s| {
-                json!({"shot": s.position, "chosen": s.chosen,
-                       "takes": shots.iter().filter(|(p, _)| *p == s.position)
-                                     .map(|(_, v)| v.clone()).collect::<Vec<_>>()})
+                let of_shot: Vec<Value> = rows
+                    .iter()
+                    .filter(|(p, _, v)| *p == s.position && !v.is_null())
+                    .map(|(_, _, v)| v.clone())
+                    .collect();
+                json!({"shot": s.position, "chosen": s.chosen, "takes": of_shot})
             })
             .collect();
         outln!(
             "{}",
             json!({"name": sequence.name, "createdAt": sequence.created_at, "shots": shots,
                    "duration": total, "creativeUnits": spent, "chosenCreativeUnits": chosen_cost,
-                   "kept": kept, "perKeptClip": per_kept})
+                   "kept": kept, "perKeptClip": crate::engine::per_kept(spent, kept)})
         );
         return Ok(());
     }
@@ -334,45 +331,58 @@ fn show(dir: &Path, takes: &Takes, sequence: &Sequence, json: bool) -> Result<()
         crate::units::count(sequence.shots.len(), "shot"),
         total
     );
-    for line in lines {
-        outln!("{line}");
+    let marks: Vec<String> = rows.iter().map(|(_, _, v)| mark_word(v)).collect();
+    let width = marks.iter().map(|m| m.chars().count()).max().unwrap_or(0);
+    for ((position, first, take), mark) in rows.iter().zip(&marks) {
+        let shot = if *first {
+            format!("{position:>3}")
+        } else {
+            "   ".into()
+        };
+        if take.is_null() {
+            outln!("{shot}  (no take chosen)");
+        } else {
+            outln!("{shot}  {}", take_line(take, mark, width));
+        }
     }
-    let mut foot = format!(
+    outln!(
         "spent {} CU on every take, {} CU on the chosen ones",
         format_units(spent),
         format_units(chosen_cost)
     );
-    if let Some(per) = per_kept {
-        foot += &format!("; {kept} kept, {} CU per kept clip", format_units(per));
+    let every: Vec<LocalId> = counted.into_iter().collect();
+    if let Some(line) = selects_line(takes, &every, spent) {
+        outln!("{line}");
     }
-    outln!("{foot}");
     Ok(())
 }
 
-/// `#12 ✓ chosen  5 s  pro  100 CU  kept  a fox runs…`
-fn take_line(take: &Value, chosen: bool) -> String {
-    let number = take["localId"].as_u64().unwrap_or_default();
-    if take["status"] == "forgotten" {
-        return format!("#{number} (forgotten)");
-    }
-    let mark = match (take["mark"].as_str(), take["reason"].as_str()) {
+/// `kept`, `rejected: motion`, or nothing.
+fn mark_word(take: &Value) -> String {
+    match (take["mark"].as_str(), take["reason"].as_str()) {
         (Some("keep"), _) => "kept".to_string(),
         (Some("reject"), Some(reason)) => format!("rejected: {}", sanitize(reason)),
         (Some("reject"), None) => "rejected".to_string(),
         _ => String::new(),
-    };
+    }
+}
+
+/// `#12   * 5.0 s  pro       100 CU  kept  a fox runs…` (`*`: the chosen take).
+fn take_line(take: &Value, mark: &str, width: usize) -> String {
+    let number = take["localId"].as_u64().unwrap_or_default();
+    let chosen = if take["chosen"] == true { "*" } else { " " };
+    if take["status"] == "forgotten" {
+        return format!("#{number:<5} {chosen} (forgotten)");
+    }
     let prompt: String = sanitize(take["prompt"].as_str().unwrap_or_default())
         .chars()
         .take(48)
         .collect();
     format!(
-        "#{number:<5} {} {:>4.1} s  {:<8} {:>7} CU  {:<10} {}",
-        if chosen { "*" } else { " " },
+        "#{number:<5} {chosen} {:>4.1} s  {:<8} {:>7} CU  {mark:<width$}  {prompt}",
         take["duration"].as_f64().unwrap_or_default(),
         take["mode"].as_str().unwrap_or_default(),
         take["cost"].as_f64().map_or("-".into(), format_units),
-        mark,
-        prompt,
     )
 }
 
@@ -388,4 +398,38 @@ pub(crate) fn refresh(takes: &Takes, job: &JobRecord) {
     if let Err(e) = crate::takes::sidecar::write(takes, job) {
         eprintln!("warning: provenance not updated: {}", sanitize(&e));
     }
+}
+
+/// What the user made of a set of takes, for the summaries of batches and sequences:
+/// `3 kept of 6, 45 CU per kept clip; rejected: motion 2, no reason 1`. `None` while none is
+/// marked.
+pub(crate) fn selects_line(takes: &Takes, ids: &[LocalId], spent: f64) -> Option<String> {
+    let mut kept = 0u64;
+    let mut reasons: Vec<(String, u64)> = Vec::new();
+    for id in ids {
+        match takes.mark_of(*id).ok().flatten() {
+            Some(m) if m.mark == Mark::Keep => kept += 1,
+            Some(m) => {
+                let reason = m.reason.map_or("no reason".to_string(), |r| sanitize(&r));
+                match reasons.iter_mut().find(|(r, _)| *r == reason) {
+                    Some((_, n)) => *n += 1,
+                    None => reasons.push((reason, 1)),
+                }
+            }
+            None => {}
+        }
+    }
+    if kept == 0 && reasons.is_empty() {
+        return None;
+    }
+    let mut line = format!("{kept} kept of {}", ids.len());
+    if let Some(per) = crate::engine::per_kept(spent, kept) {
+        line += &format!(", {} CU per kept clip", format_units(per));
+    }
+    if !reasons.is_empty() {
+        reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let counted: Vec<String> = reasons.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        line += &format!("; rejected: {}", counted.join(", "));
+    }
+    Some(line)
 }

@@ -51,8 +51,19 @@ fn three_shots_two_takes_each_marks_with_reasons_and_cost_per_kept_clip() {
     let saved: std::collections::BTreeMap<_, _> = std::fs::read_dir(&out)
         .unwrap()
         .flatten()
-        .map(|e| (e.path(), std::fs::read(e.path()).unwrap()))
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+        .map(|p| {
+            // Provenance is there as soon as the video is.
+            let sidecar = format!("{}.json", p.display());
+            let side: Value = serde_json::from_slice(&std::fs::read(&sidecar).unwrap()).unwrap();
+            assert_eq!(side["mark"], Value::Null);
+            assert_eq!(side["video"]["size"], std::fs::metadata(&p).unwrap().len());
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
         .collect();
+    assert_eq!(saved.len(), 6);
     run(&sim, h, &["seq", "new", "pier"]);
     run(&sim, h, &["seq", "add", "pier", "1", "--json"]);
     run(&sim, h, &["seq", "take", "pier", "1", "#2"]);
@@ -102,6 +113,20 @@ fn three_shots_two_takes_each_marks_with_reasons_and_cost_per_kept_clip() {
     assert_eq!(shown["duration"], 15.0);
     assert_eq!(shown["kept"], 3);
 
+    let plain = against(&sim, h)
+        .args(["seq", "show", "pier"])
+        .output()
+        .unwrap();
+    let plain = String::from_utf8_lossy(&plain.stdout);
+    assert!(
+        plain.starts_with("pier: 3 shots, 15.0 s chosen\n"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("3 kept of 6, ")
+            && plain.contains("CU per kept clip; rejected: face drift 1, motion 1, no reason 1"),
+        "{plain}"
+    );
     let kept: Vec<u64> = run(&sim, h, &["jobs", "--kept", "--json"])
         .iter()
         .map(|j| j["localId"].as_u64().unwrap())
@@ -140,6 +165,9 @@ fn three_shots_two_takes_each_marks_with_reasons_and_cost_per_kept_clip() {
         .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
         .collect();
     assert_eq!(videos.len(), 6);
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/sidecar.json");
+    let schema: Value = serde_json::from_slice(&std::fs::read(schema_path).unwrap()).unwrap();
+    let sidecar_schema = jsonschema::validator_for(&schema).expect("schemas/sidecar.json compiles");
     for video in &videos {
         let sidecar = video.with_file_name(format!(
             "{}.json",
@@ -148,6 +176,11 @@ fn three_shots_two_takes_each_marks_with_reasons_and_cost_per_kept_clip() {
         let text = std::fs::read_to_string(&sidecar)
             .unwrap_or_else(|e| panic!("{}: {e}", sidecar.display()));
         let side: Value = serde_json::from_str(&text).unwrap();
+        let errors: Vec<String> = sidecar_schema
+            .iter_errors(&side)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", sidecar.display());
         assert_eq!(side["model"], "model_kling-v3-omni-video");
         assert!(
             side["request"]["prompt"]
@@ -192,4 +225,31 @@ fn a_sequence_refuses_what_it_cannot_do_and_says_what_to_do() {
     let list = json_lines(&list.stdout);
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["shots"], 0);
+}
+
+#[test]
+fn sidecars_off_in_the_config_leave_the_video_alone() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    write_config(home.path(), "sidecars = false\n", 0o600);
+    let out = home.path().join("v");
+    run(
+        &sim,
+        home.path(),
+        &[
+            "submit",
+            "--prompt",
+            "no provenance",
+            "--wait",
+            "--json",
+            "--poll-interval",
+            "0.1",
+            "--download",
+            out.to_str().unwrap(),
+        ],
+    );
+    run(&sim, home.path(), &["mark", "1", "keep"]);
+    let names = files_in(&out);
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].ends_with(".mp4"), "{names:?}");
 }
