@@ -35,10 +35,8 @@ pub(super) async fn run_tool(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // A cut dropped half-way (Ctrl+C) stops ffmpeg; the unfinished file goes with it.
         .kill_on_drop(true);
-    // Its own process group: Ctrl+C at the terminal reaches the cut, which stops ffmpeg and
-    // removes its unfinished file, rather than ffmpeg alone.
-    command.process_group(0);
     let mut child = command.spawn()?;
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
