@@ -355,6 +355,15 @@ pub enum SeqAction {
         #[arg(value_name = "SHOT")]
         shot: u32,
     },
+    /// Join the chosen takes in order into one MP4 with ffmpeg, a chapter per shot: a stream
+    /// copy when the clips match, else a re-encode that says why.
+    Cut {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// The film to write; it appears only once whole.
+        #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 
 mod address;
 mod batch;
+mod cut;
 mod docs;
 mod download;
 mod engine_cmd;

@@ -183,6 +183,10 @@ pub async fn seq(cli: &Cli, args: &SeqArgs) -> Result<i32, CliError> {
                 );
             }
         }
+        SeqAction::Cut { name, out } => {
+            let sequence = takes.sequence(name).map_err(takes_error)?;
+            return super::cut::run(&dir, &sequence, out, json).await;
+        }
         SeqAction::Rm { name, shot } => {
             let before = takes.sequence(name).map_err(takes_error)?;
             takes.remove_shot(name, *shot).map_err(takes_error)?;

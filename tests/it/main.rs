@@ -10,6 +10,7 @@ mod batch;
 mod bounds;
 mod cli;
 mod cli_continue;
+mod cli_cut;
 mod cli_list;
 mod cli_takes;
 mod crash;
