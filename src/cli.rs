@@ -426,6 +426,14 @@ pub struct SubmitArgs {
     /// Send a --hero without asking (needed when stdin is not a terminal).
     #[arg(long)]
     pub yes: bool,
+    /// Make the new job a take in sequence NAME: of --shot N, else of the shot after its
+    /// parent's (--after), of its draft's shot (--hero), or of a new last shot. (A job
+    /// continued from, or a hero of, a take in a sequence goes there without it.)
+    #[arg(long, value_name = "NAME", value_hint = ValueHint::Other, conflicts_with = "dry_run")]
+    pub seq: Option<String>,
+    /// With --seq: the shot the new job is a take of (one past the last makes a new shot).
+    #[arg(long, value_name = "N", value_hint = ValueHint::Other, requires = "seq")]
+    pub shot: Option<u32>,
     /// standard (720p), pro (1080p) or 4k.
     #[arg(long, value_parser = wire_values(Mode::ALL, Mode::as_str), value_name = "MODE")]
     pub mode: Option<Mode>,
