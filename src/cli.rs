@@ -17,8 +17,9 @@ use crate::kling::{AspectRatio, Mode, VideoReferenceType};
         Credentials come from SCENARIO_API_KEY and SCENARIO_API_SECRET (or SCENARIO_SDK_API_KEY \
         and SCENARIO_SDK_API_SECRET), else from config.toml in the config folder. \
         --demo needs none: it runs a local simulator and spends nothing.",
-    after_help = "Exit codes: 0 success, 2 invalid input or missing credentials (nothing sent), \
-        3 API, network or file error, 4 the job ended in failure or canceled."
+    after_help = "Exit codes: 0 success, 2 invalid input, missing credentials or no ffmpeg for \
+        `seq cut` (nothing sent, nothing written but the cut's list), 3 API, network or file \
+        error, 4 the job ended in failure or canceled, 5 held by a spend cap, 130 interrupted."
 )]
 pub struct Cli {
     /// Let the full-screen app use the mouse (scrolling the job queue).
