@@ -423,8 +423,8 @@ fn demo_needs_no_credentials() {
         .success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
     assert!(stdout.contains("success"), "{stdout}");
-    let files: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
-    assert_eq!(files.len(), 1);
+    let files = files_in(&out);
+    assert_eq!(files.len(), 1, "{files:?}");
 }
 
 #[test]

@@ -35,12 +35,12 @@ fn watch_args(out: &Path) -> Vec<String> {
     .collect()
 }
 
+/// What was saved in `dir`, provenance sidecars aside.
 fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    found.sort();
-    found
+    if !dir.exists() {
+        return Vec::new();
+    }
+    files_in(dir).into_iter().map(|n| dir.join(n)).collect()
 }
 
 #[test]

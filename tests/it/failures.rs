@@ -251,11 +251,7 @@ fn download_of_a_saved_job_reports_its_file_and_watch_fetches_nothing_more() {
     assert!(stderr.contains("already saved as"), "{stderr}");
     let report = &json_lines(&again.stdout)[0];
     assert_eq!(report["files"][0].as_str().unwrap(), file.to_str().unwrap());
-    assert_eq!(
-        std::fs::read_dir(&out_dir).unwrap().count(),
-        1,
-        "no second copy"
-    );
+    assert_eq!(files_in(&out_dir).len(), 1, "no second copy");
     assert_eq!(sim.stats().cdn_requests, cdn, "nothing fetched");
 
     let watched = against(&sim, home.path())
@@ -265,7 +261,7 @@ fn download_of_a_saved_job_reports_its_file_and_watch_fetches_nothing_more() {
         .output()
         .unwrap();
     assert!(watched.status.success(), "{}", text(&watched.stderr));
-    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 1);
+    assert_eq!(files_in(&out_dir).len(), 1);
     assert_eq!(sim.stats().cdn_requests, cdn);
 }
 
@@ -293,7 +289,7 @@ fn download_records_its_file_so_watch_does_not_fetch_it_again() {
         cdn,
         "watch took the recorded file"
     );
-    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 1);
+    assert_eq!(files_in(&out_dir).len(), 1);
 }
 
 #[test]

@@ -140,14 +140,27 @@ pub fn write_config(home: &Path, text: &str, mode: u32) -> PathBuf {
     file
 }
 
-/// The names in `dir`, sorted.
+/// The names in `dir`, sorted, the provenance written beside each video (`<file>.json` next
+/// to `<file>`) left out: what was saved, as the tests of downloads count it. The sidecars
+/// are tested where they are the point (cli_takes).
 pub fn files_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
+    let all = names.clone();
+    names.retain(|n| !is_sidecar(n, &all));
     names
+}
+
+/// `name` is the provenance of another file among `names`, or that provenance being written
+/// (`.<file>.json.part`, for the moment before it is renamed).
+pub fn is_sidecar(name: &str, names: &[String]) -> bool {
+    let video = name
+        .strip_suffix(".json")
+        .or_else(|| name.strip_prefix('.')?.strip_suffix(".json.part"));
+    video.is_some_and(|video| names.iter().any(|n| n == video))
 }
 
 pub fn mp4_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {

@@ -80,18 +80,25 @@ pub fn write(takes: &Takes, job: &JobRecord) -> Result<usize, String> {
     }
 }
 
+/// Written to `.<name>.part` beside it, synced and renamed: a reader sees the old file or the
+/// new one. The temporary name is fixed, so one left by a process killed mid-write is
+/// replaced by the next write rather than joined by another.
 fn write_atomically(target: &Path, value: &Value) -> std::io::Result<()> {
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".sidecar")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let part = target.with_file_name(format!(".{name}.part"));
     let mut text = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
     text.push(b'\n');
-    temp.write_all(&text)?;
-    temp.as_file().sync_all()?;
-    temp.persist(target).map_err(|e| e.error)?;
-    Ok(())
+    let written = std::fs::File::create(&part).and_then(|mut file| {
+        file.write_all(&text)?;
+        file.sync_all()
+    });
+    match written.and_then(|()| std::fs::rename(&part, target)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&part);
+            Err(e)
+        }
+    }
 }
 
 /// Sidecars are on unless config.toml says `sidecars = false`.
