@@ -19,6 +19,8 @@ pub mod popup;
 pub mod queue;
 pub mod render;
 pub mod server;
+pub mod takes;
+mod takes_io;
 
 use std::io::{BufWriter, Stdout, Write};
 use std::time::Duration;
@@ -102,7 +104,16 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
             picture::QUERY_TIMEOUT,
         );
     }
-    let outcome = event_loop(&mut terminal, &mut app, &mut engine, &draft_file, opening).await;
+    let mut ledger_takes = takes_io::TakesIo::new(&session.ledger_dir);
+    let outcome = event_loop(
+        &mut terminal,
+        &mut app,
+        &mut engine,
+        &mut ledger_takes,
+        &draft_file,
+        opening,
+    )
+    .await;
     leave(cli.mouse);
     draft::save(
         &draft_file,
@@ -137,6 +148,7 @@ async fn event_loop(
     terminal: &mut Term,
     app: &mut App,
     engine: &mut engine::EngineHandle,
+    ledger_takes: &mut takes_io::TakesIo,
     draft_file: &std::path::Path,
     mut effects: Vec<Effect>,
 ) -> Result<i32, CliError> {
@@ -157,6 +169,7 @@ async fn event_loop(
     let (open_failed_tx, mut open_failed) = tokio::sync::mpsc::unbounded_channel::<String>();
     // The newest finished jobs, for the first frame; older ones as the list scrolls.
     app.ask_history(&mut effects);
+    effects.push(Effect::Takes(takes::TakesOp::LoadMarks));
     // Killed politely (SIGTERM, or the SSH session hanging up): leave like a quit, so the
     // terminal is restored and the ledger written.
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -186,8 +199,17 @@ async fn event_loop(
                         app.open_failed(&why);
                     }
                 }
+                Effect::Takes(op) => app.on_takes(ledger_takes.apply(op)),
                 Effect::Quit => return Ok(exit::OK),
             }
+        }
+        // What the takes tables must record that no key asked (a new job's parent), and the
+        // selected job's lineage, read once.
+        for op in std::mem::take(&mut app.takes.outbox) {
+            app.on_takes(ledger_takes.apply(op));
+        }
+        if let Some(op) = app.takes_wanted() {
+            app.on_takes(ledger_takes.apply(op));
         }
         if app.message_seq != message_seen {
             message_seen = app.message_seq;

@@ -35,6 +35,7 @@ mod tui_failures;
 mod tui_layout;
 mod tui_moving;
 mod tui_pty;
+mod tui_selects;
 mod tui_snapshots;
 mod tui_state;
 mod tui_tmux;

@@ -340,6 +340,8 @@ impl App {
                 self.queue.sort = self.queue.sort.next();
                 self.say(format!("sorted by {}", self.queue.sort.label()));
             }
+            Action::Keep => self.mark_selected(crate::takes::Mark::Keep, effects),
+            Action::Reject => self.mark_selected(crate::takes::Mark::Reject, effects),
             Action::Refresh => {
                 self.halted = None;
                 effects.push(Effect::Engine(Command::Refresh));
@@ -516,6 +518,8 @@ impl App {
             | Action::Mark
             | Action::Compare
             | Action::Picture
+            | Action::Keep
+            | Action::Reject
             | Action::DownloadAll => {
                 self.warn("not in the Server view: i imports a job, S goes back");
             }
@@ -571,6 +575,9 @@ impl App {
                 entry,
                 with_parameters,
             } => self.fill_from_history(entry, with_parameters, effects),
+            Outcome::Reject { job, reason } => {
+                self.set_mark(job, Some(crate::takes::Mark::Reject), reason, effects)
+            }
         }
     }
 

@@ -5,6 +5,7 @@
 mod actions;
 mod editing;
 mod events;
+mod selects;
 
 use std::collections::HashSet;
 
@@ -76,6 +77,8 @@ pub enum Effect {
         command: Vec<String>,
         file: std::path::PathBuf,
     },
+    /// Read or write the takes tables (marks, links, sequences) of the ledger.
+    Takes(super::takes::TakesOp),
     Quit,
 }
 
@@ -168,6 +171,10 @@ pub struct App {
     last_submit: Option<editing::LastSubmit>,
     /// Submissions sent, numbered, so the engine's answer names the job of the last.
     submits: u64,
+    /// Marks, lineage and sequences, as read from the ledger.
+    pub takes: super::takes::TakesState,
+    /// The reasons a reject may give.
+    pub reject_reasons: Vec<String>,
 }
 
 fn new_editor(text: &str) -> TextArea<'static> {
@@ -222,6 +229,9 @@ impl App {
             shelved_shots: Vec::new(),
             last_submit: None,
             submits: 0,
+            takes: Default::default(),
+            // The built-in list: config.toml has no list of its own reasons for the app yet.
+            reject_reasons: crate::takes::RejectReasons::new(&[]).all().to_vec(),
         };
         app.revalidate();
         app

@@ -82,6 +82,10 @@ pub enum Action {
     Open,
     /// Help from a key that types nothing, so it works in the editor too.
     HelpAnywhere,
+    /// Keep the selected take (again: clear the mark).
+    Keep,
+    /// Reject it, for a reason from a list (again: clear the mark).
+    Reject,
 }
 
 /// One entry of the built-in table.
@@ -336,6 +340,18 @@ pub const BINDINGS: &[Binding] = &[
         OpenBatch,
         "open a batch file: its plan and cost, then send it"
     ),
+    bind!(
+        Queue,
+        [(Char('K'), NONE)],
+        Keep,
+        "keep the job: a take worth using (again: unmark)"
+    ),
+    bind!(
+        Queue,
+        [(Char('X'), NONE)],
+        Reject,
+        "reject the job, with a reason from a list (again: unmark)"
+    ),
 ];
 
 impl Action {
@@ -388,6 +404,8 @@ impl Action {
             Action::HalfPageDown => "half_page_down",
             Action::Open => "open",
             Action::HelpAnywhere => "help_anywhere",
+            Action::Keep => "keep",
+            Action::Reject => "reject",
         }
     }
 }
@@ -428,6 +446,8 @@ const HINTS: &[(Action, &str)] = &[
     (Action::Top, "first"),
     (Action::Bottom, "last"),
     (Action::Open, "open"),
+    (Action::Keep, "keep"),
+    (Action::Reject, "reject"),
 ];
 
 impl Action {

@@ -28,10 +28,12 @@ pub enum PopupScope {
     Compare,
     /// Typing a filter over the job list (`/`).
     Filter,
+    /// Why a take is rejected.
+    Reasons,
 }
 
 impl PopupScope {
-    pub const ALL: [PopupScope; 11] = [
+    pub const ALL: [PopupScope; 12] = [
         PopupScope::Help,
         PopupScope::Notice,
         PopupScope::Confirm,
@@ -43,6 +45,7 @@ impl PopupScope {
         PopupScope::History,
         PopupScope::Compare,
         PopupScope::Filter,
+        PopupScope::Reasons,
     ];
 
     pub fn title(self) -> &'static str {
@@ -58,6 +61,7 @@ impl PopupScope {
             PopupScope::History => "Prompt history",
             PopupScope::Compare => "Compared jobs",
             PopupScope::Filter => "Filtering the jobs",
+            PopupScope::Reasons => "Why a take is rejected",
         }
     }
 }
@@ -407,6 +411,26 @@ pub const POPUP_BINDINGS: &[PopupBinding] = &[
     ),
     popup_bind!(Filter, [(Esc, NONE)], Close, "clear the filter"),
     popup_bind!(Filter, [(Backspace, NONE)], DeleteChar, "delete a letter"),
+    popup_bind!(Reasons, [(Char('c'), CTRL)], ForceQuit, "quit"),
+    popup_bind!(
+        Reasons,
+        [(Up, NONE), (Char('k'), NONE)],
+        Prev,
+        "previous reason"
+    ),
+    popup_bind!(
+        Reasons,
+        [(Down, NONE), (Char('j'), NONE)],
+        Next,
+        "next reason"
+    ),
+    popup_bind!(Reasons, [(Enter, NONE)], Accept, "reject for this reason"),
+    popup_bind!(
+        Reasons,
+        [(Esc, NONE), (Char('q'), NONE)],
+        Close,
+        "cancel: the job stays as it was"
+    ),
 ];
 
 /// The action of `key` in popup `scope`. Modifiers the binding does not name are ignored

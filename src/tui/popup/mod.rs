@@ -12,6 +12,7 @@ mod history_search;
 mod notice;
 mod path_input;
 mod picture;
+mod reasons;
 mod shots;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ pub use field_input::FieldInput;
 pub use help::Help;
 pub use notice::Problems;
 pub use path_input::PathInput;
+pub use reasons::{NO_REASON, Reasons};
 pub use shots::Shots;
 
 use super::batch::BatchPlan;
@@ -60,6 +62,8 @@ pub enum Popup {
     Compare(Compare),
     /// A job's picture, as large as the screen allows.
     Picture(LocalId),
+    /// Why a take is rejected.
+    Reasons(Reasons),
 }
 
 /// What a key did in a popup, for the app to carry out.
@@ -102,6 +106,11 @@ pub enum Outcome {
         entry: PromptEntry,
         with_parameters: bool,
     },
+    /// Closes; job `job` is rejected, for `reason` if one was picked.
+    Reject {
+        job: LocalId,
+        reason: Option<String>,
+    },
 }
 
 /// What popups read of the app to draw themselves.
@@ -127,6 +136,7 @@ impl Popup {
             Popup::BatchPlan(plan) => plan.handle_key(key),
             Popup::History(search) => search.handle_key(key),
             Popup::Compare(compare) => compare.handle_key(key),
+            Popup::Reasons(reasons) => reasons.handle_key(key),
         }
     }
 
@@ -156,6 +166,7 @@ impl Popup {
             Popup::History(search) => search.draw(frame, area, theme),
             Popup::Compare(compare) => compare.draw(frame, area, theme, cx.jobs, cx.pictures),
             Popup::Picture(id) => picture::draw(frame, area, theme, *id, cx.pictures),
+            Popup::Reasons(reasons) => reasons.draw(frame, area, theme),
         }
     }
 }
