@@ -18,6 +18,7 @@ pub mod picture;
 pub mod popup;
 pub mod queue;
 pub mod render;
+pub mod sequences;
 pub mod server;
 pub mod takes;
 mod takes_io;
@@ -205,8 +206,10 @@ async fn event_loop(
         }
         // What the takes tables must record that no key asked (a new job's parent), and the
         // selected job's lineage, read once.
-        for op in std::mem::take(&mut app.takes.outbox) {
-            app.on_takes(ledger_takes.apply(op));
+        while !app.takes.outbox.is_empty() {
+            for op in std::mem::take(&mut app.takes.outbox) {
+                app.on_takes(ledger_takes.apply(op));
+            }
         }
         if let Some(op) = app.takes_wanted() {
             app.on_takes(ledger_takes.apply(op));

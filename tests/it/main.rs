@@ -36,6 +36,7 @@ mod tui_layout;
 mod tui_moving;
 mod tui_pty;
 mod tui_selects;
+mod tui_sequences;
 mod tui_snapshots;
 mod tui_state;
 mod tui_tmux;

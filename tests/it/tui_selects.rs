@@ -136,10 +136,13 @@ fn a_failed_write_is_told_and_the_marks_are_read_again() {
     let mut app = app_with(jobs_in_every_state());
     focus_queue(&mut app);
     app.queue.selected = Some(RowKey::Job(8));
-    app.on_key(key(KeyCode::Char('K')));
+    let effects = app.on_key(key(KeyCode::Char('K')));
+    // The marks are read after every change: a write that failed is set right by it.
+    assert_eq!(takes_ops(&effects).last(), Some(&TakesOp::LoadMarks));
     app.on_takes(TakesAnswer::Failed("the ledger is locked".into()));
     assert_eq!(app.message, Some(("the ledger is locked".into(), true)));
-    assert_eq!(app.takes.outbox, [TakesOp::LoadMarks]);
+    app.on_takes(TakesAnswer::Marks(vec![]));
+    assert_eq!(app.takes.mark_of(8), None);
 }
 
 #[test]
@@ -151,4 +154,187 @@ fn the_selected_jobs_lineage_is_asked_once_and_again_after_a_change() {
     assert_eq!(app.takes_wanted(), None);
     app.on_key(key(KeyCode::Char('K')));
     assert_eq!(app.takes_wanted(), Some(TakesOp::LoadLineage(8)));
+}
+
+mod sequence_view {
+    use super::*;
+    use crate::tui_sequences::{pier, sequence_app, summaries, takes};
+    use kling_tui::tui::sequences::{SeqRow, Side};
+
+    fn reload() -> TakesOp {
+        TakesOp::LoadSequences {
+            open: Some("pier at dusk".into()),
+        }
+    }
+
+    #[test]
+    fn enter_on_another_take_chooses_it_and_the_sequence_is_read_again() {
+        let mut app = sequence_app();
+        let view = app.sequences.as_ref().unwrap();
+        assert_eq!(view.side, Side::Shots);
+        assert_eq!(view.row, Some(SeqRow::Shot(2)));
+        // On the shot itself: its chosen take is chosen already; nothing to write.
+        assert!(takes_ops(&app.on_key(key(KeyCode::Enter))).is_empty());
+        app.on_key(key(KeyCode::Down));
+        let effects = app.on_key(key(KeyCode::Char('c')));
+        assert_eq!(
+            takes_ops(&effects),
+            [
+                TakesOp::Choose {
+                    sequence: "pier at dusk".into(),
+                    shot: 2,
+                    take: 23
+                },
+                reload()
+            ]
+        );
+    }
+
+    #[test]
+    fn shots_move_with_shift_j_and_k_and_the_selection_follows() {
+        let mut app = sequence_app();
+        let effects = app.on_key(key(KeyCode::Char('K')));
+        assert_eq!(
+            takes_ops(&effects),
+            [
+                TakesOp::MoveShot {
+                    sequence: "pier at dusk".into(),
+                    shot: 2,
+                    to: 1
+                },
+                reload()
+            ]
+        );
+        assert_eq!(app.sequences.as_ref().unwrap().row, Some(SeqRow::Shot(1)));
+        // Not past either end.
+        assert!(takes_ops(&app.on_key(key(KeyCode::Char('K')))).is_empty());
+        let effects = app.on_key(crossterm::event::KeyEvent::new(
+            KeyCode::Down,
+            crossterm::event::KeyModifiers::ALT,
+        ));
+        assert_eq!(
+            takes_ops(&effects)[0],
+            TakesOp::MoveShot {
+                sequence: "pier at dusk".into(),
+                shot: 1,
+                to: 2
+            }
+        );
+    }
+
+    #[test]
+    fn a_adds_the_job_list_selection_as_a_last_shot_and_t_as_a_take_of_the_shot() {
+        let mut app = sequence_app();
+        let effects = app.on_key(key(KeyCode::Char('t')));
+        assert_eq!(
+            takes_ops(&effects),
+            [
+                TakesOp::AddTake {
+                    sequence: "pier at dusk".into(),
+                    shot: 2,
+                    take: 8
+                },
+                reload()
+            ]
+        );
+        let effects = app.on_key(key(KeyCode::Char('a')));
+        assert_eq!(
+            takes_ops(&effects),
+            [
+                TakesOp::AddShot {
+                    sequence: "pier at dusk".into(),
+                    take: 8
+                },
+                reload()
+            ]
+        );
+        // The new shot is selected once the sequence is read again.
+        let mut longer = pier();
+        longer.shots.push(kling_tui::takes::Shot {
+            position: 4,
+            chosen: Some(8),
+            takes: vec![8],
+        });
+        app.on_takes(TakesAnswer::Sequences {
+            all: summaries(),
+            open: Some((longer, takes())),
+        });
+        assert_eq!(app.sequences.as_ref().unwrap().row, Some(SeqRow::Shot(4)));
+    }
+
+    #[test]
+    fn delete_asks_before_removing_a_shot() {
+        let mut app = sequence_app();
+        let effects = app.on_key(key(KeyCode::Delete));
+        assert!(takes_ops(&effects).is_empty());
+        assert!(matches!(app.popup, Some(Popup::Confirm(_))));
+        let effects = app.on_key(key(KeyCode::Char('y')));
+        assert_eq!(
+            takes_ops(&effects),
+            [
+                TakesOp::RemoveShot {
+                    sequence: "pier at dusk".into(),
+                    shot: 2
+                },
+                reload()
+            ]
+        );
+        // n leaves it be.
+        app.on_key(key(KeyCode::Char('x')));
+        assert!(takes_ops(&app.on_key(key(KeyCode::Char('n')))).is_empty());
+    }
+
+    #[test]
+    fn n_names_a_new_sequence_which_is_selected_once_read() {
+        let mut app = sequence_app();
+        app.on_key(key(KeyCode::Char('n')));
+        assert!(matches!(app.popup, Some(Popup::SequenceName(_))));
+        type_text(&mut app, "night market");
+        let effects = app.on_key(key(KeyCode::Enter));
+        assert_eq!(
+            takes_ops(&effects),
+            [
+                TakesOp::NewSequence("night market".into()),
+                TakesOp::LoadSequences {
+                    open: Some("night market".into())
+                }
+            ]
+        );
+        let mut all = summaries();
+        all.push(kling_tui::takes::SequenceSummary {
+            name: "night market".into(),
+            created_at: NOW.into(),
+            shots: 0,
+            chosen: 0,
+            takes: 0,
+        });
+        app.on_takes(TakesAnswer::Sequences { all, open: None });
+        let view = app.sequences.as_ref().unwrap();
+        assert_eq!(view.selected_name(), Some("night market"));
+        assert_eq!(
+            app.takes.outbox,
+            [TakesOp::LoadSequences {
+                open: Some("night market".into())
+            }]
+        );
+    }
+
+    #[test]
+    fn moving_in_the_list_reads_the_sequence_selected_and_esc_goes_back() {
+        let mut app = sequence_app();
+        app.on_key(key(KeyCode::Char('h')));
+        let effects = app.on_key(key(KeyCode::Char('j')));
+        assert_eq!(
+            takes_ops(&effects),
+            [TakesOp::LoadSequences {
+                open: Some("harbour".into())
+            }]
+        );
+        // Keys of the panes do nothing here.
+        let effects = app.on_key(key(KeyCode::Char('d')));
+        assert!(effects.is_empty());
+        app.on_key(key(KeyCode::Esc));
+        assert!(app.sequences.is_none());
+        assert_eq!(app.focus, Focus::Queue);
+    }
 }

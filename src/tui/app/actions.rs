@@ -340,6 +340,17 @@ impl App {
                 self.queue.sort = self.queue.sort.next();
                 self.say(format!("sorted by {}", self.queue.sort.label()));
             }
+            Action::Sequences => self.open_sequences(effects),
+            Action::SequenceBack
+            | Action::ToList
+            | Action::ToShots
+            | Action::NewSequence
+            | Action::AddShot
+            | Action::AddTake
+            | Action::ChooseTake
+            | Action::ShotEarlier
+            | Action::ShotLater
+            | Action::RemoveShot => {}
             Action::Keep => self.mark_selected(crate::takes::Mark::Keep, effects),
             Action::Reject => self.mark_selected(crate::takes::Mark::Reject, effects),
             Action::Refresh => {
@@ -578,6 +589,7 @@ impl App {
             Outcome::Reject { job, reason } => {
                 self.set_mark(job, Some(crate::takes::Mark::Reject), reason, effects)
             }
+            Outcome::NewSequence(name) => self.new_sequence(name, effects),
         }
     }
 
@@ -602,6 +614,13 @@ impl App {
                 effects.push(Effect::Engine(Command::RetryBatch { name }));
             }
             Confirmed::SubmitAgain => self.submit(effects, true),
+            Confirmed::RemoveShot { sequence, shot } => {
+                effects.push(Effect::Takes(crate::tui::takes::TakesOp::RemoveShot {
+                    sequence,
+                    shot,
+                }));
+                self.reload_sequence(effects);
+            }
             Confirmed::Quit => effects.push(Effect::Quit),
         }
     }

@@ -6,6 +6,7 @@ mod actions;
 mod editing;
 mod events;
 mod selects;
+mod sequences;
 
 use std::collections::HashSet;
 
@@ -175,6 +176,8 @@ pub struct App {
     pub takes: super::takes::TakesState,
     /// The reasons a reject may give.
     pub reject_reasons: Vec<String>,
+    /// The Sequence view, in place of the panes while open.
+    pub sequences: Option<super::sequences::SequenceView>,
 }
 
 fn new_editor(text: &str) -> TextArea<'static> {
@@ -232,6 +235,7 @@ impl App {
             takes: Default::default(),
             // The built-in list: config.toml has no list of its own reasons for the app yet.
             reject_reasons: crate::takes::RejectReasons::new(&[]).all().to_vec(),
+            sequences: None,
         };
         app.revalidate();
         app
@@ -493,6 +497,12 @@ impl App {
         let mut effects = Vec::new();
         if self.popup.is_some() {
             self.popup_key(key, &mut effects);
+            return effects;
+        }
+        if self.sequences.is_some() {
+            if let Some(action) = self.keymap.lookup(Scope::Sequences, &key) {
+                self.sequence_act(action, &mut effects);
+            }
             return effects;
         }
         if self.filtering {

@@ -73,8 +73,7 @@ impl App {
         match answer {
             TakesAnswer::Marks(marks) => self.takes.marks = marks.into_iter().collect(),
             TakesAnswer::Lineage(lineage) => self.takes.lineage = Some(lineage),
-            // Read for the Sequence view only.
-            TakesAnswer::Sequences { .. } => {}
+            TakesAnswer::Sequences { all, open } => self.sequences_read(all, open),
             TakesAnswer::Done(text) => {
                 if !text.is_empty() {
                     self.say(text);
@@ -82,8 +81,11 @@ impl App {
             }
             TakesAnswer::Failed(why) => {
                 self.warn(why);
-                // What was shown at once may not be what the ledger holds.
-                self.takes.outbox.push(TakesOp::LoadMarks);
+                if let Some(view) = &mut self.sequences {
+                    view.pending = false;
+                }
+                // A mark shown at once and not written is set right by the reading of the
+                // marks that follows every change.
                 self.takes.stale();
             }
         }

@@ -19,6 +19,8 @@ pub enum Scope {
     Editor,
     Sidebar,
     Queue,
+    /// The Sequence view, while it is open.
+    Sequences,
 }
 
 impl Scope {
@@ -29,6 +31,7 @@ impl Scope {
             Scope::Editor => "Prompt editor",
             Scope::Sidebar => "Parameters",
             Scope::Queue => "Job queue",
+            Scope::Sequences => "Sequence view",
         }
     }
 }
@@ -86,6 +89,18 @@ pub enum Action {
     Keep,
     /// Reject it, for a reason from a list (again: clear the mark).
     Reject,
+    /// Open or close the Sequence view.
+    Sequences,
+    SequenceBack,
+    ToList,
+    ToShots,
+    NewSequence,
+    AddShot,
+    AddTake,
+    ChooseTake,
+    ShotEarlier,
+    ShotLater,
+    RemoveShot,
 }
 
 /// One entry of the built-in table.
@@ -352,6 +367,74 @@ pub const BINDINGS: &[Binding] = &[
         Reject,
         "reject the job, with a reason from a list (again: unmark)"
     ),
+    bind!(
+        OutsideEditor,
+        [(Char('Q'), NONE)],
+        Sequences,
+        "the sequences of shots and their takes (again: back)"
+    ),
+    bind!(Sequences, [(KeyCode::Esc, NONE)], SequenceBack, "back"),
+    bind!(
+        Sequences,
+        [(Up, NONE), (Char('k'), NONE)],
+        Up,
+        "previous sequence, shot or take"
+    ),
+    bind!(
+        Sequences,
+        [(Down, NONE), (Char('j'), NONE)],
+        Down,
+        "next sequence, shot or take"
+    ),
+    bind!(
+        Sequences,
+        [(Left, NONE), (Char('h'), NONE)],
+        ToList,
+        "to the list of sequences"
+    ),
+    bind!(
+        Sequences,
+        [(Right, NONE), (Char('l'), NONE)],
+        ToShots,
+        "to the selected sequence's shots"
+    ),
+    bind!(Sequences, [(Char('n'), NONE)], NewSequence, "a new sequence"),
+    bind!(
+        Sequences,
+        [(Char('a'), NONE)],
+        AddShot,
+        "the job selected in the list as a new last shot"
+    ),
+    bind!(
+        Sequences,
+        [(Char('t'), NONE)],
+        AddTake,
+        "the job selected in the list as a take of the selected shot"
+    ),
+    bind!(
+        Sequences,
+        [(Enter, NONE), (Char('c'), NONE)],
+        ChooseTake,
+        "choose the selected take for its shot"
+    ),
+    bind!(
+        Sequences,
+        [(Char('K'), NONE), (Up, ALT)],
+        ShotEarlier,
+        "move the selected shot earlier"
+    ),
+    bind!(
+        Sequences,
+        [(Char('J'), NONE), (Down, ALT)],
+        ShotLater,
+        "move the selected shot later"
+    ),
+    bind!(
+        Sequences,
+        [(KeyCode::Delete, NONE), (Char('x'), NONE)],
+        RemoveShot,
+        "remove the selected shot (asks; its jobs stay)"
+    ),
 ];
 
 impl Action {
@@ -406,6 +489,17 @@ impl Action {
             Action::HelpAnywhere => "help_anywhere",
             Action::Keep => "keep",
             Action::Reject => "reject",
+            Action::Sequences => "sequences",
+            Action::SequenceBack => "sequence_back",
+            Action::ToList => "to_list",
+            Action::ToShots => "to_shots",
+            Action::NewSequence => "new_sequence",
+            Action::AddShot => "add_shot",
+            Action::AddTake => "add_take",
+            Action::ChooseTake => "choose_take",
+            Action::ShotEarlier => "shot_earlier",
+            Action::ShotLater => "shot_later",
+            Action::RemoveShot => "remove_shot",
         }
     }
 }
@@ -448,6 +542,15 @@ const HINTS: &[(Action, &str)] = &[
     (Action::Open, "open"),
     (Action::Keep, "keep"),
     (Action::Reject, "reject"),
+    (Action::Sequences, "sequences"),
+    (Action::ChooseTake, "choose"),
+    (Action::AddShot, "add shot"),
+    (Action::AddTake, "add take"),
+    (Action::NewSequence, "new"),
+    (Action::ShotEarlier, "earlier"),
+    (Action::ShotLater, "later"),
+    (Action::RemoveShot, "remove"),
+    (Action::SequenceBack, "back"),
 ];
 
 impl Action {

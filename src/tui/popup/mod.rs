@@ -13,6 +13,7 @@ mod notice;
 mod path_input;
 mod picture;
 mod reasons;
+mod sequence_name;
 mod shots;
 
 use std::collections::BTreeMap;
@@ -29,6 +30,7 @@ pub use help::Help;
 pub use notice::Problems;
 pub use path_input::PathInput;
 pub use reasons::{NO_REASON, Reasons};
+pub use sequence_name::SequenceName;
 pub use shots::Shots;
 
 use super::batch::BatchPlan;
@@ -64,6 +66,8 @@ pub enum Popup {
     Picture(LocalId),
     /// Why a take is rejected.
     Reasons(Reasons),
+    /// The name of a new sequence.
+    SequenceName(SequenceName),
 }
 
 /// What a key did in a popup, for the app to carry out.
@@ -111,6 +115,8 @@ pub enum Outcome {
         job: LocalId,
         reason: Option<String>,
     },
+    /// Closes; a sequence of this name is made.
+    NewSequence(String),
 }
 
 /// What popups read of the app to draw themselves.
@@ -137,6 +143,7 @@ impl Popup {
             Popup::History(search) => search.handle_key(key),
             Popup::Compare(compare) => compare.handle_key(key),
             Popup::Reasons(reasons) => reasons.handle_key(key),
+            Popup::SequenceName(name) => name.handle_key(key),
         }
     }
 
@@ -150,6 +157,7 @@ impl Popup {
                 search.set_query(query);
             }
             Popup::Shots(shots) => shots.paste(text),
+            Popup::SequenceName(name) => name.input.paste(text),
             _ => {}
         }
     }
@@ -167,6 +175,7 @@ impl Popup {
             Popup::Compare(compare) => compare.draw(frame, area, theme, cx.jobs, cx.pictures),
             Popup::Picture(id) => picture::draw(frame, area, theme, *id, cx.pictures),
             Popup::Reasons(reasons) => reasons.draw(frame, area, theme),
+            Popup::SequenceName(name) => name.draw(frame, area, theme),
         }
     }
 }
