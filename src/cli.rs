@@ -209,6 +209,26 @@ pub enum Command {
     },
     /// Print the manual page (roff), e.g. `kling-tui man > ~/.local/share/man/man1/kling-tui.1`.
     Man,
+    /// Mark a take kept or rejected (with a reason), or clear its mark: the selects that
+    /// `jobs --kept`, `spend` and the sequences count.
+    Mark {
+        #[arg(value_name = "JOB", value_hint = ValueHint::Other)]
+        job: String,
+        #[arg(value_name = "keep|reject|clear", value_parser = ["keep", "reject", "clear"])]
+        mark: String,
+        /// Why it was rejected, one of the list (`face drift`, `motion`, `off prompt`,
+        /// `artifacts`, `continuity`, `timing`, and reject_reasons in config.toml).
+        #[arg(long, value_name = "REASON", value_hint = ValueHint::Other)]
+        reason: Option<String>,
+        /// The job's marks as one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Sequences: named, ordered shots, each with its takes (jobs) and one chosen take;
+    /// `seq cut` joins the chosen takes into one film.
+    Seq(SeqArgs),
     /// The background engine that runs the jobs of this API and project for every client.
     #[command(subcommand)]
     Engine(EngineCommand),
@@ -252,6 +272,8 @@ impl Command {
             | Command::Import { connection, .. }
             | Command::Spend { connection, .. }
             | Command::Resend { connection, .. }
+            | Command::Mark { connection, .. }
+            | Command::Seq(SeqArgs { connection, .. })
             | Command::Engine(
                 EngineCommand::Start { connection }
                 | EngineCommand::Status { connection, .. }
@@ -264,6 +286,75 @@ impl Command {
             | Command::Engine(EngineCommand::Serve) => None,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct SeqArgs {
+    #[command(subcommand)]
+    pub action: SeqAction,
+    /// JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SeqAction {
+    /// Make an empty sequence.
+    New {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Every sequence: its shots, chosen takes and takes.
+    List,
+    /// A sequence's shots in order: the chosen take of each, the other takes, durations, the
+    /// running total and the cost so far.
+    Show {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// A new last shot with JOB as its chosen take.
+    Add {
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[arg(value_name = "JOB", value_hint = ValueHint::Other)]
+        job: String,
+    },
+    /// JOB as one more take of shot SHOT (one past the last makes a new shot), not chosen.
+    Take {
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[arg(value_name = "SHOT")]
+        shot: u32,
+        #[arg(value_name = "JOB", value_hint = ValueHint::Other)]
+        job: String,
+    },
+    /// JOB as the chosen take of shot SHOT (added to its takes if it was not one).
+    Choose {
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[arg(value_name = "SHOT")]
+        shot: u32,
+        #[arg(value_name = "JOB", value_hint = ValueHint::Other)]
+        job: String,
+    },
+    /// Move shot SHOT to position POS; the shots between shift by one.
+    Move {
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[arg(value_name = "SHOT")]
+        shot: u32,
+        #[arg(value_name = "POS")]
+        pos: u32,
+    },
+    /// Take shot SHOT out of the sequence (its jobs stay in the ledger).
+    Rm {
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[arg(value_name = "SHOT")]
+        shot: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -385,6 +476,12 @@ pub struct JobsArgs {
     /// Only the jobs of this batch (the name of its file, without the extension).
     #[arg(long, value_name = "BATCH", conflicts_with = "remote", value_hint = ValueHint::Other)]
     pub batch: Option<String>,
+    /// Only the takes marked kept (`kling-tui mark JOB keep`).
+    #[arg(long, conflicts_with_all = ["remote", "rejected"])]
+    pub kept: bool,
+    /// Only the takes marked rejected.
+    #[arg(long, conflicts_with = "remote")]
+    pub rejected: bool,
     /// The team's Kling V3 Omni jobs on the server instead (every page; other models left
     /// out), those already in the ledger marked with their number; `import` adds others.
     #[arg(long)]

@@ -720,6 +720,12 @@ pub async fn status(cli: &Cli, name: &str, json: bool) -> Result<i32, CliError> 
         counts.line(ours.len()),
         crate::units::format_units(summary.spent),
     );
+    let ids: Vec<crate::engine::LocalId> = ours.iter().map(|j| j.local_id).collect();
+    if let Ok(takes) = crate::takes::Takes::open(&session.ledger_dir)
+        && let Some(line) = super::takes::selects_line(&takes, &ids, summary.spent)
+    {
+        eprintln!("batch {}: {line}", sanitize(name));
+    }
     Ok(if done == ours.len() {
         exit::OK
     } else if failed > 0 {

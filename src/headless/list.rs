@@ -29,6 +29,13 @@ pub async fn jobs(cli: &Cli, args: &JobsArgs) -> Result<i32, CliError> {
         search: args.search.clone(),
         limit: args.limit,
         batch: args.batch.clone(),
+        mark: if args.kept {
+            Some("keep".into())
+        } else if args.rejected {
+            Some("reject".into())
+        } else {
+            None
+        },
         ..JobQuery::default()
     };
     let terminal = std::io::stdout().is_terminal();
@@ -59,7 +66,9 @@ pub async fn jobs(cli: &Cli, args: &JobsArgs) -> Result<i32, CliError> {
             let filtered = args.status.is_some()
                 || args.since.is_some()
                 || args.search.is_some()
-                || args.batch.is_some();
+                || args.batch.is_some()
+                || args.kept
+                || args.rejected;
             if filtered {
                 eprintln!("no job in the ledger matches");
             } else {

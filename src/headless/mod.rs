@@ -15,6 +15,7 @@ pub(crate) mod report;
 mod sim;
 mod status;
 mod submit;
+mod takes;
 mod watch;
 
 use crate::cli::{BatchAction, Cli, Command};
@@ -101,6 +102,14 @@ pub async fn run(cli: Cli) -> i32 {
             ])),
         },
         Some(Command::Resend { job, yes, .. }) => engine_cmd::resend(&cli, job, *yes).await,
+        Some(Command::Mark {
+            job,
+            mark,
+            reason,
+            json,
+            ..
+        }) => takes::mark(&cli, job, mark, reason.as_deref(), *json).await,
+        Some(Command::Seq(args)) => takes::seq(&cli, args).await,
         None => Err(CliError::Local("no command given; see --help".into())),
     };
     match result {

@@ -285,35 +285,66 @@ pub async fn spend(
         Some("mode") => SpendBy::Mode,
         _ => SpendBy::Total,
     };
-    let groups = Ledger::spend(&dir, since, by).map_err(|e| CliError::Local(e.to_string()))?;
-    let (mut jobs, mut units) = (0, 0.0);
+    let local = |e: crate::engine::LedgerError| CliError::Local(e.to_string());
+    let groups = Ledger::spend(&dir, since, by).map_err(local)?;
+    let rejections = Ledger::rejections(&dir, since).map_err(local)?;
+    let (mut jobs, mut units, mut kept) = (0, 0.0, 0);
     for group in &groups {
         jobs += group.jobs;
         units += group.creative_units;
+        kept += group.kept;
         if json {
-            outln!("{}", serde_json::to_string(group).unwrap_or_default());
+            let mut line = serde_json::to_value(group).unwrap_or_default();
+            if by == SpendBy::Total {
+                line["rejections"] = serde_json::to_value(&rejections).unwrap_or_default();
+            }
+            outln!("{line}");
         } else if by != SpendBy::Total {
             outln!(
-                "{:<12} {:>6} jobs  {:>10} CU",
-                sanitize(&group.group),
-                group.jobs,
-                super::report::format_units(group.creative_units)
+                "{}",
+                spend_line(
+                    &sanitize(&group.group),
+                    group.jobs,
+                    group.creative_units,
+                    group.kept
+                )
             );
         }
     }
     if groups.is_empty() && json {
         outln!(
             "{}",
-            serde_json::json!({"group": "total", "jobs": 0, "creativeUnits": 0.0})
+            serde_json::json!({"group": "total", "jobs": 0, "creativeUnits": 0.0, "kept": 0,
+                               "rejected": 0, "perKeptClip": null, "rejections": rejections})
         );
     }
     if !json {
-        outln!(
-            "{:<12} {:>6} jobs  {:>10} CU",
-            "total",
-            jobs,
-            super::report::format_units(units)
-        );
+        outln!("{}", spend_line("total", jobs, units, kept));
+        if !rejections.is_empty() {
+            let counted: Vec<String> = rejections
+                .iter()
+                .map(|r| {
+                    let reason = r.reason.as_deref().map_or("no reason".into(), sanitize);
+                    format!("{reason} {}", r.jobs)
+                })
+                .collect();
+            outln!("rejected: {}", counted.join(", "));
+        }
     }
     Ok(exit::OK)
+}
+
+/// One line of `spend`: jobs, creative units, and what a kept take cost where one is kept.
+fn spend_line(group: &str, jobs: u64, units: f64, kept: u64) -> String {
+    let mut line = format!(
+        "{group:<12} {jobs:>6} jobs  {:>10} CU",
+        super::report::format_units(units)
+    );
+    if let Some(per) = crate::engine::per_kept(units, kept) {
+        line += &format!(
+            "  {kept} kept, {} CU per kept clip",
+            super::report::format_units(per)
+        );
+    }
+    line
 }

@@ -10,6 +10,7 @@ mod batch;
 mod bounds;
 mod cli;
 mod cli_list;
+mod cli_takes;
 mod crash;
 mod daemon;
 mod downloads;

@@ -69,6 +69,11 @@ pub struct ConfigFile {
     /// shell): `on_finish = ["/usr/bin/notify-send", "kling-tui"]`.
     #[serde(default, deserialize_with = "argument_list")]
     pub on_finish: Option<Vec<String>>,
+    /// Reasons for rejecting a take, offered after the built-in ones (`face drift`,
+    /// `motion`, `off prompt`, ...): `reject_reasons = ["too dark", "wrong lens"]`.
+    pub reject_reasons: Option<Vec<String>>,
+    /// A provenance file (`<video>.json`) beside every saved video (default true).
+    pub sidecars: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -122,6 +127,8 @@ impl fmt::Debug for ConfigFile {
             .field("keys", &self.keys)
             .field("on_finish", &self.on_finish)
             .field("video_wait", &self.video_wait)
+            .field("reject_reasons", &self.reject_reasons)
+            .field("sidecars", &self.sidecars)
             .finish()
     }
 }
@@ -251,6 +258,8 @@ const KEYS: &[&str] = &[
     "preview",
     "keys",
     "on_finish",
+    "reject_reasons",
+    "sidecars",
 ];
 
 /// The file's settings, or what is wrong with it: the rule, the line and key, and for an
@@ -487,7 +496,8 @@ mod tests {
                 "notify" => "\"off\"",
                 "preview" => "\"off\"",
                 "keys" => "{}",
-                "on_finish" => "[\"/bin/true\"]",
+                "on_finish" | "reject_reasons" => "[\"/bin/true\"]",
+                "sidecars" => "false",
                 _ => "\"x\"",
             };
             let text = format!("{key} = {value}\n");

@@ -41,8 +41,8 @@ pub use job::{
     Submission, is_local_file, local_files, with_absolute_files,
 };
 pub use ledger::{
-    BatchSummary, HistoryOrder, JobQuery, Ledger, LedgerError, PromptEntry, Spend, SpendBy,
-    file_identity,
+    BatchSummary, HistoryOrder, JobQuery, Ledger, LedgerError, PromptEntry, Rejections, Spend,
+    SpendBy, file_identity, per_kept,
 };
 pub use lifecycle::place::{Outcome, Place, Wait, Work};
 use lifecycle::{job, phase, record};

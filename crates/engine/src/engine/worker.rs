@@ -8,6 +8,7 @@ mod commands;
 mod internal;
 mod model;
 mod poll;
+mod provenance;
 mod submit;
 mod team;
 mod transfers;

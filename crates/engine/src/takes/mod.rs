@@ -6,6 +6,7 @@
 
 mod marks;
 mod sequences;
+pub mod sidecar;
 #[cfg(test)]
 mod tests;
 

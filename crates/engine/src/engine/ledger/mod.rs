@@ -13,7 +13,9 @@ mod query;
 mod rows;
 mod schema;
 
-pub use query::{BatchSummary, HistoryOrder, JobQuery, PromptEntry, Spend, SpendBy};
+pub use query::{
+    BatchSummary, HistoryOrder, JobQuery, PromptEntry, Rejections, Spend, SpendBy, per_kept,
+};
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -215,6 +217,15 @@ impl Ledger {
     ) -> Result<Vec<Spend>, LedgerError> {
         let conn = Self::reader_or_journal(dir)?;
         query::spend(&conn, since, by).map_err(|e| sql_err(&dir.join(FILE_NAME), e))
+    }
+
+    /// Why takes were rejected, counted, read without locking or writing.
+    pub fn rejections(
+        dir: &Path,
+        since: Option<jiff::Timestamp>,
+    ) -> Result<Vec<Rejections>, LedgerError> {
+        let conn = Self::reader_or_journal(dir)?;
+        query::rejections(&conn, since).map_err(|e| sql_err(&dir.join(FILE_NAME), e))
     }
 
     /// Where every batch (or the one named) stands, newest first, read without locking or

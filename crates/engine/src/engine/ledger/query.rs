@@ -25,6 +25,8 @@ pub struct JobQuery {
     pub local_id: Option<crate::engine::LocalId>,
     /// The jobs of this batch.
     pub batch: Option<String>,
+    /// The jobs marked so: `keep` or `reject`.
+    pub mark: Option<String>,
 }
 
 /// Creative units spent in one group.
@@ -35,6 +37,18 @@ pub struct Spend {
     pub group: String,
     pub jobs: u64,
     pub creative_units: f64,
+    /// Of those jobs, the takes marked kept and rejected.
+    pub kept: u64,
+    pub rejected: u64,
+    /// What a usable clip cost: everything spent over the kept takes (none while none is kept).
+    pub per_kept_clip: Option<f64>,
+}
+
+/// How many takes were rejected for one reason (`None`: no reason given).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Rejections {
+    pub reason: Option<String>,
+    pub jobs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +106,10 @@ pub(super) fn jobs(
     if let Some(id) = q.local_id {
         clauses.push("local_id = ?");
         values.push(Value::Integer(rows::sql_id(id)?));
+    }
+    if let Some(mark) = &q.mark {
+        clauses.push("local_id IN (SELECT local_id FROM marks WHERE mark = ?)");
+        values.push(Value::Text(mark.clone()));
     }
     if let Some(text) = &q.search {
         clauses.push("prompt LIKE ? ESCAPE '\\'");
@@ -204,23 +222,62 @@ pub(super) fn spend(
     };
     // Forgotten jobs were paid for all the same: their cost is kept apart and counted.
     let sql = format!(
-        "SELECT grp, count(*), COALESCE(sum(charged), 0) FROM (
-             SELECT {group} AS grp, charged FROM jobs
+        "SELECT grp, count(*), COALESCE(sum(charged), 0),
+                COALESCE(sum(m.mark = 'keep'), 0), COALESCE(sum(m.mark = 'reject'), 0)
+         FROM (
+             SELECT {group} AS grp, charged, local_id FROM jobs
              WHERE phase = 'accepted' AND charged IS NOT NULL
                AND (charged > 0 OR COALESCE(status, '') NOT IN ('failure', 'canceled'))
                AND (?1 IS NULL OR julianday(created_at) >= julianday(?1))
              UNION ALL
-             SELECT {group} AS grp, charged FROM forgotten_spend
-             WHERE ?1 IS NULL OR julianday(created_at) >= julianday(?1))
+             SELECT {group} AS grp, charged, local_id FROM forgotten_spend
+             WHERE ?1 IS NULL OR julianday(created_at) >= julianday(?1)) AS spent
+         LEFT JOIN marks m ON m.local_id = spent.local_id
          GROUP BY grp ORDER BY grp"
     );
     let mut query = conn.prepare(&sql)?;
     let since = since.map(|t| t.to_string());
     let rows = query.query_map([since], |row| {
+        let creative_units: f64 = row.get(2)?;
+        let kept = row.get::<_, i64>(3)?.max(0) as u64;
         Ok(Spend {
             group: row.get(0)?,
             jobs: row.get::<_, i64>(1)?.max(0) as u64,
-            creative_units: row.get(2)?,
+            creative_units,
+            kept,
+            rejected: row.get::<_, i64>(4)?.max(0) as u64,
+            per_kept_clip: per_kept(creative_units, kept),
+        })
+    })?;
+    rows.collect()
+}
+
+/// Everything spent over the kept takes.
+pub fn per_kept(spent: f64, kept: u64) -> Option<f64> {
+    (kept > 0).then(|| spent / kept as f64)
+}
+
+/// The reasons takes made since `since` were rejected, the most common first.
+pub(super) fn rejections(
+    conn: &Connection,
+    since: Option<jiff::Timestamp>,
+) -> rusqlite::Result<Vec<Rejections>> {
+    let mut query = conn.prepare(
+        "SELECT m.reason, count(*) FROM marks m
+         WHERE m.mark = 'reject'
+           AND (?1 IS NULL OR EXISTS (
+                 SELECT 1 FROM jobs j WHERE j.local_id = m.local_id
+                   AND julianday(j.created_at) >= julianday(?1))
+               OR EXISTS (
+                 SELECT 1 FROM forgotten_spend f WHERE f.local_id = m.local_id
+                   AND julianday(f.created_at) >= julianday(?1)))
+         GROUP BY m.reason ORDER BY count(*) DESC, m.reason",
+    )?;
+    let since = since.map(|t| t.to_string());
+    let rows = query.query_map([since], |row| {
+        Ok(Rejections {
+            reason: row.get(0)?,
+            jobs: row.get::<_, i64>(1)?.max(0) as u64,
         })
     })?;
     rows.collect()

@@ -160,6 +160,7 @@ impl Worker {
                                 size: saved.size,
                             },
                         );
+                        self.write_sidecars(local_id);
                         self.emit(Event::DownloadFinished {
                             local_id,
                             index,
