@@ -72,6 +72,10 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
     app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
         || file.theme == Some(crate::config::Theme::Mono);
     app.notify = file.notify.unwrap_or_default();
+    app.reject_reasons =
+        crate::takes::RejectReasons::new(file.reject_reasons.as_deref().unwrap_or_default())
+            .all()
+            .to_vec();
     app.cwd = std::env::current_dir().ok();
     app.opener = opener::detect(|name| std::env::var(name).ok(), cfg!(target_os = "macos"));
     if let Some(keys) = &file.keys {

@@ -233,7 +233,7 @@ impl App {
             last_submit: None,
             submits: 0,
             takes: Default::default(),
-            // The built-in list: config.toml has no list of its own reasons for the app yet.
+            // The built-in list until config.toml's own reasons are added (the runner does).
             reject_reasons: crate::takes::RejectReasons::new(&[]).all().to_vec(),
             sequences: None,
         };
