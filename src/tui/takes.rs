@@ -20,6 +20,9 @@ pub enum TakesOp {
     },
     /// Where job `id` came from, what came from it, and its places in the sequences.
     LoadLineage(LocalId),
+    /// Records that `child` came from `parent`, and puts it where the parent's sequences want
+    /// it: a continuation as a take of the shot after the parent's, a hero as a take of the
+    /// parent's own shot.
     Link {
         child: LocalId,
         parent: LocalId,
@@ -75,24 +78,21 @@ pub struct Lineage {
 }
 
 /// A submission the app sent that comes from another job: once the engine names the new job,
-/// the link is recorded, and the job goes where its parent's sequence wants it.
+/// the link is recorded (and the runner puts the job where its parent's sequence wants it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingChild {
     /// The submission's number.
     pub seq: u64,
     pub parent: LocalId,
     pub kind: LinkKind,
-    /// A take of this shot of this sequence.
-    pub place: Option<(String, u32)>,
 }
 
-/// A continuation being written in the editor: the job it continues, and the request the
-/// editor was given, so a submission that still starts from its last frame is linked.
+/// A continuation being written in the editor: the job it continues and the last frame it
+/// starts from. A submission that still starts there is linked to it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Continuing {
     pub parent: LocalId,
-    pub start_image: Option<crate::kling::AssetId>,
-    pub place: Option<(String, u32)>,
+    pub start_image: crate::kling::AssetId,
 }
 
 /// The app's copy of the takes tables, as far as it has asked.
@@ -108,6 +108,8 @@ pub struct TakesState {
     /// What the runner must do that no key asked (a link once a job is named).
     pub outbox: Vec<TakesOp>,
     pub continuing: Option<Continuing>,
+    /// Heroes priced, numbered, so a late price of an earlier one is told apart.
+    pub heroes: u64,
 }
 
 impl TakesState {

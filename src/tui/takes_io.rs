@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::{JobQuery, Ledger};
 use crate::sanitize::sanitize;
-use crate::takes::{Mark, Takes, TakesError};
+use crate::takes::{LinkKind, Mark, Takes, TakesError};
 
 use super::takes::{Lineage, TakesAnswer, TakesOp};
 
@@ -66,7 +66,19 @@ impl TakesIo {
                 kind,
             } => {
                 t.link(child, parent, kind)?;
-                TakesAnswer::Done(String::new())
+                let mut told = vec![match kind {
+                    LinkKind::Continues => format!("#{child} continues #{parent}"),
+                    LinkKind::Hero => format!("#{child} is the hero of #{parent}"),
+                }];
+                for place in t.placements(parent)? {
+                    let shot = match kind {
+                        LinkKind::Continues => place.shot + 1,
+                        LinkKind::Hero => place.shot,
+                    };
+                    t.add_take(&place.sequence, shot, child)?;
+                    told.push(format!("a take of shot {shot} of {}", place.sequence));
+                }
+                TakesAnswer::Done(told.join(", "))
             }
             TakesOp::LoadSequences { open } => {
                 let all = t.sequences()?;
@@ -126,7 +138,6 @@ impl TakesIo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::takes::LinkKind;
 
     #[test]
     fn marks_links_and_sequences_go_to_the_ledger_and_come_back() {
@@ -145,19 +156,32 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        io.apply(TakesOp::Link {
-            child: 4,
-            parent: 3,
-            kind: LinkKind::Continues,
-        });
         io.apply(TakesOp::NewSequence("pier".into()));
         io.apply(TakesOp::AddShot {
             sequence: "pier".into(),
             take: 3,
         });
+        // A continuation of shot 1's take is a take of shot 2; a hero, of shot 1.
+        let told = io.apply(TakesOp::Link {
+            child: 4,
+            parent: 3,
+            kind: LinkKind::Continues,
+        });
+        assert_eq!(
+            told,
+            TakesAnswer::Done("#4 continues #3, a take of shot 2 of pier".into())
+        );
+        io.apply(TakesOp::Link {
+            child: 5,
+            parent: 3,
+            kind: LinkKind::Hero,
+        });
         match io.apply(TakesOp::LoadLineage(3)) {
             TakesAnswer::Lineage(l) => {
-                assert_eq!(l.children, [(4, LinkKind::Continues)]);
+                assert_eq!(
+                    l.children,
+                    [(4, LinkKind::Continues), (5, LinkKind::Hero)]
+                );
                 assert_eq!(l.placements.len(), 1);
             }
             other => panic!("{other:?}"),
@@ -170,6 +194,9 @@ mod tests {
                 assert_eq!(all.len(), 1);
                 let (sequence, jobs) = open.unwrap();
                 assert_eq!(sequence.shots[0].chosen, Some(3));
+                assert_eq!(sequence.shots[0].takes, [3, 5]);
+                assert_eq!(sequence.shots[1].takes, [4]);
+                assert_eq!(sequence.shots[1].chosen, None);
                 assert!(jobs.is_empty());
             }
             other => panic!("{other:?}"),

@@ -338,3 +338,154 @@ mod sequence_view {
         assert_eq!(app.focus, Focus::Queue);
     }
 }
+
+mod hero {
+    use super::*;
+    use kling_tui::engine::{Command, Event};
+    use kling_tui::kling::Mode;
+    use kling_tui::takes::LinkKind;
+
+    fn engine(effects: &[Effect]) -> Vec<Command> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Engine(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Job 7 (pro, succeeded) selected, kept.
+    fn kept_app() -> App {
+        let mut app = app_with(jobs_in_every_state());
+        focus_queue(&mut app);
+        app.queue.selected = Some(RowKey::Job(7));
+        app.on_takes(TakesAnswer::Marks(vec![(7, mark_entry(Mark::Keep, None))]));
+        app
+    }
+
+    #[test]
+    fn h_on_a_kept_job_that_failed_has_nothing_to_re_render() {
+        let mut app = kept_app();
+        app.queue.selected = Some(RowKey::Job(8));
+        app.on_takes(TakesAnswer::Marks(vec![(8, mark_entry(Mark::Keep, None))]));
+        assert!(app.on_key(key(KeyCode::Char('H'))).is_empty());
+        let (text, _) = app.message.clone().unwrap();
+        assert!(text.contains("no video to re-render"), "{text}");
+    }
+
+    #[test]
+    fn h_on_a_job_not_kept_says_so_and_sends_nothing() {
+        let mut app = app_with(jobs_in_every_state());
+        focus_queue(&mut app);
+        app.queue.selected = Some(RowKey::Job(8));
+        let effects = app.on_key(key(KeyCode::Char('H')));
+        assert!(effects.is_empty(), "{effects:?}");
+        assert!(app.popup.is_none());
+        let (text, error) = app.message.clone().unwrap();
+        assert!(error && text.contains("not kept: K keeps it"), "{text}");
+    }
+
+    #[test]
+    fn h_prices_the_same_request_a_mode_up_and_sends_it_once_confirmed_then_links_it() {
+        let mut app = kept_app();
+        let draft = app.queue.jobs[&7].request.clone();
+        assert_eq!(draft.mode, Mode::Pro);
+        let effects = app.on_key(key(KeyCode::Char('H')));
+        let asked = engine(&effects);
+        let Some(Command::Estimate { seq, request }) = asked.first().cloned() else {
+            panic!("no dry run: {asked:?}");
+        };
+        // Identical but for the mode.
+        assert_eq!(request.mode, Mode::FourK);
+        assert_eq!(
+            kling_tui::kling::KlingRequest {
+                mode: Mode::Pro,
+                ..request.clone()
+            },
+            draft
+        );
+        assert!(matches!(app.popup, Some(Popup::Hero(_))));
+        // Not before it is priced.
+        assert!(engine(&app.on_key(key(KeyCode::Char('y')))).is_empty());
+        assert!(matches!(app.popup, Some(Popup::Hero(_))));
+        // A late price of another request changes nothing.
+        app.on_engine(Event::Estimate {
+            seq: seq + 1,
+            cost: Ok(1.0),
+        });
+        app.on_engine(Event::Estimate { seq, cost: Ok(150.0) });
+        let effects = app.on_key(key(KeyCode::Char('y')));
+        let sent = engine(&effects);
+        let Some(Command::Submit {
+            seq: submit_seq,
+            request: sent_request,
+            quote,
+            ..
+        }) = sent.first().cloned()
+        else {
+            panic!("not sent: {sent:?}");
+        };
+        assert_eq!(sent_request, request);
+        assert_eq!(quote, Some(150.0));
+        assert!(app.popup.is_none());
+        // The engine names the job: it is linked to its draft.
+        app.on_engine(Event::Submitted {
+            local_id: 40,
+            seq: submit_seq,
+        });
+        assert_eq!(
+            app.takes.outbox,
+            [TakesOp::Link {
+                child: 40,
+                parent: 7,
+                kind: LinkKind::Hero
+            }]
+        );
+    }
+
+    #[test]
+    fn a_standard_take_goes_to_pro_and_m_offers_4k_priced_again() {
+        let mut app = app_with(jobs_in_every_state());
+        focus_queue(&mut app);
+        // Job 6 is a standard one (every third fixture job is), and succeeded.
+        let id = 6;
+        assert!(app.queue.jobs[&id].succeeded());
+        assert_eq!(app.queue.jobs[&id].request.mode, Mode::Standard);
+        app.queue.selected = Some(RowKey::Job(id));
+        app.on_takes(TakesAnswer::Marks(vec![(id, mark_entry(Mark::Keep, None))]));
+        let effects = app.on_key(key(KeyCode::Char('H')));
+        let first = engine(&effects);
+        assert!(matches!(&first[0], Command::Estimate { request, .. } if request.mode == Mode::Pro));
+        let effects = app.on_key(key(KeyCode::Char('m')));
+        let again = engine(&effects);
+        assert!(
+            matches!(&again[0], Command::Estimate { request, .. } if request.mode == Mode::FourK),
+            "{again:?}"
+        );
+        assert!(matches!(app.popup, Some(Popup::Hero(_))));
+        // Esc: nothing sent.
+        assert!(engine(&app.on_key(key(KeyCode::Esc))).is_empty());
+        assert!(app.popup.is_none());
+    }
+
+    #[test]
+    fn a_submission_refused_is_no_child() {
+        let mut app = kept_app();
+        let effects = app.on_key(key(KeyCode::Char('H')));
+        let Some(Command::Estimate { seq, .. }) = engine(&effects).first().cloned() else {
+            panic!()
+        };
+        app.on_engine(Event::Estimate { seq, cost: Ok(150.0) });
+        let sent = engine(&app.on_key(key(KeyCode::Enter)));
+        let Some(Command::Submit { seq, .. }) = sent.first().cloned() else {
+            panic!()
+        };
+        app.on_engine(Event::NotSubmitted {
+            seq,
+            error: kling_tui::engine::Failure::local("the daily cap is reached"),
+        });
+        assert!(app.takes.pending.is_empty());
+        assert!(app.takes.outbox.is_empty());
+    }
+}

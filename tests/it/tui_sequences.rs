@@ -138,3 +138,56 @@ fn sequence_view_80x24() {
 fn sequence_view_160x48() {
     insta::assert_snapshot!(screen(&mut sequence_app(), 160, 48));
 }
+
+/// The job list with marks beside the prompts, the selected job's mark, lineage and place in
+/// the details; then the hero of it, priced.
+fn marked_app() -> App {
+    use kling_tui::takes::{LinkKind, Placement};
+    use kling_tui::tui::takes::Lineage;
+    let mut app = app_with(jobs_in_every_state());
+    while app.focus != Focus::Queue {
+        app.on_key(key(KeyCode::Tab));
+    }
+    app.queue.selected = Some(RowKey::Job(7));
+    app.on_takes(TakesAnswer::Marks(vec![
+        (6, entry(Mark::Reject, Some("face drift"))),
+        (7, entry(Mark::Keep, None)),
+    ]));
+    assert_eq!(app.takes_wanted(), Some(TakesOp::LoadLineage(7)));
+    app.on_takes(TakesAnswer::Lineage(Lineage {
+        id: 7,
+        parent: Some((5, LinkKind::Continues)),
+        children: vec![(11, LinkKind::Continues), (12, LinkKind::Hero)],
+        placements: vec![Placement {
+            sequence: "pier at dusk".into(),
+            shot: 2,
+            take: 1,
+            chosen: true,
+        }],
+    }));
+    app.message = None;
+    app
+}
+
+#[test]
+fn marks_and_lineage_in_the_list_and_details_160x48() {
+    insta::assert_snapshot!(screen(&mut marked_app(), 160, 48));
+}
+
+#[test]
+fn hero_priced_80x24() {
+    let mut app = marked_app();
+    let effects = app.on_key(key(KeyCode::Char('H')));
+    let seq = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Engine(kling_tui::engine::Command::Estimate { seq, .. }) => Some(*seq),
+            _ => None,
+        })
+        .unwrap();
+    app.on_engine(kling_tui::engine::Event::Estimate {
+        seq,
+        cost: Ok(240.0),
+    });
+    insta::assert_snapshot!(screen(&mut app, 80, 24));
+}

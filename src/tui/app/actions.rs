@@ -351,6 +351,7 @@ impl App {
             | Action::ShotEarlier
             | Action::ShotLater
             | Action::RemoveShot => {}
+            Action::Hero => self.hero_selected(effects),
             Action::Keep => self.mark_selected(crate::takes::Mark::Keep, effects),
             Action::Reject => self.mark_selected(crate::takes::Mark::Reject, effects),
             Action::Refresh => {
@@ -531,6 +532,7 @@ impl App {
             | Action::Picture
             | Action::Keep
             | Action::Reject
+            | Action::Hero
             | Action::DownloadAll => {
                 self.warn("not in the Server view: i imports a job, S goes back");
             }
@@ -590,6 +592,17 @@ impl App {
                 self.set_mark(job, Some(crate::takes::Mark::Reject), reason, effects)
             }
             Outcome::NewSequence(name) => self.new_sequence(name, effects),
+            Outcome::Requote => {
+                if let Popup::Hero(hero) = &mut popup {
+                    self.requote_hero(hero, effects);
+                }
+                self.popup = Some(popup);
+            }
+            Outcome::SendHero {
+                parent,
+                request,
+                quote,
+            } => self.send_hero(parent, request, quote, effects),
         }
     }
 

@@ -2,10 +2,11 @@
 //! tables.
 
 use super::{App, Effect, Popup};
-use crate::engine::LocalId;
-use crate::takes::{Mark, MarkEntry};
-use crate::tui::popup::Reasons;
-use crate::tui::takes::{TakesAnswer, TakesOp};
+use crate::engine::{Command, LocalId};
+use crate::kling::KlingRequest;
+use crate::takes::{LinkKind, Mark, MarkEntry};
+use crate::tui::popup::{HERO_SEQ, Hero, Reasons};
+use crate::tui::takes::{PendingChild, TakesAnswer, TakesOp};
 
 impl App {
     /// `K` or `X` on the selected job: the mark set, or cleared when it was that mark already.
@@ -52,6 +53,102 @@ impl App {
         effects.push(Effect::Takes(TakesOp::Mark { id, mark, reason }));
         effects.push(Effect::Takes(TakesOp::LoadMarks));
         self.takes.stale();
+    }
+
+    /// `H` on the selected job: a kept take's request at the next mode up, priced by a dry
+    /// run before anything is sent.
+    pub(super) fn hero_selected(&mut self, effects: &mut Vec<Effect>) {
+        let Some(job) = self.queue.selected_job() else {
+            return;
+        };
+        let id = job.local_id;
+        if self.takes.mark_of(id) != Some(Mark::Keep) {
+            self.warn(format!(
+                "#{id} is not kept: K keeps it, then H re-renders it at a higher mode"
+            ));
+            return;
+        }
+        if !job.succeeded() {
+            let state = job.state_word();
+            self.warn(format!("#{id} has no video to re-render ({state})"));
+            return;
+        }
+        self.takes.heroes += 1;
+        let seq = HERO_SEQ + self.takes.heroes;
+        match Hero::new(id, &job.request, seq) {
+            Some(hero) => {
+                effects.push(Effect::Engine(Command::Estimate {
+                    seq,
+                    request: hero.request.clone(),
+                }));
+                self.popup = Some(Popup::Hero(hero));
+            }
+            None => self.warn(format!(
+                "#{id} was made at {} already: no mode is higher",
+                job.request.mode
+            )),
+        }
+    }
+
+    /// The hero popup's mode changed: its request priced again.
+    pub(super) fn requote_hero(&mut self, hero: &mut Hero, effects: &mut Vec<Effect>) {
+        self.takes.heroes += 1;
+        hero.seq = HERO_SEQ + self.takes.heroes;
+        effects.push(Effect::Engine(Command::Estimate {
+            seq: hero.seq,
+            request: hero.request.clone(),
+        }));
+    }
+
+    /// Sends a confirmed hero at the price shown; once the engine names its job, it is
+    /// linked to its draft.
+    pub(super) fn send_hero(
+        &mut self,
+        parent: LocalId,
+        request: KlingRequest,
+        quote: f64,
+        effects: &mut Vec<Effect>,
+    ) {
+        self.submits += 1;
+        let mode = request.mode;
+        effects.push(Effect::Engine(Command::Submit {
+            seq: self.submits,
+            token: None,
+            request,
+            download_dir: self.download_dir.clone(),
+            batch: None,
+            quote: Some(quote),
+        }));
+        self.takes.pending.push(PendingChild {
+            seq: self.submits,
+            parent,
+            kind: LinkKind::Hero,
+        });
+        self.say(format!("the hero of #{parent} at {mode} sent to the engine"));
+    }
+
+    /// The engine named the job of submission `seq`: if it came from another job, the link
+    /// is recorded.
+    pub(super) fn link_child(&mut self, seq: u64, child: LocalId) {
+        let Some(at) = self.takes.pending.iter().position(|p| p.seq == seq) else {
+            return;
+        };
+        let pending = self.takes.pending.remove(at);
+        self.takes.outbox.push(TakesOp::Link {
+            child,
+            parent: pending.parent,
+            kind: pending.kind,
+        });
+        self.takes.stale();
+        if let Some(view) = &self.sequences {
+            let open = view.selected_name().map(str::to_string);
+            self.takes.outbox.push(TakesOp::LoadSequences { open });
+        }
+    }
+
+    /// Submission `seq` made no job: nothing to link.
+    pub(super) fn not_submitted(&mut self, seq: u64) {
+        self.takes.pending.retain(|p| p.seq != seq);
     }
 
     /// The lineage to read now: the selected job's, once.

@@ -101,6 +101,8 @@ pub enum Action {
     ShotEarlier,
     ShotLater,
     RemoveShot,
+    /// A kept job again at a higher mode.
+    Hero,
 }
 
 /// One entry of the built-in table.
@@ -368,6 +370,12 @@ pub const BINDINGS: &[Binding] = &[
         "reject the job, with a reason from a list (again: unmark)"
     ),
     bind!(
+        Queue,
+        [(Char('H'), NONE)],
+        Hero,
+        "re-render a kept job at pro or 4k, same parameters (priced, asks)"
+    ),
+    bind!(
         OutsideEditor,
         [(Char('Q'), NONE)],
         Sequences,
@@ -500,6 +508,7 @@ impl Action {
             Action::ShotEarlier => "shot_earlier",
             Action::ShotLater => "shot_later",
             Action::RemoveShot => "remove_shot",
+            Action::Hero => "hero",
         }
     }
 }
@@ -550,6 +559,7 @@ const HINTS: &[(Action, &str)] = &[
     (Action::ShotEarlier, "earlier"),
     (Action::ShotLater, "later"),
     (Action::RemoveShot, "remove"),
+    (Action::Hero, "hero"),
     (Action::SequenceBack, "back"),
 ];
 

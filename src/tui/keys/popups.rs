@@ -30,10 +30,12 @@ pub enum PopupScope {
     Filter,
     /// Why a take is rejected.
     Reasons,
+    /// A kept take's re-render, priced.
+    Hero,
 }
 
 impl PopupScope {
-    pub const ALL: [PopupScope; 12] = [
+    pub const ALL: [PopupScope; 13] = [
         PopupScope::Help,
         PopupScope::Notice,
         PopupScope::Confirm,
@@ -46,6 +48,7 @@ impl PopupScope {
         PopupScope::Compare,
         PopupScope::Filter,
         PopupScope::Reasons,
+        PopupScope::Hero,
     ];
 
     pub fn title(self) -> &'static str {
@@ -62,6 +65,7 @@ impl PopupScope {
             PopupScope::Compare => "Compared jobs",
             PopupScope::Filter => "Filtering the jobs",
             PopupScope::Reasons => "Why a take is rejected",
+            PopupScope::Hero => "A kept take re-rendered (hero)",
         }
     }
 }
@@ -430,6 +434,25 @@ pub const POPUP_BINDINGS: &[PopupBinding] = &[
         [(Esc, NONE), (Char('q'), NONE)],
         Close,
         "cancel: the job stays as it was"
+    ),
+    popup_bind!(
+        Hero,
+        [(Char('y'), NONE), (Char('Y'), NONE), (Enter, NONE)],
+        Yes,
+        "send it (paid), once it is priced"
+    ),
+    popup_bind!(
+        Hero,
+        [(Char('m'), NONE)],
+        Next,
+        "the other mode (pro or 4k), priced again"
+    ),
+    popup_bind!(Hero, [(Char('c'), CTRL)], ForceQuit, "quit"),
+    popup_bind!(
+        Hero,
+        [(Char('n'), NONE), (Char('N'), NONE), (Esc, NONE)],
+        No,
+        "no"
     ),
 ];
 

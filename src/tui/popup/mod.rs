@@ -8,6 +8,7 @@ mod compare;
 mod confirm;
 mod field_input;
 mod help;
+mod hero;
 mod history_search;
 mod notice;
 mod path_input;
@@ -27,6 +28,7 @@ pub use compare::Compare;
 pub use confirm::{Confirm, Confirmed};
 pub use field_input::FieldInput;
 pub use help::Help;
+pub use hero::{HERO_SEQ, Hero, modes_above};
 pub use notice::Problems;
 pub use path_input::PathInput;
 pub use reasons::{NO_REASON, Reasons};
@@ -68,6 +70,8 @@ pub enum Popup {
     Reasons(Reasons),
     /// The name of a new sequence.
     SequenceName(SequenceName),
+    /// A kept take's re-render at a higher mode, priced, to confirm.
+    Hero(Hero),
 }
 
 /// What a key did in a popup, for the app to carry out.
@@ -117,6 +121,14 @@ pub enum Outcome {
     },
     /// Closes; a sequence of this name is made.
     NewSequence(String),
+    /// Stays open; the request changed and is to be priced again.
+    Requote,
+    /// Closes; `request`, the hero of `parent`, is sent at the price shown.
+    SendHero {
+        parent: LocalId,
+        request: KlingRequest,
+        quote: f64,
+    },
 }
 
 /// What popups read of the app to draw themselves.
@@ -144,6 +156,7 @@ impl Popup {
             Popup::Compare(compare) => compare.handle_key(key),
             Popup::Reasons(reasons) => reasons.handle_key(key),
             Popup::SequenceName(name) => name.handle_key(key),
+            Popup::Hero(hero) => hero.handle_key(key),
         }
     }
 
@@ -176,6 +189,7 @@ impl Popup {
             Popup::Picture(id) => picture::draw(frame, area, theme, *id, cx.pictures),
             Popup::Reasons(reasons) => reasons.draw(frame, area, theme),
             Popup::SequenceName(name) => name.draw(frame, area, theme),
+            Popup::Hero(hero) => hero.draw(frame, area, theme),
         }
     }
 }

@@ -309,7 +309,7 @@ fn takes_detail(app: &App, theme: &Theme, id: crate::engine::LocalId) -> Vec<Lin
     }
     for place in &lineage.placements {
         lines.push(Line::from(format!(
-            "{} shot {} take {}{}",
+            "in {}: shot {}, take {}{}",
             sanitize(&place.sequence),
             place.shot,
             place.take,
