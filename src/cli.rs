@@ -355,6 +355,15 @@ pub enum SeqAction {
         #[arg(value_name = "SHOT")]
         shot: u32,
     },
+    /// Join the chosen takes in order into one MP4 with ffmpeg, a chapter per shot: a stream
+    /// copy when the clips match, else a re-encode that says why.
+    Cut {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// The film to write; it appears only once whole.
+        #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -399,8 +408,24 @@ pub enum EngineCommand {
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
     /// The prompt; may name references as <<<image_N>>> and <<<video_1>>>.
-    #[arg(long, value_hint = ValueHint::Other)]
-    pub prompt: String,
+    #[arg(long, value_hint = ValueHint::Other, required_unless_present_any = ["after", "hero"])]
+    pub prompt: Option<String>,
+    /// Continue job JOB (#12, 12 or its server id): start from the last frame of its saved
+    /// video, with its parameters; --prompt says what happens next, and any flag given here
+    /// replaces the parent's value.
+    #[arg(long, value_name = "JOB", value_hint = ValueHint::Other,
+          conflicts_with_all = ["hero", "start_image"])]
+    pub after: Option<String>,
+    /// Render kept job JOB again, the same request at --mode pro (the default) or 4k: quoted
+    /// by a dry run first, sent once confirmed.
+    #[arg(long, value_name = "JOB", value_hint = ValueHint::Other,
+          conflicts_with_all = ["prompt", "aspect_ratio", "duration", "multi_prompt",
+              "generate_audio", "no_original_sound", "video_reference_type", "start_image",
+              "end_image", "reference_images", "reference_video"])]
+    pub hero: Option<String>,
+    /// Send a --hero without asking (needed when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
     /// standard (720p), pro (1080p) or 4k.
     #[arg(long, value_parser = wire_values(Mode::ALL, Mode::as_str), value_name = "MODE")]
     pub mode: Option<Mode>,

@@ -6,7 +6,7 @@
 //! under their own names — then `headless` and `tui` (the front-ends), and `sim` (a local
 //! Scenario, its own crate, with the `demo` feature). The binary's `cli` wires them together.
 
-pub use kling_engine::{api, batch, config, daemon, engine, media, sanitize, takes, units};
+pub use kling_engine::{api, batch, config, cut, daemon, engine, media, sanitize, takes, units};
 pub mod cli;
 pub mod entry;
 pub mod headless;

@@ -389,6 +389,8 @@ async fn download_job(
                         index,
                         file: saved.path.clone(),
                         size: Some(saved.size),
+                        last_frame: saved.last_frame.clone(),
+                        duration: saved.duration,
                     });
                 }
                 files.push(saved.path);

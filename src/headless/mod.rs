@@ -3,10 +3,12 @@
 
 mod address;
 mod batch;
+mod cut;
 mod docs;
 mod download;
 mod engine_cmd;
 mod follow;
+mod lineage;
 pub(crate) mod list;
 mod media;
 mod remote;

@@ -11,6 +11,7 @@ use crate::cli::{Cli, SubmitArgs};
 use crate::engine::{Command, Event, JobRecord, LocalId, Outcome, Place, Submission, Wait, Work};
 use crate::kling::{AssetId, KlingRequest, Shot};
 use crate::sanitize::sanitize;
+use crate::takes::LinkKind;
 
 use super::report::{JobReport, Print, ProgressLine, format_units};
 use super::{CliError, Session, exit};
@@ -23,13 +24,38 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
         true => crate::kling::Rules::builtin(),
         false => crate::engine::Ledger::rules(&Session::ledger_dir_for(cli)?),
     };
-    let mut request = build_request(args, &rules)?;
+    // `--after` and `--hero` start from a job of the ledger, as it was sent.
+    let mut derived = super::lineage::derive(cli, args, &rules)?;
+    let mut request = match &derived {
+        Some(derived) => derived.request.clone(),
+        None => build_request(args, &rules)?,
+    };
     super::media::check_request_files(&request)?;
     let session = Session::open(cli).await?;
+    if let Some(derived) = &mut derived {
+        super::lineage::settle(&session, derived).await?;
+        request = derived.request.clone();
+    }
     if args.dry_run {
         // A dry run needs asset ids: upload (or reuse) the files first; it charges nothing.
         super::media::resolve(&session, &mut request).await?;
         return dry_run(&session.client, &request, args.json).await;
+    }
+    let mut quote = None;
+    if let Some(derived) = derived.as_ref().filter(|d| d.kind == LinkKind::Hero) {
+        // A hero costs more than its draft: quoted first, sent once the user says so. (A file
+        // its draft named that never became an asset is uploaded first, as for any quote.)
+        super::media::resolve(&session, &mut request).await?;
+        let cost = session.client.dry_run(&request).await?;
+        quote = cost.creative_units_cost;
+        eprintln!(
+            "{}",
+            super::lineage::hero_quote(derived, cost.creative_units_cost)
+        );
+        let question = format!("Send the hero of #{}?", derived.parent);
+        if !super::confirm(&question, args.yes)? {
+            return Ok(exit::INVALID);
+        }
     }
 
     let wait = args.wait || args.download.is_some();
@@ -63,7 +89,7 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
         request,
         download_dir,
         batch: None,
-        quote: None,
+        quote,
     });
 
     let mut ours: Option<LocalId> = None;
@@ -93,6 +119,9 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
         let job = match event {
             Event::Submitted { seq: 1, local_id } => {
                 ours = Some(local_id);
+                if let Some(derived) = &derived {
+                    super::lineage::record_link(&session.ledger_dir, local_id, derived);
+                }
                 match early.remove(&local_id) {
                     Some(job) => Box::new(job),
                     None => continue,
@@ -323,19 +352,27 @@ pub fn build_request(
     args: &SubmitArgs,
     rules: &crate::kling::Rules,
 ) -> Result<KlingRequest, CliError> {
+    let mut request = KlingRequest::new(args.prompt.clone().unwrap_or_default());
+    let editing = args.reference_video.is_some()
+        && args.video_reference_type == Some(crate::kling::VideoReferenceType::Base);
+    if args.start_image.is_some() || editing {
+        // A start frame or the edited video sets the frame shape; don't impose the default.
+        request.aspect_ratio = None;
+    }
+    let problems = apply_flags(args, &mut request);
+    checked(request, problems, rules)
+}
+
+/// Sets on `request` every parameter a flag gives, leaving the others as they are; returns
+/// what could not be read.
+pub(super) fn apply_flags(args: &SubmitArgs, request: &mut KlingRequest) -> Vec<String> {
     let mut problems = Vec::new();
-    let mut request = KlingRequest::new(args.prompt.clone());
     if let Some(mode) = args.mode {
         request.mode = mode;
     }
-    let editing = args.reference_video.is_some()
-        && args.video_reference_type == Some(crate::kling::VideoReferenceType::Base);
-    request.aspect_ratio = match args.aspect_ratio {
-        Some(ratio) => Some(ratio),
-        // A start frame or the edited video sets the frame shape; don't impose the default.
-        None if args.start_image.is_some() || editing => None,
-        None => request.aspect_ratio,
-    };
+    if let Some(ratio) = args.aspect_ratio {
+        request.aspect_ratio = Some(ratio);
+    }
     if let Some(text) = &args.multi_prompt {
         match serde_json::from_str::<Vec<Shot>>(text) {
             Ok(shots) => {
@@ -360,12 +397,30 @@ pub fn build_request(
     if args.no_original_sound {
         request.keep_original_sound = Some(false);
     }
-    request.video_reference_type = args.video_reference_type;
-    request.start_image = args.start_image.clone().map(AssetId);
-    request.end_image = args.end_image.clone().map(AssetId);
-    request.reference_images = args.reference_images.iter().cloned().map(AssetId).collect();
-    request.reference_video = args.reference_video.clone().map(AssetId);
+    if let Some(kind) = args.video_reference_type {
+        request.video_reference_type = Some(kind);
+    }
+    if let Some(image) = &args.start_image {
+        request.start_image = Some(AssetId(image.clone()));
+    }
+    if let Some(image) = &args.end_image {
+        request.end_image = Some(AssetId(image.clone()));
+    }
+    if !args.reference_images.is_empty() {
+        request.reference_images = args.reference_images.iter().cloned().map(AssetId).collect();
+    }
+    if let Some(video) = &args.reference_video {
+        request.reference_video = Some(AssetId(video.clone()));
+    }
+    problems
+}
 
+/// `request` once the rules pass it, else every problem with it, `problems` first.
+pub(super) fn checked(
+    request: KlingRequest,
+    mut problems: Vec<String>,
+    rules: &crate::kling::Rules,
+) -> Result<KlingRequest, CliError> {
     problems.extend(
         request
             .validate_with(rules)

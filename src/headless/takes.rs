@@ -183,6 +183,10 @@ pub async fn seq(cli: &Cli, args: &SeqArgs) -> Result<i32, CliError> {
                 );
             }
         }
+        SeqAction::Cut { name, out } => {
+            let sequence = takes.sequence(name).map_err(takes_error)?;
+            return super::cut::run(&dir, &sequence, out, json).await;
+        }
         SeqAction::Rm { name, shot } => {
             let before = takes.sequence(name).map_err(takes_error)?;
             takes.remove_shot(name, *shot).map_err(takes_error)?;
@@ -262,7 +266,11 @@ fn take_json(takes: &Takes, id: LocalId, record: Option<&JobRecord>, chosen: boo
 
 /// A take's length: the server's measure of its video where known, else what was asked.
 pub(crate) fn take_seconds(job: &JobRecord) -> f64 {
-    f64::from(job.request.duration)
+    job.downloads
+        .first()
+        .and_then(|d| d.duration)
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .unwrap_or_else(|| f64::from(job.request.duration))
 }
 
 fn show(dir: &Path, takes: &Takes, sequence: &Sequence, json: bool) -> Result<(), CliError> {

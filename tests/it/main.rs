@@ -9,6 +9,8 @@ mod api_client;
 mod batch;
 mod bounds;
 mod cli;
+mod cli_continue;
+mod cli_cut;
 mod cli_list;
 mod cli_takes;
 mod crash;

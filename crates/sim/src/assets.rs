@@ -187,3 +187,26 @@ pub(crate) fn still(sim: &Sim, inner: &Inner, id: &str, now: Instant) -> Option<
         .render(),
     )
 }
+
+/// Why `id` cannot be the image a generate request names in `field`, if it cannot: the real
+/// API takes only its own assets there, an image this account uploaded or a still of one of
+/// its finished videos (a `lastFrame` carries a shot on). A video is not an image.
+pub(crate) fn image_problem(
+    sim: &Sim,
+    inner: &Inner,
+    field: &str,
+    id: &str,
+    now: Instant,
+) -> Option<String> {
+    if let Some(asset) = inner.uploads.asset(id, now) {
+        return (asset.kind != "image")
+            .then(|| format!("{field}: asset {id} is a {}, not an image", asset.kind));
+    }
+    let still = Still::split(id).is_some_and(|(video, _)| {
+        inner
+            .jobs
+            .finished_asset(video, sim.video_count(), now, sim.time_scale)
+            .is_some()
+    });
+    (!still).then(|| format!("{field}: asset {id} not found"))
+}

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use serde_json::{Value, json};
 
+use super::assets::image_problem;
 use super::cost::{cost_details, cost_with};
 use super::faults::AfterCreate;
 use super::gate::{gate, query_map};
@@ -37,11 +38,7 @@ pub(crate) async fn generate(
     let dry_run = query
         .get("dryRun")
         .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
-    let route = if dry_run {
-        Route::DryRun
-    } else {
-        Route::Generate
-    };
+    let route = route_of(dry_run);
     if let Err(answer) = gate(&sim, route, &headers, &query).await {
         return answer;
     }
@@ -51,6 +48,14 @@ pub(crate) async fn generate(
         tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
     }
     response
+}
+
+fn route_of(dry_run: bool) -> Route {
+    if dry_run {
+        Route::DryRun
+    } else {
+        Route::Generate
+    }
 }
 
 /// The answer to a generate request, and how long to hold it back.
@@ -73,6 +78,10 @@ fn answer(
         }
     };
     inner.stats.last_generate_body = Some(raw_body.clone());
+    inner
+        .stats
+        .generate_bodies
+        .push((route_of(dry_run), raw_body.clone()));
     let extended = sim.config.model_schema == ModelSchema::Extended;
     let (request, input, hdr) = match read_request(raw_body, extended) {
         Ok(read) => read,
@@ -86,6 +95,19 @@ fn answer(
         .collect();
     if !problems.is_empty() {
         return now(inner.error(StatusCode::BAD_REQUEST, &problems.join("; ")));
+    }
+    // The frames must be assets of this account, as the real API checks (a dry run too).
+    let frames = [
+        ("startImage", request.start_image.as_ref()),
+        ("endImage", request.end_image.as_ref()),
+    ];
+    let at = sim.now();
+    let frame_problems: Vec<String> = frames
+        .into_iter()
+        .filter_map(|(field, id)| image_problem(sim, &inner, field, id?.as_str(), at))
+        .collect();
+    if !frame_problems.is_empty() {
+        return now(inner.error(StatusCode::BAD_REQUEST, &frame_problems.join("; ")));
     }
     let cost = cost_with(&request, hdr);
     if dry_run {
@@ -225,6 +247,77 @@ mod tests {
             reason.starts_with("multiPrompt: ") && !reason.contains("multiPrompt: multiPrompt")
         );
         assert!(read(json!([1])).is_err());
+    }
+
+    /// A generate POST to `sim`, answered: its status and its JSON body.
+    async fn post(sim: &Arc<Sim>, body: Value, dry_run: bool) -> (StatusCode, Value) {
+        let bytes = Bytes::from(body.to_string());
+        let (response, _) = answer(sim, Ok(Path(MODEL_ID.to_string())), dry_run, &bytes);
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn frames_must_be_the_simulators_own_images() {
+        let config = crate::SimConfig {
+            seed_jobs: 1,
+            ..crate::SimConfig::default()
+        };
+        let sim = Arc::new(Sim::new(config, "http://127.0.0.2:9/cdn".into()));
+        let video = sim.lock().jobs.all()[0].asset_id.clone();
+        let last_frame = format!(
+            "{video}{}",
+            super::super::picture::Still::LastFrame.suffix()
+        );
+
+        // A finished video's last frame carries a shot on, in a dry run and for real.
+        let from = json!({"prompt": "on", "startImage": last_frame});
+        for dry_run in [true, false] {
+            let (status, body) = post(&sim, from.clone(), dry_run).await;
+            assert!(status.is_success(), "{status} {body}");
+        }
+        let (status, _) = post(
+            &sim,
+            json!({"prompt": "on", "startImage": format!("{video}_frame"),
+                   "endImage": last_frame}),
+            false,
+        )
+        .await;
+        assert!(status.is_success());
+        let created = sim.lock().stats.jobs_created;
+
+        // An id the simulator never gave out is refused, naming its field, and makes no job.
+        for (body, field) in [
+            (
+                json!({"prompt": "on", "startImage": "asset_made_up"}),
+                "startImage",
+            ),
+            (
+                json!({"prompt": "on", "startImage": last_frame, "endImage": "asset_nope_last"}),
+                "endImage",
+            ),
+            // The video itself is no image, and a still of a video that does not exist is none.
+            (json!({"prompt": "on", "startImage": video}), "startImage"),
+            (
+                json!({"prompt": "on", "startImage": "asset_000000000000000000000000_last"}),
+                "startImage",
+            ),
+        ] {
+            for dry_run in [true, false] {
+                let (status, answer) = post(&sim, body.clone(), dry_run).await;
+                assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+                let reason = answer["reason"].as_str().unwrap();
+                assert!(reason.starts_with(&format!("{field}: ")), "{reason}");
+                assert!(answer["trace_id"].is_string(), "{answer}");
+            }
+        }
+        assert_eq!(sim.lock().stats.jobs_created, created);
+        let plain = json!({"prompt": "no frames", "aspectRatio": "16:9"});
+        let (status, _) = post(&sim, plain, false).await;
+        assert!(status.is_success());
     }
 
     #[test]

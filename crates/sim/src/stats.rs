@@ -46,6 +46,9 @@ pub struct SimStats {
     pub last_created_after: Option<String>,
     /// The JSON body of the last generate POST (dry runs included), exactly as received.
     pub last_generate_body: Option<serde_json::Value>,
+    /// The JSON body of every generate POST, in order, exactly as received, each with its
+    /// route: [`Route::DryRun`] for a dry run, else [`Route::Generate`].
+    pub generate_bodies: Vec<(Route, serde_json::Value)>,
     /// Every API and CDN request, with its arrival time since the simulator started.
     pub requests: Vec<(Duration, Route)>,
 }

@@ -283,6 +283,13 @@ pub struct Asset {
         skip_serializing_if = "Option::is_none"
     )]
     pub first_frame: Option<AssetImage>,
+    /// The video's last frame, as an image: what a shot that continues this one starts from.
+    #[serde(
+        default,
+        deserialize_with = "lenient_image",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_frame: Option<AssetImage>,
 }
 
 /// An image that stands for an asset (its thumbnail, its first frame): an asset of its own,
@@ -302,6 +309,18 @@ impl Asset {
     /// the file's size, and is never used for it.
     pub fn expected_size(&self) -> Option<u64> {
         self.properties.size
+    }
+
+    /// The asset id of the video's last frame, where the server names one.
+    pub fn last_frame_id(&self) -> Option<&str> {
+        self.last_frame.as_ref()?.asset_id.as_deref()
+    }
+
+    /// The video's length in seconds, where the server says (`properties.duration`).
+    pub fn duration(&self) -> Option<f64> {
+        self.properties
+            .duration
+            .filter(|d| d.is_finite() && *d >= 0.0)
     }
 }
 
@@ -498,6 +517,30 @@ mod tests {
         assert_eq!(asset.first_frame, None);
         let bare: Asset = serde_json::from_value(json!({"id": "a", "thumbnail": null})).unwrap();
         assert_eq!(bare.thumbnail, None);
+    }
+
+    #[test]
+    fn the_last_frame_and_the_duration_are_read_leniently() {
+        let asset: Asset = serde_json::from_value(json!({
+            "id": "asset_1", "lastFrame": {"assetId": "asset_1_last", "url": "https://c/l.png"},
+            "properties": {"duration": "5.04"}
+        }))
+        .unwrap();
+        assert_eq!(asset.last_frame_id(), Some("asset_1_last"));
+        assert_eq!(asset.duration(), Some(5.04));
+        for odd in [
+            json!({"id": "a", "lastFrame": "asset_x", "properties": {"duration": "long"}}),
+            json!({"id": "a", "lastFrame": {"url": 3}, "properties": {"duration": -2}}),
+            json!({"id": "a", "lastFrame": null, "properties": null}),
+            json!({"id": "a"}),
+        ] {
+            let asset: Asset = serde_json::from_value(odd.clone()).unwrap();
+            assert_eq!(asset.last_frame_id(), None, "{odd}");
+            assert_eq!(asset.duration(), None, "{odd}");
+        }
+        let asset: Asset =
+            serde_json::from_value(json!({"id": "a", "properties": {"duration": 10}})).unwrap();
+        assert_eq!(asset.duration(), Some(10.0));
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub fn contents(takes: &Takes, job: &JobRecord, index: usize) -> Value {
             "file": d.file.as_ref().and_then(|f| f.file_name()).map(|n| n.to_string_lossy()),
             "size": d.size,
             "assetId": d.asset_id,
+            "lastFrame": d.last_frame,
+            "duration": d.duration,
         })),
         "parent": parent.map(link),
         "children": children.into_iter().map(link).collect::<Vec<_>>(),

@@ -77,12 +77,17 @@ pub struct Destination<'a> {
 }
 
 /// A finished download.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Saved {
     pub path: PathBuf,
     pub size: u64,
     /// It was already on disk, as recorded: nothing was fetched.
     pub existing: bool,
+    /// The asset id of the video's last frame, where the asset names one: what a shot that
+    /// continues this one starts from, with no decoding here.
+    pub last_frame: Option<String>,
+    /// The video's length in seconds, as the server measured it.
+    pub duration: Option<f64>,
 }
 
 /// Times a link may be re-signed during one download before giving up.
@@ -166,6 +171,8 @@ impl ScenarioClient {
                 path: path.to_path_buf(),
                 size,
                 existing: true,
+                last_frame: asset.last_frame_id().map(str::to_string),
+                duration: asset.duration(),
             });
         }
         if let Some(size) = asset.expected_size()
@@ -237,6 +244,8 @@ impl ScenarioClient {
             path,
             size,
             existing: false,
+            last_frame: asset.last_frame_id().map(str::to_string),
+            duration: asset.duration(),
         })
     }
 }

@@ -134,8 +134,9 @@ fn save_downloads(
     tx.prepare_cached("DELETE FROM downloads WHERE local_id = ?1")?
         .execute([id])?;
     let mut insert = tx.prepare_cached(
-        "INSERT INTO downloads (local_id, idx, asset_id, file, size, placing, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO downloads (local_id, idx, asset_id, file, size, placing, error,
+                                last_frame, duration)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     for (idx, d) in downloads.iter().enumerate() {
         insert.execute(params![
@@ -146,6 +147,8 @@ fn save_downloads(
             d.size.and_then(|s| i64::try_from(s).ok()),
             d.placing.as_ref().map(|p| p.to_string_lossy().into_owned()),
             d.error,
+            d.last_frame,
+            d.duration.filter(|s| s.is_finite()),
         ])?;
     }
     Ok(())
@@ -378,7 +381,8 @@ pub(super) fn for_each_where(
         "SELECT local_id, date, status FROM status_history WHERE {picked} ORDER BY local_id, seq"
     ))?;
     let mut downloads_query = conn.prepare(&format!(
-        "SELECT local_id, asset_id, file, size, placing, error FROM downloads WHERE {picked}
+        "SELECT local_id, asset_id, file, size, placing, error, last_frame, duration
+         FROM downloads WHERE {picked}
          ORDER BY local_id, idx"
     ))?;
     let mut jobs = jobs_query.query(rusqlite::params_from_iter(values.iter()))?;
@@ -435,6 +439,8 @@ fn download_from(row: &Row<'_>) -> rusqlite::Result<(LocalId, DownloadRecord)> {
             size: row.get::<_, Option<i64>>(3)?.map(|s| s.max(0) as u64),
             placing: row.get::<_, Option<String>>(4)?.map(PathBuf::from),
             error: row.get(5)?,
+            last_frame: row.get(6)?,
+            duration: row.get(7)?,
         },
     ))
 }

@@ -51,6 +51,8 @@ fn records_survive_a_reopen() {
                 index: 1,
                 file: "out/a_2.mp4".into(),
                 size: Some(99),
+                last_frame: Some("asset_2_last".into()),
+                duration: Some(5.04),
             },
             true,
         )
@@ -77,6 +79,13 @@ fn records_survive_a_reopen() {
         jobs[0].downloads[1].recorded(),
         Some((Path::new("out/a_2.mp4"), 99))
     );
+    // What the next shot starts from, and the video's length, kept with the file.
+    assert_eq!(
+        jobs[0].downloads[1].last_frame.as_deref(),
+        Some("asset_2_last")
+    );
+    assert_eq!(jobs[0].downloads[1].duration, Some(5.04));
+    assert_eq!(jobs[0].downloads[0].last_frame, None);
     assert!(matches!(jobs[1].submission, Submission::Unconfirmed { .. }));
     assert_eq!(intent(&mut l, "c"), 3);
     assert!(l.take_notices().is_empty());
@@ -295,6 +304,8 @@ fn memory_holds_unfinished_work_and_history_is_read_in_pages() {
                         index: 0,
                         file: format!("/videos/{n}.mp4").into(),
                         size: Some(1),
+                        last_frame: None,
+                        duration: None,
                     },
                     true,
                 )
@@ -413,6 +424,8 @@ fn a_job_written_by_its_changes_reads_back_as_written_whole() {
         index,
         file: format!("out/a_{index}.mp4").into(),
         size: Some(99),
+        last_frame: None,
+        duration: None,
     };
     let records = [
         Record::Accepted {

@@ -46,6 +46,13 @@ pub struct DownloadRecord {
     pub placing: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The asset id of the video's last frame, as the server named it when the file was
+    /// saved: the start image of a shot that continues this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_frame: Option<String>,
+    /// The video's length in seconds, as the server measured it when the file was saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
 }
 
 impl DownloadRecord {

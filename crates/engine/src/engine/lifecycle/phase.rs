@@ -110,6 +110,10 @@ pub(crate) enum Step {
         index: usize,
         file: PathBuf,
         size: u64,
+        /// The asset id of the video's last frame, where its asset named one.
+        last_frame: Option<String>,
+        /// The video's length in seconds, where its asset said.
+        duration: Option<f64>,
     },
     /// One part failed; a passing failure is tried again a few times, a lasting one (a full
     /// disk, no file descriptors: it passes when the resource comes back) every
@@ -406,9 +410,16 @@ impl Phase {
                 parts.in_flight.insert(index);
                 Next::to(Phase::Downloading(parts))
             }
-            (Phase::Downloading(parts), Step::Fetched { index, file, size })
-                if parts.in_flight(index) =>
-            {
+            (
+                Phase::Downloading(parts),
+                Step::Fetched {
+                    index,
+                    file,
+                    size,
+                    last_frame,
+                    duration,
+                },
+            ) if parts.in_flight(index) => {
                 let mut parts = parts.clone();
                 parts.in_flight.remove(&index);
                 parts.failures.remove(&index);
@@ -428,6 +439,8 @@ impl Phase {
                     index,
                     file,
                     size: Some(size),
+                    last_frame,
+                    duration,
                 })
             }
             (

@@ -82,6 +82,12 @@ pub enum Record {
         file: PathBuf,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         size: Option<u64>,
+        /// The asset id of the video's last frame, where its asset named one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_frame: Option<String>,
+        /// The video's length in seconds, where its asset said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration: Option<f64>,
     },
     DownloadFailed {
         local_id: LocalId,
@@ -264,6 +270,8 @@ pub(crate) fn apply(jobs: &mut BTreeMap<LocalId, JobRecord>, record: Record) {
                             size: None,
                             placing: None,
                             error: None,
+                            last_frame: None,
+                            duration: None,
                         })
                         .collect();
                 }
@@ -285,10 +293,14 @@ pub(crate) fn apply(jobs: &mut BTreeMap<LocalId, JobRecord>, record: Record) {
             index,
             file,
             size,
+            last_frame,
+            duration,
         } => {
             if let Some(d) = download_mut(jobs, local_id, index) {
                 d.file = Some(file);
                 d.size = size.or(d.size);
+                d.last_frame = last_frame.or(d.last_frame.take());
+                d.duration = duration.or(d.duration);
                 d.placing = None;
                 d.error = None;
             }

@@ -158,6 +158,8 @@ impl Worker {
                                 index,
                                 file: saved.path.clone(),
                                 size: saved.size,
+                                last_frame: saved.last_frame,
+                                duration: saved.duration,
                             },
                         );
                         self.write_sidecars(local_id);

@@ -354,6 +354,8 @@ fn downloads_fetch_retry_and_settle() {
             index: 1,
             file: "b.mp4".into(),
             size: 9,
+            last_frame: None,
+            duration: None,
         },
         &at,
     );
@@ -422,6 +424,8 @@ fn a_download_that_is_not_the_last_keeps_the_job_downloading() {
         index,
         file: "x.mp4".into(),
         size: 1,
+        last_frame: None,
+        duration: None,
     };
     let phase = go(phase, fetched(0), &at).phase;
     assert_eq!(phase, downloading(&[1], false));
@@ -463,7 +467,9 @@ fn steps_that_make_no_sense_are_refused() {
         Step::Fetched {
             index: 0,
             file: "a.mp4".into(),
-            size: 1
+            size: 1,
+            last_frame: None,
+            duration: None,
         },
         &at
     ));
