@@ -121,6 +121,8 @@ fn seed(home: &Path, files: &[PathBuf]) {
                 index: 0,
                 file: file.clone(),
                 size: std::fs::metadata(file).ok().map(|m| m.len()),
+                last_frame: None,
+                duration: None,
             },
         ] {
             ledger.append(record, false).unwrap();
