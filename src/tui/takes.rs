@@ -122,3 +122,9 @@ impl TakesState {
         self.asked = None;
     }
 }
+
+/// A finished job's last frame, as the server named it when its first video was saved: the
+/// start image of a shot that continues it.
+pub fn last_frame(job: &JobRecord) -> Option<String> {
+    job.downloads.first().filter(|d| d.is_done())?.last_frame.clone()
+}

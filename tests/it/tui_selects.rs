@@ -489,3 +489,127 @@ mod hero {
         assert!(app.takes.outbox.is_empty());
     }
 }
+
+mod continuing {
+    use super::*;
+    use kling_tui::engine::{Command, Event};
+    use kling_tui::kling::AssetId;
+    use kling_tui::takes::LinkKind;
+
+    fn with_last_frame(app: &mut App, id: u64) {
+        let job = app.queue.jobs.get_mut(&id).unwrap();
+        job.downloads[0].last_frame = Some(format!("asset_last_{id}"));
+    }
+
+    #[test]
+    fn c_starts_the_next_shot_from_the_last_frame_and_the_sent_job_is_linked() {
+        let mut app = app_with(jobs_in_every_state());
+        focus_queue(&mut app);
+        with_last_frame(&mut app, 6);
+        let parent = app.queue.jobs[&6].request.clone();
+        app.request.end_image = Some(AssetId::new("asset_end"));
+        app.queue.selected = Some(RowKey::Job(6));
+        app.on_key(key(KeyCode::Char('C')));
+        assert_eq!(app.focus, Focus::Editor);
+        assert_eq!(app.prompt(), "");
+        assert_eq!(app.request.start_image, Some(AssetId::new("asset_last_6")));
+        assert_eq!(app.request.end_image, None);
+        // Every other parameter is the parent's.
+        assert_eq!(app.request.mode, parent.mode);
+        assert_eq!(app.request.duration, parent.duration);
+        assert_eq!(app.request.aspect_ratio, parent.aspect_ratio);
+        type_text(&mut app, "the drone rises over the ridge");
+        let effects = app.on_key(ctrl('r'));
+        let Some((seq, request)) = effects.iter().find_map(|e| match e {
+            Effect::Engine(Command::Submit { seq, request, .. }) => Some((*seq, request.clone())),
+            _ => None,
+        }) else {
+            panic!("not sent: {effects:?}");
+        };
+        assert_eq!(request.prompt, "the drone rises over the ridge");
+        assert_eq!(request.start_image, Some(AssetId::new("asset_last_6")));
+        app.on_engine(Event::Submitted { local_id: 30, seq });
+        assert_eq!(
+            app.takes.outbox,
+            [TakesOp::Link {
+                child: 30,
+                parent: 6,
+                kind: LinkKind::Continues
+            }]
+        );
+        // A later submission is no continuation.
+        app.takes.outbox.clear();
+        app.now += jiff::SignedDuration::from_secs(120);
+        let effects = app.on_key(ctrl('r'));
+        let seq = effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Engine(Command::Submit { seq, .. }) => Some(*seq),
+                _ => None,
+            })
+            .unwrap();
+        app.on_engine(Event::Submitted { local_id: 31, seq });
+        assert!(app.takes.outbox.is_empty());
+    }
+
+    #[test]
+    fn a_start_image_changed_before_sending_is_no_continuation() {
+        let mut app = app_with(jobs_in_every_state());
+        focus_queue(&mut app);
+        with_last_frame(&mut app, 6);
+        app.queue.selected = Some(RowKey::Job(6));
+        app.on_key(key(KeyCode::Char('C')));
+        app.request.start_image = Some(AssetId::new("asset_other"));
+        type_text(&mut app, "something else");
+        let effects = app.on_key(ctrl('r'));
+        let seq = effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Engine(Command::Submit { seq, .. }) => Some(*seq),
+                _ => None,
+            })
+            .unwrap();
+        app.on_engine(Event::Submitted { local_id: 30, seq });
+        assert!(app.takes.outbox.is_empty());
+    }
+
+    #[test]
+    fn c_says_why_a_job_cannot_be_continued() {
+        let mut app = app_with(jobs_in_every_state());
+        focus_queue(&mut app);
+        let request = app.request.clone();
+        for (id, why) in [
+            (8, "not a finished video"),
+            // Saved before last frames were recorded.
+            (6, "kling-tui submit --after 6"),
+        ] {
+            app.queue.selected = Some(RowKey::Job(id));
+            let effects = app.on_key(key(KeyCode::Char('C')));
+            assert!(effects.is_empty());
+            assert_eq!(app.focus, Focus::Queue);
+            assert_eq!(app.request, request);
+            let (text, error) = app.message.clone().unwrap();
+            assert!(error && text.contains(why), "{text}");
+        }
+    }
+
+    #[test]
+    fn c_in_the_sequence_view_continues_the_selected_take() {
+        use crate::tui_sequences::{pier, sequence_app, summaries, takes};
+        let mut app = sequence_app();
+        let mut records = takes();
+        for job in &mut records {
+            job.downloads[0].last_frame = Some(format!("asset_last_{}", job.local_id));
+        }
+        app.on_takes(TakesAnswer::Sequences {
+            all: summaries(),
+            open: Some((pier(), records)),
+        });
+        // Shot 2's chosen take is #24.
+        app.on_key(key(KeyCode::Char('C')));
+        assert!(app.sequences.is_none());
+        assert_eq!(app.focus, Focus::Editor);
+        assert_eq!(app.request.start_image, Some(AssetId::new("asset_last_24")));
+        assert_eq!(app.takes.continuing.as_ref().unwrap().parent, 24);
+    }
+}

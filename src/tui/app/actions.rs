@@ -352,6 +352,11 @@ impl App {
             | Action::ShotLater
             | Action::RemoveShot => {}
             Action::Hero => self.hero_selected(effects),
+            Action::Continue => {
+                if let Some(id) = self.queue.selected_id() {
+                    self.continue_from(id, effects);
+                }
+            }
             Action::Keep => self.mark_selected(crate::takes::Mark::Keep, effects),
             Action::Reject => self.mark_selected(crate::takes::Mark::Reject, effects),
             Action::Refresh => {
@@ -433,6 +438,7 @@ impl App {
             return;
         }
         self.submits += 1;
+        self.sending(self.submits, &request);
         self.last_submit = Some(super::editing::LastSubmit {
             request: request.clone(),
             at: self.now,
@@ -533,6 +539,7 @@ impl App {
             | Action::Keep
             | Action::Reject
             | Action::Hero
+            | Action::Continue
             | Action::DownloadAll => {
                 self.warn("not in the Server view: i imports a job, S goes back");
             }

@@ -1,12 +1,12 @@
 //! Selects: keep and reject marks on the job list, and what the runner answers of the takes
 //! tables.
 
-use super::{App, Effect, Popup};
+use super::{App, Effect, Focus, Popup, new_editor};
 use crate::engine::{Command, LocalId};
 use crate::kling::KlingRequest;
 use crate::takes::{LinkKind, Mark, MarkEntry};
 use crate::tui::popup::{HERO_SEQ, Hero, Reasons};
-use crate::tui::takes::{PendingChild, TakesAnswer, TakesOp};
+use crate::tui::takes::{Continuing, PendingChild, TakesAnswer, TakesOp, last_frame};
 
 impl App {
     /// `K` or `X` on the selected job: the mark set, or cleared when it was that mark already.
@@ -53,6 +53,72 @@ impl App {
         effects.push(Effect::Takes(TakesOp::Mark { id, mark, reason }));
         effects.push(Effect::Takes(TakesOp::LoadMarks));
         self.takes.stale();
+    }
+
+    /// `C` on a finished job: the editor takes its request with the video's last frame as
+    /// the start image, no end image and no prompt, for the shot that follows; once sent, the
+    /// new job is linked to it.
+    pub(super) fn continue_from(&mut self, id: LocalId, effects: &mut Vec<Effect>) {
+        let Some(job) = self.take_record(id) else {
+            return;
+        };
+        if !job.succeeded() {
+            let state = job.state_word();
+            self.warn(format!(
+                "#{id} is {state}, not a finished video: only a video that succeeded can be \
+                 continued"
+            ));
+            return;
+        }
+        if !job.downloads.first().is_some_and(|d| d.is_done()) {
+            self.warn(format!(
+                "#{id} is not saved yet: its last frame is recorded when its video is saved \
+                 (d downloads it)"
+            ));
+            return;
+        }
+        let Some(frame) = last_frame(job) else {
+            self.warn(format!(
+                "#{id} was saved with no last frame recorded; the command line asks the server \
+                 for it: kling-tui submit --after {id} --prompt ..."
+            ));
+            return;
+        };
+        let start_image = crate::kling::AssetId::new(frame);
+        self.request = KlingRequest {
+            prompt: String::new(),
+            start_image: Some(start_image.clone()),
+            end_image: None,
+            // The parent's shots describe the parent; the new prompt replaces them.
+            multi_prompt: None,
+            ..job.request.clone()
+        };
+        self.editor = new_editor("");
+        self.takes.continuing = Some(Continuing {
+            parent: id,
+            start_image,
+        });
+        self.sequences = None;
+        self.focus = Focus::Editor;
+        self.recheck_files();
+        self.say(format!(
+            "continuing #{id} from its last frame: write what happens next, then submit"
+        ));
+        self.changed(effects);
+    }
+
+    /// A submission is sent as number `seq`: if it still starts from the last frame of the
+    /// job being continued, it is that job's continuation.
+    pub(super) fn sending(&mut self, seq: u64, request: &KlingRequest) {
+        if let Some(continuing) = self.takes.continuing.take()
+            && request.start_image.as_ref() == Some(&continuing.start_image)
+        {
+            self.takes.pending.push(PendingChild {
+                seq,
+                parent: continuing.parent,
+                kind: LinkKind::Continues,
+            });
+        }
     }
 
     /// `H` on the selected job: a kept take's request at the next mode up, priced by a dry

@@ -34,6 +34,11 @@ impl App {
             }
             Action::ToList => view.side = Side::List,
             Action::ToShots => view.side = Side::Shots,
+            Action::Continue => {
+                if let Some(id) = view.selected_take() {
+                    self.continue_from(id, effects);
+                }
+            }
             Action::NewSequence => {
                 self.popup = Some(Popup::SequenceName(SequenceName::default()));
             }

@@ -101,6 +101,8 @@ pub enum Action {
     ShotEarlier,
     ShotLater,
     RemoveShot,
+    /// A new request from a finished job's last frame, its parameters carried over.
+    Continue,
     /// A kept job again at a higher mode.
     Hero,
 }
@@ -371,6 +373,12 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind!(
         Queue,
+        [(Char('C'), NONE)],
+        Continue,
+        "continue the finished job: its last frame starts a new request, parameters kept"
+    ),
+    bind!(
+        Queue,
         [(Char('H'), NONE)],
         Hero,
         "re-render a kept job at pro or 4k, same parameters (priced, asks)"
@@ -443,6 +451,12 @@ pub const BINDINGS: &[Binding] = &[
         RemoveShot,
         "remove the selected shot (asks; its jobs stay)"
     ),
+    bind!(
+        Sequences,
+        [(Char('C'), NONE)],
+        Continue,
+        "continue the selected take into the next shot, in the editor"
+    ),
 ];
 
 impl Action {
@@ -508,6 +522,7 @@ impl Action {
             Action::ShotEarlier => "shot_earlier",
             Action::ShotLater => "shot_later",
             Action::RemoveShot => "remove_shot",
+            Action::Continue => "continue",
             Action::Hero => "hero",
         }
     }
@@ -559,6 +574,7 @@ const HINTS: &[(Action, &str)] = &[
     (Action::ShotEarlier, "earlier"),
     (Action::ShotLater, "later"),
     (Action::RemoveShot, "remove"),
+    (Action::Continue, "continue"),
     (Action::Hero, "hero"),
     (Action::SequenceBack, "back"),
 ];
