@@ -29,10 +29,15 @@ pub enum TakesOp {
         kind: LinkKind,
     },
     /// Every sequence, and the one named `open` (if any) with its takes' jobs.
-    LoadSequences { open: Option<String> },
+    LoadSequences {
+        open: Option<String>,
+    },
     NewSequence(String),
     /// Job `take` as a new last shot, chosen.
-    AddShot { sequence: String, take: LocalId },
+    AddShot {
+        sequence: String,
+        take: LocalId,
+    },
     /// Job `take` as one more take of shot `shot` (one past the last: a new shot).
     AddTake {
         sequence: String,
@@ -49,7 +54,10 @@ pub enum TakesOp {
         shot: u32,
         to: u32,
     },
-    RemoveShot { sequence: String, shot: u32 },
+    RemoveShot {
+        sequence: String,
+        shot: u32,
+    },
 }
 
 /// What the runner found or did.
@@ -126,5 +134,9 @@ impl TakesState {
 /// A finished job's last frame, as the server named it when its first video was saved: the
 /// start image of a shot that continues it.
 pub fn last_frame(job: &JobRecord) -> Option<String> {
-    job.downloads.first().filter(|d| d.is_done())?.last_frame.clone()
+    job.downloads
+        .first()
+        .filter(|d| d.is_done())?
+        .last_frame
+        .clone()
 }

@@ -178,10 +178,7 @@ mod tests {
         });
         match io.apply(TakesOp::LoadLineage(3)) {
             TakesAnswer::Lineage(l) => {
-                assert_eq!(
-                    l.children,
-                    [(4, LinkKind::Continues), (5, LinkKind::Hero)]
-                );
+                assert_eq!(l.children, [(4, LinkKind::Continues), (5, LinkKind::Hero)]);
                 assert_eq!(l.placements.len(), 1);
             }
             other => panic!("{other:?}"),

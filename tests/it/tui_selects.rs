@@ -75,7 +75,11 @@ fn x_asks_why_then_rejects_for_the_reason_picked_and_esc_leaves_it_be() {
         Some(Popup::Reasons(r)) => {
             assert_eq!(r.job, 8);
             assert_eq!(r.selected, 0, "no reason comes first");
-            assert!(r.reasons.iter().any(|r| r == "face drift"), "{:?}", r.reasons);
+            assert!(
+                r.reasons.iter().any(|r| r == "face drift"),
+                "{:?}",
+                r.reasons
+            );
         }
         _ => panic!("no list of reasons"),
     }
@@ -414,7 +418,10 @@ mod hero {
             seq: seq + 1,
             cost: Ok(1.0),
         });
-        app.on_engine(Event::Estimate { seq, cost: Ok(150.0) });
+        app.on_engine(Event::Estimate {
+            seq,
+            cost: Ok(150.0),
+        });
         let effects = app.on_key(key(KeyCode::Char('y')));
         let sent = engine(&effects);
         let Some(Command::Submit {
@@ -456,7 +463,9 @@ mod hero {
         app.on_takes(TakesAnswer::Marks(vec![(id, mark_entry(Mark::Keep, None))]));
         let effects = app.on_key(key(KeyCode::Char('H')));
         let first = engine(&effects);
-        assert!(matches!(&first[0], Command::Estimate { request, .. } if request.mode == Mode::Pro));
+        assert!(
+            matches!(&first[0], Command::Estimate { request, .. } if request.mode == Mode::Pro)
+        );
         let effects = app.on_key(key(KeyCode::Char('m')));
         let again = engine(&effects);
         assert!(
@@ -476,7 +485,10 @@ mod hero {
         let Some(Command::Estimate { seq, .. }) = engine(&effects).first().cloned() else {
             panic!()
         };
-        app.on_engine(Event::Estimate { seq, cost: Ok(150.0) });
+        app.on_engine(Event::Estimate {
+            seq,
+            cost: Ok(150.0),
+        });
         let sent = engine(&app.on_key(key(KeyCode::Enter)));
         let Some(Command::Submit { seq, .. }) = sent.first().cloned() else {
             panic!()

@@ -190,7 +190,9 @@ impl App {
             parent,
             kind: LinkKind::Hero,
         });
-        self.say(format!("the hero of #{parent} at {mode} sent to the engine"));
+        self.say(format!(
+            "the hero of #{parent} at {mode} sent to the engine"
+        ));
     }
 
     /// The engine named the job of submission `seq`: if it came from another job, the link

@@ -170,10 +170,9 @@ impl App {
 
     /// A take's record: the live one if the job list holds it, else the ledger's.
     pub fn take_record(&self, id: LocalId) -> Option<&JobRecord> {
-        self.queue.jobs.get(&id).or_else(|| {
-            self.sequences
-                .as_ref()
-                .and_then(|view| view.jobs.get(&id))
-        })
+        self.queue
+            .jobs
+            .get(&id)
+            .or_else(|| self.sequences.as_ref().and_then(|view| view.jobs.get(&id)))
     }
 }

@@ -414,7 +414,12 @@ pub const BINDINGS: &[Binding] = &[
         ToShots,
         "to the selected sequence's shots"
     ),
-    bind!(Sequences, [(Char('n'), NONE)], NewSequence, "a new sequence"),
+    bind!(
+        Sequences,
+        [(Char('n'), NONE)],
+        NewSequence,
+        "a new sequence"
+    ),
     bind!(
         Sequences,
         [(Char('a'), NONE)],

@@ -23,7 +23,10 @@ pub enum Confirmed {
     /// Submit the editor's request though the same was just sent.
     SubmitAgain,
     /// Remove shot `shot` of sequence `sequence` (its jobs stay).
-    RemoveShot { sequence: String, shot: u32 },
+    RemoveShot {
+        sequence: String,
+        shot: u32,
+    },
     Quit,
 }
 

@@ -136,7 +136,10 @@ impl Hero {
         } else {
             "[y] send   [n] no"
         };
-        lines.push(Line::from(Span::styled(fit(keys, inner_width), theme.dim())));
+        lines.push(Line::from(Span::styled(
+            fit(keys, inner_width),
+            theme.dim(),
+        )));
         let rect = centered(area, width, lines.len() as u16 + 2);
         let inner = popup_frame(frame, rect, " Hero ", theme.fg(Color::Yellow));
         let inner = Rect {

@@ -129,7 +129,10 @@ fn take_cells(
         pad(&sanitize(&r.prompt.replace('\n', " ")), prompt_width),
         style,
     ));
-    spans.push(Span::styled(pad_left(&format!("{}s", r.duration), 4), style));
+    spans.push(Span::styled(
+        pad_left(&format!("{}s", r.duration), 4),
+        style,
+    ));
     spans.push(Span::raw(" "));
     if with_mode {
         spans.push(Span::styled(pad(&r.mode.to_string(), 8), style));
@@ -187,8 +190,7 @@ fn draw_shots(frame: &mut Frame, app: &App, view: &SequenceView, theme: &Theme, 
         frame.render_widget(Paragraph::new(lines), inner);
         return;
     }
-    let [body, foot] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(3)]).areas(inner);
+    let [body, foot] = Layout::vertical([Constraint::Min(1), Constraint::Length(3)]).areas(inner);
     let rows = view.rows();
     let with_mode = width >= 50;
     let mut lines: Vec<Line> = Vec::new();
