@@ -42,5 +42,6 @@ mod tui_selects;
 mod tui_sequences;
 mod tui_snapshots;
 mod tui_state;
+mod tui_takes;
 mod tui_tmux;
 mod uploads;
