@@ -625,3 +625,29 @@ mod continuing {
         assert_eq!(app.takes.continuing.as_ref().unwrap().parent, 24);
     }
 }
+
+#[test]
+fn h_in_the_sequence_view_prices_the_hero_of_the_selected_take() {
+    use kling_tui::engine::Command;
+    let mut app = crate::tui_sequences::sequence_app();
+    // Shot 2's chosen take, #24, is kept and was made at standard.
+    let effects = app.on_key(key(KeyCode::Char('H')));
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Engine(Command::Estimate { request, .. })]
+                if request.mode == kling_tui::kling::Mode::Pro
+                    && request.prompt == "a gull lands on the railing, seen from behind"
+        ),
+        "{effects:?}"
+    );
+    assert!(matches!(app.popup, Some(Popup::Hero(ref h)) if h.parent == 24));
+}
+
+#[test]
+fn r_reads_the_marks_again_as_the_command_line_may_have_changed_them() {
+    let mut app = app_with(jobs_in_every_state());
+    focus_queue(&mut app);
+    let effects = app.on_key(key(KeyCode::Char('r')));
+    assert_eq!(takes_ops(&effects), [TakesOp::LoadMarks]);
+}

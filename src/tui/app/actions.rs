@@ -351,7 +351,11 @@ impl App {
             | Action::ShotEarlier
             | Action::ShotLater
             | Action::RemoveShot => {}
-            Action::Hero => self.hero_selected(effects),
+            Action::Hero => {
+                if let Some(id) = self.queue.selected_id() {
+                    self.hero_of(id, effects);
+                }
+            }
             Action::Continue => {
                 if let Some(id) = self.queue.selected_id() {
                     self.continue_from(id, effects);
@@ -362,6 +366,9 @@ impl App {
             Action::Refresh => {
                 self.halted = None;
                 effects.push(Effect::Engine(Command::Refresh));
+                // Marks may have been set from the command line meanwhile.
+                effects.push(Effect::Takes(crate::tui::takes::TakesOp::LoadMarks));
+                self.takes.stale();
                 self.say("refreshing");
             }
         }

@@ -121,27 +121,26 @@ impl App {
         }
     }
 
-    /// `H` on the selected job: a kept take's request at the next mode up, priced by a dry
-    /// run before anything is sent.
-    pub(super) fn hero_selected(&mut self, effects: &mut Vec<Effect>) {
-        let Some(job) = self.queue.selected_job() else {
+    /// `H` on a job: a kept take's request at the next mode up, priced by a dry run before
+    /// anything is sent.
+    pub(super) fn hero_of(&mut self, id: LocalId, effects: &mut Vec<Effect>) {
+        let Some(job) = self.take_record(id) else {
             return;
         };
-        let id = job.local_id;
+        let (request, succeeded, state) = (job.request.clone(), job.succeeded(), job.state_word());
         if self.takes.mark_of(id) != Some(Mark::Keep) {
             self.warn(format!(
                 "#{id} is not kept: K keeps it, then H re-renders it at a higher mode"
             ));
             return;
         }
-        if !job.succeeded() {
-            let state = job.state_word();
+        if !succeeded {
             self.warn(format!("#{id} has no video to re-render ({state})"));
             return;
         }
         self.takes.heroes += 1;
         let seq = HERO_SEQ + self.takes.heroes;
-        match Hero::new(id, &job.request, seq) {
+        match Hero::new(id, &request, seq) {
             Some(hero) => {
                 effects.push(Effect::Engine(Command::Estimate {
                     seq,
@@ -151,7 +150,7 @@ impl App {
             }
             None => self.warn(format!(
                 "#{id} was made at {} already: no mode is higher",
-                job.request.mode
+                request.mode
             )),
         }
     }

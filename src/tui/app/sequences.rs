@@ -39,6 +39,11 @@ impl App {
                     self.continue_from(id, effects);
                 }
             }
+            Action::Hero => {
+                if let Some(id) = view.selected_take() {
+                    self.hero_of(id, effects);
+                }
+            }
             Action::NewSequence => {
                 self.popup = Some(Popup::SequenceName(SequenceName::default()));
             }

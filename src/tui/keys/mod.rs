@@ -462,6 +462,12 @@ pub const BINDINGS: &[Binding] = &[
         Continue,
         "continue the selected take into the next shot, in the editor"
     ),
+    bind!(
+        Sequences,
+        [(Char('H'), NONE)],
+        Hero,
+        "re-render the selected take, if kept, at pro or 4k: a new take of its shot"
+    ),
 ];
 
 impl Action {
