@@ -651,3 +651,18 @@ fn r_reads_the_marks_again_as_the_command_line_may_have_changed_them() {
     let effects = app.on_key(key(KeyCode::Char('r')));
     assert_eq!(takes_ops(&effects), [TakesOp::LoadMarks]);
 }
+
+#[test]
+fn the_sequence_views_selected_take_is_the_picture_asked() {
+    let mut app = crate::tui_sequences::sequence_app();
+    assert!(matches!(
+        app.picture_wanted(),
+        Some(kling_tui::engine::Command::Thumbnail { local_id: 24, .. })
+    ));
+    assert_eq!(app.picture_wanted(), None);
+    app.on_key(key(KeyCode::Down));
+    assert!(matches!(
+        app.picture_wanted(),
+        Some(kling_tui::engine::Command::Thumbnail { local_id: 23, .. })
+    ));
+}

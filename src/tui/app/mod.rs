@@ -577,13 +577,17 @@ impl App {
         if self.pictures.mode == crate::config::PreviewMode::Off || self.server.is_some() {
             return None;
         }
-        let mut looked_at: Vec<LocalId> = self.queue.selected_id().into_iter().collect();
+        let mut looked_at: Vec<LocalId> = match &self.sequences {
+            // The Sequence view's selected take, which the job list may not hold.
+            Some(view) => view.selected_take().into_iter().collect(),
+            None => self.queue.selected_id().into_iter().collect(),
+        };
         if let Some(Popup::Compare(compare)) = &self.popup {
             looked_at.extend(compare.jobs.iter().copied());
         }
         let id = looked_at.into_iter().find(|id| {
             !self.pictures.by_job.contains_key(id)
-                && self.queue.jobs.get(id).is_some_and(JobRecord::succeeded)
+                && self.take_record(*id).is_some_and(JobRecord::succeeded)
         })?;
         self.pictures
             .by_job

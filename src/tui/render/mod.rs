@@ -70,9 +70,9 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         return;
     }
     let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    if let Some(view) = &app.sequences {
+    if app.sequences.is_some() {
         // In place of every pane, as large as the screen.
-        sequences::draw_sequences(frame, app, view, &theme, main);
+        sequences::draw_sequences(frame, app, &theme, main);
     } else if area.width >= 80 && area.height >= 24 {
         let sidebar_width = sidebar_width(area.width);
         let [left, right] =

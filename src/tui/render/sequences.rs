@@ -27,20 +27,46 @@ fn list_width(width: u16) -> u16 {
     }
 }
 
-pub(crate) fn draw_sequences(
-    frame: &mut Frame,
-    app: &App,
-    view: &SequenceView,
-    theme: &Theme,
-    area: Rect,
-) {
+pub(crate) fn draw_sequences(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
+    let Some(view) = &app.sequences else {
+        return;
+    };
     let [left, right] = Layout::horizontal([
         Constraint::Length(list_width(area.width)),
         Constraint::Min(20),
     ])
     .areas(area);
-    draw_list(frame, view, theme, left);
+    // The selected take's picture under the list, when there is one.
+    let picture = view.selected_take().filter(|id| {
+        matches!(
+            app.pictures.by_job.get(id),
+            Some(crate::tui::picture::Picture::Ready(_))
+        )
+    });
+    let (list, below) = match picture {
+        Some(_) => {
+            let rows = ((left.width.saturating_sub(2) as u32 * 9 / 32) as u16 + 2)
+                .min(left.height / 2)
+                .max(3);
+            let [list, below] =
+                Layout::vertical([Constraint::Min(3), Constraint::Length(rows)]).areas(left);
+            (list, Some(below))
+        }
+        None => (left, None),
+    };
+    draw_list(frame, view, theme, list);
     draw_shots(frame, app, view, theme, right);
+    if let (Some(id), Some(below)) = (picture, below) {
+        let block = Block::bordered()
+            .title(fit(
+                &format!(" #{id} "),
+                below.width.saturating_sub(2) as usize,
+            ))
+            .border_style(theme.dim());
+        let inner = block.inner(below);
+        frame.render_widget(block, below);
+        super::picture::render_picture(frame, &mut app.pictures, id, inner);
+    }
 }
 
 fn draw_list(frame: &mut Frame, view: &SequenceView, theme: &Theme, area: Rect) {
