@@ -141,7 +141,7 @@ fn sequence_view_160x48() {
 
 /// The job list with marks beside the prompts, the selected job's mark, lineage and place in
 /// the details; then the hero of it, priced.
-fn marked_app() -> App {
+pub(crate) fn marked_app() -> App {
     use kling_tui::takes::{LinkKind, Placement};
     use kling_tui::tui::takes::Lineage;
     let mut app = app_with(jobs_in_every_state());
@@ -174,8 +174,8 @@ fn marks_and_lineage_in_the_list_and_details_160x48() {
     insta::assert_snapshot!(screen(&mut marked_app(), 160, 48));
 }
 
-#[test]
-fn hero_priced_80x24() {
+/// The hero of the kept #7, priced.
+pub(crate) fn hero_app() -> App {
     let mut app = marked_app();
     let effects = app.on_key(key(KeyCode::Char('H')));
     let seq = effects
@@ -189,5 +189,10 @@ fn hero_priced_80x24() {
         seq,
         cost: Ok(240.0),
     });
-    insta::assert_snapshot!(screen(&mut app, 80, 24));
+    app
+}
+
+#[test]
+fn hero_priced_80x24() {
+    insta::assert_snapshot!(screen(&mut hero_app(), 80, 24));
 }

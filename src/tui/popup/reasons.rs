@@ -12,7 +12,7 @@ use super::Outcome;
 use crate::engine::LocalId;
 use crate::sanitize::sanitize;
 use crate::tui::keys::{PopupAction, PopupScope, popup_action};
-use crate::tui::render::{Theme, centered, fit, popup_frame};
+use crate::tui::render::{MARGIN_X, Theme, centered, fit, popup_frame};
 
 /// The first choice: rejected without saying why.
 pub const NO_REASON: &str = "no reason";
@@ -59,7 +59,9 @@ impl Reasons {
     }
 
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let width = 40.min(area.width);
+        // Across the panes but their edges: a narrower list would leave the job list's
+        // prompts showing cut beside it.
+        let width = area.width.saturating_sub(2 * MARGIN_X);
         let inner_width = width.saturating_sub(4) as usize;
         let mut lines = Vec::new();
         for (n, reason) in std::iter::once(NO_REASON)
