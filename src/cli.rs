@@ -17,8 +17,9 @@ use crate::kling::{AspectRatio, Mode, VideoReferenceType};
         Credentials come from SCENARIO_API_KEY and SCENARIO_API_SECRET (or SCENARIO_SDK_API_KEY \
         and SCENARIO_SDK_API_SECRET), else from config.toml in the config folder. \
         --demo needs none: it runs a local simulator and spends nothing.",
-    after_help = "Exit codes: 0 success, 2 invalid input or missing credentials (nothing sent), \
-        3 API, network or file error, 4 the job ended in failure or canceled."
+    after_help = "Exit codes: 0 success, 2 invalid input, missing credentials or no ffmpeg for \
+        `seq cut` (nothing sent, nothing written but the cut's list), 3 API, network or file \
+        error, 4 the job ended in failure or canceled, 5 held by a spend cap, 130 interrupted."
 )]
 pub struct Cli {
     /// Let the full-screen app use the mouse (scrolling the job queue).
@@ -426,6 +427,14 @@ pub struct SubmitArgs {
     /// Send a --hero without asking (needed when stdin is not a terminal).
     #[arg(long)]
     pub yes: bool,
+    /// Make the new job a take in sequence NAME: of --shot N, else of the shot after its
+    /// parent's (--after), of its draft's shot (--hero), or of a new last shot. (A job
+    /// continued from, or a hero of, a take in a sequence goes there without it.)
+    #[arg(long, value_name = "NAME", value_hint = ValueHint::Other, conflicts_with = "dry_run")]
+    pub seq: Option<String>,
+    /// With --seq: the shot the new job is a take of (one past the last makes a new shot).
+    #[arg(long, value_name = "N", value_hint = ValueHint::Other, requires = "seq")]
+    pub shot: Option<u32>,
     /// standard (720p), pro (1080p) or 4k.
     #[arg(long, value_parser = wire_values(Mode::ALL, Mode::as_str), value_name = "MODE")]
     pub mode: Option<Mode>,

@@ -190,6 +190,103 @@ pub(super) fn record_link(ledger_dir: &Path, child: LocalId, derived: &Derived) 
     }
 }
 
+/// Where a new job goes among the sequences, decided before anything is sent so a wrong name
+/// costs nothing: `--seq NAME [--shot N]`, else wherever its parent stands.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Placing {
+    /// A take of shot `shot` of `sequence` (one past the last: a new shot).
+    Take { sequence: String, shot: u32 },
+}
+
+pub(super) fn placing(
+    ledger_dir: &Path,
+    seq: Option<&str>,
+    shot: Option<u32>,
+    derived: Option<&Derived>,
+) -> Result<Vec<Placing>, CliError> {
+    let takes = Takes::open(ledger_dir).map_err(|e| CliError::Local(e.to_string()))?;
+    let refused = |e: crate::takes::TakesError| CliError::Invalid(vec![format!("--seq: {e}")]);
+    // Where the parent is, in every sequence (or the one named).
+    let parent_at: Vec<(String, u32, bool)> = match derived {
+        Some(d) => takes
+            .placements(d.parent)
+            .map_err(|e| CliError::Local(e.to_string()))?
+            .into_iter()
+            .filter(|p| seq.is_none_or(|name| name.trim() == p.sequence))
+            .map(|p| (p.sequence, p.shot, p.chosen))
+            .collect(),
+        None => Vec::new(),
+    };
+    let next_to_parent = |at: u32| match derived.map(|d| d.kind) {
+        Some(LinkKind::Continues) => at + 1,
+        _ => at,
+    };
+    let Some(name) = seq else {
+        // Unnamed: a continuation of a chosen take goes to the shot after it, a hero beside
+        // its draft wherever that is.
+        return Ok(parent_at
+            .into_iter()
+            .filter(|(_, _, chosen)| *chosen || derived.is_some_and(|d| d.kind == LinkKind::Hero))
+            .map(|(sequence, at, _)| Placing::Take {
+                shot: next_to_parent(at),
+                sequence,
+            })
+            .collect());
+    };
+    let sequence = takes.sequence(name).map_err(refused)?;
+    let count = sequence.shots.len() as u32;
+    let shot = match (shot, parent_at.first()) {
+        (Some(n), _) => n,
+        (None, Some((_, at, _))) => next_to_parent(*at),
+        (None, None) => count + 1,
+    };
+    if shot == 0 || shot > count + 1 {
+        return Err(CliError::Invalid(vec![format!(
+            "--shot: {:?} has {}; a new take goes to shots 1 to {}",
+            sequence.name,
+            crate::units::count(count as usize, "shot"),
+            count + 1
+        )]));
+    }
+    Ok(vec![Placing::Take {
+        sequence: sequence.name,
+        shot,
+    }])
+}
+
+/// Puts the sent job `child` where `placing` says, and brings the provenance of it and its
+/// parent up to date. The job is already sent: a failure is told, not fatal.
+pub(super) fn place(
+    ledger_dir: &Path,
+    child: LocalId,
+    placing: &[Placing],
+    parent: Option<LocalId>,
+) {
+    let Ok(takes) = Takes::open(ledger_dir) else {
+        return;
+    };
+    for Placing::Take { sequence, shot } in placing {
+        match takes.add_take(sequence, *shot, child) {
+            Ok(()) => eprintln!(
+                "#{child} is a take of shot {shot} of {:?}",
+                sanitize(sequence)
+            ),
+            Err(e) => eprintln!(
+                "warning: #{child} is sent, but could not be made a take of shot {shot} of \
+                 {:?}: {}",
+                sanitize(sequence),
+                sanitize(&e.to_string())
+            ),
+        }
+    }
+    // The parent's provenance names its children.
+    if let Some(parent) = parent
+        && let Ok(Some(record)) = super::takes::record_of(ledger_dir, parent)
+    {
+        super::takes::refresh(&takes, &record);
+    }
+}
+
 /// The line that introduces the quote of a hero.
 pub(super) fn hero_quote(derived: &Derived, units: Option<f64>) -> String {
     let cost = match units {

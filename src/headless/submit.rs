@@ -31,6 +31,22 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
         None => build_request(args, &rules)?,
     };
     super::media::check_request_files(&request)?;
+    if args.seq.is_some() && cli.connection.demo {
+        return Err(CliError::Invalid(vec![
+            "--seq: --demo keeps no ledger from one command to the next; run `kling-tui sim` \
+             and point every command at it instead"
+                .into(),
+        ]));
+    }
+    let placing = match (&args.seq, &derived) {
+        (None, None) => Vec::new(),
+        _ => super::lineage::placing(
+            &Session::ledger_dir_for(cli)?,
+            args.seq.as_deref(),
+            args.shot,
+            derived.as_ref(),
+        )?,
+    };
     let session = Session::open(cli).await?;
     if let Some(derived) = &mut derived {
         super::lineage::settle(&session, derived).await?;
@@ -121,6 +137,10 @@ pub async fn run(cli: &Cli, args: &SubmitArgs) -> Result<i32, CliError> {
                 ours = Some(local_id);
                 if let Some(derived) = &derived {
                     super::lineage::record_link(&session.ledger_dir, local_id, derived);
+                }
+                if !placing.is_empty() || derived.is_some() {
+                    let parent = derived.as_ref().map(|d| d.parent);
+                    super::lineage::place(&session.ledger_dir, local_id, &placing, parent);
                 }
                 match early.remove(&local_id) {
                     Some(job) => Box::new(job),

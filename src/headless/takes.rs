@@ -129,7 +129,13 @@ pub async fn seq(cli: &Cli, args: &SeqArgs) -> Result<i32, CliError> {
                 .add_shot(name, Some(record.local_id))
                 .map_err(takes_error)?;
             refresh(&takes, &record);
-            said(json, name, shot, record.local_id, "shot {shot}, chosen,");
+            said(
+                json,
+                name,
+                shot,
+                record.local_id,
+                "is shot {shot} of {name}, chosen",
+            );
         }
         SeqAction::Take { name, shot, job } => {
             let record = local_job(&dir, job)?;
@@ -142,7 +148,7 @@ pub async fn seq(cli: &Cli, args: &SeqArgs) -> Result<i32, CliError> {
                 name,
                 *shot,
                 record.local_id,
-                "is a take of shot {shot}",
+                "is a take of shot {shot} of {name}",
             );
         }
         SeqAction::Choose { name, shot, job } => {
@@ -167,7 +173,7 @@ pub async fn seq(cli: &Cli, args: &SeqArgs) -> Result<i32, CliError> {
                 name,
                 *shot,
                 record.local_id,
-                "is the chosen take of shot {shot}",
+                "is the chosen take of shot {shot} of {name}",
             );
         }
         SeqAction::Move { name, shot, pos } => {
@@ -216,8 +222,10 @@ fn said(json: bool, name: &str, shot: u32, job: LocalId, what: &str) {
             json!({"name": name.trim(), "shot": shot, "localId": job})
         );
     } else {
-        let what = what.replace("{shot}", &shot.to_string());
-        outln!("#{job}: {what} of {:?}", sanitize(name.trim()));
+        let what = what
+            .replace("{shot}", &shot.to_string())
+            .replace("{name}", &format!("{:?}", sanitize(name.trim())));
+        outln!("#{job} {what}");
     }
 }
 
@@ -361,6 +369,9 @@ fn show(dir: &Path, takes: &Takes, sequence: &Sequence, json: bool) -> Result<()
     Ok(())
 }
 
+/// How much of a prompt a line of `seq show` holds (`--json` has it whole).
+const PROMPT_SHOWN: usize = 48;
+
 /// `kept`, `rejected: motion`, or nothing.
 fn mark_word(take: &Value) -> String {
     match (take["mark"].as_str(), take["reason"].as_str()) {
@@ -378,10 +389,11 @@ fn take_line(take: &Value, mark: &str, width: usize) -> String {
     if take["status"] == "forgotten" {
         return format!("#{number:<5} {chosen} (forgotten)");
     }
-    let prompt: String = sanitize(take["prompt"].as_str().unwrap_or_default())
-        .chars()
-        .take(48)
-        .collect();
+    let prompt = sanitize(take["prompt"].as_str().unwrap_or_default());
+    let prompt = match prompt.char_indices().nth(PROMPT_SHOWN) {
+        Some((at, _)) => format!("{}…", &prompt[..at]),
+        None => prompt,
+    };
     format!(
         "#{number:<5} {chosen} {:>4.1} s  {:<8} {:>7} CU  {mark:<width$}  {prompt}",
         take["duration"].as_f64().unwrap_or_default(),

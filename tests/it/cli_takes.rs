@@ -265,3 +265,88 @@ fn sidecars_off_in_the_config_leave_the_video_alone() {
     assert_eq!(names.len(), 1, "{names:?}");
     assert!(names[0].ends_with(".mp4"), "{names:?}");
 }
+
+#[test]
+fn a_sequence_grows_by_continuing_its_chosen_takes() {
+    let (_rt, sim) = sim_with(quick_config());
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let out = h.join("film");
+    let out = out.to_str().unwrap();
+    let wait = [
+        "--wait",
+        "--json",
+        "--poll-interval",
+        "0.1",
+        "--download",
+        out,
+    ];
+    run(&sim, h, &["seq", "new", "film"]);
+    let mut first = vec![
+        "submit",
+        "--prompt",
+        "a door opens",
+        "--mode",
+        "standard",
+        "--seq",
+        "film",
+    ];
+    first.extend(wait);
+    run(&sim, h, &first);
+    run(&sim, h, &["seq", "choose", "film", "1", "1"]);
+    // The continuation of shot 1's chosen take is a take of shot 2, by itself.
+    let mut next = vec!["submit", "--after", "1", "--prompt", "she steps inside"];
+    next.extend(wait);
+    run(&sim, h, &next);
+    // A shot past the end is refused before anything is sent.
+    let sent = sim.stats().generate_bodies.len();
+    let refused = against(&sim, h)
+        .args(["submit", "--prompt", "x", "--seq", "film", "--shot", "9"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("a new take goes to shots 1 to 3"), "{err}");
+    assert_eq!(sim.stats().generate_bodies.len(), sent);
+    // A hero goes beside its draft.
+    run(&sim, h, &["mark", "1", "keep"]);
+    let mut hero = vec!["submit", "--hero", "1", "--yes"];
+    hero.extend(wait);
+    run(&sim, h, &hero);
+    let shown = &run(&sim, h, &["seq", "show", "film", "--json"])[0];
+    let takes: Vec<Vec<u64>> = shown["shots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            s["takes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["localId"].as_u64().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(takes, [vec![1, 3], vec![2]]);
+    // The draft's provenance names both jobs that came from it.
+    let side = std::fs::read_dir(h.join("film"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".json"))
+        .map(|p| serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap())
+        .find(|side| side["job"]["localId"] == 1)
+        .expect("the draft's sidecar");
+    let children: Vec<(u64, String)> = side["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["localId"].as_u64().unwrap(),
+                c["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(children, [(2, "continues".into()), (3, "hero".into())]);
+}

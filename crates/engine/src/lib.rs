@@ -1,7 +1,8 @@
 //! kling-tui's engine and everything below it: `api` (the wire protocol and its client),
 //! `engine` (jobs, their lifecycle, the ledger), `daemon` (the engine behind a socket), `batch`
-//! (plans from files), `config`, `media` (local files checked before upload), `cut` (clips
-//! joined into one film by ffmpeg), with the plain helpers they share. No terminal code: the
+//! (plans from files), `config`, `media` (local files checked before upload), `takes` (marks,
+//! lineage, sequences and the provenance beside each video), `cut` (clips joined into one film
+//! by ffmpeg), with the plain helpers they share. No terminal code: the
 //! front-ends are another crate, so the compiler keeps the engine from ever drawing or reaching
 //! back into them.
 
