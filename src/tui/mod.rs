@@ -109,7 +109,10 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
             picture::QUERY_TIMEOUT,
         );
     }
-    let mut ledger_takes = takes_io::TakesIo::new(&session.ledger_dir);
+    let mut ledger_takes = takes_io::TakesIo::new(
+        &session.ledger_dir,
+        crate::takes::sidecar::enabled(session.config.as_ref()),
+    );
     let outcome = event_loop(
         &mut terminal,
         &mut app,
