@@ -1,6 +1,6 @@
 //! Takes in a real terminal against `--demo`: a job made and saved, a sequence made with it
-//! as its first shot, the next shot continued from its last frame in the Sequence view, and
-//! the continuation chosen for the second shot.
+//! as its first shot, the next shot continued from its last frame in the Sequence view, the
+//! continuation chosen for the second shot, then kept and re-rendered as its hero.
 
 use std::path::PathBuf;
 
@@ -77,7 +77,7 @@ fn sequence_rows(screen: &str) -> Vec<String> {
 }
 
 #[test]
-fn a_take_continued_in_the_sequence_view_lands_in_the_next_shot_and_is_chosen() {
+fn a_continued_take_lands_in_the_next_shot_is_chosen_kept_and_re_rendered_as_its_hero() {
     let dirs = Dirs::new();
     let app = dirs.app();
     app.type_text(FIRST);
@@ -141,5 +141,16 @@ fn a_take_continued_in_the_sequence_view_lands_in_the_next_shot_and_is_chosen() 
         rows.iter().any(|r| r.trim_start().starts_with("2 #2 "))
             && !rows.iter().any(|r| r.contains("no take chosen"))
             && s.contains("2 shots · 2 chosen")
+    });
+    // Kept, then its hero priced by a dry run and sent once confirmed: a take of its shot.
+    app.press(Key::Esc);
+    app.wait_for("the panes again", |s| s.contains(" Jobs "));
+    app.type_text("K");
+    app.wait_for("#2 kept", |s| s.contains("#2 kept"));
+    app.type_text("H");
+    app.wait_for("the hero priced", |s| s.contains("It costs"));
+    app.type_text("y");
+    app.wait_for("the hero linked and placed", |s| {
+        s.contains("#3 is the hero of #2, a take of shot 2 of fox")
     });
 }
