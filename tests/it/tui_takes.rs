@@ -63,16 +63,17 @@ fn queue_rows(screen: &str) -> Vec<String> {
         .collect()
 }
 
-/// The Sequence view's shot rows and take rows, as drawn right of the list.
+/// The Sequence view's shot rows and take rows, as drawn right of the list, above its foot.
 fn sequence_rows(screen: &str) -> Vec<String> {
     screen
         .lines()
         .filter_map(|l| {
             let mut panes = l.split('│').filter(|p| !p.is_empty());
             let _list = panes.next()?;
-            let right = panes.next()?;
-            (!right.trim().is_empty()).then(|| right.trim_end().to_string())
+            Some(panes.next()?.trim_end().to_string())
         })
+        .take_while(|right| !right.starts_with('─'))
+        .filter(|right| !right.trim().is_empty())
         .collect()
 }
 

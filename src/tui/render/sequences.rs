@@ -18,6 +18,9 @@ use crate::units::format_units;
 use super::layout::{first_fitting, fit, pad, pad_left};
 use super::theme::Theme;
 
+/// The running time's column on a wide pane: `→12:05`.
+const TIME: usize = 6;
+
 /// The list of sequences' width, by the screen's.
 fn list_width(width: u16) -> u16 {
     match width {
@@ -216,9 +219,13 @@ fn draw_shots(frame: &mut Frame, app: &App, view: &SequenceView, theme: &Theme, 
         frame.render_widget(Paragraph::new(lines), inner);
         return;
     }
-    let [body, foot] = Layout::vertical([Constraint::Min(1), Constraint::Length(3)]).areas(inner);
+    let [body, foot] = Layout::vertical([Constraint::Min(1), Constraint::Length(4)]).areas(inner);
     let rows = view.rows();
     let with_mode = width >= 50;
+    // Where each shot ends in the cut of the chosen takes, on a wide pane.
+    let with_time = width >= 90;
+    let time = if with_time { TIME + 1 } else { 0 };
+    let mut ends = 0u32;
     let mut lines: Vec<Line> = Vec::new();
     for row in &rows {
         let selected = focused && view.row == Some(*row);
@@ -228,18 +235,26 @@ fn draw_shots(frame: &mut Frame, app: &App, view: &SequenceView, theme: &Theme, 
                     pad(&format!("{position:>2}"), 3),
                     Style::new().add_modifier(Modifier::BOLD),
                 )];
-                match view.shot_chosen(position) {
+                let chosen = view.shot_chosen(position);
+                match chosen {
                     Some(id) => spans.extend(take_cells(
                         app,
                         theme,
                         id,
-                        (width.saturating_sub(3), with_mode),
+                        (width.saturating_sub(3 + time), with_mode),
                         Style::new(),
                     )),
                     None => spans.push(Span::styled(
-                        pad("no take chosen", width.saturating_sub(3)),
+                        pad("no take chosen", width.saturating_sub(3 + time)),
                         theme.dim(),
                     )),
+                }
+                if with_time {
+                    ends += chosen
+                        .and_then(|id| app.take_record(id))
+                        .map_or(0, |j| j.request.duration);
+                    let at = format!("→{}:{:02}", ends / 60, ends % 60);
+                    spans.push(Span::styled(pad_left(&at, time), theme.dim()));
                 }
                 Line::from(spans)
             }
@@ -249,9 +264,10 @@ fn draw_shots(frame: &mut Frame, app: &App, view: &SequenceView, theme: &Theme, 
                     app,
                     theme,
                     take,
-                    (width.saturating_sub(5), with_mode),
+                    (width.saturating_sub(5 + time), with_mode),
                     theme.dim(),
                 ));
+                spans.push(Span::raw(pad("", time)));
                 Line::from(spans)
             }
         };
@@ -282,7 +298,28 @@ fn draw_shots(frame: &mut Frame, app: &App, view: &SequenceView, theme: &Theme, 
     draw_foot(frame, app, view, theme, foot);
 }
 
-/// The chosen takes' length and what the takes cost, then what `a` and `t` would add.
+/// The selected take at length: its mark and why, and its whole prompt as far as it fits.
+fn selected_line(app: &App, view: &SequenceView, width: usize) -> Line<'static> {
+    let Some(id) = view.selected_take() else {
+        return Line::from("");
+    };
+    let mark = match app.takes.marks.get(&id) {
+        Some(entry) if entry.mark == Mark::Keep => "★ kept · ".to_string(),
+        Some(entry) => match &entry.reason {
+            Some(reason) => format!("✗ rejected: {} · ", sanitize(reason)),
+            None => "✗ rejected · ".to_string(),
+        },
+        None => String::new(),
+    };
+    let prompt = app
+        .take_record(id)
+        .map(|j| sanitize(&j.request.prompt.replace('\n', " ")))
+        .unwrap_or_default();
+    Line::from(Span::raw(fit(&format!("#{id} {mark}{prompt}"), width)))
+}
+
+/// The selected take, the chosen takes' length and what the takes cost, then what `a` and
+/// `t` would add.
 fn draw_foot(frame: &mut Frame, app: &App, view: &SequenceView, theme: &Theme, area: Rect) {
     let width = area.width as usize;
     let Some(open) = &view.open else {
@@ -331,6 +368,7 @@ fn draw_foot(frame: &mut Frame, app: &App, view: &SequenceView, theme: &Theme, a
     };
     let lines = vec![
         Line::from(Span::styled("─".repeat(width), theme.dim())),
+        selected_line(app, view, width),
         Line::from(Span::styled(
             total,
             Style::new().add_modifier(Modifier::BOLD),
