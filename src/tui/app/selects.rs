@@ -1,5 +1,5 @@
-//! Selects: keep and reject marks on the job list, and what the runner answers of the takes
-//! tables.
+//! What becomes of a take: kept or rejected, continued from its last frame, re-rendered as
+//! its hero; and what the runner answers of the takes tables.
 
 use super::{App, Effect, Focus, Popup, new_editor};
 use crate::engine::{Command, LocalId};
