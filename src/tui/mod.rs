@@ -18,7 +18,10 @@ pub mod picture;
 pub mod popup;
 pub mod queue;
 pub mod render;
+pub mod sequences;
 pub mod server;
+pub mod takes;
+mod takes_io;
 
 use std::io::{BufWriter, Stdout, Write};
 use std::time::Duration;
@@ -69,6 +72,10 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
     app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
         || file.theme == Some(crate::config::Theme::Mono);
     app.notify = file.notify.unwrap_or_default();
+    app.reject_reasons =
+        crate::takes::RejectReasons::new(file.reject_reasons.as_deref().unwrap_or_default())
+            .all()
+            .to_vec();
     app.cwd = std::env::current_dir().ok();
     app.opener = opener::detect(|name| std::env::var(name).ok(), cfg!(target_os = "macos"));
     if let Some(keys) = &file.keys {
@@ -102,7 +109,19 @@ pub async fn run(cli: &Cli) -> Result<i32, CliError> {
             picture::QUERY_TIMEOUT,
         );
     }
-    let outcome = event_loop(&mut terminal, &mut app, &mut engine, &draft_file, opening).await;
+    let mut ledger_takes = takes_io::TakesIo::new(
+        &session.ledger_dir,
+        crate::takes::sidecar::enabled(session.config.as_ref()),
+    );
+    let outcome = event_loop(
+        &mut terminal,
+        &mut app,
+        &mut engine,
+        &mut ledger_takes,
+        &draft_file,
+        opening,
+    )
+    .await;
     leave(cli.mouse);
     draft::save(
         &draft_file,
@@ -137,6 +156,7 @@ async fn event_loop(
     terminal: &mut Term,
     app: &mut App,
     engine: &mut engine::EngineHandle,
+    ledger_takes: &mut takes_io::TakesIo,
     draft_file: &std::path::Path,
     mut effects: Vec<Effect>,
 ) -> Result<i32, CliError> {
@@ -157,6 +177,7 @@ async fn event_loop(
     let (open_failed_tx, mut open_failed) = tokio::sync::mpsc::unbounded_channel::<String>();
     // The newest finished jobs, for the first frame; older ones as the list scrolls.
     app.ask_history(&mut effects);
+    effects.push(Effect::Takes(takes::TakesOp::LoadMarks));
     // Killed politely (SIGTERM, or the SSH session hanging up): leave like a quit, so the
     // terminal is restored and the ledger written.
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -186,8 +207,19 @@ async fn event_loop(
                         app.open_failed(&why);
                     }
                 }
+                Effect::Takes(op) => app.on_takes(ledger_takes.apply(op)),
                 Effect::Quit => return Ok(exit::OK),
             }
+        }
+        // What the takes tables must record that no key asked (a new job's parent), and the
+        // selected job's lineage, read once.
+        while !app.takes.outbox.is_empty() {
+            for op in std::mem::take(&mut app.takes.outbox) {
+                app.on_takes(ledger_takes.apply(op));
+            }
+        }
+        if let Some(op) = app.takes_wanted() {
+            app.on_takes(ledger_takes.apply(op));
         }
         if app.message_seq != message_seen {
             message_seen = app.message_seq;

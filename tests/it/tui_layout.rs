@@ -129,9 +129,34 @@ fn cases() -> Vec<Case> {
             build: app_with_picture,
         },
         Case {
+            name: "sequence_view",
+            popup: false,
+            build: |_| crate::tui_sequences::sequence_app(),
+        },
+        Case {
             name: "compare",
             popup: true,
             build: |_| compare_app(),
+        },
+        Case {
+            name: "reject_reasons",
+            popup: true,
+            build: |_| press(on_job(busy_app(), 7), &[KeyCode::Char('X')]),
+        },
+        Case {
+            name: "hero",
+            popup: true,
+            build: |_| crate::tui_sequences::hero_app(),
+        },
+        Case {
+            name: "sequence_name",
+            popup: true,
+            build: |_| {
+                let mut app = crate::tui_sequences::sequence_app();
+                app.on_key(key(KeyCode::Char('n')));
+                type_text(&mut app, "night market");
+                app
+            },
         },
         Case {
             name: "large_picture",

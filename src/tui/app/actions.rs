@@ -340,9 +340,35 @@ impl App {
                 self.queue.sort = self.queue.sort.next();
                 self.say(format!("sorted by {}", self.queue.sort.label()));
             }
+            Action::Sequences => self.open_sequences(effects),
+            Action::SequenceBack
+            | Action::ToList
+            | Action::ToShots
+            | Action::NewSequence
+            | Action::AddShot
+            | Action::AddTake
+            | Action::ChooseTake
+            | Action::ShotEarlier
+            | Action::ShotLater
+            | Action::RemoveShot => {}
+            Action::Hero => {
+                if let Some(id) = self.queue.selected_id() {
+                    self.hero_of(id, effects);
+                }
+            }
+            Action::Continue => {
+                if let Some(id) = self.queue.selected_id() {
+                    self.continue_from(id, effects);
+                }
+            }
+            Action::Keep => self.mark_selected(crate::takes::Mark::Keep, effects),
+            Action::Reject => self.mark_selected(crate::takes::Mark::Reject, effects),
             Action::Refresh => {
                 self.halted = None;
                 effects.push(Effect::Engine(Command::Refresh));
+                // Marks may have been set from the command line meanwhile.
+                effects.push(Effect::Takes(crate::tui::takes::TakesOp::LoadMarks));
+                self.takes.stale();
                 self.say("refreshing");
             }
         }
@@ -419,6 +445,7 @@ impl App {
             return;
         }
         self.submits += 1;
+        self.sending(self.submits, &request);
         self.last_submit = Some(super::editing::LastSubmit {
             request: request.clone(),
             at: self.now,
@@ -516,6 +543,10 @@ impl App {
             | Action::Mark
             | Action::Compare
             | Action::Picture
+            | Action::Keep
+            | Action::Reject
+            | Action::Hero
+            | Action::Continue
             | Action::DownloadAll => {
                 self.warn("not in the Server view: i imports a job, S goes back");
             }
@@ -571,6 +602,21 @@ impl App {
                 entry,
                 with_parameters,
             } => self.fill_from_history(entry, with_parameters, effects),
+            Outcome::Reject { job, reason } => {
+                self.set_mark(job, Some(crate::takes::Mark::Reject), reason, effects)
+            }
+            Outcome::NewSequence(name) => self.new_sequence(name, effects),
+            Outcome::Requote => {
+                if let Popup::Hero(hero) = &mut popup {
+                    self.requote_hero(hero, effects);
+                }
+                self.popup = Some(popup);
+            }
+            Outcome::SendHero {
+                parent,
+                request,
+                quote,
+            } => self.send_hero(parent, request, quote, effects),
         }
     }
 
@@ -595,6 +641,13 @@ impl App {
                 effects.push(Effect::Engine(Command::RetryBatch { name }));
             }
             Confirmed::SubmitAgain => self.submit(effects, true),
+            Confirmed::RemoveShot { sequence, shot } => {
+                effects.push(Effect::Takes(crate::tui::takes::TakesOp::RemoveShot {
+                    sequence,
+                    shot,
+                }));
+                self.reload_sequence(effects);
+            }
             Confirmed::Quit => effects.push(Effect::Quit),
         }
     }

@@ -90,6 +90,9 @@ impl App {
                 if let Some(Popup::BatchPlan(plan)) = &mut self.popup
                     && plan.on_estimate(seq, cost.clone().map_err(|e| e.message))
                 {
+                } else if let Some(Popup::Hero(hero)) = &mut self.popup
+                    && hero.on_estimate(seq, cost.clone().map_err(|e| e.message))
+                {
                 } else if seq == self.estimate_seq {
                     self.cost = match cost {
                         Ok(units) => Cost::Known(units),
@@ -122,6 +125,7 @@ impl App {
             // The engine's answer says what became of it: sent, or held by a cap.
             Event::Submitted { local_id, seq } => {
                 self.submitted(seq, local_id);
+                self.link_child(seq, local_id);
                 let hold = self.queue.jobs.get(&local_id).and_then(|j| j.held.clone());
                 match hold {
                     Some(hold) => {
@@ -135,7 +139,10 @@ impl App {
             | Event::Busy
             | Event::UploadProgress { .. }
             | Event::UploadDone { .. } => {}
-            Event::NotSubmitted { error, .. } => self.warn(error.message),
+            Event::NotSubmitted { error, seq } => {
+                self.not_submitted(seq);
+                self.warn(error.message)
+            }
             Event::Thumbnail {
                 local_id, result, ..
             } => match result {

@@ -5,6 +5,8 @@
 mod actions;
 mod editing;
 mod events;
+mod selects;
+mod sequences;
 
 use std::collections::HashSet;
 
@@ -76,6 +78,8 @@ pub enum Effect {
         command: Vec<String>,
         file: std::path::PathBuf,
     },
+    /// Read or write the takes tables (marks, links, sequences) of the ledger.
+    Takes(super::takes::TakesOp),
     Quit,
 }
 
@@ -168,6 +172,12 @@ pub struct App {
     last_submit: Option<editing::LastSubmit>,
     /// Submissions sent, numbered, so the engine's answer names the job of the last.
     submits: u64,
+    /// Marks, lineage and sequences, as read from the ledger.
+    pub takes: super::takes::TakesState,
+    /// The reasons a reject may give.
+    pub reject_reasons: Vec<String>,
+    /// The Sequence view, in place of the panes while open.
+    pub sequences: Option<super::sequences::SequenceView>,
 }
 
 fn new_editor(text: &str) -> TextArea<'static> {
@@ -222,6 +232,10 @@ impl App {
             shelved_shots: Vec::new(),
             last_submit: None,
             submits: 0,
+            takes: Default::default(),
+            // The built-in list until config.toml's own reasons are added (the runner does).
+            reject_reasons: crate::takes::RejectReasons::new(&[]).all().to_vec(),
+            sequences: None,
         };
         app.revalidate();
         app
@@ -485,6 +499,12 @@ impl App {
             self.popup_key(key, &mut effects);
             return effects;
         }
+        if self.sequences.is_some() {
+            if let Some(action) = self.keymap.lookup(Scope::Sequences, &key) {
+                self.sequence_act(action, &mut effects);
+            }
+            return effects;
+        }
         if self.filtering {
             match popup_action(PopupScope::Filter, &key) {
                 Some(PopupAction::Accept) => {
@@ -557,13 +577,17 @@ impl App {
         if self.pictures.mode == crate::config::PreviewMode::Off || self.server.is_some() {
             return None;
         }
-        let mut looked_at: Vec<LocalId> = self.queue.selected_id().into_iter().collect();
+        let mut looked_at: Vec<LocalId> = match &self.sequences {
+            // The Sequence view's selected take, which the job list may not hold.
+            Some(view) => view.selected_take().into_iter().collect(),
+            None => self.queue.selected_id().into_iter().collect(),
+        };
         if let Some(Popup::Compare(compare)) = &self.popup {
             looked_at.extend(compare.jobs.iter().copied());
         }
         let id = looked_at.into_iter().find(|id| {
             !self.pictures.by_job.contains_key(id)
-                && self.queue.jobs.get(id).is_some_and(JobRecord::succeeded)
+                && self.take_record(*id).is_some_and(JobRecord::succeeded)
         })?;
         self.pictures
             .by_job

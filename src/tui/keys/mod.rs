@@ -19,6 +19,8 @@ pub enum Scope {
     Editor,
     Sidebar,
     Queue,
+    /// The Sequence view, while it is open.
+    Sequences,
 }
 
 impl Scope {
@@ -29,6 +31,7 @@ impl Scope {
             Scope::Editor => "Prompt editor",
             Scope::Sidebar => "Parameters",
             Scope::Queue => "Job queue",
+            Scope::Sequences => "Sequence view",
         }
     }
 }
@@ -82,6 +85,26 @@ pub enum Action {
     Open,
     /// Help from a key that types nothing, so it works in the editor too.
     HelpAnywhere,
+    /// Keep the selected take (again: clear the mark).
+    Keep,
+    /// Reject it, for a reason from a list (again: clear the mark).
+    Reject,
+    /// Open or close the Sequence view.
+    Sequences,
+    SequenceBack,
+    ToList,
+    ToShots,
+    NewSequence,
+    AddShot,
+    AddTake,
+    ChooseTake,
+    ShotEarlier,
+    ShotLater,
+    RemoveShot,
+    /// A new request from a finished job's last frame, its parameters carried over.
+    Continue,
+    /// A kept job again at a higher mode.
+    Hero,
 }
 
 /// One entry of the built-in table.
@@ -336,6 +359,115 @@ pub const BINDINGS: &[Binding] = &[
         OpenBatch,
         "open a batch file: its plan and cost, then send it"
     ),
+    bind!(
+        Queue,
+        [(Char('K'), NONE)],
+        Keep,
+        "keep the job: a take worth using (again: unmark)"
+    ),
+    bind!(
+        Queue,
+        [(Char('X'), NONE)],
+        Reject,
+        "reject the job, with a reason from a list (again: unmark)"
+    ),
+    bind!(
+        Queue,
+        [(Char('C'), NONE)],
+        Continue,
+        "continue the finished job: its last frame starts a new request, parameters kept"
+    ),
+    bind!(
+        Queue,
+        [(Char('H'), NONE)],
+        Hero,
+        "re-render a kept job at pro or 4k, same parameters (priced, asks)"
+    ),
+    bind!(
+        OutsideEditor,
+        [(Char('Q'), NONE)],
+        Sequences,
+        "the sequences of shots and their takes (again: back)"
+    ),
+    bind!(Sequences, [(KeyCode::Esc, NONE)], SequenceBack, "back"),
+    bind!(
+        Sequences,
+        [(Up, NONE), (Char('k'), NONE)],
+        Up,
+        "previous sequence, shot or take"
+    ),
+    bind!(
+        Sequences,
+        [(Down, NONE), (Char('j'), NONE)],
+        Down,
+        "next sequence, shot or take"
+    ),
+    bind!(
+        Sequences,
+        [(Left, NONE), (Char('h'), NONE)],
+        ToList,
+        "to the list of sequences"
+    ),
+    bind!(
+        Sequences,
+        [(Right, NONE), (Char('l'), NONE)],
+        ToShots,
+        "to the selected sequence's shots"
+    ),
+    bind!(
+        Sequences,
+        [(Char('n'), NONE)],
+        NewSequence,
+        "a new sequence"
+    ),
+    bind!(
+        Sequences,
+        [(Char('a'), NONE)],
+        AddShot,
+        "the job selected in the list as a new last shot"
+    ),
+    bind!(
+        Sequences,
+        [(Char('t'), NONE)],
+        AddTake,
+        "the job selected in the list as a take of the selected shot"
+    ),
+    bind!(
+        Sequences,
+        [(Enter, NONE), (Char('c'), NONE)],
+        ChooseTake,
+        "choose the selected take for its shot"
+    ),
+    bind!(
+        Sequences,
+        [(Char('K'), NONE), (Up, ALT)],
+        ShotEarlier,
+        "move the selected shot earlier"
+    ),
+    bind!(
+        Sequences,
+        [(Char('J'), NONE), (Down, ALT)],
+        ShotLater,
+        "move the selected shot later"
+    ),
+    bind!(
+        Sequences,
+        [(KeyCode::Delete, NONE), (Char('x'), NONE)],
+        RemoveShot,
+        "remove the selected shot (asks; its jobs stay)"
+    ),
+    bind!(
+        Sequences,
+        [(Char('C'), NONE)],
+        Continue,
+        "continue the selected take into the next shot, in the editor"
+    ),
+    bind!(
+        Sequences,
+        [(Char('H'), NONE)],
+        Hero,
+        "re-render the selected take, if kept, at pro or 4k: a new take of its shot"
+    ),
 ];
 
 impl Action {
@@ -388,6 +520,21 @@ impl Action {
             Action::HalfPageDown => "half_page_down",
             Action::Open => "open",
             Action::HelpAnywhere => "help_anywhere",
+            Action::Keep => "keep",
+            Action::Reject => "reject",
+            Action::Sequences => "sequences",
+            Action::SequenceBack => "sequence_back",
+            Action::ToList => "to_list",
+            Action::ToShots => "to_shots",
+            Action::NewSequence => "new_sequence",
+            Action::AddShot => "add_shot",
+            Action::AddTake => "add_take",
+            Action::ChooseTake => "choose_take",
+            Action::ShotEarlier => "shot_earlier",
+            Action::ShotLater => "shot_later",
+            Action::RemoveShot => "remove_shot",
+            Action::Continue => "continue",
+            Action::Hero => "hero",
         }
     }
 }
@@ -428,6 +575,19 @@ const HINTS: &[(Action, &str)] = &[
     (Action::Top, "first"),
     (Action::Bottom, "last"),
     (Action::Open, "open"),
+    (Action::Keep, "keep"),
+    (Action::Reject, "reject"),
+    (Action::Sequences, "sequences"),
+    (Action::ChooseTake, "choose"),
+    (Action::AddShot, "add shot"),
+    (Action::AddTake, "add take"),
+    (Action::NewSequence, "new"),
+    (Action::ShotEarlier, "earlier"),
+    (Action::ShotLater, "later"),
+    (Action::RemoveShot, "remove"),
+    (Action::Continue, "continue"),
+    (Action::Hero, "hero"),
+    (Action::SequenceBack, "back"),
 ];
 
 impl Action {

@@ -28,10 +28,14 @@ pub enum PopupScope {
     Compare,
     /// Typing a filter over the job list (`/`).
     Filter,
+    /// Why a take is rejected.
+    Reasons,
+    /// A kept take's re-render, priced.
+    Hero,
 }
 
 impl PopupScope {
-    pub const ALL: [PopupScope; 11] = [
+    pub const ALL: [PopupScope; 13] = [
         PopupScope::Help,
         PopupScope::Notice,
         PopupScope::Confirm,
@@ -43,6 +47,8 @@ impl PopupScope {
         PopupScope::History,
         PopupScope::Compare,
         PopupScope::Filter,
+        PopupScope::Reasons,
+        PopupScope::Hero,
     ];
 
     pub fn title(self) -> &'static str {
@@ -58,6 +64,8 @@ impl PopupScope {
             PopupScope::History => "Prompt history",
             PopupScope::Compare => "Compared jobs",
             PopupScope::Filter => "Filtering the jobs",
+            PopupScope::Reasons => "Why a take is rejected",
+            PopupScope::Hero => "A kept take re-rendered (hero)",
         }
     }
 }
@@ -407,6 +415,45 @@ pub const POPUP_BINDINGS: &[PopupBinding] = &[
     ),
     popup_bind!(Filter, [(Esc, NONE)], Close, "clear the filter"),
     popup_bind!(Filter, [(Backspace, NONE)], DeleteChar, "delete a letter"),
+    popup_bind!(Reasons, [(Char('c'), CTRL)], ForceQuit, "quit"),
+    popup_bind!(
+        Reasons,
+        [(Up, NONE), (Char('k'), NONE)],
+        Prev,
+        "previous reason"
+    ),
+    popup_bind!(
+        Reasons,
+        [(Down, NONE), (Char('j'), NONE)],
+        Next,
+        "next reason"
+    ),
+    popup_bind!(Reasons, [(Enter, NONE)], Accept, "reject for this reason"),
+    popup_bind!(
+        Reasons,
+        [(Esc, NONE), (Char('q'), NONE)],
+        Close,
+        "cancel: the job stays as it was"
+    ),
+    popup_bind!(
+        Hero,
+        [(Char('y'), NONE), (Char('Y'), NONE), (Enter, NONE)],
+        Yes,
+        "send it (paid), once it is priced"
+    ),
+    popup_bind!(
+        Hero,
+        [(Char('m'), NONE)],
+        Next,
+        "the other mode (pro or 4k), priced again"
+    ),
+    popup_bind!(Hero, [(Char('c'), CTRL)], ForceQuit, "quit"),
+    popup_bind!(
+        Hero,
+        [(Char('n'), NONE), (Char('N'), NONE), (Esc, NONE)],
+        No,
+        "no"
+    ),
 ];
 
 /// The action of `key` in popup `scope`. Modifiers the binding does not name are ignored

@@ -22,6 +22,11 @@ pub enum Confirmed {
     RetryBatch(String),
     /// Submit the editor's request though the same was just sent.
     SubmitAgain,
+    /// Remove shot `shot` of sequence `sequence` (its jobs stay).
+    RemoveShot {
+        sequence: String,
+        shot: u32,
+    },
     Quit,
 }
 

@@ -8,10 +8,13 @@ mod compare;
 mod confirm;
 mod field_input;
 mod help;
+mod hero;
 mod history_search;
 mod notice;
 mod path_input;
 mod picture;
+mod reasons;
+mod sequence_name;
 mod shots;
 
 use std::collections::BTreeMap;
@@ -25,8 +28,11 @@ pub use compare::Compare;
 pub use confirm::{Confirm, Confirmed};
 pub use field_input::FieldInput;
 pub use help::Help;
+pub use hero::{HERO_SEQ, Hero, modes_above};
 pub use notice::Problems;
 pub use path_input::PathInput;
+pub use reasons::{NO_REASON, Reasons};
+pub use sequence_name::SequenceName;
 pub use shots::Shots;
 
 use super::batch::BatchPlan;
@@ -60,6 +66,12 @@ pub enum Popup {
     Compare(Compare),
     /// A job's picture, as large as the screen allows.
     Picture(LocalId),
+    /// Why a take is rejected.
+    Reasons(Reasons),
+    /// The name of a new sequence.
+    SequenceName(SequenceName),
+    /// A kept take's re-render at a higher mode, priced, to confirm.
+    Hero(Hero),
 }
 
 /// What a key did in a popup, for the app to carry out.
@@ -102,6 +114,21 @@ pub enum Outcome {
         entry: PromptEntry,
         with_parameters: bool,
     },
+    /// Closes; job `job` is rejected, for `reason` if one was picked.
+    Reject {
+        job: LocalId,
+        reason: Option<String>,
+    },
+    /// Closes; a sequence of this name is made.
+    NewSequence(String),
+    /// Stays open; the request changed and is to be priced again.
+    Requote,
+    /// Closes; `request`, the hero of `parent`, is sent at the price shown.
+    SendHero {
+        parent: LocalId,
+        request: KlingRequest,
+        quote: f64,
+    },
 }
 
 /// What popups read of the app to draw themselves.
@@ -127,6 +154,9 @@ impl Popup {
             Popup::BatchPlan(plan) => plan.handle_key(key),
             Popup::History(search) => search.handle_key(key),
             Popup::Compare(compare) => compare.handle_key(key),
+            Popup::Reasons(reasons) => reasons.handle_key(key),
+            Popup::SequenceName(name) => name.handle_key(key),
+            Popup::Hero(hero) => hero.handle_key(key),
         }
     }
 
@@ -140,6 +170,7 @@ impl Popup {
                 search.set_query(query);
             }
             Popup::Shots(shots) => shots.paste(text),
+            Popup::SequenceName(name) => name.input.paste(text),
             _ => {}
         }
     }
@@ -156,6 +187,9 @@ impl Popup {
             Popup::History(search) => search.draw(frame, area, theme),
             Popup::Compare(compare) => compare.draw(frame, area, theme, cx.jobs, cx.pictures),
             Popup::Picture(id) => picture::draw(frame, area, theme, *id, cx.pictures),
+            Popup::Reasons(reasons) => reasons.draw(frame, area, theme),
+            Popup::SequenceName(name) => name.draw(frame, area, theme),
+            Popup::Hero(hero) => hero.draw(frame, area, theme),
         }
     }
 }

@@ -137,6 +137,7 @@ pub(crate) fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rec
             theme.dim(),
         )));
     }
+    lines.extend(takes_detail(app, theme, job.local_id));
     if let Some(tag) = &job.batch {
         lines.push(Line::from(format!(
             "batch {} · #{} · line {}",
@@ -265,6 +266,57 @@ pub(crate) fn draw_detail(frame: &mut Frame, app: &App, theme: &Theme, area: Rec
         }
     }
     draw_lines(frame, block, lines, area);
+}
+
+/// The job's mark, where it came from and what came from it, and its places in the
+/// sequences, as far as the ledger was read.
+fn takes_detail(app: &App, theme: &Theme, id: crate::engine::LocalId) -> Vec<Line<'static>> {
+    use crate::takes::{LinkKind, Mark};
+    let mut lines = Vec::new();
+    match app.takes.marks.get(&id) {
+        Some(entry) if entry.mark == Mark::Keep => {
+            lines.push(Line::from(Span::styled("★ kept", theme.fg(Color::Green))));
+        }
+        Some(entry) => lines.push(Line::from(Span::styled(
+            match &entry.reason {
+                Some(reason) => format!("✗ rejected: {}", sanitize(reason)),
+                None => "✗ rejected".to_string(),
+            },
+            theme.fg(Color::Yellow),
+        ))),
+        None => {}
+    }
+    let Some(lineage) = app.takes.lineage.as_ref().filter(|l| l.id == id) else {
+        return lines;
+    };
+    let how = |kind: LinkKind| match kind {
+        LinkKind::Continues => "continues",
+        LinkKind::Hero => "hero of",
+    };
+    if let Some((parent, kind)) = lineage.parent {
+        lines.push(Line::from(format!("{} #{parent}", how(kind))));
+    }
+    if !lineage.children.is_empty() {
+        let children: Vec<String> = lineage
+            .children
+            .iter()
+            .map(|(child, kind)| match kind {
+                LinkKind::Continues => format!("#{child}"),
+                LinkKind::Hero => format!("#{child} (hero)"),
+            })
+            .collect();
+        lines.push(Line::from(format!("followed by {}", children.join(", "))));
+    }
+    for place in &lineage.placements {
+        lines.push(Line::from(format!(
+            "in {}: shot {}, take {}{}",
+            sanitize(&place.sequence),
+            place.shot,
+            place.take,
+            if place.chosen { " (chosen)" } else { "" }
+        )));
+    }
+    lines
 }
 
 /// The details in their pane, wrapped; what does not fit ends with `…`.

@@ -120,3 +120,12 @@ pub(crate) fn download_state(app: &App, job: &JobRecord) -> String {
 pub(crate) fn short_date(rfc3339: &str) -> String {
     crate::units::local_time(rfc3339, "%m-%d %H:%M").unwrap_or_default()
 }
+
+/// What a take's mark looks like before its prompt: `★` kept, `✗` rejected.
+pub(crate) fn select_glyph(mark: Option<crate::takes::Mark>) -> &'static str {
+    match mark {
+        Some(crate::takes::Mark::Keep) => "★ ",
+        Some(crate::takes::Mark::Reject) => "✗ ",
+        None => "",
+    }
+}

@@ -9,6 +9,7 @@ mod jobs;
 mod layout;
 mod picture;
 mod queue;
+mod sequences;
 mod server;
 mod sidebar;
 mod status;
@@ -69,7 +70,10 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         return;
     }
     let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    if area.width >= 80 && area.height >= 24 {
+    if app.sequences.is_some() {
+        // In place of every pane, as large as the screen.
+        sequences::draw_sequences(frame, app, &theme, main);
+    } else if area.width >= 80 && area.height >= 24 {
         let sidebar_width = sidebar_width(area.width);
         let [left, right] =
             Layout::horizontal([Constraint::Min(30), Constraint::Length(sidebar_width)])

@@ -134,6 +134,7 @@ pub(crate) fn job_line<'a>(
     } else {
         ""
     };
+    let select = super::jobs::select_glyph(app.takes.mark_of(job.local_id));
     let plain = Style::new();
     columns.line(|column, width| match column {
         Column::State => cell(
@@ -142,7 +143,7 @@ pub(crate) fn job_line<'a>(
         ),
         Column::Id => cell(short_id(job), theme.dim()),
         Column::Prompt => prompt_cell(
-            &format!("{indent}{mark}{}", sanitize(&job.request.prompt)),
+            &format!("{indent}{mark}{select}{}", sanitize(&job.request.prompt)),
             width,
             plain,
             &app.queue.parsed_filter().text,

@@ -18,6 +18,7 @@ use super::theme::{BgIf, Theme};
 
 pub(crate) fn draw_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let scope = match app.focus {
+        _ if app.sequences.is_some() => Scope::Sequences,
         Focus::Editor => Scope::Editor,
         Focus::Sidebar => Scope::Sidebar,
         Focus::Queue => Scope::Queue,
@@ -111,6 +112,7 @@ fn in_server_view(action: Action) -> bool {
 /// What the focused pane is called.
 fn pane_name(app: &App) -> &'static str {
     match app.focus {
+        _ if app.sequences.is_some() => "Sequences",
         _ if app.filtering => "Filter",
         Focus::Editor => "Prompt",
         Focus::Sidebar => "Parameters",
@@ -145,6 +147,12 @@ pub(crate) fn hints(app: &App, scope: Scope, room: usize) -> String {
             .filter(|b| match &app.server {
                 Some(_) => b.scope != Scope::Queue || in_server_view(b.action),
                 None => b.action != Action::Import,
+            })
+            // The Sequence view takes its own keys, quitting and the help only.
+            .filter(|b| {
+                scope != Scope::Sequences
+                    || b.scope == Scope::Sequences
+                    || matches!(b.action, Action::Quit | Action::Sequences)
             })
             .collect();
         // The pane's own keys first (submitting is what the editor is for), each group by

@@ -1,0 +1,157 @@
+//! Takes in a real terminal against `--demo`: a job made and saved, a sequence made with it
+//! as its first shot, the next shot continued from its last frame in the Sequence view, the
+//! continuation chosen for the second shot, then kept and re-rendered as its hero.
+
+use std::path::PathBuf;
+
+use crate::common;
+use crate::common::pty::{Key, Pty, PtyCommand};
+
+const FIRST: &str = "a red fox in snow";
+const NEXT: &str = "the fox turns to the camera";
+
+struct Dirs {
+    _temp: tempfile::TempDir,
+    home: PathBuf,
+    work: PathBuf,
+}
+
+impl Dirs {
+    fn new() -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let home = temp.path().join("home");
+        let work = temp.path().join("work");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        // Videos are saved as they finish: a last frame is recorded with each.
+        common::write_config(&home, "", 0o600);
+        Self {
+            _temp: temp,
+            home,
+            work,
+        }
+    }
+
+    fn app(&self) -> Pty {
+        let app = PtyCommand::app()
+            .arg("--demo")
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join("config"))
+            .env("XDG_DATA_HOME", self.home.join("data"))
+            .cwd(&self.work)
+            .spawn();
+        app.wait_for("the app's first frame", |s| s.contains("No jobs yet"));
+        app
+    }
+}
+
+/// The job list's rows.
+fn queue_rows(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .skip_while(|l| !l.contains(" Jobs "))
+        .skip(1)
+        .take_while(|l| l.starts_with('│'))
+        .map(|l| {
+            l['│'.len_utf8()..]
+                .split('│')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+        .filter(|row| !row.trim().is_empty())
+        .collect()
+}
+
+/// The Sequence view's shot rows and take rows, as drawn right of the list, above its foot.
+fn sequence_rows(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .filter_map(|l| {
+            let mut panes = l.split('│').filter(|p| !p.is_empty());
+            let _list = panes.next()?;
+            Some(panes.next()?.trim_end().to_string())
+        })
+        .take_while(|right| !right.starts_with('─'))
+        .filter(|right| !right.trim().is_empty())
+        .collect()
+}
+
+#[test]
+fn a_continued_take_lands_in_the_next_shot_is_chosen_kept_and_re_rendered_as_its_hero() {
+    let dirs = Dirs::new();
+    let app = dirs.app();
+    app.type_text(FIRST);
+    app.wait_for("the prompt in the editor", |s| s.contains(FIRST));
+    app.press(Key::Ctrl('r'));
+    app.wait_for("the first job saved", |s| {
+        queue_rows(s).iter().any(|r| r.contains("success")) && s.contains("✓ saved")
+    });
+    // To the job list, then the Sequence view: a sequence named "fox", #1 its first shot.
+    app.keys(&[Key::Tab, Key::Tab]);
+    app.type_text("Q");
+    app.wait_for("the empty Sequence view", |s| {
+        s.contains("None yet: n makes one")
+    });
+    app.type_text("n");
+    app.wait_for("the name's input", |s| s.contains("New sequence"));
+    app.type_text("fox");
+    app.press(Key::Enter);
+    app.wait_for("the sequence made", |s| {
+        s.contains("sequence fox made") && s.contains("No shot yet")
+    });
+    app.type_text("a");
+    app.wait_for("#1 as shot 1", |s| {
+        sequence_rows(s)
+            .iter()
+            .any(|r| r.trim_start().starts_with("1 #1 "))
+    });
+    // C on shot 1: the editor takes #1's parameters and its last frame.
+    app.type_text("C");
+    let screen = app.wait_for("the continuation in the editor", |s| {
+        s.contains("continuing #1 from its last frame")
+    });
+    assert!(!screen.contains("Sequences │"), "{screen}");
+    app.type_text(NEXT);
+    app.wait_for("the next prompt", |s| s.contains(NEXT));
+    app.press(Key::Ctrl('r'));
+    app.wait_for("the continuation linked and placed", |s| {
+        s.contains("#2 continues #1, a take of shot 2 of fox")
+    });
+    app.wait_for("the continuation saved", |s| {
+        queue_rows(s)
+            .iter()
+            .filter(|r| r.contains("success"))
+            .count()
+            == 2
+    });
+    // Back in the view: shot 2 holds #2, not chosen yet; choose it.
+    app.keys(&[Key::Tab, Key::Tab]);
+    app.type_text("Q");
+    app.wait_for("shot 2 with its take", |s| {
+        let rows = sequence_rows(s);
+        rows.iter()
+            .any(|r| r.trim_start().starts_with("2 no take chosen"))
+            && rows.iter().any(|r| r.trim_start().starts_with("#2 "))
+    });
+    app.type_text("ljj");
+    app.press(Key::Enter);
+    // The shot shows its chosen take, the list counts it, and the other row is gone.
+    app.wait_for("#2 chosen for shot 2", |s| {
+        let rows = sequence_rows(s);
+        rows.iter().any(|r| r.trim_start().starts_with("2 #2 "))
+            && !rows.iter().any(|r| r.contains("no take chosen"))
+            && s.contains("2 shots · 2 chosen")
+    });
+    // Kept, then its hero priced by a dry run and sent once confirmed: a take of its shot.
+    app.press(Key::Esc);
+    app.wait_for("the panes again", |s| s.contains(" Jobs "));
+    app.type_text("K");
+    app.wait_for("#2 kept", |s| s.contains("#2 kept"));
+    app.type_text("H");
+    app.wait_for("the hero priced", |s| s.contains("It costs"));
+    app.type_text("y");
+    app.wait_for("the hero linked and placed", |s| {
+        s.contains("#3 is the hero of #2, a take of shot 2 of fox")
+    });
+}
