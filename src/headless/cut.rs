@@ -3,17 +3,14 @@
 //! runs when a shot has no chosen take or its video is not on disk, naming the shot.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::report::bar;
 use super::{CliError, exit, outln};
 use crate::cut::{Clip, CutError, CutOutcome, CutProgress};
-use crate::engine::{JobQuery, JobRecord, Ledger, LocalId};
 use crate::sanitize::sanitize;
 use crate::takes::Sequence;
-
-/// How much of a prompt a chapter's title keeps.
-const TITLE_PROMPT_CHARS: usize = 60;
+use crate::takes::film::FilmError;
 
 pub async fn run(dir: &Path, sequence: &Sequence, out: &Path, json: bool) -> Result<i32, CliError> {
     let clips = clips(dir, sequence)?;
@@ -50,70 +47,12 @@ pub async fn run(dir: &Path, sequence: &Sequence, out: &Path, json: bool) -> Res
     Ok(exit::OK)
 }
 
-/// Each shot's chosen take's video, in order, titled for its chapter.
+/// Each shot's chosen take's video, in order; a shot without one is refused, naming it.
 fn clips(dir: &Path, sequence: &Sequence) -> Result<Vec<Clip>, CliError> {
-    let name = sanitize(&sequence.name);
-    if sequence.shots.is_empty() {
-        return Err(CliError::Invalid(vec![format!(
-            "sequence {name} has no shots: add one with `kling-tui seq add {name} JOB`"
-        )]));
-    }
-    let mut clips = Vec::with_capacity(sequence.shots.len());
-    for shot in &sequence.shots {
-        let n = shot.position;
-        let Some(id) = shot.chosen else {
-            return Err(CliError::Invalid(vec![format!(
-                "shot {n} of {name} has no chosen take: choose one with \
-                 `kling-tui seq choose {name} {n} JOB`"
-            )]));
-        };
-        let job = job(dir, id)?
-            .ok_or_else(|| CliError::Local(format!("shot {n}: job #{id} is not in the ledger")))?;
-        let file = video_on_disk(&job).map_err(|why| {
-            CliError::Local(format!(
-                "shot {n}: the video of job #{id} {why}; `kling-tui download {id}` fetches it"
-            ))
-        })?;
-        let prompt: String = sanitize(&job.request.prompt)
-            .chars()
-            .take(TITLE_PROMPT_CHARS)
-            .collect();
-        let title = if prompt.is_empty() {
-            format!("Shot {n} · job {id}")
-        } else {
-            format!("Shot {n} · job {id} · {prompt}")
-        };
-        clips.push(Clip { path: file, title });
-    }
-    Ok(clips)
-}
-
-fn job(dir: &Path, id: LocalId) -> Result<Option<JobRecord>, CliError> {
-    let query = JobQuery {
-        local_id: Some(id),
-        ..JobQuery::default()
-    };
-    let mut found = None;
-    Ledger::query(dir, &query, |job| found = Some(job))
-        .map_err(|e| CliError::Local(e.to_string()))?;
-    Ok(found)
-}
-
-/// The job's downloaded video, if it is still where it was saved.
-fn video_on_disk(job: &JobRecord) -> Result<PathBuf, String> {
-    let file = job
-        .downloads
-        .iter()
-        .find_map(|d| d.file.clone())
-        .ok_or("is not downloaded")?;
-    if file.is_file() {
-        Ok(file)
-    } else {
-        Err(format!(
-            "is not at {} any more",
-            sanitize(&file.display().to_string())
-        ))
-    }
+    crate::takes::film::clips(dir, sequence).map_err(|e| match e {
+        FilmError::Unready(why) => CliError::Invalid(vec![why]),
+        FilmError::Missing(why) => CliError::Local(why),
+    })
 }
 
 /// Missing ffmpeg is the user's to fix before anything can run, as a missing credential is:

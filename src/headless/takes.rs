@@ -262,7 +262,7 @@ fn take_json(takes: &Takes, id: LocalId, record: Option<&JobRecord>, chosen: boo
             "status": job.standing().status,
             "prompt": job.request.prompt,
             "mode": job.request.mode.to_string(),
-            "duration": take_seconds(job),
+            "duration": job.seconds(),
             "cost": job.charged(),
             "mark": mark.as_ref().map(|m| m.mark),
             "reason": mark.as_ref().and_then(|m| m.reason.clone()),
@@ -270,15 +270,6 @@ fn take_json(takes: &Takes, id: LocalId, record: Option<&JobRecord>, chosen: boo
         }),
         None => json!({"localId": id, "chosen": chosen, "status": "forgotten"}),
     }
-}
-
-/// A take's length: the server's measure of its video where known, else what was asked.
-pub(crate) fn take_seconds(job: &JobRecord) -> f64 {
-    job.downloads
-        .first()
-        .and_then(|d| d.duration)
-        .filter(|d| d.is_finite() && *d > 0.0)
-        .unwrap_or_else(|| f64::from(job.request.duration))
 }
 
 fn show(dir: &Path, takes: &Takes, sequence: &Sequence, json: bool) -> Result<(), CliError> {
@@ -300,7 +291,7 @@ fn show(dir: &Path, takes: &Takes, sequence: &Sequence, json: bool) -> Result<()
                     kept += u64::from(mark.is_some_and(|m| m.mark == Mark::Keep));
                 }
                 if is_chosen {
-                    total += take_seconds(job);
+                    total += job.seconds();
                     chosen_cost += cost;
                 }
             }

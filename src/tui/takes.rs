@@ -21,8 +21,8 @@ pub enum TakesOp {
     /// Where job `id` came from, what came from it, and its places in the sequences.
     LoadLineage(LocalId),
     /// Records that `child` came from `parent`, and puts it where the parent's sequences want
-    /// it: a continuation as a take of the shot after the parent's, a hero as a take of the
-    /// parent's own shot.
+    /// it: a continuation of a chosen take as a take of the next shot, a hero as a take of
+    /// the parent's own shot.
     Link {
         child: LocalId,
         parent: LocalId,

@@ -96,9 +96,12 @@ impl TakesIo {
                     LinkKind::Continues => format!("#{child} continues #{parent}"),
                     LinkKind::Hero => format!("#{child} is the hero of #{parent}"),
                 }];
+                // As `submit --after` does: a continuation of a shot's chosen take is a take
+                // of the next shot; a hero goes beside its draft wherever that is.
                 for place in t.placements(parent)? {
                     let shot = match kind {
-                        LinkKind::Continues => place.shot + 1,
+                        LinkKind::Continues if place.chosen => place.shot + 1,
+                        LinkKind::Continues => continue,
                         LinkKind::Hero => place.shot,
                     };
                     t.add_take(&place.sequence, shot, child)?;

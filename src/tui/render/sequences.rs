@@ -159,7 +159,7 @@ fn take_cells(
         style,
     ));
     spans.push(Span::styled(
-        pad_left(&format!("{}s", r.duration), 4),
+        pad_left(&format!("{:.0}s", job.seconds()), 4),
         style,
     ));
     spans.push(Span::raw(" "));
@@ -252,7 +252,7 @@ fn draw_shots(frame: &mut Frame, app: &App, view: &SequenceView, theme: &Theme, 
                 if with_time {
                     ends += chosen
                         .and_then(|id| app.take_record(id))
-                        .map_or(0, |j| j.request.duration);
+                        .map_or(0, |j| j.seconds().round() as u32);
                     let at = format!("→{}:{:02}", ends / 60, ends % 60);
                     spans.push(Span::styled(pad_left(&at, time), theme.dim()));
                 }
@@ -329,7 +329,7 @@ fn draw_foot(frame: &mut Frame, app: &App, view: &SequenceView, theme: &Theme, a
     let seconds: u32 = chosen
         .iter()
         .filter_map(|id| app.take_record(*id))
-        .map(|j| j.request.duration)
+        .map(|j| j.seconds().round() as u32)
         .sum();
     let cost = |ids: &mut dyn Iterator<Item = &LocalId>| -> f64 {
         ids.filter_map(|id| app.take_record(*id))

@@ -4,6 +4,7 @@
 //! whichever front-end the user is in, through a plain connection like the upload cache: the
 //! engine's lock guards the jobs, and these rows are not jobs.
 
+pub mod film;
 mod marks;
 mod sequences;
 pub mod sidecar;

@@ -314,6 +314,16 @@ impl JobRecord {
         self.submission == Submission::Accepted && self.succeeded() && self.downloads.is_empty()
     }
 
+    /// How long its video is, in seconds: the server's measure of its first saved video where
+    /// known (what a cut adds up), else the length it asked for.
+    pub fn seconds(&self) -> f64 {
+        self.downloads
+            .first()
+            .and_then(|d| d.duration)
+            .filter(|d| d.is_finite() && *d > 0.0)
+            .unwrap_or_else(|| f64::from(self.request.duration))
+    }
+
     /// What the job cost, as the SDK counts it: `cuCost` plus the add-ons, unless it failed
     /// (or was canceled) and was refunded; plus any IP-detection charge, billed outside the
     /// job. `None` while its cost is not known (a quote stands for it then).
