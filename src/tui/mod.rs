@@ -8,6 +8,7 @@ pub mod batch;
 mod clipboard;
 pub mod compare;
 mod complete;
+mod cutting;
 mod draft;
 pub mod form;
 pub mod history;
@@ -186,6 +187,8 @@ async fn event_loop(
         .map_err(|e| CliError::Local(format!("cannot watch signals: {e}")))?;
     // The manifests of the batches sent from here, beside their videos, as `batch` writes them.
     let mut manifests = crate::batch::Manifests::default();
+    // Films being cut from the Sequence view, and their news.
+    let mut cuts = cutting::Cuts::new();
     loop {
         for effect in effects.drain(..) {
             match effect {
@@ -208,6 +211,7 @@ async fn event_loop(
                     }
                 }
                 Effect::Takes(op) => app.on_takes(ledger_takes.apply(op)),
+                Effect::Cut { sequence, out } => cuts.start(ledger_takes.dir(), sequence, out),
                 Effect::Quit => return Ok(exit::OK),
             }
         }
@@ -256,6 +260,7 @@ async fn event_loop(
                 }
             }
             Some(why) = open_failed.recv() => app.open_failed(&why),
+            Some(news) = cuts.news.recv() => app.on_cut(news),
             _ = term.recv() => return Ok(143),
             _ = hangup.recv() => return Ok(129),
             event = engine.events.recv() => match event {

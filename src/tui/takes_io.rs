@@ -28,6 +28,11 @@ impl TakesIo {
         }
     }
 
+    /// The ledger's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn apply(&mut self, op: TakesOp) -> TakesAnswer {
         let (answer, touched) = match self.run(op) {
             Ok(done) => done,

@@ -159,6 +159,18 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "cut_to",
+            popup: true,
+            build: |_| {
+                let mut app = crate::tui_sequences::sequence_app();
+                app.cwd = Some(std::path::PathBuf::from(
+                    "/home/someone/films/a folder with a rather long name for the cut",
+                ));
+                app.on_key(key(KeyCode::Char('E')));
+                app
+            },
+        },
+        Case {
             name: "large_picture",
             popup: true,
             build: |dir| press(app_with_picture(dir), &[KeyCode::Char('p')]),

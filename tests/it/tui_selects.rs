@@ -666,3 +666,59 @@ fn the_sequence_views_selected_take_is_the_picture_asked() {
         Some(kling_tui::engine::Command::Thumbnail { local_id: 23, .. })
     ));
 }
+
+#[test]
+fn e_in_the_sequence_view_offers_the_films_path_and_enter_cuts_it() {
+    let mut app = crate::tui_sequences::sequence_app();
+    app.cwd = Some(std::path::PathBuf::from("/films"));
+    assert!(app.on_key(key(KeyCode::Char('E'))).is_empty());
+    assert!(
+        matches!(app.popup, Some(Popup::CutTo(_))),
+        "{:?}",
+        app.message
+    );
+    // The suggested path is the sequence's name as a file name, in the app's folder.
+    let effects = app.on_key(key(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        [Effect::Cut {
+            sequence: "pier at dusk".into(),
+            out: std::path::PathBuf::from("/films/pier-at-dusk.mp4"),
+        }]
+    );
+    assert!(app.popup.is_none());
+    // Its news is told as it comes.
+    app.on_cut(kling_tui::tui::app::CutNews::Progress {
+        sequence: "pier at dusk".into(),
+        fraction: 0.456,
+    });
+    assert!(
+        app.message
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("cutting pier at dusk 45%")
+    );
+    app.on_cut(kling_tui::tui::app::CutNews::Failed {
+        sequence: "pier at dusk".into(),
+        why: "ffmpeg is not on the PATH".into(),
+    });
+    let (text, error) = app.message.clone().unwrap();
+    assert!(
+        text.contains("the cut of pier at dusk failed: ffmpeg"),
+        "{text}"
+    );
+    assert!(error);
+}
+
+#[test]
+fn e_is_refused_naming_a_shot_with_no_chosen_take() {
+    let mut app = crate::tui_sequences::sequence_app();
+    let mut open = app.sequences.as_ref().unwrap().open.clone().unwrap();
+    open.shots[1].chosen = None;
+    app.sequences.as_mut().unwrap().open = Some(open);
+    assert!(app.on_key(key(KeyCode::Char('E'))).is_empty());
+    assert!(app.popup.is_none());
+    let (text, _) = app.message.clone().unwrap();
+    assert!(text.contains("shot 2 has no chosen take"), "{text}");
+}

@@ -1,6 +1,7 @@
 //! Takes in a real terminal against `--demo`: a job made and saved, a sequence made with it
 //! as its first shot, the next shot continued from its last frame in the Sequence view, the
-//! continuation chosen for the second shot, then kept and re-rendered as its hero.
+//! continuation chosen for the second shot, then kept and re-rendered as its hero, and the
+//! two chosen takes cut into one film with a chapter each.
 
 use std::path::PathBuf;
 
@@ -78,7 +79,7 @@ fn sequence_rows(screen: &str) -> Vec<String> {
 }
 
 #[test]
-fn a_continued_take_lands_in_the_next_shot_is_chosen_kept_and_re_rendered_as_its_hero() {
+fn a_continued_take_lands_in_the_next_shot_is_chosen_kept_re_rendered_and_cut() {
     let dirs = Dirs::new();
     let app = dirs.app();
     app.type_text(FIRST);
@@ -154,4 +155,29 @@ fn a_continued_take_lands_in_the_next_shot_is_chosen_kept_and_re_rendered_as_its
     app.wait_for("the hero linked and placed", |s| {
         s.contains("#3 is the hero of #2, a take of shot 2 of fox")
     });
+    // The cut: E in the Sequence view, the film's path offered beside the app, Enter.
+    app.type_text("Q");
+    app.wait_for("the Sequence view again", |s| {
+        s.contains("2 shots · 2 chosen")
+    });
+    app.type_text("E");
+    let film = dirs.work.join("fox.mp4");
+    app.wait_for("the film's path offered", |s| {
+        s.contains("The cut of fox") && s.contains("fox.mp4")
+    });
+    app.press(Key::Enter);
+    if !common::has_ffmpeg() {
+        app.wait_for("the cut refused for want of ffmpeg", |s| {
+            s.contains("the cut of fox failed") && s.contains("ffmpeg")
+        });
+        eprintln!("skipped the film's checks: ffmpeg/ffprobe are not on the PATH");
+        return;
+    }
+    app.wait_for("the cut made", |s| {
+        s.contains("cut of fox:") && s.contains("2 chapters")
+    });
+    let (duration, chapters) = common::probe_film(&film);
+    // Two chosen takes of the simulator's 2-second clip, a chapter each.
+    assert!((duration - 4.0).abs() <= 0.2, "{duration}");
+    assert_eq!(chapters, 2);
 }

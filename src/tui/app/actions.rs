@@ -350,7 +350,8 @@ impl App {
             | Action::ChooseTake
             | Action::ShotEarlier
             | Action::ShotLater
-            | Action::RemoveShot => {}
+            | Action::RemoveShot
+            | Action::CutFilm => {}
             Action::Hero => {
                 if let Some(id) = self.queue.selected_id() {
                     self.hero_of(id, effects);
@@ -606,6 +607,7 @@ impl App {
                 self.set_mark(job, Some(crate::takes::Mark::Reject), reason, effects)
             }
             Outcome::NewSequence(name) => self.new_sequence(name, effects),
+            Outcome::Cut { sequence, out } => self.cut_film(sequence, out, effects),
             Outcome::Requote => {
                 if let Popup::Hero(hero) = &mut popup {
                     self.requote_hero(hero, effects);

@@ -7,6 +7,7 @@ mod editing;
 mod events;
 mod selects;
 mod sequences;
+pub use sequences::CutNews;
 
 use std::collections::HashSet;
 
@@ -80,6 +81,12 @@ pub enum Effect {
     },
     /// Read or write the takes tables (marks, links, sequences) of the ledger.
     Takes(super::takes::TakesOp),
+    /// Cut the chosen takes of `sequence` into the film `out` (an absolute path), in the
+    /// background; its progress comes back through [`App::on_cut`].
+    Cut {
+        sequence: String,
+        out: std::path::PathBuf,
+    },
     Quit,
 }
 

@@ -5,7 +5,7 @@ use super::{App, Confirmed, Effect, Popup};
 use crate::engine::{JobRecord, LocalId};
 use crate::takes::{Sequence, SequenceSummary};
 use crate::tui::keys::Action;
-use crate::tui::popup::{Confirm, SequenceName};
+use crate::tui::popup::{Confirm, CutTo, SequenceName};
 use crate::tui::sequences::{SeqRow, SequenceView, Side};
 use crate::tui::takes::TakesOp;
 
@@ -131,6 +131,40 @@ impl App {
                     },
                 )));
             }
+            Action::CutFilm => {
+                let Some(open) = view.open.as_ref() else {
+                    self.warn("no sequence yet: n makes one");
+                    return;
+                };
+                if open.shots.is_empty() {
+                    self.warn("no shot to cut yet: a adds the selected job as one");
+                    return;
+                }
+                if let Some(shot) = open.shots.iter().find(|s| s.chosen.is_none()) {
+                    let n = shot.position;
+                    self.warn(format!(
+                        "shot {n} has no chosen take: Enter on a take chooses it"
+                    ));
+                    return;
+                }
+                let name = open.name.clone();
+                // The name as a file name: letters, digits, - and _ kept, the rest a -.
+                let stem: String = name
+                    .chars()
+                    .map(|c| match c.is_alphanumeric() || c == '-' || c == '_' {
+                        true => c,
+                        false => '-',
+                    })
+                    .collect();
+                let file = format!("{stem}.mp4");
+                let folder = self
+                    .download_dir
+                    .clone()
+                    .or_else(|| self.cwd.clone())
+                    .unwrap_or_default();
+                let suggested = folder.join(file).display().to_string();
+                self.popup = Some(Popup::CutTo(CutTo::new(&name, &suggested)));
+            }
             _ => self.warn("not in the Sequence view: Esc goes back to the panes"),
         }
     }
@@ -179,5 +213,66 @@ impl App {
             .jobs
             .get(&id)
             .or_else(|| self.sequences.as_ref().and_then(|view| view.jobs.get(&id)))
+    }
+}
+
+/// What the runner says of a cut it is making.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CutNews {
+    /// How far it is, from 0 to 1.
+    Progress {
+        sequence: String,
+        fraction: f64,
+    },
+    /// Written: what to tell.
+    Done {
+        sequence: String,
+        said: String,
+    },
+    Failed {
+        sequence: String,
+        why: String,
+    },
+}
+
+impl App {
+    /// The film of `sequence` is to be written to `out`.
+    pub(super) fn cut_film(
+        &mut self,
+        sequence: String,
+        out: std::path::PathBuf,
+        effects: &mut Vec<Effect>,
+    ) {
+        let out = self.absolute(&out);
+        self.say(format!(
+            "cutting {} into {}",
+            crate::sanitize::sanitize(&sequence),
+            crate::sanitize::sanitize(&out.display().to_string())
+        ));
+        effects.push(Effect::Cut { sequence, out });
+    }
+
+    /// News of a cut running in the background.
+    pub fn on_cut(&mut self, news: CutNews) {
+        match news {
+            CutNews::Progress { sequence, fraction } => {
+                let percent = (fraction.clamp(0.0, 1.0) * 100.0).floor();
+                self.say(format!(
+                    "cutting {} {percent:.0}%",
+                    crate::sanitize::sanitize(&sequence)
+                ));
+            }
+            CutNews::Done { sequence, said } => self.say(format!(
+                "cut of {}: {}",
+                crate::sanitize::sanitize(&sequence),
+                crate::sanitize::sanitize(&said)
+            )),
+            CutNews::Failed { sequence, why } => self.warn(format!(
+                "the cut of {} failed: {}",
+                crate::sanitize::sanitize(&sequence),
+                crate::sanitize::sanitize(&why)
+            )),
+        }
+        self.dirty = true;
     }
 }

@@ -105,6 +105,8 @@ pub enum Action {
     Continue,
     /// A kept job again at a higher mode.
     Hero,
+    /// The open sequence's chosen takes joined into one film.
+    CutFilm,
 }
 
 /// One entry of the built-in table.
@@ -468,6 +470,12 @@ pub const BINDINGS: &[Binding] = &[
         Hero,
         "re-render the selected take, if kept, at pro or 4k: a new take of its shot"
     ),
+    bind!(
+        Sequences,
+        [(Char('E'), NONE)],
+        CutFilm,
+        "cut the film: the chosen takes joined into one MP4 with ffmpeg, a chapter per shot"
+    ),
 ];
 
 impl Action {
@@ -535,6 +543,7 @@ impl Action {
             Action::RemoveShot => "remove_shot",
             Action::Continue => "continue",
             Action::Hero => "hero",
+            Action::CutFilm => "cut_film",
         }
     }
 }
@@ -587,6 +596,7 @@ const HINTS: &[(Action, &str)] = &[
     (Action::RemoveShot, "remove"),
     (Action::Continue, "continue"),
     (Action::Hero, "hero"),
+    (Action::CutFilm, "cut"),
     (Action::SequenceBack, "back"),
 ];
 

@@ -6,6 +6,7 @@ mod batch_file;
 mod batch_plan;
 mod compare;
 mod confirm;
+mod cut_to;
 mod field_input;
 mod help;
 mod hero;
@@ -26,6 +27,7 @@ use ratatui::layout::Rect;
 pub use batch_file::BatchFile;
 pub use compare::Compare;
 pub use confirm::{Confirm, Confirmed};
+pub use cut_to::CutTo;
 pub use field_input::FieldInput;
 pub use help::Help;
 pub use hero::{HERO_SEQ, Hero, modes_above};
@@ -70,6 +72,7 @@ pub enum Popup {
     Reasons(Reasons),
     /// The name of a new sequence.
     SequenceName(SequenceName),
+    CutTo(CutTo),
     /// A kept take's re-render at a higher mode, priced, to confirm.
     Hero(Hero),
 }
@@ -121,6 +124,11 @@ pub enum Outcome {
     },
     /// Closes; a sequence of this name is made.
     NewSequence(String),
+    /// Closes; the chosen takes of `sequence` are cut into `out`.
+    Cut {
+        sequence: String,
+        out: std::path::PathBuf,
+    },
     /// Stays open; the request changed and is to be priced again.
     Requote,
     /// Closes; `request`, the hero of `parent`, is sent at the price shown.
@@ -156,6 +164,7 @@ impl Popup {
             Popup::Compare(compare) => compare.handle_key(key),
             Popup::Reasons(reasons) => reasons.handle_key(key),
             Popup::SequenceName(name) => name.handle_key(key),
+            Popup::CutTo(cut) => cut.handle_key(key),
             Popup::Hero(hero) => hero.handle_key(key),
         }
     }
@@ -171,6 +180,7 @@ impl Popup {
             }
             Popup::Shots(shots) => shots.paste(text),
             Popup::SequenceName(name) => name.input.paste(text),
+            Popup::CutTo(cut) => cut.input.paste(text),
             _ => {}
         }
     }
@@ -189,6 +199,7 @@ impl Popup {
             Popup::Picture(id) => picture::draw(frame, area, theme, *id, cx.pictures),
             Popup::Reasons(reasons) => reasons.draw(frame, area, theme),
             Popup::SequenceName(name) => name.draw(frame, area, theme),
+            Popup::CutTo(cut) => cut.draw(frame, area, theme),
             Popup::Hero(hero) => hero.draw(frame, area, theme),
         }
     }

@@ -230,3 +230,42 @@ pub fn peak_mb(pid: u32) -> i64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
         .map_or(0, |kb| kb / 1024)
 }
+
+/// ffmpeg and ffprobe are on the PATH: the tests of the cut run in full.
+pub fn has_ffmpeg() -> bool {
+    ["ffmpeg", "ffprobe"].iter().all(|tool| {
+        std::process::Command::new(tool)
+            .arg("-version")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// A film's length in seconds and its number of chapters, as ffprobe reads them.
+pub fn probe_film(film: &Path) -> (f64, usize) {
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_chapters",
+        ])
+        .arg(film)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let probed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let duration = probed["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .unwrap();
+    (duration, probed["chapters"].as_array().map_or(0, Vec::len))
+}

@@ -112,7 +112,7 @@ fn tail_lines(tail: &[String]) -> String {
 pub async fn cut(
     clips: &[Clip],
     out: &Path,
-    progress: &mut dyn FnMut(CutProgress),
+    progress: &mut (dyn FnMut(CutProgress) + Send),
 ) -> Result<CutOutcome, CutError> {
     cut_with_path(clips, out, std::env::var_os("PATH").as_deref(), progress).await
 }
@@ -122,7 +122,7 @@ pub async fn cut_with_path(
     clips: &[Clip],
     out: &Path,
     path: Option<&OsStr>,
-    progress: &mut dyn FnMut(CutProgress),
+    progress: &mut (dyn FnMut(CutProgress) + Send),
 ) -> Result<CutOutcome, CutError> {
     if clips.is_empty() {
         return Err(CutError::NoClips);
