@@ -165,19 +165,27 @@ impl Ledger {
         let conn = Connection::open(&path).map_err(|e| sql_err(&path, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| sql_err(&path, e))?;
-        let version: i64 = conn
-            .query_row(
+        let version = |conn: &Connection| -> Result<i64, LedgerError> {
+            conn.query_row(
                 "SELECT COALESCE(MAX(version), 0) FROM schema_version",
                 [],
                 |r| r.get(0),
             )
-            .map_err(|e| sql_err(&path, e))?;
-        if version < schema::MIGRATIONS.len() as i64 {
-            // Its writer (an older kling-tui) has not brought it up to date.
-            return Err(io_err(
-                &path,
-                &"the ledger's schema is older than this kling-tui's",
-            ));
+            .map_err(|e| sql_err(&path, e))
+        };
+        if version(&conn)? < schema::MIGRATIONS.len() as i64 {
+            // Written by an older kling-tui: brought up to date here, unless a writer holds it.
+            match Self::open(dir) {
+                Ok(_) => {}
+                Err(LedgerError::Locked { .. }) => {
+                    return Err(io_err(
+                        &path,
+                        &"the ledger's schema is older than this kling-tui's, and an older \
+                          engine holds it: `kling-tui engine stop`, then try again",
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(conn)
     }

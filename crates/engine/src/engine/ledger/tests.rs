@@ -527,3 +527,27 @@ fn forgetting_a_paid_job_keeps_what_it_cost_in_spend_and_against_the_caps() {
         0.0
     );
 }
+
+#[test]
+fn a_plain_connection_brings_an_older_ledger_up_to_date_unless_an_engine_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    let mut conn = Connection::open(&path).unwrap();
+    schema::migrate(&mut conn, 10).unwrap();
+    drop(conn);
+    // An older engine still writing it: said, with what to do, and nothing changed.
+    let held = lock(dir.path(), LOCK_NAME).unwrap();
+    let err = Ledger::connect(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("kling-tui engine stop"), "{err}");
+    drop(held);
+    let conn = Ledger::connect(dir.path()).unwrap();
+    let version: i64 = conn
+        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version as usize, schema::MIGRATIONS.len());
+    conn.execute(
+        "INSERT INTO marks (local_id, mark, marked_at) VALUES (1, 'keep', 'x')",
+        [],
+    )
+    .unwrap();
+}
