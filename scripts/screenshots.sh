@@ -12,6 +12,8 @@
 #   failed.png     a failed job selected, its error in the details pane
 #   batchplan.png  a batch file opened with `b`: its requests priced, before it is sent
 #   batch.png      the batch under its header, three requests held by max_spend_per_day
+#   sequence.png   the Sequence view: three shots, two takes each, one chosen per shot, kept
+#                  and rejected takes, the chosen take's picture, length and cost so far
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -302,6 +304,56 @@ capture batch
 t kill-server
 
 # --- failed.png: a simulator whose every job fails ----------------------------------------
+# The Sequence view: six takes made and saved from the command line against a simulator that
+# keeps its ledger, marked and placed in a sequence there, then looked at in the app.
+"$BIN" sim --failure-rate 0 --time-scale 120 --addr 127.0.0.1:0 >"$WORK/seq-sim.out" 2>&1 &
+SEQ_SIM_PID=$!
+SEQ_URL=""
+for _ in $(seq 100); do
+    SEQ_URL=$(sed -n 's/^ *API URL *//p' "$WORK/seq-sim.out")
+    [ -n "$SEQ_URL" ] && break
+    sleep 0.1
+done
+[ -n "$SEQ_URL" ] || { cat "$WORK/seq-sim.out" >&2; exit 1; }
+seq_cli() {
+    env -u NO_COLOR HOME="$WORK/home-sequence" XDG_CONFIG_HOME="$WORK/home-sequence/config" \
+        XDG_DATA_HOME="$WORK/home-sequence/data" SCENARIO_API_URL="$SEQ_URL" \
+        SCENARIO_API_KEY=demo_key SCENARIO_API_SECRET=demo_secret "$BIN" "$@" </dev/null
+}
+seq_cli seq new harbour >/dev/null
+for text in "Dawn over a fishing harbour, a boat slips its mooring" \
+    "Dawn over a fishing harbour, gulls lift as a boat slips its mooring" \
+    "The boat clears the breakwater into open water" \
+    "The boat clears the breakwater, spray over the bow" \
+    "Far out, the boat is a speck under a rising sun" \
+    "Far out, the boat turns towards the sun"; do
+    seq_cli submit --mode standard --download "$WORK/videos" --prompt "$text" >/dev/null 2>&1
+done
+seq_cli mark 1 keep >/dev/null
+seq_cli mark 2 reject --reason "off prompt" >/dev/null
+seq_cli mark 3 reject --reason motion >/dev/null
+seq_cli mark 4 keep >/dev/null
+seq_cli mark 5 keep >/dev/null
+seq_cli mark 6 reject --reason "face drift" >/dev/null
+seq_cli seq add harbour 1 >/dev/null
+seq_cli seq take harbour 1 2 >/dev/null
+seq_cli seq add harbour 4 >/dev/null
+seq_cli seq take harbour 2 3 >/dev/null
+seq_cli seq add harbour 5 >/dev/null
+seq_cli seq take harbour 3 6 >/dev/null
+start_app sequence env SCENARIO_API_URL="$SEQ_URL" SCENARIO_API_KEY=demo_key \
+    SCENARIO_API_SECRET=demo_secret "$BIN"
+t send-keys -t shot Tab Tab Q
+wait_for "3 shots · 3 chosen"
+t send-keys -t shot l
+sleep 0.3
+t send-keys -t shot j j
+sleep 1.5
+capture sequence
+t kill-server
+seq_cli engine stop >/dev/null
+kill "$SEQ_SIM_PID" 2>/dev/null || true
+
 "$BIN" sim --failure-rate 1 --time-scale 24 --addr 127.0.0.1:0 >"$WORK/sim.out" 2>&1 &
 SIM_PID=$!
 API_URL=""
