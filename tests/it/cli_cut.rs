@@ -58,36 +58,6 @@ fn make_clip(path: &Path, seconds: f64) {
     assert!(status.success());
 }
 
-/// Duration and chapter titles, from ffprobe.
-fn read_back(file: &Path) -> (f64, Vec<String>) {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_chapters",
-        ])
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let duration = json["format"]["duration"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let titles = json["chapters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["tags"]["title"].as_str().unwrap().to_string())
-        .collect();
-    (duration, titles)
-}
-
 /// A ledger with one finished, downloaded job per file (#1, #2, ...), and the sequence `pier`
 /// of one shot per job, each chosen.
 fn seed(home: &Path, files: &[PathBuf]) {
@@ -163,7 +133,7 @@ fn seq_cut_joins_the_chosen_takes_in_order_with_a_chapter_per_shot() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let files = clip_files(h, true);
-    let sum: f64 = files.iter().map(|f| read_back(f).0).sum();
+    let sum: f64 = files.iter().map(|f| probe_film(f).0).sum();
     seed(h, &files);
 
     let out = bin(h)
@@ -185,7 +155,7 @@ fn seq_cut_joins_the_chosen_takes_in_order_with_a_chapter_per_shot() {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.first(), Some(&"cutting pier    0%"), "{stderr}");
     assert_eq!(lines.last(), Some(&"cutting pier  100%"), "{stderr}");
-    let (duration, titles) = read_back(&film);
+    let (duration, titles) = probe_film(&film);
     assert!((duration - sum).abs() <= 0.2, "{duration} against {sum}");
     assert_eq!(
         titles,

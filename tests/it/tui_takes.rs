@@ -179,5 +179,6 @@ fn a_continued_take_lands_in_the_next_shot_is_chosen_kept_re_rendered_and_cut() 
     let (duration, chapters) = common::probe_film(&film);
     // Two chosen takes of the simulator's 2-second clip, a chapter each.
     assert!((duration - 4.0).abs() <= 0.2, "{duration}");
-    assert_eq!(chapters, 2);
+    assert_eq!(chapters.len(), 2, "{chapters:?}");
+    assert!(chapters[1].starts_with("Shot 2 · job 2 · "), "{chapters:?}");
 }

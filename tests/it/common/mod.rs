@@ -243,8 +243,8 @@ pub fn has_ffmpeg() -> bool {
     })
 }
 
-/// A film's length in seconds and its number of chapters, as ffprobe reads them.
-pub fn probe_film(film: &Path) -> (f64, usize) {
+/// A film's length in seconds and its chapters' titles, as ffprobe reads them.
+pub fn probe_film(film: &Path) -> (f64, Vec<String>) {
     let out = std::process::Command::new("ffprobe")
         .args([
             "-v",
@@ -267,5 +267,14 @@ pub fn probe_film(film: &Path) -> (f64, usize) {
         .as_str()
         .and_then(|d| d.parse().ok())
         .unwrap();
-    (duration, probed["chapters"].as_array().map_or(0, Vec::len))
+    let titles = probed["chapters"]
+        .as_array()
+        .map(|chapters| {
+            chapters
+                .iter()
+                .map(|c| c["tags"]["title"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    (duration, titles)
 }
