@@ -417,8 +417,8 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "JOB", value_hint = ValueHint::Other,
           conflicts_with_all = ["hero", "start_image"])]
     pub after: Option<String>,
-    /// Render kept job JOB again, the same request at --mode pro (the default) or 4k: quoted
-    /// by a dry run first, sent once confirmed.
+    /// Render kept job JOB again, the same request a mode up (standard to pro, pro to 4k) or at
+    /// --mode: quoted by a dry run first, sent once confirmed.
     #[arg(long, value_name = "JOB", value_hint = ValueHint::Other,
           conflicts_with_all = ["prompt", "aspect_ratio", "duration", "multi_prompt",
               "generate_audio", "no_original_sound", "video_reference_type", "start_image",

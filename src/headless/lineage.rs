@@ -142,8 +142,8 @@ fn saved_video(parent: &JobRecord) -> Result<&DownloadRecord, CliError> {
     Ok(video)
 }
 
-/// The parent's request as it was sent, at the mode asked (`pro` unless `--mode` says), for
-/// a take the user keeps.
+/// The parent's request as it was sent, at the mode asked (else one up from the parent's, as
+/// the app's `H` does: standard to pro, pro to 4k), for a take the user keeps.
 fn hero(
     args: &SubmitArgs,
     parent: &JobRecord,
@@ -151,7 +151,10 @@ fn hero(
     rules: &Rules,
 ) -> Result<KlingRequest, CliError> {
     let n = parent.local_id;
-    let mode = args.mode.unwrap_or(Mode::Pro);
+    let mode = args.mode.unwrap_or(match parent.request.mode {
+        Mode::Standard => Mode::Pro,
+        _ => Mode::FourK,
+    });
     if mode == Mode::Standard {
         return Err(CliError::Invalid(vec![
             "mode: a hero is rendered at pro or 4k; --mode standard is a draft's".into(),
@@ -159,7 +162,7 @@ fn hero(
     }
     if parent.request.mode == mode {
         return Err(CliError::Invalid(vec![format!(
-            "--hero: #{n} is already {mode}; --mode 4k renders it higher"
+            "--hero: #{n} is already {mode}; a hero renders it at a higher mode"
         )]));
     }
     let kept = Takes::open(ledger_dir)
@@ -349,6 +352,31 @@ mod tests {
             ..DownloadRecord::default()
         }];
         job
+    }
+
+    #[test]
+    fn a_hero_goes_one_mode_up_unless_told_and_never_stays_where_it_is() {
+        let rules = Rules::builtin();
+        let dir = tempfile::tempdir().unwrap();
+        Takes::open(dir.path())
+            .unwrap()
+            .mark(1, Some(Mark::Keep), None)
+            .unwrap();
+        let mut parent = draft(Some("asset_v_last"));
+        let plain = args(&["--hero", "1"]);
+        let request = hero(&plain, &parent, dir.path(), &rules).unwrap();
+        assert_eq!(request.mode, Mode::Pro);
+        let told = args(&["--hero", "1", "--mode", "4k"]);
+        assert_eq!(
+            hero(&told, &parent, dir.path(), &rules).unwrap().mode,
+            Mode::FourK
+        );
+        parent.request.mode = Mode::Pro;
+        let request = hero(&plain, &parent, dir.path(), &rules).unwrap();
+        assert_eq!(request.mode, Mode::FourK);
+        parent.request.mode = Mode::FourK;
+        let said = refusal(hero(&plain, &parent, dir.path(), &rules));
+        assert!(said.contains("#1 is already 4k"), "{said}");
     }
 
     fn refusal<T: std::fmt::Debug>(result: Result<T, CliError>) -> String {
