@@ -1,70 +1,10 @@
 //! Editing in a real terminal against `--demo`: multi-shot turned off and on, and a repeated
 //! submission that asks first.
 
-use std::path::PathBuf;
-
-use crate::common;
-use crate::common::pty::{Key, Pty, PtyCommand};
+use crate::common::pty::{AppDirs, Key, Pty, queue_rows};
 
 const PROMPT: &str = "a red fox in snow";
 const QUESTION: &str = "Submit the same request again?";
-
-/// A home of its own (downloads on request only) and a work folder, for the app.
-struct Dirs {
-    _temp: tempfile::TempDir,
-    home: PathBuf,
-    work: PathBuf,
-}
-
-impl Dirs {
-    fn new() -> Self {
-        let temp = tempfile::tempdir().unwrap();
-        let home = temp.path().join("home");
-        let work = temp.path().join("work");
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::create_dir_all(&work).unwrap();
-        common::write_config(&home, "auto_download = false\n", 0o600);
-        Self {
-            _temp: temp,
-            home,
-            work,
-        }
-    }
-
-    /// The app against the simulator, in its first frame, the prompt typed.
-    fn app_with_prompt(&self) -> Pty {
-        let app = PtyCommand::app()
-            .arg("--demo")
-            .env("HOME", &self.home)
-            .env("XDG_CONFIG_HOME", self.home.join("config"))
-            .env("XDG_DATA_HOME", self.home.join("data"))
-            .cwd(&self.work)
-            .spawn();
-        // Keys sent before the app is in raw mode would be eaten by the line discipline.
-        app.wait_for("the app's first frame", |s| s.contains("No jobs yet"));
-        app.type_text(PROMPT);
-        app.wait_for("the prompt in the editor", |s| s.contains(PROMPT));
-        app
-    }
-}
-
-/// The job list's rows: the lines below its title, cut at its right edge.
-fn queue_rows(screen: &str) -> Vec<String> {
-    screen
-        .lines()
-        .skip_while(|l| !l.contains(" Jobs "))
-        .skip(1)
-        .take_while(|l| l.starts_with('│'))
-        .map(|l| {
-            l['│'.len_utf8()..]
-                .split('│')
-                .next()
-                .unwrap_or("")
-                .to_string()
-        })
-        .filter(|row| !row.trim().is_empty())
-        .collect()
-}
 
 /// What the Parameters pane shows for Multi-shot (not the multi-shot editor's title).
 fn multi_shot(screen: &str) -> Option<String> {
@@ -80,8 +20,8 @@ fn multi_shot(screen: &str) -> Option<String> {
 
 #[test]
 fn multi_shot_turned_off_and_on_and_a_single_prompt_is_sent() {
-    let dirs = Dirs::new();
-    let app = dirs.app_with_prompt();
+    let dirs = AppDirs::new("auto_download = false\n");
+    let app = app_with_prompt(&dirs);
     // To the Parameters pane and down to Multi-shot, the last field.
     app.press(Key::Tab);
     app.type_text(&"j".repeat(12));
@@ -115,8 +55,8 @@ fn multi_shot_turned_off_and_on_and_a_single_prompt_is_sent() {
 
 #[test]
 fn a_repeated_submission_asks_first() {
-    let dirs = Dirs::new();
-    let app = dirs.app_with_prompt();
+    let dirs = AppDirs::new("auto_download = false\n");
+    let app = app_with_prompt(&dirs);
     app.press(Key::Ctrl('r'));
     app.wait_for("the first job", |s| queue_rows(s).len() == 1);
     // The same request again: a question, and `n` sends nothing.
@@ -133,4 +73,12 @@ fn a_repeated_submission_asks_first() {
     app.type_text("y");
     let screen = app.wait_for("a second job", |s| queue_rows(s).len() == 2);
     assert!(!screen.contains(QUESTION), "{screen}");
+}
+
+/// The app against the simulator, in its first frame, the prompt typed.
+fn app_with_prompt(dirs: &AppDirs) -> Pty {
+    let app = dirs.demo_app();
+    app.type_text(PROMPT);
+    app.wait_for("the prompt in the editor", |s| s.contains(PROMPT));
+    app
 }

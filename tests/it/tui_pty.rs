@@ -3,67 +3,12 @@
 //! emulator, as a person would see it.
 
 use crate::common;
-
-use std::path::PathBuf;
-
 use crate::common::files_in;
-use crate::common::pty::{Key, Pty, PtyCommand};
+use crate::common::pty::{AppDirs, Key, Pty, PtyCommand, queue_rows};
 use base64::Engine;
 
 const EXIT_MARK: &str = "kling-tui exited with status ";
 const PROMPT: &str = "a red fox in snow";
-
-/// A work folder for downloads and a home of its own, whose config downloads on request only,
-/// so `d` is what puts a file on disk.
-struct Dirs {
-    _temp: tempfile::TempDir,
-    home: PathBuf,
-    work: PathBuf,
-}
-
-impl Dirs {
-    fn new() -> Self {
-        let temp = tempfile::tempdir().unwrap();
-        let home = temp.path().join("home");
-        let work = temp.path().join("work");
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::create_dir_all(&work).unwrap();
-        common::write_config(&home, "auto_download = false\n", 0o600);
-        Self {
-            _temp: temp,
-            home,
-            work,
-        }
-    }
-
-    /// `program` with this home and work folder.
-    fn command(&self, program: PtyCommand) -> PtyCommand {
-        program
-            .env("HOME", &self.home)
-            .env("XDG_CONFIG_HOME", self.home.join("config"))
-            .env("XDG_DATA_HOME", self.home.join("data"))
-            .cwd(&self.work)
-    }
-}
-
-/// The queue's rows: the lines below the "Jobs" title down to the bottom of that box, each cut
-/// at the box's right edge so the panes beside it are left out.
-fn queue_rows(screen: &str) -> Vec<String> {
-    screen
-        .lines()
-        .skip_while(|l| !l.contains(" Jobs "))
-        .skip(1)
-        .take_while(|l| l.starts_with('│'))
-        .map(|l| {
-            l['│'.len_utf8()..]
-                .split('│')
-                .next()
-                .unwrap_or("")
-                .to_string()
-        })
-        .filter(|row| !row.trim().is_empty())
-        .collect()
-}
 
 /// Types the prompt, submits it with Ctrl+R and waits for the job to succeed; returns the screen.
 fn submit_and_wait(app: &Pty) -> String {
@@ -91,7 +36,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 #[test]
 fn submit_download_and_quit_in_a_real_terminal() {
-    let dirs = Dirs::new();
+    let dirs = AppDirs::new("auto_download = false\n");
     // After the app, the shell reports the terminal's modes and then the exit status, last, so
     // the status line on screen means everything is there.
     let script = format!("\"$1\" --demo; status=$?; stty -a; echo \"{EXIT_MARK}$status\"",);
@@ -177,7 +122,7 @@ fn submit_download_and_quit_in_a_real_terminal() {
 /// Submits a job, waits for it, presses `y` in the queue and quits; returns the copied job id
 /// and every byte the app wrote. `tmux` is the app's `TMUX` variable, if any.
 fn copy_job_id(tmux: Option<&str>) -> (String, Vec<u8>) {
-    let dirs = Dirs::new();
+    let dirs = AppDirs::new("auto_download = false\n");
     let mut command = dirs.command(PtyCommand::app()).arg("--demo");
     if let Some(tmux) = tmux {
         command = command.env("TMUX", tmux);
@@ -230,7 +175,7 @@ fn y_inside_tmux_wraps_osc52_for_passthrough() {
 
 #[test]
 fn a_batch_file_opened_with_b_is_priced_confirmed_sent_and_saved_in_order() {
-    let dirs = Dirs::new();
+    let dirs = AppDirs::new("auto_download = false\n");
     common::write_config(&dirs.home, "auto_download = true\n", 0o600);
     std::fs::write(
         dirs.work.join("shots.jsonl"),
@@ -418,7 +363,7 @@ fn inside_tmux_the_notification_is_wrapped_for_passthrough() {
 /// The demo app in a terminal that answers the picture query as kitty does (or stays silent),
 /// one job made and selected; returns every byte written and the last screen.
 fn picture_in_terminal(answer: Option<&'static [u8]>) -> (Vec<u8>, String) {
-    let dirs = Dirs::new();
+    let dirs = AppDirs::new("auto_download = false\n");
     let mut app = dirs
         .command(PtyCommand::app())
         .args(["--demo"])

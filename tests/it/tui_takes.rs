@@ -3,66 +3,11 @@
 //! continuation chosen for the second shot, then kept and re-rendered as its hero, and the
 //! two chosen takes cut into one film with a chapter each.
 
-use std::path::PathBuf;
-
 use crate::common;
-use crate::common::pty::{Key, Pty, PtyCommand};
+use crate::common::pty::{AppDirs, Key, queue_rows};
 
 const FIRST: &str = "a red fox in snow";
 const NEXT: &str = "the fox turns to the camera";
-
-struct Dirs {
-    _temp: tempfile::TempDir,
-    home: PathBuf,
-    work: PathBuf,
-}
-
-impl Dirs {
-    fn new() -> Self {
-        let temp = tempfile::tempdir().unwrap();
-        let home = temp.path().join("home");
-        let work = temp.path().join("work");
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::create_dir_all(&work).unwrap();
-        // Videos are saved as they finish: a last frame is recorded with each.
-        common::write_config(&home, "", 0o600);
-        Self {
-            _temp: temp,
-            home,
-            work,
-        }
-    }
-
-    fn app(&self) -> Pty {
-        let app = PtyCommand::app()
-            .arg("--demo")
-            .env("HOME", &self.home)
-            .env("XDG_CONFIG_HOME", self.home.join("config"))
-            .env("XDG_DATA_HOME", self.home.join("data"))
-            .cwd(&self.work)
-            .spawn();
-        app.wait_for("the app's first frame", |s| s.contains("No jobs yet"));
-        app
-    }
-}
-
-/// The job list's rows.
-fn queue_rows(screen: &str) -> Vec<String> {
-    screen
-        .lines()
-        .skip_while(|l| !l.contains(" Jobs "))
-        .skip(1)
-        .take_while(|l| l.starts_with('│'))
-        .map(|l| {
-            l['│'.len_utf8()..]
-                .split('│')
-                .next()
-                .unwrap_or("")
-                .to_string()
-        })
-        .filter(|row| !row.trim().is_empty())
-        .collect()
-}
 
 /// The Sequence view's shot rows and take rows, as drawn right of the list, above its foot.
 fn sequence_rows(screen: &str) -> Vec<String> {
@@ -80,8 +25,8 @@ fn sequence_rows(screen: &str) -> Vec<String> {
 
 #[test]
 fn a_continued_take_lands_in_the_next_shot_is_chosen_kept_re_rendered_and_cut() {
-    let dirs = Dirs::new();
-    let app = dirs.app();
+    let dirs = AppDirs::new("");
+    let app = dirs.demo_app();
     app.type_text(FIRST);
     app.wait_for("the prompt in the editor", |s| s.contains(FIRST));
     app.press(Key::Ctrl('r'));

@@ -386,3 +386,63 @@ impl Drop for Pty {
         let _ = self.child.wait();
     }
 }
+
+/// A home of its own, its config.toml holding `config`, and a work folder the app runs in
+/// (where videos land when no folder is named).
+pub struct AppDirs {
+    _temp: tempfile::TempDir,
+    pub home: PathBuf,
+    pub work: PathBuf,
+}
+
+impl AppDirs {
+    pub fn new(config: &str) -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let home = temp.path().join("home");
+        let work = temp.path().join("work");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        super::write_config(&home, config, 0o600);
+        Self {
+            _temp: temp,
+            home,
+            work,
+        }
+    }
+
+    /// `program` with this home and work folder.
+    pub fn command(&self, program: PtyCommand) -> PtyCommand {
+        program
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join("config"))
+            .env("XDG_DATA_HOME", self.home.join("data"))
+            .cwd(&self.work)
+    }
+
+    /// The app against `--demo`, in its first frame: keys sent before the app is in raw mode
+    /// would be eaten by the line discipline.
+    pub fn demo_app(&self) -> Pty {
+        let app = self.command(PtyCommand::app().arg("--demo")).spawn();
+        app.wait_for("the app's first frame", |s| s.contains("No jobs yet"));
+        app
+    }
+}
+
+/// The job list's rows: the lines below its title down to the bottom of its box, each cut at
+/// the box's right edge so the panes beside it are left out.
+pub fn queue_rows(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .skip_while(|l| !l.contains(" Jobs "))
+        .skip(1)
+        .take_while(|l| l.starts_with('│'))
+        .map(|l| {
+            l['│'.len_utf8()..]
+                .split('│')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+        .filter(|row| !row.trim().is_empty())
+        .collect()
+}
