@@ -90,11 +90,7 @@ fn draw_list(frame: &mut Frame, view: &SequenceView, theme: &Theme, area: Rect) 
         } else {
             "None yet: n makes one."
         };
-        let lines: Vec<Line> = super::layout::wrap(text, width)
-            .into_iter()
-            .map(|l| Line::from(Span::styled(l, theme.dim())))
-            .collect();
-        frame.render_widget(Paragraph::new(lines), inner);
+        dim_text(frame, inner, text, theme);
         return;
     }
     // Two rows a sequence: its name, then its shots.
@@ -212,11 +208,7 @@ fn draw_shots(frame: &mut Frame, app: &App, view: &SequenceView, theme: &Theme, 
         } else {
             "reading…"
         };
-        let lines: Vec<Line> = super::layout::wrap(text, width)
-            .into_iter()
-            .map(|l| Line::from(Span::styled(l, theme.dim())))
-            .collect();
-        frame.render_widget(Paragraph::new(lines), inner);
+        dim_text(frame, inner, text, theme);
         return;
     }
     let [body, foot] = Layout::vertical([Constraint::Min(1), Constraint::Length(4)]).areas(inner);
@@ -381,5 +373,14 @@ fn draw_foot(frame: &mut Frame, app: &App, view: &SequenceView, theme: &Theme, a
             theme.dim(),
         )),
     ];
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// A pane's word while it has nothing else to show: dimmed, wrapped to its width.
+fn dim_text(frame: &mut Frame, area: Rect, text: &str, theme: &Theme) {
+    let lines: Vec<Line> = super::layout::wrap(text, area.width as usize)
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l, theme.dim())))
+        .collect();
     frame.render_widget(Paragraph::new(lines), area);
 }
