@@ -159,7 +159,10 @@ pub async fn cut_with_path(
         .collect();
     let meta = work.path().join("chapters.txt");
     write_work_file(&meta, ffmetadata(&titled).as_bytes())?;
-    let partial = Partial::beside(&out);
+    let partial = Partial::beside(&out).map_err(|e| CutError::Output {
+        path: out.clone(),
+        reason: format!("cannot make a working folder beside it: {e}"),
+    })?;
     let args = match &plan {
         Plan::Copy => {
             let listed: Vec<(&Path, Option<f64>)> = inputs

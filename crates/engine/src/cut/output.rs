@@ -3,23 +3,32 @@
 
 use std::path::{Path, PathBuf};
 
-/// The hidden temporary file, removed when dropped unless [`Partial::finish`] renamed it.
+/// The unfinished film: `NAME` inside a private folder (`.NAME.cut-XXXX`, mode 0700) made
+/// beside the output, so the rename is atomic and nobody else can plant a link where ffmpeg
+/// writes (it follows links, and `-y` would overwrite their target). The folder and what is
+/// in it go when dropped unless [`Partial::finish`] renamed the film out.
 pub(super) struct Partial {
+    dir: tempfile::TempDir,
     path: PathBuf,
-    done: bool,
 }
 
 impl Partial {
-    /// `.NAME.part.mp4` in the output's folder: the same file system, so the rename is atomic.
-    pub fn beside(out: &Path) -> Self {
+    pub fn beside(out: &Path) -> std::io::Result<Self> {
         let name = out
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        Self {
-            path: out.with_file_name(format!(".{name}.part.mp4")),
-            done: false,
-        }
+        let folder = match out.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix(&format!(".{name}.cut-"))
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir_in(folder)?;
+        let path = dir.path().join(&name);
+        Ok(Self { dir, path })
     }
 
     pub fn path(&self) -> &Path {
@@ -28,10 +37,9 @@ impl Partial {
 
     /// Flushes the file to disk, renames it over `out` and flushes the folder, so a crash
     /// leaves either the old output or the whole new one.
-    pub fn finish(mut self, out: &Path) -> std::io::Result<()> {
+    pub fn finish(self, out: &Path) -> std::io::Result<()> {
         std::fs::File::open(&self.path)?.sync_all()?;
         std::fs::rename(&self.path, out)?;
-        self.done = true;
         if let Some(dir) = out.parent() {
             let dir = if dir.as_os_str().is_empty() {
                 Path::new(".")
@@ -42,15 +50,9 @@ impl Partial {
                 let _ = d.sync_all();
             }
         }
+        // The private folder, empty now, goes with `self.dir`.
+        drop(self.dir);
         Ok(())
-    }
-}
-
-impl Drop for Partial {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_file(&self.path);
-        }
     }
 }
 

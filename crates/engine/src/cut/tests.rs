@@ -126,7 +126,7 @@ fn a_reencode_gives_each_silent_clip_its_own_silence() {
         &[(a, &with), (b, &without)],
         &how,
         Path::new("/w/meta.txt"),
-        Path::new("/o/.x.part.mp4"),
+        Path::new("/o/.x.cut-1/x"),
     );
     let args: Vec<String> = args
         .iter()
@@ -153,7 +153,7 @@ fn a_reencode_gives_each_silent_clip_its_own_silence() {
         joined.contains("-map_metadata 3 -map_chapters 3"),
         "{joined}"
     );
-    assert!(joined.ends_with("-f mp4 /o/.x.part.mp4"), "{joined}");
+    assert!(joined.ends_with("-f mp4 /o/.x.cut-1/x"), "{joined}");
 }
 
 #[test]
@@ -253,13 +253,41 @@ fn tools_are_found_only_as_executables_on_the_path_given() {
 fn an_unfinished_output_is_removed_when_dropped() {
     let dir = tempfile::tempdir().expect("a folder");
     let out = dir.path().join("film.mp4");
-    let partial = Partial::beside(&out);
-    assert_eq!(partial.path(), dir.path().join(".film.mp4.part.mp4"));
+    let partial = Partial::beside(&out).expect("a working folder");
+    let private = partial.path().parent().expect("its folder").to_owned();
+    assert_eq!(private.parent(), Some(dir.path()));
+    assert!(
+        private
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(".film.mp4.cut-")
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&private)
+        .expect("made")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
     std::fs::write(partial.path(), b"half").expect("write");
-    let kept = partial.path().to_owned();
     drop(partial);
-    assert!(!kept.exists());
+    assert!(!private.exists());
     assert!(!out.exists());
+}
+
+#[test]
+fn a_link_planted_where_a_film_was_written_before_is_never_followed() {
+    // Where an earlier version wrote its unfinished film, a link to a file of the user's.
+    let dir = tempfile::tempdir().expect("a folder");
+    let victim = dir.path().join("notes.txt");
+    std::fs::write(&victim, b"mine").expect("write");
+    let out = dir.path().join("film.mp4");
+    std::os::unix::fs::symlink(&victim, dir.path().join(".film.mp4.part.mp4")).expect("link");
+    let partial = Partial::beside(&out).expect("a working folder");
+    std::fs::write(partial.path(), b"film").expect("write");
+    partial.finish(&out).expect("placed");
+    assert_eq!(std::fs::read(&out).expect("the film"), b"film");
+    assert_eq!(std::fs::read(&victim).expect("the victim"), b"mine");
 }
 
 // ---- With the real ffmpeg ----

@@ -82,16 +82,26 @@ pub fn write(takes: &Takes, job: &JobRecord) -> Result<usize, String> {
 
 /// Written to `.<name>.part` beside it, synced and renamed: a reader sees the old file or the
 /// new one. The temporary name is fixed, so one left by a process killed mid-write is
-/// replaced by the next write rather than joined by another.
+/// replaced by the next write rather than joined by another; whatever is found there (a
+/// link planted to another file included) is removed, never written through, and the file
+/// is made anew.
 fn write_atomically(target: &Path, value: &Value) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let name = target.file_name().unwrap_or_default().to_string_lossy();
     let part = target.with_file_name(format!(".{name}.part"));
     let mut text = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
     text.push(b'\n');
-    let written = std::fs::File::create(&part).and_then(|mut file| {
-        file.write_all(&text)?;
-        file.sync_all()
-    });
+    let _ = std::fs::remove_file(&part);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(0o644)
+        .open(&part)
+        .and_then(|mut file| {
+            file.write_all(&text)?;
+            file.sync_all()
+        });
     match written.and_then(|()| std::fs::rename(&part, target)) {
         Ok(()) => Ok(()),
         Err(e) => {

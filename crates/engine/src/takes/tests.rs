@@ -147,3 +147,34 @@ fn unknown_sequences_and_bad_names_are_refused_with_what_to_do() {
     assert!(t.new_sequence("a\u{1b}[2Jb").is_err());
     assert!(t.new_sequence(&"x".repeat(65)).is_err());
 }
+
+#[test]
+fn a_sidecar_is_written_whole_and_never_through_a_link_planted_where_it_is_made() {
+    let (dir, t) = takes();
+    let video = dir.path().join("v.mp4");
+    std::fs::write(&video, b"the server's bytes").unwrap();
+    let victim = dir.path().join("notes.txt");
+    std::fs::write(&victim, b"mine").unwrap();
+    std::os::unix::fs::symlink(&victim, dir.path().join(".v.mp4.json.part")).unwrap();
+    let mut job = crate::engine::JobRecord::new(
+        4,
+        "2026-12-01T10:00:00Z".into(),
+        kling::KlingRequest::new("a pier at dusk"),
+    );
+    job.downloads = vec![crate::engine::DownloadRecord {
+        asset_id: "asset_v".into(),
+        file: Some(video.clone()),
+        size: Some(18),
+        last_frame: Some("asset_v_last".into()),
+        ..crate::engine::DownloadRecord::default()
+    }];
+    t.mark(4, Some(Mark::Keep), None).unwrap();
+    assert_eq!(sidecar::write(&t, &job), Ok(1));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"mine");
+    assert_eq!(std::fs::read(&video).unwrap(), b"the server's bytes");
+    let side: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sidecar::path_for(&video)).unwrap()).unwrap();
+    assert_eq!(side["mark"], "keep");
+    assert_eq!(side["video"]["lastFrame"], "asset_v_last");
+    assert!(!dir.path().join(".v.mp4.json.part").exists());
+}
