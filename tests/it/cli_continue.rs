@@ -2,30 +2,13 @@
 //! next shot starts from the frame the server names as the parent video's last, and a hero is
 //! the draft's request as sent, at a higher mode, quoted by a dry run before it goes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::common::*;
 use kling_sim::{self as sim, Fault, Route, SimHandle};
 use kling_tui::takes::{LinkKind, Takes};
 use predicates::prelude::*;
 use serde_json::Value;
-
-/// The ledger folder the binary uses in `home` against `sim`, as it names it itself (asked
-/// before any engine runs there).
-fn ledger_dir(sim: &SimHandle, home: &Path) -> PathBuf {
-    let out = against(sim, home)
-        .args(["engine", "stop"])
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    let root = home.to_str().unwrap();
-    let dir = said
-        .find(root)
-        .and_then(|at| said[at..].lines().next())
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("no ledger folder in {said:?}"));
-    PathBuf::from(dir)
-}
 
 fn stop_engine(sim: &SimHandle, home: &Path) {
     against(sim, home)
@@ -86,7 +69,7 @@ fn same_but(a: &Value, b: &Value, except: &[&str]) {
 fn after_starts_the_next_shot_from_the_last_frame_the_server_names() {
     let (rt, sim) = sim_with(quick_config());
     let home = tempfile::tempdir().unwrap();
-    let ledger = ledger_dir(&sim, home.path());
+    let ledger = ledger_dir(Some(&sim), home.path());
     let out = home.path().join("shots");
     let parent = against(&sim, home.path())
         .args(["submit", "--prompt", "a red fox crosses a frozen river"])
@@ -226,7 +209,7 @@ fn after_a_job_with_no_saved_video_says_what_to_do_and_sends_nothing() {
 fn a_video_saved_without_a_last_frame_is_continued_from_the_one_the_server_names_now() {
     let (rt, sim) = sim_with(quick_config());
     let home = tempfile::tempdir().unwrap();
-    let ledger = ledger_dir(&sim, home.path());
+    let ledger = ledger_dir(Some(&sim), home.path());
     let out = home.path().join("shots");
     // Every asset read while this runs names no pictures at all.
     sim.inject(Fault::AssetWithoutPictures { count: 1000 });
@@ -295,7 +278,7 @@ fn a_video_saved_without_a_last_frame_is_continued_from_the_one_the_server_names
 fn hero_is_the_kept_drafts_request_at_pro_quoted_then_confirmed() {
     let (_rt, sim) = sim_with(quick_config());
     let home = tempfile::tempdir().unwrap();
-    let ledger = ledger_dir(&sim, home.path());
+    let ledger = ledger_dir(Some(&sim), home.path());
     png(home.path(), "frame.png", 640, 640);
     png(home.path(), "coat.png", 512, 512);
     let draft = against(&sim, home.path())

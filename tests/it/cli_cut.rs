@@ -11,17 +11,6 @@ use kling_tui::engine::{Ledger, Record};
 use kling_tui::takes::Takes;
 use serde_json::Value;
 
-/// The ledger folder the binary reads in `home`, as it names it itself.
-fn ledger_dir(home: &Path) -> PathBuf {
-    let out = bin(home).args(["engine", "stop"]).output().unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    let root = home.to_str().unwrap();
-    let at = said
-        .find(root)
-        .unwrap_or_else(|| panic!("no ledger folder in {said:?}"));
-    PathBuf::from(said[at..].lines().next().unwrap().trim())
-}
-
 /// ffmpeg and ffprobe on this PATH, or a message that the test is skipped.
 fn have_ffmpeg(test: &str) -> bool {
     let path = std::env::var_os("PATH");
@@ -61,7 +50,7 @@ fn make_clip(path: &Path, seconds: f64) {
 /// A ledger with one finished, downloaded job per file (#1, #2, ...), and the sequence `pier`
 /// of one shot per job, each chosen.
 fn seed(home: &Path, files: &[PathBuf]) {
-    let dir = ledger_dir(home);
+    let dir = ledger_dir(None, home);
     std::fs::create_dir_all(&dir).unwrap();
     let mut ledger = Ledger::open(&dir).unwrap();
     let mut ids = Vec::new();
@@ -248,7 +237,7 @@ fn seq_cut_refuses_a_shot_without_a_chosen_take_or_a_video_on_disk_naming_it() {
     );
 
     std::fs::write(&files[1], b"a take").unwrap();
-    Takes::open(&ledger_dir(h))
+    Takes::open(&ledger_dir(None, h))
         .unwrap()
         .add_shot("pier", None)
         .unwrap();

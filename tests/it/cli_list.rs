@@ -2,34 +2,18 @@
 //! `jobs` as a table, tab-separated and through `--format`; each command's `--help` with only
 //! its flags and the ledger's word; completion scripts with enum values and batch names.
 
-use std::path::{Path, PathBuf};
-
 use crate::common::pty::PtyCommand;
 use crate::common::*;
 use kling_tui::api::types::JobStatus;
 use kling_tui::engine::{BatchTag, Ledger, Record};
 use predicates::prelude::*;
 
-/// The ledger folder the binary reads in `home` (no API flags: the default API's), as it
-/// names it itself.
-fn ledger_dir(home: &Path) -> PathBuf {
-    let out = bin(home).args(["engine", "stop"]).output().unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    let root = home.to_str().unwrap();
-    let dir = said
-        .find(root)
-        .and_then(|at| said[at..].lines().next())
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("no ledger folder in {said:?}"));
-    PathBuf::from(dir)
-}
-
 /// A home whose ledger holds three jobs: #1 `job_7` running (75 CU), #2
 /// `job_1234567890abcdef` failed, #3 refused before it had a server id; #1 and #2 of the
 /// batches `spring` and `autumn`.
 fn home_with_three_jobs() -> tempfile::TempDir {
     let home = tempfile::tempdir().unwrap();
-    let dir = ledger_dir(home.path());
+    let dir = ledger_dir(None, home.path());
     std::fs::create_dir_all(&dir).unwrap();
     let mut ledger = Ledger::open(&dir).unwrap();
     let tag = |name: &str| BatchTag {

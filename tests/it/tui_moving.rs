@@ -429,20 +429,9 @@ fn home_with_500_jobs(sim: &kling_sim::SimHandle) -> tempfile::TempDir {
     let home = tempfile::tempdir().unwrap();
     common::write_config(home.path(), "auto_download = false\n", 0o600);
     // The ledger's folder, as the binary names it for this API.
-    let out = common::process(Some(sim), home.path())
-        .args(["engine", "stop"])
-        .output()
-        .unwrap();
-    // It says which ledger it looked at: the folder under this home.
-    let said = String::from_utf8_lossy(&out.stdout);
-    let root = home.path().to_str().unwrap();
-    let dir = said
-        .find(root)
-        .and_then(|at| said[at..].lines().next())
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("no ledger folder in {said:?}"));
-    std::fs::create_dir_all(dir).unwrap();
-    let mut ledger = Ledger::open(Path::new(dir)).unwrap();
+    let dir = common::ledger_dir(Some(sim), home.path());
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut ledger = Ledger::open(&dir).unwrap();
     let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
     for n in 1..=500u64 {
         let created = start + jiff::SignedDuration::from_secs(60 * n as i64);

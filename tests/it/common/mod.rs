@@ -278,3 +278,20 @@ pub fn probe_film(film: &Path) -> (f64, Vec<String>) {
         .unwrap_or_default();
     (duration, titles)
 }
+
+/// The ledger folder the binary uses in `home` (for the simulator `sim`'s API, or the
+/// default's), as it names it itself: `engine stop` says which ledger it looked at.
+pub fn ledger_dir(sim: Option<&SimHandle>, home: &Path) -> PathBuf {
+    let out = process(sim, home)
+        .args(["engine", "stop"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    let root = home.to_str().unwrap();
+    let dir = said
+        .find(root)
+        .and_then(|at| said[at..].lines().next())
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no ledger folder in {said:?}"));
+    PathBuf::from(dir)
+}
