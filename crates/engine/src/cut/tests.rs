@@ -645,3 +645,56 @@ async fn a_failing_ffmpeg_leaves_no_file_and_its_last_words_are_cleaned() {
     assert_eq!(tail, &["first words", "disk full"]);
     assert_eq!(leftovers(dir.path(), &clips), Vec::<PathBuf>::new());
 }
+
+/// Fake tools that answer without end: ffprobe floods its output, ffmpeg its errors. What is
+/// read of either stays within its caps, and the cut ends with an error naming the clip.
+#[tokio::test]
+async fn tools_that_answer_without_end_are_read_within_their_caps() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("a folder");
+    let clips = clips_in(dir.path(), &["a.mp4"]);
+    std::fs::write(&clips[0].path, b"not really a film").expect("write");
+    let bin = tempfile::tempdir().expect("a folder");
+    let tool = |name: &str, script: &str| {
+        let path = bin.path().join(name);
+        std::fs::write(&path, script).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    };
+    // 8 MiB in lines of 64 KiB, then a clean exit: far over the 1 MiB an answer may hold.
+    tool(
+        "ffprobe",
+        "#!/bin/sh\ni=0\nwhile [ $i -lt 128 ]; do head -c 65536 /dev/zero | tr '\\0' x; echo; \
+         i=$((i+1)); done\nexit 0\n",
+    );
+    tool("ffmpeg", "#!/bin/sh\nexit 0\n");
+    let out = dir.path().join("film.mp4");
+    let error = cut_with_path(&clips, &out, Some(bin.path().as_os_str()), &mut |_| {})
+        .await
+        .expect_err("no film from that");
+    let CutError::Clip { path, reason } = &error else {
+        panic!("{error}");
+    };
+    assert_eq!(path, &clips[0].path);
+    assert!(reason.contains("over 1 MiB"), "{reason}");
+    // A failing ffmpeg that writes 2,000 long lines of errors: its last twelve, each cut.
+    tool(
+        "ffprobe",
+        "#!/bin/sh\necho '{\"streams\":[{\"codec_type\":\"video\",\"codec_name\":\"h264\",\
+         \"width\":160,\"height\":120,\"r_frame_rate\":\"25/1\",\"pix_fmt\":\"yuv420p\"}],\
+         \"format\":{\"duration\":\"1.0\"}}'\n",
+    );
+    tool(
+        "ffmpeg",
+        "#!/bin/sh\ni=0\nwhile [ $i -lt 2000 ]; do head -c 5000 /dev/zero | tr '\\0' e >&2; \
+         echo >&2; i=$((i+1)); done\nexit 1\n",
+    );
+    let error = cut_with_path(&clips, &out, Some(bin.path().as_os_str()), &mut |_| {})
+        .await
+        .expect_err("ffmpeg failed");
+    let CutError::Ffmpeg { tail, .. } = &error else {
+        panic!("{error}");
+    };
+    assert!(tail.len() <= 12, "{}", tail.len());
+    assert!(tail.iter().all(|l| l.chars().count() <= 301), "{tail:?}");
+    assert_eq!(leftovers(dir.path(), &clips), Vec::<PathBuf>::new());
+}
