@@ -445,23 +445,35 @@ impl App {
             )));
             return;
         }
-        self.submits += 1;
-        self.sending(self.submits, &request);
+        let seq = self.send_to_engine(&request, None, effects);
+        self.sending(seq, &request);
         self.last_submit = Some(super::editing::LastSubmit {
-            request: request.clone(),
+            request,
             at: self.now,
-            seq: self.submits,
+            seq,
             local_id: None,
         });
+        self.say("sent to the engine");
+    }
+
+    /// One request sent to the engine, numbered (`quote`: what a dry run priced it at);
+    /// returns its number, by which the engine names its job.
+    pub(super) fn send_to_engine(
+        &mut self,
+        request: &crate::kling::KlingRequest,
+        quote: Option<f64>,
+        effects: &mut Vec<Effect>,
+    ) -> u64 {
+        self.submits += 1;
         effects.push(Effect::Engine(Command::Submit {
             seq: self.submits,
             token: None,
-            request,
+            request: request.clone(),
             download_dir: self.download_dir.clone(),
             batch: None,
-            quote: None,
+            quote,
         }));
-        self.say("sent to the engine");
+        self.submits
     }
 
     fn activate_field(&mut self, effects: &mut Vec<Effect>) {

@@ -174,18 +174,10 @@ impl App {
         quote: f64,
         effects: &mut Vec<Effect>,
     ) {
-        self.submits += 1;
         let mode = request.mode;
-        effects.push(Effect::Engine(Command::Submit {
-            seq: self.submits,
-            token: None,
-            request,
-            download_dir: self.download_dir.clone(),
-            batch: None,
-            quote: Some(quote),
-        }));
+        let seq = self.send_to_engine(&request, Some(quote), effects);
         self.takes.pending.push(PendingChild {
-            seq: self.submits,
+            seq,
             parent,
             kind: LinkKind::Hero,
         });
